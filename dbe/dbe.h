@@ -1,0 +1,55 @@
+/*
+ * dbe.h — what the parts of dbe share: exit codes, option parsing helpers,
+ * key text <-> bytes, opening files of either kind, messages.
+ */
+#ifndef DBE_H
+#define DBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "udb.h"
+
+enum { EX_OK = 0, EX_ABSENT = 1, EX_USAGE = 2 };
+
+typedef struct dbe_opts {
+    int layout;          /* --layout, UDB_LAYOUT_AUTO when not given */
+    int json, raw, reverse, all;
+    unsigned index;      /* -i N, 0 when not given */
+    int sync;            /* --sync */
+} dbe_opts;
+
+/* Exit code for a udb return code: 0, 1 (absent / damaged), 2 (I/O, usage). */
+int dbe_exit_code(int rc);
+/* "dbe: " + message on stderr; returns code. */
+int dbe_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int dbe_usage(const char *cmd);
+/* Parse common options out of argv in place; returns the count of the
+   remaining positional arguments, or -1 after printing a usage error. */
+int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed);
+int dbe_parse_layout(const char *s, int *layout);
+int dbe_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+int dbe_parse_int64(const char *s, int64_t *out);
+
+/* Keys as text: parse by the index's key type into a keysize buffer; format
+   for listing (raw = the manifests' 0x form for non-STRING keys). */
+int dbe_key_parse(const udb_index_info *inf, int layout, const char *text, uint8_t *out,
+                  size_t *len, char *err, size_t errlen);
+void dbe_key_print(FILE *f, const udb_index_info *inf, int layout, const uint8_t *key, int raw);
+const char *dbe_type_name(int keytype);
+int dbe_type_parse(const char *s);
+
+/* Open an index file (read-only unless writable) with a forced layout. */
+int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out);
+
+/* Progress on a terminal (stderr), quiet in a pipe. */
+void dbe_progress(const char *what, uint64_t done, uint64_t total);
+void dbe_progress_end(void);
+
+/* command entry points: argv[0] is the command name */
+int cmd_info(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+#endif

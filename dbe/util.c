@@ -1,0 +1,217 @@
+/*
+ * util.c — dbe's shared plumbing: exit codes, messages, option parsing,
+ * progress display, opening files. Owns no command logic.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "dbe.h"
+
+int dbe_exit_code(int rc)
+{
+    switch (rc) {
+    case UDB_OK:
+        return EX_OK;
+    case UDB_NOTFOUND:
+    case UDB_CORRUPT:
+    case UDB_FORMAT:
+    case UDB_RECOVER:
+    case UDB_EXISTS:
+    case UDB_STALE:
+        return EX_ABSENT;
+    default:
+        return EX_USAGE;
+    }
+}
+
+int dbe_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dbe: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int dbe_parse_layout(const char *s, int *layout)
+{
+    if (!strcmp(s, "classic") || !strcmp(s, "l16"))
+        *layout = UDB_LAYOUT_CLASSIC;
+    else if (!strcmp(s, "wide") || !strcmp(s, "m64"))
+        *layout = UDB_LAYOUT_WIDE;
+    else if (!strcmp(s, "auto"))
+        *layout = UDB_LAYOUT_AUTO;
+    else
+        return -1;
+    return 0;
+}
+
+int dbe_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int dbe_parse_int64(const char *s, int64_t *out)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    long long v = strtoll(s, &end, 0);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int allowed_opt(const char *allowed, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = allowed; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && !strncmp(p, name, n))
+            return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Value of an option given as "--opt V" or "--opt=V". */
+static const char *opt_value(int argc, char **argv, int *i, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq)
+        return eq + 1;
+    if (*i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
+{
+    int npos = 1, only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (only_pos || a[0] != '-' || !a[1]) {
+            argv[npos++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            only_pos = 1;
+            argv[npos++] = a; /* commands that take "-- VALUE" see it */
+            continue;
+        }
+        char name[32];
+        const char *s = a[1] == '-' ? a + 2 : a + 1;
+        size_t l = strcspn(s, "=");
+        if (l >= sizeof name)
+            l = sizeof name - 1;
+        memcpy(name, s, l);
+        name[l] = 0;
+        if (!strcmp(name, "i") || !strcmp(name, "index"))
+            strcpy(name, "index");
+        if (!allowed_opt(allowed, name)) {
+            dbe_fail(EX_USAGE, "%s: unknown option %s (see dbe %s --help)", argv[0], a, argv[0]);
+            return -1;
+        }
+        if (!strcmp(name, "json")) {
+            o->json = 1;
+        } else if (!strcmp(name, "raw")) {
+            o->raw = 1;
+        } else if (!strcmp(name, "reverse")) {
+            o->reverse = 1;
+        } else if (!strcmp(name, "all")) {
+            o->all = 1;
+        } else {
+            const char *v = opt_value(argc, argv, &i, a);
+            unsigned long long n;
+            if (!v) {
+                dbe_fail(EX_USAGE, "%s: option %s needs a value", argv[0], a);
+                return -1;
+            }
+            if (!strcmp(name, "layout") && dbe_parse_layout(v, &o->layout)) {
+                dbe_fail(EX_USAGE, "%s: --layout takes classic or wide, not '%s'", argv[0], v);
+                return -1;
+            }
+            if (!strcmp(name, "index")) {
+                if (dbe_parse_uint(v, 65535, &n) || n == 0) {
+                    dbe_fail(EX_USAGE, "%s: -i takes an index number 1..65535, not '%s'", argv[0], v);
+                    return -1;
+                }
+                o->index = (unsigned)n;
+            }
+            if (!strcmp(name, "sync")) {
+                if (!strcmp(v, "full"))
+                    o->sync = UDB_SYNC_FULL;
+                else if (!strcmp(v, "normal"))
+                    o->sync = UDB_SYNC_NORMAL;
+                else if (!strcmp(v, "off"))
+                    o->sync = UDB_SYNC_OFF;
+                else {
+                    dbe_fail(EX_USAGE, "%s: --sync takes full, normal or off, not '%s'", argv[0], v);
+                    return -1;
+                }
+            }
+        }
+    }
+    return npos - 1;
+}
+
+int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out)
+{
+    udb_options opts;
+    udb_options_init(&opts);
+    opts.layout = o->layout;
+    opts.sync = o->sync;
+    if (!writable)
+        opts.flags |= UDB_RDONLY;
+    int rc = udb_ndx_open(path, &opts, out);
+    if (rc) {
+        dbe_fail(rc, "%s", udb_ndx_errmsg(*out));
+        udb_ndx_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---- progress ------------------------------------------------------------------ */
+static int progress_shown;
+
+void dbe_progress(const char *what, uint64_t done, uint64_t total)
+{
+    static struct timespec last;
+    struct timespec now;
+    if (!isatty(2))
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (progress_shown && (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 200)
+        return;
+    last = now;
+    if (total)
+        fprintf(stderr, "\r%s: %llu / %llu (%u%%)   ", what, (unsigned long long)done,
+                (unsigned long long)total, (unsigned)(done * 100 / total));
+    else
+        fprintf(stderr, "\r%s: %llu   ", what, (unsigned long long)done);
+    progress_shown = 1;
+}
+
+void dbe_progress_end(void)
+{
+    if (progress_shown && isatty(2))
+        fputs("\r\033[K", stderr);
+    progress_shown = 0;
+}

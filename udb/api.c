@@ -1,0 +1,191 @@
+/*
+ * api.c — transaction rules shared by all public handles, option defaults.
+ * Owns when transactions begin and end around API calls; must not know
+ * about file layouts or trees.
+ */
+#include <string.h>
+#include "api_int.h"
+#include "layout.h"
+
+void udb_options_init(udb_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->layout = UDB_LAYOUT_AUTO;
+    o->sync = UDB_SYNC_FULL;
+    o->lock_timeout_ms = 5000;
+}
+
+int api_base_init(api_base *b, const udb_options *opts)
+{
+    memset(&b->err, 0, sizeof b->err);
+    b->explicit_txn = 0;
+    b->g = NULL;
+    if (opts && (opts->sync < UDB_SYNC_FULL || opts->sync > UDB_SYNC_OFF ||
+                 opts->layout < UDB_LAYOUT_AUTO || opts->layout > UDB_LAYOUT_WIDE))
+        return udb_err_set(&b->err, UDB_INVAL, "invalid options (sync %d, layout %d)", opts->sync,
+                           opts->layout);
+    if (pthread_mutex_init(&b->mu, NULL))
+        return udb_err_set(&b->err, UDB_NOMEM, "cannot create a mutex");
+    return pager_group_open(opts, &b->err, &b->g);
+}
+
+void api_base_fini(api_base *b)
+{
+    pager_group_close(b->g);
+    b->g = NULL;
+    pthread_mutex_destroy(&b->mu);
+}
+
+void api_lock(api_base *b)
+{
+    pthread_mutex_lock(&b->mu);
+}
+
+void api_unlock(api_base *b)
+{
+    pthread_mutex_unlock(&b->mu);
+}
+
+int api_read_begin(api_base *b, int *began)
+{
+    *began = 0;
+    if (pager_state(b->g) != PAGER_NONE)
+        return 0;
+    int changed = 0, rc = pager_read_begin(b->g, &changed);
+    if (rc)
+        return rc;
+    *began = 1;
+    if (changed && b->reload && (rc = b->reload(b))) {
+        pager_read_end(b->g);
+        *began = 0;
+    }
+    return rc;
+}
+
+void api_read_end(api_base *b, int began)
+{
+    if (began)
+        pager_read_end(b->g);
+}
+
+int api_write_begin(api_base *b, int *began)
+{
+    *began = 0;
+    if (pager_readonly(b->g))
+        return udb_err_set(&b->err, UDB_READONLY, "the handle is read-only");
+    if (pager_state(b->g) == PAGER_WRITE)
+        return 0;
+    if (pager_state(b->g) == PAGER_READ)
+        return udb_err_set(&b->err, UDB_INVAL, "cannot write inside a read transaction");
+    int changed = 0, rc = pager_write_begin(b->g, &changed);
+    if (rc)
+        return rc;
+    *began = 1;
+    if (changed && b->reload && (rc = b->reload(b))) {
+        pager_rollback(b->g);
+        *began = 0;
+    }
+    return rc;
+}
+
+/* Failures that can leave an operation half done. */
+static int midway(int rc)
+{
+    return rc == UDB_IO || rc == UDB_CORRUPT || rc == UDB_NOMEM || rc == UDB_RANGE;
+}
+
+static int restore(api_base *b, int rc)
+{
+    udb_err keep = b->err;
+    pager_rollback(b->g);
+    if (b->reload)
+        b->reload(b);
+    b->err = keep;
+    return rc;
+}
+
+int api_write_end(api_base *b, int began, int rc)
+{
+    if (!began) {
+        if (rc && midway(rc))
+            pager_poison(b->g);
+        if (!rc)
+            rc = pager_op_end(b->g);
+        return rc;
+    }
+    if (rc)
+        return restore(b, rc);
+    if (b->flush && (rc = b->flush(b)))
+        return restore(b, rc);
+    if ((rc = pager_commit(b->g))) {
+        udb_err keep = b->err;
+        if (pager_state(b->g) == PAGER_WRITE)
+            pager_rollback(b->g);
+        if (b->reload)
+            b->reload(b);
+        b->err = keep;
+    }
+    return rc;
+}
+
+int api_begin(api_base *b)
+{
+    int began, rc;
+    if (b->explicit_txn || pager_state(b->g) != PAGER_NONE)
+        return udb_err_set(&b->err, UDB_INVAL, "a transaction is already open");
+    if (pager_readonly(b->g))
+        rc = api_read_begin(b, &began);
+    else
+        rc = api_write_begin(b, &began);
+    if (!rc)
+        b->explicit_txn = 1;
+    return rc;
+}
+
+int api_commit(api_base *b)
+{
+    if (!b->explicit_txn)
+        return udb_err_set(&b->err, UDB_INVAL, "no transaction is open");
+    int rc = 0;
+    if (pager_state(b->g) == PAGER_READ) {
+        pager_read_end(b->g);
+    } else {
+        if (b->flush && (rc = b->flush(b)))
+            return rc; /* still open: roll back */
+        rc = pager_commit(b->g);
+        if (rc == UDB_LOCKED && pager_state(b->g) == PAGER_WRITE)
+            return rc; /* still open: the caller may retry or roll back */
+        if (rc && b->reload) {
+            udb_err keep = b->err;
+            b->reload(b);
+            b->err = keep;
+        }
+    }
+    b->explicit_txn = 0;
+    return rc;
+}
+
+int api_rollback(api_base *b)
+{
+    if (!b->explicit_txn)
+        return udb_err_set(&b->err, UDB_INVAL, "no transaction is open");
+    b->explicit_txn = 0;
+    int rc = pager_rollback(b->g);
+    if (b->reload) {
+        int r = b->reload(b);
+        if (!rc)
+            rc = r;
+    }
+    return rc;
+}
+
+int api_detect(api_base *b, pager_file *pf, int want_kind, int want_layout, int *layout)
+{
+    char why[400];
+    int kind;
+    int rc = lay_detect(pager_get(pf, 0, 0), pager_size(pf), want_kind, want_layout, &kind, layout,
+                        why, sizeof why);
+    if (rc)
+        return udb_err_set(&b->err, rc, "%s: %s", pf->path, why);
+    return 0;
+}

@@ -1,0 +1,477 @@
+/*
+ * api_ndx.c — the public MultiIndex and cursor API over mindex: handles,
+ * key normalisation, one transaction per call. Must not touch bytes.
+ *
+ * A failed open or create still returns a handle (NULL only when memory ran
+ * out) so that udb_ndx_errmsg can say why; close it with udb_ndx_close.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "api_int.h"
+#include "mindex.h"
+
+struct udb_ndx {
+    api_base b;
+    pager_file *pf;
+    mindex m;
+    int loaded;
+    uint8_t *kbuf;
+    size_t kcap;
+};
+
+struct udb_cursor {
+    udb_ndx *ndx;
+    mcursor c;
+    uint8_t *removed;           /* key of the last record removed */
+};
+
+static int ndx_reload(api_base *b)
+{
+    udb_ndx *d = (udb_ndx *)b;
+    return d->loaded ? mindex_reload(&d->m) : 0;
+}
+
+static int ndx_flush(api_base *b)
+{
+    udb_ndx *d = (udb_ndx *)b;
+    return d->loaded ? mindex_flush(&d->m) : 0;
+}
+
+static udb_ndx *ndx_new(const udb_options *opts, udb_ndx **out)
+{
+    udb_ndx *d = calloc(1, sizeof *d);
+    *out = d;
+    if (!d)
+        return NULL;
+    if (api_base_init(&d->b, opts) == 0) {
+        d->b.reload = ndx_reload;
+        d->b.flush = ndx_flush;
+    }
+    return d;
+}
+
+int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out)
+{
+    udb_ndx *d = ndx_new(opts, out);
+    if (!d)
+        return UDB_NOMEM;
+    if (!d->b.g)
+        return d->b.err.code;
+    int began, layout, rc = pager_file_open(d->b.g, path, PAGER_OPEN, &d->pf);
+    if (rc || (rc = api_read_begin(&d->b, &began)))
+        return rc;
+    rc = api_detect(&d->b, d->pf, LAY_FILE_NDX, opts ? opts->layout : 0, &layout);
+    if (!rc && !(rc = mindex_load(&d->m, d->pf, layout, &d->b.err)))
+        d->loaded = 1;
+    api_read_end(&d->b, began);
+    return rc;
+}
+
+int udb_ndx_create(const char *path, const udb_options *opts, unsigned num_indexes, udb_ndx **out)
+{
+    udb_ndx *d = ndx_new(opts, out);
+    if (!d)
+        return UDB_NOMEM;
+    if (!d->b.g)
+        return d->b.err.code;
+    int layout = opts && opts->layout ? opts->layout : UDB_LAYOUT_WIDE;
+    if (num_indexes < 1 || num_indexes > 65535)
+        return udb_err_set(&d->b.err, UDB_INVAL, "a file holds 1..65535 indexes, not %u",
+                           num_indexes);
+    int began, rc = pager_file_open(d->b.g, path, PAGER_CREATE, &d->pf);
+    if (rc)
+        return rc;
+    if (!(rc = api_write_begin(&d->b, &began)) &&
+        !(rc = mindex_format(d->pf, lay_get(layout), num_indexes, &d->b.err)) &&
+        !(rc = mindex_load(&d->m, d->pf, layout, &d->b.err)))
+        d->loaded = 1;
+    rc = api_write_end(&d->b, began, rc);
+    if (rc) {
+        const udb_os *os = pager_os(d->b.g);
+        os->unlink(os->ctx, path);
+    }
+    return rc;
+}
+
+int udb_ndx_close(udb_ndx *d)
+{
+    if (!d)
+        return 0;
+    int rc = 0;
+    if (d->b.g) {
+        api_lock(&d->b);
+        if (d->b.explicit_txn)
+            rc = api_rollback(&d->b);
+        api_unlock(&d->b);
+        if (d->loaded)
+            mindex_free(&d->m);
+        api_base_fini(&d->b);
+    }
+    free(d->kbuf);
+    free(d);
+    return rc;
+}
+
+const char *udb_ndx_errmsg(const udb_ndx *d)
+{
+    return !d ? "out of memory" : d->b.err.code ? d->b.err.msg : "no error";
+}
+
+int udb_ndx_layout(const udb_ndx *d) { return d->loaded ? d->m.L->kind : 0; }
+unsigned udb_ndx_count(const udb_ndx *d) { return d->loaded ? d->m.count : 0; }
+
+uint64_t udb_ndx_file_size(udb_ndx *d)
+{
+    api_lock(&d->b);
+    uint64_t s = d->pf ? pager_size(d->pf) : 0;
+    api_unlock(&d->b);
+    return s;
+}
+
+/* ---- helpers -------------------------------------------------------------------- */
+static int check_index_arg(udb_ndx *d, unsigned index)
+{
+    if (!d->loaded)
+        return udb_err_set(&d->b.err, UDB_INVAL, "the handle did not open");
+    if (index < 1 || index > d->m.count)
+        return udb_err_set(&d->b.err, UDB_INVAL, "no index %u (the file has %u)", index, d->m.count);
+    return 0;
+}
+
+/* The caller's key as a full keysize buffer of index ix (0-based). */
+static int key_in(udb_ndx *d, unsigned ix, const void *key, size_t len, uint8_t **out)
+{
+    int rc = mindex_readable(&d->m, ix);
+    if (rc)
+        return rc;
+    const lay_tree *T = &d->m.ix[ix].T;
+    if (d->kcap < T->ks) {
+        uint8_t *k = realloc(d->kbuf, T->ks);
+        if (!k)
+            return udb_err_set(&d->b.err, UDB_NOMEM, "out of memory");
+        d->kbuf = k;
+        d->kcap = T->ks;
+    }
+    if (!key && len)
+        return udb_err_set(&d->b.err, UDB_INVAL, "NULL key");
+    if (lay_key_make(T, key, len, d->kbuf))
+        return udb_err_set(&d->b.err, UDB_INVAL,
+                           "key of %zu bytes does not fit index %u (key size %u%s)", len, ix + 1,
+                           T->ks, T->keytype == UDB_KEY_STRING ? ", which includes the NUL" : "");
+    *out = d->kbuf;
+    return 0;
+}
+
+/* ---- definitions and infos ----------------------------------------------------------- */
+int udb_index_def_check(int layout, const udb_index_def *def, char *msg, size_t msglen)
+{
+    const lay *L = lay_get(layout ? layout : UDB_LAYOUT_WIDE);
+    if (!L || !def) {
+        if (msg && msglen)
+            snprintf(msg, msglen, "unknown layout %d", layout);
+        return UDB_INVAL;
+    }
+    return mindex_def_check(L, def, msg, msglen);
+}
+
+int udb_ndx_define(udb_ndx *d, unsigned index, const udb_index_def *def)
+{
+    api_lock(&d->b);
+    int began, rc = check_index_arg(d, index);
+    if (!rc && !def)
+        rc = udb_err_set(&d->b.err, UDB_INVAL, "NULL definition");
+    if (!rc && !(rc = api_write_begin(&d->b, &began)))
+        rc = api_write_end(&d->b, began, mindex_define(&d->m, index - 1, def));
+    api_unlock(&d->b);
+    return rc;
+}
+
+int udb_ndx_info(udb_ndx *d, unsigned index, udb_index_info *out)
+{
+    api_lock(&d->b);
+    int began, rc = check_index_arg(d, index);
+    if (!rc && !(rc = api_read_begin(&d->b, &began))) {
+        const mindex_index *x = &d->m.ix[index - 1];
+        const lay_info *f = &x->info;
+        memset(out, 0, sizeof *out);
+        out->def.keytype = (int)f->keytype;
+        out->def.keysize = f->keysize;
+        out->def.attrs = f->attrib;
+        out->def.maxitems = f->maxitems;
+        out->def.create_nodes = f->create_nodes;
+        out->def.create_leaves = f->create_leaves;
+        out->levels = f->levels;
+        out->root = f->root;
+        out->first_leaf = f->first_leaf;
+        out->last_leaf = f->last_leaf;
+        out->free_node = f->free_node;
+        out->free_leaf = f->free_leaf;
+        out->node_size = lay_node_size(d->m.L, f->keysize, f->maxitems);
+        out->leaf_size = lay_leaf_size(d->m.L, f->keysize);
+        out->initialised = x->usable && x->recorded;
+        out->sentinel_is_max = x->sentinel_max;
+        api_read_end(&d->b, began);
+    }
+    api_unlock(&d->b);
+    return rc;
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+int udb_ndx_append(udb_ndx *d, unsigned index, const void *key, size_t keylen, int64_t datapos)
+{
+    api_lock(&d->b);
+    uint8_t *k;
+    int began, rc = check_index_arg(d, index);
+    if (!rc && !(rc = api_write_begin(&d->b, &began))) {
+        rc = key_in(d, index - 1, key, keylen, &k);
+        if (!rc)
+            rc = mindex_append(&d->m, index - 1, k, datapos, NULL);
+        rc = api_write_end(&d->b, began, rc);
+    }
+    api_unlock(&d->b);
+    return rc;
+}
+
+int udb_ndx_find(udb_ndx *d, unsigned index, const void *key, size_t keylen, int64_t *datapos)
+{
+    api_lock(&d->b);
+    uint8_t *k;
+    int64_t leaf;
+    int began, rc = check_index_arg(d, index);
+    if (!rc && !(rc = api_read_begin(&d->b, &began))) {
+        rc = key_in(d, index - 1, key, keylen, &k);
+        if (!rc)
+            rc = mindex_find(&d->m, index - 1, k, &leaf);
+        if (!rc) {
+            mindex_index *x = &d->m.ix[index - 1];
+            const uint8_t *l = mindex_leaf(&d->m, x, leaf);
+            if (!l)
+                rc = d->b.err.code;
+            else if (datapos)
+                *datapos = lay_leaf_datapos(&x->T, l);
+        }
+        api_read_end(&d->b, began);
+    }
+    api_unlock(&d->b);
+    return rc;
+}
+
+int udb_ndx_compare(udb_ndx *d, unsigned index, const void *a, const void *b, int *result)
+{
+    api_lock(&d->b);
+    int rc = check_index_arg(d, index);
+    if (!rc && !(rc = mindex_readable(&d->m, index - 1)))
+        *result = lay_cmp(&d->m.ix[index - 1].T, a, b);
+    api_unlock(&d->b);
+    return rc;
+}
+
+int udb_ndx_delete(udb_ndx *d, unsigned index, const void *key, size_t keylen, uint64_t *removed)
+{
+    api_lock(&d->b);
+    uint8_t *k;
+    uint64_t n = 0;
+    int64_t landing;
+    int began, rc = check_index_arg(d, index);
+    if (!rc && !(rc = api_write_begin(&d->b, &began))) {
+        rc = key_in(d, index - 1, key, keylen, &k);
+        if (!rc)
+            rc = mindex_delete_key(&d->m, index - 1, k, &n, &landing);
+        rc = api_write_end(&d->b, began, rc);
+    }
+    if (removed)
+        *removed = rc ? 0 : n;
+    api_unlock(&d->b);
+    return rc;
+}
+
+/* ---- transactions --------------------------------------------------------------------------- */
+#define LOCKED_CALL(d, call)            \
+    do {                                \
+        api_lock(&(d)->b);              \
+        int rc_ = (call);               \
+        api_unlock(&(d)->b);            \
+        return rc_;                     \
+    } while (0)
+
+int udb_ndx_begin(udb_ndx *d) { LOCKED_CALL(d, api_begin(&d->b)); }
+int udb_ndx_commit(udb_ndx *d) { LOCKED_CALL(d, api_commit(&d->b)); }
+int udb_ndx_rollback(udb_ndx *d) { LOCKED_CALL(d, api_rollback(&d->b)); }
+
+int udb_ndx_check(udb_ndx *d, udb_problem_fn fn, void *arg, udb_check_report *rep)
+{
+    api_lock(&d->b);
+    int began, rc = d->loaded ? 0 : udb_err_set(&d->b.err, UDB_INVAL, "the handle did not open");
+    if (!rc && !(rc = api_read_begin(&d->b, &began))) {
+        rc = mindex_check(&d->m, fn, arg, rep);
+        api_read_end(&d->b, began);
+    }
+    api_unlock(&d->b);
+    return rc;
+}
+
+/* ---- cursors ------------------------------------------------------------------------------------ */
+int udb_cursor_open(udb_ndx *d, unsigned index, udb_cursor **out)
+{
+    *out = NULL;
+    api_lock(&d->b);
+    int began, rc = check_index_arg(d, index);
+    udb_cursor *c = NULL;
+    if (!rc && !(rc = api_read_begin(&d->b, &began))) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            rc = udb_err_set(&d->b.err, UDB_NOMEM, "out of memory");
+        else if (!(rc = mcursor_init(&d->m, index - 1, &c->c)) &&
+                 !(c->removed = malloc(d->m.ix[index - 1].T.ks)))
+            rc = udb_err_set(&d->b.err, UDB_NOMEM, "out of memory");
+        api_read_end(&d->b, began);
+    }
+    if (rc && c) {
+        mcursor_free(&c->c);
+        free(c);
+        c = NULL;
+    }
+    if (c)
+        c->ndx = d;
+    *out = c;
+    api_unlock(&d->b);
+    return rc;
+}
+
+void udb_cursor_close(udb_cursor *c)
+{
+    if (!c)
+        return;
+    mcursor_free(&c->c);
+    free(c->removed);
+    free(c);
+}
+
+static void item_out(udb_cursor *c, const uint8_t *key, int64_t dp, udb_item *out)
+{
+    if (!out)
+        return;
+    out->key = key;
+    out->keysize = c->ndx->m.ix[c->c.ix].T.ks;
+    out->datapos = dp;
+}
+
+enum { MV_FIRST, MV_LAST, MV_NEXT, MV_PREV, MV_CURRENT, MV_SEEK, MV_FIND };
+
+static int cursor_move(udb_cursor *c, int how, const void *key, size_t keylen, udb_item *out)
+{
+    udb_ndx *d = c->ndx;
+    mindex *m = &d->m;
+    api_lock(&d->b);
+    int began, rc = api_read_begin(&d->b, &began);
+    uint8_t *k = NULL;
+    if (!rc && (how == MV_SEEK || how == MV_FIND))
+        rc = key_in(d, c->c.ix, key, keylen, &k);
+    if (!rc && (rc = mindex_readable(m, c->c.ix)) == 0) {
+        switch (how) {
+        case MV_FIRST: rc = mcursor_first(m, &c->c); break;
+        case MV_LAST: rc = mcursor_last(m, &c->c); break;
+        case MV_NEXT: rc = mcursor_next(m, &c->c); break;
+        case MV_PREV: rc = mcursor_prev(m, &c->c); break;
+        case MV_SEEK: rc = mcursor_seek(m, &c->c, k); break;
+        case MV_FIND: rc = mcursor_find(m, &c->c, k); break;
+        default:
+            rc = mcursor_valid(m, &c->c);
+            if (!rc && (c->c.leaf == -1 || c->c.leaf == m->ix[c->c.ix].info.last_leaf))
+                rc = UDB_NOTFOUND;
+        }
+        if (!rc)
+            item_out(c, c->c.key, c->c.dp, out);
+    }
+    api_read_end(&d->b, began);
+    api_unlock(&d->b);
+    return rc;
+}
+
+int udb_cursor_first(udb_cursor *c, udb_item *o) { return cursor_move(c, MV_FIRST, NULL, 0, o); }
+int udb_cursor_last(udb_cursor *c, udb_item *o) { return cursor_move(c, MV_LAST, NULL, 0, o); }
+int udb_cursor_next(udb_cursor *c, udb_item *o) { return cursor_move(c, MV_NEXT, NULL, 0, o); }
+int udb_cursor_prev(udb_cursor *c, udb_item *o) { return cursor_move(c, MV_PREV, NULL, 0, o); }
+int udb_cursor_current(udb_cursor *c, udb_item *o) { return cursor_move(c, MV_CURRENT, NULL, 0, o); }
+
+int udb_cursor_seek(udb_cursor *c, const void *key, size_t keylen, udb_item *out)
+{
+    return cursor_move(c, MV_SEEK, key, keylen, out);
+}
+
+int udb_cursor_find(udb_cursor *c, const void *key, size_t keylen, udb_item *out)
+{
+    return cursor_move(c, MV_FIND, key, keylen, out);
+}
+
+static int cursor_flag(udb_cursor *c, int eof)
+{
+    udb_ndx *d = c->ndx;
+    api_lock(&d->b);
+    int began, r = 0;
+    if (!api_read_begin(&d->b, &began)) {
+        if (!mcursor_valid(&d->m, &c->c))
+            r = eof ? mcursor_eof(&d->m, &c->c) : mcursor_bof(&d->m, &c->c);
+        api_read_end(&d->b, began);
+    }
+    api_unlock(&d->b);
+    return r;
+}
+
+int udb_cursor_bof(udb_cursor *c) { return cursor_flag(c, 0); }
+int udb_cursor_eof(udb_cursor *c) { return cursor_flag(c, 1); }
+
+/* Run a change through the cursor; on success it lands on *landing. */
+enum { CH_APPEND, CH_DELETE_KEY, CH_DELETE };
+
+static int cursor_change(udb_cursor *c, int how, const void *key, size_t keylen, int64_t dp,
+                         uint64_t *removed, udb_item *out)
+{
+    udb_ndx *d = c->ndx;
+    mindex *m = &d->m;
+    unsigned ix = c->c.ix;
+    api_lock(&d->b);
+    uint8_t *k = NULL;
+    int64_t landing = -1, rdp = 0;
+    uint64_t n = 0;
+    int began, rc = api_write_begin(&d->b, &began);
+    if (!rc && how != CH_DELETE)
+        rc = key_in(d, ix, key, keylen, &k);
+    if (!rc) {
+        if (how == CH_APPEND) {
+            rc = mindex_append(m, ix, k, dp, &landing);
+        } else if (how == CH_DELETE_KEY) {
+            rc = mindex_delete_key(m, ix, k, &n, &landing);
+        } else if (!(rc = mcursor_valid(m, &c->c))) {
+            memcpy(c->removed, c->c.key, m->ix[ix].T.ks);
+            rdp = c->c.dp;
+            rc = mindex_delete_leaf(m, ix, c->c.leaf, &landing);
+        }
+        if (!rc)
+            rc = mcursor_set(m, &c->c, landing);
+        rc = api_write_end(&d->b, began, rc);
+    }
+    if (rc && rc != UDB_NOTFOUND && rc != UDB_EXISTS)
+        c->c.leaf = -1;
+    if (removed)
+        *removed = rc ? 0 : n;
+    if (!rc && how == CH_DELETE)
+        item_out(c, c->removed, rdp, out);
+    api_unlock(&d->b);
+    return rc;
+}
+
+int udb_cursor_append(udb_cursor *c, const void *key, size_t keylen, int64_t datapos)
+{
+    return cursor_change(c, CH_APPEND, key, keylen, datapos, NULL, NULL);
+}
+
+int udb_cursor_delete_key(udb_cursor *c, const void *key, size_t keylen, uint64_t *removed)
+{
+    return cursor_change(c, CH_DELETE_KEY, key, keylen, 0, removed, NULL);
+}
+
+int udb_cursor_delete(udb_cursor *c, udb_item *out)
+{
+    return cursor_change(c, CH_DELETE, NULL, 0, 0, NULL, out);
+}

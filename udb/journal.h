@@ -1,0 +1,25 @@
+/*
+ * journal.h — the rollback journal file (NAME-journal): original page images
+ * and file sizes protected by crc32, and a commit counter other handles use
+ * to notice changes. Part of the pager layer.
+ */
+#ifndef UDB_JOURNAL_H
+#define UDB_JOURNAL_H
+
+#include "pager_int.h"
+
+int journal_attach(pager_group *g, const char *path0);
+void journal_close(pager_group *g);
+/* Queue the current image of page pg of f (before its first change). */
+int journal_add(pager_group *g, pager_file *f, uint64_t pg);
+/* Make the journal durable (per sync policy) before any file page changes. */
+int journal_sync(pager_group *g);
+/* Mark the journal clean and bump the commit counter. */
+int journal_finish(pager_group *g);
+/* Read the state of the group's journal (hot?) and of the store journal
+   that may cover member 0; counters for change detection. */
+int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_t *xcounter);
+/* Roll back the hot journal at jpath onto its member files. */
+int journal_playback(pager_group *g, const char *jpath);
+
+#endif

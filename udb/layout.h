@@ -1,0 +1,195 @@
+/*
+ * layout.h — the two on-disk layouts: classic (EMDX, 32-bit positions) and
+ * wide (UDB 2025, 64-bit positions).
+ *
+ * Owns: every byte offset, little-endian encode/decode of every structure,
+ * XOR checksums (kept up to date incrementally by every mutator), EOF sentinel
+ * keys, key comparison per type, and layout detection.
+ * Must not: do I/O, allocate memory, or know about tree shape beyond one
+ * structure at a time. Nothing is ever memcpy'd between a C struct and disk.
+ *
+ * Checksums: byte 0 of every structure makes the XOR of all its bytes zero.
+ * XOR does not depend on byte positions, so moving bytes inside a structure
+ * never changes the checksum; the mutators only account for bytes that are
+ * created or destroyed.
+ */
+#ifndef UDB_LAYOUT_H
+#define UDB_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "endian.h"
+#include "udb.h"
+
+/* ---- layout description ---------------------------------------------------- */
+typedef struct lay {
+    int kind;               /* UDB_LAYOUT_CLASSIC or UDB_LAYOUT_WIDE */
+    const char *name;       /* "classic" / "wide" */
+    unsigned psz;           /* bytes per stored position: 4 or 8 */
+    unsigned info_size;     /* 39 / 67 */
+    unsigned heap_hdr_size; /* 7 / 11 */
+} lay;
+
+const lay *lay_get(int kind); /* NULL for an unknown kind */
+
+static inline int64_t lay_ldpos(const lay *L, const uint8_t *p)
+{
+    return L->psz == 4 ? (int64_t)(int32_t)ld32(p) : (int64_t)ld64(p);
+}
+static inline void lay_stpos(const lay *L, uint8_t *p, int64_t v)
+{
+    if (L->psz == 4)
+        st32(p, (uint32_t)(int32_t)v);
+    else
+        st64(p, (uint64_t)v);
+}
+/* Largest position the layout can store. */
+static inline int64_t lay_maxpos(const lay *L) { return L->psz == 4 ? INT32_MAX : INT64_MAX; }
+
+/* ---- checksums ------------------------------------------------------------- */
+uint8_t lay_xor(const void *p, size_t n);
+static inline int lay_ck_ok(const uint8_t *p, size_t n) { return lay_xor(p, n) == 0; }
+void lay_ck_fix(uint8_t *p, size_t n); /* recompute byte 0 over n bytes */
+/* Overwrite n bytes at dst (inside the structure starting at base, not
+   byte 0) with src, keeping the checksum valid. */
+static inline void lay_ck_put(uint8_t *base, uint8_t *dst, const void *src, size_t n)
+{
+    base[0] ^= (uint8_t)(lay_xor(dst, n) ^ lay_xor(src, n));
+    memmove(dst, src, n);
+}
+
+/* ---- MultiIndex file header and index infos -------------------------------- */
+#define LAY_HDR_SIZE 3u
+static inline unsigned lay_hdr_count(const uint8_t *p) { return ld16(p + 1); }
+void lay_hdr_encode(uint8_t *p, unsigned num_indexes);
+static inline uint64_t lay_info_off(const lay *L, unsigned index1)
+{
+    return LAY_HDR_SIZE + (uint64_t)L->info_size * (index1 - 1);
+}
+static inline uint64_t lay_body_off(const lay *L, unsigned count)
+{
+    return LAY_HDR_SIZE + (uint64_t)L->info_size * count;
+}
+
+typedef struct lay_info {
+    unsigned attrib, keytype, keysize, maxitems;
+    int64_t create_nodes, create_leaves;
+    int64_t free_node, free_leaf;
+    unsigned levels;
+    int64_t root, first_leaf, last_leaf;
+} lay_info;
+
+void lay_info_decode(const lay *L, const uint8_t *p, lay_info *out);
+void lay_info_encode(const lay *L, uint8_t *p, const lay_info *in); /* + checksum */
+
+/* ---- per-index geometry and keys ------------------------------------------- */
+typedef struct lay_tree {
+    const lay *L;
+    int keytype;
+    unsigned ks;            /* key size */
+    unsigned maxitems;
+    unsigned psz;
+    unsigned hdr;           /* node header bytes: 11 / 19 */
+    unsigned item;          /* bytes per node item: ks + psz */
+    size_t node_size;       /* hdr + maxitems * item */
+    size_t leaf_size;       /* 1 + 3*psz + ks */
+    int signed_char;        /* CHARACTER compared as signed (classic) */
+} lay_tree;
+
+size_t lay_node_size(const lay *L, unsigned ks, unsigned maxitems);
+size_t lay_leaf_size(const lay *L, unsigned ks);
+void lay_tree_init(lay_tree *T, const lay *L, int keytype, unsigned ks, unsigned maxitems);
+
+/* Key comparison of the index's type: <0, 0, >0. */
+int lay_cmp(const lay_tree *T, const uint8_t *a, const uint8_t *b);
+/* The EOF key the original implementation wrote for this type. */
+void lay_eof_key_original(const lay_tree *T, uint8_t *out);
+/* The true maximum under lay_cmp: the sentinel udb writes. */
+void lay_eof_key_max(const lay_tree *T, uint8_t *out);
+/* Smallest key size the type needs (INTEGER 2, LONG_INT 4, others 1). */
+unsigned lay_min_keysize(int keytype);
+/* Normalise a user key into a keysize buffer: STRING gets its text and
+   zero padding (text must be shorter than ks), others are zero-padded.
+   Returns 0 or UDB_INVAL. */
+int lay_key_make(const lay_tree *T, const void *key, size_t len, uint8_t *out);
+
+/* ---- nodes ------------------------------------------------------------------ */
+static inline unsigned lay_node_count(const uint8_t *n) { return ld16(n + 1); }
+static inline int64_t lay_node_next(const lay_tree *T, const uint8_t *n) { return lay_ldpos(T->L, n + 3); }
+static inline int64_t lay_node_prev(const lay_tree *T, const uint8_t *n) { return lay_ldpos(T->L, n + 3 + T->psz); }
+static inline const uint8_t *lay_node_key(const lay_tree *T, const uint8_t *n, unsigned j)
+{
+    return n + T->hdr + (size_t)j * T->item;
+}
+static inline int64_t lay_node_child(const lay_tree *T, const uint8_t *n, unsigned j)
+{
+    return lay_ldpos(T->L, n + T->hdr + (size_t)j * T->item + T->ks);
+}
+
+void lay_node_set_count(const lay_tree *T, uint8_t *n, unsigned count);
+void lay_node_set_next(const lay_tree *T, uint8_t *n, int64_t pos);
+void lay_node_set_prev(const lay_tree *T, uint8_t *n, int64_t pos);
+void lay_node_set_key(const lay_tree *T, uint8_t *n, unsigned j, const uint8_t *key);
+void lay_node_set_child(const lay_tree *T, uint8_t *n, unsigned j, int64_t child);
+/* Insert an item at j (count must be < maxitems); count grows by one. */
+void lay_node_insert(const lay_tree *T, uint8_t *n, unsigned j, const uint8_t *key, int64_t child);
+/* Remove item j; count shrinks by one; the freed slot keeps stale bytes. */
+void lay_node_remove(const lay_tree *T, uint8_t *n, unsigned j);
+/* Move k items: the last k of src to the front of dst, or the first k of
+   src to the end of dst. Counts of both are updated. */
+void lay_node_shift_right(const lay_tree *T, uint8_t *src, uint8_t *dst, unsigned k);
+void lay_node_shift_left(const lay_tree *T, uint8_t *src, uint8_t *dst, unsigned k);
+/* A node in the tree: zero items, given links, valid checksum. */
+void lay_node_init(const lay_tree *T, uint8_t *n, int64_t next, int64_t prev);
+/* A free node as the originals write it: zeros, next = next free. */
+void lay_node_init_free(const lay_tree *T, uint8_t *n, int64_t next_free);
+/* 1 when the bytes have the shape of a free node. */
+int lay_node_is_free_shape(const lay_tree *T, const uint8_t *n);
+
+/* ---- leaves ----------------------------------------------------------------- */
+static inline int64_t lay_leaf_next(const lay_tree *T, const uint8_t *l) { return lay_ldpos(T->L, l + 1); }
+static inline int64_t lay_leaf_prev(const lay_tree *T, const uint8_t *l) { return lay_ldpos(T->L, l + 1 + T->psz); }
+static inline int64_t lay_leaf_datapos(const lay_tree *T, const uint8_t *l) { return lay_ldpos(T->L, l + 1 + 2 * T->psz); }
+static inline const uint8_t *lay_leaf_key(const lay_tree *T, const uint8_t *l) { return l + 1 + 3 * T->psz; }
+
+void lay_leaf_set_next(const lay_tree *T, uint8_t *l, int64_t pos);
+void lay_leaf_set_prev(const lay_tree *T, uint8_t *l, int64_t pos);
+void lay_leaf_set_key(const lay_tree *T, uint8_t *l, const uint8_t *key);
+void lay_leaf_set_datapos(const lay_tree *T, uint8_t *l, int64_t dp);
+void lay_leaf_init(const lay_tree *T, uint8_t *l, int64_t next, int64_t prev, int64_t datapos,
+                   const uint8_t *key);
+void lay_leaf_init_free(const lay_tree *T, uint8_t *l, int64_t next_free);
+int lay_leaf_is_free_shape(const lay_tree *T, const uint8_t *l);
+
+/* ---- heap file -------------------------------------------------------------- */
+/* Header: checksum, first holes table, slots per table. */
+int64_t lay_heap_first_table(const lay *L, const uint8_t *hdr);
+unsigned lay_heap_slots(const lay *L, const uint8_t *hdr);
+void lay_heap_hdr_encode(const lay *L, uint8_t *hdr, int64_t first_table, unsigned slots);
+void lay_heap_hdr_set_first(const lay *L, uint8_t *hdr, int64_t first_table);
+/* Bytes of one holes table on disk: classic 7 + 8*slots, wide 16*slots - 5. */
+size_t lay_table_size(const lay *L, unsigned slots);
+/* Records a table can hold that the original reads back: slots - 1. */
+unsigned lay_table_capacity(const lay *L, unsigned slots);
+static inline unsigned lay_table_numused(const uint8_t *t) { return ld16(t + 1); }
+static inline int64_t lay_table_next(const lay *L, const uint8_t *t) { return lay_ldpos(L, t + 3); }
+/* Readable holes in a table as the original reads them back: records
+   1..count (classic: numused; wide: numused - 1, record 0 is lost). */
+unsigned lay_table_holes(const lay *L, const uint8_t *t, unsigned slots);
+/* Hole r (1-based, r <= lay_table_holes) and its slot number as stored. */
+void lay_table_hole(const lay *L, const uint8_t *t, unsigned r, int64_t *pos, int64_t *size);
+/* Rewrite a whole table: n holes (n <= capacity), next link; valid checksum. */
+void lay_table_encode(const lay *L, uint8_t *t, unsigned slots, int64_t next,
+                      const int64_t *pos, const int64_t *size, unsigned n);
+
+/* ---- detection ---------------------------------------------------------------- */
+enum { LAY_FILE_NDX = 1, LAY_FILE_HEAP = 2 };
+
+/* Decide what a file is from its bytes. want_kind 0 = either, want_layout
+   UDB_LAYOUT_AUTO = either. Returns 0 and sets *kind and *layout, or
+   UDB_FORMAT with the reason in why. */
+int lay_detect(const uint8_t *data, uint64_t size, int want_kind, int want_layout, int *kind,
+               int *layout, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,541 @@
+/*
+ * mindex.c — MultiIndex read side: decoding the infos, verified node and
+ * leaf access, search, cursors. Writes are in mindex_write.c, the check in
+ * check.c. Must not do I/O other than through pager_get/pager_put.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "mindex.h"
+
+/* ---- position sets ------------------------------------------------------------ */
+static size_t pos_hash(int64_t p, size_t cap)
+{
+    uint64_t h = (uint64_t)p * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 20) & (cap - 1);
+}
+
+int posset_has(const posset *s, int64_t pos)
+{
+    if (!s->cap)
+        return 0;
+    for (size_t i = pos_hash(pos, s->cap);; i = (i + 1) & (s->cap - 1)) {
+        if (s->slot[i] == pos)
+            return 1;
+        if (s->slot[i] == -1)
+            return 0;
+    }
+}
+
+int posset_add(posset *s, int64_t pos)
+{
+    if ((s->used + 1) * 2 > s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        int64_t *n = malloc(ncap * sizeof *n);
+        if (!n)
+            return UDB_NOMEM;
+        for (size_t i = 0; i < ncap; i++)
+            n[i] = -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slot[i] != -1) {
+                size_t k = pos_hash(s->slot[i], ncap);
+                while (n[k] != -1)
+                    k = (k + 1) & (ncap - 1);
+                n[k] = s->slot[i];
+            }
+        free(s->slot);
+        s->slot = n;
+        s->cap = ncap;
+    }
+    size_t i = pos_hash(pos, s->cap);
+    while (s->slot[i] != -1) {
+        if (s->slot[i] == pos)
+            return 0;
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->slot[i] = pos;
+    s->used++;
+    return 0;
+}
+
+void posset_clear(posset *s)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        s->slot[i] = -1;
+    s->used = 0;
+}
+
+void posset_free(posset *s)
+{
+    free(s->slot);
+    s->slot = NULL;
+    s->cap = s->used = 0;
+}
+
+/* ---- infos ---------------------------------------------------------------------- */
+static int err_index(mindex *m, unsigned ix, int code, const char *what, int64_t pos)
+{
+    return udb_err_set(m->err, code, "index %u: %s at offset %lld", ix + 1, what, (long long)pos);
+}
+
+static void decode_info(mindex *m, unsigned i)
+{
+    mindex_index *x = &m->ix[i];
+    uint64_t off = lay_info_off(m->L, i + 1);
+    const uint8_t *p = pager_get(m->pf, off, m->L->info_size);
+    x->usable = x->recorded = x->sentinel_max = x->write_checked = x->dirty = 0;
+    x->why[0] = 0;
+    if (!p || !lay_ck_ok(p, m->L->info_size)) {
+        snprintf(x->why, sizeof x->why, "index info checksum mismatch at offset %llu",
+                 (unsigned long long)off);
+        memset(&x->info, 0, sizeof x->info);
+        return;
+    }
+    lay_info_decode(m->L, p, &x->info);
+    lay_info *f = &x->info;
+    if (f->keytype == UDB_KEY_VOID)
+        snprintf(x->why, sizeof x->why, "not defined");
+    else if (f->keytype > UDB_KEY_CHARACTER)
+        snprintf(x->why, sizeof x->why, "unknown key type %u", f->keytype);
+    else if (f->keysize < lay_min_keysize((int)f->keytype) || f->maxitems < 2)
+        snprintf(x->why, sizeof x->why, "unusable definition: key size %u, max items %u",
+                 f->keysize, f->maxitems);
+    else
+        x->usable = 1;
+    if (!x->usable)
+        return;
+    lay_tree_init(&x->T, m->L, (int)f->keytype, f->keysize, f->maxitems);
+    free(x->kbuf);
+    if (!(x->kbuf = malloc(4 * (size_t)f->keysize))) {
+        x->usable = 0;
+        snprintf(x->why, sizeof x->why, "out of memory");
+        return;
+    }
+    lay_eof_key_max(&x->T, x->kbuf);
+    if (f->levels < 1 || f->levels > MINDEX_MAX_LEVELS || f->root == -1 || f->first_leaf == -1 ||
+        f->last_leaf == -1) {
+        snprintf(x->why, sizeof x->why,
+                 "the index info records no tree (root %lld, %u levels): the file was not "
+                 "closed by its writer; `dbe repair` rebuilds it",
+                 (long long)f->root, f->levels);
+        return;
+    }
+    x->recorded = 1;
+    const uint8_t *eof = pager_get(m->pf, (uint64_t)f->last_leaf, x->T.leaf_size);
+    if (f->last_leaf >= 0 && eof)
+        x->sentinel_max = !memcmp(lay_leaf_key(&x->T, eof), x->kbuf, x->T.ks);
+}
+
+int mindex_load(mindex *m, pager_file *pf, int layout, udb_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->pf = pf;
+    m->err = err;
+    m->L = lay_get(layout);
+    const uint8_t *h = pager_get(pf, 0, LAY_HDR_SIZE);
+    if (!h || !lay_ck_ok(h, LAY_HDR_SIZE))
+        return udb_err_set(err, UDB_CORRUPT, "%s: header checksum mismatch at offset 0", pf->path);
+    m->count = lay_hdr_count(h);
+    m->body = lay_body_off(m->L, m->count);
+    if (m->count == 0 || m->body > pager_size(pf))
+        return udb_err_set(err, UDB_CORRUPT, "%s: header announces %u indexes, the file has %llu bytes",
+                           pf->path, m->count, (unsigned long long)pager_size(pf));
+    m->ix = calloc(m->count, sizeof *m->ix);
+    if (!m->ix)
+        return udb_err_set(err, UDB_NOMEM, "out of memory");
+    for (unsigned i = 0; i < m->count; i++) {
+        m->ix[i].epoch = ++m->epoch_base;
+        decode_info(m, i);
+    }
+    return 0;
+}
+
+void mindex_free(mindex *m)
+{
+    for (unsigned i = 0; m->ix && i < m->count; i++) {
+        posset_free(&m->ix[i].verified);
+        free(m->ix[i].kbuf);
+    }
+    free(m->ix);
+    m->ix = NULL;
+}
+
+int mindex_reload(mindex *m)
+{
+    const uint8_t *h = pager_get(m->pf, 0, LAY_HDR_SIZE);
+    if (!h || !lay_ck_ok(h, LAY_HDR_SIZE) || lay_hdr_count(h) != m->count)
+        return udb_err_set(m->err, UDB_CORRUPT, "%s: the header changed under this handle",
+                           m->pf->path);
+    for (unsigned i = 0; i < m->count; i++) {
+        posset_clear(&m->ix[i].verified);
+        m->ix[i].epoch = ++m->epoch_base;
+        decode_info(m, i);
+    }
+    return 0;
+}
+
+int mindex_flush(mindex *m)
+{
+    for (unsigned i = 0; i < m->count; i++) {
+        mindex_index *x = &m->ix[i];
+        if (!x->dirty)
+            continue;
+        uint8_t *p = pager_put(m->pf, lay_info_off(m->L, i + 1), m->L->info_size);
+        if (!p)
+            return m->err->code;
+        lay_info_encode(m->L, p, &x->info);
+        x->dirty = 0;
+    }
+    return 0;
+}
+
+int mindex_format(pager_file *pf, const lay *L, unsigned count, udb_err *err)
+{
+    uint64_t at;
+    int rc = pager_extend(pf, lay_body_off(L, count), &at);
+    if (rc)
+        return rc;
+    uint8_t *p = pager_put(pf, 0, lay_body_off(L, count));
+    if (!p)
+        return err->code;
+    lay_hdr_encode(p, count);
+    lay_info none = {0};
+    none.free_node = none.free_leaf = none.root = none.first_leaf = none.last_leaf = -1;
+    for (unsigned i = 1; i <= count; i++)
+        lay_info_encode(L, p + lay_info_off(L, i), &none);
+    return 0;
+}
+
+int mindex_readable(mindex *m, unsigned ix)
+{
+    if (ix >= m->count)
+        return udb_err_set(m->err, UDB_INVAL, "no index %u (the file has %u)", ix + 1, m->count);
+    mindex_index *x = &m->ix[ix];
+    if (!x->usable)
+        return udb_err_set(m->err, x->info.keytype == UDB_KEY_VOID ? UDB_NOTFOUND : UDB_CORRUPT,
+                           "index %u: %s", ix + 1, x->why);
+    if (!x->recorded)
+        return udb_err_set(m->err, UDB_CORRUPT, "index %u: %s", ix + 1, x->why);
+    return 0;
+}
+
+/* ---- node and leaf access -------------------------------------------------------------- */
+const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos)
+{
+    unsigned ix = (unsigned)(x - m->ix);
+    if (pos < 0 || (uint64_t)pos < m->body) {
+        err_index(m, ix, UDB_CORRUPT, "node pointer outside the body", pos);
+        return NULL;
+    }
+    const uint8_t *n = pager_get(m->pf, (uint64_t)pos, x->T.node_size);
+    if (!n) {
+        err_index(m, ix, UDB_CORRUPT, "node pointer past the end of the file", pos);
+        return NULL;
+    }
+    if (!posset_has(&x->verified, pos)) {
+        if (!lay_ck_ok(n, x->T.node_size)) {
+            err_index(m, ix, UDB_CORRUPT, "node checksum mismatch", pos);
+            return NULL;
+        }
+        posset_add(&x->verified, pos);
+    }
+    unsigned c = lay_node_count(n);
+    if (c == 0 || c > x->T.maxitems) {
+        udb_err_set(m->err, UDB_CORRUPT, "index %u: node at offset %lld holds %u items (max %u)",
+                    ix + 1, (long long)pos, c, x->T.maxitems);
+        return NULL;
+    }
+    return n;
+}
+
+const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos)
+{
+    unsigned ix = (unsigned)(x - m->ix);
+    if (pos < 0 || (uint64_t)pos < m->body) {
+        err_index(m, ix, UDB_CORRUPT, "leaf pointer outside the body", pos);
+        return NULL;
+    }
+    const uint8_t *l = pager_get(m->pf, (uint64_t)pos, x->T.leaf_size);
+    if (!l) {
+        err_index(m, ix, UDB_CORRUPT, "leaf pointer past the end of the file", pos);
+        return NULL;
+    }
+    if (!lay_ck_ok(l, x->T.leaf_size)) {
+        err_index(m, ix, UDB_CORRUPT, "leaf checksum mismatch", pos);
+        return NULL;
+    }
+    return l;
+}
+
+/* ---- search ------------------------------------------------------------------------------ */
+/* First item in [0, hi) whose key is >= key; hi when none. */
+static unsigned lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi, const uint8_t *key)
+{
+    unsigned lo = 0;
+    if (T->keytype == UDB_KEY_BLOCK) {
+        while (lo < hi) {
+            unsigned mid = (lo + hi) / 2;
+            if (memcmp(lay_node_key(T, n, mid), key, T->ks) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (lay_cmp(T, lay_node_key(T, n, mid), key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
+{
+    unsigned levels = x->info.levels;
+    int64_t pos = x->info.root;
+    for (unsigned lvl = levels; lvl >= 1; lvl--) {
+        const uint8_t *n = mindex_node(m, x, pos);
+        if (!n)
+            return m->err->code;
+        unsigned cnt = lay_node_count(n);
+        int rightmost = lay_node_next(&x->T, n) == -1;
+        unsigned hi = rightmost ? cnt - 1 : cnt;
+        unsigned j = lower_bound(&x->T, n, hi, key);
+        if (j == hi)
+            j = cnt - 1; /* +infinity item, or a damaged bound: go right */
+        p->pos[lvl] = pos;
+        p->j[lvl] = j;
+        pos = lay_node_child(&x->T, n, j);
+    }
+    p->pos[0] = pos;
+    p->j[0] = 0;
+    return 0;
+}
+
+int mindex_find(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf)
+{
+    int rc = mindex_readable(m, ix);
+    if (rc)
+        return rc;
+    mindex_index *x = &m->ix[ix];
+    mpath p;
+    if ((rc = mindex_descend(m, x, key, &p)))
+        return rc;
+    *leaf = p.pos[0];
+    if (p.pos[0] == x->info.last_leaf)
+        return UDB_NOTFOUND;
+    const uint8_t *l = mindex_leaf(m, x, p.pos[0]);
+    if (!l)
+        return m->err->code;
+    return lay_cmp(&x->T, lay_leaf_key(&x->T, l), key) == 0 ? 0 : UDB_NOTFOUND;
+}
+
+/* ---- cursors -------------------------------------------------------------------------------- */
+int mcursor_init(mindex *m, unsigned ix, mcursor *c)
+{
+    int rc = mindex_readable(m, ix);
+    if (rc)
+        return rc;
+    memset(c, 0, sizeof *c);
+    c->ix = ix;
+    c->leaf = -1;
+    c->key = calloc(1, m->ix[ix].T.ks);
+    if (!c->key)
+        return udb_err_set(m->err, UDB_NOMEM, "out of memory");
+    return 0;
+}
+
+void mcursor_free(mcursor *c)
+{
+    free(c->key);
+    c->key = NULL;
+}
+
+static uint64_t max_steps(mindex *m, mindex_index *x)
+{
+    return pager_size(m->pf) / x->T.leaf_size + 2;
+}
+
+int mcursor_set(mindex *m, mcursor *c, int64_t leaf)
+{
+    mindex_index *x = &m->ix[c->ix];
+    c->epoch = x->epoch;
+    c->steps = 0;
+    c->leaf = leaf;
+    if (leaf == -1 || leaf == x->info.last_leaf)
+        return 0;
+    const uint8_t *l = mindex_leaf(m, x, leaf);
+    if (!l) {
+        c->leaf = -1;
+        return m->err->code;
+    }
+    memcpy(c->key, lay_leaf_key(&x->T, l), x->T.ks);
+    c->dp = lay_leaf_datapos(&x->T, l);
+    return 0;
+}
+
+/* A step along the chain: same as set, but keeps the cycle guard. */
+static int step_to(mindex *m, mcursor *c, int64_t leaf)
+{
+    uint64_t steps = c->steps + 1;
+    if (steps > max_steps(m, &m->ix[c->ix]))
+        return udb_err_set(m->err, UDB_CORRUPT, "index %u: the leaf chain loops (at offset %lld)",
+                           c->ix + 1, (long long)leaf);
+    int rc = mcursor_set(m, c, leaf);
+    c->steps = steps;
+    return rc;
+}
+
+/* After a change elsewhere: find the cursor's record again by key. */
+int mcursor_valid(mindex *m, mcursor *c)
+{
+    mindex_index *x = &m->ix[c->ix];
+    if (c->epoch == x->epoch || c->leaf == -1)
+        return 0;
+    if (!x->recorded)
+        return udb_err_set(m->err, UDB_STALE, "index %u changed", c->ix + 1);
+    if (c->leaf == x->info.last_leaf) {
+        c->epoch = x->epoch;
+        return 0;
+    }
+    mpath p;
+    int rc = mindex_descend(m, x, c->key, &p);
+    if (rc)
+        return rc;
+    uint64_t limit = max_steps(m, x);
+    for (int64_t at = p.pos[0]; at != x->info.last_leaf && limit--;) {
+        const uint8_t *l = mindex_leaf(m, x, at);
+        if (!l)
+            return m->err->code;
+        if (lay_cmp(&x->T, lay_leaf_key(&x->T, l), c->key) != 0)
+            break;
+        if (at == c->leaf && lay_leaf_datapos(&x->T, l) == c->dp) {
+            c->epoch = x->epoch;
+            return 0;
+        }
+        at = lay_leaf_next(&x->T, l);
+    }
+    c->leaf = -1;
+    return udb_err_set(m->err, UDB_STALE,
+                       "index %u: the record under the cursor was removed by another cursor or "
+                       "handle",
+                       c->ix + 1);
+}
+
+int mcursor_first(mindex *m, mcursor *c)
+{
+    mindex_index *x = &m->ix[c->ix];
+    if (x->info.first_leaf == x->info.last_leaf)
+        return UDB_NOTFOUND;
+    return mcursor_set(m, c, x->info.first_leaf);
+}
+
+int mcursor_last(mindex *m, mcursor *c)
+{
+    mindex_index *x = &m->ix[c->ix];
+    const uint8_t *l = mindex_leaf(m, x, x->info.last_leaf);
+    if (!l)
+        return m->err->code;
+    int64_t p = lay_leaf_prev(&x->T, l);
+    if (p == -1)
+        return UDB_NOTFOUND;
+    return mcursor_set(m, c, p);
+}
+
+int mcursor_next(mindex *m, mcursor *c)
+{
+    mindex_index *x = &m->ix[c->ix];
+    int rc = mcursor_valid(m, c);
+    if (rc)
+        return rc;
+    if (c->leaf == -1 || c->leaf == x->info.last_leaf)
+        return UDB_NOTFOUND;
+    const uint8_t *l = mindex_leaf(m, x, c->leaf);
+    if (!l)
+        return m->err->code;
+    int64_t n = lay_leaf_next(&x->T, l);
+    if (n == x->info.last_leaf)
+        return UDB_NOTFOUND;
+    const uint8_t *nl = mindex_leaf(m, x, n);
+    if (!nl)
+        return m->err->code;
+    if (lay_leaf_prev(&x->T, nl) != c->leaf)
+        return udb_err_set(m->err, UDB_CORRUPT,
+                           "index %u: leaf chain broken: leaf at offset %lld points forward to "
+                           "%lld, which points back to %lld",
+                           c->ix + 1, (long long)c->leaf, (long long)n,
+                           (long long)lay_leaf_prev(&x->T, nl));
+    return step_to(m, c, n);
+}
+
+int mcursor_prev(mindex *m, mcursor *c)
+{
+    mindex_index *x = &m->ix[c->ix];
+    int rc = mcursor_valid(m, c);
+    if (rc)
+        return rc;
+    if (c->leaf == -1 || c->leaf == x->info.first_leaf)
+        return UDB_NOTFOUND;
+    const uint8_t *l = mindex_leaf(m, x, c->leaf);
+    if (!l)
+        return m->err->code;
+    int64_t p = lay_leaf_prev(&x->T, l);
+    if (p == -1)
+        return UDB_NOTFOUND;
+    const uint8_t *pl = mindex_leaf(m, x, p);
+    if (!pl)
+        return m->err->code;
+    if (lay_leaf_next(&x->T, pl) != c->leaf)
+        return udb_err_set(m->err, UDB_CORRUPT,
+                           "index %u: leaf chain broken: leaf at offset %lld points back to %lld, "
+                           "which points forward to %lld",
+                           c->ix + 1, (long long)c->leaf, (long long)p,
+                           (long long)lay_leaf_next(&x->T, pl));
+    return step_to(m, c, p);
+}
+
+int mcursor_seek(mindex *m, mcursor *c, const uint8_t *key)
+{
+    mindex_index *x = &m->ix[c->ix];
+    mpath p;
+    int rc = mindex_descend(m, x, key, &p);
+    if (rc)
+        return rc;
+    if ((rc = mcursor_set(m, c, p.pos[0])))
+        return rc;
+    return p.pos[0] == x->info.last_leaf ? UDB_NOTFOUND : 0;
+}
+
+int mcursor_find(mindex *m, mcursor *c, const uint8_t *key)
+{
+    int64_t leaf;
+    int rc = mindex_find(m, c->ix, key, &leaf);
+    if (rc && rc != UDB_NOTFOUND)
+        return rc;
+    int rs = mcursor_set(m, c, leaf);
+    return rs ? rs : rc;
+}
+
+int mcursor_bof(mindex *m, mcursor *c)
+{
+    mindex_index *x = &m->ix[c->ix];
+    if (c->leaf == -1)
+        return 0;
+    if (c->leaf == x->info.first_leaf)
+        return 1;
+    const uint8_t *l = mindex_leaf(m, x, c->leaf);
+    return l ? lay_leaf_prev(&x->T, l) == -1 : 1;
+}
+
+int mcursor_eof(mindex *m, mcursor *c)
+{
+    mindex_index *x = &m->ix[c->ix];
+    if (c->leaf == -1)
+        return 0;
+    if (c->leaf == x->info.last_leaf)
+        return 1;
+    const uint8_t *l = mindex_leaf(m, x, c->leaf);
+    return l ? lay_leaf_next(&x->T, l) == x->info.last_leaf : 1;
+}

@@ -1,0 +1,125 @@
+/*
+ * mindex.h — the B+tree indexes of a MultiIndex file: decoded index infos,
+ * search, cursors, append, delete with the originals' rebalancing rules,
+ * free lists, index definition, and the integrity check.
+ *
+ * Owns tree shape and the in-memory copy of the index infos. Reaches bytes
+ * only through pager_get/pager_put and their meaning only through layout.
+ * Must not: do I/O, cache, journal, lock, or know about heaps and stores.
+ *
+ * Conventions: index numbers are 0-based here (the API adds one). Keys are
+ * always full keysize buffers (see lay_key_make). The last item of the
+ * rightmost node of every level, and the last leaf, are +infinity by
+ * position, whatever their key bytes say.
+ */
+#ifndef UDB_MINDEX_H
+#define UDB_MINDEX_H
+
+#include "err.h"
+#include "layout.h"
+#include "pager.h"
+
+#define MINDEX_MAX_LEVELS 64
+
+typedef struct posset {         /* open-addressing set of positions */
+    int64_t *slot;
+    size_t cap, used;
+} posset;
+
+typedef struct mindex_index {
+    lay_info info;              /* as it must be on disk after commit */
+    lay_tree T;
+    int usable;                 /* definition readable (key type, sizes) */
+    int recorded;               /* info points at a tree */
+    int sentinel_max;           /* stored EOF key is the true maximum */
+    int write_checked;          /* shape verified for writing this session */
+    int dirty;                  /* info must be written at commit */
+    uint64_t epoch;             /* bumps on every change of this index */
+    posset verified;            /* nodes whose checksum was verified */
+    uint8_t *kbuf;              /* 4 keys: [0] the true maximum, [1..3] scratch */
+    char why[160];              /* why unusable */
+} mindex_index;
+
+typedef struct mindex {
+    pager_file *pf;
+    udb_err *err;
+    const lay *L;
+    unsigned count;
+    mindex_index *ix;
+    uint64_t body;              /* first byte after the infos */
+    uint64_t epoch_base;
+} mindex;
+
+typedef struct mpath {          /* root-to-bottom path of a search */
+    int64_t pos[MINDEX_MAX_LEVELS + 1];  /* pos[1] bottom .. pos[levels] root */
+    unsigned j[MINDEX_MAX_LEVELS + 1];
+} mpath;
+
+typedef struct mcursor {
+    unsigned ix;
+    int64_t leaf;               /* -1: not on a record */
+    int64_t dp;
+    uint64_t epoch;
+    uint64_t steps;             /* moves since positioning (cycle guard) */
+    uint8_t *key;               /* keysize bytes */
+} mcursor;
+
+/* ---- file level ------------------------------------------------------------ */
+int mindex_load(mindex *m, pager_file *pf, int layout, udb_err *err);
+void mindex_free(mindex *m);
+/* Re-read the infos after the file changed under us or a rollback. */
+int mindex_reload(mindex *m);
+/* Write changed infos (and the header) into the file's pages. */
+int mindex_flush(mindex *m);
+/* New file: header and count undefined infos. */
+int mindex_format(pager_file *pf, const lay *L, unsigned count, udb_err *err);
+int mindex_define(mindex *m, unsigned ix, const udb_index_def *def);
+int mindex_def_check(const lay *L, const udb_index_def *def, char *msg, size_t len);
+
+/* ---- reading ------------------------------------------------------------------ */
+/* 0 when the index can be read; else UDB_FORMAT/UDB_NOTFOUND with message. */
+int mindex_readable(mindex *m, unsigned ix);
+const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos);
+const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos);
+int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p);
+/* Exact find: *leaf = first leaf of the key's run, or UDB_NOTFOUND with
+   *leaf = the first leaf after where key would be (maybe last_leaf). */
+int mindex_find(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf);
+
+int mcursor_init(mindex *m, unsigned ix, mcursor *c);
+void mcursor_free(mcursor *c);
+/* Place the cursor on leaf (or nowhere for -1 / last_leaf). */
+int mcursor_set(mindex *m, mcursor *c, int64_t leaf);
+int mcursor_valid(mindex *m, mcursor *c);
+int mcursor_first(mindex *m, mcursor *c);
+int mcursor_last(mindex *m, mcursor *c);
+int mcursor_next(mindex *m, mcursor *c);
+int mcursor_prev(mindex *m, mcursor *c);
+int mcursor_seek(mindex *m, mcursor *c, const uint8_t *key);
+int mcursor_find(mindex *m, mcursor *c, const uint8_t *key);
+int mcursor_bof(mindex *m, mcursor *c);
+int mcursor_eof(mindex *m, mcursor *c);
+
+/* ---- writing (inside a write transaction) ------------------------------------------ */
+/* Append (key, dp); *leaf gets the new record's leaf. UDB_EXISTS on a
+   UNIQUE index that has the key (nothing changed). */
+int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_t *leaf);
+/* Remove all records with key. *removed = count; *landing = the leaf after
+   the run, else before it, else -1. */
+int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *removed,
+                      int64_t *landing);
+/* Remove the record at leaf; *landing as above. */
+int mindex_delete_leaf(mindex *m, unsigned ix, int64_t leaf, int64_t *landing);
+/* Change the data position of the record at leaf. */
+int mindex_set_datapos(mindex *m, unsigned ix, int64_t leaf, int64_t dp);
+
+/* ---- check ----------------------------------------------------------------------------- */
+int mindex_check(mindex *m, udb_problem_fn fn, void *arg, udb_check_report *rep);
+
+/* ---- position sets ---------------------------------------------------------------------- */
+int posset_add(posset *s, int64_t pos);
+int posset_has(const posset *s, int64_t pos);
+void posset_clear(posset *s);
+void posset_free(posset *s);
+
+#endif

@@ -1,0 +1,353 @@
+/*
+ * pager.c — mapping, dirty tracking, transactions, locks and change
+ * detection. The journal file format lives in journal.c.
+ * Owns every system call udb makes (through the udb_os table); must not
+ * know about any data-file layout.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "journal.h"
+#include "pager_int.h"
+
+#define RESERVE_MIN ((uint64_t)64 << 30)    /* address space per writable file */
+#define RESERVE_MIN_RO ((uint64_t)1 << 30)  /* ... per read-only file */
+#define ANON_CHUNK ((uint64_t)64 << 20)
+#define DIRTY_LIMIT_DEFAULT ((size_t)64 << 20)
+
+/* ---- small helpers --------------------------------------------------------- */
+int pager_oserr(pager_group *g, int rc, const char *what, const char *path)
+{
+    return udb_err_set(g->err, UDB_IO, "%s %s: %s", what, path, strerror(-rc));
+}
+
+static uint64_t page_size(const pager_file *f) { return (uint64_t)1 << f->pshift; }
+
+uint64_t pager_round(const pager_file *f, uint64_t n)
+{
+    uint64_t p = page_size(f);
+    return (n + p - 1) & ~(p - 1);
+}
+
+static int bit(const uint64_t *m, uint64_t i) { return (int)(m[i >> 6] >> (i & 63) & 1); }
+static void bit_set(uint64_t *m, uint64_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
+
+/* Make both bitmaps cover pages [0, pages). */
+static int bits_reserve(pager_file *f, uint64_t pages)
+{
+    size_t words = (size_t)((pages + 63) / 64);
+    if (words <= f->bit_words)
+        return 0;
+    size_t n = f->bit_words ? f->bit_words : 64;
+    while (n < words)
+        n *= 2;
+    uint64_t *d = realloc(f->dirty, n * 8), *j;
+    if (!d)
+        return udb_err_set(f->g->err, UDB_NOMEM, "out of memory (page bitmap)");
+    f->dirty = d;
+    j = realloc(f->journaled, n * 8);
+    if (!j)
+        return udb_err_set(f->g->err, UDB_NOMEM, "out of memory (page bitmap)");
+    f->journaled = j;
+    memset(d + f->bit_words, 0, (n - f->bit_words) * 8);
+    memset(j + f->bit_words, 0, (n - f->bit_words) * 8);
+    f->bit_words = n;
+    return 0;
+}
+
+/* ---- mapping ----------------------------------------------------------------- */
+static int prot_of(const pager_file *f) { return f->g->readonly ? 1 : 3; }
+
+/* Map [a, b) of the reservation: the file, anonymous memory, or nothing. */
+int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what)
+{
+    if (a >= b)
+        return 0;
+    void *out;
+    int rc;
+    if (what == MAP_FILE_PART)
+        rc = f->g->os->map(f->g->os->ctx, f->base + a, b - a, prot_of(f), f->fd, a, &out);
+    else
+        rc = f->g->os->map(f->g->os->ctx, f->base + a, b - a, what == MAP_ANON_PART ? 3 : 0,
+                           -1, 0, &out);
+    if (rc < 0)
+        return pager_oserr(f->g, rc, "cannot map", f->path);
+    return 0;
+}
+
+static int reserve(pager_file *f, uint64_t size)
+{
+    uint64_t want = f->g->readonly ? RESERVE_MIN_RO : RESERVE_MIN;
+    while (want < 4 * size)
+        want *= 2;
+    void *m;
+    int rc = f->g->os->map(f->g->os->ctx, NULL, want, 0, -1, 0, &m);
+    if (rc < 0)
+        return udb_err_set(f->g->err, UDB_NOMEM, "cannot reserve %llu bytes of address space for %s",
+                           (unsigned long long)want, f->path);
+    f->base = m;
+    f->resv = want;
+    return 0;
+}
+
+/* Fresh mapping of the file as it is on disk now (no dirty pages). */
+static int map_fresh(pager_file *f)
+{
+    if (f->base)
+        f->g->os->unmap(f->g->os->ctx, f->base, f->resv);
+    f->base = NULL;
+    int rc = reserve(f, f->disk_size);
+    if (rc)
+        return rc;
+    f->file_mapped = pager_round(f, f->disk_size);
+    f->anon_end = f->file_mapped;
+    return pager_map_range(f, 0, f->file_mapped, MAP_FILE_PART);
+}
+
+/* Follow the on-disk size after another process changed it (no dirty pages). */
+int pager_follow(pager_file *f, uint64_t newsize)
+{
+    f->disk_size = newsize;
+    if (4 * newsize > f->resv || newsize > f->resv)
+        return map_fresh(f);
+    uint64_t fm = pager_round(f, newsize);
+    int rc = 0;
+    if (fm > f->file_mapped)
+        rc = pager_map_range(f, f->file_mapped, fm, MAP_FILE_PART);
+    else if (fm < f->file_mapped)
+        rc = pager_map_range(f, fm, f->anon_end, MAP_NONE_PART);
+    if (rc)
+        return rc;
+    if (f->anon_end < fm || fm < f->file_mapped)
+        f->anon_end = fm;
+    f->file_mapped = fm;
+    return 0;
+}
+
+/* ---- group and files ------------------------------------------------------------ */
+int pager_group_open(const udb_options *opts, udb_err *err, pager_group **out)
+{
+    udb_options d;
+    if (!opts) {
+        udb_options_init(&d);
+        opts = &d;
+    }
+    pager_group *g = calloc(1, sizeof *g);
+    if (!g)
+        return udb_err_set(err, UDB_NOMEM, "out of memory");
+    g->os = opts->os ? opts->os : udb_os_posix();
+    g->err = err;
+    g->readonly = (opts->flags & UDB_RDONLY) != 0;
+    g->exclusive = (opts->flags & UDB_EXCLUSIVE) != 0;
+    g->sync = opts->sync;
+    g->lock_timeout_ms = opts->lock_timeout_ms;
+    g->dirty_limit = opts->dirty_limit ? opts->dirty_limit : DIRTY_LIMIT_DEFAULT;
+    g->jfd = -1;
+    *out = g;
+    return 0;
+}
+
+int pager_readonly(const pager_group *g) { return g->readonly; }
+int pager_state(const pager_group *g) { return g->state; }
+const udb_os *pager_os(const pager_group *g) { return g->os; }
+
+static void file_free(pager_file *f)
+{
+    if (!f)
+        return;
+    if (f->base)
+        f->g->os->unmap(f->g->os->ctx, f->base, f->resv);
+    if (f->fd >= 0)
+        f->g->os->close(f->g->os->ctx, f->fd);
+    free(f->dirty);
+    free(f->journaled);
+    free(f->path);
+    free(f);
+}
+
+void pager_group_close(pager_group *g)
+{
+    if (!g)
+        return;
+    if (g->state == PAGER_WRITE)
+        pager_rollback(g);
+    else if (g->state == PAGER_READ)
+        pager_read_end(g);
+    pager_unlock_all(g);
+    for (int i = 0; i < g->nfiles; i++)
+        file_free(g->files[i]);
+    journal_close(g);
+    free(g);
+}
+
+static int file_stat(pager_file *f, uint64_t *size, int64_t *mtime)
+{
+    int rc = f->g->os->fstat(f->g->os->ctx, f->fd, size, mtime);
+    if (rc == -EINVAL)
+        return udb_err_set(f->g->err, UDB_INVAL, "%s is not a regular file", f->path);
+    return rc < 0 ? pager_oserr(f->g, rc, "cannot stat", f->path) : 0;
+}
+
+int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out)
+{
+    if (g->nfiles >= PAGER_MAX_FILES)
+        return udb_err_set(g->err, UDB_INVAL, "too many files in one group");
+    if (mode == PAGER_CREATE && g->readonly)
+        return udb_err_set(g->err, UDB_READONLY, "cannot create %s read-only", path);
+    pager_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    }
+    f->g = g;
+    f->fd = -1;
+    unsigned ps = g->os->page_size(g->os->ctx);
+    while (((unsigned)1 << f->pshift) < ps)
+        f->pshift++;
+    int flags = g->readonly ? UDB_OS_READ : UDB_OS_RDWR;
+    if (mode == PAGER_CREATE)
+        flags |= UDB_OS_CREATE | UDB_OS_EXCL;
+    int rc = g->os->open(g->os->ctx, path, flags, &f->fd);
+    if (rc < 0) {
+        int code = rc == -EEXIST ? UDB_EXISTS : rc == -ENOENT ? UDB_NOTFOUND
+                   : rc == -EACCES || rc == -EROFS ? UDB_READONLY : UDB_IO;
+        udb_err_set(g->err, code, "cannot %s %s: %s", mode == PAGER_CREATE ? "create" : "open",
+                    path, strerror(-rc));
+        file_free(f);
+        return code;
+    }
+    f->idx = g->nfiles;
+    g->files[g->nfiles++] = f;
+    if ((rc = file_stat(f, &f->disk_size, &f->mtime)) || (rc = map_fresh(f)) ||
+        (rc = bits_reserve(f, pager_round(f, f->disk_size) >> f->pshift))) {
+        g->files[--g->nfiles] = NULL;
+        file_free(f);
+        return rc;
+    }
+    f->size = f->orig_size = f->disk_size;
+    f->dirty_lo = UINT64_MAX;
+    if (mode == PAGER_CREATE)
+        g->created = 1;
+    if (f->idx == 0 && (rc = journal_attach(g, path)) != 0) {
+        g->files[--g->nfiles] = NULL;
+        file_free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+/* ---- access --------------------------------------------------------------------- */
+const uint8_t *pager_oob(pager_file *f, uint64_t pos, size_t len)
+{
+    udb_err_set(f->g->err, UDB_CORRUPT, "%s: %zu bytes at offset %llu lie outside the file (%llu bytes)",
+                f->path, len, (unsigned long long)pos, (unsigned long long)f->size);
+    return NULL;
+}
+
+/* First change of a page in this transaction. */
+static int page_dirty(pager_file *f, uint64_t pg)
+{
+    pager_group *g = f->g;
+    uint64_t orig_pages = pager_round(f, f->orig_size) >> f->pshift;
+    if (pg < orig_pages && !bit(f->journaled, pg)) {
+        int rc = journal_add(g, f, pg);
+        if (rc)
+            return rc;
+        bit_set(f->journaled, pg);
+    }
+    bit_set(f->dirty, pg);
+    if (pg < f->dirty_lo)
+        f->dirty_lo = pg;
+    if (pg + 1 > f->dirty_hi)
+        f->dirty_hi = pg + 1;
+    g->dirty_bytes += page_size(f);
+    return 0;
+}
+
+uint8_t *pager_put_slow(pager_file *f, uint64_t pos, size_t len)
+{
+    pager_group *g = f->g;
+    if (g->state != PAGER_WRITE) {
+        udb_err_set(g->err, g->readonly ? UDB_READONLY : UDB_INVAL,
+                    "%s: write outside a write transaction", f->path);
+        return NULL;
+    }
+    if (!len || pos > f->size || len > f->size - pos) {
+        pager_oob(f, pos, len);
+        return NULL;
+    }
+    for (uint64_t pg = pos >> f->pshift; pg <= (pos + len - 1) >> f->pshift; pg++)
+        if (!bit(f->dirty, pg) && page_dirty(f, pg)) {
+            g->poisoned = 1;
+            return NULL;
+        }
+    return f->base + pos;
+}
+
+int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at)
+{
+    pager_group *g = f->g;
+    if (g->state != PAGER_WRITE)
+        return udb_err_set(g->err, UDB_INVAL, "%s: extend outside a write transaction", f->path);
+    uint64_t old = f->size;
+    if (at)
+        *at = old;
+    if (newsize <= old)
+        return 0;
+    if (newsize > f->resv)
+        return udb_err_set(g->err, UDB_NOMEM, "%s: growth to %llu bytes exceeds the address space reserved",
+                           f->path, (unsigned long long)newsize);
+    int rc = bits_reserve(f, pager_round(f, newsize) >> f->pshift);
+    if (rc)
+        return rc;
+    uint64_t need = pager_round(f, newsize);
+    if (need > f->anon_end) {
+        uint64_t end = f->anon_end + (f->anon_end / 4 > ANON_CHUNK ? f->anon_end / 4 : ANON_CHUNK);
+        if (end < need)
+            end = need;
+        if (end > f->resv)
+            end = f->resv;
+        if ((rc = pager_map_range(f, f->anon_end, end, MAP_ANON_PART)))
+            return rc;
+        f->anon_end = end;
+    }
+    f->size = newsize;
+    if (!pager_put_slow(f, old, (size_t)(newsize - old))) {
+        f->size = old;
+        return g->err->code ? g->err->code : UDB_IO;
+    }
+    memset(f->base + old, 0, (size_t)(newsize - old));
+    return 0;
+}
+
+int pager_truncate(pager_file *f, uint64_t newsize)
+{
+    pager_group *g = f->g;
+    if (g->state != PAGER_WRITE)
+        return udb_err_set(g->err, UDB_INVAL, "%s: truncate outside a write transaction", f->path);
+    if (newsize >= f->size)
+        return 0;
+    /* pages that existed at transaction start and are cut off must be
+       journaled so that rollback can restore them */
+    uint64_t orig_pages = pager_round(f, f->orig_size) >> f->pshift;
+    for (uint64_t pg = newsize >> f->pshift; pg < orig_pages; pg++)
+        if (!bit(f->journaled, pg)) {
+            int rc = journal_add(g, f, pg);
+            if (rc) {
+                g->poisoned = 1;
+                return rc;
+            }
+            bit_set(f->journaled, pg);
+        }
+    if (newsize & (page_size(f) - 1) && !pager_put_slow(f, newsize - 1, 1))
+        return g->err->code;
+    f->size = newsize;
+    g->size_changed = 1;
+    return 0;
+}
+
+void pager_get_stats(const pager_group *g, pager_stats *out)
+{
+    *out = g->stats;
+}

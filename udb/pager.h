@@ -1,0 +1,120 @@
+/*
+ * pager.h — ALL file I/O of udb: mapping, dirty tracking, transactions with a
+ * rollback journal, sync policy, file locks, change detection.
+ *
+ * Owns: how bytes reach and leave files. Each file is mapped privately
+ * (copy-on-write) into a reserved address range, so every structure is
+ * contiguous in memory and a cached read makes no system call. A write marks
+ * the touched pages dirty; the first time a page that existed at transaction
+ * start is dirtied, its original image goes to the journal. Commit writes the
+ * journal, syncs it, writes the dirty pages, syncs the files, then marks the
+ * journal clean. Must not know about B-trees, heaps or any file layout.
+ *
+ * Pointers returned by pager_get/pager_put stay valid until the group leaves
+ * the current operation (pager_op_end, commit, rollback or a refresh).
+ */
+#ifndef UDB_PAGER_H
+#define UDB_PAGER_H
+
+#include <stdint.h>
+#include "err.h"
+#include "udb.h"
+
+#define PAGER_MAX_FILES 2
+
+typedef struct pager_group pager_group;
+
+typedef struct pager_file {
+    /* read by the inline helpers below; private otherwise */
+    uint8_t *base;          /* start of the mapping */
+    uint64_t size;          /* logical size in the current transaction */
+    unsigned pshift;        /* log2 of the page size */
+    uint64_t *dirty;        /* bitmap: page changed in this transaction */
+    pager_group *g;
+    int idx;                /* member number within the group */
+    int fd;
+    char *path;
+    size_t resv;            /* reserved address space */
+    uint64_t file_mapped;   /* [0, file_mapped) maps the file */
+    uint64_t anon_end;      /* [file_mapped, anon_end) is anonymous memory */
+    uint64_t disk_size;     /* bytes of the file on disk */
+    uint64_t orig_size;     /* size at transaction start */
+    int64_t mtime;          /* last seen modification time */
+    uint64_t *journaled;    /* bitmap: original image is in the journal */
+    size_t bit_words;       /* words allocated in each bitmap */
+    uint64_t dirty_lo, dirty_hi; /* page range that may hold dirty bits */
+    unsigned locks;         /* held lock bits */
+} pager_file;
+
+enum { PAGER_OPEN = 0, PAGER_CREATE = 1 };
+enum { PAGER_NONE = 0, PAGER_READ = 1, PAGER_WRITE = 2 };
+
+/* A group: the files one handle commits together (one journal). err is the
+   handle's error record; opts may be NULL. */
+int pager_group_open(const udb_options *opts, udb_err *err, pager_group **out);
+/* Rolls back an open transaction, unmaps and closes every file. */
+void pager_group_close(pager_group *g);
+int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out);
+int pager_readonly(const pager_group *g);
+int pager_state(const pager_group *g);
+const udb_os *pager_os(const pager_group *g);
+
+/* ---- transactions ---------------------------------------------------------- */
+/* Read transaction: shared locks, hot-journal check and change detection.
+   *changed = 1 when the files changed since this group last looked (the
+   caller must reload anything it decoded from them). */
+int pager_read_begin(pager_group *g, int *changed);
+void pager_read_end(pager_group *g);
+/* Write transaction: the writer lock, then as a read transaction. */
+int pager_write_begin(pager_group *g, int *changed);
+int pager_commit(pager_group *g);
+/* Mark the transaction failed half-way: only rollback is allowed now. */
+void pager_poison(pager_group *g);
+/* Discard every change of the transaction, in memory and on disk. */
+int pager_rollback(pager_group *g);
+/* Between operations: spill dirty pages to the files when the transaction
+   holds more than the dirty limit. */
+int pager_op_end(pager_group *g);
+/* Roll back a hot journal now (dbe recover). *found = 1 if there was one. */
+int pager_recover(pager_group *g, int *found);
+/* 1 if a hot journal covers a file of the group (without touching it). */
+int pager_hot_journal(pager_group *g);
+
+/* ---- access ----------------------------------------------------------------------- */
+const uint8_t *pager_oob(pager_file *f, uint64_t pos, size_t len);
+uint8_t *pager_put_slow(pager_file *f, uint64_t pos, size_t len);
+
+/* Bytes [pos, pos+len) for reading, or NULL (error set) when outside the file. */
+static inline const uint8_t *pager_get(pager_file *f, uint64_t pos, size_t len)
+{
+    if (pos > f->size || len > f->size - pos)
+        return pager_oob(f, pos, len);
+    return f->base + pos;
+}
+
+/* Bytes [pos, pos+len) for writing (inside a write transaction), or NULL. */
+static inline uint8_t *pager_put(pager_file *f, uint64_t pos, size_t len)
+{
+    if (pos <= f->size && len <= f->size - pos && len) {
+        uint64_t p0 = pos >> f->pshift, p1 = (pos + len - 1) >> f->pshift;
+        if (p0 == p1 && (f->dirty[p0 >> 6] >> (p0 & 63) & 1))
+            return f->base + pos;
+    }
+    return pager_put_slow(f, pos, len);
+}
+
+static inline uint64_t pager_size(const pager_file *f) { return f->size; }
+
+/* Grow the logical size to newsize (new bytes read as zero) and return the
+   old size in *at. Growth is limited per operation by the reservation. */
+int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at);
+/* Shrink the logical size; the file is truncated at commit. */
+int pager_truncate(pager_file *f, uint64_t newsize);
+
+/* Statistics of a group. */
+typedef struct pager_stats {
+    uint64_t commits, pages_written, journal_pages, spills;
+} pager_stats;
+void pager_get_stats(const pager_group *g, pager_stats *out);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * pager_int.h — state shared by the pager's own files (pager.c, pager_txn.c,
+ * journal.c). Nothing outside the pager includes it.
+ */
+#ifndef UDB_PAGER_INT_H
+#define UDB_PAGER_INT_H
+
+#include "pager.h"
+
+enum { MAP_FILE_PART, MAP_ANON_PART, MAP_NONE_PART };
+
+/* lock bytes, far beyond any data, so they never touch file contents */
+#define LOCK_PENDING 0x4000000000000000ULL
+#define LOCK_RESERVED (LOCK_PENDING + 1)
+#define LOCK_SHARED (LOCK_PENDING + 2)
+
+enum { LK_READ = 1, LK_RESERVED = 2, LK_EXCL = 4 };
+
+struct pager_group {
+    const udb_os *os;
+    udb_err *err;
+    int readonly, exclusive, sync;
+    unsigned lock_timeout_ms;
+    size_t dirty_limit, dirty_bytes;
+    pager_file *files[PAGER_MAX_FILES];
+    int nfiles;
+    int state;              /* PAGER_NONE / READ / WRITE */
+    int poisoned;           /* an operation failed half-way: rollback only */
+    int spilled;            /* pages of this transaction are in the files */
+    int size_changed;
+    int created;
+    int long_locks;         /* UDB_EXCLUSIVE locks taken */
+    pager_stats stats;
+    /* journal (journal.c) */
+    char *jpath;            /* this group's journal */
+    char *xjpath;           /* a store's journal that may cover member 0 */
+    int jfd;
+    int jdir_synced;
+    uint64_t jcounter, xjcounter; /* commit counters last seen */
+    uint64_t salt;
+    uint64_t jend;          /* offset of the next record */
+    int jhdr_written;
+    uint8_t *jbuf;
+    size_t jlen, jcap;
+};
+
+int pager_oserr(pager_group *g, int rc, const char *what, const char *path);
+uint64_t pager_round(const pager_file *f, uint64_t n);
+int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what);
+void pager_unlock_all(pager_group *g);
+/* Follow the on-disk size after another handle changed it. */
+int pager_follow(pager_file *f, uint64_t newsize);
+
+#endif

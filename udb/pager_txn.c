@@ -1,0 +1,523 @@
+/*
+ * pager_txn.c — transactions of a pager group: locks, hot-journal recovery,
+ * change detection, commit, spill and rollback.
+ * Owns the order of writes and syncs that makes commit atomic; must not
+ * know about any data-file layout.
+ *
+ * Locks (byte-range, on every file of the group, far beyond the data):
+ *   reader:  shared PENDING, shared SHARED, release PENDING
+ *   writer:  exclusive RESERVED for the whole transaction
+ *   commit:  exclusive PENDING (no new readers), exclusive SHARED (readers
+ *            drained), then the file pages change
+ */
+#include <errno.h>
+#include <string.h>
+#include "journal.h"
+#include "pager_int.h"
+
+/* ---- locks ----------------------------------------------------------------- */
+static const char *lock_name(uint64_t byte)
+{
+    return byte == LOCK_RESERVED ? "another writer" : byte == LOCK_SHARED ? "a reader or writer"
+                                                                          : "a committing writer";
+}
+
+static int lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte)
+{
+    unsigned waited = 0, step = 1;
+    for (;;) {
+        int rc = g->os->lock(g->os->ctx, f->fd, type, byte, 1);
+        if (rc == 0)
+            return 0;
+        if (rc != -EAGAIN)
+            return pager_oserr(g, rc, "cannot lock", f->path);
+        if (waited >= g->lock_timeout_ms)
+            return udb_err_set(g->err, UDB_LOCKED, "%s is locked by %s (waited %u ms)", f->path,
+                               lock_name(byte), waited);
+        unsigned s = step < g->lock_timeout_ms - waited ? step : g->lock_timeout_ms - waited;
+        g->os->sleep_ms(g->os->ctx, s);
+        waited += s;
+        if (step < 32)
+            step *= 2;
+    }
+}
+
+static void unlock(pager_group *g, pager_file *f, uint64_t byte)
+{
+    g->os->lock(g->os->ctx, f->fd, 0, byte, 1);
+}
+
+static int lock_read(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        int rc = lock_wait(g, f, 1, LOCK_PENDING);
+        if (!rc) {
+            rc = lock_wait(g, f, 1, LOCK_SHARED);
+            unlock(g, f, LOCK_PENDING);
+        }
+        if (rc) {
+            while (i-- > 0) {
+                unlock(g, g->files[i], LOCK_SHARED);
+                g->files[i]->locks &= ~(unsigned)LK_READ;
+            }
+            return rc;
+        }
+        f->locks |= LK_READ;
+    }
+    return 0;
+}
+
+static int lock_reserved(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        int rc = lock_wait(g, g->files[i], 2, LOCK_RESERVED);
+        if (rc) {
+            while (i-- > 0) {
+                unlock(g, g->files[i], LOCK_RESERVED);
+                g->files[i]->locks &= ~(unsigned)LK_RESERVED;
+            }
+            return rc;
+        }
+        g->files[i]->locks |= LK_RESERVED;
+    }
+    return 0;
+}
+
+/* Exclusive access before file pages change: no reader may look. */
+static int lock_excl(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        if (f->locks & LK_EXCL)
+            continue;
+        int rc = lock_wait(g, f, 2, LOCK_PENDING);
+        if (!rc && (rc = lock_wait(g, f, 2, LOCK_SHARED)))
+            unlock(g, f, LOCK_PENDING);
+        if (rc)
+            return rc;
+        f->locks |= LK_EXCL;
+    }
+    return 0;
+}
+
+/* Back from exclusive to what the transaction state needs. */
+static void unlock_excl(pager_group *g, int keep_read)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        if (!(f->locks & LK_EXCL))
+            continue;
+        if (keep_read)
+            g->os->lock(g->os->ctx, f->fd, 1, LOCK_SHARED, 1);
+        else
+            unlock(g, f, LOCK_SHARED);
+        unlock(g, f, LOCK_PENDING);
+        f->locks &= ~(unsigned)LK_EXCL;
+    }
+}
+
+void pager_unlock_all(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        if (f->locks)
+            g->os->lock(g->os->ctx, f->fd, 0, LOCK_PENDING, 3);
+        f->locks = 0;
+    }
+    g->long_locks = 0;
+}
+
+/* UDB_EXCLUSIVE: take the locks once for the life of the handle. */
+static int take_long_locks(pager_group *g)
+{
+    if (!g->exclusive || g->long_locks)
+        return 0;
+    int rc = g->readonly ? lock_read(g) : lock_reserved(g);
+    if (!rc && !g->readonly)
+        rc = lock_excl(g);
+    if (rc) {
+        pager_unlock_all(g);
+        return rc;
+    }
+    g->long_locks = 1;
+    return 0;
+}
+
+/* ---- recovery and change detection ---------------------------------------------- */
+static int recover_now(pager_group *g, int hot, int xhot)
+{
+    if (g->readonly)
+        return udb_err_set(g->err, UDB_RECOVER,
+                           "%s has a hot journal (an interrupted transaction): open it writable "
+                           "or run `dbe recover` first",
+                           g->files[0]->path);
+    int had_read = g->files[0]->locks & LK_READ, had_res = g->files[0]->locks & LK_RESERVED;
+    int rc = had_res ? 0 : lock_reserved(g);
+    if (!rc)
+        rc = lock_excl(g);
+    if (!rc && hot)
+        rc = journal_playback(g, g->jpath);
+    if (!rc && xhot)
+        rc = journal_playback(g, g->xjpath);
+    if (!g->long_locks) {
+        unlock_excl(g, had_read);
+        if (!had_res)
+            for (int i = 0; i < g->nfiles; i++)
+                if (g->files[i]->locks & LK_RESERVED) {
+                    unlock(g, g->files[i], LOCK_RESERVED);
+                    g->files[i]->locks &= ~(unsigned)LK_RESERVED;
+                }
+    }
+    return rc;
+}
+
+/* Roll back hot journals, then notice changes made by other handles. */
+static int check_files(pager_group *g, int *changed)
+{
+    int hot, xhot;
+    uint64_t jc, xjc;
+    int rc = journal_peek(g, &hot, &jc, &xhot, &xjc);
+    if (rc)
+        return rc;
+    if (hot || xhot) {
+        if ((rc = recover_now(g, hot, xhot)) || (rc = journal_peek(g, &hot, &jc, &xhot, &xjc)))
+            return rc;
+        *changed = 1;
+    }
+    if (jc != g->jcounter || xjc != g->xjcounter)
+        *changed = 1;
+    g->jcounter = jc;
+    g->xjcounter = xjc;
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        uint64_t size;
+        int64_t mtime;
+        if ((rc = g->os->fstat(g->os->ctx, f->fd, &size, &mtime)) < 0)
+            return pager_oserr(g, rc, "cannot stat", f->path);
+        if (size != f->disk_size || mtime != f->mtime)
+            *changed = 1;
+        f->mtime = mtime;
+        if (size != f->disk_size) {
+            if ((rc = pager_follow(f, size)))
+                return rc;
+        }
+        f->size = f->orig_size = f->disk_size;
+    }
+    return 0;
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+int pager_read_begin(pager_group *g, int *changed)
+{
+    int dummy = 0;
+    if (!changed)
+        changed = &dummy;
+    *changed = 0;
+    if (g->state != PAGER_NONE)
+        return 0;
+    int rc = take_long_locks(g);
+    if (rc)
+        return rc;
+    if (!g->long_locks && (rc = lock_read(g)))
+        return rc;
+    if ((rc = check_files(g, changed))) {
+        if (!g->long_locks)
+            pager_unlock_all(g);
+        return rc;
+    }
+    g->state = PAGER_READ;
+    return 0;
+}
+
+void pager_read_end(pager_group *g)
+{
+    if (g->state != PAGER_READ)
+        return;
+    g->state = PAGER_NONE;
+    if (g->long_locks)
+        return;
+    for (int i = 0; i < g->nfiles; i++) {
+        unlock(g, g->files[i], LOCK_SHARED);
+        g->files[i]->locks &= ~(unsigned)LK_READ;
+    }
+}
+
+int pager_write_begin(pager_group *g, int *changed)
+{
+    int dummy = 0;
+    if (!changed)
+        changed = &dummy;
+    *changed = 0;
+    if (g->readonly)
+        return udb_err_set(g->err, UDB_READONLY, "%s is open read-only", g->files[0]->path);
+    if (g->state != PAGER_NONE)
+        return udb_err_set(g->err, UDB_INVAL, "a transaction is already open");
+    int rc = take_long_locks(g);
+    if (!rc && !g->long_locks)
+        rc = lock_reserved(g);
+    if (!rc && (rc = check_files(g, changed)) && !g->long_locks)
+        pager_unlock_all(g);
+    if (rc)
+        return rc;
+    g->salt = g->os->entropy(g->os->ctx);
+    g->jhdr_written = 0;
+    g->jlen = 0;
+    g->spilled = g->poisoned = g->size_changed = 0;
+    g->dirty_bytes = 0;
+    g->state = PAGER_WRITE;
+    return 0;
+}
+
+static void end_write(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        size_t words = (size_t)((pager_round(f, f->orig_size > f->size ? f->orig_size : f->size) >>
+                                 f->pshift) / 64 + 1);
+        if (words > f->bit_words)
+            words = f->bit_words;
+        memset(f->journaled, 0, words * 8);
+        f->orig_size = f->size;
+    }
+    g->state = PAGER_NONE;
+    g->dirty_bytes = 0;
+    g->spilled = g->poisoned = g->size_changed = 0;
+    if (!g->long_locks)
+        pager_unlock_all(g);
+}
+
+/* Write every dirty page of f to the file (in runs) and fix its size. */
+static int write_dirty(pager_file *f)
+{
+    pager_group *g = f->g;
+    uint64_t ps = (uint64_t)1 << f->pshift;
+    for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi;) {
+        if (!(f->dirty[pg >> 6] >> (pg & 63) & 1)) {
+            pg++;
+            continue;
+        }
+        uint64_t end = pg;
+        while (end < f->dirty_hi && (f->dirty[end >> 6] >> (end & 63) & 1))
+            end++;
+        uint64_t a = pg * ps, b = end * ps < f->size ? end * ps : f->size;
+        if (a < b) {
+            int rc = g->os->pwrite(g->os->ctx, f->fd, f->base + a, (size_t)(b - a), a);
+            if (rc < 0)
+                return pager_oserr(g, rc, "cannot write", f->path);
+            g->stats.pages_written += end - pg;
+        }
+        pg = end;
+    }
+    if (f->size < f->disk_size) {
+        int rc = g->os->ftruncate(g->os->ctx, f->fd, f->size);
+        if (rc < 0)
+            return pager_oserr(g, rc, "cannot truncate", f->path);
+    }
+    f->disk_size = f->size;
+    return 0;
+}
+
+/* After the dirty pages reached the file: drop the private copies so the
+   mapping shows the file again, and follow its new size. */
+static int remap_written(pager_file *f)
+{
+    uint64_t ps = (uint64_t)1 << f->pshift, fm = pager_round(f, f->size);
+    int rc = 0;
+    for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && !rc;) {
+        if (!(f->dirty[pg >> 6] >> (pg & 63) & 1)) {
+            pg++;
+            continue;
+        }
+        uint64_t end = pg;
+        while (end < f->dirty_hi && (f->dirty[end >> 6] >> (end & 63) & 1))
+            end++;
+        uint64_t a = pg * ps, b = end * ps < fm ? end * ps : fm;
+        if (a < b)
+            rc = pager_map_range(f, a, b, MAP_FILE_PART);
+        pg = end;
+    }
+    if (!rc && fm < f->anon_end && (fm < f->file_mapped || f->dirty_hi * ps > fm))
+        rc = pager_map_range(f, fm, f->anon_end, MAP_ANON_PART);
+    if (f->dirty_hi > f->dirty_lo)
+        memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
+    f->dirty_lo = UINT64_MAX;
+    f->dirty_hi = 0;
+    f->file_mapped = fm;
+    if (f->anon_end < fm)
+        f->anon_end = fm;
+    return rc;
+}
+
+/* Return the mapping of f to the file as it is on disk (after rollback). */
+static int remap_reset(pager_file *f)
+{
+    uint64_t size;
+    int64_t mtime;
+    int rc = f->g->os->fstat(f->g->os->ctx, f->fd, &size, &mtime);
+    if (rc < 0)
+        return pager_oserr(f->g, rc, "cannot stat", f->path);
+    uint64_t fm = pager_round(f, size), top = f->anon_end > f->file_mapped ? f->anon_end : f->file_mapped;
+    rc = pager_map_range(f, 0, fm, MAP_FILE_PART);
+    if (!rc && top > fm)
+        rc = pager_map_range(f, fm, top, MAP_NONE_PART);
+    if (f->bit_words)
+        memset(f->dirty, 0, f->bit_words * 8);
+    f->dirty_lo = UINT64_MAX;
+    f->dirty_hi = 0;
+    f->file_mapped = f->anon_end = fm;
+    f->disk_size = f->size = f->orig_size = size;
+    f->mtime = mtime;
+    return rc;
+}
+
+static int any_change(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++)
+        if (g->files[i]->dirty_hi > g->files[i]->dirty_lo || g->files[i]->size != g->files[i]->orig_size)
+            return 1;
+    return g->spilled;
+}
+
+/* Push journal and dirty pages to the files (commit and spill). */
+static int write_out(pager_group *g)
+{
+    int rc = lock_excl(g);
+    if (rc)
+        return rc;
+    if ((rc = journal_sync(g)))
+        return rc;
+    g->spilled = 1; /* from here on the files may differ from their start */
+    for (int i = 0; i < g->nfiles && !rc; i++)
+        rc = write_dirty(g->files[i]);
+    for (int i = 0; i < g->nfiles && !rc; i++)
+        rc = remap_written(g->files[i]);
+    g->dirty_bytes = 0;
+    return rc;
+}
+
+static void refresh_stat(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        uint64_t size;
+        int64_t mtime;
+        if (g->os->fstat(g->os->ctx, g->files[i]->fd, &size, &mtime) == 0)
+            g->files[i]->mtime = mtime;
+    }
+}
+
+int pager_commit(pager_group *g)
+{
+    if (g->state != PAGER_WRITE)
+        return udb_err_set(g->err, UDB_INVAL, "commit without a write transaction");
+    if (g->poisoned)
+        return udb_err_set(g->err, UDB_ABORTED,
+                           "an earlier failure in this transaction requires a rollback");
+    if (!any_change(g)) {
+        end_write(g);
+        return 0;
+    }
+    int rc = write_out(g);
+    if (rc == UDB_LOCKED && !g->spilled) {
+        unlock_excl(g, 0);
+        return rc; /* nothing written: the transaction stays open */
+    }
+    for (int i = 0; i < g->nfiles && !rc && g->sync != UDB_SYNC_OFF; i++) {
+        int r = g->os->fsync(g->os->ctx, g->files[i]->fd);
+        if (r < 0)
+            rc = pager_oserr(g, r, "cannot sync", g->files[i]->path);
+    }
+    if (!rc)
+        rc = journal_finish(g);
+    if (rc) {
+        int keep = g->err->code;
+        char msg[sizeof g->err->msg];
+        memcpy(msg, g->err->msg, sizeof msg);
+        pager_rollback(g);
+        udb_err_set(g->err, keep, "%s (transaction rolled back)", msg);
+        return keep;
+    }
+    refresh_stat(g);
+    g->stats.commits++;
+    end_write(g);
+    return 0;
+}
+
+void pager_poison(pager_group *g)
+{
+    if (g->state == PAGER_WRITE)
+        g->poisoned = 1;
+}
+
+int pager_op_end(pager_group *g)
+{
+    if (g->state != PAGER_WRITE || g->dirty_bytes <= g->dirty_limit || g->poisoned)
+        return 0;
+    int rc = write_out(g);
+    if (rc == UDB_LOCKED && !g->spilled) {
+        unlock_excl(g, 0);
+        return 0; /* readers active: keep the pages in memory for now */
+    }
+    if (rc)
+        g->poisoned = 1;
+    else
+        g->stats.spills++;
+    return rc;
+}
+
+int pager_rollback(pager_group *g)
+{
+    if (g->state == PAGER_READ) {
+        pager_read_end(g);
+        return 0;
+    }
+    if (g->state != PAGER_WRITE)
+        return 0;
+    int rc = 0;
+    if (g->spilled) {
+        /* the files hold pages of this transaction: restore them */
+        int r = lock_excl(g);
+        if (!r)
+            r = journal_playback(g, g->jpath);
+        rc = r;
+    }
+    if (any_change(g) || g->spilled)
+        for (int i = 0; i < g->nfiles; i++) {
+            int r = remap_reset(g->files[i]);
+            if (r && !rc)
+                rc = r;
+        }
+    g->jlen = 0;
+    g->jhdr_written = 0;
+    end_write(g);
+    return rc;
+}
+
+int pager_recover(pager_group *g, int *found)
+{
+    int hot, xhot;
+    uint64_t jc, xjc;
+    *found = 0;
+    if (g->state != PAGER_NONE)
+        return udb_err_set(g->err, UDB_INVAL, "recover inside a transaction");
+    int rc = journal_peek(g, &hot, &jc, &xhot, &xjc);
+    if (rc || !(hot || xhot))
+        return rc;
+    *found = 1;
+    if ((rc = recover_now(g, hot, xhot)))
+        return rc;
+    int changed = 0;
+    if ((rc = pager_read_begin(g, &changed)))
+        return rc;
+    pager_read_end(g);
+    return 0;
+}
+
+int pager_hot_journal(pager_group *g)
+{
+    int hot = 0, xhot = 0;
+    uint64_t jc, xjc;
+    if (journal_peek(g, &hot, &jc, &xhot, &xjc))
+        return 0;
+    return hot || xhot;
+}

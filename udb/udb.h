@@ -1,0 +1,280 @@
+/*
+ * udb.h — the public API of udb: key -> position -> record storage that reads
+ * and writes the files of the EMDX (classic, 32-bit positions) and UDB
+ * (wide, 64-bit positions) libraries.
+ *
+ * Conventions: opaque handles; functions return 0 (UDB_OK) or a negative
+ * UDB_* code; out-parameters come last; udb_errmsg() gives the detail of the
+ * last failure on a handle. The library keeps no global state, never prints,
+ * never exits. Handles are safe to share between threads.
+ */
+#ifndef UDB_H
+#define UDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UDB_VERSION "0.1.0"
+
+/* ---- return codes ------------------------------------------------------ */
+enum {
+    UDB_OK = 0,
+    UDB_NOTFOUND = -1,  /* key absent, or cursor cannot move further      */
+    UDB_EXISTS = -2,    /* UNIQUE index already holds the key              */
+    UDB_CORRUPT = -3,   /* file structure damaged (message names offset)   */
+    UDB_IO = -4,        /* operating system I/O error                      */
+    UDB_INVAL = -5,     /* bad argument or definition                      */
+    UDB_LOCKED = -6,    /* another handle holds a conflicting lock         */
+    UDB_NOMEM = -7,     /* out of memory                                   */
+    UDB_READONLY = -8,  /* write on a read-only handle                     */
+    UDB_RANGE = -9,     /* value does not fit the layout (32-bit classic)  */
+    UDB_STALE = -10,    /* cursor invalidated by a change elsewhere        */
+    UDB_RECOVER = -11,  /* hot journal pending and the handle cannot roll
+                           it back (read-only): run `dbe recover`          */
+    UDB_ABORTED = -12,  /* an earlier failure poisoned the transaction:
+                           roll it back                                    */
+    UDB_FORMAT = -13,   /* not a file of either layout / unsupported shape */
+};
+
+/* Short name of a code ("UDB_NOTFOUND"...). Never NULL. */
+const char *udb_strerror(int code);
+
+/* ---- layouts, key types, attributes ------------------------------------ */
+enum { UDB_LAYOUT_AUTO = 0, UDB_LAYOUT_CLASSIC = 1, UDB_LAYOUT_WIDE = 2 };
+
+enum {
+    UDB_KEY_VOID = 0,   /* index not initialised */
+    UDB_KEY_BLOCK = 1,      /* bytes, memcmp order                       */
+    UDB_KEY_NUM_BLOCK = 2,  /* unsigned little-endian number of keysize bytes */
+    UDB_KEY_INTEGER = 3,    /* int16 little-endian (first 2 bytes)       */
+    UDB_KEY_LONG_INT = 4,   /* int32 little-endian (first 4 bytes)       */
+    UDB_KEY_STRING = 5,     /* NUL-terminated, strcmp order (unsigned)   */
+    UDB_KEY_LOGICAL = 6,    /* byte 0: zero = false < non-zero = true    */
+    UDB_KEY_CHARACTER = 7,  /* byte 0: signed (classic) / unsigned (wide)*/
+};
+
+enum { UDB_UNIQUE = 1, UDB_ALLOW_DELETE = 2 };
+
+enum { UDB_SYNC_FULL = 0, UDB_SYNC_NORMAL = 1, UDB_SYNC_OFF = 2 };
+
+/* open flags */
+enum {
+    UDB_RDONLY = 1,       /* never write; no journal rollback            */
+    UDB_EXCLUSIVE = 2,    /* take the locks once for the handle's life   */
+};
+
+/* ---- operating-system table (for fault injection) ---------------------- */
+/* Every function returns 0 or a negative errno value. */
+typedef struct udb_os {
+    void *ctx;
+    int (*open)(void *ctx, const char *path, int flags, int *fd);
+    int (*close)(void *ctx, int fd);
+    int (*pread)(void *ctx, int fd, void *buf, size_t n, uint64_t off, size_t *got);
+    int (*pwrite)(void *ctx, int fd, const void *buf, size_t n, uint64_t off);
+    int (*fsync)(void *ctx, int fd);
+    int (*ftruncate)(void *ctx, int fd, uint64_t size);
+    /* size and modification time (ns) of a regular file */
+    int (*fstat)(void *ctx, int fd, uint64_t *size, int64_t *mtime_ns);
+    /* non-blocking byte-range lock; type: 0 unlock, 1 shared, 2 exclusive;
+       returns -EAGAIN when another holder conflicts */
+    int (*lock)(void *ctx, int fd, int type, uint64_t start, uint64_t len);
+    int (*unlink)(void *ctx, const char *path);
+    /* map len bytes at addr (MAP_FIXED when addr != NULL): fd >= 0 maps the
+       file privately (copy-on-write) from offset off, fd < 0 maps zeroed
+       anonymous memory; prot: 0 none, 1 read, 3 read+write */
+    int (*map)(void *ctx, void *addr, size_t len, int prot, int fd, uint64_t off,
+               void **out);
+    int (*unmap)(void *ctx, void *addr, size_t len);
+    unsigned (*page_size)(void *ctx);
+    void (*sleep_ms)(void *ctx, unsigned ms);
+    uint64_t (*entropy)(void *ctx);
+} udb_os;
+
+/* open() flags for udb_os.open */
+enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4 };
+
+/* The POSIX implementation (a constant table). */
+const udb_os *udb_os_posix(void);
+
+/* ---- options ------------------------------------------------------------ */
+typedef struct udb_options {
+    int layout;             /* UDB_LAYOUT_*: AUTO detects on open; create
+                               defaults to WIDE                            */
+    int flags;              /* UDB_RDONLY | UDB_EXCLUSIVE                  */
+    int sync;               /* UDB_SYNC_FULL (default) / NORMAL / OFF      */
+    size_t dirty_limit;     /* bytes of uncommitted pages kept in memory
+                               before they spill to the file (0 = 64 MiB)  */
+    unsigned lock_timeout_ms; /* wait this long for locks (0 = fail at once)*/
+    const udb_os *os;       /* NULL = udb_os_posix()                       */
+} udb_options;
+
+void udb_options_init(udb_options *o);
+
+/* ---- MultiIndex files (.ndx) -------------------------------------------- */
+typedef struct udb_ndx udb_ndx;
+typedef struct udb_cursor udb_cursor;
+
+typedef struct udb_index_def {
+    int keytype;            /* UDB_KEY_*                                   */
+    unsigned keysize;       /* bytes per key                               */
+    unsigned attrs;         /* UDB_UNIQUE | UDB_ALLOW_DELETE               */
+    unsigned maxitems;      /* item slots per node (>= 3)                  */
+    int64_t create_nodes;   /* nodes appended per growth batch (>= 1)      */
+    int64_t create_leaves;  /* leaves appended per growth batch (>= 1)     */
+} udb_index_def;
+
+typedef struct udb_index_info {
+    udb_index_def def;
+    unsigned levels;        /* node levels (1 = root is a bottom node)     */
+    int64_t root, first_leaf, last_leaf, free_node, free_leaf;
+    size_t node_size, leaf_size;
+    int initialised;        /* keytype != VOID and a tree is recorded      */
+    int sentinel_is_max;    /* stored EOF key is the true maximum          */
+} udb_index_info;
+
+/* Open an existing file. opts may be NULL (defaults, layout detected). */
+int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out);
+/* Create a new file holding num_indexes (>= 1) undefined indexes; fails
+   with UDB_EXISTS if path exists. opts->layout picks the layout (default
+   wide). */
+int udb_ndx_create(const char *path, const udb_options *opts,
+                   unsigned num_indexes, udb_ndx **out);
+/* Commits nothing pending that was begun explicitly (that is rolled back);
+   writes the header and every index info; releases locks. NULL is a no-op. */
+int udb_ndx_close(udb_ndx *ndx);
+const char *udb_ndx_errmsg(const udb_ndx *ndx);
+int udb_ndx_layout(const udb_ndx *ndx);          /* UDB_LAYOUT_CLASSIC/WIDE */
+unsigned udb_ndx_count(const udb_ndx *ndx);      /* number of indexes */
+uint64_t udb_ndx_file_size(udb_ndx *ndx);
+/* index numbers are 1-based, as in the originals */
+int udb_ndx_info(udb_ndx *ndx, unsigned index, udb_index_info *out);
+/* Define (initialise) an undefined index: writes its info, its first node
+   and leaf batches, the EOF leaf and the root. */
+int udb_ndx_define(udb_ndx *ndx, unsigned index, const udb_index_def *def);
+/* Validate a definition for a layout; 0 or UDB_INVAL with msg (may be NULL). */
+int udb_index_def_check(int layout, const udb_index_def *def, char *msg, size_t msglen);
+
+/* Append one (key, datapos). keylen may be shorter than the key size
+   (STRING: the text, NUL added; others zero-padded). */
+int udb_ndx_append(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
+                   int64_t datapos);
+/* Data position of the newest record with key, or UDB_NOTFOUND. */
+int udb_ndx_find(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
+                 int64_t *datapos);
+/* Compare two full keysize keys by the index's key type: *result < 0, 0, > 0. */
+int udb_ndx_compare(udb_ndx *ndx, unsigned index, const void *a, const void *b, int *result);
+/* Remove every record with key; *removed (may be NULL) gets the count. */
+int udb_ndx_delete(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
+                   uint64_t *removed);
+
+/* ---- transactions -------------------------------------------------------- */
+int udb_ndx_begin(udb_ndx *ndx);
+int udb_ndx_commit(udb_ndx *ndx);
+int udb_ndx_rollback(udb_ndx *ndx);
+
+/* ---- cursors ------------------------------------------------------------- */
+typedef struct udb_item {
+    const unsigned char *key;   /* keysize bytes, valid until the next call
+                                   on this cursor                          */
+    size_t keysize;
+    int64_t datapos;
+} udb_item;
+
+int udb_cursor_open(udb_ndx *ndx, unsigned index, udb_cursor **out);
+void udb_cursor_close(udb_cursor *c);
+/* Moves: 0 and *out filled (out may be NULL), or UDB_NOTFOUND when there is
+   nothing to move to (the cursor stays where it was), or an error.
+   UDB_STALE: the record under the cursor was removed by another cursor or
+   handle; reposition with first/last/seek/find. */
+int udb_cursor_first(udb_cursor *c, udb_item *out);
+int udb_cursor_last(udb_cursor *c, udb_item *out);
+int udb_cursor_next(udb_cursor *c, udb_item *out);
+int udb_cursor_prev(udb_cursor *c, udb_item *out);
+int udb_cursor_current(udb_cursor *c, udb_item *out);
+/* First record whose key is >= key (UDB_NOTFOUND: none; cursor at end). */
+int udb_cursor_seek(udb_cursor *c, const void *key, size_t keylen, udb_item *out);
+/* Exact find, newest duplicate. On UDB_NOTFOUND the cursor is left on the
+   next larger record, as the originals' Find did. */
+int udb_cursor_find(udb_cursor *c, const void *key, size_t keylen, udb_item *out);
+/* Append through the cursor; the cursor lands on the new record. */
+int udb_cursor_append(udb_cursor *c, const void *key, size_t keylen, int64_t datapos);
+/* Remove every record with key; the cursor lands on the record after the
+   removed run (else before it, else nowhere), as the originals' Delete. */
+int udb_cursor_delete_key(udb_cursor *c, const void *key, size_t keylen,
+                          uint64_t *removed);
+/* Remove the record under the cursor; *out gets the removed record. The
+   cursor moves to the following record, else the preceding one. */
+int udb_cursor_delete(udb_cursor *c, udb_item *out);
+/* 1 when on the first / last record (the originals' BOF / EOF flags). */
+int udb_cursor_bof(udb_cursor *c);
+int udb_cursor_eof(udb_cursor *c);
+
+/* ---- integrity check ----------------------------------------------------- */
+typedef struct udb_check_index {
+    uint64_t records, distinct, nodes, leaves, free_nodes, free_leaves;
+    unsigned levels;
+} udb_check_index;
+
+typedef struct udb_check_report {
+    unsigned num_indexes;
+    udb_check_index *index;     /* num_indexes entries                       */
+    unsigned problems;          /* number of problems found                  */
+    unsigned notes;             /* number of notes                           */
+    unsigned long long unaccounted_bytes;
+    int stale_infos;            /* infos do not describe the body (unclean
+                                   exit of an original)                      */
+} udb_check_report;
+
+enum { UDB_NOTE = 0, UDB_PROBLEM = 1 };
+
+/* Called once per finding: severity UDB_PROBLEM (damage: the check fails)
+   or UDB_NOTE (a defect the original wrote that udb reads correctly),
+   offset (-1 if none), index (0 = the file), text. */
+typedef void (*udb_problem_fn)(void *arg, int severity, int64_t offset, unsigned index,
+                               const char *text);
+
+/* Full structural check. Returns 0 when clean, UDB_CORRUPT when problems
+   were found (each one reported through fn), or another error. rep may be
+   NULL; free it with udb_check_report_free. */
+int udb_ndx_check(udb_ndx *ndx, udb_problem_fn fn, void *arg, udb_check_report *rep);
+void udb_check_report_free(udb_check_report *rep);
+
+/* ---- HeapFiles (.dat) ------------------------------------------------------ */
+typedef struct udb_heap udb_heap;
+
+typedef struct udb_heap_info {
+    int layout;
+    int64_t first_table;        /* -1 if none */
+    unsigned table_slots;       /* HolesTableSize */
+    size_t table_size;          /* bytes per holes table on disk */
+    uint64_t file_size;
+    unsigned tables;            /* tables in the chain */
+    uint64_t holes, hole_bytes; /* readable holes */
+} udb_heap_info;
+
+typedef struct udb_hole {
+    unsigned table;             /* 1-based table number in the chain */
+    unsigned slot;              /* slot as stored (classic 1.., wide 1..)  */
+    int64_t table_pos;
+    int64_t pos, size;
+} udb_hole;
+
+int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out);
+int udb_heap_close(udb_heap *h);
+const char *udb_heap_errmsg(const udb_heap *h);
+int udb_heap_info_get(udb_heap *h, udb_heap_info *out);
+/* Walk the holes tables as stored: fn is called for every readable hole. */
+int udb_heap_holes(udb_heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg);
+int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len);
+
+/* Version string of the library. */
+const char *udb_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
