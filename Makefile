@@ -25,13 +25,13 @@ ifeq ($(SANITIZE),1)
   CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   LDFLAGS += -fsanitize=address,undefined
   LIB = $(BUILD)/libudb.a
-  DBE = $(BUILD)/dbe
+  DBE = $(BUILD)/dbe-bin
 else ifeq ($(SANITIZE),thread)
   BUILD = build-tsan
   CFLAGS += -O1 -fsanitize=thread
   LDFLAGS += -fsanitize=thread
   LIB = $(BUILD)/libudb.a
-  DBE = $(BUILD)/dbe
+  DBE = $(BUILD)/dbe-bin
 else
   BUILD = build
   LIB = libudb.a
@@ -45,7 +45,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DBE_SRC = $(sort $(wildcard dbe/*.c))
 DBE_OBJ = $(DBE_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean check install uninstall deps valgrind fuzz bench
+.PHONY: all clean check install uninstall deps valgrind fuzz bench demo tests
 all: $(LIB) $(DBE)
 
 $(BUILD)/%.o: %.c
@@ -61,7 +61,69 @@ $(DBE): $(DBE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(DBE_OBJ) $(LIB) $(LDLIBS) -o $@
 
--include $(LIB_OBJ:.o=.d) $(DBE_OBJ:.o=.d)
+TEST_SRC = $(sort $(wildcard tests/test_*.c))
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_UTIL = $(BUILD)/tests/testutil.o
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
+	$(CC) $(LDFLAGS) $< $(TEST_UTIL) $(LIB) -lcmocka $(LDLIBS) -o $@
+
+.SECONDARY:
+
+-include $(LIB_OBJ:.o=.d) $(DBE_OBJ:.o=.d) $(TEST_BIN:=.d) $(TEST_UTIL:.o=.d)
+
+# Build dependencies: zlib and cmocka headers (installed with apt-get when
+# missing and possible, otherwise the exact command is printed).
+deps:
+	@.ci/deps.sh build
+
+tests: deps $(LIB) $(DBE) $(TEST_BIN)
+
+check: tests
+	@tests/run.sh $(BUILD) $(DBE) $(TEST_BIN)
+
+FUZZ_SECONDS ?= 60
+build-fuzz/fuzz_open: tests/fuzz/fuzz_open.c $(LIB_SRC) $(wildcard udb/*.h)
+	@mkdir -p build-fuzz
+	clang $(STD) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iudb \
+	    tests/fuzz/fuzz_open.c $(LIB_SRC) $(LDLIBS) -o $@
+
+# A short coverage-guided run seeded with the fixtures; findings go to build-fuzz/.
+fuzz: build-fuzz/fuzz_open
+	@mkdir -p build-fuzz/corpus
+	@cp tests/fixtures/*/*.ndx tests/fixtures/*/*.dat build-fuzz/corpus/
+	cd build-fuzz && ./fuzz_open -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=20 \
+	    -rss_limit_mb=4096 -print_final_stats=1 corpus
+
+valgrind: tests
+	@VALGRIND=1 tests/run.sh $(BUILD) $(DBE) $(TEST_BIN)
+
+udb.pc: Makefile
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	    'Name: udb' 'Description: key -> position -> record storage for EMDX and UDB files' \
+	    'Version: $(shell sed -n 's/^#define UDB_VERSION "\(.*\)"/\1/p' udb/udb.h)' \
+	    'Libs: -L$${libdir} -ludb -lz -lpthread' 'Cflags: -I$${includedir}' > $@
+
+HEADERS = udb/udb.h $(wildcard udb/mdx.h)
+
+install: $(LIB) $(DBE) udb.pc
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libudb.a
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(DBE) $(DESTDIR)$(PREFIX)/bin/dbe
+	install -m 644 udb.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/udb.pc
+	install -m 644 doc/dbe.1 $(DESTDIR)$(PREFIX)/share/man/man1/dbe.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libudb.a $(DESTDIR)$(PREFIX)/bin/dbe \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/udb.pc $(DESTDIR)$(PREFIX)/share/man/man1/dbe.1 \
+	    $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(HEADERS)))
+
+# The quick-start demo: build, then show dbe on a shipped fixture.
+demo: all
+	@sh examples/demo.sh $(DBE)
 
 clean:
+	rm -f udb.pc
 	rm -rf build build-san build-tsan build-fuzz libudb.a dbe/dbe tests/out bench/out

@@ -170,7 +170,7 @@ int cmd_info(int argc, char **argv)
     int rc = open_any(argv[1], &o, &d, &h);
     if (rc) {
         close_any(d, h);
-        return dbe_exit_code(rc);
+        return dbe_open_exit(rc);
     }
     int ex = d ? info_ndx(d, argv[1], &o) : info_heap(h, argv[1], &o);
     close_any(d, h);
@@ -186,7 +186,7 @@ int cmd_list(int argc, char **argv)
     unsigned ix = o.index ? o.index : 1;
     int rc = dbe_open_ndx(argv[1], &o, 0, &d);
     if (rc)
-        return dbe_exit_code(rc);
+        return dbe_open_exit(rc);
     udb_index_info f;
     udb_cursor *c = NULL;
     udb_item it;
@@ -218,7 +218,7 @@ int cmd_find(int argc, char **argv)
     unsigned ix = o.index ? o.index : 1;
     int rc = dbe_open_ndx(argv[1], &o, 0, &d);
     if (rc)
-        return dbe_exit_code(rc);
+        return dbe_open_exit(rc);
     udb_index_info f;
     udb_cursor *c = NULL;
     udb_item it;
@@ -303,7 +303,7 @@ int cmd_check(int argc, char **argv)
     int rc = open_any(argv[1], &o, &d, &h);
     if (rc) {
         close_any(d, h);
-        return dbe_exit_code(rc);
+        return dbe_open_exit(rc);
     }
     if (h) {
         int ex = check_heap(h);

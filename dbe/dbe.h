@@ -21,6 +21,8 @@ typedef struct dbe_opts {
 
 /* Exit code for a udb return code: 0, 1 (absent / damaged), 2 (I/O, usage). */
 int dbe_exit_code(int rc);
+/* Exit code for a failed open: a missing file is an I/O error (2). */
+int dbe_open_exit(int rc);
 /* "dbe: " + message on stderr; returns code. */
 int dbe_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int dbe_usage(const char *cmd);

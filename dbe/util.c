@@ -27,6 +27,11 @@ int dbe_exit_code(int rc)
     }
 }
 
+int dbe_open_exit(int rc)
+{
+    return rc == UDB_NOTFOUND ? EX_USAGE : dbe_exit_code(rc);
+}
+
 int dbe_fail(int code, const char *fmt, ...)
 {
     va_list ap;
@@ -106,7 +111,7 @@ int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
     int npos = 1, only_pos = 0;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
-        if (only_pos || a[0] != '-' || !a[1]) {
+        if (only_pos || a[0] != '-' || !a[1] || (a[1] >= '0' && a[1] <= '9')) {
             argv[npos++] = a;
             continue;
         }

@@ -74,14 +74,15 @@ int api_write_begin(api_base *b, int *began)
     if (pager_readonly(b->g))
         return udb_err_set(&b->err, UDB_READONLY, "the handle is read-only");
     if (pager_state(b->g) == PAGER_WRITE)
-        return 0;
+        return pager_prepare(b->g, PAGER_OP_HEADROOM);
     if (pager_state(b->g) == PAGER_READ)
         return udb_err_set(&b->err, UDB_INVAL, "cannot write inside a read transaction");
     int changed = 0, rc = pager_write_begin(b->g, &changed);
     if (rc)
         return rc;
     *began = 1;
-    if (changed && b->reload && (rc = b->reload(b))) {
+    if ((changed && b->reload && (rc = b->reload(b))) ||
+        (rc = pager_prepare(b->g, PAGER_OP_HEADROOM))) {
         pager_rollback(b->g);
         *began = 0;
     }

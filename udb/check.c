@@ -338,7 +338,8 @@ static int cmp_claim(const void *a, const void *b)
 static void account(ck *c)
 {
     mindex *m = c->m;
-    qsort(c->cl, c->ncl, sizeof *c->cl, cmp_claim);
+    if (c->ncl)
+        qsort(c->cl, c->ncl, sizeof *c->cl, cmp_claim);
     uint64_t at = m->body, size = pager_size(m->pf), gaps = 0;
     for (size_t i = 0; i < c->ncl; i++) {
         const claim *k = &c->cl[i];

@@ -441,6 +441,14 @@ int mcursor_last(mindex *m, mcursor *c)
     int64_t p = lay_leaf_prev(&x->T, l);
     if (p == -1)
         return UDB_NOTFOUND;
+    const uint8_t *pl = mindex_leaf(m, x, p);
+    if (!pl)
+        return m->err->code;
+    if (p == x->info.last_leaf || lay_leaf_next(&x->T, pl) != x->info.last_leaf)
+        return udb_err_set(m->err, UDB_CORRUPT,
+                           "index %u: leaf chain broken: the EOF leaf points back to %lld, which "
+                           "does not point forward to it",
+                           c->ix + 1, (long long)p);
     return mcursor_set(m, c, p);
 }
 

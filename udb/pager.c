@@ -75,19 +75,27 @@ int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what)
     return 0;
 }
 
+/* Reserve address space for the file: generous, but settle for less
+   (down to the file itself) where the system limits address space. */
 static int reserve(pager_file *f, uint64_t size)
 {
-    uint64_t want = f->g->readonly ? RESERVE_MIN_RO : RESERVE_MIN;
+    uint64_t want = f->g->readonly ? RESERVE_MIN_RO : RESERVE_MIN, floor = pager_round(f, size) + page_size(f);
     while (want < 4 * size)
         want *= 2;
-    void *m;
-    int rc = f->g->os->map(f->g->os->ctx, NULL, want, 0, -1, 0, &m);
-    if (rc < 0)
-        return udb_err_set(f->g->err, UDB_NOMEM, "cannot reserve %llu bytes of address space for %s",
-                           (unsigned long long)want, f->path);
-    f->base = m;
-    f->resv = want;
-    return 0;
+    for (;;) {
+        void *m;
+        int rc = f->g->os->map(f->g->os->ctx, NULL, want, 0, -1, 0, &m);
+        if (rc == 0) {
+            f->base = m;
+            f->resv = want;
+            return 0;
+        }
+        if (want <= floor)
+            return udb_err_set(f->g->err, UDB_NOMEM,
+                               "cannot reserve %llu bytes of address space for %s",
+                               (unsigned long long)want, f->path);
+        want = want / 2 > floor ? want / 2 : floor;
+    }
 }
 
 /* Fresh mapping of the file as it is on disk now (no dirty pages). */
@@ -121,6 +129,54 @@ int pager_follow(pager_file *f, uint64_t newsize)
     if (f->anon_end < fm || fm < f->file_mapped)
         f->anon_end = fm;
     f->file_mapped = fm;
+    return 0;
+}
+
+/* Move the mapping to a larger reservation, keeping the transaction's
+   changed pages. Only between operations: pointers into the old mapping
+   die. */
+static int relocate(pager_file *f, uint64_t need)
+{
+    uint8_t *old = f->base;
+    size_t old_resv = f->resv;
+    uint64_t fm = f->file_mapped, ae = f->anon_end, ps = page_size(f);
+    f->base = NULL;
+    int rc = reserve(f, need);
+    if (rc) {
+        f->base = old;
+        return rc;
+    }
+    if (f->resv < need) {
+        f->g->os->unmap(f->g->os->ctx, f->base, f->resv);
+        f->base = old;
+        f->resv = old_resv;
+        return udb_err_set(f->g->err, UDB_NOMEM, "%s: not enough address space to grow to %llu bytes",
+                           f->path, (unsigned long long)need);
+    }
+    if ((rc = pager_map_range(f, 0, fm, MAP_FILE_PART)) || (rc = pager_map_range(f, fm, ae, MAP_ANON_PART))) {
+        f->g->os->unmap(f->g->os->ctx, f->base, f->resv);
+        f->base = old;
+        f->resv = old_resv;
+        return rc;
+    }
+    for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi; pg++)
+        if (bit(f->dirty, pg))
+            memcpy(f->base + pg * ps, old + pg * ps, (size_t)ps);
+    f->g->os->unmap(f->g->os->ctx, old, old_resv);
+    return 0;
+}
+
+int pager_prepare(pager_group *g, uint64_t headroom)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        uint64_t room = headroom > f->size / 2 ? headroom : f->size / 2;
+        if (f->size + room > f->resv) {
+            int rc = relocate(f, 2 * (f->size + room));
+            if (rc)
+                return rc;
+        }
+    }
     return 0;
 }
 

@@ -105,6 +105,11 @@ static inline uint8_t *pager_put(pager_file *f, uint64_t pos, size_t len)
 
 static inline uint64_t pager_size(const pager_file *f) { return f->size; }
 
+/* Between operations: make sure every file can grow by headroom bytes
+   (at least half its size) without moving its mapping. */
+int pager_prepare(pager_group *g, uint64_t headroom);
+#define PAGER_OP_HEADROOM ((uint64_t)256 << 20)
+
 /* Grow the logical size to newsize (new bytes read as zero) and return the
    old size in *at. Growth is limited per operation by the reservation. */
 int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at);

@@ -11,8 +11,8 @@ enum { MAP_FILE_PART, MAP_ANON_PART, MAP_NONE_PART };
 
 /* lock bytes, far beyond any data, so they never touch file contents */
 #define LOCK_PENDING 0x4000000000000000ULL
-#define LOCK_RESERVED (LOCK_PENDING + 1)
-#define LOCK_SHARED (LOCK_PENDING + 2)
+#define LOCK_SHARED (LOCK_PENDING + 1)   /* adjacent: readers take both at once */
+#define LOCK_RESERVED (LOCK_PENDING + 2)
 
 enum { LK_READ = 1, LK_RESERVED = 2, LK_EXCL = 4 };
 
@@ -30,6 +30,7 @@ struct pager_group {
     int size_changed;
     int created;
     int long_locks;         /* UDB_EXCLUSIVE locks taken */
+    int checked;            /* journals and sizes checked at least once */
     pager_stats stats;
     /* journal (journal.c) */
     char *jpath;            /* this group's journal */

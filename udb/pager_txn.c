@@ -5,7 +5,7 @@
  * know about any data-file layout.
  *
  * Locks (byte-range, on every file of the group, far beyond the data):
- *   reader:  shared PENDING, shared SHARED, release PENDING
+ *   reader:  shared PENDING+SHARED (one call), release PENDING
  *   writer:  exclusive RESERVED for the whole transaction
  *   commit:  exclusive PENDING (no new readers), exclusive SHARED (readers
  *            drained), then the file pages change
@@ -47,15 +47,35 @@ static void unlock(pager_group *g, pager_file *f, uint64_t byte)
     g->os->lock(g->os->ctx, f->fd, 0, byte, 1);
 }
 
+/* Shared PENDING+SHARED in one call (a committing writer holds PENDING
+   exclusively, so no new reader slips in), then drop PENDING. */
 static int lock_read(pager_group *g)
 {
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
-        int rc = lock_wait(g, f, 1, LOCK_PENDING);
-        if (!rc) {
-            rc = lock_wait(g, f, 1, LOCK_SHARED);
-            unlock(g, f, LOCK_PENDING);
+        int rc = 0;
+        unsigned waited = 0, step = 1;
+        for (;;) {
+            int r = g->os->lock(g->os->ctx, f->fd, 1, LOCK_PENDING, 2);
+            if (r == 0)
+                break;
+            if (r != -EAGAIN) {
+                rc = pager_oserr(g, r, "cannot lock", f->path);
+                break;
+            }
+            if (waited >= g->lock_timeout_ms) {
+                rc = udb_err_set(g->err, UDB_LOCKED, "%s is locked by a committing writer (waited %u ms)",
+                                 f->path, waited);
+                break;
+            }
+            unsigned s = step < g->lock_timeout_ms - waited ? step : g->lock_timeout_ms - waited;
+            g->os->sleep_ms(g->os->ctx, s);
+            waited += s;
+            if (step < 32)
+                step *= 2;
         }
+        if (!rc)
+            g->os->lock(g->os->ctx, f->fd, 0, LOCK_PENDING, 1);
         if (rc) {
             while (i-- > 0) {
                 unlock(g, g->files[i], LOCK_SHARED);
@@ -204,6 +224,7 @@ static int check_files(pager_group *g, int *changed)
         }
         f->size = f->orig_size = f->disk_size;
     }
+    g->checked = 1;
     return 0;
 }
 
@@ -221,7 +242,7 @@ int pager_read_begin(pager_group *g, int *changed)
         return rc;
     if (!g->long_locks && (rc = lock_read(g)))
         return rc;
-    if ((rc = check_files(g, changed))) {
+    if ((!g->long_locks || !g->checked) && (rc = check_files(g, changed))) {
         if (!g->long_locks)
             pager_unlock_all(g);
         return rc;
@@ -256,7 +277,7 @@ int pager_write_begin(pager_group *g, int *changed)
     int rc = take_long_locks(g);
     if (!rc && !g->long_locks)
         rc = lock_reserved(g);
-    if (!rc && (rc = check_files(g, changed)) && !g->long_locks)
+    if (!rc && (!g->long_locks || !g->checked) && (rc = check_files(g, changed)) && !g->long_locks)
         pager_unlock_all(g);
     if (rc)
         return rc;

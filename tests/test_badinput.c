@@ -1,0 +1,437 @@
+/*
+ * test_badinput.c — damaged and hostile files: truncated copies of every
+ * fixture at many lengths, single-byte flips at many offsets, pointers set
+ * out of range or into cycles (with checksums made valid again), absurd key
+ * sizes, item counts and levels. Every open, list, find and check must give
+ * an error or the correct answer: never a crash, a hang or a wrong answer.
+ * A single flipped byte always breaks a checksum, so check must notice it.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "layout.h"
+#include "testutil.h"
+
+typedef struct ref_rec {
+    uint8_t key[64];
+    int64_t dp;
+} ref_rec;
+
+typedef struct ref_index {
+    ref_rec *r;
+    size_t n;
+    unsigned ks;
+} ref_index;
+
+typedef struct ref_file {
+    const char *path;
+    int layout;
+    unsigned count;
+    ref_index ix[8];
+    uint8_t *data;
+    size_t len;
+} ref_file;
+
+static const char *ndx_files[] = {
+    FIXTURES "/classic/l16_test.ndx", FIXTURES "/classic/l16_types.ndx",
+    FIXTURES "/wide/m64_strings.ndx", FIXTURES "/wide/m64_types.ndx",
+    FIXTURES "/wide/m64_empty.ndx",   FIXTURES "/wide/m64_heap.ndx",
+};
+#define NNDX (sizeof ndx_files / sizeof ndx_files[0])
+
+static ref_file refs[NNDX];
+static const char *dir;
+static unsigned long quick_step = 1;
+static const char *current_case = "";
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_badinput: timed out (a hang on bad input)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(3);
+}
+
+/* Walk all records of an index; 0 and the records, or an error code. */
+static int walk(udb_ndx *d, unsigned ix, int reverse, ref_rec **out, size_t *n)
+{
+    udb_cursor *c;
+    udb_item it;
+    size_t cap = 64;
+    *n = 0;
+    *out = NULL;
+    int rc = udb_cursor_open(d, ix, &c);
+    if (rc)
+        return rc;
+    ref_rec *r = malloc(cap * sizeof *r);
+    for (rc = reverse ? udb_cursor_last(c, &it) : udb_cursor_first(c, &it); rc == 0;
+         rc = reverse ? udb_cursor_prev(c, &it) : udb_cursor_next(c, &it)) {
+        if (*n == cap)
+            r = realloc(r, (cap *= 2) * sizeof *r);
+        memset(r[*n].key, 0, sizeof r[*n].key);
+        memcpy(r[*n].key, it.key, it.keysize < 64 ? it.keysize : 64);
+        r[*n].dp = it.datapos;
+        ++*n;
+    }
+    udb_cursor_close(c);
+    *out = r;
+    return rc == UDB_NOTFOUND ? 0 : rc;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    signal(SIGALRM, on_alarm);
+    if (getenv("UDB_TEST_QUICK"))
+        quick_step = 7;
+    dir = strdup(scratch_dir("badinput"));
+    for (size_t f = 0; f < NNDX; f++) {
+        ref_file *rf = &refs[f];
+        udb_ndx *d;
+        rf->path = ndx_files[f];
+        rf->data = read_file(rf->path, &rf->len);
+        if (udb_ndx_open(rf->path, NULL, &d))
+            return -1;
+        rf->layout = udb_ndx_layout(d);
+        rf->count = udb_ndx_count(d);
+        for (unsigned i = 1; i <= rf->count; i++) {
+            udb_index_info inf;
+            udb_ndx_info(d, i, &inf);
+            rf->ix[i - 1].ks = inf.def.keysize;
+            if (walk(d, i, 0, &rf->ix[i - 1].r, &rf->ix[i - 1].n))
+                return -1;
+        }
+        udb_ndx_close(d);
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    for (size_t f = 0; f < NNDX; f++) {
+        for (unsigned i = 0; i < refs[f].count; i++)
+            free(refs[f].ix[i].r);
+        free(refs[f].data);
+    }
+    free((void *)dir);
+    return 0;
+}
+
+static int same_recs(const ref_rec *a, const ref_rec *b, size_t n, int reverse)
+{
+    for (size_t i = 0; i < n; i++) {
+        const ref_rec *x = &a[i], *y = &b[reverse ? n - 1 - i : i];
+        if (x->dp != y->dp || memcmp(x->key, y->key, sizeof x->key))
+            return 0;
+    }
+    return 1;
+}
+
+/* Open, list both ways, find every reference key, check. Returns the
+   check's result (or the open's error). Fails the test on a wrong answer. */
+static int exercise(const char *path, const ref_file *rf)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.flags = UDB_RDONLY | UDB_EXCLUSIVE;
+    udb_ndx *d;
+    alarm(20);
+    int rc = udb_ndx_open(path, &o, &d);
+    if (rc) {
+        assert_true(rc == UDB_FORMAT || rc == UDB_CORRUPT);
+        assert_true(strlen(udb_ndx_errmsg(d)) > 0);
+        udb_ndx_close(d);
+        alarm(0);
+        return rc;
+    }
+    for (unsigned i = 1; i <= udb_ndx_count(d) && i <= rf->count; i++) {
+        const ref_index *ri = &rf->ix[i - 1];
+        for (int rev = 0; rev < 2; rev++) {
+            ref_rec *r;
+            size_t n;
+            if (walk(d, i, rev, &r, &n) == 0) {
+                if (n != ri->n || !same_recs(ri->r, r, n, rev))
+                    fail_msg("%s index %u: a %s walk gave a wrong answer without an error (%s)",
+                             path, i, rev ? "backward" : "forward", current_case);
+            }
+            free(r);
+        }
+        for (size_t k = 0; k < ri->n; k += 1 + ri->n / 16) {
+            int64_t dp;
+            int frc = udb_ndx_find(d, i, ri->r[k].key, ri->ks, &dp);
+            if (frc == 0) {
+                /* the newest record of the key's run */
+                size_t first = k;
+                int same = 0;
+                while (first > 0 && !udb_ndx_compare(d, i, ri->r[first - 1].key, ri->r[k].key, &same) &&
+                       same == 0)
+                    first--;
+                if (dp != ri->r[first].dp)
+                    fail_msg("%s index %u: find gave %lld, want %lld", path, i, (long long)dp,
+                             (long long)ri->r[first].dp);
+            }
+        }
+    }
+    udb_check_report rep;
+    rc = udb_ndx_check(d, NULL, NULL, &rep);
+    udb_check_report_free(&rep);
+    udb_ndx_close(d);
+    alarm(0);
+    return rc;
+}
+
+static void test_truncations(void **state)
+{
+    (void)state;
+    const char *p = path_in(dir, "trunc.ndx");
+    for (size_t f = 0; f < NNDX; f++) {
+        const ref_file *rf = &refs[f];
+        size_t step = (rf->len / 300 + 1) * quick_step;
+        for (size_t len = 0; len < rf->len; len += (len < 300 ? 1 : step)) {
+            assert_int_equal(write_file(p, rf->data, len), 0);
+            int rc = exercise(p, rf);
+            assert_int_not_equal(rc, 0); /* a cut file is never clean */
+        }
+    }
+}
+
+static void test_byte_flips(void **state)
+{
+    (void)state;
+    const char *p = path_in(dir, "flip.ndx");
+    unsigned seed = 12345;
+    for (size_t f = 0; f < NNDX; f++) {
+        const ref_file *rf = &refs[f];
+        uint8_t *copy = malloc(rf->len);
+        size_t step = (rf->len / 400 + 1) * quick_step;
+        for (size_t off = 0; off < rf->len; off += (off < 200 ? 1 : step)) {
+            memcpy(copy, rf->data, rf->len);
+            seed = seed * 1103515245 + 12345;
+            copy[off] ^= (uint8_t)(1 + (seed >> 16) % 255);
+            assert_int_equal(write_file(p, copy, rf->len), 0);
+            if (exercise(p, rf) == 0)
+                fail_msg("%s: flipping byte %zu went unnoticed by the check", rf->path, off);
+        }
+        free(copy);
+    }
+}
+
+/* ---- crafted corruptions (checksums made valid again) ---------------------------- */
+typedef struct craft {
+    uint8_t *d;
+    size_t len;
+    const lay *L;
+    lay_info inf;
+    lay_tree T;
+    unsigned ix;
+} craft;
+
+static void craft_load(craft *c, size_t f, unsigned ix)
+{
+    c->d = malloc(refs[f].len);
+    memcpy(c->d, refs[f].data, refs[f].len);
+    c->len = refs[f].len;
+    c->L = lay_get(refs[f].layout);
+    c->ix = ix;
+    lay_info_decode(c->L, c->d + lay_info_off(c->L, ix), &c->inf);
+    lay_tree_init(&c->T, c->L, (int)c->inf.keytype, c->inf.keysize, c->inf.maxitems);
+}
+
+static void craft_put_info(craft *c)
+{
+    lay_info_encode(c->L, c->d + lay_info_off(c->L, c->ix), &c->inf);
+}
+
+static void craft_run(craft *c, size_t f, int expect_problem, const char *what)
+{
+    const char *p = path_in(dir, "craft.ndx");
+    assert_int_equal(write_file(p, c->d, c->len), 0);
+    current_case = what;
+    int rc = exercise(p, &refs[f]);
+    if (expect_problem && rc == 0)
+        fail_msg("%s index %u: %s went unnoticed by the check", refs[f].path, c->ix, what);
+    current_case = "";
+    free(c->d);
+}
+
+static void set_pos(craft *c, size_t at, int64_t v, size_t struct_at, size_t struct_len)
+{
+    lay_stpos(c->L, c->d + at, v);
+    lay_ck_fix(c->d + struct_at, struct_len);
+}
+
+static void test_crafted_infos(void **state)
+{
+    (void)state;
+    for (size_t f = 0; f < NNDX; f++) {
+        for (unsigned ix = 1; ix <= refs[f].count; ix++) {
+            static const int64_t bad[] = {-5, 0, 1, 2, 1 << 30, (int64_t)1 << 40, INT32_MAX};
+            for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+                for (int field = 0; field < 5; field++) {
+                    craft c;
+                    craft_load(&c, f, ix);
+                    int64_t *fp[] = {&c.inf.root, &c.inf.first_leaf, &c.inf.last_leaf,
+                                     &c.inf.free_node, &c.inf.free_leaf};
+                    char what[80];
+                    snprintf(what, sizeof what, "info field %d = %lld", field, (long long)bad[b]);
+                    *fp[field] = bad[b];
+                    craft_put_info(&c);
+                    craft_run(&c, f, 1, what);
+                }
+            static const unsigned sizes[] = {0, 1, 3, 1000, 65535};
+            for (size_t s = 0; s < 5; s++)
+                for (int which = 0; which < 3; which++) {
+                    craft c;
+                    craft_load(&c, f, ix);
+                    unsigned was = which == 0 ? c.inf.keysize : which == 1 ? c.inf.maxitems : c.inf.levels;
+                    if (which == 0)
+                        c.inf.keysize = sizes[s];
+                    else if (which == 1)
+                        c.inf.maxitems = sizes[s];
+                    else
+                        c.inf.levels = sizes[s];
+                    char what[80];
+                    snprintf(what, sizeof what, "%s = %u",
+                             which == 0 ? "keysize" : which == 1 ? "maxitems" : "levels", sizes[s]);
+                    craft_put_info(&c);
+                    craft_run(&c, f, sizes[s] != was, what);
+                }
+        }
+    }
+}
+
+/* Leaf chain and tree pointers turned into cycles or aimed outside. */
+static void test_crafted_cycles(void **state)
+{
+    (void)state;
+    for (size_t f = 0; f < NNDX; f++) {
+        for (unsigned ix = 1; ix <= refs[f].count; ix++) {
+            craft c;
+            craft_load(&c, f, ix);
+            if (c.inf.keytype == 0 || c.inf.levels == 0) {
+                free(c.d);
+                continue;
+            }
+            free(c.d);
+            int64_t first = 0, root = 0, fnode = 0;
+            for (int kind = 0; kind < 6; kind++) {
+                craft_load(&c, f, ix);
+                first = c.inf.first_leaf;
+                root = c.inf.root;
+                fnode = c.inf.free_node;
+                size_t ls = c.T.leaf_size, ns = c.T.node_size, ps = c.L->psz;
+                switch (kind) {
+                case 0: /* first leaf points to itself */
+                    set_pos(&c, (size_t)first + 1, first, (size_t)first, ls);
+                    break;
+                case 1: /* first leaf's next aims past the end */
+                    set_pos(&c, (size_t)first + 1, (int64_t)c.len + 7, (size_t)first, ls);
+                    break;
+                case 2: /* root's first child is the root itself */
+                    set_pos(&c, (size_t)root + c.T.hdr + c.T.ks, root, (size_t)root, ns);
+                    break;
+                case 3: /* root claims maxitems + 1 items */
+                    st16(c.d + root + 1, (uint16_t)(c.inf.maxitems + 1));
+                    lay_ck_fix(c.d + root, ns);
+                    break;
+                case 4: /* the free node list loops */
+                    if (fnode == -1)
+                        break;
+                    set_pos(&c, (size_t)fnode + 3, fnode, (size_t)fnode, ns);
+                    break;
+                case 5: /* the first leaf points back at the EOF leaf */
+                    set_pos(&c, (size_t)first + 1 + ps, c.inf.last_leaf, (size_t)first, ls);
+                    break;
+                }
+                int changed = memcmp(c.d, refs[f].data, c.len) != 0;
+                char what[40];
+                snprintf(what, sizeof what, "cycle kind %d", kind);
+                craft_run(&c, f, changed && !(kind == 0 && first == c.inf.last_leaf), what);
+            }
+        }
+    }
+}
+
+/* ---- heaps ----------------------------------------------------------------------------- */
+static int count_hole(void *arg, const udb_hole *h)
+{
+    (void)h;
+    ++*(int *)arg;
+    return 0;
+}
+
+static void heap_exercise(const char *path)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.flags = UDB_RDONLY;
+    udb_heap *h;
+    alarm(10);
+    if (udb_heap_open(path, &o, &h) == 0) {
+        udb_heap_info inf;
+        int n = 0;
+        uint8_t b[64];
+        udb_heap_info_get(h, &inf);
+        udb_heap_holes(h, count_hole, &n);
+        udb_heap_read(h, 5, b, sizeof b);
+        udb_heap_read(h, -1, b, 1);
+        udb_heap_read(h, INT64_MAX - 3, b, 8);
+    }
+    udb_heap_close(h);
+    alarm(0);
+}
+
+static void test_heaps(void **state)
+{
+    (void)state;
+    static const char *heaps[] = {FIXTURES "/classic/l16_heap.dat", FIXTURES "/wide/m64_heap.dat"};
+    const char *p = path_in(dir, "heap.dat");
+    for (int f = 0; f < 2; f++) {
+        size_t len;
+        uint8_t *d = read_file(heaps[f], &len);
+        const lay *L = lay_get(f ? UDB_LAYOUT_WIDE : UDB_LAYOUT_CLASSIC);
+        for (size_t cut = 0; cut < len; cut += 1 + len / 200) {
+            write_file(p, d, cut);
+            heap_exercise(p);
+        }
+        for (size_t off = 0; off < len; off += 1 + len / 300) {
+            d[off] ^= 0x5a;
+            write_file(p, d, len);
+            heap_exercise(p);
+            d[off] ^= 0x5a;
+        }
+        /* the first table's next points at itself, slots absurd */
+        int64_t t = lay_heap_first_table(L, d);
+        size_t ts = lay_table_size(L, lay_heap_slots(L, d));
+        lay_stpos(L, d + t + 3, t);
+        lay_ck_fix(d + t, ts);
+        write_file(p, d, len);
+        udb_heap *h;
+        int n = 0;
+        assert_int_equal(udb_heap_open(p, NULL, &h), 0);
+        assert_int_equal(udb_heap_holes(h, count_hole, &n), UDB_CORRUPT);
+        assert_non_null(strstr(udb_heap_errmsg(h), "loops"));
+        udb_heap_close(h);
+        st16(d + 1 + L->psz, 65535);
+        lay_ck_fix(d, L->heap_hdr_size);
+        write_file(p, d, len);
+        heap_exercise(p);
+        free(d);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_byte_flips),
+        cmocka_unit_test(test_crafted_infos),
+        cmocka_unit_test(test_crafted_cycles),
+        cmocka_unit_test(test_heaps),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

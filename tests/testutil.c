@@ -1,0 +1,164 @@
+/*
+ * testutil.c — helpers shared by the test programs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "testutil.h"
+
+int manifest_load(const char *path, manifest *m)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    memset(m, 0, sizeof *m);
+    if (!f)
+        return -1;
+    msection *cur = NULL;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        char *tab = strchr(line, '\t');
+        if (!tab) {
+            unsigned ix;
+            if (sscanf(line, "index %u", &ix) == 1) {
+                m->sec = realloc(m->sec, (m->n + 1) * sizeof *m->sec);
+                cur = &m->sec[m->n++];
+                memset(cur, 0, sizeof *cur);
+                cur->index = ix;
+            }
+            continue;
+        }
+        if (!cur)
+            continue;
+        *tab = 0;
+        if (cur->n == cur->cap) {
+            cur->cap = cur->cap ? cur->cap * 2 : 64;
+            cur->rec = realloc(cur->rec, cur->cap * sizeof *cur->rec);
+        }
+        cur->rec[cur->n].key = strdup(line);
+        cur->rec[cur->n].dp = strtoll(tab + 1, NULL, 10);
+        cur->n++;
+    }
+    fclose(f);
+    return 0;
+}
+
+void manifest_free(manifest *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        for (size_t j = 0; j < m->sec[i].n; j++)
+            free(m->sec[i].rec[j].key);
+        free(m->sec[i].rec);
+    }
+    free(m->sec);
+    memset(m, 0, sizeof *m);
+}
+
+const msection *manifest_index(const manifest *m, unsigned index)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->sec[i].index == index)
+            return &m->sec[i];
+    return NULL;
+}
+
+const char *manifest_key(int layout, const udb_index_info *inf, const uint8_t *key, char *buf)
+{
+    unsigned ks = inf->def.keysize;
+    char *p = buf;
+    if (inf->def.keytype == UDB_KEY_STRING) {
+        size_t n = strnlen((const char *)key, ks);
+        int plain = n > 0;
+        for (size_t i = 0; i < n; i++)
+            if (layout == UDB_LAYOUT_CLASSIC ? key[i] < 0x21 || key[i] > 0x7e
+                                             : key[i] <= 32 || key[i] >= 127 || key[i] == 92)
+                plain = 0;
+        if (layout == UDB_LAYOUT_CLASSIC && n >= 2 && key[0] == '0' && key[1] == 'x')
+            plain = 0;
+        if (plain || layout == UDB_LAYOUT_WIDE) {
+            for (size_t i = 0; i < n; i++)
+                p += (key[i] > 32 && key[i] < 127 && key[i] != 92) ? sprintf(p, "%c", key[i])
+                                                                   : sprintf(p, "\\x%02x", key[i]);
+            *p = 0;
+            return buf;
+        }
+    }
+    if (layout == UDB_LAYOUT_CLASSIC)
+        p += sprintf(p, "0x");
+    for (unsigned i = 0; i < ks; i++)
+        p += sprintf(p, "%02x", key[i]);
+    return buf;
+}
+
+const char *scratch_dir(const char *name)
+{
+    static char dir[512];
+    mkdir("tests/out", 0755);
+    snprintf(dir, sizeof dir, "tests/out/%s-XXXXXX", name);
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
+        abort();
+    }
+    return dir;
+}
+
+const char *path_in(const char *dir, const char *name)
+{
+    static char bufs[8][600];
+    static int k;
+    char *b = bufs[k++ & 7];
+    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+    return b;
+}
+
+uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *d = malloc(n > 0 ? (size_t)n : 1);
+    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
+        free(d);
+        d = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return d;
+}
+
+int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(data, 1, len, f);
+    return fclose(f) || w != len ? -1 : 0;
+}
+
+int copy_file(const char *from, const char *to)
+{
+    size_t n;
+    uint8_t *d = read_file(from, &n);
+    if (!d)
+        return -1;
+    int rc = write_file(to, d, n);
+    free(d);
+    return rc;
+}
+
+int run_cmd(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}

@@ -1,0 +1,53 @@
+/*
+ * testutil.h — helpers shared by the test programs: fixture paths, manifest
+ * parsing, scratch directories, file copies, key text in the manifests' form.
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "udb.h"
+
+#define FIXTURES "tests/fixtures"
+
+typedef struct mrec {
+    char *key;      /* key text as the manifest writes it */
+    int64_t dp;
+} mrec;
+
+typedef struct msection {
+    unsigned index;
+    mrec *rec;
+    size_t n, cap;
+} msection;
+
+typedef struct manifest {
+    msection *sec;
+    size_t n;
+} manifest;
+
+int manifest_load(const char *path, manifest *m);
+void manifest_free(manifest *m);
+const msection *manifest_index(const manifest *m, unsigned index);
+
+/* A key in the form the fixtures' manifests use (classic: 0x-hex for
+   non-STRING keys; wide: plain hex). buf must hold 2*ks + 8 bytes. */
+const char *manifest_key(int layout, const udb_index_info *inf, const uint8_t *key, char *buf);
+
+/* A fresh directory under tests/out/ for this test; returns its path. */
+const char *scratch_dir(const char *name);
+/* path = dir + "/" + name in a static rotating buffer */
+const char *path_in(const char *dir, const char *name);
+int copy_file(const char *from, const char *to);
+/* Read a whole file into malloc'd memory. */
+uint8_t *read_file(const char *path, size_t *len);
+int write_file(const char *path, const void *data, size_t len);
+
+/* Run a shell command; returns its exit status. */
+int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
