@@ -427,9 +427,8 @@ int mcursor_valid(mindex *m, mcursor *c)
 int mcursor_first(mindex *m, mcursor *c)
 {
     mindex_index *x = &m->ix[c->ix];
-    if (x->info.first_leaf == x->info.last_leaf)
-        return UDB_NOTFOUND;
-    return mcursor_set(m, c, x->info.first_leaf);
+    int rc = mcursor_set(m, c, x->info.first_leaf);
+    return rc ? rc : x->info.first_leaf == x->info.last_leaf ? UDB_NOTFOUND : 0;
 }
 
 int mcursor_last(mindex *m, mcursor *c)
@@ -439,8 +438,8 @@ int mcursor_last(mindex *m, mcursor *c)
     if (!l)
         return m->err->code;
     int64_t p = lay_leaf_prev(&x->T, l);
-    if (p == -1)
-        return UDB_NOTFOUND;
+    if (p == -1) /* empty: the cursor rests on the EOF leaf, as after GetFirst */
+        return mcursor_set(m, c, x->info.last_leaf) ? m->err->code : UDB_NOTFOUND;
     const uint8_t *pl = mindex_leaf(m, x, p);
     if (!pl)
         return m->err->code;
