@@ -264,12 +264,120 @@ typedef struct udb_hole {
 } udb_hole;
 
 int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out);
+/* New heap file; table_slots = slots per holes table (0 = default 256). */
+int udb_heap_create(const char *path, const udb_options *opts, unsigned table_slots,
+                    udb_heap **out);
 int udb_heap_close(udb_heap *h);
 const char *udb_heap_errmsg(const udb_heap *h);
 int udb_heap_info_get(udb_heap *h, udb_heap_info *out);
 /* Walk the holes tables as stored: fn is called for every readable hole. */
 int udb_heap_holes(udb_heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg);
 int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len);
+/* Reserve n bytes (a fitting hole, else the end of the file); the space is
+   reserved at once: two allocations never overlap. */
+int udb_heap_alloc(udb_heap *h, uint64_t n, int64_t *pos);
+/* Give n bytes at pos back (coalesced with neighbouring holes; a hole at
+   the end of the file is returned to the file system at commit). */
+int udb_heap_free(udb_heap *h, int64_t pos, uint64_t n);
+int udb_heap_write(udb_heap *h, int64_t pos, const void *buf, size_t len);
+int udb_heap_begin(udb_heap *h);
+int udb_heap_commit(udb_heap *h);
+int udb_heap_rollback(udb_heap *h);
+
+/* ---- record stores: NAME.ndx + NAME.dat ------------------------------------- */
+typedef struct udb_store udb_store;
+typedef struct udb_store_cursor udb_store_cursor;
+
+typedef struct udb_store_def {
+    unsigned num_indexes;          /* 1..64 */
+    const udb_index_def *index;    /* one definition per index */
+    int compress;                  /* deflate payloads (per record; plain and
+                                      compressed records coexist) */
+    unsigned table_slots;          /* holes-table slots (0 = default) */
+} udb_store_def;
+
+typedef struct udb_key {
+    const void *data;
+    size_t len;
+} udb_key;
+
+/* A caller-owned value buffer the library grows as needed (realloc);
+   start with {0} and release with udb_val_free. */
+typedef struct udb_val {
+    void *data;
+    size_t len, cap;
+} udb_val;
+void udb_val_free(udb_val *v);
+
+int udb_store_create(const char *name, const udb_options *opts, const udb_store_def *def,
+                     udb_store **out);
+int udb_store_open(const char *name, const udb_options *opts, udb_store **out);
+int udb_store_close(udb_store *s);
+const char *udb_store_errmsg(const udb_store *s);
+unsigned udb_store_count(udb_store *s);
+int udb_store_index_info(udb_store *s, unsigned index, udb_index_info *out);
+/* Write the record once and add keys[i] to index i+1 for every index.
+   Refused as a whole (UDB_EXISTS, nothing changed) if a UNIQUE index
+   already has its key. */
+int udb_store_put(udb_store *s, const udb_key *keys, const void *val, size_t len);
+/* The newest record whose key in index is key. */
+int udb_store_get(udb_store *s, unsigned index, const void *key, size_t keylen, udb_val *out);
+/* Replace the value of the newest record with key (in place when it fits,
+   else moved, every index following). */
+int udb_store_update(udb_store *s, unsigned index, const void *key, size_t keylen,
+                     const void *val, size_t len);
+/* Remove every record whose key in index is key, from every index. */
+int udb_store_delete(udb_store *s, unsigned index, const void *key, size_t keylen,
+                     uint64_t *removed);
+int udb_store_begin(udb_store *s);
+int udb_store_commit(udb_store *s);
+int udb_store_rollback(udb_store *s);
+
+/* Cursors: moves as udb_cursor_*; key gets the index key (may be NULL),
+   val the record (may be NULL: keys only). */
+int udb_store_cursor_open(udb_store *s, unsigned index, udb_store_cursor **out);
+void udb_store_cursor_close(udb_store_cursor *c);
+int udb_store_cursor_first(udb_store_cursor *c, udb_item *key, udb_val *val);
+int udb_store_cursor_last(udb_store_cursor *c, udb_item *key, udb_val *val);
+int udb_store_cursor_next(udb_store_cursor *c, udb_item *key, udb_val *val);
+int udb_store_cursor_prev(udb_store_cursor *c, udb_item *key, udb_val *val);
+int udb_store_cursor_seek(udb_store_cursor *c, const void *k, size_t klen, udb_item *key,
+                          udb_val *val);
+/* Remove the record under the cursor from every index; the cursor moves on
+   as udb_cursor_delete. */
+int udb_store_cursor_delete(udb_store_cursor *c);
+
+/* Scan index in key order: from (inclusive, NULL = first), to (inclusive,
+   NULL = last), and only keys starting with prefix (STRING: text prefix;
+   others: leading bytes; NULL = any). fn returns non-zero to stop (that
+   value is returned). */
+typedef int (*udb_scan_fn)(void *arg, const udb_item *key, const void *val, size_t len);
+int udb_store_scan(udb_store *s, unsigned index, const void *from, size_t fromlen,
+                   const void *to, size_t tolen, const void *prefix, size_t prefixlen,
+                   udb_scan_fn fn, void *arg);
+
+/* Records sorted by index 1's key, fed by next() until it returns 1 (0 =
+   one more record in *keys / *val, < 0 = abort with that code): builds
+   the trees bottom-up with leaves in key order. The store must be empty. */
+typedef int (*udb_load_fn)(void *arg, udb_key *keys, const void **val, size_t *len);
+int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *loaded);
+
+/* Move records so that holes close up; the heap shrinks. */
+int udb_store_compact(udb_store *s);
+
+/* ---- transactions on any handle (C11 _Generic) ------------------------------------ */
+#if !defined(__cplusplus)
+#define udb_begin(h) \
+    _Generic((h), udb_ndx *: udb_ndx_begin, udb_store *: udb_store_begin, udb_heap *: udb_heap_begin)(h)
+#define udb_commit(h) \
+    _Generic((h), udb_ndx *: udb_ndx_commit, udb_store *: udb_store_commit, udb_heap *: udb_heap_commit)(h)
+#define udb_rollback(h)                                                                 \
+    _Generic((h), udb_ndx *: udb_ndx_rollback, udb_store *: udb_store_rollback,          \
+             udb_heap *: udb_heap_rollback)(h)
+#define udb_errmsg(h)                                                                   \
+    _Generic((h), udb_ndx *: udb_ndx_errmsg, udb_store *: udb_store_errmsg,             \
+             udb_heap *: udb_heap_errmsg)(h)
+#endif
 
 /* Version string of the library. */
 const char *udb_version(void);
