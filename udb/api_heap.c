@@ -23,16 +23,23 @@ static int heap_reload(api_base *b)
     return heap_load(&h->h, h->pf, h->layout, &b->err);
 }
 
-int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out)
+static udb_heap *heap_new(const udb_options *opts, udb_heap **out)
 {
     udb_heap *h = calloc(1, sizeof *h);
     *out = h;
+    if (h && api_base_init(&h->b, opts) == 0)
+        h->b.reload = heap_reload;
+    return h;
+}
+
+int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out)
+{
+    udb_heap *h = heap_new(opts, out);
     if (!h)
         return UDB_NOMEM;
-    int began, rc = api_base_init(&h->b, opts);
-    if (rc)
-        return rc;
-    h->b.reload = heap_reload;
+    if (!h->b.g)
+        return h->b.err.code;
+    int began, rc;
     if ((rc = pager_file_open(h->b.g, path, PAGER_OPEN, &h->pf)) ||
         (rc = api_read_begin(&h->b, &began)))
         return rc;
@@ -40,6 +47,33 @@ int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out)
     if (!rc && !(rc = heap_load(&h->h, h->pf, h->layout, &h->b.err)))
         h->loaded = 1;
     api_read_end(&h->b, began);
+    return rc;
+}
+
+int udb_heap_create(const char *path, const udb_options *opts, unsigned table_slots, udb_heap **out)
+{
+    udb_heap *h = heap_new(opts, out);
+    if (!h)
+        return UDB_NOMEM;
+    if (!h->b.g)
+        return h->b.err.code;
+    h->layout = opts && opts->layout ? opts->layout : UDB_LAYOUT_WIDE;
+    if (table_slots == 0)
+        table_slots = 256;
+    if (table_slots < 2 || table_slots > 4096)
+        return udb_err_set(&h->b.err, UDB_INVAL, "holes tables hold 2..4096 slots, not %u", table_slots);
+    int began, rc = pager_file_open(h->b.g, path, PAGER_CREATE, &h->pf);
+    if (rc)
+        return rc;
+    if (!(rc = api_write_begin(&h->b, &began)) &&
+        !(rc = heap_format(h->pf, lay_get(h->layout), table_slots, &h->b.err)) &&
+        !(rc = heap_load(&h->h, h->pf, h->layout, &h->b.err)))
+        h->loaded = 1;
+    rc = api_write_end(&h->b, began, rc);
+    if (rc) {
+        const udb_os *os = pager_os(h->b.g);
+        os->unlink(os->ctx, path);
+    }
     return rc;
 }
 
@@ -130,3 +164,52 @@ int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len)
     api_unlock(&h->b);
     return rc;
 }
+
+/* ---- changes --------------------------------------------------------------------------- */
+enum { H_ALLOC, H_FREE, H_WRITE };
+
+static int heap_change(udb_heap *h, int how, int64_t pos, uint64_t n, const void *buf, int64_t *out)
+{
+    api_lock(&h->b);
+    int began, rc = loaded(h);
+    if (!rc && !(rc = api_write_begin(&h->b, &began))) {
+        if (how == H_ALLOC)
+            rc = heap_alloc(&h->h, n, out);
+        else if (how == H_FREE)
+            rc = heap_release(&h->h, pos, n);
+        else
+            rc = heap_write(&h->h, pos, buf, (size_t)n);
+        rc = api_write_end(&h->b, began, rc);
+    }
+    api_unlock(&h->b);
+    return rc;
+}
+
+int udb_heap_alloc(udb_heap *h, uint64_t n, int64_t *pos)
+{
+    return heap_change(h, H_ALLOC, 0, n, NULL, pos);
+}
+
+int udb_heap_free(udb_heap *h, int64_t pos, uint64_t n)
+{
+    return heap_change(h, H_FREE, pos, n, NULL, NULL);
+}
+
+int udb_heap_write(udb_heap *h, int64_t pos, const void *buf, size_t len)
+{
+    if (!buf && len)
+        return udb_err_set(&h->b.err, UDB_INVAL, "NULL buffer");
+    return heap_change(h, H_WRITE, pos, len, buf, NULL);
+}
+
+#define LOCKED_CALL(h, call)    \
+    do {                        \
+        api_lock(&(h)->b);      \
+        int rc_ = (call);       \
+        api_unlock(&(h)->b);    \
+        return rc_;             \
+    } while (0)
+
+int udb_heap_begin(udb_heap *h) { LOCKED_CALL(h, api_begin(&h->b)); }
+int udb_heap_commit(udb_heap *h) { LOCKED_CALL(h, api_commit(&h->b)); }
+int udb_heap_rollback(udb_heap *h) { LOCKED_CALL(h, api_rollback(&h->b)); }

@@ -1,7 +1,13 @@
 /*
  * heap.c — HeapFile access: header, the holes-table chain as each original
- * wrote it, reading bytes. Must not know about indexes or record framing.
+ * wrote it, and the write side: allocation from a fitting hole or the end of
+ * the file, release with coalescing, the end of the file given back.
+ * Holes live in readable records only (layout.c knows which), so the
+ * original of the layout reads back every hole udb stores.
+ * Must not know about indexes or record framing.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include "heap.h"
 
 int heap_load(heap *h, pager_file *pf, int layout, udb_err *err)
@@ -10,6 +16,7 @@ int heap_load(heap *h, pager_file *pf, int layout, udb_err *err)
     h->pf = pf;
     h->err = err;
     h->L = lay_get(layout);
+    space_init(&h->sp);
     const uint8_t *p = pager_get(pf, 0, h->L->heap_hdr_size);
     if (!p || !lay_ck_ok(p, h->L->heap_hdr_size))
         return udb_err_set(err, UDB_CORRUPT, "%s: heap header checksum mismatch at offset 0",
@@ -17,17 +24,45 @@ int heap_load(heap *h, pager_file *pf, int layout, udb_err *err)
     h->first_table = lay_heap_first_table(h->L, p);
     h->slots = lay_heap_slots(h->L, p);
     h->tsize = lay_table_size(h->L, h->slots);
+    h->cap = lay_table_capacity(h->L, h->slots);
     if (h->slots == 0)
         return udb_err_set(err, UDB_CORRUPT, "%s: heap header gives 0 slots per holes table",
                            pf->path);
     return 0;
 }
 
-void heap_free(heap *h)
+void heap_forget(heap *h)
 {
-    (void)h;
+    for (unsigned i = 0; i < h->ntab; i++)
+        free(h->tab[i].slot);
+    free(h->tab);
+    free(h->roomy);
+    space_free(&h->sp);
+    h->tab = NULL;
+    h->roomy = NULL;
+    h->ntab = h->captab = h->nroomy = 0;
+    h->view = h->broken = 0;
 }
 
+void heap_free(heap *h)
+{
+    heap_forget(h);
+}
+
+int heap_format(pager_file *pf, const lay *L, unsigned slots, udb_err *err)
+{
+    uint64_t at;
+    int rc = pager_extend(pf, L->heap_hdr_size, &at);
+    if (rc)
+        return rc;
+    uint8_t *p = pager_put(pf, 0, L->heap_hdr_size);
+    if (!p)
+        return err->code;
+    lay_heap_hdr_encode(L, p, -1, slots);
+    return 0;
+}
+
+/* ---- reading --------------------------------------------------------------------- */
 /* The table at pos, checked: inside the file, checksum valid. */
 static const uint8_t *table_at(heap *h, int64_t pos, unsigned no)
 {
@@ -83,5 +118,278 @@ int heap_read(heap *h, int64_t pos, void *buf, size_t len)
     if (!p)
         return h->err->code;
     memcpy(buf, p, len);
+    return 0;
+}
+
+/* ---- the view of free space ------------------------------------------------------------ */
+static int roomy_push(heap *h, unsigned t)
+{
+    unsigned *r = realloc(h->roomy, (h->nroomy + 1) * sizeof *r);
+    if (!r)
+        return udb_err_set(h->err, UDB_NOMEM, "out of memory");
+    h->roomy = r;
+    h->roomy[h->nroomy++] = t;
+    return 0;
+}
+
+static int table_add(heap *h, int64_t pos, unsigned count)
+{
+    if (h->ntab == h->captab) {
+        unsigned n = h->captab ? 2 * h->captab : 16;
+        htable *t = realloc(h->tab, n * sizeof *t);
+        if (!t)
+            return udb_err_set(h->err, UDB_NOMEM, "out of memory");
+        h->tab = t;
+        h->captab = n;
+    }
+    htable *t = &h->tab[h->ntab];
+    t->pos = pos;
+    t->count = count;
+    t->slot = calloc(h->cap + 1, sizeof *t->slot);
+    if (!t->slot)
+        return udb_err_set(h->err, UDB_NOMEM, "out of memory");
+    h->ntab++;
+    return count < h->cap ? roomy_push(h, h->ntab - 1) : 0;
+}
+
+static int broken(heap *h, const char *fmt, long long a, long long b)
+{
+    h->broken = 1;
+    snprintf(h->why, sizeof h->why, fmt, a, b);
+    return 0;
+}
+
+/* Does [pos, pos+n) touch a table or the header? */
+static int hits_structure(const heap *h, int64_t pos, int64_t n)
+{
+    if (pos < (int64_t)h->L->heap_hdr_size)
+        return 1;
+    for (unsigned i = 0; i < h->ntab; i++)
+        if (pos < h->tab[i].pos + (int64_t)h->tsize && h->tab[i].pos < pos + n)
+            return 1;
+    return 0;
+}
+
+/* Is [pos, pos+n) free of holes? */
+static int overlaps_hole(const heap *h, int64_t pos, int64_t n)
+{
+    space_hole *b = space_before(&h->sp, pos + n - 1);
+    return b && b->pos + b->size > pos;
+}
+
+static int view_holes(heap *h)
+{
+    int64_t size = (int64_t)pager_size(h->pf);
+    for (unsigned i = 0; i < h->ntab && !h->broken; i++) {
+        const uint8_t *t = pager_get(h->pf, (uint64_t)h->tab[i].pos, h->tsize);
+        for (unsigned r = 1; r <= h->tab[i].count && !h->broken; r++) {
+            int64_t p, n;
+            lay_table_hole(h->L, t, r, &p, &n);
+            if (n <= 0 || p < 0 || p > size || n > size - p)
+                return broken(h, "a hole at %lld (%lld bytes) lies outside the file", p, n);
+            if (hits_structure(h, p, n) || overlaps_hole(h, p, n))
+                return broken(h, "a hole at %lld (%lld bytes) overlaps another hole or a table", p, n);
+            space_hole *ho = space_add(&h->sp, p, n);
+            if (!ho)
+                return udb_err_set(h->err, UDB_NOMEM, "out of memory");
+            ho->table = i;
+            ho->rec = r;
+            h->tab[i].slot[r] = ho;
+        }
+    }
+    return 0;
+}
+
+static int build_view(heap *h)
+{
+    if (!h->view) {
+        unsigned no = 0;
+        uint64_t limit = pager_size(h->pf) / h->tsize + 1;
+        int rc = 0;
+        for (int64_t at = h->first_table; at != -1 && !rc;) {
+            const uint8_t *t = ++no > limit ? NULL : table_at(h, at, no);
+            if (!t)
+                return no > limit ? udb_err_set(h->err, UDB_CORRUPT, "%s: the holes-table chain loops",
+                                                h->pf->path)
+                                  : h->err->code;
+            rc = table_add(h, at, lay_table_holes(h->L, t, h->slots));
+            at = lay_table_next(h->L, t);
+        }
+        if (rc || (rc = view_holes(h))) {
+            heap_forget(h);
+            return rc;
+        }
+        h->view = 1;
+    }
+    return 0;
+}
+
+int heap_view(heap *h)
+{
+    int rc = build_view(h);
+    if (rc)
+        return rc;
+    if (h->broken)
+        return udb_err_set(h->err, UDB_CORRUPT, "%s: %s; writes are refused", h->pf->path, h->why);
+    return 0;
+}
+
+/* ---- holes on disk --------------------------------------------------------------------------- */
+static uint8_t *table_w(heap *h, unsigned t)
+{
+    return pager_put(h->pf, (uint64_t)h->tab[t].pos, h->tsize);
+}
+
+/* A new, empty table at the end of the file, linked at the end of the chain. */
+static int new_table(heap *h)
+{
+    uint64_t at;
+    int rc = pager_extend(h->pf, pager_size(h->pf) + h->tsize, &at);
+    if (rc)
+        return rc;
+    uint8_t *t = pager_put(h->pf, at, h->tsize);
+    if (!t)
+        return h->err->code;
+    lay_table_encode(h->L, t, h->slots, -1, NULL, NULL, 0);
+    uint8_t *prev = h->ntab ? table_w(h, h->ntab - 1) : pager_put(h->pf, 0, h->L->heap_hdr_size);
+    if (!prev)
+        return h->err->code;
+    if (h->ntab)
+        lay_table_set_next(h->L, prev, (int64_t)at);
+    else
+        lay_heap_hdr_set_first(h->L, prev, (int64_t)at);
+    if (!h->ntab)
+        h->first_table = (int64_t)at;
+    return table_add(h, (int64_t)at, 0);
+}
+
+static int store_hole(heap *h, int64_t pos, int64_t size)
+{
+    while (h->nroomy && h->tab[h->roomy[h->nroomy - 1]].count >= h->cap)
+        h->nroomy--;
+    int rc;
+    if (!h->nroomy && (rc = new_table(h)))
+        return rc;
+    unsigned ti = h->roomy[h->nroomy - 1];
+    htable *t = &h->tab[ti];
+    uint8_t *tb = table_w(h, ti);
+    space_hole *ho = tb ? space_add(&h->sp, pos, size) : NULL;
+    if (!ho)
+        return tb ? udb_err_set(h->err, UDB_NOMEM, "out of memory") : h->err->code;
+    unsigned r = ++t->count;
+    lay_table_set_hole(h->L, tb, r, pos, size);
+    lay_table_set_count(h->L, tb, t->count);
+    ho->table = ti;
+    ho->rec = r;
+    t->slot[r] = ho;
+    return 0;
+}
+
+/* Drop a hole: the table's last record moves into its slot. */
+static int drop_hole(heap *h, space_hole *ho)
+{
+    htable *t = &h->tab[ho->table];
+    uint8_t *tb = table_w(h, ho->table);
+    if (!tb)
+        return h->err->code;
+    unsigned r = ho->rec, last = t->count;
+    if (r != last) {
+        space_hole *mv = t->slot[last];
+        lay_table_set_hole(h->L, tb, r, mv->pos, mv->size);
+        mv->rec = r;
+        t->slot[r] = mv;
+    }
+    t->slot[last] = NULL;
+    lay_table_set_count(h->L, tb, --t->count);
+    if (last == h->cap && roomy_push(h, ho->table))
+        return h->err->code;
+    space_remove(&h->sp, ho);
+    return 0;
+}
+
+static int resize_hole(heap *h, space_hole *ho, int64_t pos, int64_t size)
+{
+    uint8_t *tb = table_w(h, ho->table);
+    if (!tb)
+        return h->err->code;
+    lay_table_set_hole(h->L, tb, ho->rec, pos, size);
+    space_resize(&h->sp, ho, pos, size);
+    return 0;
+}
+
+/* ---- allocation and release ------------------------------------------------------------------- */
+int heap_alloc(heap *h, uint64_t n, int64_t *pos)
+{
+    int rc = heap_view(h);
+    if (rc)
+        return rc;
+    if (n == 0 || n > (uint64_t)lay_maxpos(h->L))
+        return udb_err_set(h->err, UDB_INVAL, "cannot allocate %llu bytes", (unsigned long long)n);
+    space_hole *ho = space_fit(&h->sp, (int64_t)n);
+    if (ho) {
+        *pos = ho->pos;
+        if (ho->size == (int64_t)n)
+            return drop_hole(h, ho);
+        return resize_hole(h, ho, ho->pos + (int64_t)n, ho->size - (int64_t)n);
+    }
+    uint64_t at, size = pager_size(h->pf);
+    if (size + n - 1 > (uint64_t)lay_maxpos(h->L))
+        return udb_err_set(h->err, UDB_RANGE, "%s: the %s layout cannot address past %lld bytes",
+                           h->pf->path, h->L->name, (long long)lay_maxpos(h->L));
+    if ((rc = pager_extend(h->pf, size + n, &at)))
+        return rc;
+    *pos = (int64_t)at;
+    return 0;
+}
+
+/* Give [pos, pos+n) back: merge with neighbouring holes; what reaches the
+   end of the file leaves the file (at commit). */
+int heap_release(heap *h, int64_t pos, uint64_t n)
+{
+    int rc = heap_view(h);
+    if (rc)
+        return rc;
+    int64_t size = (int64_t)pager_size(h->pf), len = (int64_t)n;
+    if (n == 0 || pos < (int64_t)h->L->heap_hdr_size || pos > size || len > size - pos)
+        return udb_err_set(h->err, UDB_INVAL, "%s: cannot free %llu bytes at %lld (file %lld bytes)",
+                           h->pf->path, (unsigned long long)n, (long long)pos, (long long)size);
+    if (hits_structure(h, pos, len) || overlaps_hole(h, pos, len))
+        return udb_err_set(h->err, UDB_INVAL,
+                           "%s: %llu bytes at %lld are already free or hold a holes table",
+                           h->pf->path, (unsigned long long)n, (long long)pos);
+    space_hole *left = space_before(&h->sp, pos), *right = space_after(&h->sp, pos);
+    if (left && left->pos + left->size != pos)
+        left = NULL;
+    if (right && right->pos != pos + len)
+        right = NULL;
+    int64_t a = left ? left->pos : pos, b = right ? right->pos + right->size : pos + len;
+    if (b == size) { /* reaches the end: give it back */
+        if ((left && (rc = drop_hole(h, left))) || (right && (rc = drop_hole(h, right))))
+            return rc;
+        return pager_truncate(h->pf, (uint64_t)a);
+    }
+    if (left && right) {
+        if ((rc = drop_hole(h, right)))
+            return rc;
+        return resize_hole(h, left, a, b - a);
+    }
+    if (left || right)
+        return resize_hole(h, left ? left : right, a, b - a);
+    return store_hole(h, pos, len);
+}
+
+int heap_write(heap *h, int64_t pos, const void *buf, size_t len)
+{
+    int rc = build_view(h);
+    if (rc)
+        return rc;
+    if (len && hits_structure(h, pos, (int64_t)len))
+        return udb_err_set(h->err, UDB_INVAL,
+                           "%s: writing %zu bytes at %lld would overwrite the header or a holes table",
+                           h->pf->path, len, (long long)pos);
+    uint8_t *p = pager_put(h->pf, (uint64_t)pos, len);
+    if (!p)
+        return h->err->code;
+    memcpy(p, buf, len);
     return 0;
 }

@@ -2,9 +2,10 @@
  * heap.h — HeapFiles: variable-length records at caller-known positions,
  * free space tracked in chained holes tables in the layout each original
  * reads back.
- * Owns the holes tables and the in-memory view of free space. Reaches bytes
- * only through the pager and their meaning only through layout; must not
- * know about indexes or record framing (store.c).
+ * Owns the holes tables and, through space.c, the in-memory view of free
+ * space (built at the first write). Reaches bytes only through the pager
+ * and their meaning only through layout; must not know about indexes or
+ * record framing (store.c).
  */
 #ifndef UDB_HEAP_H
 #define UDB_HEAP_H
@@ -12,6 +13,13 @@
 #include "err.h"
 #include "layout.h"
 #include "pager.h"
+#include "space.h"
+
+typedef struct htable {
+    int64_t pos;
+    unsigned count;             /* readable holes stored in it */
+    space_hole **slot;                /* slot[r], r = 1..capacity */
+} htable;
 
 typedef struct heap {
     pager_file *pf;
@@ -20,13 +28,33 @@ typedef struct heap {
     int64_t first_table;
     unsigned slots;             /* HolesTableSize */
     size_t tsize;               /* bytes per table */
+    unsigned cap;               /* holes per table the originals read back */
+    /* the view of free space, built at the first write */
+    int view;
+    int broken;                 /* holes inconsistent: writes refused */
+    char why[200];
+    space sp;
+    htable *tab;
+    unsigned ntab, captab;
+    unsigned *roomy;            /* tables that may have a free slot */
+    unsigned nroomy;
 } heap;
 
 int heap_load(heap *h, pager_file *pf, int layout, udb_err *err);
 void heap_free(heap *h);
+/* Forget the view (after a rollback or another handle's change). */
+void heap_forget(heap *h);
+/* New file: the header only. */
+int heap_format(pager_file *pf, const lay *L, unsigned slots, udb_err *err);
 /* Walk the chain as stored: fn for every readable hole (stops when fn
    returns non-zero). *tables gets the number of tables. */
 int heap_walk(heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg, unsigned *tables);
 int heap_read(heap *h, int64_t pos, void *buf, size_t len);
+/* Inside a write transaction. */
+int heap_alloc(heap *h, uint64_t n, int64_t *pos);
+int heap_release(heap *h, int64_t pos, uint64_t n);
+int heap_write(heap *h, int64_t pos, const void *buf, size_t len);
+/* The view, built on demand (0, or the reason the holes are unusable). */
+int heap_view(heap *h);
 
 #endif

@@ -424,6 +424,26 @@ void lay_table_hole(const lay *L, const uint8_t *t, unsigned r, int64_t *pos, in
     *size = lay_ldpos(L, p + L->psz);
 }
 
+void lay_table_set_hole(const lay *L, uint8_t *t, unsigned r, int64_t pos, int64_t size)
+{
+    uint8_t *p = t + rec_off(L, r);
+    put_pos(L, t, p, pos);
+    put_pos(L, t, p + L->psz, size);
+}
+
+/* Classic counts the holes; wide counts the lost record 0 as well. */
+void lay_table_set_count(const lay *L, uint8_t *t, unsigned n)
+{
+    uint8_t tmp[2];
+    st16(tmp, (uint16_t)(L->kind == UDB_LAYOUT_CLASSIC ? n : (n ? n + 1 : 0)));
+    lay_ck_put(t, t + 1, tmp, 2);
+}
+
+void lay_table_set_next(const lay *L, uint8_t *t, int64_t next)
+{
+    put_pos(L, t, t + 3, next);
+}
+
 void lay_table_encode(const lay *L, uint8_t *t, unsigned slots, int64_t next, const int64_t *pos,
                       const int64_t *size, unsigned n)
 {
@@ -437,6 +457,49 @@ void lay_table_encode(const lay *L, uint8_t *t, unsigned slots, int64_t next, co
         lay_stpos(L, p + L->psz, size[r - 1]);
     }
     lay_ck_fix(t, tsz);
+}
+
+/* ---- record frames ------------------------------------------------------------------------ */
+void lay_frame_encode(uint8_t *p, const lay_frame *f)
+{
+    p[0] = (uint8_t)f->tag;
+    st32(p + 1, f->stored);
+    st32(p + 5, f->crc);
+    if (f->tag == LAY_FRAME_DEFLATE)
+        st32(p + 9, f->raw);
+}
+
+int lay_frame_decode(const uint8_t *p, size_t avail, lay_frame *f)
+{
+    if (avail < 9 || (p[0] != LAY_FRAME_PLAIN && p[0] != LAY_FRAME_DEFLATE && p[0] != LAY_FRAME_STORE))
+        return -1;
+    f->tag = p[0];
+    f->hdr = lay_frame_hdr_size(f->tag);
+    if (avail < f->hdr)
+        return -1;
+    f->stored = ld32(p + 1);
+    f->crc = ld32(p + 5);
+    f->raw = f->tag == LAY_FRAME_DEFLATE ? ld32(p + 9) : f->stored;
+    return 0;
+}
+
+static const uint8_t STORE_MAGIC[8] = {'u', 'd', 'b', 's', 't', 'o', 'r', 'e'};
+
+void lay_store_desc_encode(uint8_t *p, unsigned flags, unsigned nidx)
+{
+    memcpy(p, STORE_MAGIC, 8);
+    st16(p + 8, 1);
+    st16(p + 10, (uint16_t)flags);
+    st16(p + 12, (uint16_t)nidx);
+}
+
+int lay_store_desc_decode(const uint8_t *p, unsigned *flags, unsigned *nidx)
+{
+    if (memcmp(p, STORE_MAGIC, 8) || ld16(p + 8) != 1)
+        return -1;
+    *flags = ld16(p + 10);
+    *nidx = ld16(p + 12);
+    return 0;
 }
 
 /* ---- detection ------------------------------------------------------------------------ */

@@ -179,9 +179,39 @@ static inline int64_t lay_table_next(const lay *L, const uint8_t *t) { return la
 unsigned lay_table_holes(const lay *L, const uint8_t *t, unsigned slots);
 /* Hole r (1-based, r <= lay_table_holes) and its slot number as stored. */
 void lay_table_hole(const lay *L, const uint8_t *t, unsigned r, int64_t *pos, int64_t *size);
+/* Change readable hole r (1-based) in place / the number of holes / the
+   next link; the checksum stays valid. */
+void lay_table_set_hole(const lay *L, uint8_t *t, unsigned r, int64_t pos, int64_t size);
+void lay_table_set_count(const lay *L, uint8_t *t, unsigned n);
+void lay_table_set_next(const lay *L, uint8_t *t, int64_t next);
 /* Rewrite a whole table: n holes (n <= capacity), next link; valid checksum. */
 void lay_table_encode(const lay *L, uint8_t *t, unsigned slots, int64_t next,
                       const int64_t *pos, const int64_t *size, unsigned n);
+
+/* ---- record frames (udb's own format inside a store's heap) --------------
+ *  0 tag: 0xA5 plain record, 0xA7 compressed record, 0xD5 store descriptor
+ *  1 u32 bytes of payload as stored    5 u32 crc32 of the stored payload
+ *  9 u32 length before compression (compressed records only)
+ *  then the record's keys (stores with two or more indexes), then the payload
+ */
+enum { LAY_FRAME_PLAIN = 0xA5, LAY_FRAME_DEFLATE = 0xA7, LAY_FRAME_STORE = 0xD5 };
+
+typedef struct lay_frame {
+    unsigned tag;
+    uint32_t stored, raw, crc;
+    size_t hdr;                 /* bytes before the keys */
+} lay_frame;
+
+static inline size_t lay_frame_hdr_size(unsigned tag) { return tag == LAY_FRAME_DEFLATE ? 13 : 9; }
+void lay_frame_encode(uint8_t *p, const lay_frame *f);
+/* 0 and *f filled, or -1 when the bytes (avail of them) are not a frame. */
+int lay_frame_decode(const uint8_t *p, size_t avail, lay_frame *f);
+
+/* The store descriptor's payload: "udbstore", version, flags, index count. */
+#define LAY_STORE_DESC_SIZE 14u
+enum { LAY_STORE_COMPRESS = 1 };
+void lay_store_desc_encode(uint8_t *p, unsigned flags, unsigned nidx);
+int lay_store_desc_decode(const uint8_t *p, unsigned *flags, unsigned *nidx);
 
 /* ---- detection ---------------------------------------------------------------- */
 enum { LAY_FILE_NDX = 1, LAY_FILE_HEAP = 2 };

@@ -364,6 +364,10 @@ int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *l
 
 /* Move records so that holes close up; the heap shrinks. */
 int udb_store_compact(udb_store *s);
+/* The index check of every index, plus the heap: every record's frame and
+   crc32, every record in every index once, and every byte of the heap is
+   the header, the store descriptor, a record, a hole or a holes table. */
+int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report *rep);
 
 /* ---- transactions on any handle (C11 _Generic) ------------------------------------ */
 #if !defined(__cplusplus)

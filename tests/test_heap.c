@@ -1,0 +1,348 @@
+/*
+ * test_heap.c — HeapFile writes: allocation never overlaps, coalescing,
+ * the end of the file given back, refusals (double free, tables), rollback,
+ * the churn bound (file within 1.5x of the live bytes plus the holes
+ * tables), and the originals' heap files: allocations into m64_heap.dat
+ * never touch a live record of its manifest; holes added to l16_heap.dat
+ * are read back by a table parser written here from the layout documents.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+
+static const char *dir;
+static uint64_t seed = 0x4ea9;
+
+static uint64_t rnd(void)
+{
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+}
+
+static udb_heap *hopen(const char *path, int create, int layout, unsigned slots)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.layout = layout;
+    o.sync = UDB_SYNC_OFF;
+    udb_heap *h;
+    int rc = create ? udb_heap_create(path, &o, slots, &h) : udb_heap_open(path, &o, &h);
+    if (rc)
+        fail_msg("%s: %s", path, udb_heap_errmsg(h));
+    return h;
+}
+
+/* ---- an independent reader of the holes chain (from the layout documents) -------------- */
+typedef struct ind_hole {
+    int64_t pos, size;
+} ind_hole;
+
+static int64_t rd(const uint8_t *p, int w)
+{
+    return w == 4 ? (int64_t)(int32_t)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24)
+                  : (int64_t)((uint64_t)rd(p, 4) & 0xffffffffu) | (int64_t)((uint64_t)rd(p + 4, 4) << 32);
+}
+
+/* Reads the chain as the original of the layout would; returns the number of
+   readable holes (fails the test on a broken chain), tables in *tables and
+   their bytes in *tbytes. */
+static size_t independent_holes(const char *path, int classic, ind_hole *out, size_t max,
+                                unsigned *tables, uint64_t *tbytes)
+{
+    size_t len, n = 0;
+    uint8_t *d = read_file(path, &len);
+    int w = classic ? 4 : 8;
+    unsigned hs = classic ? 7 : 11;
+    assert_true(len >= hs);
+    uint8_t x = 0;
+    for (unsigned i = 0; i < hs; i++)
+        x ^= d[i];
+    assert_int_equal(x, 0);
+    int64_t t = rd(d + 1, w);
+    unsigned slots = d[1 + w] | d[2 + w] << 8;
+    size_t tsz = classic ? 7 + 8 * (size_t)slots : 16 * (size_t)slots - 5;
+    *tables = 0;
+    while (t != -1) {
+        assert_true(t >= hs && (size_t)t + tsz <= len);
+        x = 0;
+        for (size_t i = 0; i < tsz; i++)
+            x ^= d[t + (int64_t)i];
+        assert_int_equal(x, 0);
+        unsigned used = d[t + 1] | d[t + 2] << 8;
+        assert_true(used <= slots);
+        unsigned first = classic ? 1 : 1, last = classic ? used : used - (used ? 1 : 0);
+        for (unsigned r = first; r <= last && used; r++) {
+            size_t off = classic ? 7 + 8 * (size_t)r : 16 * (size_t)r - 5;
+            assert_true(off + 2 * (size_t)w <= tsz); /* never in an unreadable slot */
+            if (n < max)
+                out[n] = (ind_hole){rd(d + t + off, w), rd(d + t + off + w, w)};
+            n++;
+        }
+        ++*tables;
+        t = rd(d + t + 3, w);
+        assert_true(*tables < 100000);
+    }
+    *tbytes = *tables * tsz;
+    free(d);
+    return n;
+}
+
+/* ---- coalescing, the end of the file, refusals, rollback ------------------------------------ */
+static void test_coalesce(void **state)
+{
+    (void)state;
+    for (int layout = 1; layout <= 2; layout++) {
+        const char *p = path_in(dir, layout == 1 ? "co_c.dat" : "co_w.dat");
+        udb_heap *h = hopen(p, 1, layout, 8);
+        udb_heap_info inf;
+        int64_t a, b, c, e;
+        assert_int_equal(udb_heap_info_get(h, &inf), 0);
+        uint64_t base = inf.file_size;
+        assert_int_equal(udb_heap_alloc(h, 100, &a), 0);
+        assert_int_equal(udb_heap_alloc(h, 200, &b), 0);
+        assert_int_equal(udb_heap_alloc(h, 300, &c), 0);
+        assert_int_equal(udb_heap_alloc(h, 50, &e), 0);
+        assert_int_equal(b, a + 100);
+        assert_int_equal(c, b + 200);
+        assert_int_equal(udb_heap_write(h, a, "x", 1), 0);
+        assert_int_equal(udb_heap_free(h, b, 200), 0);
+        assert_int_equal(udb_heap_free(h, a, 100), 0);     /* merges with b */
+        assert_int_equal(udb_heap_free(h, b, 10), UDB_INVAL); /* already free */
+        assert_int_equal(udb_heap_free(h, 0, 5), UDB_INVAL);  /* the header */
+        assert_int_equal(udb_heap_info_get(h, &inf), 0);
+        assert_int_equal(inf.holes, 1);
+        assert_int_equal(inf.hole_bytes, 300);
+        int64_t got;
+        assert_int_equal(udb_heap_alloc(h, 250, &got), 0); /* from the merged hole */
+        assert_int_equal(got, a);
+        assert_int_equal(udb_heap_free(h, got, 250), 0);
+        /* the table now sits after e: freeing e and c gives bytes back */
+        assert_int_equal(udb_heap_free(h, e, 50), 0);
+        assert_int_equal(udb_heap_info_get(h, &inf), 0);
+        uint64_t with_table = inf.file_size;
+        assert_true(with_table < base + 650 + inf.table_size + 1);
+        /* rollback of a transaction restores holes and size */
+        assert_int_equal(udb_heap_begin(h), 0);
+        assert_int_equal(udb_heap_alloc(h, 5000, &got), 0);
+        assert_int_equal(udb_heap_free(h, c, 300), 0);
+        assert_int_equal(udb_heap_rollback(h), 0);
+        udb_heap_info after;
+        assert_int_equal(udb_heap_info_get(h, &after), 0);
+        assert_int_equal(after.file_size, inf.file_size);
+        assert_int_equal(after.holes, inf.holes);
+        udb_heap_close(h);
+        ind_hole ih[16];
+        unsigned tables;
+        uint64_t tb;
+        size_t n = independent_holes(p, layout == 1, ih, 16, &tables, &tb);
+        assert_int_equal(n, after.holes);
+    }
+}
+
+static void test_end_given_back(void **state)
+{
+    (void)state;
+    const char *p = path_in(dir, "end.dat");
+    udb_heap *h = hopen(p, 1, UDB_LAYOUT_WIDE, 0);
+    int64_t a, b;
+    udb_heap_info inf;
+    assert_int_equal(udb_heap_alloc(h, 4000, &a), 0);
+    assert_int_equal(udb_heap_alloc(h, 9000, &b), 0);
+    assert_int_equal(udb_heap_free(h, b, 9000), 0);
+    assert_int_equal(udb_heap_free(h, a, 4000), 0);
+    assert_int_equal(udb_heap_info_get(h, &inf), 0);
+    assert_int_equal(inf.file_size, 11); /* only the header is left */
+    assert_int_equal(inf.holes, 0);
+    udb_heap_close(h);
+    size_t len;
+    free(read_file(p, &len));
+    assert_int_equal(len, 11);
+}
+
+/* ---- churn -------------------------------------------------------------------------------------- */
+typedef struct live {
+    int64_t pos;
+    uint64_t len;
+} live;
+
+static int cmp_live(const void *a, const void *b)
+{
+    const live *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static void no_overlap(live *l, size_t n)
+{
+    live *c = malloc(n * sizeof *c);
+    memcpy(c, l, n * sizeof *c);
+    qsort(c, n, sizeof *c, cmp_live);
+    for (size_t i = 1; i < n; i++)
+        if (c[i - 1].pos + (int64_t)c[i - 1].len > c[i].pos)
+            fail_msg("allocations overlap at %lld", (long long)c[i].pos);
+    free(c);
+}
+
+static void churn(int layout, long rounds, size_t nlive)
+{
+    const char *p = path_in(dir, layout == 1 ? "churn_c.dat" : "churn_w.dat");
+    udb_heap *h = hopen(p, 1, layout, 0);
+    live *l = calloc(nlive, sizeof *l);
+    uint64_t live_bytes = 0;
+    assert_int_equal(udb_heap_begin(h), 0);
+    for (size_t i = 0; i < nlive; i++) {
+        l[i].len = 1 + rnd() % 4096;
+        assert_int_equal(udb_heap_alloc(h, l[i].len, &l[i].pos), 0);
+        live_bytes += l[i].len;
+    }
+    udb_heap_info inf;
+    for (long r = 1; r <= rounds; r++) {
+        size_t i = rnd() % nlive;
+        assert_int_equal(udb_heap_free(h, l[i].pos, l[i].len), 0);
+        live_bytes -= l[i].len;
+        l[i].len = 1 + rnd() % 4096;
+        assert_int_equal(udb_heap_alloc(h, l[i].len, &l[i].pos), 0);
+        uint8_t mark[8];
+        memcpy(mark, &l[i].pos, 8);
+        assert_int_equal(udb_heap_write(h, l[i].pos, mark, l[i].len < 8 ? l[i].len : 8), 0);
+        live_bytes += l[i].len;
+        if (r % 5000 == 0) {
+            assert_int_equal(udb_heap_commit(h), 0);
+            no_overlap(l, nlive);
+            assert_int_equal(udb_heap_info_get(h, &inf), 0);
+            uint64_t tables = (uint64_t)inf.tables * inf.table_size;
+            if (inf.file_size > live_bytes * 3 / 2 + tables + 11)
+                fail_msg("round %ld: file %llu bytes, live %llu + tables %llu", r,
+                         (unsigned long long)inf.file_size, (unsigned long long)live_bytes,
+                         (unsigned long long)tables);
+            assert_int_equal(udb_heap_begin(h), 0);
+        }
+    }
+    assert_int_equal(udb_heap_commit(h), 0);
+    assert_int_equal(udb_heap_info_get(h, &inf), 0);
+    fprintf(stderr, "churn %s: %ld rounds, live %llu bytes, file %llu bytes (%.2fx), %u tables\n",
+            layout == 1 ? "classic" : "wide", rounds, (unsigned long long)live_bytes,
+            (unsigned long long)inf.file_size, (double)inf.file_size / (double)live_bytes, inf.tables);
+    udb_heap_close(h);
+    ind_hole ih[1];
+    unsigned tables;
+    uint64_t tb;
+    independent_holes(p, layout == 1, ih, 0, &tables, &tb);
+    assert_int_equal(tables, inf.tables);
+    free(l);
+}
+
+static void test_churn(void **state)
+{
+    (void)state;
+    long rounds = getenv("UDB_TEST_QUICK") ? 10000 : 40000;
+    churn(UDB_LAYOUT_WIDE, rounds, 300);
+    churn(UDB_LAYOUT_CLASSIC, rounds / 4, 300);
+}
+
+/* ---- the originals' heap files ---------------------------------------------------------------- */
+static void test_m64_heap(void **state)
+{
+    (void)state;
+    const char *p = path_in(dir, "m64.dat");
+    assert_int_equal(copy_file(FIXTURES "/wide/m64_heap.dat", p), 0);
+    live rec[200];
+    size_t nrec = 0;
+    FILE *f = fopen(FIXTURES "/wide/m64_heap.dat.manifest", "r");
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        char key[64];
+        long long pos, len;
+        if (sscanf(line, "live\t%63s\t%lld\t%lld", key, &pos, &len) == 3)
+            rec[nrec++] = (live){pos, (uint64_t)len};
+    }
+    fclose(f);
+    assert_int_equal(nrec, 139);
+    udb_heap *h = hopen(p, 0, 0, 0);
+    live got[400];
+    size_t ng = 0;
+    assert_int_equal(udb_heap_begin(h), 0);
+    for (int i = 0; i < 300; i++) {
+        got[ng].len = 1 + rnd() % 200;
+        assert_int_equal(udb_heap_alloc(h, got[ng].len, &got[ng].pos), 0);
+        for (size_t k = 0; k < nrec; k++)
+            if (got[ng].pos < rec[k].pos + (int64_t)rec[k].len && rec[k].pos < got[ng].pos + (int64_t)got[ng].len)
+                fail_msg("allocation at %lld overlaps the live record at %lld", (long long)got[ng].pos,
+                         (long long)rec[k].pos);
+        ng++;
+    }
+    no_overlap(got, ng);
+    /* give half back: the chain stays readable by the original's rules */
+    for (size_t i = 0; i < ng; i += 2)
+        assert_int_equal(udb_heap_free(h, got[i].pos, got[i].len), 0);
+    assert_int_equal(udb_heap_commit(h), 0);
+    udb_heap_info inf;
+    assert_int_equal(udb_heap_info_get(h, &inf), 0);
+    udb_heap_close(h);
+    ind_hole ih[1000];
+    unsigned tables;
+    uint64_t tb;
+    size_t n = independent_holes(p, 0, ih, 1000, &tables, &tb);
+    assert_int_equal(n, inf.holes);
+    for (size_t i = 0; i < n && i < 1000; i++)
+        for (size_t k = 0; k < nrec; k++)
+            assert_false(ih[i].pos < rec[k].pos + (int64_t)rec[k].len && rec[k].pos < ih[i].pos + ih[i].size);
+}
+
+static void test_l16_heap(void **state)
+{
+    (void)state;
+    const char *p = path_in(dir, "l16.dat");
+    assert_int_equal(copy_file(FIXTURES "/classic/l16_heap.dat", p), 0);
+    udb_heap *h = hopen(p, 0, 0, 0);
+    int64_t a, b, c;
+    assert_int_equal(udb_heap_begin(h), 0);
+    assert_int_equal(udb_heap_alloc(h, 33, &a), 0); /* exactly the hole at 120 */
+    assert_int_equal(a, 120);
+    assert_int_equal(udb_heap_alloc(h, 4, &b), 0); /* a small hole, partly */
+    assert_true(b == 57 || b == 20 || b == 160 || b == 190);
+    assert_int_equal(udb_heap_alloc(h, 500, &c), 0); /* no hole fits: the end */
+    assert_int_equal(c, 324);
+    assert_int_equal(udb_heap_free(h, a, 33), 0);
+    assert_int_equal(udb_heap_free(h, 100, 10), 0); /* a new hole of old data */
+    assert_int_equal(udb_heap_commit(h), 0);
+    udb_heap_info inf;
+    assert_int_equal(udb_heap_info_get(h, &inf), 0);
+    udb_heap_close(h);
+    ind_hole ih[32];
+    unsigned tables;
+    uint64_t tb;
+    size_t n = independent_holes(p, 1, ih, 32, &tables, &tb);
+    assert_int_equal(n, inf.holes);
+    assert_int_equal(tables, 3); /* the original's tables had room */
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        found |= ih[i].pos == 100 && ih[i].size == 10;
+    assert_true(found);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = strdup(scratch_dir("heap"));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free((void *)dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_coalesce),  cmocka_unit_test(test_end_given_back),
+        cmocka_unit_test(test_churn),     cmocka_unit_test(test_m64_heap),
+        cmocka_unit_test(test_l16_heap),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

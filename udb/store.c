@@ -1,0 +1,621 @@
+/*
+ * store.c — record stores: create and open (NAME.ndx + NAME.dat, one
+ * journal), framing records, put / get / update / delete keeping every
+ * index and the heap in step. Cursors and scans are in store_cursor.c,
+ * compaction, bulk load and the check in store_maint.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <zlib.h>
+#include "store.h"
+
+/* ---- handles ---------------------------------------------------------------------- */
+static int store_reload(api_base *b)
+{
+    udb_store *s = (udb_store *)b;
+    if (!s->loaded)
+        return 0;
+    heap_forget(&s->h);
+    int rc = mindex_reload(&s->m);
+    return rc ? rc : heap_load(&s->h, s->dat_pf, s->layout, &b->err);
+}
+
+static int store_flush(api_base *b)
+{
+    udb_store *s = (udb_store *)b;
+    return s->loaded ? mindex_flush(&s->m) : 0;
+}
+
+static udb_store *store_new(const udb_options *opts, udb_store **out)
+{
+    udb_store *s = calloc(1, sizeof *s);
+    *out = s;
+    if (s && api_base_init(&s->b, opts) == 0) {
+        s->b.reload = store_reload;
+        s->b.flush = store_flush;
+    }
+    return s;
+}
+
+static char *path_of(const char *name, const char *ext)
+{
+    size_t n = strlen(name);
+    char *p = malloc(n + 5);
+    if (p) {
+        memcpy(p, name, n);
+        memcpy(p + n, ext, 5);
+    }
+    return p;
+}
+
+/* Open (or create) both files of the group: the index file first, so the
+   store's journal is NAME.ndx-journal. */
+static int open_files(udb_store *s, const char *name, int mode)
+{
+    char *ndx = path_of(name, ".ndx"), *dat = path_of(name, ".dat");
+    int rc = !ndx || !dat ? udb_err_set(&s->b.err, UDB_NOMEM, "out of memory") : 0;
+    if (!rc && mode == PAGER_CREATE) {
+        /* refuse before creating anything when either file exists */
+        udb_store *probe = NULL;
+        int fd;
+        const udb_os *os = pager_os(s->b.g);
+        for (int i = 0; i < 2 && !rc; i++)
+            if (os->open(os->ctx, i ? dat : ndx, UDB_OS_READ, &fd) == 0) {
+                os->close(os->ctx, fd);
+                rc = udb_err_set(&s->b.err, UDB_EXISTS, "%s already exists", i ? dat : ndx);
+            }
+        (void)probe;
+    }
+    if (!rc)
+        rc = pager_file_open(s->b.g, ndx, mode, &s->ndx_pf);
+    if (!rc)
+        rc = pager_file_open(s->b.g, dat, mode, &s->dat_pf);
+    free(ndx);
+    free(dat);
+    return rc;
+}
+
+/* Key offsets inside a frame, the keys buffer. */
+static int setup_keys(udb_store *s)
+{
+    size_t off = 0;
+    for (unsigned i = 0; i < s->nidx; i++) {
+        if (mindex_readable(&s->m, i))
+            return s->b.err.code;
+        s->key_off[i] = off;
+        off += s->m.ix[i].T.ks;
+    }
+    s->keys_len = s->nidx > 1 ? off : 0;
+    free(s->keys);
+    s->keys = malloc(off ? off : 1);
+    return s->keys ? 0 : udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
+}
+
+static int read_descriptor(udb_store *s)
+{
+    record r;
+    unsigned flags, nidx;
+    int64_t at = (int64_t)s->h.L->heap_hdr_size;
+    if (store_read(s, at, &r) || r.f.tag != LAY_FRAME_STORE || r.f.stored != LAY_STORE_DESC_SIZE ||
+        lay_store_desc_decode(r.payload, &flags, &nidx))
+        return udb_err_set(&s->b.err, UDB_FORMAT,
+                           "%s is not a udb record store (no store descriptor at offset %lld); "
+                           "its files can be read with udb_ndx_* and udb_heap_*",
+                           s->dat_pf->path, (long long)at);
+    if (nidx != s->m.count)
+        return udb_err_set(&s->b.err, UDB_FORMAT,
+                           "the store descriptor names %u indexes, %s has %u", nidx,
+                           s->ndx_pf->path, s->m.count);
+    s->compress = (flags & LAY_STORE_COMPRESS) != 0;
+    s->nidx = nidx;
+    return setup_keys(s);
+}
+
+int udb_store_open(const char *name, const udb_options *opts, udb_store **out)
+{
+    udb_store *s = store_new(opts, out);
+    if (!s)
+        return UDB_NOMEM;
+    if (!s->b.g)
+        return s->b.err.code;
+    int began, dl, rc = open_files(s, name, PAGER_OPEN);
+    if (rc || (rc = api_read_begin(&s->b, &began)))
+        return rc;
+    int want = opts ? opts->layout : 0;
+    if (!(rc = api_detect(&s->b, s->ndx_pf, LAY_FILE_NDX, want, &s->layout)) &&
+        !(rc = api_detect(&s->b, s->dat_pf, LAY_FILE_HEAP, s->layout, &dl)) &&
+        !(rc = mindex_load(&s->m, s->ndx_pf, s->layout, &s->b.err)) &&
+        !(rc = heap_load(&s->h, s->dat_pf, s->layout, &s->b.err))) {
+        s->loaded = 1;
+        rc = read_descriptor(s);
+    }
+    api_read_end(&s->b, began);
+    return rc;
+}
+
+static int write_descriptor(udb_store *s)
+{
+    uint8_t d[LAY_STORE_DESC_SIZE], f[16];
+    lay_store_desc_encode(d, s->compress ? LAY_STORE_COMPRESS : 0, s->nidx);
+    lay_frame fr = {LAY_FRAME_STORE, LAY_STORE_DESC_SIZE, LAY_STORE_DESC_SIZE,
+                    (uint32_t)crc32(0, d, LAY_STORE_DESC_SIZE), 9};
+    int64_t pos;
+    int rc = heap_alloc(&s->h, 9 + LAY_STORE_DESC_SIZE, &pos);
+    if (rc)
+        return rc;
+    lay_frame_encode(f, &fr);
+    if ((rc = heap_write(&s->h, pos, f, 9)) || (rc = heap_write(&s->h, pos + 9, d, sizeof d)))
+        return rc;
+    return 0;
+}
+
+static int create_body(udb_store *s, const udb_store_def *def)
+{
+    const lay *L = lay_get(s->layout);
+    int rc;
+    if ((rc = mindex_format(s->ndx_pf, L, def->num_indexes, &s->b.err)) ||
+        (rc = mindex_load(&s->m, s->ndx_pf, s->layout, &s->b.err)))
+        return rc;
+    s->loaded = 1;
+    for (unsigned i = 0; i < def->num_indexes; i++)
+        if ((rc = mindex_define(&s->m, i, &def->index[i])))
+            return rc;
+    s->nidx = def->num_indexes;
+    s->compress = def->compress != 0;
+    if ((rc = heap_format(s->dat_pf, L, def->table_slots ? def->table_slots : 256, &s->b.err)) ||
+        (rc = heap_load(&s->h, s->dat_pf, s->layout, &s->b.err)) || (rc = write_descriptor(s)))
+        return rc;
+    return setup_keys(s);
+}
+
+int udb_store_create(const char *name, const udb_options *opts, const udb_store_def *def,
+                     udb_store **out)
+{
+    udb_store *s = store_new(opts, out);
+    if (!s)
+        return UDB_NOMEM;
+    if (!s->b.g)
+        return s->b.err.code;
+    s->layout = opts && opts->layout ? opts->layout : UDB_LAYOUT_WIDE;
+    char msg[200];
+    if (!def || def->num_indexes < 1 || def->num_indexes > STORE_MAX_INDEXES || !def->index)
+        return udb_err_set(&s->b.err, UDB_INVAL, "a store has 1..%d indexes", STORE_MAX_INDEXES);
+    if (def->table_slots == 1 || def->table_slots > 4096)
+        return udb_err_set(&s->b.err, UDB_INVAL, "holes tables hold 2..4096 slots, not %u",
+                           def->table_slots);
+    for (unsigned i = 0; i < def->num_indexes; i++)
+        if (udb_index_def_check(s->layout, &def->index[i], msg, sizeof msg))
+            return udb_err_set(&s->b.err, UDB_INVAL, "index %u: %s", i + 1, msg);
+    int began, rc = open_files(s, name, PAGER_CREATE);
+    if (rc == UDB_EXISTS)
+        return rc;
+    if (!rc && !(rc = api_write_begin(&s->b, &began)))
+        rc = api_write_end(&s->b, began, create_body(s, def));
+    if (rc) {
+        const udb_os *os = pager_os(s->b.g);
+        char *ndx = path_of(name, ".ndx"), *dat = path_of(name, ".dat");
+        if (ndx && s->ndx_pf)
+            os->unlink(os->ctx, ndx);
+        if (dat && s->dat_pf)
+            os->unlink(os->ctx, dat);
+        free(ndx);
+        free(dat);
+        s->loaded = 0;
+    }
+    return rc;
+}
+
+int udb_store_close(udb_store *s)
+{
+    if (!s)
+        return 0;
+    int rc = 0;
+    if (s->b.g) {
+        api_lock(&s->b);
+        if (s->b.explicit_txn)
+            rc = api_rollback(&s->b);
+        api_unlock(&s->b);
+        if (s->loaded) {
+            mindex_free(&s->m);
+            heap_free(&s->h);
+        }
+        api_base_fini(&s->b);
+    }
+    free(s->keys);
+    free(s->zbuf);
+    udb_val_free(&s->tmp);
+    free(s);
+    return rc;
+}
+
+const char *udb_store_errmsg(const udb_store *s)
+{
+    return !s ? "out of memory" : s->b.err.code ? s->b.err.msg : "no error";
+}
+
+unsigned udb_store_count(udb_store *s) { return s->loaded ? s->nidx : 0; }
+
+void udb_val_free(udb_val *v)
+{
+    if (v) {
+        free(v->data);
+        v->data = NULL;
+        v->len = v->cap = 0;
+    }
+}
+
+int val_reserve(udb_store *s, udb_val *v, size_t n)
+{
+    if (v->cap >= n && v->data)
+        return 0;
+    void *p = realloc(v->data, n ? n : 1);
+    if (!p)
+        return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory (%zu bytes)", n);
+    v->data = p;
+    v->cap = n ? n : 1;
+    return 0;
+}
+
+int store_index_arg(udb_store *s, unsigned index)
+{
+    if (!s->loaded || !s->nidx)
+        return udb_err_set(&s->b.err, UDB_INVAL, "the store did not open");
+    if (index < 1 || index > s->nidx)
+        return udb_err_set(&s->b.err, UDB_INVAL, "no index %u (the store has %u)", index, s->nidx);
+    return 0;
+}
+
+int store_key_in(udb_store *s, unsigned ix, const void *key, size_t len, uint8_t **out)
+{
+    const lay_tree *T = &s->m.ix[ix].T;
+    uint8_t *k = s->keys + s->key_off[ix];
+    if ((!key && len) || lay_key_make(T, key, len, k))
+        return udb_err_set(&s->b.err, UDB_INVAL,
+                           "key of %zu bytes does not fit index %u (key size %u%s)", len, ix + 1,
+                           T->ks, T->keytype == UDB_KEY_STRING ? ", which includes the NUL" : "");
+    *out = k;
+    return 0;
+}
+
+int udb_store_index_info(udb_store *s, unsigned index, udb_index_info *out)
+{
+    api_lock(&s->b);
+    int rc = store_index_arg(s, index);
+    if (!rc) {
+        const mindex_index *x = &s->m.ix[index - 1];
+        memset(out, 0, sizeof *out);
+        out->def = (udb_index_def){(int)x->info.keytype, x->info.keysize, x->info.attrib,
+                                   x->info.maxitems, x->info.create_nodes, x->info.create_leaves};
+        out->levels = x->info.levels;
+        out->root = x->info.root;
+        out->first_leaf = x->info.first_leaf;
+        out->last_leaf = x->info.last_leaf;
+        out->free_node = x->info.free_node;
+        out->free_leaf = x->info.free_leaf;
+        out->node_size = x->T.node_size;
+        out->leaf_size = x->T.leaf_size;
+        out->initialised = x->recorded;
+        out->sentinel_is_max = x->sentinel_max;
+    }
+    api_unlock(&s->b);
+    return rc;
+}
+
+/* ---- frames ------------------------------------------------------------------------ */
+int store_read(udb_store *s, int64_t pos, record *r)
+{
+    uint64_t size = pager_size(s->dat_pf);
+    const uint8_t *p;
+    r->pos = pos;
+    if (pos < (int64_t)s->h.L->heap_hdr_size || (uint64_t)pos >= size ||
+        !(p = pager_get(s->dat_pf, (uint64_t)pos, 0)) ||
+        lay_frame_decode(p, (size_t)(size - (uint64_t)pos), &r->f))
+        return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: no record frame at offset %lld",
+                           s->dat_pf->path, (long long)pos);
+    size_t keys = r->f.tag == LAY_FRAME_STORE ? 0 : s->keys_len;
+    r->size = r->f.hdr + keys + r->f.stored;
+    if (r->size > size - (uint64_t)pos)
+        return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the record at offset %lld runs past the end",
+                           s->dat_pf->path, (long long)pos);
+    r->keys = keys ? p + r->f.hdr : NULL;
+    r->payload = p + r->f.hdr + keys;
+    if ((uint32_t)crc32(0, r->payload, r->f.stored) != r->f.crc)
+        return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the record at offset %lld fails its crc32",
+                           s->dat_pf->path, (long long)pos);
+    return 0;
+}
+
+int store_value(udb_store *s, const record *r, udb_val *out)
+{
+    int rc = val_reserve(s, out, r->f.raw);
+    if (rc)
+        return rc;
+    if (r->f.tag != LAY_FRAME_DEFLATE) {
+        memcpy(out->data, r->payload, r->f.stored);
+        out->len = r->f.stored;
+        return 0;
+    }
+    uLongf n = r->f.raw;
+    if (uncompress(out->data, &n, r->payload, r->f.stored) != Z_OK || n != r->f.raw)
+        return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the record at offset %lld does not inflate",
+                           s->dat_pf->path, (long long)r->pos);
+    out->len = n;
+    return 0;
+}
+
+const uint8_t *store_record_key(udb_store *s, const record *r, unsigned ix)
+{
+    return r->keys ? r->keys + s->key_off[ix] : s->keys + s->key_off[ix];
+}
+
+/* Deflate val into s->zbuf when that saves space; *tag says which. */
+static int pack(udb_store *s, const void *val, size_t len, const uint8_t **out, size_t *olen,
+                unsigned *tag)
+{
+    *tag = LAY_FRAME_PLAIN;
+    *out = val;
+    *olen = len;
+    if (!s->compress || len < 64)
+        return 0;
+    uLong bound = compressBound(len);
+    if (s->zcap < bound) {
+        uint8_t *z = realloc(s->zbuf, bound);
+        if (!z)
+            return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
+        s->zbuf = z;
+        s->zcap = bound;
+    }
+    uLongf n = bound;
+    if (compress2(s->zbuf, &n, val, len, 6) == Z_OK && n + 4 < len) {
+        *tag = LAY_FRAME_DEFLATE;
+        *out = s->zbuf;
+        *olen = n;
+    }
+    return 0;
+}
+
+/* Write a frame (keys from s->keys) at a fresh position. */
+static int write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, int64_t *pos,
+                        size_t *size)
+{
+    const uint8_t *data;
+    size_t dlen;
+    unsigned tag;
+    if (len > UINT32_MAX)
+        return udb_err_set(&s->b.err, UDB_INVAL, "a record holds at most 4 GiB");
+    int rc = pack(s, val, len, &data, &dlen, &tag);
+    if (rc)
+        return rc;
+    lay_frame f = {tag, (uint32_t)dlen, (uint32_t)len, (uint32_t)crc32(0, data, (uInt)dlen),
+                   lay_frame_hdr_size(tag)};
+    *size = f.hdr + s->keys_len + dlen;
+    if (at_or_neg >= 0)
+        *pos = at_or_neg;
+    else if ((rc = heap_alloc(&s->h, *size, pos)))
+        return rc;
+    uint8_t *p = pager_put(s->dat_pf, (uint64_t)*pos, *size);
+    if (!p)
+        return s->b.err.code;
+    lay_frame_encode(p, &f);
+    memcpy(p + f.hdr, s->keys, s->keys_len);
+    memcpy(p + f.hdr + s->keys_len, data, dlen);
+    return 0;
+}
+
+/* The size a value's frame would take (compressing as put would). */
+static int frame_size(udb_store *s, const void *val, size_t len, size_t *size)
+{
+    const uint8_t *data;
+    size_t dlen;
+    unsigned tag;
+    int rc = pack(s, val, len, &data, &dlen, &tag);
+    *size = lay_frame_hdr_size(tag) + s->keys_len + dlen;
+    return rc;
+}
+
+/* ---- records --------------------------------------------------------------------------- */
+int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t *leaf)
+{
+    mindex_index *x = &s->m.ix[ix];
+    mpath p;
+    int rc = mindex_descend(&s->m, x, key, &p);
+    if (rc)
+        return rc;
+    uint64_t limit = pager_size(s->ndx_pf) / x->T.leaf_size + 2;
+    for (int64_t at = p.pos[0]; at != x->info.last_leaf && limit--;) {
+        const uint8_t *l = mindex_leaf(&s->m, x, at);
+        if (!l)
+            return s->b.err.code;
+        if (lay_cmp(&x->T, lay_leaf_key(&x->T, l), key) != 0)
+            break;
+        if (lay_leaf_datapos(&x->T, l) == pos) {
+            *leaf = at;
+            return 0;
+        }
+        at = lay_leaf_next(&x->T, l);
+    }
+    return udb_err_set(&s->b.err, UDB_CORRUPT,
+                       "index %u has no entry for the record at offset %lld of %s", ix + 1,
+                       (long long)pos, s->dat_pf->path);
+}
+
+int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf)
+{
+    int64_t landing, leaf;
+    int rc;
+    for (unsigned i = 0; i < s->nidx; i++) {
+        if (i == skip && skip_leaf < 0)
+            continue;
+        if (i == skip)
+            leaf = skip_leaf;
+        else if ((rc = store_locate(s, i, store_record_key(s, r, i), r->pos, &leaf)))
+            return rc;
+        if ((rc = mindex_delete_leaf(&s->m, i, leaf, &landing)))
+            return rc;
+    }
+    return heap_release(&s->h, r->pos, r->size);
+}
+
+/* ---- put, get, update, delete ---------------------------------------------------------------- */
+/* Index 1 gets its leaf first (its UNIQUE refusal changes nothing), the
+   record is written, then the leaf learns the record's position. */
+static int put_locked(udb_store *s, const udb_key *keys, const void *val, size_t len)
+{
+    uint8_t *k;
+    int rc;
+    for (unsigned i = 0; i < s->nidx; i++)
+        if ((rc = store_key_in(s, i, keys[i].data, keys[i].len, &k)))
+            return rc;
+    for (unsigned i = 1; i < s->nidx; i++) {
+        int64_t leaf;
+        if (!(s->m.ix[i].info.attrib & UDB_UNIQUE))
+            continue;
+        rc = mindex_find(&s->m, i, s->keys + s->key_off[i], &leaf);
+        if (rc == 0)
+            return udb_err_set(&s->b.err, UDB_EXISTS, "index %u is UNIQUE and already holds the key",
+                               i + 1);
+        if (rc != UDB_NOTFOUND)
+            return rc;
+    }
+    int64_t pos, leaf0;
+    size_t size;
+    if ((rc = mindex_append(&s->m, 0, s->keys, 0, &leaf0)) ||
+        (rc = write_record(s, val, len, -1, &pos, &size)) ||
+        (rc = mindex_set_datapos(&s->m, 0, leaf0, pos)))
+        return rc;
+    for (unsigned i = 1; i < s->nidx; i++)
+        if ((rc = mindex_append(&s->m, i, s->keys + s->key_off[i], pos, NULL)))
+            return rc;
+    return 0;
+}
+
+int udb_store_put(udb_store *s, const udb_key *keys, const void *val, size_t len)
+{
+    api_lock(&s->b);
+    int began, rc = store_index_arg(s, 1);
+    if (!rc && (!keys || (!val && len)))
+        rc = udb_err_set(&s->b.err, UDB_INVAL, "NULL keys or value");
+    if (!rc && !(rc = api_write_begin(&s->b, &began)))
+        rc = api_write_end(&s->b, began, put_locked(s, keys, val, len));
+    api_unlock(&s->b);
+    return rc;
+}
+
+/* The newest record with key in index ix: its leaf and frame. */
+static int find_record(udb_store *s, unsigned ix, const void *key, size_t keylen, int64_t *leaf,
+                       record *r)
+{
+    uint8_t *k;
+    int rc = store_key_in(s, ix, key, keylen, &k);
+    if (!rc)
+        rc = mindex_find(&s->m, ix, k, leaf);
+    if (rc)
+        return rc;
+    mindex_index *x = &s->m.ix[ix];
+    const uint8_t *l = mindex_leaf(&s->m, x, *leaf);
+    if (!l)
+        return s->b.err.code;
+    return store_read(s, lay_leaf_datapos(&x->T, l), r);
+}
+
+int udb_store_get(udb_store *s, unsigned index, const void *key, size_t keylen, udb_val *out)
+{
+    api_lock(&s->b);
+    int began, rc = store_index_arg(s, index);
+    if (!rc && !out)
+        rc = udb_err_set(&s->b.err, UDB_INVAL, "NULL value buffer");
+    if (!rc && !(rc = api_read_begin(&s->b, &began))) {
+        int64_t leaf;
+        record r;
+        rc = find_record(s, index - 1, key, keylen, &leaf, &r);
+        if (!rc)
+            rc = store_value(s, &r, out);
+        api_read_end(&s->b, began);
+    }
+    api_unlock(&s->b);
+    return rc;
+}
+
+static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keylen,
+                         const void *val, size_t len)
+{
+    int64_t leaf, pos, lf;
+    record r;
+    size_t size;
+    int rc = find_record(s, ix, key, keylen, &leaf, &r);
+    if (rc)
+        return rc;
+    if (r.keys)
+        memcpy(s->keys, r.keys, s->keys_len); /* the record keeps its keys */
+    if ((rc = frame_size(s, val, len, &size)))
+        return rc;
+    if (size <= r.size) { /* in place; the tail becomes free */
+        if ((rc = write_record(s, val, len, r.pos, &pos, &size)))
+            return rc;
+        return size < r.size ? heap_release(&s->h, r.pos + (int64_t)size, r.size - size) : 0;
+    }
+    if ((rc = write_record(s, val, len, -1, &pos, &size)))
+        return rc;
+    for (unsigned i = 0; i < s->nidx; i++) {
+        if (i == ix)
+            lf = leaf;
+        else if ((rc = store_locate(s, i, s->keys + s->key_off[i], r.pos, &lf)))
+            return rc;
+        if ((rc = mindex_set_datapos(&s->m, i, lf, pos)))
+            return rc;
+    }
+    return heap_release(&s->h, r.pos, r.size);
+}
+
+int udb_store_update(udb_store *s, unsigned index, const void *key, size_t keylen, const void *val,
+                     size_t len)
+{
+    api_lock(&s->b);
+    int began, rc = store_index_arg(s, index);
+    if (!rc && !val && len)
+        rc = udb_err_set(&s->b.err, UDB_INVAL, "NULL value");
+    if (!rc && !(rc = api_write_begin(&s->b, &began)))
+        rc = api_write_end(&s->b, began, update_locked(s, index - 1, key, keylen, val, len));
+    api_unlock(&s->b);
+    return rc;
+}
+
+static int delete_locked(udb_store *s, unsigned ix, const void *key, size_t keylen, uint64_t *removed)
+{
+    int64_t leaf;
+    record r;
+    int rc;
+    *removed = 0;
+    /* one record at a time: the newest with the key, until none is left */
+    while ((rc = find_record(s, ix, key, keylen, &leaf, &r)) == 0) {
+        if ((rc = store_unlink(s, &r, ix, leaf)))
+            return rc;
+        ++*removed;
+    }
+    return rc == UDB_NOTFOUND && *removed ? 0 : rc;
+}
+
+int udb_store_delete(udb_store *s, unsigned index, const void *key, size_t keylen, uint64_t *removed)
+{
+    uint64_t n = 0;
+    api_lock(&s->b);
+    int began, rc = store_index_arg(s, index);
+    if (!rc && !(rc = api_write_begin(&s->b, &began)))
+        rc = api_write_end(&s->b, began, delete_locked(s, index - 1, key, keylen, &n));
+    if (removed)
+        *removed = rc ? 0 : n;
+    api_unlock(&s->b);
+    return rc;
+}
+
+#define LOCKED_CALL(s, call)    \
+    do {                        \
+        api_lock(&(s)->b);      \
+        int rc_ = (call);       \
+        api_unlock(&(s)->b);    \
+        return rc_;             \
+    } while (0)
+
+int udb_store_begin(udb_store *s) { LOCKED_CALL(s, api_begin(&s->b)); }
+int udb_store_commit(udb_store *s) { LOCKED_CALL(s, api_commit(&s->b)); }
+int udb_store_rollback(udb_store *s) { LOCKED_CALL(s, api_rollback(&s->b)); }

@@ -1,0 +1,62 @@
+/*
+ * store.h — record stores: NAME.ndx (the indexes) + NAME.dat (the records),
+ * committed together. A record is framed (length, crc32, optional deflate,
+ * the record's keys when there are several indexes) and written once in the
+ * heap; every index maps its key to the record's position.
+ * Owns the record framing logic and keeping the indexes and the heap in
+ * step; reaches bytes through mindex, heap and the pager, their encoding
+ * through layout. Must not do I/O itself.
+ */
+#ifndef UDB_STORE_H
+#define UDB_STORE_H
+
+#include "api_int.h"
+#include "heap.h"
+#include "mindex.h"
+
+#define STORE_MAX_INDEXES 64
+
+struct udb_store {
+    api_base b;
+    pager_file *ndx_pf, *dat_pf;
+    mindex m;
+    heap h;
+    int loaded, layout, compress;
+    unsigned nidx;
+    size_t keys_len;            /* key bytes in each frame (0 with one index) */
+    size_t key_off[STORE_MAX_INDEXES];
+    uint8_t *keys;              /* normalised keys of every index */
+    uint8_t *zbuf;              /* compression scratch */
+    size_t zcap;
+    udb_val tmp;                /* scratch value (scan) */
+};
+
+struct udb_store_cursor {
+    udb_store *s;
+    mcursor c;
+};
+
+/* A record's frame as found in the heap. */
+typedef struct record {
+    int64_t pos;
+    lay_frame f;
+    size_t size;                /* bytes the frame occupies */
+    const uint8_t *keys;        /* the keys area (NULL with one index) */
+    const uint8_t *payload;     /* stored payload */
+} record;
+
+int store_read(udb_store *s, int64_t pos, record *r);
+int store_value(udb_store *s, const record *r, udb_val *out);
+/* The key of index ix of the record (from the frame, or the caller's key
+   with one index). */
+const uint8_t *store_record_key(udb_store *s, const record *r, unsigned ix);
+/* The leaf of index ix that maps key to pos. */
+int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t *leaf);
+/* Remove the record at pos from every index but skip (and from skip too
+   when skip_leaf >= 0), then free its space. */
+int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf);
+int store_key_in(udb_store *s, unsigned ix, const void *key, size_t len, uint8_t **out);
+int store_index_arg(udb_store *s, unsigned index);
+int val_reserve(udb_store *s, udb_val *v, size_t n);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * store_maint.c — whole-store operations: compaction (records slide down
+ * over the holes, the heap shrinks) and the store check (indexes, frames,
+ * and every byte of the heap accounted for).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "store.h"
+
+typedef struct rec_at {
+    int64_t pos, leaf;          /* leaf in index 1 */
+    size_t size;
+} rec_at;
+
+static int cmp_rec(const void *a, const void *b)
+{
+    const rec_at *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Every record, from index 1 (each record is in it once). */
+static int collect(udb_store *s, rec_at **out, size_t *n)
+{
+    mcursor c;
+    size_t cap = 1024;
+    rec_at *r = malloc(cap * sizeof *r);
+    *n = 0;
+    int rc = r ? mcursor_init(&s->m, 0, &c) : udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    for (rc = mcursor_first(&s->m, &c); rc == 0; rc = mcursor_next(&s->m, &c)) {
+        record fr;
+        if ((rc = store_read(s, c.dp, &fr)))
+            break;
+        if (*n == cap) {
+            rec_at *g = realloc(r, (cap *= 2) * sizeof *r);
+            if (!g) {
+                rc = udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
+                break;
+            }
+            r = g;
+        }
+        r[(*n)++] = (rec_at){c.dp, c.leaf, fr.size};
+    }
+    mcursor_free(&c);
+    if (rc != UDB_NOTFOUND) {
+        free(r);
+        return rc;
+    }
+    qsort(r, *n, sizeof *r, cmp_rec);
+    *out = r;
+    return 0;
+}
+
+/* ---- compaction ------------------------------------------------------------------ */
+static int move_record(udb_store *s, const rec_at *r, int64_t to)
+{
+    uint8_t *dst = pager_put(s->dat_pf, (uint64_t)to, r->size);
+    uint8_t *src = dst ? pager_put(s->dat_pf, (uint64_t)r->pos, r->size) : NULL;
+    if (!src)
+        return s->b.err.code;
+    memmove(dst, src, r->size);
+    int rc = mindex_set_datapos(&s->m, 0, r->leaf, to);
+    record fr;
+    if (rc || s->nidx == 1 || (rc = store_read(s, to, &fr)))
+        return rc;
+    for (unsigned i = 1; i < s->nidx; i++) {
+        int64_t leaf;
+        if ((rc = store_locate(s, i, store_record_key(s, &fr, i), r->pos, &leaf)) ||
+            (rc = mindex_set_datapos(&s->m, i, leaf, to)))
+            return rc;
+    }
+    return 0;
+}
+
+static int compact_locked(udb_store *s)
+{
+    rec_at *r;
+    size_t n;
+    record d;
+    int64_t at = (int64_t)s->h.L->heap_hdr_size;
+    int rc = heap_view(&s->h);
+    if (rc || (rc = store_read(s, at, &d)) || (rc = collect(s, &r, &n)))
+        return rc;
+    at += (int64_t)d.size;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (r[i].pos < at) {
+            rc = udb_err_set(&s->b.err, UDB_CORRUPT, "records at %lld overlap; compaction stopped",
+                             (long long)r[i].pos);
+            break;
+        }
+        if (r[i].pos != at)
+            rc = move_record(s, &r[i], at);
+        at += (int64_t)r[i].size;
+    }
+    free(r);
+    if (rc)
+        return rc;
+    /* no holes are left: drop the tables, give the tail back */
+    uint8_t *hdr = pager_put(s->dat_pf, 0, s->h.L->heap_hdr_size);
+    if (!hdr)
+        return s->b.err.code;
+    lay_heap_hdr_set_first(s->h.L, hdr, -1);
+    heap_forget(&s->h);
+    s->h.first_table = -1;
+    return pager_truncate(s->dat_pf, (uint64_t)at);
+}
+
+int udb_store_compact(udb_store *s)
+{
+    api_lock(&s->b);
+    int began, rc = store_index_arg(s, 1);
+    if (!rc && !(rc = api_write_begin(&s->b, &began)))
+        rc = api_write_end(&s->b, began, compact_locked(s));
+    api_unlock(&s->b);
+    return rc;
+}
+
+/* ---- check ------------------------------------------------------------------------------- */
+typedef struct span {
+    int64_t pos, len;
+    const char *what;
+} span;
+
+typedef struct hcheck {
+    udb_store *s;
+    udb_problem_fn fn;
+    void *arg;
+    udb_check_report *rep;
+    span *sp;
+    size_t n, cap;
+} hcheck;
+
+__attribute__((format(printf, 3, 4))) static void problem(hcheck *c, int64_t off, const char *fmt, ...)
+{
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    c->rep->problems++;
+    if (c->fn)
+        c->fn(c->arg, UDB_PROBLEM, off, 0, buf);
+}
+
+static int add_span(hcheck *c, int64_t pos, int64_t len, const char *what)
+{
+    if (c->n == c->cap) {
+        size_t k = c->cap ? 2 * c->cap : 1024;
+        span *p = realloc(c->sp, k * sizeof *p);
+        if (!p)
+            return UDB_NOMEM;
+        c->sp = p;
+        c->cap = k;
+    }
+    c->sp[c->n++] = (span){pos, len, what};
+    return 0;
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+    const span *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int hole_span(void *arg, const udb_hole *h)
+{
+    return add_span(arg, h->pos, h->size, "hole");
+}
+
+/* Records: frames, crc, one entry in every index. */
+static void check_records(hcheck *c, rec_at *r, size_t n)
+{
+    udb_store *s = c->s;
+    for (size_t i = 0; i < n; i++) {
+        record fr;
+        add_span(c, r[i].pos, (int64_t)r[i].size, "record");
+        if (s->nidx < 2 || store_read(s, r[i].pos, &fr))
+            continue;
+        for (unsigned k = 1; k < s->nidx; k++) {
+            int64_t leaf;
+            if (store_locate(s, k, store_record_key(s, &fr, k), r[i].pos, &leaf))
+                problem(c, r[i].pos, "index %u has no entry for the record at %lld", k + 1,
+                        (long long)r[i].pos);
+        }
+    }
+}
+
+static void account(hcheck *c)
+{
+    int64_t at = 0, size = (int64_t)pager_size(c->s->dat_pf);
+    qsort(c->sp, c->n, sizeof *c->sp, cmp_span);
+    for (size_t i = 0; i < c->n; i++) {
+        span *p = &c->sp[i];
+        if (p->pos < at)
+            problem(c, p->pos, "a %s at %lld overlaps what lies before it", p->what, (long long)p->pos);
+        else if (p->pos > at)
+            problem(c, at, "%lld bytes at %lld are neither a record, a hole nor a table",
+                    (long long)(p->pos - at), (long long)at);
+        if (p->pos + p->len > at)
+            at = p->pos + p->len;
+    }
+    if (at != size)
+        problem(c, at, "the heap's accounted bytes end at %lld, the file at %lld", (long long)at,
+                (long long)size);
+}
+
+static int check_heap(hcheck *c)
+{
+    udb_store *s = c->s;
+    rec_at *r = NULL;
+    size_t n = 0;
+    unsigned tables;
+    record d;
+    int64_t hs = (int64_t)s->h.L->heap_hdr_size;
+    add_span(c, 0, hs, "header");
+    if (store_read(s, hs, &d))
+        problem(c, hs, "%s", s->b.err.msg);
+    else
+        add_span(c, hs, (int64_t)d.size, "store descriptor");
+    if (heap_walk(&s->h, hole_span, c, &tables)) {
+        problem(c, -1, "%s", s->b.err.msg);
+        return 0;
+    }
+    for (int64_t t = s->h.first_table; t != -1 && tables--;) {
+        add_span(c, t, (int64_t)s->h.tsize, "holes table");
+        t = lay_table_next(s->h.L, pager_get(s->dat_pf, (uint64_t)t, s->h.tsize));
+    }
+    int rc = collect(s, &r, &n);
+    if (rc == UDB_CORRUPT) {
+        problem(c, -1, "%s", s->b.err.msg);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    check_records(c, r, n);
+    free(r);
+    account(c);
+    return 0;
+}
+
+static void count_records(udb_store *s, hcheck *c, const udb_check_report *rep)
+{
+    for (unsigned i = 1; i < rep->num_indexes; i++)
+        if (rep->index[i].records != rep->index[0].records)
+            problem(c, -1, "index %u holds %llu records, index 1 holds %llu", i + 1,
+                    (unsigned long long)rep->index[i].records,
+                    (unsigned long long)rep->index[0].records);
+    (void)s;
+}
+
+int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report *rep)
+{
+    udb_check_report local;
+    if (!rep)
+        rep = &local;
+    api_lock(&s->b);
+    int began, rc = store_index_arg(s, 1);
+    if (!rc && !(rc = api_read_begin(&s->b, &began))) {
+        rc = mindex_check(&s->m, fn, arg, rep);
+        if (rc == 0 || rc == UDB_CORRUPT) {
+            hcheck c = {s, fn, arg, rep, NULL, 0, 0};
+            count_records(s, &c, rep);
+            int r2 = check_heap(&c);
+            free(c.sp);
+            rc = r2 ? r2 : rep->problems ? UDB_CORRUPT : 0;
+            if (rc == UDB_CORRUPT)
+                udb_err_set(&s->b.err, rc, "%u problem(s) found", rep->problems);
+        }
+        api_read_end(&s->b, began);
+    }
+    if (rep == &local)
+        udb_check_report_free(rep);
+    api_unlock(&s->b);
+    return rc;
+}
