@@ -63,7 +63,7 @@ $(DBE): $(DBE_OBJ) $(LIB)
 
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_UTIL = $(BUILD)/tests/testutil.o $(BUILD)/tests/model.o
+TEST_UTIL = $(BUILD)/tests/testutil.o $(BUILD)/tests/model.o $(BUILD)/tests/faultos.o
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
 	$(CC) $(LDFLAGS) $< $(TEST_UTIL) $(LIB) -lcmocka $(LDLIBS) -o $@

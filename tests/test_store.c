@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "testutil.h"
 
 static const char *dir;
@@ -461,6 +462,80 @@ static void test_store_crc(void **state)
     udb_store_close(s);
 }
 
+/* ---- bulk load ------------------------------------------------------------------------- */
+typedef struct feed {
+    smodel *m;
+    size_t i, n;
+    int break_order_at;         /* feed a key out of order at this record */
+    udb_key keys[3];
+} feed;
+
+static int next_rec(void *arg, udb_key *keys, const void **val, size_t *len)
+{
+    feed *f = arg;
+    if (f->i == f->n)
+        return 1;
+    srec *r = &f->m->r[f->i];
+    if ((int)f->i == f->break_order_at)
+        r->id = -100000;
+    for (int k = 0; k < 3; k++)
+        key_of(k + 1, r, &keys[k]);
+    value_of(r, vbuf);
+    *val = vbuf;
+    *len = r->len;
+    f->i++;
+    return 0;
+}
+
+static void test_store_load_sorted(void **state)
+{
+    (void)state;
+    for (int layout = 1; layout <= 2; layout++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "load%d", layout);
+        const char *name = path_in(dir, nm);
+        udb_store *s = open_store(name, 1, layout, layout == 1);
+        smodel m = {0};
+        m.cap = m.n = 20000;
+        m.r = calloc(m.n, sizeof *m.r);
+        for (size_t i = 0; i < m.n; i++) {
+            random_rec(&m.r[i]);
+            m.r[i].id = (int32_t)(i * 3) - 7000;
+            m.r[i].len %= 700;
+            m.r[i].seq = ++m.seq;
+        }
+        /* out of order: refused, nothing changes */
+        feed bad = {&m, 0, 1000, 777, {{0}}};
+        uint64_t loaded = 9;
+        int32_t keep = m.r[777].id;
+        assert_int_equal(udb_store_load_sorted(s, next_rec, &bad, &loaded), UDB_INVAL);
+        m.r[777].id = keep;
+        assert_int_equal(loaded, 0);
+        smodel empty = {0};
+        full_check(s, &empty);
+        feed f = {&m, 0, m.n, -1, {{0}}};
+        assert_int_equal(udb_store_load_sorted(s, next_rec, &f, &loaded), 0);
+        assert_int_equal(loaded, m.n);
+        full_check(s, &m);
+        /* a second load into a non-empty store is refused */
+        f.i = 0;
+        assert_int_equal(udb_store_load_sorted(s, next_rec, &f, &loaded), UDB_INVAL);
+        /* and it keeps working as a normal store */
+        for (int i = 0; i < 2000; i++)
+            op_put(s, &m);
+        for (int i = 0; i < 500; i++)
+            op_delete(s, &m);
+        full_check(s, &m);
+        udb_store_close(s);
+        char ndx[600];
+        snprintf(ndx, sizeof ndx, "%s.ndx", name);
+        const char *tool = layout == 1 ? "../shared/tools/classic_check.py" : "../shared/tools/wide_check.py";
+        if (access(tool, R_OK) == 0)
+            assert_int_equal(run_cmd("python3 %s %s >/dev/null", tool, ndx), 0);
+        free(m.r);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -490,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_store_crc),
         cmocka_unit_test(test_store_wide),
         cmocka_unit_test(test_store_classic_compressed),
+        cmocka_unit_test(test_store_load_sorted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -117,6 +117,7 @@ const char *path_in(const char *dir, const char *name)
 uint8_t *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
+    *len = 0;
     if (!f)
         return NULL;
     fseek(f, 0, SEEK_END);

@@ -110,8 +110,30 @@ int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *remo
                       int64_t *landing);
 /* Remove the record at leaf; *landing as above. */
 int mindex_delete_leaf(mindex *m, unsigned ix, int64_t leaf, int64_t *landing);
+/* Shape check (and sentinel upgrade) before the first change of an index. */
+int mindex_prepare_write(mindex *m, unsigned ix);
+/* Blocks from the free lists (batches appended when empty). */
+int mindex_alloc_block(mindex *m, mindex_index *x, int leaves, int64_t *out);
+int mindex_free_block(mindex *m, mindex_index *x, int leaves, int64_t pos);
 /* Change the data position of the record at leaf. */
 int mindex_set_datapos(mindex *m, unsigned ix, int64_t leaf, int64_t dp);
+
+/* ---- bulk load: keys in order, tree built bottom-up ------------------------------------ */
+typedef struct mbulk {
+    mindex *m;
+    unsigned ix;
+    int64_t cur[MINDEX_MAX_LEVELS + 2]; /* node being filled per level, 1 = bottom */
+    int64_t prev_leaf;
+    uint64_t count;
+    int have_last;
+    uint8_t *last;              /* the last key added */
+} mbulk;
+
+/* The index must be empty. Equal keys keep the order they are added in. */
+int mindex_bulk_begin(mindex *m, unsigned ix, mbulk *b);
+int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp);
+int mindex_bulk_end(mbulk *b);
+void mindex_bulk_free(mbulk *b);
 
 /* ---- check ----------------------------------------------------------------------------- */
 int mindex_check(mindex *m, udb_problem_fn fn, void *arg, udb_check_report *rep);

@@ -64,7 +64,7 @@ static int grow(mindex *m, mindex_index *x, int leaves)
 }
 
 /* Take the head of a free list (growing it when empty). */
-static int alloc_block(mindex *m, mindex_index *x, int leaves, int64_t *out)
+int mindex_alloc_block(mindex *m, mindex_index *x, int leaves, int64_t *out)
 {
     int64_t *head = leaves ? &x->info.free_leaf : &x->info.free_node;
     size_t bs = leaves ? x->T.leaf_size : x->T.node_size;
@@ -90,7 +90,7 @@ static int alloc_block(mindex *m, mindex_index *x, int leaves, int64_t *out)
     return 0;
 }
 
-static int free_block(mindex *m, mindex_index *x, int leaves, int64_t pos)
+int mindex_free_block(mindex *m, mindex_index *x, int leaves, int64_t pos)
 {
     int64_t *head = leaves ? &x->info.free_leaf : &x->info.free_node;
     uint8_t *b = leaves ? wleaf(m, x, pos) : wnode(m, x, pos);
@@ -215,7 +215,7 @@ static int split(mindex *m, mindex_index *x, mpath *p, unsigned lvl, unsigned j,
                  const uint8_t *key, int64_t child)
 {
     int64_t npos = p->pos[lvl], mpos;
-    int rc = alloc_block(m, x, 0, &mpos);
+    int rc = mindex_alloc_block(m, x, 0, &mpos);
     if (rc)
         return rc;
     uint8_t *n = wnode(m, x, npos), *nm = wnode(m, x, mpos);
@@ -234,7 +234,7 @@ static int split(mindex *m, mindex_index *x, mpath *p, unsigned lvl, unsigned j,
     const uint8_t *nmax = last_key(x, n, scratch(x, 1)), *mmax = last_key(x, nm, scratch(x, 2));
     if (lvl == x->info.levels) {
         int64_t root;
-        if ((rc = alloc_block(m, x, 0, &root)))
+        if ((rc = mindex_alloc_block(m, x, 0, &root)))
             return rc;
         uint8_t *r = wnode(m, x, root);
         TRY_PTR(r);
@@ -294,7 +294,7 @@ static int drop_node(mindex *m, mindex_index *x, mpath *p, unsigned lvl)
         TRY_PTR(b);
         lay_node_set_prev(&x->T, b, prev);
     }
-    int rc = free_block(m, x, 0, npos);
+    int rc = mindex_free_block(m, x, 0, npos);
     return rc ? rc : remove_item(m, x, p, lvl + 1, p->j[lvl + 1]);
 }
 
@@ -344,7 +344,7 @@ static int collapse_root(mindex *m, mindex_index *x)
         if (lay_node_count(r) != 1)
             break;
         int64_t child = lay_node_child(&x->T, r, 0);
-        int rc = free_block(m, x, 0, x->info.root);
+        int rc = mindex_free_block(m, x, 0, x->info.root);
         if (rc)
             return rc;
         x->info.root = child;
@@ -470,7 +470,7 @@ static int upgrade_sentinel(mindex *m, mindex_index *x)
     return 0;
 }
 
-static int prepare_write(mindex *m, unsigned ix)
+int mindex_prepare_write(mindex *m, unsigned ix)
 {
     int rc = mindex_readable(m, ix);
     if (rc)
@@ -489,7 +489,7 @@ static int prepare_write(mindex *m, unsigned ix)
 /* ---- public operations ----------------------------------------------------------------------- */
 int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_t *leaf)
 {
-    int rc = prepare_write(m, ix);
+    int rc = mindex_prepare_write(m, ix);
     if (rc)
         return rc;
     mindex_index *x = &m->ix[ix];
@@ -518,7 +518,7 @@ int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_
     if (P != -1 && !mindex_leaf(m, x, P))
         return m->err->code;
     int64_t N;
-    if ((rc = alloc_block(m, x, 1, &N)) || (rc = link_before(m, x, N, L, key, dp)))
+    if ((rc = mindex_alloc_block(m, x, 1, &N)) || (rc = link_before(m, x, N, L, key, dp)))
         return rc;
     if (same) {
         uint8_t *w = wnode(m, x, p.pos[1]);
@@ -536,7 +536,7 @@ int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_
 int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *removed,
                       int64_t *landing)
 {
-    int rc = prepare_write(m, ix);
+    int rc = mindex_prepare_write(m, ix);
     if (rc)
         return rc;
     mindex_index *x = &m->ix[ix];
@@ -575,7 +575,7 @@ int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *remo
         return rc;
     for (int64_t at = F; at != A;) {
         int64_t next = lay_leaf_next(&x->T, mindex_leaf(m, x, at));
-        if ((rc = free_block(m, x, 1, at)))
+        if ((rc = mindex_free_block(m, x, 1, at)))
             return rc;
         at = next;
     }
@@ -594,7 +594,7 @@ int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *remo
 
 int mindex_delete_leaf(mindex *m, unsigned ix, int64_t leaf, int64_t *landing)
 {
-    int rc = prepare_write(m, ix);
+    int rc = mindex_prepare_write(m, ix);
     if (rc)
         return rc;
     mindex_index *x = &m->ix[ix];
@@ -626,7 +626,7 @@ int mindex_delete_leaf(mindex *m, unsigned ix, int64_t leaf, int64_t *landing)
                                ix + 1, (long long)leaf);
         sentinel = lay_node_next(&x->T, b) == -1 && j + 1 == lay_node_count(b);
     }
-    if ((rc = relink(m, x, P, A)) || (rc = free_block(m, x, 1, leaf)))
+    if ((rc = relink(m, x, P, A)) || (rc = mindex_free_block(m, x, 1, leaf)))
         return rc;
     if (first && last && !sentinel) {
         if ((rc = remove_item(m, x, &p, 1, j)))
@@ -741,8 +741,8 @@ int mindex_define(mindex *m, unsigned ix, const udb_index_def *d)
     x->dirty = 1;
     int64_t eof, root;
     int rc;
-    if ((rc = grow(m, x, 0)) || (rc = grow(m, x, 1)) || (rc = alloc_block(m, x, 1, &eof)) ||
-        (rc = alloc_block(m, x, 0, &root)))
+    if ((rc = grow(m, x, 0)) || (rc = grow(m, x, 1)) || (rc = mindex_alloc_block(m, x, 1, &eof)) ||
+        (rc = mindex_alloc_block(m, x, 0, &root)))
         return rc;
     uint8_t *e = wleaf(m, x, eof), *r = wnode(m, x, root);
     TRY_PTR(e);

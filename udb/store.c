@@ -374,8 +374,8 @@ static int pack(udb_store *s, const void *val, size_t len, const uint8_t **out, 
     return 0;
 }
 
-/* Write a frame (keys from s->keys) at a fresh position. */
-static int write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, int64_t *pos,
+/* Write a frame (keys from s->keys) at at_or_neg, or at a fresh position. */
+int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, int64_t *pos,
                         size_t *size)
 {
     const uint8_t *data;
@@ -480,7 +480,7 @@ static int put_locked(udb_store *s, const udb_key *keys, const void *val, size_t
     int64_t pos, leaf0;
     size_t size;
     if ((rc = mindex_append(&s->m, 0, s->keys, 0, &leaf0)) ||
-        (rc = write_record(s, val, len, -1, &pos, &size)) ||
+        (rc = store_write_record(s, val, len, -1, &pos, &size)) ||
         (rc = mindex_set_datapos(&s->m, 0, leaf0, pos)))
         return rc;
     for (unsigned i = 1; i < s->nidx; i++)
@@ -550,11 +550,11 @@ static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
     if ((rc = frame_size(s, val, len, &size)))
         return rc;
     if (size <= r.size) { /* in place; the tail becomes free */
-        if ((rc = write_record(s, val, len, r.pos, &pos, &size)))
+        if ((rc = store_write_record(s, val, len, r.pos, &pos, &size)))
             return rc;
         return size < r.size ? heap_release(&s->h, r.pos + (int64_t)size, r.size - size) : 0;
     }
-    if ((rc = write_record(s, val, len, -1, &pos, &size)))
+    if ((rc = store_write_record(s, val, len, -1, &pos, &size)))
         return rc;
     for (unsigned i = 0; i < s->nidx; i++) {
         if (i == ix)

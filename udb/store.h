@@ -55,6 +55,10 @@ int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int
 /* Remove the record at pos from every index but skip (and from skip too
    when skip_leaf >= 0), then free its space. */
 int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf);
+/* Frame val with the keys in s->keys at at_or_neg (>= 0) or at a freshly
+   allocated position; *pos and *size describe the frame. */
+int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, int64_t *pos,
+                       size_t *size);
 int store_key_in(udb_store *s, unsigned ix, const void *key, size_t len, uint8_t **out);
 int store_index_arg(udb_store *s, unsigned index);
 int val_reserve(udb_store *s, udb_val *v, size_t n);

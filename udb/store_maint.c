@@ -276,3 +276,60 @@ int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report
     api_unlock(&s->b);
     return rc;
 }
+
+/* ---- bulk load ------------------------------------------------------------------------------ */
+/* Records arrive sorted by index 1: they are written to the heap in that
+   order, index 1 is built bottom-up, the other indexes are appended to. */
+static int load_locked(udb_store *s, udb_load_fn next, void *arg, uint64_t *loaded)
+{
+    mbulk b;
+    int rc = mindex_bulk_begin(&s->m, 0, &b);
+    if (rc)
+        return rc;
+    for (;;) {
+        udb_key keys[STORE_MAX_INDEXES];
+        const void *val = NULL;
+        size_t len = 0;
+        uint8_t *k;
+        int64_t pos;
+        size_t size;
+        int r = next(arg, keys, &val, &len);
+        if (r == 1)
+            break;
+        if (r < 0) {
+            rc = udb_err_set(&s->b.err, r, "the record source stopped the load (%d)", r);
+            break;
+        }
+        for (unsigned i = 0; i < s->nidx && !rc; i++)
+            rc = store_key_in(s, i, keys[i].data, keys[i].len, &k);
+        if (rc || (rc = store_write_record(s, val, len, -1, &pos, &size)) ||
+            (rc = mindex_bulk_add(&b, s->keys, pos)))
+            break;
+        for (unsigned i = 1; i < s->nidx && !rc; i++)
+            rc = mindex_append(&s->m, i, s->keys + s->key_off[i], pos, NULL);
+        if (rc)
+            break;
+        if (++*loaded % 65536 == 0 && ((rc = pager_op_end(s->b.g)) ||
+                                       (rc = pager_prepare(s->b.g, PAGER_OP_HEADROOM))))
+            break;
+    }
+    if (!rc)
+        rc = mindex_bulk_end(&b);
+    mindex_bulk_free(&b);
+    return rc;
+}
+
+int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *loaded)
+{
+    uint64_t n = 0;
+    api_lock(&s->b);
+    int began, rc = store_index_arg(s, 1);
+    if (!rc && !next)
+        rc = udb_err_set(&s->b.err, UDB_INVAL, "NULL record source");
+    if (!rc && !(rc = api_write_begin(&s->b, &began)))
+        rc = api_write_end(&s->b, began, load_locked(s, next, arg, &n));
+    if (loaded)
+        *loaded = rc ? 0 : n;
+    api_unlock(&s->b);
+    return rc;
+}

@@ -1,0 +1,157 @@
+/*
+ * mindex_bulk.c — building an index bottom-up from keys that arrive in
+ * order: leaves are taken from the free lists in file order, so they lie in
+ * key order; each level fills one node at a time; the EOF item closes every
+ * level. The result has the same structures the originals make (full
+ * nodes, sibling links, node key = greatest key below, bottom items on the
+ * first leaf of each key run). Must not do I/O but through the pager.
+ */
+#include <stdlib.h>
+#include "mindex.h"
+
+int mindex_bulk_begin(mindex *m, unsigned ix, mbulk *b)
+{
+    int rc = mindex_prepare_write(m, ix);
+    if (rc)
+        return rc;
+    mindex_index *x = &m->ix[ix];
+    if (x->info.first_leaf != x->info.last_leaf)
+        return udb_err_set(m->err, UDB_INVAL, "index %u is not empty: bulk load needs an empty index",
+                           ix + 1);
+    memset(b, 0, sizeof *b);
+    b->m = m;
+    b->ix = ix;
+    b->prev_leaf = -1;
+    for (unsigned l = 0; l < MINDEX_MAX_LEVELS + 2; l++)
+        b->cur[l] = -1;
+    if (!(b->last = malloc(x->T.ks)))
+        return udb_err_set(m->err, UDB_NOMEM, "out of memory");
+    /* the empty tree's root goes; the EOF leaf stays the last leaf */
+    int64_t root = x->info.root;
+    unsigned levels = x->info.levels;
+    x->info.levels = 0;
+    x->info.root = -1;
+    x->dirty = 1;
+    for (unsigned l = levels; l >= 1 && !rc; l--) {
+        const uint8_t *n = mindex_node(m, x, root);
+        if (!n)
+            return m->err->code;
+        int64_t child = lay_node_child(&x->T, n, 0);
+        rc = mindex_free_block(m, x, 0, root);
+        root = child;
+    }
+    return rc;
+}
+
+void mindex_bulk_free(mbulk *b)
+{
+    free(b->last);
+    b->last = NULL;
+}
+
+/* Append (key, child) to the node being filled at level lvl; a full node
+   is closed: its greatest key goes one level up. */
+static int add_item(mbulk *b, unsigned lvl, const uint8_t *key, int64_t child)
+{
+    mindex *m = b->m;
+    mindex_index *x = &m->ix[b->ix];
+    uint8_t *n = NULL;
+    if (lvl > MINDEX_MAX_LEVELS)
+        return udb_err_set(m->err, UDB_FORMAT, "index %u: the tree is too deep", b->ix + 1);
+    if (b->cur[lvl] != -1 && !(n = pager_put(m->pf, (uint64_t)b->cur[lvl], x->T.node_size)))
+        return m->err->code;
+    if (!n || lay_node_count(n) == x->T.maxitems) {
+        int64_t pos, prev = b->cur[lvl];
+        int rc = mindex_alloc_block(m, x, 0, &pos);
+        if (rc)
+            return rc;
+        uint8_t *nn = pager_put(m->pf, (uint64_t)pos, x->T.node_size);
+        if (!nn)
+            return m->err->code;
+        lay_node_init(&x->T, nn, -1, prev);
+        b->cur[lvl] = pos;
+        if (prev != -1) {
+            uint8_t *pn = pager_put(m->pf, (uint64_t)prev, x->T.node_size);
+            if (!pn)
+                return m->err->code;
+            lay_node_set_next(&x->T, pn, pos);
+            if ((rc = add_item(b, lvl + 1, lay_node_key(&x->T, pn, lay_node_count(pn) - 1), prev)))
+                return rc;
+        }
+        n = pager_put(m->pf, (uint64_t)pos, x->T.node_size);
+        if (!n)
+            return m->err->code;
+    }
+    lay_node_insert(&x->T, n, lay_node_count(n), key, child);
+    return 0;
+}
+
+int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp)
+{
+    mindex *m = b->m;
+    mindex_index *x = &m->ix[b->ix];
+    int same = 0;
+    if (b->have_last) {
+        int c = lay_cmp(&x->T, b->last, key);
+        if (c > 0)
+            return udb_err_set(m->err, UDB_INVAL, "bulk load: record %llu is not in key order",
+                               (unsigned long long)b->count + 1);
+        if (c == 0 && (x->info.attrib & UDB_UNIQUE))
+            return udb_err_set(m->err, UDB_EXISTS, "bulk load: record %llu repeats a key of UNIQUE "
+                               "index %u", (unsigned long long)b->count + 1, b->ix + 1);
+        same = c == 0;
+    }
+    if (dp < 0 || dp > lay_maxpos(m->L))
+        return udb_err_set(m->err, UDB_RANGE, "data position %lld does not fit the %s layout",
+                           (long long)dp, m->L->name);
+    int64_t leaf;
+    int rc = mindex_alloc_block(m, x, 1, &leaf);
+    if (rc)
+        return rc;
+    uint8_t *l = pager_put(m->pf, (uint64_t)leaf, x->T.leaf_size);
+    if (!l)
+        return m->err->code;
+    lay_leaf_init(&x->T, l, x->info.last_leaf, b->prev_leaf, dp, key);
+    if (b->prev_leaf == -1) {
+        x->info.first_leaf = leaf;
+    } else {
+        uint8_t *p = pager_put(m->pf, (uint64_t)b->prev_leaf, x->T.leaf_size);
+        if (!p)
+            return m->err->code;
+        lay_leaf_set_next(&x->T, p, leaf);
+    }
+    if (!same && (rc = add_item(b, 1, key, leaf)))
+        return rc;
+    memcpy(b->last, key, x->T.ks);
+    b->have_last = 1;
+    b->prev_leaf = leaf;
+    b->count++;
+    return 0;
+}
+
+int mindex_bulk_end(mbulk *b)
+{
+    mindex *m = b->m;
+    mindex_index *x = &m->ix[b->ix];
+    uint8_t *e = pager_put(m->pf, (uint64_t)x->info.last_leaf, x->T.leaf_size);
+    if (!e)
+        return m->err->code;
+    lay_leaf_set_prev(&x->T, e, b->prev_leaf);
+    if (b->prev_leaf == -1)
+        x->info.first_leaf = x->info.last_leaf;
+    /* the EOF item closes the bottom level, then every level closes */
+    int rc = add_item(b, 1, x->kbuf, x->info.last_leaf);
+    unsigned lvl = 1;
+    while (!rc && b->cur[lvl + 1] != -1) {
+        const uint8_t *n = pager_get(m->pf, (uint64_t)b->cur[lvl], x->T.node_size);
+        rc = add_item(b, lvl + 1, lay_node_key(&x->T, n, lay_node_count(n) - 1), b->cur[lvl]);
+        lvl++;
+    }
+    if (rc)
+        return rc;
+    x->info.root = b->cur[lvl];
+    x->info.levels = lvl;
+    x->dirty = 1;
+    x->epoch = ++m->epoch_base;
+    return 0;
+}
