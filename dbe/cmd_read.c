@@ -6,38 +6,15 @@
 #include <string.h>
 #include "dbe.h"
 
-static const char *attrs_text(unsigned a)
-{
-    switch (a & 3) {
-    case 0: return "none";
-    case 1: return "UNIQUE";
-    case 2: return "ALLOW_DELETE";
-    default: return "UNIQUE|ALLOW_DELETE";
-    }
-}
-
 static const char *layout_name(int l)
 {
     return l == UDB_LAYOUT_CLASSIC ? "classic" : "wide";
 }
 
-/* Records of an index, by walking it (0 when it cannot be read). */
-static uint64_t count_records(udb_ndx *d, unsigned ix)
-{
-    udb_cursor *c;
-    uint64_t n = 0;
-    if (udb_cursor_open(d, ix, &c))
-        return 0;
-    for (int rc = udb_cursor_first(c, NULL); !rc; rc = udb_cursor_next(c, NULL))
-        n++;
-    udb_cursor_close(c);
-    return n;
-}
-
 static void print_index_text(udb_ndx *d, unsigned ix, const udb_index_info *f)
 {
     printf("index %u: %s keysize %u attrs %s maxitems %u (node %zu bytes, leaf %zu bytes)\n", ix,
-           dbe_type_name(f->def.keytype), f->def.keysize, attrs_text(f->def.attrs), f->def.maxitems,
+           dbe_type_name(f->def.keytype), f->def.keysize, dbe_attrs_name(f->def.attrs), f->def.maxitems,
            f->node_size, f->leaf_size);
     if (f->def.keytype == UDB_KEY_VOID) {
         printf("  not defined\n");
@@ -52,7 +29,7 @@ static void print_index_text(udb_ndx *d, unsigned ix, const udb_index_info *f)
         printf("  no tree recorded in the index info (stale infos? see dbe check)\n");
         return;
     }
-    printf("  records %llu\n", (unsigned long long)count_records(d, ix));
+    printf("  records %llu\n", (unsigned long long)dbe_count_records(d, ix));
     printf("  sentinel: %s\n", f->sentinel_is_max
                                    ? "the maximum key"
                                    : "the original's (not the maximum; udb rewrites it on the first change)");
@@ -71,7 +48,7 @@ static void print_index_json(udb_ndx *d, unsigned ix, const udb_index_info *f, i
            (long long)f->free_leaf, f->initialised ? "true" : "false");
     if (f->initialised)
         printf(", \"records\": %llu, \"sentinel_is_max\": %s",
-               (unsigned long long)count_records(d, ix), f->sentinel_is_max ? "true" : "false");
+               (unsigned long long)dbe_count_records(d, ix), f->sentinel_is_max ? "true" : "false");
     printf("}%s\n", last ? "" : ",");
 }
 

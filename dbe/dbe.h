@@ -40,9 +40,16 @@ int dbe_key_parse(const udb_index_info *inf, int layout, const char *text, uint8
 void dbe_key_print(FILE *f, const udb_index_info *inf, int layout, const uint8_t *key, int raw);
 const char *dbe_type_name(int keytype);
 int dbe_type_parse(const char *s);
+const char *dbe_attrs_name(unsigned attrs);
 
 /* Open an index file (read-only unless writable) with a forced layout. */
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out);
+/* Create path with one index per definition, in one transaction; refuses
+   an existing path and leaves no file behind on failure. Prints errors. */
+int dbe_create_file(const char *path, const dbe_opts *o, int layout, const udb_index_def *defs,
+                    unsigned n);
+/* Records of an index, by walking it (0 when it cannot be read). */
+uint64_t dbe_count_records(udb_ndx *d, unsigned ix);
 
 /* Progress on a terminal (stderr), quiet in a pipe. */
 void dbe_progress(const char *what, uint64_t done, uint64_t total);
@@ -53,5 +60,10 @@ int cmd_info(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_append(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_session(int argc, char **argv);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * keys.c — keys as text in dbe: parsing typed text (decimal numbers, 0x hex
- * for any type, C escapes in strings) into a keysize buffer, and printing
- * keys for listings. Owns nothing else.
+ * for any type, C escapes in strings) into a keysize buffer, printing
+ * keys for listings, and the names of key types and attributes. Owns
+ * nothing else.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +16,12 @@ static const char *type_names[] = {"VOID", "BLOCK", "NUM_BLOCK", "INTEGER",
 const char *dbe_type_name(int t)
 {
     return t >= 0 && t <= 7 ? type_names[t] : "UNKNOWN";
+}
+
+const char *dbe_attrs_name(unsigned attrs)
+{
+    static const char *names[] = {"none", "UNIQUE", "ALLOW_DELETE", "UNIQUE|ALLOW_DELETE"};
+    return names[attrs & 3];
 }
 
 int dbe_type_parse(const char *s)

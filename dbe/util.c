@@ -193,6 +193,18 @@ int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **ou
     return rc;
 }
 
+uint64_t dbe_count_records(udb_ndx *d, unsigned ix)
+{
+    udb_cursor *c;
+    uint64_t n = 0;
+    if (udb_cursor_open(d, ix, &c))
+        return 0;
+    for (int rc = udb_cursor_first(c, NULL); !rc; rc = udb_cursor_next(c, NULL))
+        n++;
+    udb_cursor_close(c);
+    return n;
+}
+
 /* ---- progress ------------------------------------------------------------------ */
 static int progress_shown;
 

@@ -1,0 +1,361 @@
+/*
+ * cmd_write.c — dbe's write commands on MultiIndex files: create, append,
+ * delete, load. Each works through udb.h only (never the on-disk layout)
+ * and changes nothing but what its arguments name.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include "dbe.h"
+
+/* ---- create: index definitions ------------------------------------------------- */
+
+/* "unique", "delete" (or "allow_delete"), "none", joined with '+', or 0..3. */
+static int parse_attrs(const char *s, unsigned *attrs)
+{
+    unsigned long long n;
+    if (!dbe_parse_uint(s, 3, &n)) {
+        *attrs = (unsigned)n;
+        return 0;
+    }
+    *attrs = 0;
+    for (;;) {
+        size_t l = strcspn(s, "+|");
+        if (l == 6 && !strncasecmp(s, "unique", l))
+            *attrs |= UDB_UNIQUE;
+        else if ((l == 6 && !strncasecmp(s, "delete", l)) ||
+                 (l == 12 && !strncasecmp(s, "allow_delete", l)))
+            *attrs |= UDB_ALLOW_DELETE;
+        else if (!(l == 4 && !strncasecmp(s, "none", l)))
+            return -1;
+        if (!s[l])
+            return 0;
+        s += l + 1;
+    }
+}
+
+/* Item slots per node when the definition does not say. */
+static unsigned default_maxitems(unsigned keysize)
+{
+    if (keysize <= 64)
+        return 16;
+    return keysize >= 1024 / 3 ? 3 : 1024 / keysize;
+}
+
+/* TYPE:KEYSIZE[:ATTRS[:MAXITEMS]] into def, checked for layout. */
+static int parse_index_spec(const char *spec, int layout, udb_index_def *def, char *err,
+                            size_t errlen)
+{
+    char buf[128], *field[5] = {buf};
+    unsigned nf = 1;
+    unsigned long long n;
+    if (strlen(spec) >= sizeof buf) {
+        snprintf(err, errlen, "'%.40s...' is too long", spec);
+        return -1;
+    }
+    strcpy(buf, spec);
+    for (char *p = buf; (p = strchr(p, ':')) && nf < 5; p++) {
+        *p = 0;
+        field[nf++] = p + 1;
+    }
+    memset(def, 0, sizeof *def);
+    if (nf < 2 || nf > 4) {
+        snprintf(err, errlen, "'%s' is not TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]", spec);
+        return -1;
+    }
+    if ((def->keytype = dbe_type_parse(field[0])) < 0) {
+        snprintf(err, errlen, "unknown key type '%s' (block, num_block, integer, long_int, "
+                 "string, logical, character)", field[0]);
+        return -1;
+    }
+    if (dbe_parse_uint(field[1], 65535, &n)) {
+        snprintf(err, errlen, "key size '%s' is not a number 1..65535", field[1]);
+        return -1;
+    }
+    def->keysize = (unsigned)n;
+    if (nf > 2 && parse_attrs(field[2], &def->attrs)) {
+        snprintf(err, errlen, "attributes '%s' are not none, unique, delete, unique+delete or "
+                 "0..3", field[2]);
+        return -1;
+    }
+    def->maxitems = default_maxitems(def->keysize);
+    if (nf > 3) {
+        if (dbe_parse_uint(field[3], 65535, &n)) {
+            snprintf(err, errlen, "max items '%s' is not a number", field[3]);
+            return -1;
+        }
+        def->maxitems = (unsigned)n;
+    }
+    return udb_index_def_check(layout, def, err, errlen) ? -1 : 0;
+}
+
+/* Take every "--index SPEC", "--index=SPEC" and "-i SPEC" out of argv. */
+static int take_index_specs(int *argc, char **argv, const char **specs, unsigned *n)
+{
+    int out = 1;
+    *n = 0;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (!strncmp(a, "--index=", 8)) {
+            specs[(*n)++] = a + 8;
+        } else if (!strcmp(a, "--index") || !strcmp(a, "-i")) {
+            if (i + 1 >= *argc)
+                return dbe_fail(EX_USAGE, "create: %s needs TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]", a);
+            specs[(*n)++] = argv[++i];
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    *argc = out;
+    return EX_OK;
+}
+
+int dbe_create_file(const char *path, const dbe_opts *o, int layout, const udb_index_def *defs,
+                       unsigned n)
+{
+    udb_options opts;
+    udb_ndx *d;
+    udb_options_init(&opts);
+    opts.layout = layout;
+    opts.sync = o->sync;
+    int rc = udb_ndx_create(path, &opts, n, &d);
+    if (rc) {
+        if (rc == UDB_EXISTS)
+            dbe_fail(EX_USAGE, "create: %s exists; dbe never overwrites a file", path);
+        else
+            dbe_fail(EX_USAGE, "create: %s", udb_ndx_errmsg(d));
+        udb_ndx_close(d);
+        return EX_USAGE;
+    }
+    if (!(rc = udb_ndx_begin(d))) {
+        for (unsigned i = 0; i < n && !rc; i++)
+            rc = udb_ndx_define(d, i + 1, &defs[i]);
+        rc = rc ? rc : udb_ndx_commit(d);
+    }
+    if (rc) {
+        dbe_fail(EX_USAGE, "create: %s", udb_ndx_errmsg(d));
+        udb_ndx_close(d);
+        unlink(path);
+        return EX_USAGE;
+    }
+    if ((rc = udb_ndx_close(d)))
+        return dbe_fail(EX_USAGE, "create: closing %s failed (%s)", path, udb_strerror(rc));
+    return EX_OK;
+}
+
+int cmd_create(int argc, char **argv)
+{
+    const char **specs = calloc((size_t)argc, sizeof *specs);
+    udb_index_def *defs = calloc((size_t)argc, sizeof *defs);
+    dbe_opts o = {0};
+    unsigned n = 0;
+    char err[300];
+    int ex = !specs || !defs ? dbe_fail(EX_USAGE, "out of memory")
+                             : take_index_specs(&argc, argv, specs, &n);
+    if (ex == EX_OK && dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
+        ex = dbe_usage("create");
+    if (ex == EX_OK && n == 0)
+        ex = dbe_fail(EX_USAGE, "create: give at least one --index TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]");
+    int layout = o.layout ? o.layout : UDB_LAYOUT_WIDE;
+    for (unsigned i = 0; i < n && ex == EX_OK; i++)
+        if (parse_index_spec(specs[i], layout, &defs[i], err, sizeof err))
+            ex = dbe_fail(EX_USAGE, "create: index %u (%s): %s", i + 1, specs[i], err);
+    if (ex == EX_OK)
+        ex = dbe_create_file(argv[1], &o, layout, defs, n);
+    free(specs);
+    free(defs);
+    return ex;
+}
+
+/* ---- append, delete, load: an open file and one index ----------------------------- */
+
+typedef struct target {
+    udb_ndx *d;
+    unsigned ix;
+    udb_index_info inf;
+    uint8_t *key;       /* keysize bytes */
+} target;
+
+/* Open FILE writable and read index ix's definition; prints on failure. */
+static int target_open(const char *path, const dbe_opts *o, const char *cmd, target *t)
+{
+    memset(t, 0, sizeof *t);
+    t->ix = o->index ? o->index : 1;
+    int rc = dbe_open_ndx(path, o, 1, &t->d);
+    if (rc)
+        return dbe_open_exit(rc);
+    if ((rc = udb_ndx_info(t->d, t->ix, &t->inf)))
+        return dbe_fail(dbe_exit_code(rc), "%s: %s", cmd, udb_ndx_errmsg(t->d));
+    if (t->inf.def.keytype == UDB_KEY_VOID)
+        return dbe_fail(EX_USAGE, "%s: index %u of %s is not defined", cmd, t->ix, path);
+    if (!(t->key = malloc(t->inf.def.keysize)))
+        return dbe_fail(EX_USAGE, "out of memory");
+    return EX_OK;
+}
+
+/* Close and report a failed close (the last chance to see an I/O error). */
+static int target_close(target *t, int ex)
+{
+    int rc = udb_ndx_close(t->d);
+    free(t->key);
+    if (rc && ex == EX_OK)
+        return dbe_fail(EX_USAGE, "closing the file failed (%s)", udb_strerror(rc));
+    return ex;
+}
+
+static int target_key(target *t, const char *cmd, const char *text, size_t *len)
+{
+    char err[200];
+    if (dbe_key_parse(&t->inf, udb_ndx_layout(t->d), text, t->key, len, err, sizeof err))
+        return dbe_fail(EX_USAGE, "%s: %s", cmd, err);
+    return EX_OK;
+}
+
+int cmd_append(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    target t;
+    int64_t dp;
+    size_t len;
+    if (dbe_parse_opts(argc, argv, &o, "layout,index,sync") != 3)
+        return dbe_usage("append");
+    if (dbe_parse_int64(argv[3], &dp) || dp < 0)
+        return dbe_fail(EX_USAGE, "append: data position '%s' is not a number >= 0", argv[3]);
+    int ex = target_open(argv[1], &o, "append", &t);
+    if (ex == EX_OK)
+        ex = target_key(&t, "append", argv[2], &len);
+    if (ex == EX_OK) {
+        int rc = udb_ndx_append(t.d, t.ix, t.key, len, dp);
+        if (rc)
+            ex = dbe_fail(rc == UDB_EXISTS ? EX_ABSENT : EX_USAGE, "append: %s",
+                          udb_ndx_errmsg(t.d));
+    }
+    return target_close(&t, ex);
+}
+
+int cmd_delete(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    target t;
+    size_t len;
+    uint64_t removed = 0;
+    if (dbe_parse_opts(argc, argv, &o, "layout,index,sync") != 2)
+        return dbe_usage("delete");
+    int ex = target_open(argv[1], &o, "delete", &t);
+    if (ex == EX_OK)
+        ex = target_key(&t, "delete", argv[2], &len);
+    if (ex == EX_OK) {
+        int rc = udb_ndx_delete(t.d, t.ix, t.key, len, &removed);
+        if (rc && rc != UDB_NOTFOUND)
+            ex = dbe_fail(EX_USAGE, "delete: %s", udb_ndx_errmsg(t.d));
+        else
+            printf("%llu\n", (unsigned long long)removed);
+        if (ex == EX_OK && removed == 0)
+            ex = EX_ABSENT;
+    }
+    return target_close(&t, ex);
+}
+
+/* ---- load ----------------------------------------------------------------------------- */
+
+enum { LOAD_REPORT_MAX = 20 };  /* bad lines reported before the rest are counted */
+
+typedef struct load_state {
+    target *t;
+    unsigned long line, bad, loaded;
+    int failed;         /* stop appending: the transaction will roll back */
+} load_state;
+
+static void load_bad(load_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void load_bad(load_state *s, const char *fmt, ...)
+{
+    va_list ap;
+    s->failed = 1;
+    if (++s->bad > LOAD_REPORT_MAX)
+        return;
+    dbe_progress_end();
+    fprintf(stderr, "dbe: load: line %lu: ", s->line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* One "key<TAB>datapos" line (newline removed): checked, then appended
+   while nothing has failed. */
+static void load_line(load_state *s, char *text)
+{
+    char err[200], *tab = strrchr(text, '\t');
+    int64_t dp;
+    size_t len;
+    if (!tab) {
+        load_bad(s, "no TAB: lines are key<TAB>datapos");
+        return;
+    }
+    *tab = 0;
+    if (dbe_parse_int64(tab + 1, &dp) || dp < 0) {
+        load_bad(s, "data position '%s' is not a number >= 0", tab + 1);
+        return;
+    }
+    if (dbe_key_parse(&s->t->inf, udb_ndx_layout(s->t->d), text, s->t->key, &len, err, sizeof err)) {
+        load_bad(s, "%s", err);
+        return;
+    }
+    if (s->failed)
+        return;
+    if (udb_ndx_append(s->t->d, s->t->ix, s->t->key, len, dp))
+        load_bad(s, "%s", udb_ndx_errmsg(s->t->d));
+    else
+        s->loaded++;
+}
+
+static void load_stream(load_state *s, FILE *in)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&buf, &cap, in)) >= 0) {
+        s->line++;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            buf[--n] = 0;
+        load_line(s, buf);
+        dbe_progress("load", s->line, 0);
+    }
+    dbe_progress_end();
+    free(buf);
+}
+
+int cmd_load(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    target t;
+    load_state s = {&t, 0, 0, 0, 0};
+    if (dbe_parse_opts(argc, argv, &o, "layout,index,sync") != 1)
+        return dbe_usage("load");
+    int ex = target_open(argv[1], &o, "load", &t);
+    if (ex != EX_OK)
+        return target_close(&t, ex);
+    int rc = udb_ndx_begin(t.d);
+    if (rc)
+        return target_close(&t, dbe_fail(EX_USAGE, "load: %s", udb_ndx_errmsg(t.d)));
+    load_stream(&s, stdin);
+    if (ferror(stdin)) {
+        s.failed = 1;
+        dbe_fail(EX_USAGE, "load: reading the standard input failed");
+    }
+    if (s.failed) {
+        if (s.bad > LOAD_REPORT_MAX)
+            dbe_fail(EX_USAGE, "load: %lu more bad line(s) not shown", s.bad - LOAD_REPORT_MAX);
+        udb_ndx_rollback(t.d);
+        dbe_fail(EX_USAGE, "load: nothing loaded (%lu bad line(s) of %lu; rolled back)", s.bad,
+                 s.line);
+        return target_close(&t, EX_USAGE);
+    }
+    if ((rc = udb_ndx_commit(t.d)))
+        return target_close(&t, dbe_fail(EX_USAGE, "load: %s", udb_ndx_errmsg(t.d)));
+    printf("%lu\n", s.loaded);
+    return target_close(&t, EX_OK);
+}
