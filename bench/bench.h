@@ -1,0 +1,101 @@
+/*
+ * bench.h — what the parts of the W1 benchmark share (see
+ * /work/shared/bench/workload.md and bench/README.md): the engine interface
+ * every store is driven through, the workload's keys and values, the phases,
+ * and the result records the driver collects from its child processes.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- engines ------------------------------------------------------------ */
+enum { BENCH_ABSENT = 1 };   /* get/del: key not there (0 = found, < 0 = error) */
+
+/* Called by scan for every record in key order; non-zero stops the scan. */
+typedef int (*bench_scan_fn)(void *arg, const void *key, size_t klen, const void *val,
+                             size_t vlen);
+
+/* One store behind a table of functions. Every function returns 0 or -1
+   (after printing the engine's own message to stderr), except get/del
+   which may also return BENCH_ABSENT. Values handed out by get stay valid
+   until the next call on the handle. */
+typedef struct bench_engine {
+    const char *name;       /* as on the command line: "sqlite", "udb-ndx" ... */
+    int is_udb;             /* 1: this library (ratios are taken udb / peer)   */
+    unsigned vsize;         /* value bytes: 100 (records) or 8 (positions)     */
+    const char *(*config)(void);  /* one line: how the engine is configured    */
+    int (*open)(const char *dir, int create, void **db);
+    int (*close)(void *db);
+    int (*begin)(void *db, int write);
+    int (*commit)(void *db, int write);  /* write: durable (fsync) */
+    int (*put)(void *db, const uint8_t *key, const void *val, size_t len);
+    int (*get)(void *db, const uint8_t *key, const void **val, size_t *len);
+    int (*del)(void *db, const uint8_t *key);
+    int (*upd)(void *db, const uint8_t *key, const void *val, size_t len);
+    int (*scan)(void *db, bench_scan_fn fn, void *arg);
+} bench_engine;
+
+/* The engines (one file each) and the registry (engines.c, NULL-terminated,
+   in run order). The udb-store engines are linked only with BENCH_STORE=1. */
+extern const bench_engine bench_udb_store, bench_udb_store_classic;
+extern const bench_engine bench_udb_ndx, bench_udb_ndx_classic;
+extern const bench_engine bench_sqlite, bench_sqlite_wal;
+extern const bench_engine bench_bdb, bench_bdb8, bench_lmdb, bench_lmdb8;
+/* udb node geometry for 16-byte keys: the largest maxitems whose node has
+   at most 4096 bytes, and that node's size (layout UDB_LAYOUT_*) */
+unsigned bench_udb_maxitems(int layout);
+unsigned bench_udb_node(int layout);
+
+extern const bench_engine *const bench_engines[];
+const bench_engine *bench_engine_find(const char *name);
+
+/* ---- the workload ---------------------------------------------------------- */
+#define BENCH_KEY 16           /* key bytes: lowercase hex, no NUL */
+#define BENCH_VAL 100          /* record value bytes */
+#define BENCH_UPD8 (1ull << 30) /* 8-byte engines: updated value = i + this */
+
+uint64_t bench_splitmix64(uint64_t i);
+void bench_key(uint64_t i, uint8_t key[BENCH_KEY]);
+/* Value of record i (updated: the phase-upd value), vsize 100 or 8 bytes. */
+void bench_value(uint64_t i, int updated, unsigned vsize, uint8_t *out);
+uint64_t bench_ld64(const void *p);
+void bench_st64(void *p, uint64_t v);
+
+enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_COUNT };
+extern const char *const bench_phase_names[PH_COUNT];
+int bench_phase_find(const char *name);
+uint64_t bench_phase_ops(int phase, uint64_t n);
+
+/* Child side: run one phase of one engine on the database in dir, verify
+   everything, and print "ok TOTAL_NS WORK_NS OPS" on stdout. Returns the
+   process exit status (0 = verified). */
+int bench_child(const bench_engine *e, int phase, uint64_t n, const char *dir);
+
+/* ---- results ---------------------------------------------------------------- */
+typedef struct bench_run {
+    uint64_t total_ns, work_ns, ops;
+    long maxrss_kb;
+} bench_run;
+
+typedef struct bench_results {
+    uint64_t n;
+    unsigned reps, neng;
+    const bench_engine **eng;
+    bench_run *run;           /* [rep][phase][engine] */
+    uint64_t *size;           /* [rep][engine][2]: after load, after upd */
+    char *files;              /* [rep][engine][2][BENCH_FILES]: "name=bytes ..." */
+    char date[64], machine[256];
+} bench_results;
+
+bench_run *bench_at(bench_results *r, unsigned rep, int phase, unsigned e);
+uint64_t *bench_size_at(bench_results *r, unsigned rep, unsigned e);
+#define BENCH_FILES 256
+char *bench_files_at(bench_results *r, unsigned rep, unsigned e, int upd);
+
+/* report.c: the stdout tables, results.json, results.tsv, results.md */
+void bench_report_text(bench_results *r);
+int bench_report_files(bench_results *r, const char *outdir);
+
+#endif

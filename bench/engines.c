@@ -1,0 +1,37 @@
+/*
+ * engines.c — the registry of benchmarked engines, in run order: the
+ * record engines (values of 100 bytes) and then the index-only engines
+ * (8-byte values). The udb record-store engines are in the list only when
+ * built with -DBENCH_STORE=1 (make bench BENCH_STORE=1; see README.md).
+ */
+#include "bench.h"
+
+#include <string.h>
+
+#ifndef BENCH_STORE
+#define BENCH_STORE 0
+#endif
+
+const bench_engine *const bench_engines[] = {
+#if BENCH_STORE
+    &bench_udb_store,
+    &bench_udb_store_classic,
+#endif
+    &bench_sqlite,
+    &bench_sqlite_wal,
+    &bench_bdb,
+    &bench_lmdb,
+    &bench_udb_ndx,
+    &bench_udb_ndx_classic,
+    &bench_bdb8,
+    &bench_lmdb8,
+    NULL,
+};
+
+const bench_engine *bench_engine_find(const char *name)
+{
+    for (int k = 0; bench_engines[k]; k++)
+        if (!strcmp(bench_engines[k]->name, name))
+            return bench_engines[k];
+    return NULL;
+}
