@@ -3,6 +3,7 @@
  * Owns when transactions begin and end around API calls; must not know
  * about file layouts or trees.
  */
+#include <stdio.h>
 #include <string.h>
 #include "api_int.h"
 #include "layout.h"
@@ -189,4 +190,42 @@ int api_detect(api_base *b, pager_file *pf, int want_kind, int want_layout, int 
     if (rc)
         return udb_err_set(&b->err, rc, "%s: %s", pf->path, why);
     return 0;
+}
+
+/* ---- journals ------------------------------------------------------------------------- */
+static int journal_call(const char *path, const udb_options *opts, int recover, int *out, char *msg,
+                        size_t msglen)
+{
+    udb_options o;
+    if (opts)
+        o = *opts;
+    else
+        udb_options_init(&o);
+    if (!recover)
+        o.flags |= UDB_RDONLY;
+    api_base b;
+    pager_file *pf;
+    int rc = api_base_init(&b, &o);
+    *out = 0;
+    if (!rc)
+        rc = pager_file_open(b.g, path, PAGER_OPEN, &pf);
+    if (!rc && recover)
+        rc = pager_recover(b.g, out);
+    else if (!rc)
+        *out = pager_hot_journal(b.g);
+    if (msg && msglen)
+        snprintf(msg, msglen, "%s", rc ? b.err.msg : "");
+    if (b.g)
+        api_base_fini(&b);
+    return rc;
+}
+
+int udb_journal_hot(const char *path, int *hot, char *msg, size_t msglen)
+{
+    return journal_call(path, NULL, 0, hot, msg, msglen);
+}
+
+int udb_recover(const char *path, const udb_options *opts, int *found, char *msg, size_t msglen)
+{
+    return journal_call(path, opts, 1, found, msg, msglen);
 }

@@ -285,6 +285,45 @@ int udb_ndx_delete(udb_ndx *d, unsigned index, const void *key, size_t keylen, u
     return rc;
 }
 
+static int load_locked(udb_ndx *d, unsigned ix, udb_ndx_load_fn next, void *arg, uint64_t *n)
+{
+    mbulk b;
+    int rc = mindex_bulk_begin(&d->m, ix, &b);
+    while (!rc) {
+        const void *key = NULL;
+        size_t len = 0;
+        int64_t dp = 0;
+        uint8_t *k;
+        int r = next(arg, &key, &len, &dp);
+        if (r == 1)
+            break;
+        if (r < 0)
+            rc = udb_err_set(&d->b.err, r, "the record source stopped the load (%d)", r);
+        else if (!(rc = key_in(d, ix, key, len, &k)) && !(rc = mindex_bulk_add(&b, k, dp)) &&
+                 ++*n % 65536 == 0 && !(rc = pager_op_end(d->b.g)))
+            rc = pager_prepare(d->b.g, PAGER_OP_HEADROOM);
+    }
+    if (!rc)
+        rc = mindex_bulk_end(&b);
+    mindex_bulk_free(&b);
+    return rc;
+}
+
+int udb_ndx_load_sorted(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *arg, uint64_t *loaded)
+{
+    uint64_t n = 0;
+    api_lock(&d->b);
+    int began, rc = check_index_arg(d, index);
+    if (!rc && !next)
+        rc = udb_err_set(&d->b.err, UDB_INVAL, "NULL record source");
+    if (!rc && !(rc = api_write_begin(&d->b, &began)))
+        rc = api_write_end(&d->b, began, load_locked(d, index - 1, next, arg, &n));
+    if (loaded)
+        *loaded = rc ? 0 : n;
+    api_unlock(&d->b);
+    return rc;
+}
+
 /* ---- transactions --------------------------------------------------------------------------- */
 #define LOCKED_CALL(d, call)            \
     do {                                \

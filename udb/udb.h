@@ -171,6 +171,14 @@ int udb_ndx_compare(udb_ndx *ndx, unsigned index, const void *a, const void *b, 
 int udb_ndx_delete(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
                    uint64_t *removed);
 
+/* Bulk load into an empty index: next() gives keys in key order (equal keys
+   keep the given order) until it returns 1 (0 = one more in *key, *keylen,
+   *datapos; < 0 = abort with that code). Leaves are placed in key order and
+   nodes built full, bottom-up. */
+typedef int (*udb_ndx_load_fn)(void *arg, const void **key, size_t *keylen, int64_t *datapos);
+int udb_ndx_load_sorted(udb_ndx *ndx, unsigned index, udb_ndx_load_fn next, void *arg,
+                        uint64_t *loaded);
+
 /* ---- transactions -------------------------------------------------------- */
 int udb_ndx_begin(udb_ndx *ndx);
 int udb_ndx_commit(udb_ndx *ndx);
@@ -382,6 +390,15 @@ int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report
     _Generic((h), udb_ndx *: udb_ndx_errmsg, udb_store *: udb_store_errmsg,             \
              udb_heap *: udb_heap_errmsg)(h)
 #endif
+
+/* ---- journals ------------------------------------------------------------------------ */
+/* Is a hot journal (an interrupted transaction) pending for the file at
+   path (a MultiIndex or heap file; a heap X.dat also looks at the store
+   journal X.ndx-journal)? Changes nothing. */
+int udb_journal_hot(const char *path, int *hot, char *msg, size_t msglen);
+/* Roll back a hot journal of the file at path; *found = 1 if there was
+   one. Opening a file writable does this too; this is the explicit form. */
+int udb_recover(const char *path, const udb_options *opts, int *found, char *msg, size_t msglen);
 
 /* Version string of the library. */
 const char *udb_version(void);
