@@ -18,9 +18,7 @@ void udb_options_init(udb_options *o)
 
 int api_base_init(api_base *b, const udb_options *opts)
 {
-    memset(&b->err, 0, sizeof b->err);
-    b->explicit_txn = 0;
-    b->g = NULL;
+    memset(b, 0, sizeof *b);
     if (opts && (opts->sync < UDB_SYNC_FULL || opts->sync > UDB_SYNC_OFF ||
                  opts->layout < UDB_LAYOUT_AUTO || opts->layout > UDB_LAYOUT_WIDE))
         return udb_err_set(&b->err, UDB_INVAL, "invalid options (sync %d, layout %d)", opts->sync,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "api_int.h"
+#include "api_ndx.h"
 #include "mindex.h"
 
 struct udb_ndx {
@@ -285,10 +286,12 @@ int udb_ndx_delete(udb_ndx *d, unsigned index, const void *key, size_t keylen, u
     return rc;
 }
 
-static int load_locked(udb_ndx *d, unsigned ix, udb_ndx_load_fn next, void *arg, uint64_t *n)
+static int load_locked(udb_ndx *d, unsigned ix, udb_ndx_load_fn next, void *arg, int keep_dups,
+                       uint64_t *n)
 {
     mbulk b;
     int rc = mindex_bulk_begin(&d->m, ix, &b);
+    b.keep_duplicates = keep_dups;
     while (!rc) {
         const void *key = NULL;
         size_t len = 0;
@@ -309,7 +312,8 @@ static int load_locked(udb_ndx *d, unsigned ix, udb_ndx_load_fn next, void *arg,
     return rc;
 }
 
-int udb_ndx_load_sorted(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *arg, uint64_t *loaded)
+int ndx_load(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *arg, int keep_dups,
+             uint64_t *loaded)
 {
     uint64_t n = 0;
     api_lock(&d->b);
@@ -317,11 +321,16 @@ int udb_ndx_load_sorted(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *
     if (!rc && !next)
         rc = udb_err_set(&d->b.err, UDB_INVAL, "NULL record source");
     if (!rc && !(rc = api_write_begin(&d->b, &began)))
-        rc = api_write_end(&d->b, began, load_locked(d, index - 1, next, arg, &n));
+        rc = api_write_end(&d->b, began, load_locked(d, index - 1, next, arg, keep_dups, &n));
     if (loaded)
         *loaded = rc ? 0 : n;
     api_unlock(&d->b);
     return rc;
+}
+
+int udb_ndx_load_sorted(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *arg, uint64_t *loaded)
+{
+    return ndx_load(d, index, next, arg, 0, loaded);
 }
 
 /* ---- transactions --------------------------------------------------------------------------- */

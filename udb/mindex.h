@@ -124,8 +124,11 @@ typedef struct mbulk {
     unsigned ix;
     int64_t cur[MINDEX_MAX_LEVELS + 2]; /* node being filled per level, 1 = bottom */
     int64_t prev_leaf;
+    int64_t eof_run;            /* first record whose key equals the sentinel */
     uint64_t count;
     int have_last;
+    int keep_duplicates;        /* repair/convert: an original's UNIQUE index
+                                   may hold duplicates; keep them */
     uint8_t *last;              /* the last key added */
 } mbulk;
 

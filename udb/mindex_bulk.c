@@ -21,7 +21,7 @@ int mindex_bulk_begin(mindex *m, unsigned ix, mbulk *b)
     memset(b, 0, sizeof *b);
     b->m = m;
     b->ix = ix;
-    b->prev_leaf = -1;
+    b->prev_leaf = b->eof_run = -1;
     for (unsigned l = 0; l < MINDEX_MAX_LEVELS + 2; l++)
         b->cur[l] = -1;
     if (!(b->last = malloc(x->T.ks)))
@@ -96,7 +96,7 @@ int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp)
         if (c > 0)
             return udb_err_set(m->err, UDB_INVAL, "bulk load: record %llu is not in key order",
                                (unsigned long long)b->count + 1);
-        if (c == 0 && (x->info.attrib & UDB_UNIQUE))
+        if (c == 0 && (x->info.attrib & UDB_UNIQUE) && !b->keep_duplicates)
             return udb_err_set(m->err, UDB_EXISTS, "bulk load: record %llu repeats a key of UNIQUE "
                                "index %u", (unsigned long long)b->count + 1, b->ix + 1);
         same = c == 0;
@@ -120,8 +120,13 @@ int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp)
             return m->err->code;
         lay_leaf_set_next(&x->T, p, leaf);
     }
-    if (!same && (rc = add_item(b, 1, key, leaf)))
+    /* keys equal to the sentinel join the EOF leaf's run: no item of their own */
+    if (lay_cmp(&x->T, key, x->kbuf) == 0) {
+        if (b->eof_run == -1)
+            b->eof_run = leaf;
+    } else if (!same && (rc = add_item(b, 1, key, leaf))) {
         return rc;
+    }
     memcpy(b->last, key, x->T.ks);
     b->have_last = 1;
     b->prev_leaf = leaf;
@@ -140,7 +145,7 @@ int mindex_bulk_end(mbulk *b)
     if (b->prev_leaf == -1)
         x->info.first_leaf = x->info.last_leaf;
     /* the EOF item closes the bottom level, then every level closes */
-    int rc = add_item(b, 1, x->kbuf, x->info.last_leaf);
+    int rc = add_item(b, 1, x->kbuf, b->eof_run != -1 ? b->eof_run : x->info.last_leaf);
     unsigned lvl = 1;
     while (!rc && b->cur[lvl + 1] != -1) {
         const uint8_t *n = pager_get(m->pf, (uint64_t)b->cur[lvl], x->T.node_size);

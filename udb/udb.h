@@ -251,6 +251,41 @@ typedef void (*udb_problem_fn)(void *arg, int severity, int64_t offset, unsigned
 int udb_ndx_check(udb_ndx *ndx, udb_problem_fn fn, void *arg, udb_check_report *rep);
 void udb_check_report_free(udb_check_report *rep);
 
+/* ---- repair and conversion --------------------------------------------------- */
+typedef struct udb_repair_index {
+    uint64_t records;          /* records the rebuilt index holds */
+    uint64_t fragments;        /* pieces the leaf chain was found in */
+    uint64_t breaks;           /* places where the chain was broken */
+    uint64_t out_of_order;     /* neighbouring records out of key order */
+    uint64_t duplicates;       /* records whose key equals the previous one */
+} udb_repair_index;
+
+typedef struct udb_repair_report {
+    unsigned num_indexes;
+    udb_repair_index *index;
+    uint64_t leaves_found;     /* leaves on a chain (EOF leaves included) */
+    uint64_t size_before, size_after;
+} udb_repair_report;
+
+/* Rebuild every index of the MultiIndex file at path from its leaves:
+   each leaf with a valid checksum whose chain links agree is salvaged; the
+   infos, trees and free lists are rebuilt (keys in order, duplicates in
+   their chain order). The result goes to out (a new file) or, with out ==
+   NULL, replaces path in one journaled transaction. Findings (what was
+   lost and why) are reported through fn. rep may be NULL; free it with
+   udb_repair_report_free. */
+int udb_repair(const char *path, const char *out, const udb_options *opts, udb_problem_fn fn,
+               void *arg, udb_repair_report *rep);
+void udb_repair_report_free(udb_repair_report *rep);
+
+/* Copy every index (definition, records, duplicate order) of in to a new
+   file out in opts->layout, with maxitems / keysize changed when not 0.
+   Refuses (UDB_RANGE) data positions or sizes the target layout cannot
+   address; an index the original left out of key order is sorted (noted
+   through fn). */
+int udb_convert(const char *in, const char *out, const udb_options *opts, unsigned maxitems,
+                unsigned keysize, udb_problem_fn fn, void *arg);
+
 /* ---- HeapFiles (.dat) ------------------------------------------------------ */
 typedef struct udb_heap udb_heap;
 

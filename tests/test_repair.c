@@ -1,0 +1,362 @@
+/*
+ * test_repair.c — repair and conversion.
+ * Repair: the real unclosed file (index 1 recovers its 1004 records, every
+ * key found, the result clean and accepted by the independent checker), to
+ * a new file and in place; copies of the fixtures with the infos wiped,
+ * tree nodes zeroed, a broken chain link, a destroyed leaf and a torn last
+ * block: every record whose leaf is intact comes back, in manifest order,
+ * the lost ones are exactly the destroyed leaves and are reported, nothing
+ * is invented, the result is clean.
+ * Conversion: classic -> wide -> classic and wide -> classic -> wide keep
+ * every manifest; positions beyond 32 bits are refused for classic; a new
+ * node order keeps the records.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "layout.h"
+#include "testutil.h"
+
+static const char *dir;
+
+typedef struct findings {
+    int problems, lost, breaks;
+} findings;
+
+static void note(void *arg, int sev, int64_t off, unsigned ix, const char *text)
+{
+    findings *f = arg;
+    (void)off;
+    (void)ix;
+    f->problems += sev == UDB_PROBLEM;
+    f->lost += strstr(text, "record is lost") != NULL;
+    f->breaks += strstr(text, "breaks after") != NULL;
+}
+
+/* The records of every index, as manifest text lines "index<TAB>key<TAB>dp". */
+static char *listing(const char *path, int *count)
+{
+    udb_ndx *d;
+    if (udb_ndx_open(path, NULL, &d))
+        fail_msg("open %s: %s", path, udb_ndx_errmsg(d));
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap), kb[300];
+    *count = 0;
+    for (unsigned ix = 1; ix <= udb_ndx_count(d); ix++) {
+        udb_index_info inf;
+        udb_cursor *c;
+        udb_item it;
+        udb_ndx_info(d, ix, &inf);
+        if (!inf.initialised)
+            continue;
+        assert_int_equal(udb_cursor_open(d, ix, &c), 0);
+        for (int rc = udb_cursor_first(c, &it); !rc; rc = udb_cursor_next(c, &it)) {
+            if (len + 400 > cap)
+                out = realloc(out, cap *= 2);
+            len += (size_t)sprintf(out + len, "%u\t%s\t%lld\n", ix,
+                                   manifest_key(udb_ndx_layout(d), &inf, it.key, kb), (long long)it.datapos);
+            ++*count;
+        }
+        udb_cursor_close(c);
+    }
+    out[len] = 0;
+    if (udb_ndx_check(d, NULL, NULL, NULL))
+        fail_msg("%s is not clean: %s", path, udb_ndx_errmsg(d));
+    udb_ndx_close(d);
+    return out;
+}
+
+/* The manifest's records in the same form. */
+static char *manifest_listing(const char *mpath, int wide, int *count)
+{
+    manifest m;
+    assert_int_equal(manifest_load(mpath, &m), 0);
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    *count = 0;
+    for (size_t s = 0; s < m.n; s++)
+        for (size_t r = 0; r < m.sec[s].n; r++) {
+            if (len + 400 > cap)
+                out = realloc(out, cap *= 2);
+            len += (size_t)sprintf(out + len, "%u\t%s\t%lld\n", m.sec[s].index, m.sec[s].rec[r].key,
+                                   (long long)m.sec[s].rec[r].dp);
+            ++*count;
+        }
+    out[len] = 0;
+    (void)wide;
+    manifest_free(&m);
+    return out;
+}
+
+static void independent(const char *path, int layout)
+{
+    const char *tool = layout == UDB_LAYOUT_CLASSIC ? "../shared/tools/classic_check.py"
+                                                    : "../shared/tools/wide_check.py";
+    if (access(tool, R_OK) == 0 && run_cmd("python3 %s %s >/dev/null 2>&1", tool, path))
+        fail_msg("%s fails %s", path, tool);
+}
+
+/* ---- the real file --------------------------------------------------------------------------- */
+static void check_real(const char *path)
+{
+    udb_ndx *d;
+    assert_int_equal(udb_ndx_open(path, NULL, &d), 0);
+    udb_cursor *c;
+    udb_item it;
+    int n = 0;
+    assert_int_equal(udb_cursor_open(d, 1, &c), 0);
+    for (int rc = udb_cursor_first(c, &it); !rc; rc = udb_cursor_next(c, &it), n++) {
+        int64_t dp;
+        assert_int_equal(udb_ndx_find(d, 1, it.key, strlen((const char *)it.key), &dp), 0);
+        assert_int_equal(dp, it.datapos);
+    }
+    assert_int_equal(n, 1004);
+    udb_cursor_close(c);
+    int64_t dp;
+    assert_int_equal(udb_ndx_find(d, 1, "777", 3, &dp), 0);
+    assert_int_equal(dp, 777);
+    for (unsigned ix = 2; ix <= 5; ix++) {
+        assert_int_equal(udb_cursor_open(d, ix, &c), 0);
+        assert_int_equal(udb_cursor_first(c, &it), UDB_NOTFOUND);
+        udb_cursor_close(c);
+    }
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    udb_ndx_close(d);
+    independent(path, UDB_LAYOUT_WIDE);
+}
+
+static void test_real_file(void **state)
+{
+    (void)state;
+    udb_repair_report rep;
+    const char *out = path_in(dir, "real_out.ndx");
+    assert_int_equal(udb_repair(FIXTURES "/real/test_index.ndx", out, NULL, NULL, NULL, &rep), 0);
+    assert_int_equal(rep.num_indexes, 5);
+    assert_int_equal(rep.index[0].records, 1004);
+    for (int i = 1; i < 5; i++)
+        assert_int_equal(rep.index[i].records, 0);
+    udb_repair_report_free(&rep);
+    check_real(out);
+    /* in place: the file itself is fixed, in one transaction */
+    const char *inplace = path_in(dir, "real_inplace.ndx");
+    assert_int_equal(copy_file(FIXTURES "/real/test_index.ndx", inplace), 0);
+    assert_int_equal(udb_repair(inplace, NULL, NULL, NULL, NULL, NULL), 0);
+    check_real(inplace);
+    /* a second repair changes nothing in the records */
+    int n1, n2;
+    char *a = listing(inplace, &n1);
+    assert_int_equal(udb_repair(inplace, NULL, NULL, NULL, NULL, NULL), 0);
+    char *b = listing(inplace, &n2);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
+/* ---- damage ------------------------------------------------------------------------------------- */
+typedef struct fx {
+    const char *file, *manifest;
+    int layout;
+} fx;
+
+static const fx fixtures[] = {
+    {FIXTURES "/classic/l16_test.ndx", FIXTURES "/classic/l16_test.manifest", UDB_LAYOUT_CLASSIC},
+    {FIXTURES "/wide/m64_strings.ndx", FIXTURES "/wide/m64_strings.ndx.manifest", UDB_LAYOUT_WIDE},
+    {FIXTURES "/wide/m64_types.ndx", FIXTURES "/wide/m64_types.ndx.manifest", UDB_LAYOUT_WIDE},
+};
+
+typedef struct img {
+    uint8_t *d;
+    size_t n;
+    const lay *L;
+    unsigned count;
+} img;
+
+static void img_load(img *m, const fx *f)
+{
+    m->d = read_file(f->file, &m->n);
+    m->L = lay_get(f->layout);
+    m->count = lay_hdr_count(m->d);
+}
+
+static void info_of(const img *m, unsigned ix, lay_info *inf, lay_tree *T)
+{
+    lay_info_decode(m->L, m->d + lay_info_off(m->L, ix), inf);
+    lay_tree_init(T, m->L, (int)inf->keytype, inf->keysize, inf->maxitems);
+}
+
+/* The n-th live leaf of index ix (chain order from the first leaf). */
+static int64_t nth_leaf(const img *m, unsigned ix, int n)
+{
+    lay_info inf;
+    lay_tree T;
+    info_of(m, ix, &inf, &T);
+    int64_t at = inf.first_leaf;
+    for (int k = 0; k < n && at != inf.last_leaf; k++)
+        at = lay_leaf_next(&T, m->d + at);
+    return at == inf.last_leaf ? -1 : at;
+}
+
+/* Remove the record at leaf from a manifest listing ("ix<TAB>key<TAB>dp"). */
+static void drop_line(char *listing, unsigned ix, const img *m, int64_t leaf)
+{
+    lay_info inf;
+    lay_tree T;
+    info_of(m, ix, &inf, &T);
+    udb_index_info ui = {{(int)inf.keytype, inf.keysize, 0, 0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    char kb[300], line[400];
+    snprintf(line, sizeof line, "%u\t%s\t%lld\n", ix, manifest_key(m->L->kind, &ui, lay_leaf_key(&T, m->d + leaf), kb),
+             (long long)lay_leaf_datapos(&T, m->d + leaf));
+    char *p = strstr(listing, line);
+    assert_non_null(p);
+    memmove(p, p + strlen(line), strlen(p + strlen(line)) + 1);
+}
+
+enum { WIPE_INFOS, ZERO_NODES, BREAK_LINK, KILL_LEAF, TEAR_END };
+static const char *damage_name[] = {"wiped infos", "zeroed nodes", "broken link", "destroyed leaf", "torn end"};
+
+/* Damage the image; removes lost records from want; returns how many. */
+static int damage(img *m, int kind, char *want)
+{
+    int lost = 0;
+    for (unsigned ix = 1; ix <= m->count; ix++) {
+        lay_info inf;
+        lay_tree T;
+        info_of(m, ix, &inf, &T);
+        uint8_t *ip = m->d + lay_info_off(m->L, ix);
+        int64_t leaf = nth_leaf(m, ix, 5 + (int)ix);
+        if (kind == WIPE_INFOS) {
+            inf.root = inf.first_leaf = inf.last_leaf = inf.free_node = inf.free_leaf = -1;
+            inf.levels = 0;
+            lay_info_encode(m->L, ip, &inf);
+        } else if (kind == ZERO_NODES && ix <= 2) {
+            memset(m->d + inf.root, 0, T.node_size);
+            int64_t child = lay_node_child(&T, m->d + inf.root, 0);
+            (void)child;
+        } else if (kind == BREAK_LINK && leaf > 0) {
+            lay_leaf_set_next(&T, m->d + leaf, inf.root); /* a node, not the next leaf */
+        } else if (kind == KILL_LEAF && leaf > 0 && ix == 1) {
+            drop_line(want, ix, m, leaf);
+            memset(m->d + leaf, 0x5a, T.leaf_size);
+            lost++;
+        }
+    }
+    if (kind == TEAR_END) {
+        /* the last block: find whether it is a live leaf of some index */
+        for (unsigned ix = 1; ix <= m->count; ix++) {
+            lay_info inf;
+            lay_tree T;
+            info_of(m, ix, &inf, &T);
+            for (int64_t at = inf.first_leaf; at != inf.last_leaf; at = lay_leaf_next(&T, m->d + at))
+                if ((size_t)at + T.leaf_size == m->n) {
+                    drop_line(want, ix, m, at);
+                    lost++;
+                }
+        }
+        m->n -= 3;
+    }
+    return lost;
+}
+
+static void test_damage(void **state)
+{
+    (void)state;
+    for (size_t f = 0; f < sizeof fixtures / sizeof fixtures[0]; f++)
+        for (int kind = WIPE_INFOS; kind <= TEAR_END; kind++) {
+            img m;
+            int nwant, ngot;
+            img_load(&m, &fixtures[f]);
+            char *want = manifest_listing(fixtures[f].manifest, fixtures[f].layout, &nwant);
+            int lost = damage(&m, kind, want);
+            const char *in = path_in(dir, "damaged.ndx"), *out = path_in(dir, "repaired.ndx");
+            unlink(out);
+            assert_int_equal(write_file(in, m.d, m.n), 0);
+            findings fd = {0, 0, 0};
+            udb_repair_report rep;
+            if (udb_repair(in, out, NULL, note, &fd, &rep))
+                fail_msg("%s, %s: repair failed", fixtures[f].file, damage_name[kind]);
+            udb_repair_report_free(&rep);
+            char *got = listing(out, &ngot);
+            if (strcmp(want, got))
+                fail_msg("%s, %s: the repaired records differ (%d vs %d expected, %d lost)",
+                         fixtures[f].file, damage_name[kind], ngot, nwant - lost, lost);
+            if (fd.lost != lost)
+                fail_msg("%s, %s: %d records reported lost, %d destroyed", fixtures[f].file,
+                         damage_name[kind], fd.lost, lost);
+            if (kind == BREAK_LINK)
+                assert_true(fd.breaks > 0);
+            independent(out, fixtures[f].layout);
+            free(want);
+            free(got);
+            free(m.d);
+        }
+}
+
+/* ---- conversion ----------------------------------------------------------------------------------- */
+static void convert(const char *in, const char *out, int layout, unsigned maxitems, int want_rc)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.layout = layout;
+    unlink(out);
+    int rc = udb_convert(in, out, &o, maxitems, 0, NULL, NULL);
+    if (rc != want_rc)
+        fail_msg("convert %s -> %s: %d, want %d", in, out, rc, want_rc);
+}
+
+static void test_convert_round_trips(void **state)
+{
+    (void)state;
+    int n1, n2;
+    const char *w = path_in(dir, "c2w.ndx"), *c = path_in(dir, "w2c.ndx");
+    /* classic -> wide -> classic */
+    convert(FIXTURES "/classic/l16_test.ndx", w, UDB_LAYOUT_WIDE, 0, 0);
+    convert(w, c, UDB_LAYOUT_CLASSIC, 0, 0);
+    char *want = manifest_listing(FIXTURES "/classic/l16_test.manifest", 0, &n1);
+    char *got = listing(c, &n2);
+    assert_string_equal(want, got);
+    independent(w, UDB_LAYOUT_WIDE);
+    independent(c, UDB_LAYOUT_CLASSIC);
+    free(want);
+    free(got);
+    /* wide -> classic -> wide, and a new node order */
+    convert(FIXTURES "/wide/m64_types.ndx", c, UDB_LAYOUT_CLASSIC, 0, 0);
+    convert(c, w, UDB_LAYOUT_WIDE, 0, 0);
+    want = listing(FIXTURES "/wide/m64_types.ndx", &n1);
+    got = listing(w, &n2);
+    assert_string_equal(want, got);
+    free(got);
+    convert(FIXTURES "/wide/m64_types.ndx", w, UDB_LAYOUT_WIDE, 40, 0);
+    got = listing(w, &n2);
+    assert_string_equal(want, got);
+    independent(w, UDB_LAYOUT_WIDE);
+    free(want);
+    free(got);
+    /* positions beyond 32 bits do not fit the classic layout */
+    convert(FIXTURES "/wide/m64_strings.ndx", c, UDB_LAYOUT_CLASSIC, 0, UDB_RANGE);
+    assert_int_not_equal(access(c, F_OK), 0); /* nothing left behind */
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = strdup(scratch_dir("repair"));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free((void *)dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_real_file),
+        cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_convert_round_trips),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,340 @@
+/*
+ * repair.c — rebuilding a damaged MultiIndex file from its leaves.
+ *
+ * Trusts no pointer it has not verified. The body is scanned for every
+ * block that has the size of some index's leaf and a valid checksum (a
+ * rolling XOR: one pass per leaf size). Of those, leaves whose chain links
+ * agree in both directions form fragments; a fragment ending at an EOF leaf
+ * is an index's chain. Chains go to indexes by the info's EOF leaf when the
+ * info is sound, else in the order the originals created them (EOF leaf
+ * position); fragments without an EOF leaf go to the index whose leaves lie
+ * next to theirs in the file (the same growth batch). Each index is then
+ * rebuilt with the bulk loader: keys in order, duplicates in chain order.
+ * Reads the damaged file through the pager and layout only; writes through
+ * the public API (and api_ndx.h's loader that keeps an original's
+ * duplicates in a UNIQUE index).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "api_int.h"
+#include "api_ndx.h"
+#include "layout.h"
+#include "repair.h"
+
+/* ---- candidates: leaf-shaped blocks ------------------------------------------------------ */
+static size_t slot_of(const rctx *c, int64_t pos, unsigned size)
+{
+    uint64_t h = ((uint64_t)pos * 0x9e3779b97f4a7c15ULL) ^ size;
+    return (size_t)(h >> 17) & (c->hcap - 1);
+}
+
+const rcand *rep_find(const rctx *c, int64_t pos, unsigned size)
+{
+    if (!c->hcap || pos < 0)
+        return NULL;
+    for (size_t i = slot_of(c, pos, size);; i = (i + 1) & (c->hcap - 1)) {
+        long k = c->hash[i];
+        if (k < 0)
+            return NULL;
+        if (c->cand[k].pos == pos && c->cand[k].size == size)
+            return &c->cand[k];
+    }
+}
+
+static int plausible(const rctx *c, int64_t p, unsigned size)
+{
+    return p == -1 || (p >= (int64_t)c->body && (uint64_t)p + size <= c->size);
+}
+
+/* A leaf-shaped block worth keeping: its links could be real, and it is not
+   a free leaf (those are rebuilt, never salvaged). */
+static int add_cand(rctx *c, int64_t pos, unsigned size)
+{
+    const uint8_t *l = c->d + pos;
+    unsigned psz = c->L->psz;
+    int64_t next = lay_ldpos(c->L, l + 1), prev = lay_ldpos(c->L, l + 1 + psz),
+            dp = lay_ldpos(c->L, l + 1 + 2 * psz);
+    if (!plausible(c, next, size) || !plausible(c, prev, size) || dp < -1 || (prev == -1 && dp == 0))
+        return 0;
+    if (c->ncand == c->capcand) {
+        size_t n = c->capcand ? 2 * c->capcand : 4096;
+        rcand *p = realloc(c->cand, n * sizeof *p);
+        if (!p)
+            return UDB_NOMEM;
+        c->cand = p;
+        c->capcand = n;
+    }
+    c->cand[c->ncand++] = (rcand){pos, next, prev, dp, size, -1, -1, 0, 0};
+    return 0;
+}
+
+static int build_hash(rctx *c)
+{
+    size_t cap = 64;
+    while (cap < 2 * c->ncand + 2)
+        cap *= 2;
+    c->hash = malloc(cap * sizeof *c->hash);
+    if (!c->hash)
+        return UDB_NOMEM;
+    c->hcap = cap;
+    for (size_t i = 0; i < cap; i++)
+        c->hash[i] = -1;
+    for (size_t k = 0; k < c->ncand; k++) {
+        size_t i = slot_of(c, c->cand[k].pos, c->cand[k].size);
+        while (c->hash[i] >= 0)
+            i = (i + 1) & (cap - 1);
+        c->hash[i] = (long)k;
+    }
+    return 0;
+}
+
+/* Every offset of the body where a block of this size has a zero XOR. */
+static int scan_size(rctx *c, unsigned size)
+{
+    if (c->size < c->body + size)
+        return 0;
+    uint8_t x = lay_xor(c->d + c->body, size);
+    for (uint64_t p = c->body;; p++) {
+        if (x == 0) {
+            int rc = add_cand(c, (int64_t)p, size);
+            if (rc)
+                return rc;
+        }
+        if (p + size >= c->size)
+            break;
+        x ^= c->d[p] ^ c->d[p + size];
+    }
+    return 0;
+}
+
+/* ---- links, fragments --------------------------------------------------------------------- */
+static void check_links(rctx *c)
+{
+    for (size_t k = 0; k < c->ncand; k++) {
+        rcand *a = &c->cand[k];
+        const rcand *n = a->next == -1 ? NULL : rep_find(c, a->next, a->size);
+        const rcand *p = a->prev == -1 ? NULL : rep_find(c, a->prev, a->size);
+        a->fwd_ok = a->next == -1 || (n && n->prev == a->pos && n != a);
+        a->back_ok = a->prev == -1 || (p && p->next == a->pos && p != a);
+    }
+}
+
+static int free_shaped(const rctx *c, const rcand *a)
+{
+    const uint8_t *key = c->d + a->pos + 1 + 3 * c->L->psz;
+    unsigned ks = a->size - 1 - 3 * c->L->psz;
+    for (unsigned i = 0; i < ks; i++)
+        if (key[i])
+            return 0;
+    return a->prev == -1 && a->dp == 0;
+}
+
+/* Is a the end of a chain: the EOF leaf of an index with its leaf size? */
+int rep_is_eof(const rctx *c, const rcand *a)
+{
+    if (a->next != -1 || a->dp != -1)
+        return 0;
+    for (unsigned i = 0; i < c->n; i++) {
+        const rep_index *x = &c->ix[i];
+        if (!x->usable || x->T.leaf_size != a->size)
+            continue;
+        uint8_t *k = c->kbuf;
+        const uint8_t *key = c->d + a->pos + 1 + 3 * c->L->psz;
+        lay_eof_key_max(&x->T, k);
+        if (!memcmp(key, k, x->T.ks))
+            return 1;
+        lay_eof_key_original(&x->T, k);
+        if (!memcmp(key, k, x->T.ks))
+            return 1;
+    }
+    return 0;
+}
+
+/* A leaf that belongs to a chain: linked to a neighbour, or a lone EOF leaf. */
+static int chained(const rctx *c, const rcand *a)
+{
+    if (free_shaped(c, a))
+        return 0;
+    if ((a->next != -1 && a->fwd_ok) || (a->prev != -1 && a->back_ok))
+        return 1;
+    return rep_is_eof(c, a) && a->prev == -1;
+}
+
+static int new_frag(rctx *c, size_t first)
+{
+    if (c->nfrag == c->capfrag) {
+        size_t n = c->capfrag ? 2 * c->capfrag : 64;
+        rfrag *f = realloc(c->frag, n * sizeof *f);
+        if (!f)
+            return UDB_NOMEM;
+        c->frag = f;
+        c->capfrag = n;
+    }
+    c->frag[c->nfrag] = (rfrag){first, 0, 0, c->cand[first].size, -1, -1};
+    c->nfrag++;
+    return 0;
+}
+
+/* Follow mutual links from every chain head; the last leaf tells whether
+   the fragment ends at an EOF leaf or at a break. */
+static int build_fragments(rctx *c)
+{
+    for (size_t k = 0; k < c->ncand; k++) {
+        rcand *a = &c->cand[k];
+        if (a->frag >= 0 || !chained(c, a) || (a->prev != -1 && a->back_ok))
+            continue;
+        int rc = new_frag(c, k);
+        if (rc)
+            return rc;
+        rfrag *f = &c->frag[c->nfrag - 1];
+        for (rcand *at = a;;) {
+            at->frag = (int)c->nfrag - 1;
+            f->count++;
+            f->last = (size_t)(at - c->cand);
+            if (at->next == -1 || !at->fwd_ok)
+                break;
+            rcand *nx = (rcand *)rep_find(c, at->next, at->size);
+            if (!nx || nx->frag >= 0)
+                break;
+            at = nx;
+        }
+        f->eof = rep_is_eof(c, &c->cand[f->last]);
+    }
+    return 0;
+}
+
+/* ---- the whole repair ------------------------------------------------------------------------ */
+static int load_infos(rctx *c)
+{
+    for (unsigned i = 0; i < c->n; i++) {
+        rep_index *x = &c->ix[i];
+        const uint8_t *p = c->d + lay_info_off(c->L, i + 1);
+        lay_info_decode(c->L, p, &x->info);
+        x->info_ok = lay_ck_ok(p, c->L->info_size);
+        const lay_info *f = &x->info;
+        x->usable = f->keytype >= 1 && f->keytype <= 7 && f->keysize >= lay_min_keysize((int)f->keytype) &&
+                    f->maxitems >= 3 && f->attrib <= 3;
+        if (x->usable)
+            lay_tree_init(&x->T, c->L, (int)f->keytype, f->keysize, f->maxitems);
+        if (f->keytype != 0 && !x->usable)
+            rep_say(c, UDB_PROBLEM, (int64_t)lay_info_off(c->L, i + 1), i + 1,
+                    "the definition is unreadable (key type %u, key size %u, max items %u): its "
+                    "records cannot be recovered",
+                    f->keytype, f->keysize, f->maxitems);
+        else if (x->usable && !x->info_ok)
+            rep_say(c, UDB_NOTE, (int64_t)lay_info_off(c->L, i + 1), i + 1,
+                    "the index info fails its checksum; its definition is used as it reads");
+        if (x->usable && x->T.ks > c->kmax)
+            c->kmax = x->T.ks;
+    }
+    return 0;
+}
+
+static int scan_all(rctx *c)
+{
+    for (unsigned i = 0; i < c->n; i++) {
+        if (!c->ix[i].usable)
+            continue;
+        unsigned s = (unsigned)c->ix[i].T.leaf_size, seen = 0;
+        for (unsigned j = 0; j < i; j++)
+            seen |= c->ix[j].usable && c->ix[j].T.leaf_size == s;
+        int rc = seen ? 0 : scan_size(c, s);
+        if (rc)
+            return rc;
+    }
+    return build_hash(c);
+}
+
+/* ---- evidence from the trees ---------------------------------------------------------------- */
+static const uint8_t *sound_node(const rctx *c, const rep_index *x, int64_t pos)
+{
+    if (pos < (int64_t)c->body || (uint64_t)pos + x->T.node_size > c->size)
+        return NULL;
+    const uint8_t *n = c->d + pos;
+    unsigned cnt = lay_node_count(n);
+    return lay_ck_ok(n, x->T.node_size) && cnt >= 1 && cnt <= x->T.maxitems ? n : NULL;
+}
+
+/* Walk one level of an index's tree: the children of the nodes in cur.
+   Returns the number of children written to next (at most cap). */
+static size_t tree_level(const rctx *c, const rep_index *x, const int64_t *cur, size_t n, int64_t *next,
+                         size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *nd = sound_node(c, x, cur[i]);
+        for (unsigned j = 0; nd && j < lay_node_count(nd) && k < cap; j++)
+            next[k++] = lay_node_child(&x->T, nd, j);
+    }
+    return k;
+}
+
+void rep_tree_marks(rctx *c)
+{
+    for (unsigned i = 0; i < c->n; i++) {
+        const rep_index *x = &c->ix[i];
+        if (!x->usable || x->info.levels < 1 || x->info.levels > 64)
+            continue;
+        size_t cap = (size_t)(c->size / x->T.node_size + 2) * x->T.maxitems;
+        int64_t *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+        size_t n = 1;
+        if (!a || !b) {
+            free(a);
+            free(b);
+            return;
+        }
+        a[0] = x->info.root;
+        for (unsigned lvl = x->info.levels; lvl >= 1 && n; lvl--) {
+            n = tree_level(c, x, a, n, b, cap);
+            int64_t *t = a;
+            a = b;
+            b = t;
+        }
+        for (size_t k = 0; k < n; k++) { /* a holds the leaves the bottom items name */
+            rcand *l = (rcand *)rep_find(c, a[k], (unsigned)x->T.leaf_size);
+            if (l)
+                l->tree_ix = (int)i;
+        }
+        free(a);
+        free(b);
+    }
+}
+
+void rep_free(rctx *c)
+{
+    free(c->cand);
+    free(c->hash);
+    free(c->frag);
+    free(c->kbuf);
+    if (c->ix)
+        for (unsigned i = 0; i < c->n; i++)
+            free(c->ix[i].rec);
+    free(c->ix);
+}
+
+/* Read the file at path and find every index's records. */
+int rep_analyse(rctx *c, api_base *b, pager_file *pf, int layout)
+{
+    c->L = lay_get(layout);
+    c->d = pager_get(pf, 0, 0);
+    c->size = pager_size(pf);
+    c->n = lay_hdr_count(c->d);
+    c->body = lay_body_off(c->L, c->n);
+    c->err = &b->err;
+    if (!(c->ix = calloc(c->n, sizeof *c->ix)))
+        return udb_err_set(&b->err, UDB_NOMEM, "out of memory");
+    int rc = load_infos(c);
+    if (!rc && !(c->kbuf = malloc(c->kmax ? c->kmax : 1)))
+        rc = udb_err_set(&b->err, UDB_NOMEM, "out of memory");
+    if (!rc && (rc = scan_all(c)) == 0) {
+        check_links(c);
+        rc = build_fragments(c);
+    }
+    if (!rc)
+        rep_tree_marks(c);
+    if (!rc)
+        rc = rep_attribute(c);
+    if (!rc)
+        rc = rep_collect(c);
+    return rc == UDB_NOMEM ? udb_err_set(&b->err, rc, "out of memory") : rc;
+}
