@@ -471,6 +471,74 @@ static void test_sequential(void **state)
                 sequential(layout, attrs, desc, attrs & 1 ? 4 : 33);
 }
 
+/* ---- bulk load with every type's edge keys ------------------------------------------------ */
+typedef struct bfeed {
+    const model *m;
+    size_t i;
+} bfeed;
+
+static int bulk_next(void *arg, const void **key, size_t *len, int64_t *dp)
+{
+    bfeed *f = arg;
+    if (f->i == f->m->n)
+        return 1;
+    *key = f->m->r[f->i].key;
+    *len = f->m->ks;
+    *dp = f->m->r[f->i].dp;
+    f->i++;
+    return 0;
+}
+
+static void test_bulk_edges(void **state)
+{
+    (void)state;
+    for (int layout = 1; layout <= 2; layout++)
+        for (int type = 1; type <= 7; type++) {
+            char name[64];
+            snprintf(name, sizeof name, "bulk_%d_%d.ndx", layout, type);
+            const char *path = path_in(dir, name);
+            udb_options o;
+            udb_options_init(&o);
+            o.layout = layout;
+            o.sync = UDB_SYNC_OFF;
+            udb_ndx *d;
+            assert_int_equal(udb_ndx_create(path, &o, 1, &d), 0);
+            udb_index_def def = {type, type_ks[type], UDB_ALLOW_DELETE, 4, 2, 5};
+            assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+            model m;
+            pool p;
+            model_init(&m, type, type_ks[type], layout == 1, 0);
+            make_pool(&p, type, type_ks[type], 120);
+            for (size_t i = 0; i < 600; i++) /* the model's order is the load order */
+                model_append(&m, p.k[rnd() % p.n], (int64_t)i + 1);
+            /* equal keys keep the given order: feed the model's traversal */
+            bfeed f = {&m, 0};
+            uint64_t n;
+            assert_int_equal(udb_ndx_load_sorted(d, 1, bulk_next, &f, &n), 0);
+            assert_int_equal(n, m.n);
+            full_compare(d, &m, name);
+            check_clean(d, name);
+            /* and it stays a normal index */
+            for (int i = 0; i < 300; i++) {
+                const uint8_t *k = p.k[rnd() % p.n];
+                if (i % 3) {
+                    assert_int_equal(udb_ndx_append(d, 1, k, m.ks, 10000 + i), 0);
+                    model_append(&m, k, 10000 + i);
+                } else {
+                    uint64_t removed;
+                    int rc = udb_ndx_delete(d, 1, k, m.ks, &removed);
+                    assert_int_equal(removed, model_delete_key(&m, k));
+                    (void)rc;
+                }
+            }
+            full_compare(d, &m, name);
+            check_clean(d, name);
+            udb_ndx_close(d);
+            independent_check(path, layout);
+            model_free(&m);
+        }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -495,6 +563,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sequential),
+        cmocka_unit_test(test_bulk_edges),
         cmocka_unit_test(test_randomized),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -358,6 +358,90 @@ int udb_ndx_check(udb_ndx *d, udb_problem_fn fn, void *arg, udb_check_report *re
     return rc;
 }
 
+/* ---- inspection ------------------------------------------------------------------------------- */
+/* One level: call fn for each node in cur; collect their children. */
+static int walk_level(udb_ndx *d, mindex_index *x, unsigned lvl, int64_t *cur, size_t n, int64_t **next,
+                      size_t *nn, int (*fn)(void *, const udb_node_view *), void *arg)
+{
+    size_t cap = n * x->T.maxitems;
+    uint8_t *keys = malloc((size_t)x->T.maxitems * x->T.ks);
+    int64_t *kids = malloc(x->T.maxitems * sizeof *kids);
+    *next = malloc((cap ? cap : 1) * sizeof **next);
+    *nn = 0;
+    int rc = keys && kids && *next ? 0 : udb_err_set(&d->b.err, UDB_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && !rc; i++) {
+        const uint8_t *nd = mindex_node(&d->m, x, cur[i]);
+        if (!nd) {
+            rc = d->b.err.code;
+            break;
+        }
+        unsigned cnt = lay_node_count(nd);
+        for (unsigned j = 0; j < cnt; j++) {
+            memcpy(keys + (size_t)j * x->T.ks, lay_node_key(&x->T, nd, j), x->T.ks);
+            kids[j] = lay_node_child(&x->T, nd, j);
+            (*next)[(*nn)++] = kids[j];
+        }
+        udb_node_view v = {lvl, x->info.levels, cur[i], lay_node_next(&x->T, nd), lay_node_prev(&x->T, nd),
+                           cnt, x->T.maxitems, x->T.ks, keys, kids};
+        rc = fn(arg, &v);
+    }
+    free(keys);
+    free(kids);
+    return rc;
+}
+
+int udb_ndx_walk_tree(udb_ndx *d, unsigned index, int (*fn)(void *arg, const udb_node_view *node),
+                      void *arg)
+{
+    api_lock(&d->b);
+    int began, rc = check_index_arg(d, index);
+    if (!rc && !fn)
+        rc = udb_err_set(&d->b.err, UDB_INVAL, "NULL callback");
+    if (!rc && !(rc = api_read_begin(&d->b, &began))) {
+        if (!(rc = mindex_readable(&d->m, index - 1))) {
+            mindex_index *x = &d->m.ix[index - 1];
+            int64_t *cur = malloc(sizeof *cur), *next = NULL;
+            size_t n = 1, nn = 0;
+            if (!cur)
+                rc = udb_err_set(&d->b.err, UDB_NOMEM, "out of memory");
+            else
+                cur[0] = x->info.root;
+            for (unsigned lvl = x->info.levels; lvl >= 1 && !rc; lvl--) {
+                rc = walk_level(d, x, lvl, cur, n, &next, &nn, fn, arg);
+                free(cur);
+                cur = next;
+                n = nn;
+                next = NULL;
+            }
+            free(cur);
+            free(next);
+        }
+        api_read_end(&d->b, began);
+    }
+    api_unlock(&d->b);
+    return rc;
+}
+
+int udb_ndx_stats(udb_ndx *d, udb_stats *out)
+{
+    pager_stats ps;
+    api_lock(&d->b);
+    memset(out, 0, sizeof *out);
+    if (d->b.g) {
+        pager_get_stats(d->b.g, &ps);
+        out->commits = ps.commits;
+        out->pages_written = ps.pages_written;
+        out->journal_pages = ps.journal_pages;
+        out->spills = ps.spills;
+    }
+    if (d->loaded) {
+        out->node_cache_hits = d->m.hits;
+        out->node_cache_misses = d->m.misses;
+    }
+    api_unlock(&d->b);
+    return 0;
+}
+
 /* ---- cursors ------------------------------------------------------------------------------------ */
 int udb_cursor_open(udb_ndx *d, unsigned index, udb_cursor **out)
 {
@@ -395,13 +479,14 @@ void udb_cursor_close(udb_cursor *c)
     free(c);
 }
 
-static void item_out(udb_cursor *c, const uint8_t *key, int64_t dp, udb_item *out)
+static void item_out(udb_cursor *c, const uint8_t *key, int64_t dp, int64_t leaf, udb_item *out)
 {
     if (!out)
         return;
     out->key = key;
     out->keysize = c->ndx->m.ix[c->c.ix].T.ks;
     out->datapos = dp;
+    out->leaf = leaf;
 }
 
 enum { MV_FIRST, MV_LAST, MV_NEXT, MV_PREV, MV_CURRENT, MV_SEEK, MV_FIND };
@@ -429,7 +514,7 @@ static int cursor_move(udb_cursor *c, int how, const void *key, size_t keylen, u
                 rc = UDB_NOTFOUND;
         }
         if (!rc)
-            item_out(c, c->c.key, c->c.dp, out);
+            item_out(c, c->c.key, c->c.dp, c->c.leaf, out);
     }
     api_read_end(&d->b, began);
     api_unlock(&d->b);
@@ -504,7 +589,7 @@ static int cursor_change(udb_cursor *c, int how, const void *key, size_t keylen,
     if (removed)
         *removed = rc ? 0 : n;
     if (!rc && how == CH_DELETE)
-        item_out(c, c->removed, rdp, out);
+        item_out(c, c->removed, rdp, -1, out);
     api_unlock(&d->b);
     return rc;
 }

@@ -231,7 +231,10 @@ const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos)
         err_index(m, ix, UDB_CORRUPT, "node pointer past the end of the file", pos);
         return NULL;
     }
-    if (!posset_has(&x->verified, pos)) {
+    if (posset_has(&x->verified, pos)) {
+        m->hits++;
+    } else {
+        m->misses++;
         if (!lay_ck_ok(n, x->T.node_size)) {
             err_index(m, ix, UDB_CORRUPT, "node checksum mismatch", pos);
             return NULL;

@@ -48,6 +48,7 @@ typedef struct mindex {
     mindex_index *ix;
     uint64_t body;              /* first byte after the infos */
     uint64_t epoch_base;
+    uint64_t hits, misses;      /* verified-node set */
 } mindex;
 
 typedef struct mpath {          /* root-to-bottom path of a search */

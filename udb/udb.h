@@ -190,6 +190,7 @@ typedef struct udb_item {
                                    on this cursor                          */
     size_t keysize;
     int64_t datapos;
+    int64_t leaf;               /* file position of the record's leaf */
 } udb_item;
 
 int udb_cursor_open(udb_ndx *ndx, unsigned index, udb_cursor **out);
@@ -220,6 +221,29 @@ int udb_cursor_delete(udb_cursor *c, udb_item *out);
 /* 1 when on the first / last record (the originals' BOF / EOF flags). */
 int udb_cursor_bof(udb_cursor *c);
 int udb_cursor_eof(udb_cursor *c);
+
+/* ---- inspection ---------------------------------------------------------- */
+typedef struct udb_node_view {
+    unsigned level;             /* 1 = bottom (children are leaves) */
+    unsigned levels;            /* levels of the tree */
+    int64_t pos, next, prev;
+    unsigned count, maxitems;
+    size_t keysize;
+    const unsigned char *keys;  /* count keys, keysize bytes each, in order */
+    const int64_t *children;    /* count child positions */
+} udb_node_view;
+
+/* Every node of an index's tree, level by level from the root, left to
+   right along each level. fn returns non-zero to stop (returned). */
+int udb_ndx_walk_tree(udb_ndx *ndx, unsigned index,
+                      int (*fn)(void *arg, const udb_node_view *node), void *arg);
+
+typedef struct udb_stats {
+    uint64_t commits, pages_written, journal_pages, spills;
+    uint64_t node_cache_hits, node_cache_misses; /* nodes whose checksum was
+                                                    already verified / not */
+} udb_stats;
+int udb_ndx_stats(udb_ndx *ndx, udb_stats *out);
 
 /* ---- integrity check ----------------------------------------------------- */
 typedef struct udb_check_index {
