@@ -44,6 +44,7 @@ static int fill(udb_store_cursor *c, udb_item *key, udb_val *val)
         key->key = c->c.key;
         key->keysize = s->m.ix[c->c.ix].T.ks;
         key->datapos = c->c.dp;
+        key->leaf = c->c.leaf;
     }
     if (!val)
         return 0;
@@ -163,7 +164,7 @@ static int scan_loop(scan *sc, mcursor *c, udb_scan_fn fn, void *arg, int rc)
             continue;
         }
         record r;
-        udb_item it = {c->key, T->ks, c->dp};
+        udb_item it = {c->key, T->ks, c->dp, c->leaf};
         if ((rc = store_read(s, c->dp, &r)) || (rc = store_value(s, &r, &s->tmp)))
             return rc;
         int stop = fn(arg, &it, s->tmp.data, s->tmp.len);
