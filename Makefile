@@ -73,6 +73,16 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
 
 -include $(LIB_OBJ:.o=.d) $(DBE_OBJ:.o=.d) $(TEST_BIN:=.d) $(TEST_UTIL:.o=.d)
 
+# Examples (examples/*.c): built by `make`, run by `make check` (tests/examples.sh).
+EXAMPLE_SRC = $(sort $(wildcard examples/*.c))
+EXAMPLE_BIN = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+all: $(EXAMPLE_BIN)
+
+$(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+-include $(EXAMPLE_BIN:=.d)
+
 # Build dependencies: zlib and cmocka headers (installed with apt-get when
 # missing and possible, otherwise the exact command is printed).
 deps:
@@ -80,6 +90,8 @@ deps:
 
 tests: deps $(LIB) $(DBE) $(TEST_BIN)
 
+tests: $(EXAMPLE_BIN)
+check: export UDB_EXAMPLES = $(BUILD)/examples
 check: tests
 	@tests/run.sh $(BUILD) $(DBE) $(TEST_BIN)
 
