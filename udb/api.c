@@ -128,9 +128,16 @@ int api_write_end(api_base *b, int began, int rc)
     return rc;
 }
 
+static int not_ready(api_base *b)
+{
+    return b->g && b->ready ? 0 : udb_err_set(&b->err, UDB_INVAL, "the handle did not open");
+}
+
 int api_begin(api_base *b)
 {
     int began, rc;
+    if ((rc = not_ready(b)))
+        return rc;
     if (b->explicit_txn || pager_state(b->g) != PAGER_NONE)
         return udb_err_set(&b->err, UDB_INVAL, "a transaction is already open");
     if (pager_readonly(b->g))
@@ -144,6 +151,8 @@ int api_begin(api_base *b)
 
 int api_commit(api_base *b)
 {
+    if (not_ready(b))
+        return b->err.code;
     if (!b->explicit_txn)
         return udb_err_set(&b->err, UDB_INVAL, "no transaction is open");
     int rc = 0;
@@ -153,8 +162,8 @@ int api_commit(api_base *b)
         if (b->flush && (rc = b->flush(b)))
             return rc; /* still open: roll back */
         rc = pager_commit(b->g);
-        if (rc == UDB_LOCKED && pager_state(b->g) == PAGER_WRITE)
-            return rc; /* still open: the caller may retry or roll back */
+        if (rc && pager_state(b->g) == PAGER_WRITE)
+            return rc; /* LOCKED or ABORTED: still open; retry or roll back */
         if (rc && b->reload) {
             udb_err keep = b->err;
             b->reload(b);
@@ -167,6 +176,8 @@ int api_commit(api_base *b)
 
 int api_rollback(api_base *b)
 {
+    if (not_ready(b))
+        return b->err.code;
     if (!b->explicit_txn)
         return udb_err_set(&b->err, UDB_INVAL, "no transaction is open");
     b->explicit_txn = 0;

@@ -45,7 +45,7 @@ int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out)
         return rc;
     rc = api_detect(&h->b, h->pf, LAY_FILE_HEAP, opts ? opts->layout : 0, &h->layout);
     if (!rc && !(rc = heap_load(&h->h, h->pf, h->layout, &h->b.err)))
-        h->loaded = 1;
+        h->loaded = h->b.ready = 1;
     api_read_end(&h->b, began);
     return rc;
 }
@@ -68,11 +68,12 @@ int udb_heap_create(const char *path, const udb_options *opts, unsigned table_sl
     if (!(rc = api_write_begin(&h->b, &began)) &&
         !(rc = heap_format(h->pf, lay_get(h->layout), table_slots, &h->b.err)) &&
         !(rc = heap_load(&h->h, h->pf, h->layout, &h->b.err)))
-        h->loaded = 1;
+        h->loaded = h->b.ready = 1;
     rc = api_write_end(&h->b, began, rc);
     if (rc) {
         const udb_os *os = pager_os(h->b.g);
         os->unlink(os->ctx, path);
+        h->b.ready = 0;
     }
     return rc;
 }

@@ -16,6 +16,7 @@ typedef struct api_base {
     pthread_mutex_t mu;
     pager_group *g;
     int explicit_txn;
+    int ready;                  /* the handle opened: its files are loaded */
     /* re-decode in-memory state after another handle's change or a rollback */
     int (*reload)(struct api_base *b);
     /* write in-memory state (index infos, heap header) into pages */

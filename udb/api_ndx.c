@@ -63,7 +63,7 @@ int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out)
         return rc;
     rc = api_detect(&d->b, d->pf, LAY_FILE_NDX, opts ? opts->layout : 0, &layout);
     if (!rc && !(rc = mindex_load(&d->m, d->pf, layout, &d->b.err)))
-        d->loaded = 1;
+        d->loaded = d->b.ready = 1;
     api_read_end(&d->b, began);
     return rc;
 }
@@ -85,11 +85,12 @@ int udb_ndx_create(const char *path, const udb_options *opts, unsigned num_index
     if (!(rc = api_write_begin(&d->b, &began)) &&
         !(rc = mindex_format(d->pf, lay_get(layout), num_indexes, &d->b.err)) &&
         !(rc = mindex_load(&d->m, d->pf, layout, &d->b.err)))
-        d->loaded = 1;
+        d->loaded = d->b.ready = 1;
     rc = api_write_end(&d->b, began, rc);
     if (rc) {
         const udb_os *os = pager_os(d->b.g);
         os->unlink(os->ctx, path);
+        d->b.ready = 0;
     }
     return rc;
 }
@@ -321,7 +322,12 @@ int ndx_load(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *arg, int ke
     if (!rc && !next)
         rc = udb_err_set(&d->b.err, UDB_INVAL, "NULL record source");
     if (!rc && !(rc = api_write_begin(&d->b, &began)))
-        rc = api_write_end(&d->b, began, load_locked(d, index - 1, next, arg, keep_dups, &n));
+    {
+        rc = load_locked(d, index - 1, next, arg, keep_dups, &n);
+        if (rc && !began)
+            pager_poison(d->b.g); /* the tree was already taken apart */
+        rc = api_write_end(&d->b, began, rc);
+    }
     if (loaded)
         *loaded = rc ? 0 : n;
     api_unlock(&d->b);
@@ -348,6 +354,8 @@ int udb_ndx_rollback(udb_ndx *d) { LOCKED_CALL(d, api_rollback(&d->b)); }
 
 int udb_ndx_check(udb_ndx *d, udb_problem_fn fn, void *arg, udb_check_report *rep)
 {
+    if (rep)
+        memset(rep, 0, sizeof *rep); /* safe to free whatever happens */
     api_lock(&d->b);
     int began, rc = d->loaded ? 0 : udb_err_set(&d->b.err, UDB_INVAL, "the handle did not open");
     if (!rc && !(rc = api_read_begin(&d->b, &began))) {

@@ -110,10 +110,21 @@ int heap_walk(heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg, un
     return 0;
 }
 
+/* pos and len are the caller's: a range outside the file is a bad argument. */
+static int arg_range(heap *h, int64_t pos, size_t len)
+{
+    uint64_t size = pager_size(h->pf);
+    if (pos < 0 || (uint64_t)pos > size || len > size - (uint64_t)pos)
+        return udb_err_set(h->err, UDB_INVAL, "%s: %zu bytes at %lld lie outside the file (%llu bytes)",
+                           h->pf->path, len, (long long)pos, (unsigned long long)size);
+    return 0;
+}
+
 int heap_read(heap *h, int64_t pos, void *buf, size_t len)
 {
-    if (pos < 0)
-        return udb_err_set(h->err, UDB_INVAL, "negative position %lld", (long long)pos);
+    int rc = arg_range(h, pos, len);
+    if (rc)
+        return rc;
     const uint8_t *p = pager_get(h->pf, (uint64_t)pos, len);
     if (!p)
         return h->err->code;
@@ -380,8 +391,8 @@ int heap_release(heap *h, int64_t pos, uint64_t n)
 
 int heap_write(heap *h, int64_t pos, const void *buf, size_t len)
 {
-    int rc = build_view(h);
-    if (rc)
+    int rc = arg_range(h, pos, len);
+    if (rc || !len || (rc = build_view(h)))
         return rc;
     if (len && hits_structure(h, pos, (int64_t)len))
         return udb_err_set(h->err, UDB_INVAL,

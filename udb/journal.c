@@ -269,9 +269,11 @@ int journal_add(pager_group *g, pager_file *f, uint64_t pg)
     return 0;
 }
 
+/* The journal's directory entry must be durable before data pages change
+   (FULL and NORMAL): else a power loss could lose a hot journal. */
 static int sync_dir(pager_group *g)
 {
-    if (g->jdir_synced || g->sync != UDB_SYNC_FULL)
+    if (g->jdir_synced || g->sync == UDB_SYNC_OFF)
         return 0;
     const char *slash = strrchr(g->jpath, '/');
     char *dir = slash ? str_cat(g->jpath, (size_t)(slash - g->jpath) + (slash == g->jpath), "")
@@ -335,8 +337,11 @@ int journal_finish(pager_group *g)
     if ((rc = write_clean(g, g->jfd, g->jpath, &h, g->sync == UDB_SYNC_FULL)))
         return rc;
     g->jcounter = h.counter;
-    if (g->jend > JSHRINK)
-        g->os->ftruncate(g->os->ctx, g->jfd, JHDR); /* give space back; harmless if it fails */
+    /* Give space back, but only once the clean header is durable: a
+       shortened journal whose header still read hot would roll committed
+       pages back to nothing. */
+    if (g->jend > JSHRINK && (g->sync != UDB_SYNC_NORMAL || g->os->fsync(g->os->ctx, g->jfd) == 0))
+        g->os->ftruncate(g->os->ctx, g->jfd, JHDR); /* harmless if it fails */
     g->jend = JHDR;
     g->jlen = 0;
     g->jhdr_written = 0;

@@ -128,6 +128,7 @@ int udb_store_open(const char *name, const udb_options *opts, udb_store **out)
         !(rc = heap_load(&s->h, s->dat_pf, s->layout, &s->b.err))) {
         s->loaded = 1;
         rc = read_descriptor(s);
+        s->b.ready = !rc;
     }
     api_read_end(&s->b, began);
     return rc;
@@ -156,7 +157,7 @@ static int create_body(udb_store *s, const udb_store_def *def)
     if ((rc = mindex_format(s->ndx_pf, L, def->num_indexes, &s->b.err)) ||
         (rc = mindex_load(&s->m, s->ndx_pf, s->layout, &s->b.err)))
         return rc;
-    s->loaded = 1;
+    s->loaded = s->b.ready = 1;
     for (unsigned i = 0; i < def->num_indexes; i++)
         if ((rc = mindex_define(&s->m, i, &def->index[i])))
             return rc;
@@ -200,7 +201,7 @@ int udb_store_create(const char *name, const udb_options *opts, const udb_store_
             os->unlink(os->ctx, dat);
         free(ndx);
         free(dat);
-        s->loaded = 0;
+        s->loaded = s->b.ready = 0;
     }
     return rc;
 }
@@ -280,8 +281,8 @@ int store_key_in(udb_store *s, unsigned ix, const void *key, size_t len, uint8_t
 int udb_store_index_info(udb_store *s, unsigned index, udb_index_info *out)
 {
     api_lock(&s->b);
-    int rc = store_index_arg(s, index);
-    if (!rc) {
+    int began, rc = store_index_arg(s, index);
+    if (!rc && !(rc = api_read_begin(&s->b, &began))) {
         const mindex_index *x = &s->m.ix[index - 1];
         memset(out, 0, sizeof *out);
         out->def = (udb_index_def){(int)x->info.keytype, x->info.keysize, x->info.attrib,
@@ -294,8 +295,9 @@ int udb_store_index_info(udb_store *s, unsigned index, udb_index_info *out)
         out->free_leaf = x->info.free_leaf;
         out->node_size = x->T.node_size;
         out->leaf_size = x->T.leaf_size;
-        out->initialised = x->recorded;
+        out->initialised = x->usable && x->recorded;
         out->sentinel_is_max = x->sentinel_max;
+        api_read_end(&s->b, began);
     }
     api_unlock(&s->b);
     return rc;

@@ -53,7 +53,7 @@ static int fill(udb_store_cursor *c, udb_item *key, udb_val *val)
     return rc ? rc : store_value(s, &r, val);
 }
 
-enum { MV_FIRST, MV_LAST, MV_NEXT, MV_PREV, MV_SEEK };
+enum { MV_FIRST, MV_LAST, MV_NEXT, MV_PREV, MV_SEEK, MV_CURRENT };
 
 static int move(udb_store_cursor *c, int how, const void *k, size_t klen, udb_item *key, udb_val *val)
 {
@@ -70,7 +70,11 @@ static int move(udb_store_cursor *c, int how, const void *k, size_t klen, udb_it
         case MV_LAST: rc = mcursor_last(m, &c->c); break;
         case MV_NEXT: rc = mcursor_next(m, &c->c); break;
         case MV_PREV: rc = mcursor_prev(m, &c->c); break;
-        default: rc = mcursor_seek(m, &c->c, nk);
+        case MV_SEEK: rc = mcursor_seek(m, &c->c, nk); break;
+        default:
+            rc = mcursor_valid(m, &c->c);
+            if (!rc && (c->c.leaf == -1 || c->c.leaf == m->ix[c->c.ix].info.last_leaf))
+                rc = UDB_NOTFOUND;
         }
         if (!rc)
             rc = fill(c, key, val);
@@ -84,6 +88,11 @@ int udb_store_cursor_first(udb_store_cursor *c, udb_item *k, udb_val *v) { retur
 int udb_store_cursor_last(udb_store_cursor *c, udb_item *k, udb_val *v) { return move(c, MV_LAST, NULL, 0, k, v); }
 int udb_store_cursor_next(udb_store_cursor *c, udb_item *k, udb_val *v) { return move(c, MV_NEXT, NULL, 0, k, v); }
 int udb_store_cursor_prev(udb_store_cursor *c, udb_item *k, udb_val *v) { return move(c, MV_PREV, NULL, 0, k, v); }
+
+int udb_store_cursor_current(udb_store_cursor *c, udb_item *k, udb_val *v)
+{
+    return move(c, MV_CURRENT, NULL, 0, k, v);
+}
 
 int udb_store_cursor_seek(udb_store_cursor *c, const void *k, size_t klen, udb_item *key, udb_val *val)
 {

@@ -256,6 +256,7 @@ int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report
     udb_check_report local;
     if (!rep)
         rep = &local;
+    memset(rep, 0, sizeof *rep); /* safe to free whatever happens */
     api_lock(&s->b);
     int began, rc = store_index_arg(s, 1);
     if (!rc && !(rc = api_read_begin(&s->b, &began))) {
@@ -326,8 +327,12 @@ int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *l
     int began, rc = store_index_arg(s, 1);
     if (!rc && !next)
         rc = udb_err_set(&s->b.err, UDB_INVAL, "NULL record source");
-    if (!rc && !(rc = api_write_begin(&s->b, &began)))
-        rc = api_write_end(&s->b, began, load_locked(s, next, arg, &n));
+    if (!rc && !(rc = api_write_begin(&s->b, &began))) {
+        rc = load_locked(s, next, arg, &n);
+        if (rc && !began)
+            pager_poison(s->b.g); /* index 1 was already taken apart */
+        rc = api_write_end(&s->b, began, rc);
+    }
     if (loaded)
         *loaded = rc ? 0 : n;
     api_unlock(&s->b);

@@ -108,7 +108,9 @@ typedef struct udb_options {
     int sync;               /* UDB_SYNC_FULL (default) / NORMAL / OFF      */
     size_t dirty_limit;     /* bytes of uncommitted pages kept in memory
                                before they spill to the file (0 = 64 MiB)  */
-    unsigned lock_timeout_ms; /* wait this long for locks (0 = fail at once)*/
+    unsigned lock_timeout_ms; /* wait this long for locks; 0 = fail at once;
+                                 udb_options_init (and NULL options) give
+                                 5000 ms                                   */
     const udb_os *os;       /* NULL = udb_os_posix()                       */
 } udb_options;
 
@@ -123,8 +125,8 @@ typedef struct udb_index_def {
     unsigned keysize;       /* bytes per key                               */
     unsigned attrs;         /* UDB_UNIQUE | UDB_ALLOW_DELETE               */
     unsigned maxitems;      /* item slots per node (>= 3)                  */
-    int64_t create_nodes;   /* nodes appended per growth batch (>= 1)      */
-    int64_t create_leaves;  /* leaves appended per growth batch (>= 1)     */
+    int64_t create_nodes;   /* nodes appended per growth batch (0 = 16)    */
+    int64_t create_leaves;  /* leaves appended per growth batch (0 = 64)   */
 } udb_index_def;
 
 typedef struct udb_index_info {
@@ -143,8 +145,9 @@ int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out);
    wide). */
 int udb_ndx_create(const char *path, const udb_options *opts,
                    unsigned num_indexes, udb_ndx **out);
-/* Commits nothing pending that was begun explicitly (that is rolled back);
-   writes the header and every index info; releases locks. NULL is a no-op. */
+/* Rolls back a transaction begun explicitly and not committed; every commit
+   already wrote the header and the index infos. Releases locks. NULL is a
+   no-op. */
 int udb_ndx_close(udb_ndx *ndx);
 const char *udb_ndx_errmsg(const udb_ndx *ndx);
 int udb_ndx_layout(const udb_ndx *ndx);          /* UDB_LAYOUT_CLASSIC/WIDE */
@@ -218,7 +221,9 @@ int udb_cursor_delete_key(udb_cursor *c, const void *key, size_t keylen,
 /* Remove the record under the cursor; *out gets the removed record. The
    cursor moves to the following record, else the preceding one. */
 int udb_cursor_delete(udb_cursor *c, udb_item *out);
-/* 1 when on the first / last record (the originals' BOF / EOF flags). */
+/* The originals' BOF / EOF flags: 1 when on the first / last record, and
+   both 1 at the end position (after a seek past every key, or on an empty
+   index). */
 int udb_cursor_bof(udb_cursor *c);
 int udb_cursor_eof(udb_cursor *c);
 
@@ -410,14 +415,17 @@ int udb_store_cursor_next(udb_store_cursor *c, udb_item *key, udb_val *val);
 int udb_store_cursor_prev(udb_store_cursor *c, udb_item *key, udb_val *val);
 int udb_store_cursor_seek(udb_store_cursor *c, const void *k, size_t klen, udb_item *key,
                           udb_val *val);
+/* The record under the cursor (UDB_NOTFOUND: none; UDB_STALE: removed). */
+int udb_store_cursor_current(udb_store_cursor *c, udb_item *key, udb_val *val);
 /* Remove the record under the cursor from every index; the cursor moves on
    as udb_cursor_delete. */
 int udb_store_cursor_delete(udb_store_cursor *c);
 
 /* Scan index in key order: from (inclusive, NULL = first), to (inclusive,
    NULL = last), and only keys starting with prefix (STRING: text prefix;
-   others: leading bytes; NULL = any). fn returns non-zero to stop (that
-   value is returned). */
+   others: leading bytes; NULL = any). fn returns non-zero to stop: that
+   value is returned as it is. Callbacks (scan, holes, check, tree walk)
+   run with the handle locked: they must not call the same handle. */
 typedef int (*udb_scan_fn)(void *arg, const udb_item *key, const void *val, size_t len);
 int udb_store_scan(udb_store *s, unsigned index, const void *from, size_t fromlen,
                    const void *to, size_t tolen, const void *prefix, size_t prefixlen,

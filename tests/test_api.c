@@ -1,0 +1,207 @@
+/*
+ * test_api.c — contracts of the public API that are easy to get wrong:
+ * a transaction poisoned by a failure can only be rolled back (and then the
+ * handle works again); a failed bulk load inside an explicit transaction
+ * poisons it; bad arguments are UDB_INVAL and do not poison; transaction
+ * calls on a handle that failed to open are refused; a store cursor's
+ * current record after a delete; check reports are safe to free.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "faultos.h"
+#include "testutil.h"
+
+static const char *dir;
+
+static udb_ndx *new_ndx(const char *name, const udb_options *o)
+{
+    udb_ndx *d;
+    if (udb_ndx_create(path_in(dir, name), o, 1, &d))
+        fail_msg("create: %s", udb_ndx_errmsg(d));
+    udb_index_def def = {UDB_KEY_LONG_INT, 4, 0, 8, 4, 16};
+    assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+    return d;
+}
+
+/* A spill that fails poisons the transaction: commit refuses, rollback
+   restores, the handle works again. */
+static void test_poisoned_transaction(void **state)
+{
+    (void)state;
+    fault_os f;
+    fault_os_init(&f, FAULT_NONE, 0);
+    udb_options o;
+    udb_options_init(&o);
+    o.os = &f.os;
+    o.dirty_limit = 4096;
+    udb_ndx *d = new_ndx("poison.ndx", &o);
+    assert_int_equal(udb_ndx_begin(d), 0);
+    f.mode = FAULT_EIO;
+    f.fail_at = f.calls + 1; /* the first write of the first spill */
+    int rc = 0;
+    for (int32_t i = 0; i < 2000 && !rc; i++)
+        rc = udb_ndx_append(d, 1, &i, 4, i);
+    assert_int_equal(rc, UDB_IO);
+    int32_t k = 99999;
+    assert_int_equal(udb_ndx_commit(d), UDB_ABORTED);
+    assert_int_equal(udb_ndx_commit(d), UDB_ABORTED); /* still open, still refused */
+    assert_int_equal(udb_ndx_rollback(d), 0);
+    assert_int_equal(udb_ndx_find(d, 1, &k, 4, NULL), UDB_NOTFOUND);
+    assert_int_equal(udb_ndx_begin(d), 0);
+    assert_int_equal(udb_ndx_append(d, 1, &k, 4, 7), 0);
+    assert_int_equal(udb_ndx_commit(d), 0);
+    int64_t dp;
+    assert_int_equal(udb_ndx_find(d, 1, &k, 4, &dp), 0);
+    assert_int_equal(dp, 7);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    udb_ndx_close(d);
+}
+
+typedef struct src {
+    int i, n, bad_at;
+} src;
+
+static int next_key(void *arg, const void **key, size_t *len, int64_t *dp)
+{
+    static int32_t k;
+    src *s = arg;
+    if (s->i == s->n)
+        return 1;
+    k = s->i == s->bad_at ? -5 : s->i;
+    *key = &k;
+    *len = 4;
+    *dp = s->i++;
+    return 0;
+}
+
+static void test_failed_bulk_load(void **state)
+{
+    (void)state;
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = UDB_SYNC_OFF;
+    udb_ndx *d = new_ndx("bulk.ndx", &o);
+    src s = {0, 500, 300};
+    assert_int_equal(udb_ndx_begin(d), 0);
+    assert_int_equal(udb_ndx_load_sorted(d, 1, next_key, &s, NULL), UDB_INVAL);
+    assert_int_equal(udb_ndx_commit(d), UDB_ABORTED);
+    assert_int_equal(udb_ndx_rollback(d), 0);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    /* implicit: rolled back by itself */
+    s = (src){0, 500, 200};
+    assert_int_equal(udb_ndx_load_sorted(d, 1, next_key, &s, NULL), UDB_INVAL);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    s = (src){0, 500, -1};
+    uint64_t n;
+    assert_int_equal(udb_ndx_load_sorted(d, 1, next_key, &s, &n), 0);
+    assert_int_equal(n, 500);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    udb_ndx_close(d);
+}
+
+static void test_bad_arguments_do_not_poison(void **state)
+{
+    (void)state;
+    udb_heap *h;
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = UDB_SYNC_OFF;
+    assert_int_equal(udb_heap_create(path_in(dir, "args.dat"), &o, 0, &h), 0);
+    int64_t pos;
+    uint8_t b[8];
+    assert_int_equal(udb_heap_begin(h), 0);
+    assert_int_equal(udb_heap_alloc(h, 100, &pos), 0);
+    assert_int_equal(udb_heap_write(h, pos + 98, "abcd", 4), UDB_INVAL);  /* past the end */
+    assert_int_equal(udb_heap_read(h, pos + 98, b, 8), UDB_INVAL);
+    assert_int_equal(udb_heap_read(h, -3, b, 1), UDB_INVAL);
+    assert_int_equal(udb_heap_write(h, pos, "", 0), 0);                 /* nothing to do */
+    assert_int_equal(udb_heap_free(h, pos, 1000), UDB_INVAL);
+    assert_int_equal(udb_heap_write(h, pos, "abcd", 4), 0);
+    assert_int_equal(udb_heap_commit(h), 0);
+    assert_int_equal(udb_heap_read(h, pos, b, 4), 0);
+    assert_memory_equal(b, "abcd", 4);
+    udb_heap_close(h);
+}
+
+static void test_failed_handles(void **state)
+{
+    (void)state;
+    udb_ndx *d;
+    assert_int_equal(udb_ndx_open(path_in(dir, "missing.ndx"), NULL, &d), UDB_NOTFOUND);
+    assert_int_equal(udb_ndx_begin(d), UDB_INVAL);
+    assert_int_equal(udb_ndx_commit(d), UDB_INVAL);
+    assert_int_equal(udb_ndx_rollback(d), UDB_INVAL);
+    assert_int_equal(udb_ndx_append(d, 1, "k", 1, 1), UDB_INVAL);
+    udb_ndx_close(d);
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = 42;
+    assert_int_equal(udb_ndx_open(path_in(dir, "x.ndx"), &o, &d), UDB_INVAL);
+    assert_int_equal(udb_ndx_begin(d), UDB_INVAL);
+    udb_ndx_close(d);
+    udb_store *s;
+    assert_int_equal(udb_store_open(path_in(dir, "nostore"), NULL, &s), UDB_NOTFOUND);
+    assert_int_equal(udb_store_begin(s), UDB_INVAL);
+    udb_check_report rep;
+    assert_int_equal(udb_store_check(s, NULL, NULL, &rep), UDB_INVAL);
+    udb_check_report_free(&rep);
+    udb_store_close(s);
+}
+
+static void test_store_cursor_current(void **state)
+{
+    (void)state;
+    udb_store *s;
+    udb_index_def def = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 8, 0, 0};
+    udb_store_def sd = {1, &def, 0, 0};
+    assert_int_equal(udb_store_create(path_in(dir, "cur"), NULL, &sd, &s), 0);
+    assert_int_equal(udb_store_begin(s), 0);
+    for (int32_t i = 1; i <= 5; i++) {
+        udb_key k = {&i, 4};
+        assert_int_equal(udb_store_put(s, &k, &i, 4), 0);
+    }
+    assert_int_equal(udb_store_commit(s), 0);
+    udb_store_cursor *c;
+    udb_item it;
+    udb_val v = {0};
+    int32_t three = 3;
+    assert_int_equal(udb_store_cursor_open(s, 1, &c), 0);
+    assert_int_equal(udb_store_cursor_current(c, &it, &v), UDB_NOTFOUND);
+    assert_int_equal(udb_store_cursor_seek(c, &three, 4, &it, &v), 0);
+    assert_int_equal(udb_store_cursor_delete(c), 0);
+    assert_int_equal(udb_store_cursor_current(c, &it, &v), 0); /* the following record */
+    assert_memory_equal(it.key, "\x04\0\0\0", 4);
+    assert_int_equal(v.len, 4);
+    assert_int_equal(udb_store_delete(s, 1, it.key, 4, NULL), 0); /* removed elsewhere */
+    assert_int_equal(udb_store_cursor_current(c, &it, &v), UDB_STALE);
+    udb_store_cursor_close(c);
+    udb_val_free(&v);
+    udb_store_close(s);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = strdup(scratch_dir("api"));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free((void *)dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_poisoned_transaction),
+        cmocka_unit_test(test_failed_bulk_load),
+        cmocka_unit_test(test_bad_arguments_do_not_poison),
+        cmocka_unit_test(test_failed_handles),
+        cmocka_unit_test(test_store_cursor_current),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
