@@ -303,7 +303,7 @@ static int load_locked(udb_ndx *d, unsigned ix, udb_ndx_load_fn next, void *arg,
             break;
         if (r < 0)
             rc = udb_err_set(&d->b.err, r, "the record source stopped the load (%d)", r);
-        else if (!(rc = key_in(d, ix, key, len, &k)) && !(rc = mindex_bulk_add(&b, k, dp)) &&
+        else if (!(rc = key_in(d, ix, key, len, &k)) && !(rc = mindex_bulk_add(&b, k, dp, NULL)) &&
                  ++*n % 65536 == 0 && !(rc = pager_op_end(d->b.g)))
             rc = pager_prepare(d->b.g, PAGER_OP_HEADROOM);
     }

@@ -135,7 +135,7 @@ typedef struct mbulk {
 
 /* The index must be empty. Equal keys keep the order they are added in. */
 int mindex_bulk_begin(mindex *m, unsigned ix, mbulk *b);
-int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp);
+int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp, int64_t *leaf);
 int mindex_bulk_end(mbulk *b);
 void mindex_bulk_free(mbulk *b);
 

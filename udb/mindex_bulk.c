@@ -86,7 +86,7 @@ static int add_item(mbulk *b, unsigned lvl, const uint8_t *key, int64_t child)
     return 0;
 }
 
-int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp)
+int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp, int64_t *out)
 {
     mindex *m = b->m;
     mindex_index *x = &m->ix[b->ix];
@@ -131,6 +131,8 @@ int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp)
     b->have_last = 1;
     b->prev_leaf = leaf;
     b->count++;
+    if (out)
+        *out = leaf;
     return 0;
 }
 

@@ -86,6 +86,9 @@ static int setup_keys(udb_store *s)
         off += s->m.ix[i].T.ks;
     }
     s->keys_len = s->nidx > 1 ? off : 0;
+    s->hints_len = s->nidx > 1 ? 8 * (size_t)s->nidx : 0;
+    for (unsigned i = 0; i < s->nidx; i++)
+        s->hints[i] = -1;
     free(s->keys);
     s->keys = malloc(off ? off : 1);
     return s->keys ? 0 : udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
@@ -315,12 +318,14 @@ int store_read(udb_store *s, int64_t pos, record *r)
         return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: no record frame at offset %lld",
                            s->dat_pf->path, (long long)pos);
     size_t keys = r->f.tag == LAY_FRAME_STORE ? 0 : s->keys_len;
-    r->size = r->f.hdr + keys + r->f.stored;
+    size_t hints = r->f.tag == LAY_FRAME_STORE ? 0 : s->hints_len;
+    r->size = r->f.hdr + keys + hints + r->f.stored;
     if (r->size > size - (uint64_t)pos)
         return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the record at offset %lld runs past the end",
                            s->dat_pf->path, (long long)pos);
     r->keys = keys ? p + r->f.hdr : NULL;
-    r->payload = p + r->f.hdr + keys;
+    r->hints = hints ? p + r->f.hdr + keys : NULL;
+    r->payload = p + r->f.hdr + keys + hints;
     if ((uint32_t)crc32(0, r->payload, r->f.stored) != r->f.crc)
         return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the record at offset %lld fails its crc32",
                            s->dat_pf->path, (long long)pos);
@@ -348,6 +353,33 @@ int store_value(udb_store *s, const record *r, udb_val *out)
 const uint8_t *store_record_key(udb_store *s, const record *r, unsigned ix)
 {
     return r->keys ? r->keys + s->key_off[ix] : s->keys + s->key_off[ix];
+}
+
+int64_t store_record_hint(const udb_store *s, const record *r, unsigned ix)
+{
+    (void)s;
+    return r->hints ? (int64_t)ld64(r->hints + 8 * (size_t)ix) : -1;
+}
+
+static void encode_hints(const udb_store *s, uint8_t *p)
+{
+    for (unsigned i = 0; i < s->nidx && s->hints_len; i++)
+        st64(p + 8 * (size_t)i, (uint64_t)s->hints[i]);
+}
+
+int store_patch_hints(udb_store *s, int64_t pos)
+{
+    if (!s->hints_len)
+        return 0;
+    const uint8_t *p = pager_get(s->dat_pf, (uint64_t)pos, 1);
+    if (!p)
+        return s->b.err.code;
+    size_t off = lay_frame_hdr_size(p[0]) + s->keys_len;
+    uint8_t *w = pager_put(s->dat_pf, (uint64_t)pos + off, s->hints_len);
+    if (!w)
+        return s->b.err.code;
+    encode_hints(s, w);
+    return 0;
 }
 
 /* Deflate val into s->zbuf when that saves space; *tag says which. */
@@ -390,7 +422,7 @@ int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_
         return rc;
     lay_frame f = {tag, (uint32_t)dlen, (uint32_t)len, (uint32_t)crc32(0, data, (uInt)dlen),
                    lay_frame_hdr_size(tag)};
-    *size = f.hdr + s->keys_len + dlen;
+    *size = f.hdr + s->keys_len + s->hints_len + dlen;
     if (at_or_neg >= 0)
         *pos = at_or_neg;
     else if ((rc = heap_alloc(&s->h, *size, pos)))
@@ -400,7 +432,8 @@ int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_
         return s->b.err.code;
     lay_frame_encode(p, &f);
     memcpy(p + f.hdr, s->keys, s->keys_len);
-    memcpy(p + f.hdr + s->keys_len, data, dlen);
+    encode_hints(s, p + f.hdr + s->keys_len);
+    memcpy(p + f.hdr + s->keys_len + s->hints_len, data, dlen);
     return 0;
 }
 
@@ -411,14 +444,34 @@ static int frame_size(udb_store *s, const void *val, size_t len, size_t *size)
     size_t dlen;
     unsigned tag;
     int rc = pack(s, val, len, &data, &dlen, &tag);
-    *size = lay_frame_hdr_size(tag) + s->keys_len + dlen;
+    *size = lay_frame_hdr_size(tag) + s->keys_len + s->hints_len + dlen;
     return rc;
 }
 
 /* ---- records --------------------------------------------------------------------------- */
-int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t *leaf)
+/* A hint is trusted only when the leaf there is a live leaf of this size
+   holding exactly this key and this record's position. */
+static int hint_ok(udb_store *s, mindex_index *x, int64_t hint, const uint8_t *key, int64_t pos)
+{
+    if (hint < (int64_t)s->m.body || hint == x->info.last_leaf ||
+        (uint64_t)hint + x->T.leaf_size > pager_size(s->ndx_pf))
+        return 0;
+    const uint8_t *l = pager_get(s->ndx_pf, (uint64_t)hint, x->T.leaf_size);
+    if (!lay_ck_ok(l, x->T.leaf_size) || lay_leaf_datapos(&x->T, l) != pos ||
+        memcmp(lay_leaf_key(&x->T, l), key, x->T.ks) || lay_leaf_next(&x->T, l) == -1)
+        return 0;
+    int64_t prev = lay_leaf_prev(&x->T, l);
+    return prev == -1 ? hint == x->info.first_leaf : 1;
+}
+
+int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t hint,
+                 int64_t *leaf)
 {
     mindex_index *x = &s->m.ix[ix];
+    if (hint_ok(s, x, hint, key, pos)) {
+        *leaf = hint;
+        return 0;
+    }
     mpath p;
     int rc = mindex_descend(&s->m, x, key, &p);
     if (rc)
@@ -450,7 +503,8 @@ int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf
             continue;
         if (i == skip)
             leaf = skip_leaf;
-        else if ((rc = store_locate(s, i, store_record_key(s, r, i), r->pos, &leaf)))
+        else if ((rc = store_locate(s, i, store_record_key(s, r, i), r->pos,
+                                    store_record_hint(s, r, i), &leaf)))
             return rc;
         if ((rc = mindex_delete_leaf(&s->m, i, leaf, &landing)))
             return rc;
@@ -479,16 +533,16 @@ static int put_locked(udb_store *s, const udb_key *keys, const void *val, size_t
         if (rc != UDB_NOTFOUND)
             return rc;
     }
-    int64_t pos, leaf0;
+    int64_t pos;
     size_t size;
-    if ((rc = mindex_append(&s->m, 0, s->keys, 0, &leaf0)) ||
+    if ((rc = mindex_append(&s->m, 0, s->keys, 0, &s->hints[0])) ||
         (rc = store_write_record(s, val, len, -1, &pos, &size)) ||
-        (rc = mindex_set_datapos(&s->m, 0, leaf0, pos)))
+        (rc = mindex_set_datapos(&s->m, 0, s->hints[0], pos)))
         return rc;
     for (unsigned i = 1; i < s->nidx; i++)
-        if ((rc = mindex_append(&s->m, i, s->keys + s->key_off[i], pos, NULL)))
+        if ((rc = mindex_append(&s->m, i, s->keys + s->key_off[i], pos, &s->hints[i])))
             return rc;
-    return 0;
+    return store_patch_hints(s, pos); /* where each index keeps this record */
 }
 
 int udb_store_put(udb_store *s, const udb_key *keys, const void *val, size_t len)
@@ -541,7 +595,7 @@ int udb_store_get(udb_store *s, unsigned index, const void *key, size_t keylen, 
 static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keylen,
                          const void *val, size_t len)
 {
-    int64_t leaf, pos, lf;
+    int64_t leaf, pos;
     record r;
     size_t size;
     int rc = find_record(s, ix, key, keylen, &leaf, &r);
@@ -549,6 +603,8 @@ static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
         return rc;
     if (r.keys)
         memcpy(s->keys, r.keys, s->keys_len); /* the record keeps its keys */
+    for (unsigned i = 0; i < s->nidx; i++)
+        s->hints[i] = store_record_hint(s, &r, i);
     if ((rc = frame_size(s, val, len, &size)))
         return rc;
     if (size <= r.size) { /* in place; the tail becomes free */
@@ -556,16 +612,16 @@ static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
             return rc;
         return size < r.size ? heap_release(&s->h, r.pos + (int64_t)size, r.size - size) : 0;
     }
+    for (unsigned i = 0; i < s->nidx; i++) /* the entries stay where they are */
+        if (i == ix)
+            s->hints[i] = leaf;
+        else if ((rc = store_locate(s, i, s->keys + s->key_off[i], r.pos, s->hints[i], &s->hints[i])))
+            return rc;
     if ((rc = store_write_record(s, val, len, -1, &pos, &size)))
         return rc;
-    for (unsigned i = 0; i < s->nidx; i++) {
-        if (i == ix)
-            lf = leaf;
-        else if ((rc = store_locate(s, i, s->keys + s->key_off[i], r.pos, &lf)))
+    for (unsigned i = 0; i < s->nidx; i++)
+        if ((rc = mindex_set_datapos(&s->m, i, s->hints[i], pos)))
             return rc;
-        if ((rc = mindex_set_datapos(&s->m, i, lf, pos)))
-            return rc;
-    }
     return heap_release(&s->h, r.pos, r.size);
 }
 

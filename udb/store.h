@@ -24,8 +24,11 @@ struct udb_store {
     int loaded, layout, compress;
     unsigned nidx;
     size_t keys_len;            /* key bytes in each frame (0 with one index) */
+    size_t hints_len;           /* leaf hints in each frame (0 with one index) */
     size_t key_off[STORE_MAX_INDEXES];
     uint8_t *keys;              /* normalised keys of every index */
+    int64_t hints[STORE_MAX_INDEXES]; /* leaf of each index for the frame
+                                         being written (-1: unknown) */
     uint8_t *zbuf;              /* compression scratch */
     size_t zcap;
     udb_val tmp;                /* scratch value (scan) */
@@ -42,6 +45,7 @@ typedef struct record {
     lay_frame f;
     size_t size;                /* bytes the frame occupies */
     const uint8_t *keys;        /* the keys area (NULL with one index) */
+    const uint8_t *hints;       /* the leaf hints (NULL with one index) */
     const uint8_t *payload;     /* stored payload */
 } record;
 
@@ -50,8 +54,14 @@ int store_value(udb_store *s, const record *r, udb_val *out);
 /* The key of index ix of the record (from the frame, or the caller's key
    with one index). */
 const uint8_t *store_record_key(udb_store *s, const record *r, unsigned ix);
-/* The leaf of index ix that maps key to pos. */
-int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t *leaf);
+/* The leaf of index ix that maps key to pos: the record's hint when it is
+   right (checked), else found by walking the key's run. */
+int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t hint,
+                 int64_t *leaf);
+/* The record's leaf hint for index ix (-1 none). */
+int64_t store_record_hint(const udb_store *s, const record *r, unsigned ix);
+/* Write s->hints into the frame at pos. */
+int store_patch_hints(udb_store *s, int64_t pos);
 /* Remove the record at pos from every index but skip (and from skip too
    when skip_leaf >= 0), then free its space. */
 int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf);

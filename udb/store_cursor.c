@@ -120,7 +120,8 @@ static int cursor_delete_locked(udb_store_cursor *c)
         int64_t leaf;
         if (i == c->c.ix)
             continue;
-        if ((rc = store_locate(s, i, store_record_key(s, &r, i), pos, &leaf)) ||
+        if ((rc = store_locate(s, i, store_record_key(s, &r, i), pos, store_record_hint(s, &r, i),
+                               &leaf)) ||
             (rc = mindex_delete_leaf(m, i, leaf, &landing)))
             return rc;
     }

@@ -68,7 +68,8 @@ static int move_record(udb_store *s, const rec_at *r, int64_t to)
         return rc;
     for (unsigned i = 1; i < s->nidx; i++) {
         int64_t leaf;
-        if ((rc = store_locate(s, i, store_record_key(s, &fr, i), r->pos, &leaf)) ||
+        if ((rc = store_locate(s, i, store_record_key(s, &fr, i), r->pos, store_record_hint(s, &fr, i),
+                               &leaf)) ||
             (rc = mindex_set_datapos(&s->m, i, leaf, to)))
             return rc;
     }
@@ -181,7 +182,8 @@ static void check_records(hcheck *c, rec_at *r, size_t n)
             continue;
         for (unsigned k = 1; k < s->nidx; k++) {
             int64_t leaf;
-            if (store_locate(s, k, store_record_key(s, &fr, k), r[i].pos, &leaf))
+            if (store_locate(s, k, store_record_key(s, &fr, k), r[i].pos, store_record_hint(s, &fr, k),
+                             &leaf))
                 problem(c, r[i].pos, "index %u has no entry for the record at %lld", k + 1,
                         (long long)r[i].pos);
         }
@@ -304,11 +306,11 @@ static int load_locked(udb_store *s, udb_load_fn next, void *arg, uint64_t *load
         for (unsigned i = 0; i < s->nidx && !rc; i++)
             rc = store_key_in(s, i, keys[i].data, keys[i].len, &k);
         if (rc || (rc = store_write_record(s, val, len, -1, &pos, &size)) ||
-            (rc = mindex_bulk_add(&b, s->keys, pos)))
+            (rc = mindex_bulk_add(&b, s->keys, pos, &s->hints[0])))
             break;
         for (unsigned i = 1; i < s->nidx && !rc; i++)
-            rc = mindex_append(&s->m, i, s->keys + s->key_off[i], pos, NULL);
-        if (rc)
+            rc = mindex_append(&s->m, i, s->keys + s->key_off[i], pos, &s->hints[i]);
+        if (rc || (rc = store_patch_hints(s, pos)))
             break;
         if (++*loaded % 65536 == 0 && ((rc = pager_op_end(s->b.g)) ||
                                        (rc = pager_prepare(s->b.g, PAGER_OP_HEADROOM))))
