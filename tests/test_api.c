@@ -97,6 +97,10 @@ static void test_failed_bulk_load(void **state)
     assert_int_equal(udb_ndx_load_sorted(d, 1, next_key, &s, &n), 0);
     assert_int_equal(n, 500);
     assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    /* a second load into the now non-empty index is refused cleanly */
+    s = (src){0, 10, -1};
+    assert_int_equal(udb_ndx_load_sorted(d, 1, next_key, &s, &n), UDB_INVAL);
+    assert_non_null(strstr(udb_ndx_errmsg(d), "not empty"));
     udb_ndx_close(d);
 }
 

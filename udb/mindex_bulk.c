@@ -11,6 +11,7 @@
 
 int mindex_bulk_begin(mindex *m, unsigned ix, mbulk *b)
 {
+    memset(b, 0, sizeof *b); /* mindex_bulk_free is safe whatever happens below */
     int rc = mindex_prepare_write(m, ix);
     if (rc)
         return rc;
@@ -18,7 +19,6 @@ int mindex_bulk_begin(mindex *m, unsigned ix, mbulk *b)
     if (x->info.first_leaf != x->info.last_leaf)
         return udb_err_set(m->err, UDB_INVAL, "index %u is not empty: bulk load needs an empty index",
                            ix + 1);
-    memset(b, 0, sizeof *b);
     b->m = m;
     b->ix = ix;
     b->prev_leaf = b->eof_run = -1;

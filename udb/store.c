@@ -56,7 +56,6 @@ static int open_files(udb_store *s, const char *name, int mode)
     int rc = !ndx || !dat ? udb_err_set(&s->b.err, UDB_NOMEM, "out of memory") : 0;
     if (!rc && mode == PAGER_CREATE) {
         /* refuse before creating anything when either file exists */
-        udb_store *probe = NULL;
         int fd;
         const udb_os *os = pager_os(s->b.g);
         for (int i = 0; i < 2 && !rc; i++)
@@ -64,7 +63,6 @@ static int open_files(udb_store *s, const char *name, int mode)
                 os->close(os->ctx, fd);
                 rc = udb_err_set(&s->b.err, UDB_EXISTS, "%s already exists", i ? dat : ndx);
             }
-        (void)probe;
     }
     if (!rc)
         rc = pager_file_open(s->b.g, ndx, mode, &s->ndx_pf);
