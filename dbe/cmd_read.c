@@ -4,7 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "dbe.h"
+#include "dbe_store.h"
 
 static const char *layout_name(int l)
 {
@@ -239,15 +239,33 @@ out:
 }
 
 /* ---- check ------------------------------------------------------------------------ */
-static void print_finding(void *arg, int severity, int64_t off, unsigned index, const char *text)
+void dbe_print_finding(void *arg, int severity, int64_t off, unsigned index, const char *text)
 {
     (void)arg;
+    dbe_progress_end();
     printf("%s: ", severity == UDB_PROBLEM ? "problem" : "note");
     if (index)
         printf("index %u: ", index);
     if (off >= 0)
         printf("offset %lld: ", (long long)off);
     printf("%s\n", text);
+}
+
+int dbe_print_check_summary(const udb_check_report *rep)
+{
+    for (unsigned i = 0; i < rep->num_indexes; i++) {
+        udb_check_index *r = &rep->index[i];
+        printf("index %u: %llu records, %llu distinct keys, %u levels, %llu nodes, %llu leaves, "
+               "%llu free nodes, %llu free leaves\n",
+               i + 1, (unsigned long long)r->records, (unsigned long long)r->distinct, r->levels,
+               (unsigned long long)r->nodes, (unsigned long long)r->leaves,
+               (unsigned long long)r->free_nodes, (unsigned long long)r->free_leaves);
+    }
+    if (rep->problems)
+        printf("%u problem(s), %u note(s)\n", rep->problems, rep->notes);
+    else
+        printf("clean%s\n", rep->notes ? " (see notes)" : "");
+    return rep->problems ? EX_ABSENT : EX_OK;
 }
 
 static int hole_seen(void *arg, const udb_hole *hole)
@@ -275,6 +293,10 @@ int cmd_check(int argc, char **argv)
     dbe_opts o = {0};
     if (dbe_parse_opts(argc, argv, &o, "layout") != 1)
         return dbe_usage("check");
+    if (dbe_is_store(argv[1]))
+        return dbe_check_store(argv[1], &o);
+    if (dbe_report_hot(argv[1], argv[1]))
+        return EX_ABSENT;
     udb_ndx *d;
     udb_heap *h;
     int rc = open_any(argv[1], &o, &d, &h);
@@ -288,25 +310,16 @@ int cmd_check(int argc, char **argv)
         return ex;
     }
     udb_check_report rep;
-    rc = udb_ndx_check(d, print_finding, NULL, &rep);
+    dbe_progress_busy("check");
+    rc = udb_ndx_check(d, dbe_print_finding, NULL, &rep);
+    dbe_progress_end();
     if (rc && rc != UDB_CORRUPT) {
         int ex = dbe_fail(dbe_exit_code(rc), "%s", udb_ndx_errmsg(d));
         close_any(d, h);
         return ex;
     }
-    for (unsigned i = 0; i < rep.num_indexes; i++) {
-        udb_check_index *r = &rep.index[i];
-        printf("index %u: %llu records, %llu distinct keys, %u levels, %llu nodes, %llu leaves, "
-               "%llu free nodes, %llu free leaves\n",
-               i + 1, (unsigned long long)r->records, (unsigned long long)r->distinct, r->levels,
-               (unsigned long long)r->nodes, (unsigned long long)r->leaves,
-               (unsigned long long)r->free_nodes, (unsigned long long)r->free_leaves);
-    }
-    if (rep.problems)
-        printf("%u problem(s), %u note(s)\n", rep.problems, rep.notes);
-    else
-        printf("clean%s\n", rep.notes ? " (see notes)" : "");
+    int ex = dbe_print_check_summary(&rep);
     udb_check_report_free(&rep);
     close_any(d, h);
-    return rep.problems ? EX_ABSENT : EX_OK;
+    return ex;
 }

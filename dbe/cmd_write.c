@@ -44,9 +44,8 @@ static unsigned default_maxitems(unsigned keysize)
     return keysize >= 1024 / 3 ? 3 : 1024 / keysize;
 }
 
-/* TYPE:KEYSIZE[:ATTRS[:MAXITEMS]] into def, checked for layout. */
-static int parse_index_spec(const char *spec, int layout, udb_index_def *def, char *err,
-                            size_t errlen)
+int dbe_parse_index_spec(const char *spec, int layout, udb_index_def *def, char *err,
+                         size_t errlen)
 {
     char buf[128], *field[5] = {buf};
     unsigned nf = 1;
@@ -91,8 +90,7 @@ static int parse_index_spec(const char *spec, int layout, udb_index_def *def, ch
     return udb_index_def_check(layout, def, err, errlen) ? -1 : 0;
 }
 
-/* Take every "--index SPEC", "--index=SPEC" and "-i SPEC" out of argv. */
-static int take_index_specs(int *argc, char **argv, const char **specs, unsigned *n)
+int dbe_take_index_specs(const char *cmd, int *argc, char **argv, const char **specs, unsigned *n)
 {
     int out = 1;
     *n = 0;
@@ -102,7 +100,7 @@ static int take_index_specs(int *argc, char **argv, const char **specs, unsigned
             specs[(*n)++] = a + 8;
         } else if (!strcmp(a, "--index") || !strcmp(a, "-i")) {
             if (i + 1 >= *argc)
-                return dbe_fail(EX_USAGE, "create: %s needs TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]", a);
+                return dbe_fail(EX_USAGE, "%s: %s needs TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]", cmd, a);
             specs[(*n)++] = argv[++i];
         } else {
             argv[out++] = argv[i];
@@ -153,14 +151,14 @@ int cmd_create(int argc, char **argv)
     unsigned n = 0;
     char err[300];
     int ex = !specs || !defs ? dbe_fail(EX_USAGE, "out of memory")
-                             : take_index_specs(&argc, argv, specs, &n);
+                             : dbe_take_index_specs("create", &argc, argv, specs, &n);
     if (ex == EX_OK && dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
         ex = dbe_usage("create");
     if (ex == EX_OK && n == 0)
         ex = dbe_fail(EX_USAGE, "create: give at least one --index TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]");
     int layout = o.layout ? o.layout : UDB_LAYOUT_WIDE;
     for (unsigned i = 0; i < n && ex == EX_OK; i++)
-        if (parse_index_spec(specs[i], layout, &defs[i], err, sizeof err))
+        if (dbe_parse_index_spec(specs[i], layout, &defs[i], err, sizeof err))
             ex = dbe_fail(EX_USAGE, "create: index %u (%s): %s", i + 1, specs[i], err);
     if (ex == EX_OK)
         ex = dbe_create_file(argv[1], &o, layout, defs, n);
@@ -266,6 +264,8 @@ typedef struct load_state {
     target *t;
     unsigned long line, bad, loaded;
     int failed;         /* stop appending: the transaction will roll back */
+    char *buf;          /* the current line */
+    size_t cap;
 } load_state;
 
 static void load_bad(load_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -284,56 +284,105 @@ static void load_bad(load_state *s, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-/* One "key<TAB>datapos" line (newline removed): checked, then appended
-   while nothing has failed. */
-static void load_line(load_state *s, char *text)
+/* One "key<TAB>datapos" line (newline removed) into t->key, *len, *dp;
+   -1 after reporting it. */
+static int load_parse(load_state *s, char *text, size_t *len, int64_t *dp)
 {
     char err[200], *tab = strrchr(text, '\t');
-    int64_t dp;
-    size_t len;
     if (!tab) {
         load_bad(s, "no TAB: lines are key<TAB>datapos");
-        return;
+        return -1;
     }
     *tab = 0;
-    if (dbe_parse_int64(tab + 1, &dp) || dp < 0) {
+    if (dbe_parse_int64(tab + 1, dp) || *dp < 0) {
         load_bad(s, "data position '%s' is not a number >= 0", tab + 1);
-        return;
+        return -1;
     }
-    if (dbe_key_parse(&s->t->inf, udb_ndx_layout(s->t->d), text, s->t->key, &len, err, sizeof err)) {
+    if (dbe_key_parse(&s->t->inf, udb_ndx_layout(s->t->d), text, s->t->key, len, err, sizeof err)) {
         load_bad(s, "%s", err);
-        return;
+        return -1;
     }
-    if (s->failed)
-        return;
-    if (udb_ndx_append(s->t->d, s->t->ix, s->t->key, len, dp))
-        load_bad(s, "%s", udb_ndx_errmsg(s->t->d));
-    else
-        s->loaded++;
+    return 0;
 }
 
-static void load_stream(load_state *s, FILE *in)
+/* The next line without its newline, or NULL at the end of the input. */
+static char *load_getline(load_state *s)
 {
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&buf, &cap, in)) >= 0) {
-        s->line++;
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-            buf[--n] = 0;
-        load_line(s, buf);
-        dbe_progress("load", s->line, 0);
+    ssize_t n = getline(&s->buf, &s->cap, stdin);
+    if (n < 0)
+        return NULL;
+    s->line++;
+    while (n > 0 && (s->buf[n - 1] == '\n' || s->buf[n - 1] == '\r'))
+        s->buf[--n] = 0;
+    dbe_progress("load", s->line, 0);
+    return s->buf;
+}
+
+/* Every line checked, each appended while nothing has failed. */
+static void load_stream(load_state *s)
+{
+    char *text;
+    size_t len;
+    int64_t dp;
+    while ((text = load_getline(s)))
+        if (!load_parse(s, text, &len, &dp) && !s->failed) {
+            if (udb_ndx_append(s->t->d, s->t->ix, s->t->key, len, dp))
+                load_bad(s, "%s", udb_ndx_errmsg(s->t->d));
+            else
+                s->loaded++;
+        }
+}
+
+/* --sorted: the record source of udb_ndx_load_sorted. After a bad line the
+   rest are only checked, then the load is stopped. */
+static int load_next(void *arg, const void **key, size_t *keylen, int64_t *dp)
+{
+    load_state *s = arg;
+    char *text;
+    while ((text = load_getline(s)))
+        if (!load_parse(s, text, keylen, dp) && !s->failed) {
+            *key = s->t->key;
+            s->loaded++;
+            return 0;
+        }
+    return s->failed ? UDB_INVAL : 1;
+}
+
+static int load_sorted(load_state *s)
+{
+    /* checked first: the message names the index, and udb_ndx_load_sorted
+       mishandles a non-empty index (it frees an uninitialised state) */
+    if (!dbe_index_empty(s->t->d, s->t->ix)) {
+        s->failed = 1;
+        return dbe_fail(EX_USAGE, "load: index %u is not empty: --sorted loads only into an empty index",
+                        s->t->ix);
     }
+    int rc = udb_ndx_load_sorted(s->t->d, s->t->ix, load_next, s, NULL);
+    if (rc && !s->failed)
+        load_bad(s, "%s", udb_ndx_errmsg(s->t->d));
+    return rc;
+}
+
+static int load_failed(load_state *s)
+{
     dbe_progress_end();
-    free(buf);
+    if (s->bad > LOAD_REPORT_MAX)
+        dbe_fail(EX_USAGE, "load: %lu more bad line(s) not shown", s->bad - LOAD_REPORT_MAX);
+    udb_ndx_rollback(s->t->d);
+    if (s->bad)
+        dbe_fail(EX_USAGE, "load: nothing loaded (%lu bad line(s) of %lu; rolled back)", s->bad,
+                 s->line);
+    else
+        dbe_fail(EX_USAGE, "load: nothing loaded (rolled back)");
+    return EX_USAGE;
 }
 
 int cmd_load(int argc, char **argv)
 {
     dbe_opts o = {0};
     target t;
-    load_state s = {&t, 0, 0, 0, 0};
-    if (dbe_parse_opts(argc, argv, &o, "layout,index,sync") != 1)
+    load_state s = {&t, 0, 0, 0, 0, NULL, 0};
+    if (dbe_parse_opts(argc, argv, &o, "layout,index,sync,sorted") != 1)
         return dbe_usage("load");
     int ex = target_open(argv[1], &o, "load", &t);
     if (ex != EX_OK)
@@ -341,19 +390,18 @@ int cmd_load(int argc, char **argv)
     int rc = udb_ndx_begin(t.d);
     if (rc)
         return target_close(&t, dbe_fail(EX_USAGE, "load: %s", udb_ndx_errmsg(t.d)));
-    load_stream(&s, stdin);
+    if (o.sorted)
+        load_sorted(&s);
+    else
+        load_stream(&s);
+    dbe_progress_end();
+    free(s.buf);
     if (ferror(stdin)) {
         s.failed = 1;
         dbe_fail(EX_USAGE, "load: reading the standard input failed");
     }
-    if (s.failed) {
-        if (s.bad > LOAD_REPORT_MAX)
-            dbe_fail(EX_USAGE, "load: %lu more bad line(s) not shown", s.bad - LOAD_REPORT_MAX);
-        udb_ndx_rollback(t.d);
-        dbe_fail(EX_USAGE, "load: nothing loaded (%lu bad line(s) of %lu; rolled back)", s.bad,
-                 s.line);
-        return target_close(&t, EX_USAGE);
-    }
+    if (s.failed)
+        return target_close(&t, load_failed(&s));
     if ((rc = udb_ndx_commit(t.d)))
         return target_close(&t, dbe_fail(EX_USAGE, "load: %s", udb_ndx_errmsg(t.d)));
     printf("%lu\n", s.loaded);

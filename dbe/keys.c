@@ -61,8 +61,7 @@ static long parse_hex(const char *s, uint8_t *out, size_t max)
     return (long)(n / 2);
 }
 
-/* C escapes: \\ \n \t \r \xHH; returns the byte count or -1. */
-static long unescape(const char *s, uint8_t *out, size_t max)
+long dbe_unescape(const char *s, uint8_t *out, size_t max)
 {
     size_t n = 0;
     for (; *s; s++) {
@@ -157,7 +156,7 @@ int dbe_key_parse(const udb_index_info *inf, int layout, const char *text, uint8
         return -1;
     }
     default:
-        n = unescape(text, out, t == UDB_KEY_STRING ? ks - 1 : ks);
+        n = dbe_unescape(text, out, t == UDB_KEY_STRING ? ks - 1 : ks);
         if (n < 0 || (t == UDB_KEY_CHARACTER && n != 1)) {
             snprintf(err, errlen, t == UDB_KEY_CHARACTER ? "'%s' is not one character"
                                   : "'%s' is longer than the key size %u allows or has a bad escape",
@@ -179,19 +178,12 @@ void dbe_key_print(FILE *f, const udb_index_info *inf, int layout, const uint8_t
     int t = inf->def.keytype;
     (void)layout;
     if (t == UDB_KEY_STRING) {
-        for (unsigned i = 0; i < ks && key[i]; i++) {
-            int c = key[i];
-            if (c == '\\')
-                fputs("\\\\", f);
-            else if (c >= 0x20 && c <= 0x7e)
-                fputc(c, f);
-            else if (c == '\n')
-                fputs("\\n", f);
-            else if (c == '\t')
-                fputs("\\t", f);
-            else
-                fprintf(f, "\\x%02x", c);
+        size_t n = strnlen((const char *)key, ks), skip = 0;
+        if (n >= 2 && key[0] == '0' && (key[1] == 'x' || key[1] == 'X')) {
+            fputs("\\x30", f); /* text, not the 0x form of bytes */
+            skip = 1;
         }
+        dbe_escape(f, key + skip, n - skip);
         return;
     }
     if (!raw && t == UDB_KEY_INTEGER) {
@@ -206,4 +198,21 @@ void dbe_key_print(FILE *f, const udb_index_info *inf, int layout, const uint8_t
     fputs("0x", f);
     for (unsigned i = 0; i < ks; i++)
         fprintf(f, "%02x", key[i]);
+}
+
+void dbe_escape(FILE *f, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = p[i];
+        if (c == '\\')
+            fputs("\\\\", f);
+        else if (c >= 0x20 && c <= 0x7e)
+            fputc(c, f);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else
+            fprintf(f, "\\x%02x", c);
+    }
 }

@@ -106,6 +106,29 @@ static const char *opt_value(int argc, char **argv, int *i, const char *arg)
     return NULL;
 }
 
+/* The store commands' flags (--compress --hex --keys --sorted); 1 if name is one. */
+static int store_flag(dbe_opts *o, const char *name)
+{
+    int *flag = !strcmp(name, "compress") ? &o->compress : !strcmp(name, "hex") ? &o->hex
+              : !strcmp(name, "keys") ? &o->keys : !strcmp(name, "sorted") ? &o->sorted : NULL;
+    if (flag)
+        *flag = 1;
+    return flag != NULL;
+}
+
+/* The store commands' values (--from --to --prefix --format). */
+static void store_value(dbe_opts *o, const char *name, const char *v)
+{
+    if (!strcmp(name, "from"))
+        o->from = v;
+    else if (!strcmp(name, "to"))
+        o->to = v;
+    else if (!strcmp(name, "prefix"))
+        o->prefix = v;
+    else if (!strcmp(name, "format"))
+        o->format = v;
+}
+
 int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
 {
     int npos = 1, only_pos = 0;
@@ -141,6 +164,8 @@ int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
             o->reverse = 1;
         } else if (!strcmp(name, "all")) {
             o->all = 1;
+        } else if (store_flag(o, name)) {
+            continue;
         } else {
             const char *v = opt_value(argc, argv, &i, a);
             unsigned long long n;
@@ -152,6 +177,7 @@ int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
                 dbe_fail(EX_USAGE, "%s: --layout takes classic or wide, not '%s'", argv[0], v);
                 return -1;
             }
+            store_value(o, name, v);
             if (!strcmp(name, "index")) {
                 if (dbe_parse_uint(v, 65535, &n) || n == 0) {
                     dbe_fail(EX_USAGE, "%s: -i takes an index number 1..65535, not '%s'", argv[0], v);
@@ -205,6 +231,16 @@ uint64_t dbe_count_records(udb_ndx *d, unsigned ix)
     return n;
 }
 
+int dbe_index_empty(udb_ndx *d, unsigned ix)
+{
+    udb_cursor *c;
+    if (udb_cursor_open(d, ix, &c))
+        return 0;
+    int rc = udb_cursor_first(c, NULL);
+    udb_cursor_close(c);
+    return rc == UDB_NOTFOUND;
+}
+
 /* ---- progress ------------------------------------------------------------------ */
 static int progress_shown;
 
@@ -231,4 +267,12 @@ void dbe_progress_end(void)
     if (progress_shown && isatty(2))
         fputs("\r\033[K", stderr);
     progress_shown = 0;
+}
+
+void dbe_progress_busy(const char *what)
+{
+    if (!isatty(2))
+        return;
+    fprintf(stderr, "\r%s...   ", what);
+    progress_shown = 1;
 }

@@ -1,0 +1,361 @@
+/*
+ * cmd_store.c — dbe's record-store commands: create-store, put, get, del,
+ * scan, compact, and opening a store with its index definitions (shared
+ * with export and import). Works through udb_store_* only; never touches
+ * NAME.ndx or NAME.dat directly.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "dbe_store.h"
+
+/* ---- opening -------------------------------------------------------------------------- */
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int dbe_is_store(const char *name)
+{
+    size_t n = strlen(name);
+    char *p = malloc(n + 5);
+    int yes = 0;
+    if (p && !exists(name)) {
+        memcpy(p, name, n);
+        memcpy(p + n, ".ndx", 5);
+        yes = exists(p);
+        memcpy(p + n, ".dat", 5);
+        yes = yes && exists(p);
+    }
+    free(p);
+    return yes;
+}
+
+static int store_defs(dbe_store *st, const char *cmd)
+{
+    st->n = udb_store_count(st->s);
+    st->inf = calloc(st->n, sizeof *st->inf);
+    st->key = calloc(st->n, sizeof *st->key);
+    st->len = calloc(st->n, sizeof *st->len);
+    if (!st->inf || !st->key || !st->len)
+        return dbe_fail(EX_USAGE, "out of memory");
+    for (unsigned i = 0; i < st->n; i++) {
+        int rc = udb_store_index_info(st->s, i + 1, &st->inf[i]);
+        if (rc)
+            return dbe_fail(dbe_exit_code(rc), "%s: %s", cmd, udb_store_errmsg(st->s));
+        if (!(st->key[i] = malloc(st->inf[i].def.keysize)))
+            return dbe_fail(EX_USAGE, "out of memory");
+    }
+    return EX_OK;
+}
+
+int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char *cmd, dbe_store *st)
+{
+    udb_options opts;
+    memset(st, 0, sizeof *st);
+    udb_options_init(&opts);
+    opts.layout = o->layout;
+    opts.sync = o->sync;
+    if (!writable)
+        opts.flags |= UDB_RDONLY;
+    int rc = udb_store_open(name, &opts, &st->s);
+    if (rc)
+        return dbe_fail(dbe_open_exit(rc), "%s: %s", cmd, udb_store_errmsg(st->s));
+    return store_defs(st, cmd);
+}
+
+int dbe_store_close(dbe_store *st, int ex)
+{
+    int rc = udb_store_close(st->s);
+    for (unsigned i = 0; st->key && i < st->n; i++)
+        free(st->key[i]);
+    free(st->key);
+    free(st->len);
+    free(st->inf);
+    if (rc && ex == EX_OK)
+        return dbe_fail(EX_USAGE, "closing the store failed (%s)", udb_strerror(rc));
+    return ex;
+}
+
+int dbe_store_key(dbe_store *st, unsigned ix, const char *cmd, const char *text)
+{
+    char err[200];
+    if (ix < 1 || ix > st->n)
+        return dbe_fail(EX_USAGE, "%s: no index %u (the store has %u)", cmd, ix, st->n);
+    if (dbe_key_parse(&st->inf[ix - 1], UDB_LAYOUT_AUTO, text, st->key[ix - 1], &st->len[ix - 1],
+                      err, sizeof err))
+        return dbe_fail(EX_USAGE, "%s: index %u: %s", cmd, ix, err);
+    return EX_OK;
+}
+
+/* ---- create-store ----------------------------------------------------------------------- */
+static int create_store(const char *name, const dbe_opts *o, const udb_store_def *def)
+{
+    udb_options opts;
+    udb_store *s;
+    udb_options_init(&opts);
+    opts.layout = o->layout ? o->layout : UDB_LAYOUT_WIDE;
+    opts.sync = o->sync;
+    int rc = udb_store_create(name, &opts, def, &s);
+    int ex = rc ? dbe_fail(EX_USAGE, "create-store: %s%s", udb_store_errmsg(s),
+                           rc == UDB_EXISTS ? "; dbe never overwrites a file" : "")
+                : EX_OK;
+    rc = udb_store_close(s);
+    if (rc && ex == EX_OK)
+        ex = dbe_fail(EX_USAGE, "create-store: closing %s failed (%s)", name, udb_strerror(rc));
+    return ex;
+}
+
+int cmd_create_store(int argc, char **argv)
+{
+    const char **specs = calloc((size_t)argc, sizeof *specs);
+    udb_index_def *defs = calloc((size_t)argc, sizeof *defs);
+    dbe_opts o = {0};
+    unsigned n = 0;
+    char err[300];
+    int ex = !specs || !defs ? dbe_fail(EX_USAGE, "out of memory")
+                             : dbe_take_index_specs("create-store", &argc, argv, specs, &n);
+    if (ex == EX_OK && dbe_parse_opts(argc, argv, &o, "layout,sync,compress") != 1)
+        ex = dbe_usage("create-store");
+    if (ex == EX_OK && n == 0)
+        ex = dbe_fail(EX_USAGE, "create-store: give at least one --index "
+                      "TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]");
+    int layout = o.layout ? o.layout : UDB_LAYOUT_WIDE;
+    for (unsigned i = 0; i < n && ex == EX_OK; i++)
+        if (dbe_parse_index_spec(specs[i], layout, &defs[i], err, sizeof err))
+            ex = dbe_fail(EX_USAGE, "create-store: index %u (%s): %s", i + 1, specs[i], err);
+    if (ex == EX_OK) {
+        udb_store_def def = {n, defs, o.compress, 0};
+        ex = create_store(argv[1], &o, &def);
+    }
+    free(specs);
+    free(defs);
+    return ex;
+}
+
+/* ---- put, get, del ----------------------------------------------------------------------- */
+/* The whole standard input (binary-safe). */
+static int read_stdin(udb_val *v)
+{
+    size_t got;
+    do {
+        if (v->cap - v->len < 65536) {
+            void *p = realloc(v->data, v->cap + 65536);
+            if (!p)
+                return dbe_fail(EX_USAGE, "out of memory");
+            v->data = p;
+            v->cap += 65536;
+        }
+        got = fread((char *)v->data + v->len, 1, v->cap - v->len, stdin);
+        v->len += got;
+    } while (got);
+    return ferror(stdin) ? dbe_fail(EX_USAGE, "put: reading the standard input failed") : EX_OK;
+}
+
+/* argv: put STORE KEY... -- VALUE; the position of that "--" (the one
+   before the last argument: a key may be "--" too), or 0. */
+static int put_split(int npos, char **argv)
+{
+    return npos >= 3 && !strcmp(argv[npos - 1], "--") ? npos - 1 : 0;
+}
+
+static int put_record(dbe_store *st, int nkeys, char **keys, const char *value)
+{
+    udb_val v = {0};
+    udb_key k[64];
+    if ((unsigned)nkeys != st->n)
+        return dbe_fail(EX_USAGE, "put: the store has %u index(es): give one KEY for each, in "
+                        "index order, then -- VALUE", st->n);
+    for (unsigned i = 0; i < st->n; i++) {
+        if (dbe_store_key(st, i + 1, "put", keys[i]))
+            return EX_USAGE;
+        k[i] = (udb_key){st->key[i], st->len[i]};
+    }
+    int ex = strcmp(value, "-") ? EX_OK : read_stdin(&v);
+    const void *p = v.data ? v.data : value;
+    size_t len = v.data ? v.len : strlen(value);
+    int rc = ex ? 0 : udb_store_put(st->s, k, p, len);
+    if (rc)
+        ex = dbe_fail(rc == UDB_EXISTS ? EX_ABSENT : EX_USAGE, "put: %s", udb_store_errmsg(st->s));
+    udb_val_free(&v);
+    return ex;
+}
+
+int cmd_put(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    dbe_store st;
+    int npos = dbe_parse_opts(argc, argv, &o, "layout,sync");
+    int dash = npos < 0 ? 0 : put_split(npos, argv);
+    if (!dash)
+        return dbe_usage("put");
+    int ex = dbe_store_open(argv[1], &o, 1, "put", &st);
+    if (ex == EX_OK)
+        ex = put_record(&st, dash - 2, argv + 2, argv[dash + 1]);
+    return dbe_store_close(&st, ex);
+}
+
+/* "get STORE -- KEY": the "--" only ends the options (a key may start with -). */
+static int key_args(int npos, char **argv)
+{
+    if (npos == 3 && !strcmp(argv[2], "--")) {
+        argv[2] = argv[3];
+        return 2;
+    }
+    return npos;
+}
+
+int cmd_get(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    dbe_store st;
+    udb_val v = {0};
+    if (key_args(dbe_parse_opts(argc, argv, &o, "layout,index,hex"), argv) != 2)
+        return dbe_usage("get");
+    unsigned ix = o.index ? o.index : 1;
+    int ex = dbe_store_open(argv[1], &o, 0, "get", &st);
+    if (ex == EX_OK)
+        ex = dbe_store_key(&st, ix, "get", argv[2]);
+    if (ex == EX_OK) {
+        int rc = udb_store_get(st.s, ix, st.key[ix - 1], st.len[ix - 1], &v);
+        if (rc == UDB_NOTFOUND)
+            ex = EX_ABSENT;
+        else if (rc)
+            ex = dbe_fail(dbe_exit_code(rc), "get: %s", udb_store_errmsg(st.s));
+    }
+    if (ex == EX_OK && o.hex) {
+        dbe_dump d;
+        dbe_dump_start(&d, stdout, 0);
+        dbe_dump_feed(&d, v.data, v.len);
+        dbe_dump_end(&d);
+    } else if (ex == EX_OK && v.len) {
+        fwrite(v.data, 1, v.len, stdout);
+    }
+    if (ex == EX_OK && fflush(stdout))
+        ex = dbe_fail(EX_USAGE, "get: writing the value failed");
+    udb_val_free(&v);
+    return dbe_store_close(&st, ex);
+}
+
+int cmd_del(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    dbe_store st;
+    uint64_t removed = 0;
+    if (key_args(dbe_parse_opts(argc, argv, &o, "layout,index,sync"), argv) != 2)
+        return dbe_usage("del");
+    unsigned ix = o.index ? o.index : 1;
+    int ex = dbe_store_open(argv[1], &o, 1, "del", &st);
+    if (ex == EX_OK)
+        ex = dbe_store_key(&st, ix, "del", argv[2]);
+    if (ex == EX_OK) {
+        int rc = udb_store_delete(st.s, ix, st.key[ix - 1], st.len[ix - 1], &removed);
+        if (rc && rc != UDB_NOTFOUND)
+            ex = dbe_fail(dbe_exit_code(rc), "del: %s", udb_store_errmsg(st.s));
+        else
+            printf("%llu\n", (unsigned long long)removed);
+        if (ex == EX_OK && removed == 0)
+            ex = EX_ABSENT;
+    }
+    return dbe_store_close(&st, ex);
+}
+
+/* ---- scan --------------------------------------------------------------------------------- */
+typedef struct scan_out {
+    const udb_index_info *inf;
+    int keys_only;
+} scan_out;
+
+static int scan_line(void *arg, const udb_item *key, const void *val, size_t len)
+{
+    scan_out *so = arg;
+    dbe_key_print(stdout, so->inf, UDB_LAYOUT_AUTO, key->key, 0);
+    if (!so->keys_only) {
+        putchar('\t');
+        dbe_escape(stdout, val, len);
+    }
+    putchar('\n');
+    return ferror(stdout) ? UDB_IO : 0;
+}
+
+/* Parse an optional bound (--from, --to, --prefix) of index ix into buf. */
+static int scan_bound(dbe_store *st, unsigned ix, const char *what, const char *text, uint8_t **buf,
+                      size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    if (!text)
+        return EX_OK;
+    if (!(*buf = malloc(st->inf[ix - 1].def.keysize)))
+        return dbe_fail(EX_USAGE, "out of memory");
+    char err[200];
+    if (dbe_key_parse(&st->inf[ix - 1], UDB_LAYOUT_AUTO, text, *buf, len, err, sizeof err))
+        return dbe_fail(EX_USAGE, "scan: %s: %s", what, err);
+    return EX_OK;
+}
+
+static int scan_run(dbe_store *st, const dbe_opts *o, unsigned ix)
+{
+    uint8_t *b[3] = {NULL, NULL, NULL};
+    size_t l[3];
+    int ex = ix > st->n ? dbe_fail(EX_USAGE, "scan: no index %u (the store has %u)", ix, st->n)
+                        : EX_OK;
+    if (ex == EX_OK && !(ex = scan_bound(st, ix, "--from", o->from, &b[0], &l[0])) &&
+        !(ex = scan_bound(st, ix, "--to", o->to, &b[1], &l[1])) &&
+        !(ex = scan_bound(st, ix, "--prefix", o->prefix, &b[2], &l[2]))) {
+        scan_out so = {&st->inf[ix - 1], o->keys};
+        int rc = udb_store_scan(st->s, ix, b[0], l[0], b[1], l[1], b[2], l[2], scan_line, &so);
+        if (rc == UDB_IO && ferror(stdout))
+            ex = dbe_fail(EX_USAGE, "scan: writing the output failed");
+        else if (rc)
+            ex = dbe_fail(dbe_exit_code(rc), "scan: %s", udb_store_errmsg(st->s));
+    }
+    for (int i = 0; i < 3; i++)
+        free(b[i]);
+    return ex;
+}
+
+int cmd_scan(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    dbe_store st;
+    if (dbe_parse_opts(argc, argv, &o, "layout,index,from,to,prefix,keys") != 1)
+        return dbe_usage("scan");
+    int ex = dbe_store_open(argv[1], &o, 0, "scan", &st);
+    if (ex == EX_OK)
+        ex = scan_run(&st, &o, o.index ? o.index : 1);
+    return dbe_store_close(&st, ex);
+}
+
+/* ---- compact -------------------------------------------------------------------------------- */
+static long long file_size(const char *name, const char *ext)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s%s", name, ext);
+    return stat(path, &st) ? -1 : (long long)st.st_size;
+}
+
+int cmd_compact(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    dbe_store st;
+    if (dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
+        return dbe_usage("compact");
+    int ex = dbe_store_open(argv[1], &o, 1, "compact", &st);
+    if (ex == EX_OK) {
+        long long before = file_size(argv[1], ".dat"), after;
+        dbe_progress_busy("compact");
+        int rc = udb_store_compact(st.s);
+        dbe_progress_end();
+        after = file_size(argv[1], ".dat");
+        if (rc)
+            ex = dbe_fail(dbe_exit_code(rc), "compact: %s", udb_store_errmsg(st.s));
+        else
+            printf("%s.dat: %lld bytes before, %lld after (%lld freed)\n", argv[1], before, after,
+                   before - after);
+    }
+    return dbe_store_close(&st, ex);
+}

@@ -1,0 +1,45 @@
+/*
+ * dbe_store.h — what dbe's store, maintenance and transfer commands share:
+ * opening a record store with its index definitions, telling a store name
+ * from a file, hot-journal reports, hex dumps. Only the dbe command files
+ * include it.
+ */
+#ifndef DBE_STORE_H
+#define DBE_STORE_H
+
+#include "dbe.h"
+
+/* Record stores: NAME.ndx + NAME.dat. */
+typedef struct dbe_store {
+    udb_store *s;
+    unsigned n;                 /* indexes */
+    udb_index_info *inf;        /* n definitions */
+    uint8_t **key;              /* n keysize buffers, filled by dbe_store_key */
+    size_t *len;                /* their key lengths */
+} dbe_store;
+/* 1 when NAME itself does not exist but NAME.ndx and NAME.dat do. */
+int dbe_is_store(const char *name);
+/* Open (read-only unless writable) and read every definition; prints on
+   failure and returns the exit code. Close with dbe_store_close. */
+int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char *cmd, dbe_store *st);
+/* Close (reporting a failed close when ex is EX_OK); returns the exit code. */
+int dbe_store_close(dbe_store *st, int ex);
+/* Parse text as a key of index ix (1-based) into st->key[ix-1]; prints. */
+int dbe_store_key(dbe_store *st, unsigned ix, const char *cmd, const char *text);
+/* A hot journal for path (a file, or a store's NAME.ndx)? Prints it. */
+int dbe_report_hot(const char *path, const char *shown);
+int dbe_check_store(const char *name, const dbe_opts *o);
+
+/* hexdump -C style dump of a stream of bytes starting at offset base. */
+typedef struct dbe_dump {
+    FILE *f;
+    uint64_t off;               /* offset of line[0] */
+    uint8_t line[16], prev[16];
+    size_t fill;
+    int have_prev, starred;
+} dbe_dump;
+void dbe_dump_start(dbe_dump *d, FILE *f, uint64_t base);
+void dbe_dump_feed(dbe_dump *d, const uint8_t *p, size_t n);
+void dbe_dump_end(dbe_dump *d);
+
+#endif

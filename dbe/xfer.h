@@ -1,0 +1,86 @@
+/*
+ * xfer.h — what export and import share: the formats, the table a record
+ * store or an index file presents (key columns, then the value or the data
+ * position), and the text encodings of its fields. Only cmd_export.c,
+ * cmd_import.c, xfer.c, xfer_text.c and xfer_read.c include it.
+ */
+#ifndef DBE_XFER_H
+#define DBE_XFER_H
+
+#include "dbe_store.h"
+
+enum { XF_TSV, XF_CSV, XF_JSONL };
+enum { XF_MAXCOLS = 65 };       /* 64 indexes and the value */
+
+typedef struct xtable {
+    int is_store;
+    dbe_store st;               /* a store: one key column per index, then v */
+    udb_ndx *d;                 /* an index file: key and datapos of index ix */
+    udb_index_info dinf;
+    uint8_t *dkey;              /* keysize buffer for the file's index */
+    size_t dlen;
+    unsigned ix;                /* -i N, 1 when not given */
+    unsigned nkeys;             /* key columns */
+} xtable;
+
+/* --format: tsv (default), csv or jsonl. */
+int xf_format(const char *s, const char *cmd, int *fmt);
+
+/* ---- the table (xfer.c) ---- */
+/* A store when NAME is one (dbe_is_store), else an index file. Prints. */
+int xt_open(const char *name, const dbe_opts *o, int writable, const char *cmd, xtable *t);
+int xt_close(xtable *t, int ex);
+const udb_index_info *xt_inf(const xtable *t, unsigned col);
+uint8_t *xt_keybuf(xtable *t, unsigned col, size_t **len);
+/* Column names: k1..kN and v for a store, key and datapos for a file. */
+void xt_colname(const xtable *t, unsigned col, char *buf, size_t n);
+/* 1 when the store or the file's index holds no record. */
+int xt_empty(xtable *t);
+int xt_begin(xtable *t);
+int xt_commit(xtable *t);
+void xt_rollback(xtable *t);
+const char *xt_errmsg(const xtable *t);
+
+/* ---- writing fields (xfer_text.c) ---- */
+/* A key column: TSV dbe's key text; CSV and JSONL a STRING key's own bytes
+   (quoted / escaped), other types dbe's key text (JSONL: INTEGER and
+   LONG_INT as numbers). Returns 1 when a CSV/JSONL STRING key is not UTF-8. */
+int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key);
+/* A value: TSV C escapes, CSV \x and hex (PostgreSQL bytea), JSONL base64. */
+void xf_value(FILE *f, int fmt, const uint8_t *p, size_t n);
+/* Before column col of a row (separator, JSONL name), and the row's end. */
+void xf_sep(FILE *f, int fmt, unsigned col, const char *name);
+void xf_end(FILE *f, int fmt);
+
+/* ---- reading records (xfer_read.c) ---- */
+typedef struct xfield {
+    char *p;                    /* decoded bytes, NUL-terminated */
+    size_t n;
+    int num;                    /* JSONL: a number, not a string */
+} xfield;
+
+typedef struct xreader {
+    FILE *in;
+    int fmt;
+    unsigned ncols;
+    char names[XF_MAXCOLS][8];  /* JSONL: column names */
+    unsigned long line, start;  /* lines read; the line the record starts on */
+    char *buf;                  /* TSV, JSONL: the line */
+    size_t cap;
+    char *dec;                  /* CSV, JSONL: decoded fields */
+    size_t dlen, dcap;
+    size_t off[XF_MAXCOLS];
+    xfield f[XF_MAXCOLS];
+    unsigned nf;
+    char err[300];
+} xreader;
+
+/* 0: a record in f[0..nf-1] (JSONL: in column order, nf = ncols), 1: the
+   end of the input, -1: a bad record (err says why), -2: a read error. */
+int xr_next(xreader *r);
+void xr_free(xreader *r);
+/* Decode in place (xfer_text.c): "\x" and hex; base64. The byte count or -1. */
+long xf_unhex(char *s, size_t n);
+long xf_unbase64(char *s, size_t n);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * xfer_text.c — the text of export and import: writing key and value
+ * fields as TSV (C escapes), CSV (RFC 4180 quoting, values as PostgreSQL
+ * bytea hex) and JSON lines (values base64); decoding hex and base64 back
+ * (xfer_read.c reads the records). Knows field encodings only; makes no
+ * udb calls.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "xfer.h"
+
+int xf_format(const char *s, const char *cmd, int *fmt)
+{
+    if (!s || !strcmp(s, "tsv"))
+        *fmt = XF_TSV;
+    else if (!strcmp(s, "csv"))
+        *fmt = XF_CSV;
+    else if (!strcmp(s, "jsonl") || !strcmp(s, "json"))
+        *fmt = XF_JSONL;
+    else
+        return dbe_fail(EX_USAGE, "%s: --format takes tsv, csv or jsonl, not '%s'", cmd, s);
+    return EX_OK;
+}
+
+/* ---- writing ------------------------------------------------------------------------------ */
+static void xf_csv(FILE *f, const uint8_t *p, size_t n)
+{
+    int quote = n == 0 || (n == 2 && p[0] == '\\' && p[1] == '.'); /* "" is not NULL; \. not the end */
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
+    if (!quote) {
+        fwrite(p, 1, n, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"')
+            fputc('"', f);
+        fputc(p[i], f);
+    }
+    fputc('"', f);
+}
+
+static void json_string(FILE *f, const uint8_t *p, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        int c = p[i];
+        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                      : c == '\t' ? "\\t" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+        if (e)
+            fputs(e, f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* Is p[0..n) well-formed UTF-8? */
+static int utf8_ok(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i], k, lo = 0x80, hi = 0xbf; /* the second byte's range */
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            k = 1;
+        else if (c >= 0xe0 && c <= 0xef)
+            k = 2, lo = c == 0xe0 ? 0xa0 : lo, hi = c == 0xed ? 0x9f : hi;
+        else if (c >= 0xf0 && c <= 0xf4)
+            k = 3, lo = c == 0xf0 ? 0x90 : lo, hi = c == 0xf4 ? 0x8f : hi;
+        else
+            return 0;
+        if (n - i <= k || p[i + 1] < lo || p[i + 1] > hi)
+            return 0;
+        for (unsigned j = 2; j <= k; j++)
+            if ((p[i + j] & 0xc0) != 0x80)
+                return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key)
+{
+    int t = inf->def.keytype;
+    if (fmt != XF_TSV && t == UDB_KEY_STRING) {
+        size_t n = strnlen((const char *)key, inf->def.keysize);
+        if (fmt == XF_CSV)
+            xf_csv(f, key, n);
+        else
+            json_string(f, key, n);
+        return !utf8_ok(key, n);
+    }
+    int quote = fmt == XF_JSONL && t != UDB_KEY_INTEGER && t != UDB_KEY_LONG_INT;
+    if (quote)
+        fputc('"', f);
+    dbe_key_print(f, inf, UDB_LAYOUT_AUTO, key, 0);
+    if (quote)
+        fputc('"', f);
+    return 0;
+}
+
+static void base64(FILE *f, const uint8_t *p, size_t n)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        fputc(a[v >> 18], f);
+        fputc(a[v >> 12 & 63], f);
+        fputc(i + 1 < n ? a[v >> 6 & 63] : '=', f);
+        fputc(i + 2 < n ? a[v & 63] : '=', f);
+    }
+}
+
+void xf_value(FILE *f, int fmt, const uint8_t *p, size_t n)
+{
+    if (fmt == XF_TSV) {
+        dbe_escape(f, p, n);
+    } else if (fmt == XF_CSV) {
+        fputs("\\x", f);
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "%02x", p[i]);
+    } else {
+        fputc('"', f);
+        base64(f, p, n);
+        fputc('"', f);
+    }
+}
+
+void xf_sep(FILE *f, int fmt, unsigned col, const char *name)
+{
+    if (fmt == XF_JSONL)
+        fprintf(f, "%s\"%s\": ", col ? ", " : "{", name);
+    else if (col)
+        fputc(fmt == XF_TSV ? '\t' : ',', f);
+}
+
+void xf_end(FILE *f, int fmt)
+{
+    fputs(fmt == XF_JSONL ? "}\n" : "\n", f);
+}
+
+/* ---- decoding ------------------------------------------------------------------------------- */
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+long xf_unhex(char *s, size_t n)
+{
+    if (n < 2 || s[0] != '\\' || s[1] != 'x' || n % 2)
+        return -1;
+    for (size_t i = 2; i < n; i += 2) {
+        int a = hexval(s[i]), b = hexval(s[i + 1]);
+        if (a < 0 || b < 0)
+            return -1;
+        s[i / 2 - 1] = (char)(a << 4 | b);
+    }
+    return (long)(n / 2 - 1);
+}
+
+static int b64val(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+         : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+long xf_unbase64(char *s, size_t n)
+{
+    size_t out = 0;
+    if (n % 4)
+        return -1;
+    for (size_t i = 0; i < n; i += 4) {
+        int pad = (s[i + 3] == '=') + (s[i + 2] == '=' && s[i + 3] == '=');
+        int v[4];
+        for (int j = 0; j < 4; j++)
+            v[j] = j >= 4 - pad ? 0 : b64val(s[i + j]);
+        if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0 || (pad && i + 4 < n))
+            return -1;
+        unsigned w = (unsigned)(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
+        s[out++] = (char)(w >> 16);
+        if (pad < 2)
+            s[out++] = (char)(w >> 8);
+        if (pad < 1)
+            s[out++] = (char)w;
+    }
+    return (long)out;
+}

@@ -1,0 +1,56 @@
+/*
+ * dbe_hot.c — helper of tests/dbe_store.sh, not a test of its own: leaves
+ * a hot journal behind, as a dbe killed in the middle of a long
+ * transaction would. Opens a MultiIndex file (index 1 LONG_INT) or a
+ * record store (one LONG_INT index) with a tiny dirty-page limit, begins a
+ * transaction, adds records until pages have spilled into the files, and
+ * exits without committing or closing.
+ *   dbe_hot ndx FILE   |   dbe_hot store NAME
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "udb.h"
+
+static int fill_ndx(const char *path, const udb_options *o)
+{
+    udb_ndx *d;
+    int rc = udb_ndx_open(path, o, &d);
+    if (!rc)
+        rc = udb_ndx_begin(d);
+    for (int32_t i = 1; !rc && i <= 5000; i++)
+        rc = udb_ndx_append(d, 1, &i, sizeof i, i);
+    if (rc)
+        fprintf(stderr, "dbe_hot: %s\n", udb_ndx_errmsg(d));
+    return rc;
+}
+
+static int fill_store(const char *name, const udb_options *o)
+{
+    udb_store *s;
+    char val[100];
+    memset(val, 'v', sizeof val);
+    int rc = udb_store_open(name, o, &s);
+    if (!rc)
+        rc = udb_store_begin(s);
+    for (int32_t i = 1; !rc && i <= 5000; i++) {
+        udb_key k = {&i, sizeof i};
+        rc = udb_store_put(s, &k, val, sizeof val);
+    }
+    if (rc)
+        fprintf(stderr, "dbe_hot: %s\n", udb_store_errmsg(s));
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.dirty_limit = 4096;
+    if (argc != 3 || (strcmp(argv[1], "ndx") && strcmp(argv[1], "store"))) {
+        fprintf(stderr, "usage: dbe_hot ndx FILE | dbe_hot store NAME\n");
+        return 2;
+    }
+    int rc = !strcmp(argv[1], "ndx") ? fill_ndx(argv[2], &o) : fill_store(argv[2], &o);
+    _exit(rc ? 1 : 0); /* no commit, no close: the journal stays hot */
+}
