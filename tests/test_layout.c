@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
+#include "crc32.h"
 #include "layout.h"
 #include "testutil.h"
 
@@ -350,6 +352,22 @@ static void test_detect(void **state)
     assert_non_null(strstr(why, "not a udb file"));
 }
 
+/* udb_crc32 computes exactly zlib's crc32, also when continued. */
+static void test_crc32(void **state)
+{
+    (void)state;
+    uint8_t b[3000];
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = (uint8_t)(i * 131 + (i >> 3));
+    for (size_t n = 0; n < 700; n += 7)
+        for (size_t off = 0; off < 9; off++) {
+            assert_int_equal(udb_crc32(0, b + off, n), (uint32_t)crc32(0, b + off, (uInt)n));
+            uint32_t half = udb_crc32(0, b + off, n / 3);
+            assert_int_equal(udb_crc32(half, b + off + n / 3, n - n / 3), (uint32_t)crc32(0, b + off, (uInt)n));
+        }
+    assert_int_equal(udb_crc32(0, "123456789", 9), 0xcbf43926u); /* the standard check value */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_leaf_mutators), cmocka_unit_test(test_compare),
         cmocka_unit_test(test_sentinels),    cmocka_unit_test(test_key_make),
         cmocka_unit_test(test_holes_tables), cmocka_unit_test(test_detect),
+        cmocka_unit_test(test_crc32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@
  *   0 magic "udbjrnl\1"  8 state (1 hot, 2 clean)  12 page size
  *   16 commit counter    24 salt (random per transaction)  32 file count
  *   40 + 216*i: original size of file i (8), name length (2), name (200)
- *   508 crc32 of bytes 0..507
+ *   508 crc32 (zlib's polynomial, crc32.c) of bytes 0..507
  * Records from offset 512, each 32 + page size bytes:
  *   0 magic "1rec"  4 file  8 page number  16 salt
  *   24 crc32 of bytes 0..23 and the page image  28 zero  32 page image
@@ -18,7 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include "crc32.h"
 #include "endian.h"
 #include "journal.h"
 
@@ -104,13 +104,13 @@ static void hdr_encode(uint8_t *b, const jhdr *h)
         st16(e + 8, (uint16_t)l);
         memcpy(e + 10, h->name[i], l);
     }
-    st32(b + 508, (uint32_t)crc32(0, b, 508));
+    st32(b + 508, udb_crc32(0, b, 508));
 }
 
 /* 0 = valid header decoded; 1 = no valid header */
 static int hdr_decode(const uint8_t *b, jhdr *h)
 {
-    if (memcmp(b, MAGIC, 8) || ld32(b + 508) != (uint32_t)crc32(0, b, 508))
+    if (memcmp(b, MAGIC, 8) || ld32(b + 508) != udb_crc32(0, b, 508))
         return 1;
     h->state = ld32(b + 8);
     h->psize = ld32(b + 12);
@@ -261,8 +261,8 @@ int journal_add(pager_group *g, pager_file *f, uint64_t pg)
     st64(r + 8, pg);
     st64(r + 16, g->salt);
     memcpy(r + RHDR, f->base + (pg << f->pshift), ps);
-    uLong c = crc32(0, r, 24);
-    st32(r + 24, (uint32_t)crc32(c, r + RHDR, (uInt)ps));
+    uint32_t c = udb_crc32(0, r, 24);
+    st32(r + 24, udb_crc32(c, r + RHDR, ps));
     st32(r + 28, 0);
     g->jlen += rec;
     g->stats.journal_pages++;
@@ -396,8 +396,8 @@ static int apply_records(pager_group *g, int jfd, const char *jpath, const jhdr 
         }
         if (got < rec || ld32(r) != RMAGIC || ld64(r + 16) != h->salt || ld32(r + 4) >= h->nfiles)
             break;
-        uLong c = crc32(0, r, 24);
-        if (ld32(r + 24) != (uint32_t)crc32(c, r + RHDR, h->psize))
+        uint32_t c = udb_crc32(0, r, 24);
+        if (ld32(r + 24) != udb_crc32(c, r + RHDR, h->psize))
             break; /* torn tail: its page was never written to the file */
         unsigned fi = ld32(r + 4);
         uint64_t at = ld64(r + 8) * h->psize;

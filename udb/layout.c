@@ -143,7 +143,7 @@ int lay_cmp(const lay_tree *T, const uint8_t *a, const uint8_t *b)
 {
     switch (T->keytype) {
     case UDB_KEY_BLOCK:
-        return memcmp(a, b, T->ks);
+        return lay_block_cmp(a, b, T->ks);
     case UDB_KEY_NUM_BLOCK:
         return cmp_numblock(a, b, T->ks);
     case UDB_KEY_INTEGER: {

@@ -101,6 +101,25 @@ size_t lay_node_size(const lay *L, unsigned ks, unsigned maxitems);
 size_t lay_leaf_size(const lay *L, unsigned ks);
 void lay_tree_init(lay_tree *T, const lay *L, int keytype, unsigned ks, unsigned maxitems);
 
+/* BLOCK order (memcmp) eight bytes at a time: the hot comparison. */
+static inline int lay_block_cmp(const uint8_t *a, const uint8_t *b, unsigned ks)
+{
+    unsigned i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 8 <= ks; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+    }
+#endif
+    for (; i < ks; i++)
+        if (a[i] != b[i])
+            return a[i] < b[i] ? -1 : 1;
+    return 0;
+}
+
 /* Key comparison of the index's type: <0, 0, >0. */
 int lay_cmp(const lay_tree *T, const uint8_t *a, const uint8_t *b);
 /* The EOF key the original implementation wrote for this type. */

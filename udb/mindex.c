@@ -277,7 +277,7 @@ static unsigned lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi, co
     if (T->keytype == UDB_KEY_BLOCK) {
         while (lo < hi) {
             unsigned mid = (lo + hi) / 2;
-            if (memcmp(lay_node_key(T, n, mid), key, T->ks) < 0)
+            if (lay_block_cmp(lay_node_key(T, n, mid), key, T->ks) < 0)
                 lo = mid + 1;
             else
                 hi = mid;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <zlib.h>
+#include "crc32.h"
 #include "store.h"
 
 /* ---- handles ---------------------------------------------------------------------- */
@@ -140,7 +141,7 @@ static int write_descriptor(udb_store *s)
     uint8_t d[LAY_STORE_DESC_SIZE], f[16];
     lay_store_desc_encode(d, s->compress ? LAY_STORE_COMPRESS : 0, s->nidx);
     lay_frame fr = {LAY_FRAME_STORE, LAY_STORE_DESC_SIZE, LAY_STORE_DESC_SIZE,
-                    (uint32_t)crc32(0, d, LAY_STORE_DESC_SIZE), 9};
+                    udb_crc32(0, d, LAY_STORE_DESC_SIZE), 9};
     int64_t pos;
     int rc = heap_alloc(&s->h, 9 + LAY_STORE_DESC_SIZE, &pos);
     if (rc)
@@ -324,7 +325,7 @@ int store_read(udb_store *s, int64_t pos, record *r)
     r->keys = keys ? p + r->f.hdr : NULL;
     r->hints = hints ? p + r->f.hdr + keys : NULL;
     r->payload = p + r->f.hdr + keys + hints;
-    if ((uint32_t)crc32(0, r->payload, r->f.stored) != r->f.crc)
+    if (udb_crc32(0, r->payload, r->f.stored) != r->f.crc)
         return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the record at offset %lld fails its crc32",
                            s->dat_pf->path, (long long)pos);
     return 0;
@@ -418,7 +419,7 @@ int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_
     int rc = pack(s, val, len, &data, &dlen, &tag);
     if (rc)
         return rc;
-    lay_frame f = {tag, (uint32_t)dlen, (uint32_t)len, (uint32_t)crc32(0, data, (uInt)dlen),
+    lay_frame f = {tag, (uint32_t)dlen, (uint32_t)len, udb_crc32(0, data, (uInt)dlen),
                    lay_frame_hdr_size(tag)};
     *size = f.hdr + s->keys_len + s->hints_len + dlen;
     if (at_or_neg >= 0)

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include "crc32.h"
 #include "store.h"
 
 typedef struct rec_at {
