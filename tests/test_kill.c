@@ -1,7 +1,7 @@
 /*
  * test_kill.c — real process crashes. A child process (fork) runs numbered
  * store transactions (a few puts / updates / deletes / refused puts /
- * reads each, now and then a rollback; contents derived from the seed and
+ * reads each, now and then a compaction or a rollback; contents derived from the seed and
  * the transaction number) and writes the number of each transaction to a
  * pipe once its commit returned. The parent kills it with SIGKILL at a
  * random moment — after a random delay, or just after the child announced
@@ -122,6 +122,7 @@ static int txn(kmodel *m, uint64_t t, udb_store *s, int out_fd, uint8_t *vbuf, u
     rng r = {seed ^ mix(t)};
     int nops = 1 + (int)(next(&r) % 6);
     int rollback = next(&r) % 17 == 0 && rollbacks_ok;
+    int compact = next(&r) % 40 == 0; /* a big transaction: every record may move */
     kmodel before;
     if (rollback)
         before = *m;
@@ -176,6 +177,8 @@ static int txn(kmodel *m, uint64_t t, udb_store *s, int out_fd, uint8_t *vbuf, u
                 return fprintf(stderr, "txn %llu: get %d: wrong value\n", (unsigned long long)t, id), 7;
         }
     }
+    if (compact && s && (rc = udb_store_compact(s)))
+        return fprintf(stderr, "txn %llu: compact: %s\n", (unsigned long long)t, udb_store_errmsg(s)), 11;
     if (rollback) {
         *m = before;
         if (s && (rc = udb_store_rollback(s)))
