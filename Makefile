@@ -5,6 +5,7 @@
 #                             build dependencies with apt-get when it can)
 #   make check SANITIZE=1     the same under AddressSanitizer + UBSan
 #   make valgrind             the unit tests under valgrind
+#   make crashtest CYCLES=5000   many kill -9 cycles of a writer process
 #   make fuzz                 a short libFuzzer run (clang)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench N=100000       the benchmark against SQLite, Berkeley DB, LMDB
@@ -107,6 +108,13 @@ fuzz: build-fuzz/fuzz_open
 	@cp tests/fixtures/*/*.ndx tests/fixtures/*/*.dat build-fuzz/corpus/
 	cd build-fuzz && ./fuzz_open -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=20 \
 	    -rss_limit_mb=4096 -print_final_stats=1 corpus
+
+# Many real crashes (tests/test_kill.c kills a writer process CYCLES times
+# per store); make check runs a short version. Not part of CI.
+CYCLES ?= 5000
+.PHONY: crashtest
+crashtest: tests
+	UDB_KILL_CYCLES=$(CYCLES) $(BUILD)/tests/test_kill
 
 valgrind: tests
 	@VALGRIND=1 tests/run.sh $(BUILD) $(DBE) $(TEST_BIN)
