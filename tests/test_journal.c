@@ -16,8 +16,8 @@
  *   - a store's hot journal (NAME.ndx-journal) covers NAME.dat opened alone
  *     as a heap: read-only refuses, writable rolls the whole store back
  *     (and NAME.ndx opened alone as a MultiIndex does too);
- *   - known library bugs, each skipped unless its UDB_KNOWN_BUG_* variable
- *     is set (see the tests at the end).
+ *   - regressions: rollbacks after spills, check reports when the read
+ *     is refused, udb_journal_hot on a foreign journal.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -311,15 +311,6 @@ static void test_ndx_hot(void **state)
     image_free(&fresh);
 }
 
-static int known_bug(const char *var, const char *what)
-{
-    const char *v = getenv(var);
-    if (v && *v && strcmp(v, "0"))
-        return 1;
-    fprintf(stderr, "KNOWN BUG skipped: %s (set %s=1 to run)\n", what, var);
-    return 0;
-}
-
 /* ---- a journal that belongs to another file ------------------------------------------------------ */
 static void test_foreign_journal(void **state)
 {
@@ -375,16 +366,11 @@ static void test_foreign_journal(void **state)
     assert_non_null(strstr(msg, "fa.ndx"));
     assert_files(&fb, &bwith, 2, "B after udb_recover with A's journal");
     assert_files(&fa, &aleft, 2, "A after udb_recover of B");
-    /* KNOWN BUG UDB_KNOWN_BUG_JOURNAL_HOT_FOREIGN (udb/pager_txn.c,
-       pager_hot_journal): every error of journal_peek is swallowed, so
-       udb_journal_hot says "UDB_OK, not hot" for B although every open of
-       B refuses with UDB_RECOVER (and would say the same on an I/O error
-       reading the journal). It should report the refusal (or hot = 1). */
-    if (known_bug("UDB_KNOWN_BUG_JOURNAL_HOT_FOREIGN", "udb_journal_hot calls a file with a foreign "
-                                                       "hot journal clean"))
-        if (!(udb_journal_hot(fb.path[0], &hot, msg, sizeof msg) == UDB_RECOVER || hot == 1))
-            fail_msg("udb_journal_hot: UDB_OK and not hot for %s, whose every open fails with "
-                     "UDB_RECOVER", fb.path[0]);
+    /* udb_journal_hot reports the refusal every open gets */
+    hot = 0;
+    assert_int_equal(udb_journal_hot(fb.path[0], &hot, msg, sizeof msg), UDB_RECOVER);
+    assert_int_equal(hot, 1);
+    assert_non_null(strstr(msg, "fa.ndx"));
     /* moved away: B opens as it was */
     unlink(fb.path[1]);
     assert_int_equal(udb_ndx_open(fb.path[0], NULL, &d), 0);
@@ -546,10 +532,9 @@ static void test_store_heap_alone(void **state)
     image_free(&fresh);
 }
 
-/* ---- known bugs ----------------------------------------------------------------------------------------- */
-/* KNOWN BUG UDB_KNOWN_BUG_ROLLBACK_JEND (udb/pager_txn.c, pager_rollback):
-   the journal's write offset g->jend is not reset by a rollback (only by
-   journal_finish at commit). After rolling back a transaction whose
+/* ---- regressions ----------------------------------------------------------------------------------------- */
+/* Regression (udb/pager_txn.c, pager_rollback): the journal's write offset
+   was not reset by a rollback (only by journal_finish at commit). After rolling back a transaction whose
    records reached the journal file (a spill), the next transaction's
    records go after the stale ones; playback starts at offset 512, stops at
    the first record with the old salt and restores nothing. Consequences:
@@ -557,11 +542,9 @@ static void test_store_heap_alone(void **state)
    spilled pages in the files (corrupt store); (2) a crash during the
    commit that follows a spilled rollback is not rolled back (partial
    transaction after recovery). */
-static void test_known_bug_rollback_jend(void **state)
+static void test_rollbacks_after_spills(void **state)
 {
     (void)state;
-    if (!known_bug("UDB_KNOWN_BUG_ROLLBACK_JEND", "rollback after a spill does not reset the journal offset"))
-        skip();
     const char *name = path_in(dir, "jend");
     fileset fs;
     fs_store(&fs, name);
@@ -606,11 +589,9 @@ static int rollback_then_commit(const char *name, const udb_options *base)
     return rc;
 }
 
-static void test_known_bug_rollback_jend_crash(void **state)
+static void test_crash_after_spilled_rollback(void **state)
 {
     (void)state;
-    if (!known_bug("UDB_KNOWN_BUG_ROLLBACK_JEND", "crash after a spilled rollback is not recovered"))
-        skip();
     const char *name = path_in(dir, "jendc");
     fileset fs;
     fs_store(&fs, name);
@@ -652,12 +633,12 @@ static void test_known_bug_rollback_jend_crash(void **state)
     image_free(&fresh);
 }
 
-/* KNOWN BUG UDB_KNOWN_BUG_CHECK_REP (udb/store_maint.c, udb_store_check):
-   with rep == NULL the function points rep at an uninitialised local
-   report and frees local.index on the way out even when it failed before
+/* Regression (udb/store_maint.c, udb_store_check): with rep == NULL the
+   function pointed rep at an uninitialised local
+   report and freed local.index on the way out even when it failed before
    filling the report (read transaction refused: UDB_RECOVER, UDB_LOCKED;
    store not open) — free() of a stack garbage pointer. With a caller's
-   rep the same early failures leave *rep untouched (not safe to free). */
+   rep the same early failures left *rep untouched (not safe to free). */
 static void dirty_stack(void)
 {
     volatile uint8_t junk[8192];
@@ -666,11 +647,9 @@ static void dirty_stack(void)
     (void)junk[100];
 }
 
-static void test_known_bug_check_rep(void **state)
+static void test_check_report_on_refusal(void **state)
 {
     (void)state;
-    if (!known_bug("UDB_KNOWN_BUG_CHECK_REP", "udb_store_check frees an uninitialised report"))
-        skip();
     const char *name = path_in(dir, "chk");
     fileset fs;
     fs_store(&fs, name);
@@ -739,9 +718,9 @@ int main(void)
         cmocka_unit_test(test_foreign_journal),
         cmocka_unit_test(test_torn_header),
         cmocka_unit_test(test_store_heap_alone),
-        cmocka_unit_test(test_known_bug_rollback_jend),
-        cmocka_unit_test(test_known_bug_rollback_jend_crash),
-        cmocka_unit_test(test_known_bug_check_rep),
+        cmocka_unit_test(test_rollbacks_after_spills),
+        cmocka_unit_test(test_crash_after_spilled_rollback),
+        cmocka_unit_test(test_check_report_on_refusal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

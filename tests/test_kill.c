@@ -24,7 +24,6 @@
  *   UDB_KILL_SYNC=0|1|2, UDB_KILL_LIMIT=BYTES   debugging: one sync policy,
  *                       one dirty limit for every cycle
  *   UDB_KILL_DEBUG=1    debugging: test_serial checks after every transaction
- *   UDB_KNOWN_BUG_ROLLBACK_JEND=1   include the known bug's trigger (below)
  */
 #include <errno.h>
 #include <poll.h>
@@ -45,20 +44,6 @@
 static const char *dir;
 static uint64_t seed = 0xc0ffee;
 static long cycles = 250;
-
-/* KNOWN BUG (udb/pager_txn.c): pager_rollback does not reset the journal's
-   write offset (g->jend; only journal_finish does). After the rollback of
-   a transaction whose journal records had reached the journal file (a
-   spill before commit, or more than 1 MiB of records), the next
-   transaction's records land after the stale ones; its playback — an
-   explicit rollback after a spill, or crash recovery — starts at offset
-   512, meets a record with the old salt and restores nothing. The files
-   keep the half-written transaction. Transactions that roll back after
-   a spill are therefore left out of the spilling cycles unless
-   UDB_KNOWN_BUG_ROLLBACK_JEND=1 (then this test fails, e.g. test_serial:
-   "serial_spill8k ... transaction 212 failed", seed 0xc0ffee). */
-static int run_bug_jend;
-static int rollbacks_ok = 1; /* per cycle: may transactions roll back? */
 
 typedef struct kent {
     uint32_t ver, len;
@@ -121,7 +106,7 @@ static int txn(kmodel *m, uint64_t t, udb_store *s, int out_fd, uint8_t *vbuf, u
 {
     rng r = {seed ^ mix(t)};
     int nops = 1 + (int)(next(&r) % 6);
-    int rollback = next(&r) % 17 == 0 && rollbacks_ok;
+    int rollback = next(&r) % 17 == 0;
     int compact = next(&r) % 40 == 0; /* a big transaction: every record may move */
     kmodel before;
     if (rollback)
@@ -444,7 +429,6 @@ static void run_kills(const char *label, int layout, int compress)
             o.dirty_limit = (size_t)atol(getenv("UDB_KILL_LIMIT"));
         int how = (int)(x / 20 % 4);
         mode_n[o.sync]++;
-        rollbacks_ok = run_bug_jend || o.dirty_limit == 0;
         int p[2];
         assert_int_equal(pipe(p), 0);
         fflush(stderr);
@@ -526,7 +510,7 @@ static void run_serial(const char *label, int layout, int compress, size_t dirty
         if (dbg) {
             rng r = {seed ^ mix(t)};
             next(&r);
-            fprintf(stderr, "txn %llu%s\n", (unsigned long long)t, next(&r) % 17 == 0 && rollbacks_ok ? " (rollback)" : "");
+            fprintf(stderr, "txn %llu%s\n", (unsigned long long)t, next(&r) % 17 == 0 ? " (rollback)" : "");
         }
         if (txn(&m, t, s, -1, vbuf, &got))
             fail_msg("%s: transaction %llu failed (seed 0x%llx, dirty limit %zu)", label,
@@ -547,12 +531,11 @@ static void run_serial(const char *label, int layout, int compress, size_t dirty
 static void test_serial(void **state)
 {
     (void)state;
-    rollbacks_ok = 1;
     run_serial("serial", UDB_LAYOUT_WIDE, 0, 0, 600);
-    rollbacks_ok = run_bug_jend;
+    /* rollbacks after spills: a rollback must leave the journal ready for
+       the next transaction (it once kept the stale write offset) */
     run_serial("serial_spill8k", UDB_LAYOUT_WIDE, 0, 8192, 600);
     run_serial("serial_spill24k", UDB_LAYOUT_CLASSIC, 1, 24576, 600);
-    rollbacks_ok = 1;
 }
 
 static void test_kill_wide(void **state)
@@ -579,12 +562,7 @@ static int setup(void **state)
     const char *sd = getenv("UDB_TEST_SEED");
     if (sd)
         seed = strtoull(sd, NULL, 0);
-    const char *bug = getenv("UDB_KNOWN_BUG_ROLLBACK_JEND");
-    run_bug_jend = bug && *bug && strcmp(bug, "0");
     fprintf(stderr, "seed 0x%llx, %ld cycles per store\n", (unsigned long long)seed, cycles);
-    if (!run_bug_jend)
-        fprintf(stderr, "KNOWN BUG skipped: no rollbacks after a spill (set "
-                        "UDB_KNOWN_BUG_ROLLBACK_JEND=1 to include them)\n");
     return 0;
 }
 

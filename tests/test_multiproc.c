@@ -680,24 +680,12 @@ static int cr_txn(const char *name, const udb_options *o)
    writer's journal is hot: one rolls it back, the others wait for it and
    go on. None may stall until its lock timeout or fail with UDB_LOCKED.
 
-   KNOWN BUG UDB_KNOWN_BUG_RECOVERY_DEADLOCK (udb/pager_txn.c,
-   check_files -> recover_now): an opener finds the journal hot while it
-   holds its shared read lock (pager_read_begin took SHARED), and keeps
-   holding it while it waits for RESERVED and then the exclusive locks.
-   Two openers: A gets RESERVED and waits for SHARED exclusively, B holds
-   SHARED and waits for RESERVED — a deadlock that only the lock timeout
-   breaks: one of them fails with UDB_LOCKED after lock_timeout_ms (a
-   third one waits behind A's PENDING and fails too). Seen in about 2 of
-   12 rounds of 3 processes. */
+   (Regression: an opener that found the journal hot under its shared read
+   lock kept that lock while it waited for RESERVED; two openers then
+   deadlocked until the lock timeout.) */
 static void test_concurrent_recovery(void **state)
 {
     (void)state;
-    const char *bug = getenv("UDB_KNOWN_BUG_RECOVERY_DEADLOCK");
-    if (!bug || !*bug || !strcmp(bug, "0")) {
-        fprintf(stderr, "KNOWN BUG skipped: concurrent openers of a store with a hot journal deadlock "
-                        "until the lock timeout (set UDB_KNOWN_BUG_RECOVERY_DEADLOCK=1 to run)\n");
-        skip();
-    }
     const char *name = path_in(dir, "cr");
     udb_index_def defs[2] = {{UDB_KEY_STRING, KS, UDB_UNIQUE | UDB_ALLOW_DELETE, 8, 2, 16},
                              {UDB_KEY_LONG_INT, 4, UDB_ALLOW_DELETE, 6, 2, 16}};

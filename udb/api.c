@@ -19,12 +19,14 @@ void udb_options_init(udb_options *o)
 int api_base_init(api_base *b, const udb_options *opts)
 {
     memset(b, 0, sizeof *b);
+    udb_err_forget(&b->err);
+    if (pthread_mutex_init(&b->mu, NULL))
+        return udb_err_set(&b->err, UDB_NOMEM, "cannot create a mutex");
+    b->mu_ready = 1;
     if (opts && (opts->sync < UDB_SYNC_FULL || opts->sync > UDB_SYNC_OFF ||
                  opts->layout < UDB_LAYOUT_AUTO || opts->layout > UDB_LAYOUT_WIDE))
         return udb_err_set(&b->err, UDB_INVAL, "invalid options (sync %d, layout %d)", opts->sync,
                            opts->layout);
-    if (pthread_mutex_init(&b->mu, NULL))
-        return udb_err_set(&b->err, UDB_NOMEM, "cannot create a mutex");
     return pager_group_open(opts, &b->err, &b->g);
 }
 
@@ -32,7 +34,15 @@ void api_base_fini(api_base *b)
 {
     pager_group_close(b->g);
     b->g = NULL;
-    pthread_mutex_destroy(&b->mu);
+    if (b->mu_ready)
+        pthread_mutex_destroy(&b->mu);
+    b->mu_ready = 0;
+    udb_err_forget(&b->err);
+}
+
+const char *api_errmsg(const api_base *b)
+{
+    return udb_err_text(&b->err, b->mu_ready ? (pthread_mutex_t *)&b->mu : NULL);
 }
 
 void api_lock(api_base *b)
@@ -221,7 +231,7 @@ static int journal_call(const char *path, const udb_options *opts, int recover, 
     if (!rc && recover)
         rc = pager_recover(b.g, out);
     else if (!rc)
-        *out = pager_hot_journal(b.g);
+        rc = pager_hot_journal(b.g, out);
     if (msg && msglen)
         snprintf(msg, msglen, "%s", rc ? b.err.msg : "");
     if (b.g)

@@ -98,7 +98,7 @@ int udb_heap_close(udb_heap *h)
 
 const char *udb_heap_errmsg(const udb_heap *h)
 {
-    return !h ? "out of memory" : h->b.err.code ? h->b.err.msg : "no error";
+    return !h ? "out of memory" : api_errmsg(&h->b);
 }
 
 typedef struct hole_sum {

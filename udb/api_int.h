@@ -14,6 +14,7 @@
 typedef struct api_base {
     udb_err err;
     pthread_mutex_t mu;
+    int mu_ready;               /* mu was initialised */
     pager_group *g;
     int explicit_txn;
     int ready;                  /* the handle opened: its files are loaded */
@@ -25,6 +26,8 @@ typedef struct api_base {
 
 int api_base_init(api_base *b, const udb_options *opts);
 void api_base_fini(api_base *b);
+/* The handle's error message as the calling thread should see it. */
+const char *api_errmsg(const api_base *b);
 void api_lock(api_base *b);
 void api_unlock(api_base *b);
 

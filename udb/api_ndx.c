@@ -116,7 +116,7 @@ int udb_ndx_close(udb_ndx *d)
 
 const char *udb_ndx_errmsg(const udb_ndx *d)
 {
-    return !d ? "out of memory" : d->b.err.code ? d->b.err.msg : "no error";
+    return !d ? "out of memory" : api_errmsg(&d->b);
 }
 
 int udb_ndx_layout(const udb_ndx *d) { return d->loaded ? d->m.L->kind : 0; }

@@ -1,29 +1,50 @@
 /*
  * err.c — error codes and per-handle messages. Owns the code names; must not
- * print, exit, or keep global mutable state.
+ * print or exit. Its only state outside handles is each thread's copy of its
+ * own last message (so that threads sharing a handle read their own).
  */
 #include <stdio.h>
 #include <string.h>
 #include "err.h"
+
+static _Thread_local const udb_err *tl_owner; /* the record tl_msg was set for */
+static _Thread_local char tl_msg[sizeof ((udb_err *)0)->msg];
 
 int udb_err_set(udb_err *e, int code, const char *fmt, ...)
 {
     if (e) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        vsnprintf(tl_msg, sizeof tl_msg, fmt, ap);
         va_end(ap);
+        memcpy(e->msg, tl_msg, sizeof e->msg);
         e->code = code;
+        tl_owner = e;
     }
     return code;
 }
 
-void udb_err_clear(udb_err *e)
+const char *udb_err_text(const udb_err *e, pthread_mutex_t *mu)
 {
-    if (e) {
-        e->code = 0;
-        e->msg[0] = 0;
+    if (tl_owner == e)
+        return tl_msg;
+    if (mu)
+        pthread_mutex_lock(mu);
+    const char *r = "no error";
+    if (e->code) {
+        memcpy(tl_msg, e->msg, sizeof tl_msg);
+        tl_owner = e;
+        r = tl_msg;
     }
+    if (mu)
+        pthread_mutex_unlock(mu);
+    return r;
+}
+
+void udb_err_forget(const udb_err *e)
+{
+    if (tl_owner == e)
+        tl_owner = NULL;
 }
 
 const char *udb_strerror(int code)

@@ -342,10 +342,15 @@ int journal_finish(pager_group *g)
        pages back to nothing. */
     if (g->jend > JSHRINK && (g->sync != UDB_SYNC_NORMAL || g->os->fsync(g->os->ctx, g->jfd) == 0))
         g->os->ftruncate(g->os->ctx, g->jfd, JHDR); /* harmless if it fails */
+    journal_reset(g);
+    return 0;
+}
+
+void journal_reset(pager_group *g)
+{
     g->jend = JHDR;
     g->jlen = 0;
     g->jhdr_written = 0;
-    return 0;
 }
 
 /* ---- playback ----------------------------------------------------------------------- */

@@ -16,6 +16,9 @@ int journal_add(pager_group *g, pager_file *f, uint64_t pg);
 int journal_sync(pager_group *g);
 /* Mark the journal clean and bump the commit counter. */
 int journal_finish(pager_group *g);
+/* Forget this transaction's records (after a rollback): the next one
+   writes from the start again. */
+void journal_reset(pager_group *g);
 /* Read the state of the group's journal (hot?) and of the store journal
    that may cover member 0; counters for change detection. */
 int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_t *xcounter);

@@ -77,8 +77,9 @@ int pager_rollback(pager_group *g);
 int pager_op_end(pager_group *g);
 /* Roll back a hot journal now (dbe recover). *found = 1 if there was one. */
 int pager_recover(pager_group *g, int *found);
-/* 1 if a hot journal covers a file of the group (without touching it). */
-int pager_hot_journal(pager_group *g);
+/* *hot = 1 if a hot journal covers a file of the group (without touching
+   it); an error if the journal cannot be read or belongs to another file. */
+int pager_hot_journal(pager_group *g, int *hot);
 
 /* ---- access ----------------------------------------------------------------------- */
 const uint8_t *pager_oob(pager_file *f, uint64_t pos, size_t len);

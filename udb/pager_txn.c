@@ -173,6 +173,13 @@ static int recover_now(pager_group *g, int hot, int xhot)
                            "or run `dbe recover` first",
                            g->files[0]->path);
     int had_read = g->files[0]->locks & LK_READ, had_res = g->files[0]->locks & LK_RESERVED;
+    /* Never wait for RESERVED while holding SHARED: the holder of RESERVED
+       may be another recoverer waiting for readers to drain. SHARED comes
+       back when the exclusive locks are downgraded; on failure the caller
+       drops every lock. */
+    if (had_read && !had_res)
+        for (int i = 0; i < g->nfiles; i++)
+            unlock(g, g->files[i], LOCK_SHARED);
     int rc = had_res ? 0 : lock_reserved(g);
     if (!rc)
         rc = lock_excl(g);
@@ -508,8 +515,7 @@ int pager_rollback(pager_group *g)
             if (r && !rc)
                 rc = r;
         }
-    g->jlen = 0;
-    g->jhdr_written = 0;
+    journal_reset(g);
     end_write(g);
     return rc;
 }
@@ -534,11 +540,12 @@ int pager_recover(pager_group *g, int *found)
     return 0;
 }
 
-int pager_hot_journal(pager_group *g)
+int pager_hot_journal(pager_group *g, int *hot)
 {
-    int hot = 0, xhot = 0;
+    int xhot = 0;
     uint64_t jc, xjc;
-    if (journal_peek(g, &hot, &jc, &xhot, &xjc))
-        return 0;
-    return hot || xhot;
+    *hot = 0;
+    int rc = journal_peek(g, hot, &jc, &xhot, &xjc);
+    *hot = *hot || xhot;
+    return rc;
 }

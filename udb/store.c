@@ -233,7 +233,7 @@ int udb_store_close(udb_store *s)
 
 const char *udb_store_errmsg(const udb_store *s)
 {
-    return !s ? "out of memory" : s->b.err.code ? s->b.err.msg : "no error";
+    return !s ? "out of memory" : api_errmsg(&s->b);
 }
 
 unsigned udb_store_count(udb_store *s) { return s->loaded ? s->nidx : 0; }

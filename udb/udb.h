@@ -461,7 +461,9 @@ int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report
 /* ---- journals ------------------------------------------------------------------------ */
 /* Is a hot journal (an interrupted transaction) pending for the file at
    path (a MultiIndex or heap file; a heap X.dat also looks at the store
-   journal X.ndx-journal)? Changes nothing. */
+   journal X.ndx-journal)? Changes nothing. Fails like an open would when
+   the journal cannot be read (UDB_IO) or is the hot journal of another
+   file (UDB_RECOVER, *hot = 1). */
 int udb_journal_hot(const char *path, int *hot, char *msg, size_t msglen);
 /* Roll back a hot journal of the file at path; *found = 1 if there was
    one. Opening a file writable does this too; this is the explicit form. */
