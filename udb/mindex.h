@@ -65,6 +65,31 @@ typedef struct mcursor {
     uint8_t *key;               /* keysize bytes */
 } mcursor;
 
+/* Read-ahead for a forward scan (mindex_ahead.c): prefetch hints only. */
+#define MAHEAD_DIST 16          /* leaves prefetched ahead of the cursor */
+#define MAHEAD_RING 32          /* > MAHEAD_DIST */
+#define MAHEAD_STREAK 4         /* cursors: nexts in a row before read-ahead */
+typedef struct mahead {
+    unsigned ix;
+    int64_t node;               /* bottom-level node being walked; -1: done */
+    unsigned item;              /* next item in it */
+    uint64_t produced, at;      /* anchors produced; the one the cursor is on */
+    uint64_t nodes;             /* nodes walked (loop guard) */
+    unsigned streak;            /* cursors: forward moves in a row */
+    int64_t ring[MAHEAD_RING];  /* anchor leaves by number */
+    void (*touch)(void *arg, int64_t dp); /* prefetch what dp points at */
+    void *arg;
+} mahead;
+/* Start at cursor c (on a record); touch may be NULL. */
+void mahead_init(mindex *m, const mcursor *c, mahead *a, void (*touch)(void *, int64_t), void *arg);
+/* The cursor moved forward to leaf. */
+void mahead_step(mindex *m, mahead *a, int64_t leaf);
+/* For public cursors: after every move or change of c (forward = it was a
+   successful next). Read-ahead starts after a few nexts in a row, so that
+   seek-and-step patterns pay nothing. a must start zeroed. */
+void mahead_moved(mindex *m, mahead *a, const mcursor *c, int forward, void (*touch)(void *, int64_t),
+                  void *arg);
+
 /* ---- file level ------------------------------------------------------------ */
 int mindex_load(mindex *m, pager_file *pf, int layout, udb_err *err);
 void mindex_free(mindex *m);

@@ -93,6 +93,12 @@ static inline const uint8_t *pager_get(pager_file *f, uint64_t pos, size_t len)
     return f->base + pos;
 }
 
+/* The same without an error: for hints (prefetching), never for data. */
+static inline const uint8_t *pager_peek(const pager_file *f, uint64_t pos, size_t len)
+{
+    return pos > f->size || len > f->size - pos ? NULL : f->base + pos;
+}
+
 /* Bytes [pos, pos+len) for writing (inside a write transaction), or NULL. */
 static inline uint8_t *pager_put(pager_file *f, uint64_t pos, size_t len)
 {

@@ -37,6 +37,7 @@ struct udb_store {
 struct udb_store_cursor {
     udb_store *s;
     mcursor c;
+    mahead ahead;
 };
 
 /* A record's frame as found in the heap. */
