@@ -111,6 +111,8 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p);
 /* Exact find: *leaf = first leaf of the key's run, or UDB_NOTFOUND with
    *leaf = the first leaf after where key would be (maybe last_leaf). */
 int mindex_find(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf);
+/* The same, keeping the search path (for mindex_delete_found). */
+int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, mpath *p);
 
 int mcursor_init(mindex *m, unsigned ix, mcursor *c);
 void mcursor_free(mcursor *c);
@@ -136,6 +138,10 @@ int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *remo
                       int64_t *landing);
 /* Remove the record at leaf; *landing as above. */
 int mindex_delete_leaf(mindex *m, unsigned ix, int64_t leaf, int64_t *landing);
+/* The same for a leaf just found by mindex_find_path with path p (no index
+   change since); *last = 0 when the next record has the same key. */
+int mindex_delete_found(mindex *m, unsigned ix, int64_t leaf, const mpath *p, int64_t *landing,
+                        int *last);
 /* Shape check (and sentinel upgrade) before the first change of an index. */
 int mindex_prepare_write(mindex *m, unsigned ix);
 /* Blocks from the free lists (batches appended when empty). */

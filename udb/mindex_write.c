@@ -594,6 +594,13 @@ int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *remo
 
 int mindex_delete_leaf(mindex *m, unsigned ix, int64_t leaf, int64_t *landing)
 {
+    int last;
+    return mindex_delete_found(m, ix, leaf, NULL, landing, &last);
+}
+
+int mindex_delete_found(mindex *m, unsigned ix, int64_t leaf, const mpath *known, int64_t *landing,
+                        int *last_out)
+{
     int rc = mindex_prepare_write(m, ix);
     if (rc)
         return rc;
@@ -612,10 +619,14 @@ int mindex_delete_leaf(mindex *m, unsigned ix, int64_t leaf, int64_t *landing)
     mpath p;
     unsigned j = 0;
     int sentinel = 0;
+    *last_out = last;
     if (first) {
+        unsigned levels = x->info.levels;
         if (last && (rc = collapse_root(m, x)))
             return rc;
-        if ((rc = mindex_descend(m, x, key, &p)))
+        if (known && known->pos[0] == leaf && levels == x->info.levels)
+            p = *known; /* the path that found the leaf (checked below) */
+        else if ((rc = mindex_descend(m, x, key, &p)))
             return rc;
         const uint8_t *b = mindex_node(m, x, p.pos[1]);
         TRY_PTR(b);

@@ -6,14 +6,10 @@
 #include <stdlib.h>
 #include "store.h"
 
-/* Read-ahead hint: bring the record frame at dp into the cache. */
+/* Read-ahead hint (mahead's touch): bring the record frame at dp in. */
 static void touch_frame(void *arg, int64_t dp)
 {
-    udb_store *s = arg;
-    const uint8_t *p = dp > 0 ? pager_peek(s->dat_pf, (uint64_t)dp, 1) : NULL;
-    if (p)
-        for (int i = 0; i < 4; i++)
-            __builtin_prefetch(p + 64 * i);
+    store_prefetch(arg, dp);
 }
 
 int udb_store_cursor_open(udb_store *s, unsigned index, udb_store_cursor **out)
