@@ -270,16 +270,6 @@ const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos)
 }
 
 /* ---- search ------------------------------------------------------------------------------ */
-/* Start loading the first and last line of the block at pos (a hint: the
-   node's header, or a whole leaf, arrives while other work goes on). */
-static inline void prefetch_block(const pager_file *pf, int64_t pos, size_t len)
-{
-    const uint8_t *b = pos > 0 ? pager_peek(pf, (uint64_t)pos, len) : NULL;
-    if (b) {
-        __builtin_prefetch(b);
-        __builtin_prefetch(b + (len < 128 ? len - 1 : 64));
-    }
-}
 
 /* BLOCK keys: a binary search whose next probes are already on their way.
    The first three rounds' seven probe points are fetched together; once
@@ -338,7 +328,7 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
         p->pos[lvl] = pos;
         p->j[lvl] = j;
         pos = lay_node_child(&x->T, n, j);
-        prefetch_block(m->pf, pos, lvl > 1 ? x->T.node_size : x->T.leaf_size);
+        mindex_prefetch(m, pos, lvl > 1 ? x->T.node_size : x->T.leaf_size);
     }
     p->pos[0] = pos;
     p->j[0] = 0;

@@ -107,6 +107,16 @@ int mindex_def_check(const lay *L, const udb_index_def *def, char *msg, size_t l
 int mindex_readable(mindex *m, unsigned ix);
 const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos);
 const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos);
+/* A hint: start loading the first lines of the block at pos (a node's
+   header, or a whole leaf) while other work goes on. */
+static inline void mindex_prefetch(const mindex *m, int64_t pos, size_t len)
+{
+    const uint8_t *b = pos > 0 ? pager_peek(m->pf, (uint64_t)pos, len) : NULL;
+    if (b) {
+        __builtin_prefetch(b);
+        __builtin_prefetch(b + (len < 128 ? len - 1 : 64));
+    }
+}
 int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p);
 /* Exact find: *leaf = first leaf of the key's run, or UDB_NOTFOUND with
    *leaf = the first leaf after where key would be (maybe last_leaf). */

@@ -508,6 +508,11 @@ int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_
     TRY_PTR(b);
     unsigned j = p.j[1];
     int64_t L = p.pos[0];
+    /* L's predecessor is usually the leaf of the item before (always, in a
+       UNIQUE index): fetch it and the new leaf while L arrives */
+    if (j > 0)
+        mindex_prefetch(m, lay_node_child(&x->T, b, j - 1), x->T.leaf_size);
+    mindex_prefetch(m, x->info.free_leaf, x->T.leaf_size);
     int same = lay_cmp(&x->T, key, lay_node_key(&x->T, b, j)) == 0;
     if (same && (x->info.attrib & UDB_UNIQUE) && L != x->info.last_leaf)
         return udb_err_set(m->err, UDB_EXISTS, "index %u is UNIQUE and already holds the key",
