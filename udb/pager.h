@@ -43,6 +43,10 @@ typedef struct pager_file {
     uint64_t *journaled;    /* bitmap: original image is in the journal */
     size_t bit_words;       /* words allocated in each bitmap */
     uint64_t dirty_lo, dirty_hi; /* page range that may hold dirty bits */
+    /* write-behind (pager_txn.c): pages [file_mapped-at-start, wb_end) were
+       written early in this transaction; wb_pages of them, wb_again were
+       changed after that */
+    uint64_t wb_end, wb_pages, wb_again;
     unsigned locks;         /* held lock bits */
 } pager_file;
 
