@@ -500,7 +500,10 @@ void pager_poison(pager_group *g)
 static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
 {
     uint64_t lo = f->file_mapped, a = lo >> f->pshift, b = hi >> f->pshift;
+    unsigned wait = g->lock_timeout_ms;
+    g->lock_timeout_ms = 0; /* optional work: never wait for readers */
     int rc = lock_excl(g);
+    g->lock_timeout_ms = wait;
     if (!rc)
         rc = journal_sync(g);
     if (rc)
