@@ -35,7 +35,8 @@ void manifest_free(manifest *m);
 const msection *manifest_index(const manifest *m, unsigned index);
 
 /* A key in the form the fixtures' manifests use (classic: 0x-hex for
-   non-STRING keys; wide: plain hex). buf must hold 2*ks + 8 bytes. */
+   non-STRING keys; wide: plain hex). buf must hold 4*ks + 8 bytes
+   (a wide STRING writes \xNN for a byte outside 0x21..0x7e). */
 const char *manifest_key(int layout, const udb_index_info *inf, const uint8_t *key, char *buf);
 
 /* A fresh directory under tests/out/ for this test; returns its path. */
