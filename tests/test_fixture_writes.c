@@ -797,6 +797,19 @@ static void run_batch(fxrun *R, int kind, unsigned ops)
     verify_all(R);
 }
 
+/* Close, reopen read-only, compare everything, check, run the checker. */
+static void final_checks(fxrun *R, const char *const *expect)
+{
+    close_run(R);
+    R->d = open_ndx(R->path, UDB_RDONLY);
+    verify_all(R);
+    verify_sentinels(R);
+    check_clean(R);
+    assert_int_equal(udb_ndx_close(R->d), 0);
+    R->d = NULL;
+    independent_check(R, expect);
+}
+
 /* Seeded batches, a close and reopen in the middle, then the final close,
    reopen and every check. expect: the classic checker's expected problems. */
 static void write_and_verify(fxrun *R, const char *const *expect)
@@ -813,14 +826,7 @@ static void write_and_verify(fxrun *R, const char *const *expect)
             verify_all(R);
         }
     }
-    close_run(R);
-    R->d = open_ndx(R->path, UDB_RDONLY);
-    verify_all(R);
-    verify_sentinels(R);
-    check_clean(R);
-    assert_int_equal(udb_ndx_close(R->d), 0);
-    R->d = NULL;
-    independent_check(R, expect);
+    final_checks(R, expect);
     fprintf(stderr, "%s: %u indexes, %lu appends, %lu deletes by key, %lu at the cursor, %lu refusals\n",
             R->name, R->n, R->appends, R->deletes, R->cur_deletes, R->refusals);
 }
@@ -1041,6 +1047,630 @@ static void test_real_repaired(void **state)
     free_run(&R);
 }
 
+/* ---- HeapFile fixtures: an independent reading of the holes tables --------------------------------- */
+typedef struct span {
+    int64_t pos, len;
+} span;
+
+typedef struct rawheap {
+    unsigned P, S;
+    size_t tsize;
+    uint64_t size;
+    unsigned ntab;
+    span tab[512];
+    udb_hole h[4096];
+    size_t nh;
+} rawheap;
+
+static int64_t le_int(const uint8_t *p, unsigned w)
+{
+    uint64_t v = 0;
+    for (unsigned i = w; i-- > 0;)
+        v = v << 8 | p[i];
+    return w == 4 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v;
+}
+
+static uint8_t xor_of(const uint8_t *p, size_t n)
+{
+    uint8_t x = 0;
+    while (n--)
+        x ^= *p++;
+    return x;
+}
+
+/* One table as format.md lays it out: classic records 1..used at 7 + 8k,
+   wide records 1..used-1 at 16i - 5 (used counts the lost record 0; an
+   empty table says 0). */
+static void raw_table(rawheap *r, const uint8_t *t, int64_t at)
+{
+    unsigned used = (unsigned)(t[1] | t[2] << 8);
+    int classic_l = r->P == 4;
+    unsigned holes = classic_l ? used : used ? used - 1 : 0;
+    assert_true(holes <= r->S - 1);
+    for (unsigned k = 1; k <= holes; k++) {
+        const uint8_t *rec = t + (classic_l ? 7 + 8 * k : 16 * k - 5);
+        udb_hole *h = &r->h[r->nh++];
+        assert_true(r->nh < 4096);
+        h->table = r->ntab;
+        h->slot = k;
+        h->table_pos = at;
+        h->pos = le_int(rec, r->P);
+        h->size = le_int(rec + r->P, r->P);
+    }
+}
+
+static void raw_heap(const char *path, int layout, rawheap *r)
+{
+    size_t n;
+    uint8_t *d = read_file(path, &n);
+    assert_non_null(d);
+    memset(r, 0, sizeof *r);
+    r->P = layout == UDB_LAYOUT_CLASSIC ? 4 : 8;
+    r->size = n;
+    assert_true(n >= 3 + r->P);
+    assert_int_equal(xor_of(d, 3 + r->P), 0);
+    r->S = (unsigned)(d[1 + r->P] | d[2 + r->P] << 8);
+    r->tsize = r->P == 4 ? 7 + 8 * (size_t)r->S : 16 * (size_t)r->S - 5;
+    for (int64_t at = le_int(d + 1, r->P); at != -1;) {
+        assert_true(at >= 3 + r->P && (uint64_t)at + r->tsize <= n && r->ntab < 512);
+        const uint8_t *t = d + at;
+        assert_int_equal(xor_of(t, r->tsize), 0);
+        r->tab[r->ntab++] = (span){at, (int64_t)r->tsize};
+        raw_table(r, t, at);
+        at = le_int(t + 3, r->P);
+    }
+    free(d);
+}
+
+/* ---- HeapFile fixtures: the model ---------------------------------------------------------------------- */
+typedef struct hrec {
+    int64_t pos, len;
+    uint64_t fnv;        /* FNV-1a 64 of the content */
+    char key[24];        /* key in the companion index, "" for none */
+} hrec;
+
+typedef struct hrun {
+    const char *name, *path;
+    int layout;
+    udb_heap *h;
+    hrec *live, *slive;  /* byte ranges the caller owns (and a snapshot) */
+    span *hole, *shole;  /* free byte ranges, merged (and a snapshot) */
+    size_t nlive, nhole, snlive, snhole;
+    fxrun *ix;           /* the companion index (m64_heap.ndx) or NULL */
+    unsigned keyno;
+    unsigned long allocs, from_end, frees, refused;
+} hrun;
+
+static uint64_t fnv1a64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Add [pos, pos+len) to the free set, merged with its neighbours. */
+static void hole_add(hrun *H, int64_t pos, int64_t len)
+{
+    size_t i = 0;
+    while (i < H->nhole && H->hole[i].pos < pos)
+        i++;
+    assert_true(i == 0 || H->hole[i - 1].pos + H->hole[i - 1].len <= pos);
+    assert_true(i == H->nhole || pos + len <= H->hole[i].pos);
+    H->hole = realloc(H->hole, (H->nhole + 1) * sizeof *H->hole);
+    memmove(H->hole + i + 1, H->hole + i, (H->nhole - i) * sizeof *H->hole);
+    H->hole[i] = (span){pos, len};
+    H->nhole++;
+    if (i + 1 < H->nhole && pos + len == H->hole[i + 1].pos) {
+        H->hole[i].len += H->hole[i + 1].len;
+        memmove(H->hole + i + 1, H->hole + i + 2, (H->nhole - i - 2) * sizeof *H->hole);
+        H->nhole--;
+    }
+    if (i > 0 && H->hole[i - 1].pos + H->hole[i - 1].len == pos) {
+        H->hole[i - 1].len += H->hole[i].len;
+        memmove(H->hole + i, H->hole + i + 1, (H->nhole - i - 1) * sizeof *H->hole);
+        H->nhole--;
+    }
+}
+
+/* Take [pos, pos+len) out of the one hole holding it: 0, or -1 if none does. */
+static int hole_take(hrun *H, int64_t pos, int64_t len)
+{
+    for (size_t i = 0; i < H->nhole; i++) {
+        span h = H->hole[i];
+        if (pos < h.pos || pos + len > h.pos + h.len)
+            continue;
+        memmove(H->hole + i, H->hole + i + 1, (H->nhole - i - 1) * sizeof *H->hole);
+        H->nhole--;
+        if (pos > h.pos)
+            hole_add(H, h.pos, pos - h.pos);
+        if (pos + len < h.pos + h.len)
+            hole_add(H, pos + len, h.pos + h.len - pos - len);
+        return 0;
+    }
+    return -1;
+}
+
+static void live_add(hrun *H, const hrec *r)
+{
+    H->live = realloc(H->live, (H->nlive + 1) * sizeof *H->live);
+    H->live[H->nlive++] = *r;
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+    const span *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Header, tables, holes and live ranges must not overlap; the gaps between
+   them (up to the file size) go to gaps (NULL: there must be none). */
+static size_t tile(const hrun *H, const rawheap *r, span **gaps)
+{
+    size_t n = 1 + r->ntab + H->nhole + H->nlive, k = 0, ng = 0;
+    span *all = malloc(n * sizeof *all);
+    all[k++] = (span){0, 3 + r->P};
+    for (unsigned t = 0; t < r->ntab; t++)
+        all[k++] = r->tab[t];
+    for (size_t i = 0; i < H->nhole; i++)
+        all[k++] = H->hole[i];
+    for (size_t i = 0; i < H->nlive; i++)
+        all[k++] = (span){H->live[i].pos, H->live[i].len};
+    qsort(all, n, sizeof *all, span_cmp);
+    int64_t at = 0;
+    for (size_t i = 0; i <= n; i++) {
+        int64_t next = i < n ? all[i].pos : (int64_t)r->size;
+        if (next < at)
+            fail_msg("%s: byte ranges overlap at %lld", H->name, (long long)next);
+        if (next > at) {
+            if (!gaps)
+                fail_msg("%s: bytes %lld..%lld are neither header, table, hole nor record", H->name,
+                         (long long)at, (long long)next);
+            *gaps = realloc(*gaps, (ng + 1) * sizeof **gaps);
+            (*gaps)[ng++] = (span){at, next - at};
+        }
+        if (i < n)
+            at = all[i].pos + all[i].len;
+    }
+    free(all);
+    return ng;
+}
+
+/* ---- HeapFile fixtures: checks -------------------------------------------------------------------------- */
+typedef struct holelist {
+    udb_hole h[4096];
+    size_t n;
+} holelist;
+
+static int collect_hole(void *arg, const udb_hole *h)
+{
+    holelist *l = arg;
+    assert_true(l->n < 4096);
+    l->h[l->n++] = *h;
+    return 0;
+}
+
+/* udb's holes equal the raw tables' records one for one. */
+static void same_holes(const hrun *H, const rawheap *r)
+{
+    static holelist l;
+    l.n = 0;
+    assert_int_equal(udb_heap_holes(H->h, collect_hole, &l), 0);
+    assert_int_equal(l.n, r->nh);
+    for (size_t i = 0; i < l.n; i++) {
+        const udb_hole *a = &l.h[i], *b = &r->h[i];
+        if (a->table != b->table || a->slot != b->slot || a->table_pos != b->table_pos ||
+            a->pos != b->pos || a->size != b->size)
+            fail_msg("%s: hole %zu: udb says table %u slot %u %lld+%lld, the file %u/%u %lld+%lld", H->name,
+                     i, a->table, a->slot, (long long)a->pos, (long long)a->size, b->table, b->slot,
+                     (long long)b->pos, (long long)b->size);
+    }
+}
+
+/* The raw holes, merged, are exactly the model's free ranges. */
+static void same_free_space(const hrun *H, const rawheap *r)
+{
+    span *m = malloc((r->nh + 1) * sizeof *m);
+    size_t n = 0;
+    for (size_t i = 0; i < r->nh; i++)
+        m[n++] = (span){r->h[i].pos, r->h[i].size};
+    qsort(m, n, sizeof *m, span_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && m[k - 1].pos + m[k - 1].len == m[i].pos)
+            m[k - 1].len += m[i].len;
+        else
+            m[k++] = m[i];
+    }
+    if (k != H->nhole)
+        fail_msg("%s: %zu free ranges in the file, %zu in the model", H->name, k, H->nhole);
+    for (size_t i = 0; i < k; i++)
+        if (m[i].pos != H->hole[i].pos || m[i].len != H->hole[i].len)
+            fail_msg("%s: free range %zu: file %lld+%lld, model %lld+%lld", H->name, i, (long long)m[i].pos,
+                     (long long)m[i].len, (long long)H->hole[i].pos, (long long)H->hole[i].len);
+    free(m);
+}
+
+static void same_contents(const hrun *H)
+{
+    for (size_t i = 0; i < H->nlive; i++) {
+        const hrec *r = &H->live[i];
+        uint8_t *b = malloc((size_t)r->len);
+        assert_int_equal(udb_heap_read(H->h, r->pos, b, (size_t)r->len), 0);
+        if (fnv1a64(b, (size_t)r->len) != r->fnv)
+            fail_msg("%s: the record at %lld (%lld bytes) changed", H->name, (long long)r->pos, (long long)r->len);
+        free(b);
+    }
+}
+
+/* The file (raw), udb's view of it and the model agree. */
+static void verify_heap(const hrun *H)
+{
+    static rawheap r;
+    raw_heap(H->path, H->layout, &r);
+    same_holes(H, &r);
+    same_free_space(H, &r);
+    tile(H, &r, NULL);
+    same_contents(H);
+    udb_heap_info inf;
+    assert_int_equal(udb_heap_info_get(H->h, &inf), 0);
+    assert_int_equal(inf.file_size, r.size);
+    assert_int_equal(inf.tables, r.ntab);
+    assert_int_equal(inf.holes, r.nh);
+    assert_int_equal(inf.table_size, r.tsize);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < r.nh; i++)
+        bytes += (uint64_t)r.h[i].size;
+    assert_int_equal(inf.hole_bytes, bytes);
+}
+
+/* Free space at or past the end of the file is no hole: udb cuts it off
+   (in the transaction's view at once; in the file at commit). */
+static int64_t trim(hrun *H)
+{
+    udb_heap_info inf;
+    assert_int_equal(udb_heap_info_get(H->h, &inf), 0);
+    int64_t end = (int64_t)inf.file_size;
+    while (H->nhole && H->hole[H->nhole - 1].pos >= end)
+        H->nhole--;
+    return end;
+}
+
+/* After a commit: no hole reaches the end of the file, no record passes it. */
+static void settle(hrun *H)
+{
+    int64_t end = trim(H);
+    if (H->nhole && H->hole[H->nhole - 1].pos + H->hole[H->nhole - 1].len >= end)
+        fail_msg("%s: free range %lld+%lld reaches the end of the file (%lld) after commit", H->name,
+                 (long long)H->hole[H->nhole - 1].pos, (long long)H->hole[H->nhole - 1].len, (long long)end);
+    for (size_t i = 0; i < H->nlive; i++)
+        assert_true(H->live[i].pos + H->live[i].len <= end);
+}
+
+/* ---- HeapFile fixtures: operations ------------------------------------------------------------------------- */
+static void index_change(hrun *H, const char *key, int64_t pos, int add)
+{
+    ixs *x = &H->ix->ix[0];
+    uint8_t k[MODEL_KEYMAX] = {0};
+    uint64_t removed = 0;
+    snprintf((char *)k, sizeof k, "%s", key);
+    if (add) {
+        assert_int_equal(model_append(&x->m, k, pos), 0);
+        assert_int_equal(udb_ndx_append(H->ix->d, 1, key, strlen(key), pos), 0);
+    } else {
+        assert_int_equal(model_delete_key(&x->m, k), 1);
+        assert_int_equal(udb_ndx_delete(H->ix->d, 1, key, strlen(key), &removed), 0);
+        assert_int_equal(removed, 1);
+    }
+    x->m.cur = -1;
+    x->wrote = 1;
+}
+
+/* An allocation from the end: no stored hole was big enough. (Adjacent
+   holes an original stored separately stay separate holes: udb merges
+   only what it frees, so the model's merged ranges do not tell.) */
+static void no_hole_fits(hrun *H, int64_t n)
+{
+    static holelist l;
+    l.n = 0;
+    assert_int_equal(udb_heap_holes(H->h, collect_hole, &l), 0);
+    for (size_t i = 0; i < l.n; i++)
+        if (l.h[i].size >= n)
+            fail_msg("%s: %lld bytes from the end although the hole at %lld fits", H->name, (long long)n,
+                     (long long)l.h[i].pos);
+}
+
+/* Allocate (a fitting hole if there is one, else the end of the file),
+   write a new record there, give it a key in the companion index. */
+static void op_heap_alloc(hrun *H)
+{
+    udb_heap_info inf;
+    assert_int_equal(udb_heap_info_get(H->h, &inf), 0);
+    uint64_t r3 = rnd() % 10;
+    int64_t n = H->nhole && r3 < 3 ? H->hole[rnd_below(H->nhole)].len
+                                   : 1 + (int64_t)(rnd() % (r3 == 9 ? 2000 : 150)), pos;
+    if (udb_heap_alloc(H->h, (uint64_t)n, &pos))
+        fail_msg("%s: alloc %lld: %s", H->name, (long long)n, udb_heap_errmsg(H->h));
+    if (hole_take(H, pos, n)) {
+        assert_int_equal(pos, inf.file_size);
+        no_hole_fits(H, n);
+        H->from_end++;
+    }
+    uint8_t *b = malloc((size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        b[i] = (uint8_t)rnd();
+    assert_int_equal(udb_heap_write(H->h, pos, b, (size_t)n), 0);
+    hrec r = {pos, n, fnv1a64(b, (size_t)n), ""};
+    free(b);
+    if (H->ix && rnd() % 4) {
+        snprintf(r.key, sizeof r.key, "new%05u", H->keyno++);
+        index_change(H, r.key, pos, 1);
+    }
+    live_add(H, &r);
+    H->allocs++;
+}
+
+static void op_heap_free(hrun *H)
+{
+    if (!H->nlive)
+        return;
+    size_t i = rnd_below(H->nlive);
+    hrec r = H->live[i];
+    if (udb_heap_free(H->h, r.pos, (uint64_t)r.len))
+        fail_msg("%s: free %lld+%lld: %s", H->name, (long long)r.pos, (long long)r.len, udb_heap_errmsg(H->h));
+    H->live[i] = H->live[--H->nlive];
+    hole_add(H, r.pos, r.len);
+    trim(H);
+    if (r.key[0])
+        index_change(H, r.key, r.pos, 0);
+    H->frees++;
+}
+
+/* Refused with UDB_INVAL, nothing changed: a double free, a free of the
+   header or of a holes table, an empty allocation, a write on the header. */
+static void op_heap_refused(hrun *H)
+{
+    udb_heap_info inf;
+    int64_t pos;
+    assert_int_equal(udb_heap_info_get(H->h, &inf), 0);
+    if (H->nhole) {
+        span h = H->hole[rnd_below(H->nhole)];
+        int64_t off = (int64_t)rnd_below((size_t)h.len);
+        assert_int_equal(udb_heap_free(H->h, h.pos + off, 1), UDB_INVAL);
+    }
+    if (inf.first_table != -1)
+        assert_int_equal(udb_heap_free(H->h, inf.first_table + 1, 2), UDB_INVAL);
+    assert_int_equal(udb_heap_free(H->h, 1, 1), UDB_INVAL);
+    assert_int_equal(udb_heap_alloc(H->h, 0, &pos), UDB_INVAL);
+    assert_int_equal(udb_heap_write(H->h, 0, "x", 1), UDB_INVAL);
+    H->refused++;
+}
+
+/* ---- HeapFile fixtures: batches ------------------------------------------------------------------------------ */
+static void heap_snapshot(hrun *H, int restore)
+{
+    hrec **lt = restore ? &H->live : &H->slive, *lf = restore ? H->slive : H->live;
+    span **ht = restore ? &H->hole : &H->shole, *hf = restore ? H->shole : H->hole;
+    size_t nl = restore ? H->snlive : H->nlive, nh = restore ? H->snhole : H->nhole;
+    *lt = realloc(*lt, (nl + 1) * sizeof **lt);
+    *ht = realloc(*ht, (nh + 1) * sizeof **ht);
+    memcpy(*lt, lf, nl * sizeof *lf);
+    memcpy(*ht, hf, nh * sizeof *hf);
+    if (restore) {
+        H->nlive = nl;
+        H->nhole = nh;
+    } else {
+        H->snlive = nl;
+        H->snhole = nh;
+    }
+    if (H->ix)
+        snapshot(H->ix, restore);
+}
+
+static void heap_begin(hrun *H)
+{
+    heap_snapshot(H, 0);
+    assert_int_equal(udb_heap_begin(H->h), 0);
+    if (H->ix)
+        assert_int_equal(udb_ndx_begin(H->ix->d), 0);
+}
+
+static void heap_end(hrun *H, int kind)
+{
+    if (kind == B_COMMIT) {
+        if (udb_heap_commit(H->h))
+            fail_msg("%s: commit: %s", H->name, udb_heap_errmsg(H->h));
+        if (H->ix)
+            assert_int_equal(udb_ndx_commit(H->ix->d), 0);
+        settle(H);
+        return;
+    }
+    assert_int_equal(udb_heap_rollback(H->h), 0);
+    if (H->ix)
+        assert_int_equal(udb_ndx_rollback(H->ix->d), 0);
+    heap_snapshot(H, 1);
+}
+
+static void heap_batch(hrun *H, int kind, unsigned ops)
+{
+    if (kind != B_IMPLICIT)
+        heap_begin(H);
+    for (unsigned k = 0; k < ops; k++) {
+        uint64_t r = rnd() % 100;
+        if (r < 5)
+            op_heap_refused(H);
+        else
+            (r < 55 ? op_heap_alloc : op_heap_free)(H);
+        if (kind == B_IMPLICIT)
+            settle(H);
+    }
+    if (kind != B_IMPLICIT)
+        heap_end(H, kind);
+    verify_heap(H);
+    if (H->ix)
+        verify_all(H->ix);
+}
+
+static udb_heap *open_heap(const char *path, int flags)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.flags = flags;
+    udb_heap *h;
+    if (udb_heap_open(path, &o, &h))
+        fail_msg("open %s: %s", path, udb_heap_errmsg(h));
+    return h;
+}
+
+/* Every keyed record is in the companion index's model at its position. */
+static void keys_match_records(const hrun *H)
+{
+    const model *m = &H->ix->ix[0].m;
+    size_t keyed = 0;
+    for (size_t i = 0; i < H->nlive; i++) {
+        if (!H->live[i].key[0])
+            continue;
+        uint8_t k[MODEL_KEYMAX] = {0};
+        snprintf((char *)k, sizeof k, "%s", H->live[i].key);
+        size_t at = model_lower(m, k);
+        assert_true(at < m->n && !model_cmp(m, m->r[at].key, k));
+        assert_int_equal(m->r[at].dp, H->live[i].pos);
+        keyed++;
+    }
+    assert_int_equal(keyed, m->n);
+}
+
+/* The batches, then close, reopen and every check. */
+static void heap_write_and_verify(hrun *H)
+{
+    static const int kinds[] = {B_IMPLICIT, B_COMMIT, B_ROLLBACK, B_COMMIT, B_IMPLICIT, B_COMMIT};
+    unsigned batches = quick ? 6 : 12, per = quick ? 15 : 60;
+    for (unsigned b = 0; b < batches; b++)
+        heap_batch(H, kinds[b % 6], per);
+    assert_int_equal(udb_heap_close(H->h), 0);
+    H->h = open_heap(H->path, UDB_RDONLY);
+    verify_heap(H);
+    assert_int_equal(udb_heap_close(H->h), 0);
+    H->h = NULL;
+    if (H->ix) {
+        keys_match_records(H);
+        final_checks(H->ix, NULL);
+    }
+    fprintf(stderr, "%s: %lu allocations (%lu from the end), %lu frees, %lu refusal rounds\n", H->name,
+            H->allocs, H->from_end, H->frees, H->refused);
+}
+
+static void free_heap_run(hrun *H)
+{
+    free(H->live);
+    free(H->slive);
+    free(H->hole);
+    free(H->shole);
+}
+
+/* ---- HeapFile fixtures: the tests ------------------------------------------------------------------------------ */
+/* One line of a heap manifest that lists a readable hole, as (table, slot,
+   pos, size); 0 for any other line. Classic: "table N at=.." then "hole K
+   pos=.. size=.."; wide: "hole<TAB>table<TAB>entry<TAB>pos<TAB>size". */
+static int manifest_hole(const char *line, unsigned *table, udb_hole *h)
+{
+    long long pos, size;
+    unsigned t, e;
+    if (sscanf(line, "table %u at=", &t) == 1)
+        *table = t;
+    if (sscanf(line, "hole %u pos=%lld size=%lld", &e, &pos, &size) == 3)
+        t = *table;
+    else if (sscanf(line, "hole\t%u\t%u\t%lld\t%lld", &t, &e, &pos, &size) != 4)
+        return 0;
+    *h = (udb_hole){.table = t, .slot = e, .pos = pos, .size = size};
+    return 1;
+}
+
+/* The manifest's holes are the raw tables' (the independent reading is
+   right about the original file); the live records go into the model. */
+static void heap_manifest(hrun *H, const char *rel, const rawheap *r)
+{
+    char path[300], line[4096], key[24], fnv[32];
+    snprintf(path, sizeof path, FIXTURES "/%s", rel);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    unsigned table = 0;
+    size_t nh = 0;
+    while (fgets(line, sizeof line, f)) {
+        udb_hole h;
+        long long pos, len;
+        if (manifest_hole(line, &table, &h)) {
+            assert_true(nh < r->nh);
+            assert_int_equal(h.table, r->h[nh].table);
+            assert_int_equal(h.slot, r->h[nh].slot);
+            assert_int_equal(h.pos, r->h[nh].pos);
+            assert_int_equal(h.size, r->h[nh].size);
+            nh++;
+        } else if (sscanf(line, "live\t%23s\t%lld\t%lld\t%31s", key, &pos, &len, fnv) == 4) {
+            hrec rec = {pos, len, strtoull(fnv, NULL, 16), ""};
+            memcpy(rec.key, key, sizeof rec.key);
+            live_add(H, &rec);
+        }
+    }
+    fclose(f);
+    assert_int_equal(nh, r->nh);
+}
+
+/* Copy and open the heap; its holes, the manifest's live records, and
+   every other byte (original data, lost holes) as keyless records. */
+static void start_heap(hrun *H, const char *rel, const char *manifest_rel, int layout)
+{
+    static rawheap r;
+    memset(H, 0, sizeof *H);
+    H->name = rel;
+    H->layout = layout;
+    H->path = copy_fixture(rel);
+    H->h = open_heap(H->path, 0);
+    raw_heap(H->path, layout, &r);
+    same_holes(H, &r);
+    for (size_t i = 0; i < r.nh; i++)
+        hole_add(H, r.h[i].pos, r.h[i].size);
+    heap_manifest(H, manifest_rel, &r);
+    span *gaps = NULL;
+    size_t ng = tile(H, &r, &gaps);
+    for (size_t i = 0; i < ng; i++) {
+        uint8_t *b = malloc((size_t)gaps[i].len);
+        assert_int_equal(udb_heap_read(H->h, gaps[i].pos, b, (size_t)gaps[i].len), 0);
+        hrec rec = {gaps[i].pos, gaps[i].len, fnv1a64(b, (size_t)gaps[i].len), ""};
+        live_add(H, &rec);
+        free(b);
+    }
+    free(gaps);
+    verify_heap(H);
+}
+
+static void test_heap_l16(void **state)
+{
+    (void)state;
+    hrun H;
+    start_heap(&H, "classic/l16_heap.dat", "classic/l16_heap.manifest", UDB_LAYOUT_CLASSIC);
+    heap_write_and_verify(&H);
+    free_heap_run(&H);
+}
+
+/* m64_heap.dat and its index m64_heap.ndx, changed together. */
+static void test_heap_m64(void **state)
+{
+    (void)state;
+    hrun H;
+    fxrun ix;
+    start_heap(&H, "wide/m64_heap.dat", "wide/m64_heap.dat.manifest", UDB_LAYOUT_WIDE);
+    start_run(&ix, "wide/m64_heap.ndx (with the heap)", copy_fixture("wide/m64_heap.ndx"), UDB_LAYOUT_WIDE);
+    seed_from_manifest(&ix, "wide/m64_heap.ndx.manifest", NULL);
+    H.ix = &ix;
+    keys_match_records(&H);
+    heap_write_and_verify(&H);
+    free_run(&ix);
+    free_heap_run(&H);
+}
+
 int main(void)
 {
     quick = getenv("UDB_TEST_QUICK") != NULL;
@@ -1057,6 +1687,8 @@ int main(void)
         cmocka_unit_test(test_m64_empty),
         cmocka_unit_test(test_m64_heap_ndx),
         cmocka_unit_test(test_real_repaired),
+        cmocka_unit_test(test_heap_l16),
+        cmocka_unit_test(test_heap_m64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
