@@ -48,6 +48,18 @@ int copy_file(const char *from, const char *to);
 uint8_t *read_file(const char *path, size_t *len);
 int write_file(const char *path, const void *data, size_t len);
 
+/* Open with udb_options flags (0 or UDB_RDONLY ...); a failure fails the test. */
+udb_ndx *open_ndx(const char *path, int flags);
+udb_heap *open_heap(const char *path, int flags);
+/* udb_heap_holes callback: every hole into a hole_list (at most 4096). */
+typedef struct hole_list {
+    udb_hole h[4096];
+    size_t n;
+} hole_list;
+int hole_list_add(void *arg, const udb_hole *h);
+/* FNV-1a 64 (the heap manifests' record hashes). */
+uint64_t fnv1a64(const uint8_t *p, size_t n);
+
 /* Run a shell command; returns its exit status. */
 int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
