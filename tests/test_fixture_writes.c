@@ -47,13 +47,20 @@
  *   0 records.
  *
  * HeapFile fixtures (classic/l16_heap.dat, wide/m64_heap.dat with its index
- * m64_heap.ndx): allocations, writes and frees in implicit calls and
- * transactions; after reopen the holes tables, parsed here from the raw
- * bytes as format.md describes them (checksums, slot arithmetic, records in
- * use), equal what udb_heap_holes reports and the model of the free space
- * (holes merge with neighbours; space reaching the end of the file is cut
- * off at commit); every live record reads back unchanged (the manifest's
- * FNV-1a for the original ones).
+ * m64_heap.ndx, which follows every new and freed record): the model knows
+ * the manifest's holes and live records, and every other byte (original
+ * data, the lost record-0 holes) as records to keep. Allocations (exactly a
+ * hole's size, small, large; one from the end of the file only when no
+ * stored hole fits), writes, frees (merged with neighbouring holes; free
+ * space reaching the end is cut off at commit) and refused calls (double
+ * free, freeing the header or a table, empty allocation, writing the
+ * header: UDB_INVAL) in implicit calls and transactions, committed and
+ * rolled back. After every batch and after reopen: the holes tables, read
+ * here from the raw bytes as format.md lays them out (checksums, slot
+ * arithmetic, records in use), equal udb_heap_holes one for one and the
+ * model's free space; header, tables, holes and records tile the file
+ * exactly; every record reads back unchanged (the manifest's FNV-1a for
+ * the original ones); udb_heap_info agrees.
  *
  * Known library bug, gated (tests/KNOWN_BUGS.md): UDB_KNOWN_BUG_SEEK_OLD_SENTINEL=1
  * runs test_known_bug_seek_old_sentinel and the random seeks above an
