@@ -73,7 +73,7 @@ static void check_index(udb_ndx *d, unsigned ix, const msection *sec, int layout
     assert_int_equal(udb_ndx_info(d, ix, &inf), 0);
     size_t n, nr;
     rec *fw = walk(d, ix, 0, &n), *bw = walk(d, ix, 1, &nr);
-    char *buf = malloc(2 * inf.def.keysize + 8);
+    char *buf = malloc(4 * inf.def.keysize + 8); /* manifest_key: \xNN per byte at worst */
     assert_int_equal(n, sec->n);
     assert_int_equal(nr, n);
     for (size_t i = 0; i < n; i++) {
