@@ -62,10 +62,8 @@
  * exactly; every record reads back unchanged (the manifest's FNV-1a for
  * the original ones); udb_heap_info agrees.
  *
- * Known library bug, gated (tests/KNOWN_BUGS.md): UDB_KNOWN_BUG_SEEK_OLD_SENTINEL=1
- * runs test_known_bug_seek_old_sentinel and the random seeks above an
- * original's non-maximal sentinel, which are skipped by default (with a
- * message on stderr).
+ * Seeks above an original's non-maximal sentinel (random ones, and
+ * test_seek_old_sentinel) land past the records equal to it.
  *
  * UDB_TEST_QUICK=1 (make valgrind) runs fewer operations; UDB_TEST_SEED
  * picks another seed (printed at the start).
@@ -655,45 +653,15 @@ static void op_delete_cursor(fxrun *R, unsigned i)
 }
 
 /* ---- known library bugs ------------------------------------------------------------------------ */
-static int known_bug(const char *var, const char *what)
-{
-    const char *v = getenv(var);
-    if (v && *v && strcmp(v, "0"))
-        return 1;
-    fprintf(stderr, "KNOWN BUG skipped: %s (set %s=1 to run)\n", what, var);
-    return 0;
-}
-
-/* KNOWN BUG UDB_KNOWN_BUG_SEEK_OLD_SENTINEL: in an index that still has an
-   original's non-maximal EOF key, a seek (or a missing-key cursor find) of
-   a key above that old sentinel lands on the records equal to it. */
-static int hits_seek_bug(const fxrun *R, unsigned i, const uint8_t *k)
-{
-    const ixs *x = &R->ix[i];
-    uint8_t old[MODEL_KEYMAX];
-    if (x->was_max || x->wrote)
-        return 0;
-    old_sentinel(x->inf.def.keytype, x->inf.def.keysize, old);
-    if (model_cmp(&x->m, k, old) <= 0)
-        return 0;
-    static int run = -1;
-    if (run < 0)
-        run = known_bug("UDB_KNOWN_BUG_SEEK_OLD_SENTINEL",
-                        "random seeks above an original's non-maximal sentinel");
-    return !run;
-}
-
-/* The reproduction: l16_types index 6 (INTEGER, EOF key 7f ff = -129, four
-   records -129) and index 2 (NUM_BLOCK, EOF key 0xFFFFFF7F, one record
-   equal to it), read-only. mindex_descend takes the +infinity item to the
-   first leaf of the EOF run, and mcursor_seek / mcursor_find return that
-   leaf without comparing its key, which is below the sought one. */
-static void test_known_bug_seek_old_sentinel(void **state)
+/* Seeks above an original's non-maximal EOF key: l16_types index 6
+   (INTEGER, EOF key 7f ff = -129, four records -129) and index 2 (NUM_BLOCK,
+   EOF key 0xFFFFFF7F, one record equal to it), read-only. The descent takes
+   the +infinity item to the first leaf of the EOF run, whose key is below
+   the sought one. (Regression: seek returned that record, a missing-key
+   find left the cursor on it.) */
+static void test_seek_old_sentinel(void **state)
 {
     (void)state;
-    if (!known_bug("UDB_KNOWN_BUG_SEEK_OLD_SENTINEL",
-                   "seek above an original's non-maximal sentinel lands on records below the key"))
-        return;
     static const struct { unsigned ix; uint8_t key[4]; } probe[] = {
         {6, {0xff, 0x7f}}, {6, {0x80, 0xff}}, {2, {0xff, 0xff, 0xff, 0xff}}, {2, {0x80, 0xff, 0xff, 0xff}}};
     udb_ndx *d = open_ndx(FIXTURES "/classic/l16_types.ndx", UDB_RDONLY);
@@ -737,8 +705,7 @@ static void op_read(fxrun *R, unsigned i)
     uint8_t k[MODEL_KEYMAX];
     make_key((int)rnd_below(K_KINDS), &x->inf, classic(R), k);
     size_t kl = key_len(&x->inf, k);
-    if (!hits_seek_bug(R, i, k))
-        seek_and_step(R, i, k, kl);
+    seek_and_step(R, i, k, kl);
     int64_t dp = -2;
     size_t at = model_lower(&x->m, k);
     int found = at < x->m.n && !model_cmp(&x->m, x->m.r[at].key, k);
@@ -1652,7 +1619,7 @@ int main(void)
         cmocka_unit_test(test_real_repaired),
         cmocka_unit_test(test_heap_l16),
         cmocka_unit_test(test_heap_m64),
-        cmocka_unit_test(test_known_bug_seek_old_sentinel),
+        cmocka_unit_test(test_seek_old_sentinel),
     };
     for (size_t k = 0; k < NPLAIN; k++)
         tests[5 + k] = (struct CMUnitTest){plain[k].file, test_plain_fixture, NULL, NULL, (void *)&plain[k]};

@@ -549,14 +549,35 @@ int mcursor_prev(mindex *m, mcursor *c)
     return step_to(m, c, p);
 }
 
+/* From the leaf a descent for key reached, on to the first record whose key
+   is >= key. A descent only lands below key through the +infinity item: in
+   an original's index whose stored EOF key is not the maximum, the records
+   equal to that old sentinel lie in the EOF run, below every greater key. */
+static int first_not_below(mindex *m, mindex_index *x, const uint8_t *key, int64_t *leaf)
+{
+    uint64_t limit = max_steps(m, x);
+    while (*leaf != x->info.last_leaf) {
+        const uint8_t *l = mindex_leaf(m, x, *leaf);
+        if (!l)
+            return m->err->code;
+        if (lay_cmp(&x->T, lay_leaf_key(&x->T, l), key) >= 0)
+            return 0;
+        if (!limit--)
+            return udb_err_set(m->err, UDB_CORRUPT, "index %u: the leaf chain loops (at offset %lld)",
+                               (unsigned)(x - m->ix) + 1, (long long)*leaf);
+        *leaf = lay_leaf_next(&x->T, l);
+    }
+    return 0;
+}
+
 int mcursor_seek(mindex *m, mcursor *c, const uint8_t *key)
 {
     mindex_index *x = &m->ix[c->ix];
     mpath p;
     int rc = mindex_descend(m, x, key, &p);
-    if (rc)
-        return rc;
-    if ((rc = mcursor_set(m, c, p.pos[0])))
+    if (!rc)
+        rc = first_not_below(m, x, key, &p.pos[0]);
+    if (rc || (rc = mcursor_set(m, c, p.pos[0])))
         return rc;
     return p.pos[0] == x->info.last_leaf ? UDB_NOTFOUND : 0;
 }
@@ -565,6 +586,11 @@ int mcursor_find(mindex *m, mcursor *c, const uint8_t *key)
 {
     int64_t leaf;
     int rc = mindex_find(m, c->ix, key, &leaf);
+    if (rc == UDB_NOTFOUND) {
+        int rw = first_not_below(m, &m->ix[c->ix], key, &leaf);
+        if (rw)
+            return rw;
+    }
     if (rc && rc != UDB_NOTFOUND)
         return rc;
     int rs = mcursor_set(m, c, leaf);
