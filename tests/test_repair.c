@@ -10,6 +10,7 @@
  * Conversion: classic -> wide -> classic and wide -> classic -> wide keep
  * every manifest; positions beyond 32 bits are refused for classic; a new
  * node order keeps the records.
+ * Both refuse an existing output and leave it as it was.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,47 @@ static void test_convert_round_trips(void **state)
     assert_int_not_equal(access(c, F_OK), 0); /* nothing left behind */
 }
 
+/* Findings as one text (the last message a failed call reports). */
+static void keep_text(void *arg, int sev, int64_t off, unsigned ix, const char *text)
+{
+    (void)sev;
+    (void)off;
+    (void)ix;
+    snprintf(arg, 480, "%s", text);
+}
+
+/* An existing output is refused, named in the message and left as it was
+   (regression: it was unlinked, and the message came out empty). */
+static void test_existing_output(void **state)
+{
+    (void)state;
+    char msg[480] = "";
+    size_t n;
+    const char *out = path_in(dir, "precious.ndx"), *tmp = path_in(dir, "inplace.ndx.repair-tmp");
+    const char *inplace = path_in(dir, "inplace.ndx");
+    assert_int_equal(write_file(out, "precious", 8), 0);
+    assert_int_equal(udb_repair(FIXTURES "/real/test_index.ndx", out, NULL, keep_text, msg, NULL),
+                     UDB_EXISTS);
+    assert_non_null(strstr(msg, "precious.ndx"));
+    uint8_t *d = read_file(out, &n);
+    assert_true(d && n == 8 && !memcmp(d, "precious", 8));
+    free(d);
+    msg[0] = 0;
+    assert_int_equal(udb_convert(FIXTURES "/wide/m64_empty.ndx", out, NULL, 0, 0, keep_text, msg),
+                     UDB_EXISTS);
+    assert_non_null(strstr(msg, "precious.ndx"));
+    d = read_file(out, &n);
+    assert_true(d && n == 8 && !memcmp(d, "precious", 8));
+    free(d);
+    /* in place, with a file where repair's temporary copy would go */
+    assert_int_equal(copy_file(FIXTURES "/real/test_index.ndx", inplace), 0);
+    assert_int_equal(write_file(tmp, "precious", 8), 0);
+    assert_int_equal(udb_repair(inplace, NULL, NULL, NULL, NULL, NULL), UDB_EXISTS);
+    d = read_file(tmp, &n);
+    assert_true(d && n == 8 && !memcmp(d, "precious", 8));
+    free(d);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -357,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_real_file),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_convert_round_trips),
+        cmocka_unit_test(test_existing_output),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

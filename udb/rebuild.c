@@ -59,14 +59,25 @@ static udb_index_def def_of(const lay_info *f, unsigned maxitems, unsigned keysi
     return d;
 }
 
-/* A new file at path: every usable index defined and loaded. */
+/* Remove a file this module made (and its journal). */
+static void remove_made(const udb_options *opts, const char *path)
+{
+    const udb_os *os = opts->os ? opts->os : udb_os_posix();
+    char j[4096];
+    os->unlink(os->ctx, path);
+    snprintf(j, sizeof j, "%s-journal", path);
+    os->unlink(os->ctx, j);
+}
+
+/* A new file at path: every usable index defined and loaded. A path that
+   exists is refused (UDB_EXISTS) and left alone. */
 int rep_write_new(rctx *c, const char *path, const udb_options *opts, unsigned maxitems,
                      unsigned keysize, udb_err *err)
 {
     udb_options o = *opts;
     udb_ndx *d;
     o.flags &= ~UDB_RDONLY;
-    int rc = udb_ndx_create(path, &o, c->n, &d);
+    int rc = udb_ndx_create(path, &o, c->n, &d), made = rc == 0;
     for (unsigned i = 0; i < c->n && !rc; i++) {
         rep_index *x = &c->ix[i];
         if (!x->usable)
@@ -80,10 +91,8 @@ int rep_write_new(rctx *c, const char *path, const udb_options *opts, unsigned m
     if (rc)
         udb_err_set(err, rc, "%s", udb_ndx_errmsg(d));
     int rc2 = udb_ndx_close(d);
-    if (rc) {
-        const udb_os *os = opts->os ? opts->os : udb_os_posix();
-        os->unlink(os->ctx, path);
-    }
+    if (rc && made)
+        remove_made(opts, path);
     return rc ? rc : rc2;
 }
 
@@ -185,8 +194,7 @@ int udb_repair(const char *path, const char *out, const udb_options *opts, udb_p
             snprintf(tmp, n + 16, "%s.repair-tmp", path);
     }
     o.layout = layout;
-    if (!rc)
-        rc = rep_write_new(&c, out ? out : tmp, &o, 0, 0, &b.err);
+    int wrote = !rc && !(rc = rep_write_new(&c, out ? out : tmp, &o, 0, 0, &b.err));
     if (b.g && pager_state(b.g) == PAGER_READ)
         pager_read_end(b.g);
     if (!rc && tmp)
@@ -197,13 +205,8 @@ int udb_repair(const char *path, const char *out, const udb_options *opts, udb_p
         memset(rep, 0, sizeof *rep);
         fill_report(&c, rep, before, after);
     }
-    if (tmp) {
-        const udb_os *os = o.os ? o.os : udb_os_posix();
-        char j[4096];
-        os->unlink(os->ctx, tmp);
-        snprintf(j, sizeof j, "%s-journal", tmp);
-        os->unlink(os->ctx, j);
-    }
+    if (tmp && wrote)
+        remove_made(&o, tmp);
     free(tmp);
     rep_free(&c);
     if (rc && fn)
