@@ -11,6 +11,8 @@
  * every manifest; positions beyond 32 bits are refused for classic; a new
  * node order keeps the records.
  * Both refuse an existing output and leave it as it was.
+ * Progress (udb_options.progress) of repair, convert and check: every phase
+ * from 0 to its total, every 4096 records, the files written unchanged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,6 +381,111 @@ static void test_existing_output(void **state)
     free(d);
 }
 
+/* ---- progress ------------------------------------------------------------------------------------ */
+typedef struct seen {
+    char phase[8][32];
+    uint64_t calls[8], last[8], total[8];
+    int n, backwards;
+} seen;
+
+static void on_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+    seen *s = arg;
+    int i = 0;
+    while (i < s->n && strcmp(s->phase[i], phase))
+        i++;
+    if (i == s->n) {
+        assert_true(s->n < 8);
+        snprintf(s->phase[s->n++], sizeof s->phase[0], "%s", phase);
+    } else if (done < s->last[i]) {
+        s->backwards++;
+    }
+    s->calls[i]++;
+    s->last[i] = done;
+    s->total[i] = total;
+}
+
+/* Calls of phase; its last report must be the whole (done == total), and
+   total want_total (ANY: whatever it is, but not 0). */
+#define ANY UINT64_MAX
+static uint64_t calls_of(const seen *s, const char *phase, uint64_t want_total)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->phase[i], phase)) {
+            if (want_total == ANY)
+                want_total = s->total[i] ? s->total[i] : 1;
+            assert_int_equal(s->total[i], want_total);
+            assert_int_equal(s->last[i], want_total);
+            return s->calls[i];
+        }
+    fail_msg("no progress reported for %s", phase);
+    return 0;
+}
+
+static int next_key(void *arg, const void **key, size_t *len, int64_t *dp)
+{
+    static int32_t k;
+    int *i = arg;
+    if (*i == 10000)
+        return 1;
+    k = *i * 2;
+    *key = &k;
+    *len = 4;
+    *dp = ++*i;
+    return 0;
+}
+
+static void same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    uint8_t *x = read_file(a, &na), *y = read_file(b, &nb);
+    assert_true(x && y && na == nb && !memcmp(x, y, na));
+    free(x);
+    free(y);
+}
+
+/* Progress of repair, convert and check: every phase reported from 0 to
+   its total, never backwards, every 4096 records; results unchanged. */
+static void test_progress(void **state)
+{
+    (void)state;
+    udb_options o;
+    udb_ndx *d;
+    seen s = {0};
+    int i = 0;
+    udb_index_def def = {UDB_KEY_LONG_INT, 4, 0, 9, 0, 0};
+    const char *src = path_in(dir, "prog.ndx"), *r1 = path_in(dir, "prog_r1.ndx"),
+               *r2 = path_in(dir, "prog_r2.ndx"), *c1 = path_in(dir, "prog_c1.ndx"),
+               *c2 = path_in(dir, "prog_c2.ndx");
+    assert_int_equal(udb_ndx_create(src, NULL, 1, &d), 0);
+    assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+    assert_int_equal(udb_ndx_load_sorted(d, 1, next_key, &i, NULL), 0);
+    udb_ndx_close(d);
+    udb_options_init(&o);
+    o.progress = on_progress;
+    o.progress_arg = &s;
+    assert_int_equal(udb_repair(src, r1, &o, NULL, NULL, NULL), 0);
+    assert_int_equal(udb_repair(src, r2, NULL, NULL, NULL, NULL), 0);
+    same_bytes(r1, r2);
+    assert_true(calls_of(&s, "repair scan", ANY) >= 2);
+    assert_int_equal(calls_of(&s, "repair write", 10000), 2 + 10000 / 4096);
+    o.layout = UDB_LAYOUT_CLASSIC;
+    assert_int_equal(udb_convert(src, c1, &o, 5, 0, NULL, NULL), 0);
+    o.progress = NULL;
+    assert_int_equal(udb_convert(src, c2, &o, 5, 0, NULL, NULL), 0);
+    same_bytes(c1, c2);
+    assert_int_equal(calls_of(&s, "convert read", 10000), 2 + 10000 / 4096);
+    assert_int_equal(calls_of(&s, "convert write", 10000), 2 + 10000 / 4096);
+    udb_options_init(&o);
+    o.progress = on_progress;
+    o.progress_arg = &s;
+    assert_int_equal(udb_ndx_open(c1, &o, &d), 0);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    udb_ndx_close(d);
+    assert_true(calls_of(&s, "check", ANY) >= 2);
+    assert_int_equal(s.backwards, 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -400,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_convert_round_trips),
         cmocka_unit_test(test_existing_output),
+        cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,6 +17,7 @@ typedef struct feed {
     const rrec *r;
     size_t i, n;
     unsigned ks;
+    rctx *c;                    /* its progress */
 } feed;
 
 static int next_rec(void *arg, const void **key, size_t *len, int64_t *dp)
@@ -28,6 +29,7 @@ static int next_rec(void *arg, const void **key, size_t *len, int64_t *dp)
     *len = f->ks;
     *dp = f->r[f->i].dp;
     f->i++;
+    progress_tick(&f->c->pr, f->c->write_phase, ++f->c->fed, f->c->to_feed);
     return 0;
 }
 
@@ -78,16 +80,21 @@ int rep_write_new(rctx *c, const char *path, const udb_options *opts, unsigned m
     udb_ndx *d;
     o.flags &= ~UDB_RDONLY;
     int rc = udb_ndx_create(path, &o, c->n, &d), made = rc == 0;
+    for (unsigned i = 0; i < c->n; i++)
+        c->to_feed += c->ix[i].usable ? c->ix[i].nrec : 0;
+    progress_say(&c->pr, c->write_phase, 0, c->to_feed);
     for (unsigned i = 0; i < c->n && !rc; i++) {
         rep_index *x = &c->ix[i];
         if (!x->usable)
             continue;
         udb_index_def def = def_of(&x->info, maxitems, keysize);
-        feed f = {x->rec, 0, 0, x->T.ks};
+        feed f = {x->rec, 0, 0, x->T.ks, c};
         f.n = drop_unfit(c, i, x->rec, x->nrec);
         if ((rc = udb_ndx_define(d, i + 1, &def)) == 0)
             rc = ndx_load(d, i + 1, next_rec, &f, 1, NULL);
     }
+    if (!rc)
+        progress_say(&c->pr, c->write_phase, c->to_feed, c->to_feed);
     if (rc)
         udb_err_set(err, rc, "%s", udb_ndx_errmsg(d));
     int rc2 = udb_ndx_close(d);
@@ -181,6 +188,8 @@ int udb_repair(const char *path, const char *out, const udb_options *opts, udb_p
     memset(&c, 0, sizeof c);
     c.fn = fn;
     c.arg = arg;
+    c.pr = (progress){o.progress, o.progress_arg};
+    c.write_phase = "repair write";
     int layout = 0, rc = open_source(&b, path, &o, &pf, &layout);
     uint64_t before = pf ? pager_size(pf) : 0, after = 0;
     char *tmp = NULL;

@@ -101,6 +101,14 @@ enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4 };
 const udb_os *udb_os_posix(void);
 
 /* ---- options ------------------------------------------------------------ */
+/* Progress of a long call (udb_repair, udb_convert, udb_ndx_check,
+   udb_store_check, udb_store_compact): phase names the step ("check",
+   "repair scan", ...), total is 0 when not known in advance. Called when a
+   phase starts, every 4096 items (records, blocks; 1 MiB of a byte scan)
+   and when it ends. It runs inside the call, with the handle locked: it
+   must not call udb. It never changes what the call does. */
+typedef void (*udb_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
+
 typedef struct udb_options {
     int layout;             /* UDB_LAYOUT_*: AUTO detects on open; create
                                defaults to WIDE                            */
@@ -112,6 +120,8 @@ typedef struct udb_options {
                                  udb_options_init (and NULL options) give
                                  5000 ms                                   */
     const udb_os *os;       /* NULL = udb_os_posix()                       */
+    udb_progress_fn progress; /* NULL = no progress reports              */
+    void *progress_arg;     /* passed to progress                          */
 } udb_options;
 
 void udb_options_init(udb_options *o);
