@@ -145,6 +145,8 @@ static void fill_report(rctx *c, udb_repair_report *rep, uint64_t before, uint64
         const rcand *a = &c->cand[k];
         if (a->frag >= 0)
             rep->leaves_found++;
+        if (a->frag >= 0 && c->frag[a->frag].owner == -1)
+            rep->leaves_lost++;
     }
     rep->size_before = before;
     rep->size_after = after;

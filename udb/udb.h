@@ -304,6 +304,8 @@ typedef struct udb_repair_report {
     udb_repair_index *index;
     uint64_t leaves_found;     /* leaves on a chain (EOF leaves included) */
     uint64_t size_before, size_after;
+    uint64_t leaves_lost;      /* of those, on chains no index claims: their
+                                  records are not recovered */
 } udb_repair_report;
 
 /* Rebuild every index of the MultiIndex file at path from its leaves:
