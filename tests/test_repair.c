@@ -3,8 +3,8 @@
  * Repair: the real unclosed file (index 1 recovers its 1004 records, every
  * key found, the result clean and accepted by the independent checker), to
  * a new file and in place; copies of the fixtures with the infos wiped,
- * tree nodes zeroed, a broken chain link, a destroyed leaf and a torn last
- * block: every record whose leaf is intact comes back, in manifest order,
+ * tree nodes zeroed, a broken chain link, a destroyed leaf (the second of a
+ * chain too) and a torn last block: every record whose leaf is intact comes back, in manifest order,
  * the lost ones are exactly the destroyed leaves and are reported, nothing
  * is invented, the result is clean.
  * Conversion: classic -> wide -> classic and wide -> classic -> wide keep
@@ -215,8 +215,9 @@ static void drop_line(char *listing, unsigned ix, const img *m, int64_t leaf)
     memmove(p, p + strlen(line), strlen(p + strlen(line)) + 1);
 }
 
-enum { WIPE_INFOS, ZERO_NODES, BREAK_LINK, KILL_LEAF, TEAR_END };
-static const char *damage_name[] = {"wiped infos", "zeroed nodes", "broken link", "destroyed leaf", "torn end"};
+enum { WIPE_INFOS, ZERO_NODES, BREAK_LINK, KILL_LEAF, KILL_SECOND, TEAR_END };
+static const char *damage_name[] = {"wiped infos", "zeroed nodes", "broken link", "destroyed leaf",
+                                    "destroyed second leaf", "torn end"};
 
 /* Damage the image; removes lost records from want; returns how many. */
 static int damage(img *m, int kind, char *want)
@@ -239,6 +240,11 @@ static int damage(img *m, int kind, char *want)
         } else if (kind == BREAK_LINK && leaf > 0) {
             lay_leaf_set_next(&T, m->d + leaf, inf.root); /* a node, not the next leaf */
         } else if (kind == KILL_LEAF && leaf > 0 && ix == 1) {
+            drop_line(want, ix, m, leaf);
+            memset(m->d + leaf, 0x5a, T.leaf_size);
+            lost++;
+        } else if (kind == KILL_SECOND && ix == 1 && (leaf = nth_leaf(m, ix, 1)) > 0) {
+            /* the first leaf keeps only its tree's pointer (regression: it was lost, unreported) */
             drop_line(want, ix, m, leaf);
             memset(m->d + leaf, 0x5a, T.leaf_size);
             lost++;

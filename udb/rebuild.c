@@ -143,10 +143,9 @@ static void fill_report(rctx *c, udb_repair_report *rep, uint64_t before, uint64
         rep->index[i] = c->ix[i].stat;
     for (size_t k = 0; k < c->ncand; k++) {
         const rcand *a = &c->cand[k];
-        if (a->frag >= 0)
-            rep->leaves_found++;
-        if (a->frag >= 0 && c->frag[a->frag].owner == -1)
-            rep->leaves_lost++;
+        int owner = a->frag >= 0 ? c->frag[a->frag].owner : -2; /* -2: a phantom, or none */
+        rep->leaves_found += owner != -2;
+        rep->leaves_lost += owner == -1;
     }
     rep->size_before = before;
     rep->size_after = after;

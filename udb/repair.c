@@ -152,14 +152,16 @@ int rep_is_eof(const rctx *c, const rcand *a)
     return 0;
 }
 
-/* A leaf that belongs to a chain: linked to a neighbour, or a lone EOF leaf. */
+/* A leaf that belongs to a chain: linked to a neighbour, a lone EOF leaf,
+   or the head of a chain whose next leaf is lost when a sound node of a
+   tree points at it. */
 static int chained(const rctx *c, const rcand *a)
 {
     if (free_shaped(c, a))
         return 0;
     if ((a->next != -1 && a->fwd_ok) || (a->prev != -1 && a->back_ok))
         return 1;
-    return rep_is_eof(c, a) && a->prev == -1;
+    return a->prev == -1 && (rep_is_eof(c, a) || a->tree_ix >= 0);
 }
 
 static int new_frag(rctx *c, size_t first)
@@ -338,10 +340,9 @@ int rep_analyse(rctx *c, api_base *b, pager_file *pf, int layout)
         rc = udb_err_set(&b->err, UDB_NOMEM, "out of memory");
     if (!rc && (rc = scan_all(c)) == 0) {
         check_links(c);
+        rep_tree_marks(c);
         rc = build_fragments(c);
     }
-    if (!rc)
-        rep_tree_marks(c);
     if (!rc)
         rc = rep_attribute(c);
     if (!rc)

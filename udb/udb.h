@@ -302,7 +302,9 @@ typedef struct udb_repair_index {
 typedef struct udb_repair_report {
     unsigned num_indexes;
     udb_repair_index *index;
-    uint64_t leaves_found;     /* leaves on a chain (EOF leaves included) */
+    uint64_t leaves_found;     /* leaves on a chain (EOF leaves included;
+                                  not the shorter blocks inside real leaves
+                                  that look like leaves of another size) */
     uint64_t size_before, size_after;
     uint64_t leaves_lost;      /* of those, on chains no index claims: their
                                   records are not recovered */
