@@ -151,7 +151,11 @@ static int repair_store(const char *name, const dbe_opts *o)
         return dbe_fail(EX_USAGE, "out of memory");
     int ex = repair_file(ndx, NULL, o);
     free(ndx);
-    return ex == EX_OK ? dbe_check_store(name, o) : ex;
+    if (ex == EX_OK && (ex = dbe_check_store(name, o)) == EX_ABSENT)
+        dbe_fail(EX_ABSENT, "repair: %s.ndx is rebuilt and clean, but the store check finds records "
+                 "an index no longer reaches: their values are still in %s.dat (dbe get finds them "
+                 "through an index that has them), but udb cannot re-index a record yet", name, name);
+    return ex;
 }
 
 int cmd_repair(int argc, char **argv)
