@@ -49,13 +49,17 @@ typedef struct tree {
     int draw_leaves;                   /* dot: the leaves are drawn */
 } tree;
 
-/* Open path read-only, in one read transaction, and count its tree. */
-static int tree_open(tree *t, const char *path, const dbe_opts *o, const char *cmd)
+/* The arguments of dump and dot; then open FILE read-only, in one read
+   transaction, and count its tree. */
+static int tree_open(tree *t, int argc, char **argv, const char *cmd)
 {
+    dbe_opts o = {0};
     memset(t, 0, sizeof *t);
-    t->ix = o->index ? o->index : 1;
-    t->all = o->all;
-    int rc = dbe_open_ndx(path, o, 0, &t->d);
+    if (dbe_parse_opts(argc, argv, &o, "layout,index,all") != 1)
+        return dbe_usage(cmd);
+    t->ix = o.index ? o.index : 1;
+    t->all = o.all;
+    int rc = dbe_open_ndx(argv[1], &o, 0, &t->d);
     if (rc)
         return dbe_open_exit(rc);
     t->layout = udb_ndx_layout(t->d);
@@ -166,11 +170,8 @@ static int summarised(const tree *t, unsigned edge, unsigned leaves)
 
 int cmd_dump(int argc, char **argv)
 {
-    dbe_opts o = {0};
     tree t;
-    if (dbe_parse_opts(argc, argv, &o, "layout,index,all") != 1)
-        return dbe_usage("dump");
-    int ex = tree_open(&t, argv[1], &o, "dump");
+    int ex = tree_open(&t, argc, argv, "dump");
     if (ex == EX_OK) {
         printf("index %u of %s: %s keysize %u maxitems %u, %s layout\n", t.ix, argv[1],
                dbe_type_name(t.inf.def.keytype), t.inf.def.keysize, t.inf.def.maxitems,
@@ -301,11 +302,8 @@ static void dot_head(const tree *t, const char *path)
 
 int cmd_dot(int argc, char **argv)
 {
-    dbe_opts o = {0};
     tree t;
-    if (dbe_parse_opts(argc, argv, &o, "layout,index,all") != 1)
-        return dbe_usage("dot");
-    int ex = tree_open(&t, argv[1], &o, "dot");
+    int ex = tree_open(&t, argc, argv, "dot");
     if (ex == EX_OK) {
         dot_plan(&t);
         dot_head(&t, argv[1]);

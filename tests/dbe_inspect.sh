@@ -6,26 +6,9 @@
 # store, classic <-> wide round trips against the manifests, Graphviz
 # parsing dot's output (when installed), stat's numbers against check and
 # the heap manifests, and no progress in a pipe.
-set -u
-DBE=${DBE:-dbe/dbe}
-F=tests/fixtures
-TOOLS=${UDB_TOOLS:-../shared/tools}
-[ -f "$TOOLS/wide_check.py" ] || TOOLS=/work/shared/tools
-T=$(mktemp -d tests/out/dbe_inspect.XXXXXX 2>/dev/null || { mkdir -p tests/out; mktemp -d tests/out/dbe_inspect.XXXXXX; })
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-expect() { # expect EXIT CMD...: run, compare exit status
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; got=$?
-    if [ "$got" = "$want" ]; then ok "$* -> $got"; else bad "$* -> $got (want $want)"; cat "$T/err"; fi
-}
-same() { # same WHAT FILE TEXT: FILE holds exactly TEXT (printf %b form)
-    printf '%b' "$3" | cmp -s - "$2" && ok "$1" || { bad "$1"; echo "  got:"; sed 's/^/    /' "$2"; }
-}
-has() { # has WHAT FILE TEXT: FILE has a line containing TEXT
-    grep -q -- "$3" "$2" && ok "$1" || { bad "$1: no '$3'"; sed 's/^/    /' "$2"; }
-}
+NAME=dbe_inspect; . tests/lib/dbe_test.sh
+TOOLS=""
+for d in /work/shared/tools ../shared/tools; do [ -f "$d/classic_check.py" ] && { TOOLS=$d; break; }; done
 err_has() { has "message" "$T/err" "$1"; }
 clean() { # clean FILE: dbe check passes
     $DBE check "$1" >"$T/chk" 2>&1 && ok "dbe check $1" || { bad "dbe check $1"; cat "$T/chk"; }
@@ -469,6 +452,4 @@ for c in repair convert dump dot stat; do
 done
 
 [ "$(cat $F/*/* | md5sum)" = "$FIXSUM" ] && ok "the fixtures are unchanged" || bad "a fixture changed"
-rm -rf "$T"
-echo "$fails failure(s)"
-[ $fails = 0 ]
+finish
