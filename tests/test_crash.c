@@ -2,7 +2,8 @@
  * test_crash.c — fault injection through the os table: for a scripted
  * multi-record transaction on each file kind (MultiIndex, heap, record
  * store) in both layouts — also with a tiny dirty limit so that pages
- * spill to the files before commit — every write, fsync and truncate call
+ * spill to the files before commit, or with new pages written behind the
+ * growing end of a file — every write, fsync and truncate call
  * in turn fails with EIO or ENOSPC, or the process "crashes" there (that
  * call and all later ones never reach the disk; a torn write leaves only a
  * prefix). Reopening must give byte for byte the old files or the new ones
@@ -334,6 +335,9 @@ static void test_heap_faults(void **state)
     run_faults("heap_classic", 1, UDB_LAYOUT_CLASSIC, 0);
     run_faults("heap_wide", 1, UDB_LAYOUT_WIDE, 0);
     run_faults("heap_spill", 1, UDB_LAYOUT_WIDE, 4096);
+    /* under the dirty limit, but the new pages far below the end are
+       written behind (an eighth of the limit at a time) */
+    run_faults("heap_writebehind", 1, UDB_LAYOUT_CLASSIC, 49152);
 }
 
 static void test_store_faults(void **state)
@@ -342,6 +346,7 @@ static void test_store_faults(void **state)
     run_faults("store_classic", 2, UDB_LAYOUT_CLASSIC, 0);
     run_faults("store_wide", 2, UDB_LAYOUT_WIDE, 0);
     run_faults("store_spill", 2, UDB_LAYOUT_CLASSIC, 24576);
+    run_faults("store_writebehind", 2, UDB_LAYOUT_WIDE, 98304);
 }
 
 /* An explicit rollback after pages spilled restores the files exactly. */

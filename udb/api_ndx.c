@@ -23,6 +23,7 @@ struct udb_ndx {
 struct udb_cursor {
     udb_ndx *ndx;
     mcursor c;
+    mahead ahead;
     uint8_t *removed;           /* key of the last record removed */
 };
 
@@ -523,6 +524,7 @@ static int cursor_move(udb_cursor *c, int how, const void *key, size_t keylen, u
         }
         if (!rc)
             item_out(c, c->c.key, c->c.dp, c->c.leaf, out);
+        mahead_moved(m, &c->ahead, &c->c, how == MV_NEXT && !rc, NULL, NULL);
     }
     api_read_end(&d->b, began);
     api_unlock(&d->b);
@@ -594,6 +596,7 @@ static int cursor_change(udb_cursor *c, int how, const void *key, size_t keylen,
     }
     if (rc && rc != UDB_NOTFOUND && rc != UDB_EXISTS)
         c->c.leaf = -1;
+    mahead_moved(m, &c->ahead, &c->c, 0, NULL, NULL);
     if (removed)
         *removed = rc ? 0 : n;
     if (!rc && how == CH_DELETE)

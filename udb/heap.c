@@ -36,9 +36,11 @@ void heap_forget(heap *h)
     for (unsigned i = 0; i < h->ntab; i++)
         free(h->tab[i].slot);
     free(h->tab);
+    free(h->by_pos);
     free(h->roomy);
     space_free(&h->sp);
     h->tab = NULL;
+    h->by_pos = NULL;
     h->roomy = NULL;
     h->ntab = h->captab = h->nroomy = 0;
     h->view = h->broken = 0;
@@ -148,9 +150,12 @@ static int table_add(heap *h, int64_t pos, unsigned count)
     if (h->ntab == h->captab) {
         unsigned n = h->captab ? 2 * h->captab : 16;
         htable *t = realloc(h->tab, n * sizeof *t);
-        if (!t)
+        if (t)
+            h->tab = t;
+        int64_t *b = t ? realloc(h->by_pos, n * sizeof *b) : NULL;
+        if (!b)
             return udb_err_set(h->err, UDB_NOMEM, "out of memory");
-        h->tab = t;
+        h->by_pos = b;
         h->captab = n;
     }
     htable *t = &h->tab[h->ntab];
@@ -159,6 +164,11 @@ static int table_add(heap *h, int64_t pos, unsigned count)
     t->slot = calloc(h->cap + 1, sizeof *t->slot);
     if (!t->slot)
         return udb_err_set(h->err, UDB_NOMEM, "out of memory");
+    unsigned at = h->ntab; /* keep by_pos sorted (new tables usually go last) */
+    while (at > 0 && h->by_pos[at - 1] > pos)
+        at--;
+    memmove(h->by_pos + at + 1, h->by_pos + at, (h->ntab - at) * sizeof *h->by_pos);
+    h->by_pos[at] = pos;
     h->ntab++;
     return count < h->cap ? roomy_push(h, h->ntab - 1) : 0;
 }
@@ -175,10 +185,16 @@ static int hits_structure(const heap *h, int64_t pos, int64_t n)
 {
     if (pos < (int64_t)h->L->heap_hdr_size)
         return 1;
-    for (unsigned i = 0; i < h->ntab; i++)
-        if (pos < h->tab[i].pos + (int64_t)h->tsize && h->tab[i].pos < pos + n)
-            return 1;
-    return 0;
+    /* tables do not overlap: only the last one starting before pos + n can */
+    unsigned lo = 0, hi = h->ntab;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (h->by_pos[mid] < pos + n)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && pos < h->by_pos[lo - 1] + (int64_t)h->tsize;
 }
 
 /* Is [pos, pos+n) free of holes? */

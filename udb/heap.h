@@ -35,6 +35,7 @@ typedef struct heap {
     char why[200];
     space sp;
     htable *tab;
+    int64_t *by_pos;            /* the tables' positions, ascending */
     unsigned ntab, captab;
     unsigned *roomy;            /* tables that may have a free slot */
     unsigned nroomy;

@@ -270,20 +270,37 @@ const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos)
 }
 
 /* ---- search ------------------------------------------------------------------------------ */
+
+/* BLOCK keys: a binary search whose next probes are already on their way.
+   The first three rounds' seven probe points are fetched together; once
+   the range is an eighth of the node, all of it is. An uncached 4 KiB node
+   then costs about two memory waits instead of one per probe. */
+static unsigned block_lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi, const uint8_t *key)
+{
+    unsigned lo = 0, per_line = 64 / T->item + 1, near = hi >= 32 ? hi / 8 + 1 : 0;
+    for (unsigned k = 1; near && k < 8; k++)
+        __builtin_prefetch(lay_node_key(T, n, hi * k / 8));
+    while (lo < hi) {
+        if (hi - lo <= near) {
+            for (unsigned i = lo; i < hi; i += per_line)
+                __builtin_prefetch(lay_node_key(T, n, i));
+            near = 0;
+        }
+        unsigned mid = (lo + hi) / 2;
+        if (lay_block_cmp(lay_node_key(T, n, mid), key, T->ks) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* First item in [0, hi) whose key is >= key; hi when none. */
 static unsigned lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi, const uint8_t *key)
 {
+    if (T->keytype == UDB_KEY_BLOCK)
+        return block_lower_bound(T, n, hi, key);
     unsigned lo = 0;
-    if (T->keytype == UDB_KEY_BLOCK) {
-        while (lo < hi) {
-            unsigned mid = (lo + hi) / 2;
-            if (lay_block_cmp(lay_node_key(T, n, mid), key, T->ks) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        return lo;
-    }
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
         if (lay_cmp(T, lay_node_key(T, n, mid), key) < 0)
@@ -311,6 +328,7 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
         p->pos[lvl] = pos;
         p->j[lvl] = j;
         pos = lay_node_child(&x->T, n, j);
+        mindex_prefetch(m, pos, lvl > 1 ? x->T.node_size : x->T.leaf_size);
     }
     p->pos[0] = pos;
     p->j[0] = 0;
@@ -319,17 +337,23 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
 
 int mindex_find(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf)
 {
+    mpath p;
+    return mindex_find_path(m, ix, key, leaf, &p);
+}
+
+int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, mpath *path)
+{
     int rc = mindex_readable(m, ix);
     if (rc)
         return rc;
     mindex_index *x = &m->ix[ix];
-    mpath p;
-    if ((rc = mindex_descend(m, x, key, &p)))
+    mpath *p = path;
+    if ((rc = mindex_descend(m, x, key, p)))
         return rc;
-    *leaf = p.pos[0];
-    if (p.pos[0] == x->info.last_leaf)
+    *leaf = p->pos[0];
+    if (p->pos[0] == x->info.last_leaf)
         return UDB_NOTFOUND;
-    const uint8_t *l = mindex_leaf(m, x, p.pos[0]);
+    const uint8_t *l = mindex_leaf(m, x, p->pos[0]);
     if (!l)
         return m->err->code;
     return lay_cmp(&x->T, lay_leaf_key(&x->T, l), key) == 0 ? 0 : UDB_NOTFOUND;

@@ -66,6 +66,31 @@ typedef struct mcursor {
     uint8_t *key;               /* keysize bytes */
 } mcursor;
 
+/* Read-ahead for a forward scan (mindex_ahead.c): prefetch hints only. */
+#define MAHEAD_DIST 16          /* leaves prefetched ahead of the cursor */
+#define MAHEAD_RING 32          /* > MAHEAD_DIST */
+#define MAHEAD_STREAK 4         /* cursors: nexts in a row before read-ahead */
+typedef struct mahead {
+    unsigned ix;
+    int64_t node;               /* bottom-level node being walked; -1: done */
+    unsigned item;              /* next item in it */
+    uint64_t produced, at;      /* anchors produced; the one the cursor is on */
+    uint64_t nodes;             /* nodes walked (loop guard) */
+    unsigned streak;            /* cursors: forward moves in a row */
+    int64_t ring[MAHEAD_RING];  /* anchor leaves by number */
+    void (*touch)(void *arg, int64_t dp); /* prefetch what dp points at */
+    void *arg;
+} mahead;
+/* Start at cursor c (on a record); touch may be NULL. */
+void mahead_init(mindex *m, const mcursor *c, mahead *a, void (*touch)(void *, int64_t), void *arg);
+/* The cursor moved forward to leaf. */
+void mahead_step(mindex *m, mahead *a, int64_t leaf);
+/* For public cursors: after every move or change of c (forward = it was a
+   successful next). Read-ahead starts after a few nexts in a row, so that
+   seek-and-step patterns pay nothing. a must start zeroed. */
+void mahead_moved(mindex *m, mahead *a, const mcursor *c, int forward, void (*touch)(void *, int64_t),
+                  void *arg);
+
 /* ---- file level ------------------------------------------------------------ */
 int mindex_load(mindex *m, pager_file *pf, int layout, udb_err *err);
 void mindex_free(mindex *m);
@@ -83,10 +108,22 @@ int mindex_def_check(const lay *L, const udb_index_def *def, char *msg, size_t l
 int mindex_readable(mindex *m, unsigned ix);
 const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos);
 const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos);
+/* A hint: start loading the first lines of the block at pos (a node's
+   header, or a whole leaf) while other work goes on. */
+static inline void mindex_prefetch(const mindex *m, int64_t pos, size_t len)
+{
+    const uint8_t *b = pos > 0 ? pager_peek(m->pf, (uint64_t)pos, len) : NULL;
+    if (b) {
+        __builtin_prefetch(b);
+        __builtin_prefetch(b + (len < 128 ? len - 1 : 64));
+    }
+}
 int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p);
 /* Exact find: *leaf = first leaf of the key's run, or UDB_NOTFOUND with
    *leaf = the first leaf after where key would be (maybe last_leaf). */
 int mindex_find(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf);
+/* The same, keeping the search path (for mindex_delete_found). */
+int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, mpath *p);
 
 int mcursor_init(mindex *m, unsigned ix, mcursor *c);
 void mcursor_free(mcursor *c);
@@ -112,6 +149,10 @@ int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *remo
                       int64_t *landing);
 /* Remove the record at leaf; *landing as above. */
 int mindex_delete_leaf(mindex *m, unsigned ix, int64_t leaf, int64_t *landing);
+/* The same for a leaf just found by mindex_find_path with path p (no index
+   change since); *last = 0 when the next record has the same key. */
+int mindex_delete_found(mindex *m, unsigned ix, int64_t leaf, const mpath *p, int64_t *landing,
+                        int *last);
 /* Shape check (and sentinel upgrade) before the first change of an index. */
 int mindex_prepare_write(mindex *m, unsigned ix);
 /* Blocks from the free lists (batches appended when empty). */

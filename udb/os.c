@@ -84,6 +84,16 @@ static int posix_fsync(void *ctx, int fd)
     return fsync(fd) < 0 ? -errno : 0;
 }
 
+static void posix_writeback(void *ctx, int fd, uint64_t off, uint64_t len)
+{
+    (void)ctx;
+#if defined(__linux__)
+    sync_file_range(fd, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE); /* a hint */
+#else
+    (void)fd, (void)off, (void)len;
+#endif
+}
+
 static int posix_ftruncate(void *ctx, int fd, uint64_t size)
 {
     (void)ctx;
@@ -202,6 +212,7 @@ static const udb_os posix_os = {
     .pread = posix_pread,
     .pwrite = posix_pwrite,
     .fsync = posix_fsync,
+    .writeback = posix_writeback,
     .ftruncate = posix_ftruncate,
     .fstat = posix_fstat,
     .lock = posix_lock,

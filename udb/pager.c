@@ -311,6 +311,8 @@ static int page_dirty(pager_file *f, uint64_t pg)
         if (rc)
             return rc;
         bit_set(f->journaled, pg);
+    } else if (pg < f->wb_end >> f->pshift) {
+        f->wb_again++; /* written behind, changed again */
     }
     bit_set(f->dirty, pg);
     if (pg < f->dirty_lo)

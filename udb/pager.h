@@ -43,6 +43,10 @@ typedef struct pager_file {
     uint64_t *journaled;    /* bitmap: original image is in the journal */
     size_t bit_words;       /* words allocated in each bitmap */
     uint64_t dirty_lo, dirty_hi; /* page range that may hold dirty bits */
+    /* write-behind (pager_txn.c): pages [file_mapped-at-start, wb_end) were
+       written early in this transaction; wb_pages of them, wb_again were
+       changed after that */
+    uint64_t wb_end, wb_pages, wb_again;
     unsigned locks;         /* held lock bits */
 } pager_file;
 
@@ -91,6 +95,12 @@ static inline const uint8_t *pager_get(pager_file *f, uint64_t pos, size_t len)
     if (pos > f->size || len > f->size - pos)
         return pager_oob(f, pos, len);
     return f->base + pos;
+}
+
+/* The same without an error: for hints (prefetching), never for data. */
+static inline const uint8_t *pager_peek(const pager_file *f, uint64_t pos, size_t len)
+{
+    return pos > f->size || len > f->size - pos ? NULL : f->base + pos;
 }
 
 /* Bytes [pos, pos+len) for writing (inside a write transaction), or NULL. */

@@ -311,22 +311,24 @@ static void end_write(pager_group *g)
     g->state = PAGER_NONE;
     g->dirty_bytes = 0;
     g->spilled = g->poisoned = g->size_changed = 0;
+    for (int i = 0; i < g->nfiles; i++)
+        g->files[i]->wb_end = g->files[i]->wb_pages = g->files[i]->wb_again = 0;
     if (!g->long_locks)
         pager_unlock_all(g);
 }
 
-/* Write every dirty page of f to the file (in runs) and fix its size. */
-static int write_dirty(pager_file *f)
+/* Write the dirty pages of f in [lo, hi) to the file, in runs. */
+static int write_runs(pager_file *f, uint64_t lo, uint64_t hi)
 {
     pager_group *g = f->g;
     uint64_t ps = (uint64_t)1 << f->pshift;
-    for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi;) {
+    for (uint64_t pg = lo; pg < hi;) {
         if (!(f->dirty[pg >> 6] >> (pg & 63) & 1)) {
             pg++;
             continue;
         }
         uint64_t end = pg;
-        while (end < f->dirty_hi && (f->dirty[end >> 6] >> (end & 63) & 1))
+        while (end < hi && (f->dirty[end >> 6] >> (end & 63) & 1))
             end++;
         uint64_t a = pg * ps, b = end * ps < f->size ? end * ps : f->size;
         if (a < b) {
@@ -337,8 +339,18 @@ static int write_dirty(pager_file *f)
         }
         pg = end;
     }
+    return 0;
+}
+
+/* Write every dirty page of f to the file and fix its size. */
+static int write_dirty(pager_file *f)
+{
+    pager_group *g = f->g;
+    int rc = write_runs(f, f->dirty_lo, f->dirty_hi);
+    if (rc)
+        return rc;
     if (f->size < f->disk_size) {
-        int rc = g->os->ftruncate(g->os->ctx, f->fd, f->size);
+        rc = g->os->ftruncate(g->os->ctx, f->fd, f->size);
         if (rc < 0)
             return pager_oserr(g, rc, "cannot truncate", f->path);
     }
@@ -477,10 +489,76 @@ void pager_poison(pager_group *g)
         g->poisoned = 1;
 }
 
+/* ---- write-behind ------------------------------------------------------------------------- */
+/* The new pages of a growing file that lie well below its end are usually
+   finished (records appended to a heap): write them now, so that the disk
+   works while the transaction goes on and commit has less to wait for, and
+   drop their private copies (memory). They lie beyond the committed size:
+   the journal only has to be durable first, recovery cuts them off. A file
+   whose early-written pages keep changing again is left alone for the rest
+   of the transaction. Like a spill, this keeps readers out until commit. */
+static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
+{
+    uint64_t lo = f->file_mapped, a = lo >> f->pshift, b = hi >> f->pshift;
+    unsigned wait = g->lock_timeout_ms;
+    g->lock_timeout_ms = 0; /* optional work: never wait for readers */
+    int rc = lock_excl(g);
+    g->lock_timeout_ms = wait;
+    if (!rc)
+        rc = journal_sync(g);
+    if (rc)
+        return rc;
+    g->spilled = 1;
+    if ((rc = write_runs(f, a, b)))
+        return rc;
+    if (hi > f->disk_size)
+        f->disk_size = hi;
+    if (g->os->writeback)
+        g->os->writeback(g->os->ctx, f->fd, lo, hi - lo); /* start the disk on it */
+    if ((rc = pager_map_range(f, lo, hi, MAP_FILE_PART)))
+        return rc;
+    for (uint64_t pg = a; pg < b; pg++)
+        if (f->dirty[pg >> 6] >> (pg & 63) & 1) {
+            f->dirty[pg >> 6] &= ~((uint64_t)1 << (pg & 63));
+            g->dirty_bytes -= (size_t)1 << f->pshift;
+        }
+    f->file_mapped = hi;
+    f->wb_end = hi;
+    f->wb_pages += b - a;
+    return 0;
+}
+
+static int maybe_write_behind(pager_group *g)
+{
+    uint64_t chunk = g->dirty_limit / 8, lag = g->dirty_limit / 16;
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        uint64_t ps = (uint64_t)1 << f->pshift;
+        if (f->size < lag + ps || 4 * f->wb_again > f->wb_pages)
+            continue;
+        uint64_t hi = (f->size - lag) & ~(ps - 1);
+        int rc = 0;
+        if (hi > f->file_mapped + chunk && f->file_mapped >= pager_round(f, f->orig_size) &&
+            (rc = write_behind(g, f, hi)))
+            return rc;
+    }
+    return 0;
+}
+
 int pager_op_end(pager_group *g)
 {
-    if (g->state != PAGER_WRITE || g->dirty_bytes <= g->dirty_limit || g->poisoned)
+    if (g->state != PAGER_WRITE || g->poisoned)
         return 0;
+    if (g->dirty_bytes <= g->dirty_limit) {
+        int rc = maybe_write_behind(g);
+        if (rc == UDB_LOCKED && !g->spilled) {
+            unlock_excl(g, 0);
+            return 0; /* readers active: later */
+        }
+        if (rc)
+            g->poisoned = 1;
+        return rc;
+    }
     int rc = write_out(g);
     if (rc == UDB_LOCKED && !g->spilled) {
         unlock_excl(g, 0);

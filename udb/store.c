@@ -306,6 +306,14 @@ int udb_store_index_info(udb_store *s, unsigned index, udb_index_info *out)
 }
 
 /* ---- frames ------------------------------------------------------------------------ */
+void store_prefetch(const udb_store *s, int64_t pos)
+{
+    const uint8_t *p = pos > 0 ? pager_peek(s->dat_pf, (uint64_t)pos, 1) : NULL;
+    if (p)
+        for (int i = 0; i < 4; i++)
+            __builtin_prefetch(p + 64 * i);
+}
+
 int store_read(udb_store *s, int64_t pos, record *r)
 {
     uint64_t size = pager_size(s->dat_pf);
@@ -495,17 +503,25 @@ int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int
 
 int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf)
 {
+    int last;
+    return store_unlink_found(s, r, skip, skip_leaf, NULL, &last);
+}
+
+int store_unlink_found(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf,
+                       const mpath *path, int *last)
+{
     int64_t landing, leaf;
-    int rc;
+    int rc, dummy;
+    *last = 1;
     for (unsigned i = 0; i < s->nidx; i++) {
         if (i == skip && skip_leaf < 0)
             continue;
         if (i == skip)
-            leaf = skip_leaf;
-        else if ((rc = store_locate(s, i, store_record_key(s, r, i), r->pos,
-                                    store_record_hint(s, r, i), &leaf)))
-            return rc;
-        if ((rc = mindex_delete_leaf(&s->m, i, leaf, &landing)))
+            rc = mindex_delete_found(&s->m, i, skip_leaf, path, &landing, last);
+        else if (!(rc = store_locate(s, i, store_record_key(s, r, i), r->pos,
+                                     store_record_hint(s, r, i), &leaf)))
+            rc = mindex_delete_found(&s->m, i, leaf, NULL, &landing, &dummy);
+        if (rc)
             return rc;
     }
     return heap_release(&s->h, r->pos, r->size);
@@ -556,21 +572,30 @@ int udb_store_put(udb_store *s, const udb_key *keys, const void *val, size_t len
     return rc;
 }
 
-/* The newest record with key in index ix: its leaf and frame. */
-static int find_record(udb_store *s, unsigned ix, const void *key, size_t keylen, int64_t *leaf,
-                       record *r)
+/* The newest record with key in index ix: its leaf, frame and the path. */
+static int find_record_path(udb_store *s, unsigned ix, const void *key, size_t keylen, int64_t *leaf,
+                            record *r, mpath *p)
 {
     uint8_t *k;
     int rc = store_key_in(s, ix, key, keylen, &k);
     if (!rc)
-        rc = mindex_find(&s->m, ix, k, leaf);
+        rc = mindex_find_path(&s->m, ix, k, leaf, p);
     if (rc)
         return rc;
     mindex_index *x = &s->m.ix[ix];
     const uint8_t *l = mindex_leaf(&s->m, x, *leaf);
     if (!l)
         return s->b.err.code;
-    return store_read(s, lay_leaf_datapos(&x->T, l), r);
+    int64_t dp = lay_leaf_datapos(&x->T, l);
+    store_prefetch(s, dp);
+    return store_read(s, dp, r);
+}
+
+static int find_record(udb_store *s, unsigned ix, const void *key, size_t keylen, int64_t *leaf,
+                       record *r)
+{
+    mpath p;
+    return find_record_path(s, ix, key, keylen, leaf, r, &p);
 }
 
 int udb_store_get(udb_store *s, unsigned index, const void *key, size_t keylen, udb_val *out)
@@ -641,15 +666,16 @@ static int delete_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
 {
     int64_t leaf;
     record r;
-    int rc;
+    mpath p;
+    int rc, last = 0;
     *removed = 0;
     /* one record at a time: the newest with the key, until none is left */
-    while ((rc = find_record(s, ix, key, keylen, &leaf, &r)) == 0) {
-        if ((rc = store_unlink(s, &r, ix, leaf)))
+    while (!last && (rc = find_record_path(s, ix, key, keylen, &leaf, &r, &p)) == 0) {
+        if ((rc = store_unlink_found(s, &r, ix, leaf, &p, &last)))
             return rc;
         ++*removed;
     }
-    return rc == UDB_NOTFOUND && *removed ? 0 : rc;
+    return last || (rc == UDB_NOTFOUND && *removed) ? 0 : rc;
 }
 
 int udb_store_delete(udb_store *s, unsigned index, const void *key, size_t keylen, uint64_t *removed)

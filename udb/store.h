@@ -37,6 +37,7 @@ struct udb_store {
 struct udb_store_cursor {
     udb_store *s;
     mcursor c;
+    mahead ahead;
 };
 
 /* A record's frame as found in the heap. */
@@ -49,6 +50,8 @@ typedef struct record {
     const uint8_t *payload;     /* stored payload */
 } record;
 
+/* A hint: start loading the first lines of the frame at pos. */
+void store_prefetch(const udb_store *s, int64_t pos);
 int store_read(udb_store *s, int64_t pos, record *r);
 int store_value(udb_store *s, const record *r, udb_val *out);
 /* The key of index ix of the record (from the frame, or the caller's key
@@ -65,6 +68,10 @@ int store_patch_hints(udb_store *s, int64_t pos);
 /* Remove the record at pos from every index but skip (and from skip too
    when skip_leaf >= 0), then free its space. */
 int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf);
+/* The same, with the path that found skip_leaf (or NULL); *last = 0 when
+   the record after it in index skip has the same key. */
+int store_unlink_found(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf,
+                       const mpath *path, int *last);
 /* Frame val with the keys in s->keys at at_or_neg (>= 0) or at a freshly
    allocated position; *pos and *size describe the frame. */
 int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, int64_t *pos,

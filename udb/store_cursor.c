@@ -6,6 +6,12 @@
 #include <stdlib.h>
 #include "store.h"
 
+/* Read-ahead hint (mahead's touch): bring the record frame at dp in. */
+static void touch_frame(void *arg, int64_t dp)
+{
+    store_prefetch(arg, dp);
+}
+
 int udb_store_cursor_open(udb_store *s, unsigned index, udb_store_cursor **out)
 {
     *out = NULL;
@@ -78,6 +84,7 @@ static int move(udb_store_cursor *c, int how, const void *k, size_t klen, udb_it
         }
         if (!rc)
             rc = fill(c, key, val);
+        mahead_moved(m, &c->ahead, &c->c, how == MV_NEXT && !rc, touch_frame, s);
         api_read_end(&s->b, began);
     }
     api_unlock(&s->b);
@@ -125,6 +132,7 @@ static int cursor_delete_locked(udb_store_cursor *c)
             (rc = mindex_delete_leaf(m, i, leaf, &landing)))
             return rc;
     }
+    mahead_moved(m, &c->ahead, &c->c, 0, NULL, NULL);
     if ((rc = mindex_delete_leaf(m, c->c.ix, c->c.leaf, &landing)) ||
         (rc = heap_release(&s->h, pos, size)))
         return rc;
@@ -160,11 +168,22 @@ static int prefix_ok(const scan *sc, const uint8_t *key)
     return memcmp(key, sc->prefix, sc->plen) == 0;
 }
 
+static int scan_next(udb_store *s, mcursor *c, mahead *a)
+{
+    int rc = mcursor_next(&s->m, c);
+    if (!rc)
+        mahead_step(&s->m, a, c->leaf);
+    return rc;
+}
+
 static int scan_loop(scan *sc, mcursor *c, udb_scan_fn fn, void *arg, int rc)
 {
     udb_store *s = sc->s;
     const lay_tree *T = &s->m.ix[sc->ix].T;
-    for (; rc == 0; rc = mcursor_next(&s->m, c)) {
+    mahead ahead;
+    if (rc == 0)
+        mahead_init(&s->m, c, &ahead, touch_frame, s);
+    for (; rc == 0; rc = scan_next(s, c, &ahead)) {
         if (sc->to && lay_cmp(T, c->key, sc->to) > 0)
             break;
         if (!prefix_ok(sc, c->key)) {

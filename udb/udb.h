@@ -92,6 +92,9 @@ typedef struct udb_os {
     unsigned (*page_size)(void *ctx);
     void (*sleep_ms)(void *ctx, unsigned ms);
     uint64_t (*entropy)(void *ctx);
+    /* may be NULL: start writing [off, off+len) of the file to disk now
+       (a hint; durability still comes from fsync) */
+    void (*writeback)(void *ctx, int fd, uint64_t off, uint64_t len);
 } udb_os;
 
 /* open() flags for udb_os.open */
@@ -115,7 +118,7 @@ typedef struct udb_options {
     int flags;              /* UDB_RDONLY | UDB_EXCLUSIVE                  */
     int sync;               /* UDB_SYNC_FULL (default) / NORMAL / OFF      */
     size_t dirty_limit;     /* bytes of uncommitted pages kept in memory
-                               before they spill to the file (0 = 64 MiB)  */
+                               before they spill to the file (0 = 256 MiB) */
     unsigned lock_timeout_ms; /* wait this long for locks; 0 = fail at once;
                                  udb_options_init (and NULL options) give
                                  5000 ms                                   */
