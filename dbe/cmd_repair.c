@@ -57,8 +57,10 @@ static int finish(held *h, int rc, const char *cmd, const char *in)
     if (rc == UDB_FORMAT && is_heap(in))
         return dbe_fail(EX_USAGE, "%s: %s is a HeapFile; %s works on MultiIndex files (dbe heap and "
                         "dbe check show a heap's holes tables)", cmd, in, cmd);
-    return dbe_fail(rc == UDB_EXISTS ? EX_USAGE : dbe_open_exit(rc), "%s: %s", cmd,
-                    h->have ? h->text : udb_strerror(rc));
+    return dbe_fail(rc == UDB_EXISTS ? EX_USAGE : dbe_open_exit(rc), "%s: %s%s", cmd,
+                    h->have ? h->text : udb_strerror(rc),
+                    rc == UDB_RANGE ? " (positions and sizes of the classic layout have 32 bits: "
+                                      "keep such a file wide)" : "");
 }
 
 /* OUT must not exist: dbe never overwrites a file. */

@@ -209,7 +209,7 @@ has "keysize" "$T/out" "^index 1: STRING keysize 32 maxitems 7: 220 records"
 checker classic $T/wider.ndx $F/classic/l16_test.manifest
 # positions beyond 32 bits do not fit the classic layout: refused, nothing left
 expect 2 $DBE convert $F/wide/m64_strings.ndx $T/range.ndx --layout classic
-err_has "does not fit the classic layout"
+err_has "does not fit the classic layout (positions and sizes of the classic layout have 32 bits"
 ls $T/range.ndx* >/dev/null 2>&1 && bad "a refused conversion left files" || ok "a refused conversion leaves nothing"
 # refusals
 S0=$(md5sum <$T/c2w.ndx)
