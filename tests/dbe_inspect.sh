@@ -180,7 +180,7 @@ expect 0 $DBE convert $T/c2w.ndx $T/w2c.ndx --layout classic
 checker classic $T/w2c.ndx $F/classic/l16_test.manifest
 lists_equal "l16_test round trip" $T/w2c.ndx $F/classic/l16_test.ndx 5
 # wide -> classic -> wide
-for f in m64_types m64_empty; do
+for f in m64_types m64_empty m64_heap; do
     n=$($DBE info $F/wide/$f.ndx | sed -n 's/^indexes: //p')
     expect 0 $DBE convert $F/wide/$f.ndx $T/$f.c.ndx --layout classic
     checker classic $T/$f.c.ndx
