@@ -10,6 +10,8 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench N=100000       the benchmark against SQLite, Berkeley DB, LMDB
 #                             (bench/README.md: N=, REPS=, ENGINES=, BENCH_STORE=)
+#   make bench-durability N=1000000   sync FULL vs OFF and single-record
+#                             transactions, beside SQLite (bench/README.md)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -47,7 +49,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DBE_SRC = $(sort $(wildcard dbe/*.c))
 DBE_OBJ = $(DBE_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean check install uninstall deps valgrind fuzz bench bench-bin demo tests
+.PHONY: all clean check install uninstall deps valgrind fuzz bench bench-bin bench-durability demo tests
 all: $(LIB) $(DBE)
 
 $(BUILD)/%.o: %.c
@@ -156,7 +158,7 @@ BENCH_SYMS = udb_store_create udb_store_open udb_store_close udb_store_errmsg \
     udb_store_index_info udb_store_put udb_store_get udb_store_update udb_store_delete \
     udb_store_scan udb_store_begin udb_store_commit udb_val_free udb_heap_create \
     udb_heap_alloc udb_heap_free udb_heap_write udb_heap_begin udb_heap_commit
-BENCH_OBJ = $(addprefix $(BUILD)/bench/,driver.o workload.o report.o eng_udb_ndx.o \
+BENCH_OBJ = $(addprefix $(BUILD)/bench/,driver.o workload.o report.o durability.o eng_udb_ndx.o \
     eng_sqlite.o eng_bdb.o eng_lmdb.o)
 BENCH_STORE_OBJ = $(BUILD)/bench/eng_udb_store.o $(BUILD)/bench/churn.o
 
@@ -194,6 +196,15 @@ bench:
 	if [ $$store = 1 ]; then bin=$(BUILD)/bench/udb-bench-store; else bin=$(BUILD)/bench/udb-bench; fi && \
 	$$bin run -n $(N) -r $(REPS) -o $(BENCH_OUT) $(if $(ENGINES),-e $(ENGINES)) && \
 	if [ $$store = 1 ]; then $(BUILD)/bench/udb-churn -o $(BENCH_OUT); fi
+
+# The durability cost (bench/README.md, "Durability"): the load phase with
+# sync FULL and OFF and 10,000 single-record transactions with sync FULL,
+# udb-store beside SQLite; needs the record store (udb-bench-store).
+bench-durability:
+	@.ci/deps.sh bench
+	@$(MAKE) --no-print-directory $(LIB)
+	@$(MAKE) --no-print-directory bench-bin BENCH_STORE=1
+	@$(BUILD)/bench/udb-bench-store durability -n $(N) -r $(REPS) -o $(BENCH_OUT)
 
 # The quick-start demo: build, then show dbe on a shipped fixture.
 demo: all

@@ -48,7 +48,12 @@ extern const bench_engine bench_bdb, bench_bdb8, bench_lmdb, bench_lmdb8;
 unsigned bench_udb_maxitems(int layout);
 unsigned bench_udb_node(int layout);
 
+extern const bench_engine bench_udb_store_nosync, bench_sqlite_nosync;
+
+/* The default run's engines, and those run only when named (the durability
+   run's sync OFF variants); bench_engine_find looks in both. */
 extern const bench_engine *const bench_engines[];
+extern const bench_engine *const bench_extra_engines[];
 const bench_engine *bench_engine_find(const char *name);
 
 /* ---- the workload ---------------------------------------------------------- */
@@ -63,8 +68,12 @@ void bench_value(uint64_t i, int updated, unsigned vsize, uint8_t *out);
 uint64_t bench_ld64(const void *p);
 void bench_st64(void *p, uint64_t v);
 
-enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_COUNT };
-extern const char *const bench_phase_names[PH_COUNT];
+/* PH_COUNT phases make the default run; PH_TXN (BENCH_TXNS single-record
+   insert transactions into the loaded database, each with a durable
+   commit) only runs when asked for (udb-bench durability). */
+enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_COUNT, PH_TXN = PH_COUNT, PH_ALL };
+#define BENCH_TXNS 10000
+extern const char *const bench_phase_names[PH_ALL];
 int bench_phase_find(const char *name);
 uint64_t bench_phase_ops(int phase, uint64_t n);
 
@@ -97,5 +106,19 @@ char *bench_files_at(bench_results *r, unsigned rep, unsigned e, int upd);
 /* report.c: the stdout tables, results.json, results.tsv, results.md */
 void bench_report_text(bench_results *r);
 int bench_report_files(bench_results *r, const char *outdir);
+/* median, min and max of v[0..n) (sorts v); ops/s as "372k", "1.2M" */
+void bench_stats(double *v, unsigned n, double *med, double *min, double *max);
+const char *bench_fmt_rate(double x, char *buf);
+
+/* driver.c, for the other runs: one child process per phase (exits the
+   program on any failure), the scratch directory, the machine line */
+void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, bench_run *out);
+int bench_rm_tree(const char *dir);
+void bench_mkdir(const char *dir);
+void bench_check_space(const char *dir, const bench_engine **eng, unsigned neng, uint64_t n);
+void bench_machine(bench_results *r);
+
+/* durability.c: udb-bench durability [-n N] [-r REPS] [-o OUTDIR] */
+int bench_durability(int argc, char **argv);
 
 #endif

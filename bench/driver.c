@@ -5,6 +5,7 @@
  * file sizes and peak RSS of each child.
  *
  *   udb-bench run [-n N] [-r REPS] [-o OUTDIR] [-e ENGINE,ENGINE...]
+ *   udb-bench durability [-n N] [-r REPS] [-o OUTDIR]   (durability.c)
  *   udb-bench list
  *   udb-bench child ENGINE PHASE N DIR      (what run executes)
  */
@@ -42,7 +43,7 @@ static void join(char *out, size_t len, const char *dir, const char *name)
 }
 
 /* Remove dir and what it holds (two levels: data/ENGINE/files). */
-static int rm_tree(const char *dir)
+int bench_rm_tree(const char *dir)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -56,7 +57,7 @@ static int rm_tree(const char *dir)
         join(p, sizeof p, dir, de->d_name);
         struct stat st;
         if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rc |= rm_tree(p);
+            rc |= bench_rm_tree(p);
         else
             rc |= unlink(p);
     }
@@ -89,7 +90,7 @@ static uint64_t dir_bytes(const char *dir, char *list, size_t len)
     return sum;
 }
 
-static void mkdir_or_die(const char *p)
+void bench_mkdir(const char *p)
 {
     if (mkdir(p, 0755) && errno != EEXIST) {
         perror(p);
@@ -98,7 +99,7 @@ static void mkdir_or_die(const char *p)
 }
 
 /* A generous bound: 400 bytes a record for 100-byte values, 150 for 8. */
-static void check_space(const char *dir, const bench_engine **eng, unsigned neng, uint64_t n)
+void bench_check_space(const char *dir, const bench_engine **eng, unsigned neng, uint64_t n)
 {
     struct statvfs vs;
     uint64_t need = 0;
@@ -126,7 +127,7 @@ static void child_exec(const char *eng, int phase, uint64_t n, const char *dir, 
     _exit(127);
 }
 
-static void spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, bench_run *out)
+void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, bench_run *out)
 {
     int fd[2];
     char buf[256];
@@ -161,7 +162,7 @@ static void spawn(const bench_engine *e, int phase, uint64_t n, const char *dir,
 }
 
 /* ---- the run ---------------------------------------------------------------------- */
-static void machine(bench_results *r)
+void bench_machine(bench_results *r)
 {
     time_t t = time(NULL);
     strftime(r->date, sizeof r->date, "%Y-%m-%d %H:%M UTC", gmtime(&t));
@@ -191,19 +192,19 @@ static void engine_dir(char *p, size_t len, const char *data, const bench_engine
 static void run_rep(bench_results *r, unsigned rep, const char *data)
 {
     char dir[4096];
-    if (rm_tree(data))
+    if (bench_rm_tree(data))
         die("cannot clean the data directory");
-    mkdir_or_die(data);
+    bench_mkdir(data);
     for (unsigned e = 0; e < r->neng; e++) {
         engine_dir(dir, sizeof dir, data, r->eng[e]);
-        mkdir_or_die(dir);
+        bench_mkdir(dir);
     }
     for (int p = 0; p < PH_COUNT; p++)
         for (unsigned k = 0; k < r->neng; k++) {
             unsigned e = (k + rep) % r->neng;   /* rotate who goes first */
             bench_run *b = bench_at(r, rep, p, e);
             engine_dir(dir, sizeof dir, data, r->eng[e]);
-            spawn(r->eng[e], p, r->n, dir, b);
+            bench_spawn(r->eng[e], p, r->n, dir, b);
             fprintf(stderr, "rep %u/%u %-6s %-18s %8.3f s  %9.0f ops/s\n", rep + 1, r->reps,
                     bench_phase_names[p], r->eng[e]->name, b->total_ns / 1e9,
                     b->ops / (b->total_ns / 1e9));
@@ -278,14 +279,14 @@ static int cmd_run(int argc, char **argv)
     r.size = calloc((size_t)r.reps * r.neng * 2, sizeof *r.size);
     r.files = calloc((size_t)r.reps * r.neng * 2, BENCH_FILES);
     char data[4096];
-    mkdir_or_die(out);
+    bench_mkdir(out);
     join(data, sizeof data, out, "data");
-    rm_tree(data);
-    check_space(out, eng, r.neng, r.n);
-    machine(&r);
+    bench_rm_tree(data);
+    bench_check_space(out, eng, r.neng, r.n);
+    bench_machine(&r);
     for (unsigned rep = 0; rep < r.reps; rep++)
         run_rep(&r, rep, data);
-    rm_tree(data);
+    bench_rm_tree(data);
     bench_report_text(&r);
     int rc = bench_report_files(&r, out) ? 1 : 0;
     free(r.run);
@@ -307,6 +308,7 @@ static int cmd_child(char **argv)
 static void usage(void)
 {
     fprintf(stderr, "usage: udb-bench run [-n N] [-r REPS] [-o OUTDIR] [-e ENGINE,...]\n"
+                    "       udb-bench durability [-n N] [-r REPS] [-o OUTDIR]\n"
                     "       udb-bench list\n"
                     "       udb-bench child ENGINE PHASE N DIR\n");
     exit(2);
@@ -321,11 +323,16 @@ int main(int argc, char **argv)
         snprintf(self, sizeof self, "%s", argv[0]);
     if (argc >= 2 && !strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "durability"))
+        return bench_durability(argc - 1, argv + 1);
     if (argc == 6 && !strcmp(argv[1], "child"))
         return cmd_child(argv + 2);
     if (argc == 2 && !strcmp(argv[1], "list")) {
         for (int e = 0; bench_engines[e]; e++)
             printf("%-18s %s\n", bench_engines[e]->name, bench_engines[e]->config());
+        for (int e = 0; bench_extra_engines[e]; e++)
+            printf("%-18s %s (durability run only)\n", bench_extra_engines[e]->name,
+                   bench_extra_engines[e]->config());
         return 0;
     }
     usage();

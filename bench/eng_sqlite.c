@@ -1,8 +1,9 @@
 /*
  * eng_sqlite.c — the SQLite engines ("sqlite": default rollback journal,
- * "sqlite-wal": journal_mode=WAL), as workload.md configures them: a
+ * "sqlite-wal": journal_mode=WAL; "sqlite-nosync": rollback journal with
+ * synchronous=OFF, for the durability run only), as workload.md configures them: a
  * WITHOUT ROWID table kv(k BLOB PRIMARY KEY, v BLOB), prepared statements,
- * BEGIN/COMMIT around every phase (reads too), synchronous=FULL,
+ * BEGIN/COMMIT around every phase (reads too), synchronous=FULL (OFF),
  * cache_size=-262144.
  */
 #include "bench.h"
@@ -36,7 +37,9 @@ static int exec(sq_db *x, const char *s)
     return sqlite3_exec(x->h, s, NULL, NULL, NULL) != SQLITE_OK ? err(x, s) : 0;
 }
 
-static int do_open(int wal, const char *dir, int create, void **out)
+enum { SQ_WAL = 1, SQ_NOSYNC = 2 };
+
+static int do_open(int mode, const char *dir, int create, void **out)
 {
     char path[4096];
     sq_db *x = calloc(1, sizeof *x);
@@ -44,9 +47,10 @@ static int do_open(int wal, const char *dir, int create, void **out)
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &x->h, flags, NULL) != SQLITE_OK)
         return err(x, path);
-    if (exec(x, "PRAGMA synchronous=FULL") || exec(x, "PRAGMA cache_size=-262144"))
+    if (exec(x, mode & SQ_NOSYNC ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL") ||
+        exec(x, "PRAGMA cache_size=-262144"))
         return -1;
-    if (wal && exec(x, "PRAGMA journal_mode=WAL"))
+    if ((mode & SQ_WAL) && exec(x, "PRAGMA journal_mode=WAL"))
         return -1;
     if (create && exec(x, "CREATE TABLE kv(k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID"))
         return -1;
@@ -63,7 +67,11 @@ static int open_rollback(const char *dir, int create, void **out)
 }
 static int open_wal(const char *dir, int create, void **out)
 {
-    return do_open(1, dir, create, out);
+    return do_open(SQ_WAL, dir, create, out);
+}
+static int open_nosync(const char *dir, int create, void **out)
+{
+    return do_open(SQ_NOSYNC, dir, create, out);
 }
 
 static int sq_close(void *db)
@@ -163,17 +171,19 @@ static int sq_scan(void *db, bench_scan_fn fn, void *arg)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : err(x, sql[S_SCAN]);
 }
 
-static char cfg[2][200];
-static const char *config(int wal)
+static char cfg[3][200];
+static const char *config(int mode)
 {
-    snprintf(cfg[wal], sizeof cfg[wal],
+    snprintf(cfg[mode], sizeof cfg[mode],
              "SQLite %s, WITHOUT ROWID kv(k BLOB PRIMARY KEY, v BLOB), %s journal, "
-             "synchronous=FULL, cache_size=-262144, page 4096 (default)",
-             sqlite3_libversion(), wal ? "WAL" : "rollback (DELETE)");
-    return cfg[wal];
+             "synchronous=%s, cache_size=-262144, page 4096 (default)",
+             sqlite3_libversion(), mode & SQ_WAL ? "WAL" : "rollback (DELETE)",
+             mode & SQ_NOSYNC ? "OFF" : "FULL");
+    return cfg[mode];
 }
 static const char *config_rollback(void) { return config(0); }
-static const char *config_wal(void) { return config(1); }
+static const char *config_wal(void) { return config(SQ_WAL); }
+static const char *config_nosync(void) { return config(SQ_NOSYNC); }
 
 const bench_engine bench_sqlite = {
     "sqlite", 0, BENCH_VAL, config_rollback, open_rollback, sq_close, sq_begin, sq_commit,
@@ -182,5 +192,10 @@ const bench_engine bench_sqlite = {
 
 const bench_engine bench_sqlite_wal = {
     "sqlite-wal", 0, BENCH_VAL, config_wal, open_wal, sq_close, sq_begin, sq_commit,
+    sq_put, sq_get, sq_del, sq_upd, sq_scan,
+};
+
+const bench_engine bench_sqlite_nosync = {
+    "sqlite-nosync", 0, BENCH_VAL, config_nosync, open_nosync, sq_close, sq_begin, sq_commit,
     sq_put, sq_get, sq_del, sq_upd, sq_scan,
 };

@@ -1,6 +1,7 @@
 /*
  * eng_udb_store.c — the udb record-store engines ("udb-store", wide layout,
- * and "udb-store-classic"): NAME.ndx + NAME.dat through the public
+ * "udb-store-classic", and "udb-store-nosync", wide with sync OFF, for the
+ * durability run only): NAME.ndx + NAME.dat through the public
  * udb_store_* API, one BLOCK/16/UNIQUE index with nodes near 4 KiB, the
  * 100-byte values as heap records. Linked only with BENCH_STORE=1 (see
  * bench/README.md); always compiled against udb.h.
@@ -37,13 +38,14 @@ static int check_node(store_db *x, int layout)
     return 0;
 }
 
-static int do_open(int layout, const char *dir, int create, void **out)
+static int do_open(int layout, int sync, const char *dir, int create, void **out)
 {
     char name[4096];
     store_db *x = calloc(1, sizeof *x);
     udb_options o;
     udb_options_init(&o);
     o.layout = layout;
+    o.sync = sync;
     snprintf(name, sizeof name, "%s/db", dir);
     udb_index_def ix = {UDB_KEY_BLOCK, BENCH_KEY, UDB_UNIQUE, bench_udb_maxitems(layout), 0, 0};
     udb_store_def def = {1, &ix, 0, 0};
@@ -56,11 +58,15 @@ static int do_open(int layout, const char *dir, int create, void **out)
 
 static int open_wide(const char *dir, int create, void **out)
 {
-    return do_open(UDB_LAYOUT_WIDE, dir, create, out);
+    return do_open(UDB_LAYOUT_WIDE, UDB_SYNC_FULL, dir, create, out);
 }
 static int open_classic(const char *dir, int create, void **out)
 {
-    return do_open(UDB_LAYOUT_CLASSIC, dir, create, out);
+    return do_open(UDB_LAYOUT_CLASSIC, UDB_SYNC_FULL, dir, create, out);
+}
+static int open_nosync(const char *dir, int create, void **out)
+{
+    return do_open(UDB_LAYOUT_WIDE, UDB_SYNC_OFF, dir, create, out);
 }
 
 static int st_close(void *db)
@@ -146,18 +152,19 @@ static int st_scan(void *db, bench_scan_fn fn, void *arg)
     return rc < 0 ? err(x, "scan", rc) : 0;
 }
 
-static char cfg[2][200];
+static char cfg[3][200];
 static const char *config(int layout, int k)
 {
     snprintf(cfg[k], sizeof cfg[k],
              "udb %s, %s layout, udb_store_* API, one index BLOCK 16 UNIQUE, maxitems %u "
-             "(node %u B), values as heap records, sync FULL",
+             "(node %u B), values as heap records, sync %s",
              udb_version(), layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide",
-             bench_udb_maxitems(layout), bench_udb_node(layout));
+             bench_udb_maxitems(layout), bench_udb_node(layout), k == 2 ? "OFF" : "FULL");
     return cfg[k];
 }
 static const char *config_wide(void) { return config(UDB_LAYOUT_WIDE, 0); }
 static const char *config_classic(void) { return config(UDB_LAYOUT_CLASSIC, 1); }
+static const char *config_nosync(void) { return config(UDB_LAYOUT_WIDE, 2); }
 
 const bench_engine bench_udb_store = {
     "udb-store", 1, BENCH_VAL, config_wide, open_wide, st_close, st_begin, st_commit,
@@ -167,4 +174,9 @@ const bench_engine bench_udb_store = {
 const bench_engine bench_udb_store_classic = {
     "udb-store-classic", 1, BENCH_VAL, config_classic, open_classic, st_close, st_begin,
     st_commit, st_put, st_get, st_del, st_upd, st_scan,
+};
+
+const bench_engine bench_udb_store_nosync = {
+    "udb-store-nosync", 1, BENCH_VAL, config_nosync, open_nosync, st_close, st_begin, st_commit,
+    st_put, st_get, st_del, st_upd, st_scan,
 };

@@ -3,6 +3,7 @@
  * record engines (values of 100 bytes) and then the index-only engines
  * (8-byte values). The udb record-store engines are in the list only when
  * built with -DBENCH_STORE=1 (make bench BENCH_STORE=1; see README.md).
+ * Engines outside the default run (found by name only) are listed apart.
  */
 #include "bench.h"
 
@@ -28,10 +29,22 @@ const bench_engine *const bench_engines[] = {
     NULL,
 };
 
+/* Run only when named: the sync OFF variants of the durability run. */
+const bench_engine *const bench_extra_engines[] = {
+#if BENCH_STORE
+    &bench_udb_store_nosync,
+#endif
+    &bench_sqlite_nosync,
+    NULL,
+};
+
 const bench_engine *bench_engine_find(const char *name)
 {
     for (int k = 0; bench_engines[k]; k++)
         if (!strcmp(bench_engines[k]->name, name))
             return bench_engines[k];
+    for (int k = 0; bench_extra_engines[k]; k++)
+        if (!strcmp(bench_extra_engines[k]->name, name))
+            return bench_extra_engines[k];
     return NULL;
 }

@@ -22,10 +22,18 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static stat3 stats(double *v, unsigned n)
+void bench_stats(double *v, unsigned n, double *med, double *min, double *max)
 {
     qsort(v, n, sizeof *v, cmp_d);
-    stat3 s = {n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v[0], v[n - 1]};
+    *med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    *min = v[0];
+    *max = v[n - 1];
+}
+
+static stat3 stats(double *v, unsigned n)
+{
+    stat3 s;
+    bench_stats(v, n, &s.med, &s.min, &s.max);
     return s;
 }
 
@@ -59,7 +67,7 @@ static long peak_rss(bench_results *r, unsigned e)
 }
 
 /* ---- formatting ----------------------------------------------------------------- */
-static const char *fmt_rate(double x, char *buf)
+const char *bench_fmt_rate(double x, char *buf)
 {
     if (x >= 9.995e5)
         sprintf(buf, "%.3gM", x / 1e6);
@@ -73,7 +81,7 @@ static const char *fmt_rate(double x, char *buf)
 static const char *fmt_cell(stat3 s, const char *dash, char *buf)
 {
     char a[16], b[16], c[16];
-    sprintf(buf, "%s (%s%s%s)", fmt_rate(s.med, a), fmt_rate(s.min, b), dash, fmt_rate(s.max, c));
+    sprintf(buf, "%s (%s%s%s)", bench_fmt_rate(s.med, a), bench_fmt_rate(s.min, b), dash, bench_fmt_rate(s.max, c));
     return buf;
 }
 

@@ -74,14 +74,27 @@ int model_has(const model *m, const uint8_t *key)
     return i < m->n && model_cmp(m, m->r[i].key, key) == 0;
 }
 
-int model_append(model *m, const uint8_t *key, int64_t dp)
+static void model_grow(model *m)
 {
-    if (m->unique && model_has(m, key))
-        return -1;
     if (m->n == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 256;
         m->r = realloc(m->r, m->cap * sizeof *m->r);
     }
+}
+
+void model_push(model *m, const uint8_t *key, int64_t dp)
+{
+    model_grow(m);
+    memset(m->r[m->n].key, 0, sizeof m->r[m->n].key);
+    memcpy(m->r[m->n].key, key, m->ks);
+    m->r[m->n++].dp = dp;
+}
+
+int model_append(model *m, const uint8_t *key, int64_t dp)
+{
+    if (m->unique && model_has(m, key))
+        return -1;
+    model_grow(m);
     size_t i = model_lower(m, key); /* newest first: in front of the run */
     memmove(m->r + i + 1, m->r + i, (m->n - i) * sizeof *m->r);
     memset(m->r[i].key, 0, sizeof m->r[i].key);

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define MODEL_KEYMAX 64 /* the largest key size a model holds */
+
 typedef struct model_rec {
-    uint8_t key[16];
+    uint8_t key[MODEL_KEYMAX];
     int64_t dp;
 } model_rec;
 
@@ -30,6 +32,9 @@ int model_cmp(const model *m, const uint8_t *a, const uint8_t *b);
 size_t model_lower(const model *m, const uint8_t *key);
 /* 1 when a record with key exists. */
 int model_has(const model *m, const uint8_t *key);
+/* Add a record after every other one, as it is (no order, no UNIQUE
+   check): for loading a listing that is already in traversal order. */
+void model_push(model *m, const uint8_t *key, int64_t dp);
 /* Append: 0, or -1 when UNIQUE refuses it. The cursor lands on it. */
 int model_append(model *m, const uint8_t *key, int64_t dp);
 /* Remove every record with key; returns the count; moves the cursor. */

@@ -28,14 +28,7 @@ static const fixture index_fixtures[] = {
 
 static udb_ndx *open_ro(const char *path)
 {
-    udb_options o;
-    udb_options_init(&o);
-    o.flags = UDB_RDONLY;
-    udb_ndx *d;
-    int rc = udb_ndx_open(path, &o, &d);
-    if (rc)
-        fail_msg("open %s: %s", path, udb_ndx_errmsg(d));
-    return d;
+    return open_ndx(path, UDB_RDONLY);
 }
 
 typedef struct rec {
@@ -80,7 +73,7 @@ static void check_index(udb_ndx *d, unsigned ix, const msection *sec, int layout
     assert_int_equal(udb_ndx_info(d, ix, &inf), 0);
     size_t n, nr;
     rec *fw = walk(d, ix, 0, &n), *bw = walk(d, ix, 1, &nr);
-    char *buf = malloc(2 * inf.def.keysize + 8);
+    char *buf = malloc(4 * inf.def.keysize + 8); /* manifest_key: \xNN per byte at worst */
     assert_int_equal(n, sec->n);
     assert_int_equal(nr, n);
     for (size_t i = 0; i < n; i++) {
@@ -230,34 +223,15 @@ static void test_real_stale(void **state)
 }
 
 /* ---- heaps ---------------------------------------------------------------------- */
-typedef struct holes {
-    udb_hole h[256];
-    size_t n;
-} holes;
-
-static int collect(void *arg, const udb_hole *h)
+static udb_heap *open_heap_ro(const char *path)
 {
-    holes *s = arg;
-    if (s->n < 256)
-        s->h[s->n++] = *h;
-    return 0;
-}
-
-static udb_heap *open_heap(const char *path)
-{
-    udb_options o;
-    udb_options_init(&o);
-    o.flags = UDB_RDONLY;
-    udb_heap *h;
-    if (udb_heap_open(path, &o, &h))
-        fail_msg("open %s: %s", path, udb_heap_errmsg(h));
-    return h;
+    return open_heap(path, UDB_RDONLY);
 }
 
 static void test_heap_classic(void **state)
 {
     (void)state;
-    udb_heap *h = open_heap(FIXTURES "/classic/l16_heap.dat");
+    udb_heap *h = open_heap_ro(FIXTURES "/classic/l16_heap.dat");
     udb_heap_info inf;
     assert_int_equal(udb_heap_info_get(h, &inf), 0);
     assert_int_equal(inf.layout, UDB_LAYOUT_CLASSIC);
@@ -265,8 +239,9 @@ static void test_heap_classic(void **state)
     assert_int_equal(inf.table_slots, 4);
     assert_int_equal(inf.table_size, 39);
     assert_int_equal(inf.tables, 3);
-    holes s = {.n = 0};
-    assert_int_equal(udb_heap_holes(h, collect, &s), 0);
+    static hole_list s;
+    s.n = 0;
+    assert_int_equal(udb_heap_holes(h, hole_list_add, &s), 0);
     static const int64_t want[][4] = {{1, 20, 10, 207}, {1, 57, 5, 207}, {1, 120, 33, 207},
                                       {2, 160, 12, 246}, {2, 190, 17, 246}};
     assert_int_equal(s.n, 5);
@@ -283,20 +258,10 @@ static void test_heap_classic(void **state)
     udb_heap_close(h);
 }
 
-static uint64_t fnv1a64(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static void test_heap_wide(void **state)
 {
     (void)state;
-    udb_heap *h = open_heap(FIXTURES "/wide/m64_heap.dat");
+    udb_heap *h = open_heap_ro(FIXTURES "/wide/m64_heap.dat");
     udb_ndx *d = open_ro(FIXTURES "/wide/m64_heap.ndx");
     udb_heap_info inf;
     assert_int_equal(udb_heap_info_get(h, &inf), 0);
@@ -305,8 +270,9 @@ static void test_heap_wide(void **state)
     assert_int_equal(inf.table_slots, 4);
     assert_int_equal(inf.table_size, 59);
     assert_int_equal(inf.tables, 16);
-    holes s = {.n = 0};
-    assert_int_equal(udb_heap_holes(h, collect, &s), 0);
+    static hole_list s;
+    s.n = 0;
+    assert_int_equal(udb_heap_holes(h, hole_list_add, &s), 0);
     FILE *f = fopen(FIXTURES "/wide/m64_heap.dat.manifest", "r");
     assert_non_null(f);
     char line[4096];

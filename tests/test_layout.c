@@ -356,9 +356,13 @@ static void test_detect(void **state)
 static void test_crc32(void **state)
 {
     (void)state;
-    uint8_t b[3000];
+    static uint8_t b[5000];
     for (size_t i = 0; i < sizeof b; i++)
-        b[i] = (uint8_t)(i * 131 + (i >> 3));
+        b[i] = (uint8_t)(i * 131 + (i >> 3) + (i >> 11));
+    static const size_t big[] = {63, 64, 65, 79, 80, 100, 127, 128, 141, 4096, 4128, 4990};
+    for (size_t i = 0; i < sizeof big / sizeof *big; i++) /* the folding path and its tail */
+        for (size_t off = 0; off < 3; off++)
+            assert_int_equal(udb_crc32(0, b + off, big[i]), (uint32_t)crc32(0, b + off, (uInt)big[i]));
     for (size_t n = 0; n < 700; n += 7)
         for (size_t off = 0; off < 9; off++) {
             assert_int_equal(udb_crc32(0, b + off, n), (uint32_t)crc32(0, b + off, (uInt)n));

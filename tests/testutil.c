@@ -163,3 +163,43 @@ int run_cmd(const char *fmt, ...)
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
+
+udb_ndx *open_ndx(const char *path, int flags)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.flags = flags;
+    udb_ndx *d;
+    if (udb_ndx_open(path, &o, &d))
+        fail_msg("open %s: %s", path, udb_ndx_errmsg(d));
+    return d;
+}
+
+udb_heap *open_heap(const char *path, int flags)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.flags = flags;
+    udb_heap *h;
+    if (udb_heap_open(path, &o, &h))
+        fail_msg("open %s: %s", path, udb_heap_errmsg(h));
+    return h;
+}
+
+uint64_t fnv1a64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+int hole_list_add(void *arg, const udb_hole *h)
+{
+    hole_list *l = arg;
+    assert_true(l->n < sizeof l->h / sizeof l->h[0]);
+    l->h[l->n++] = *h;
+    return 0;
+}

@@ -35,7 +35,8 @@ void manifest_free(manifest *m);
 const msection *manifest_index(const manifest *m, unsigned index);
 
 /* A key in the form the fixtures' manifests use (classic: 0x-hex for
-   non-STRING keys; wide: plain hex). buf must hold 2*ks + 8 bytes. */
+   non-STRING keys; wide: plain hex). buf must hold 4*ks + 8 bytes
+   (a wide STRING writes \xNN for a byte outside 0x21..0x7e). */
 const char *manifest_key(int layout, const udb_index_info *inf, const uint8_t *key, char *buf);
 
 /* A fresh directory under tests/out/ for this test; returns its path. */
@@ -46,6 +47,18 @@ int copy_file(const char *from, const char *to);
 /* Read a whole file into malloc'd memory. */
 uint8_t *read_file(const char *path, size_t *len);
 int write_file(const char *path, const void *data, size_t len);
+
+/* Open with udb_options flags (0 or UDB_RDONLY ...); a failure fails the test. */
+udb_ndx *open_ndx(const char *path, int flags);
+udb_heap *open_heap(const char *path, int flags);
+/* udb_heap_holes callback: every hole into a hole_list (at most 4096). */
+typedef struct hole_list {
+    udb_hole h[4096];
+    size_t n;
+} hole_list;
+int hole_list_add(void *arg, const udb_hole *h);
+/* FNV-1a 64 (the heap manifests' record hashes). */
+uint64_t fnv1a64(const uint8_t *p, size_t n);
 
 /* Run a shell command; returns its exit status. */
 int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

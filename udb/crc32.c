@@ -1,16 +1,18 @@
 /*
  * crc32.c — CRC-32 as zlib's crc32() computes it (reflected polynomial
- * 0xEDB88320, initial and final inversion), eight bytes at a time with
- * slice-by-8 tables (crc32_tab.h). Same results as zlib, about four times
- * fewer instructions on short records. Owns nothing else.
+ * 0xEDB88320, initial and final inversion): on x86-64 processors with
+ * carry-less multiplication, 64 bytes at a time by folding (Gopal et al.,
+ * "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ", Intel
+ * 2009); elsewhere, and for the tail, eight bytes at a time with
+ * slice-by-8 tables (crc32_tab.h). Same results as zlib either way (tested
+ * against it). Owns nothing else.
  */
 #include "crc32.h"
 #include "crc32_tab.h"
 
-uint32_t udb_crc32(uint32_t crc, const void *buf, size_t len)
+/* c is the inverted running state */
+static uint32_t crc_tables(uint32_t c, const uint8_t *p, size_t len)
 {
-    const uint8_t *p = buf;
-    uint32_t c = ~crc;
     while (len && ((uintptr_t)p & 7)) {
         c = crc32_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
         len--;
@@ -24,5 +26,71 @@ uint32_t udb_crc32(uint32_t crc, const void *buf, size_t len)
     }
     while (len--)
         c = crc32_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-    return ~c;
+    return c;
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define FOLD(x, k, y) _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), \
+                                                   _mm_clmulepi64_si128(x, k, 0x11)), y)
+
+/* len >= 64, a multiple of 16; c is the inverted running state */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc_fold(uint32_t c, const uint8_t *p, size_t len)
+{
+    const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596, 0x0154442bd4);
+    const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009e, 0x01751997d0);
+    const __m128i k5 = _mm_set_epi64x(0, 0x0163cd6124);
+    const __m128i poly = _mm_set_epi64x(0x01f7011641, 0x01db710641);
+    const __m128i low32 = _mm_setr_epi32(~0, 0, ~0, 0);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)p), x2 = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 32)), x4 = _mm_loadu_si128((const __m128i *)(p + 48));
+    x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)c));
+    for (p += 64, len -= 64; len >= 64; p += 64, len -= 64) {
+        x1 = FOLD(x1, k1k2, _mm_loadu_si128((const __m128i *)p));
+        x2 = FOLD(x2, k1k2, _mm_loadu_si128((const __m128i *)(p + 16)));
+        x3 = FOLD(x3, k1k2, _mm_loadu_si128((const __m128i *)(p + 32)));
+        x4 = FOLD(x4, k1k2, _mm_loadu_si128((const __m128i *)(p + 48)));
+    }
+    x1 = FOLD(x1, k3k4, x2);
+    x1 = FOLD(x1, k3k4, x3);
+    x1 = FOLD(x1, k3k4, x4);
+    for (; len >= 16; p += 16, len -= 16)
+        x1 = FOLD(x1, k3k4, _mm_loadu_si128((const __m128i *)p));
+    /* 128 -> 64 bits, then Barrett reduction to 32 */
+    x2 = _mm_clmulepi64_si128(x1, k3k4, 0x10);
+    x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), x2);
+    x2 = _mm_srli_si128(x1, 4);
+    x1 = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x1, low32), k5, 0x00), x2);
+    x2 = _mm_clmulepi64_si128(_mm_and_si128(x1, low32), poly, 0x10);
+    x2 = _mm_clmulepi64_si128(_mm_and_si128(x2, low32), poly, 0x00);
+    x1 = _mm_xor_si128(x1, x2);
+    return (uint32_t)_mm_extract_epi32(x1, 1);
+}
+
+static int fold_ok(void)
+{
+    static int ok = -1; /* a benign race: every thread computes the same */
+    if (ok < 0)
+        ok = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+    return ok;
+}
+
+uint32_t udb_crc32(uint32_t crc, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    uint32_t c = ~crc;
+    if (len >= 64 && fold_ok()) {
+        size_t n = len & ~(size_t)15;
+        c = crc_fold(c, p, n);
+        p += n;
+        len -= n;
+    }
+    return ~crc_tables(c, p, len);
+}
+#else
+uint32_t udb_crc32(uint32_t crc, const void *buf, size_t len)
+{
+    return ~crc_tables(~crc, buf, len);
+}
+#endif

@@ -14,53 +14,53 @@ static size_t pos_hash(int64_t p, size_t cap)
     return (size_t)(h >> 20) & (cap - 1);
 }
 
-int posset_has(const posset *s, int64_t pos)
+posslot *posset_find(const posset *s, int64_t pos)
 {
     if (!s->cap)
-        return 0;
+        return NULL;
     for (size_t i = pos_hash(pos, s->cap);; i = (i + 1) & (s->cap - 1)) {
-        if (s->slot[i] == pos)
-            return 1;
-        if (s->slot[i] == -1)
-            return 0;
+        if (s->slot[i].pos == pos)
+            return &s->slot[i];
+        if (s->slot[i].pos == -1)
+            return NULL;
     }
 }
 
-int posset_add(posset *s, int64_t pos)
+static void posset_put(posslot *slot, size_t cap, int64_t pos, uint32_t hint)
+{
+    size_t i = pos_hash(pos, cap);
+    while (slot[i].pos != -1 && slot[i].pos != pos)
+        i = (i + 1) & (cap - 1);
+    slot[i].pos = pos;
+    slot[i].hint = hint;
+}
+
+int posset_add(posset *s, int64_t pos, uint32_t hint)
 {
     if ((s->used + 1) * 2 > s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 64;
-        int64_t *n = malloc(ncap * sizeof *n);
+        posslot *n = malloc(ncap * sizeof *n);
         if (!n)
             return UDB_NOMEM;
         for (size_t i = 0; i < ncap; i++)
-            n[i] = -1;
+            n[i].pos = -1;
         for (size_t i = 0; i < s->cap; i++)
-            if (s->slot[i] != -1) {
-                size_t k = pos_hash(s->slot[i], ncap);
-                while (n[k] != -1)
-                    k = (k + 1) & (ncap - 1);
-                n[k] = s->slot[i];
-            }
+            if (s->slot[i].pos != -1)
+                posset_put(n, ncap, s->slot[i].pos, s->slot[i].hint);
         free(s->slot);
         s->slot = n;
         s->cap = ncap;
     }
-    size_t i = pos_hash(pos, s->cap);
-    while (s->slot[i] != -1) {
-        if (s->slot[i] == pos)
-            return 0;
-        i = (i + 1) & (s->cap - 1);
-    }
-    s->slot[i] = pos;
-    s->used++;
+    if (!posset_find(s, pos))
+        s->used++;
+    posset_put(s->slot, s->cap, pos, hint);
     return 0;
 }
 
 void posset_clear(posset *s)
 {
     for (size_t i = 0; i < s->cap; i++)
-        s->slot[i] = -1;
+        s->slot[i].pos = -1;
     s->used = 0;
 }
 
@@ -219,7 +219,18 @@ int mindex_readable(mindex *m, unsigned ix)
 }
 
 /* ---- node and leaf access -------------------------------------------------------------- */
-const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos)
+/* Fetch the lines of the first three rounds' probes of a search of the hi
+   first items of node n: seven lines in one memory wait. */
+static inline void prefetch_probes(const lay_tree *T, const uint8_t *n, unsigned hi)
+{
+    for (unsigned k = 1; k < 8; k++)
+        __builtin_prefetch(lay_node_key(T, n, hi * k / 8));
+}
+
+/* search: the node is about to be searched; when it was verified before,
+   the item count seen then starts its probe lines on their way together
+   with its header (the count itself is read from the node, as always). */
+static const uint8_t *node_at(mindex *m, mindex_index *x, int64_t pos, int search)
 {
     unsigned ix = (unsigned)(x - m->ix);
     if (pos < 0 || (uint64_t)pos < m->body) {
@@ -231,15 +242,18 @@ const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos)
         err_index(m, ix, UDB_CORRUPT, "node pointer past the end of the file", pos);
         return NULL;
     }
-    if (posset_has(&x->verified, pos)) {
+    const posslot *seen = posset_find(&x->verified, pos);
+    if (seen) {
         m->hits++;
+        if (search && seen->hint >= 32 && seen->hint <= x->T.maxitems)
+            prefetch_probes(&x->T, n, seen->hint);
     } else {
         m->misses++;
         if (!lay_ck_ok(n, x->T.node_size)) {
             err_index(m, ix, UDB_CORRUPT, "node checksum mismatch", pos);
             return NULL;
         }
-        posset_add(&x->verified, pos);
+        posset_add(&x->verified, pos, lay_node_count(n));
     }
     unsigned c = lay_node_count(n);
     if (c == 0 || c > x->T.maxitems) {
@@ -248,6 +262,11 @@ const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos)
         return NULL;
     }
     return n;
+}
+
+const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos)
+{
+    return node_at(m, x, pos, 0);
 }
 
 const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos)
@@ -278,8 +297,8 @@ const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos)
 static unsigned block_lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi, const uint8_t *key)
 {
     unsigned lo = 0, per_line = 64 / T->item + 1, near = hi >= 32 ? hi / 8 + 1 : 0;
-    for (unsigned k = 1; near && k < 8; k++)
-        __builtin_prefetch(lay_node_key(T, n, hi * k / 8));
+    if (near)
+        prefetch_probes(T, n, hi);
     while (lo < hi) {
         if (hi - lo <= near) {
             for (unsigned i = lo; i < hi; i += per_line)
@@ -316,7 +335,7 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
     unsigned levels = x->info.levels;
     int64_t pos = x->info.root;
     for (unsigned lvl = levels; lvl >= 1; lvl--) {
-        const uint8_t *n = mindex_node(m, x, pos);
+        const uint8_t *n = node_at(m, x, pos, 1);
         if (!n)
             return m->err->code;
         unsigned cnt = lay_node_count(n);

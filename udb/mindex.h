@@ -22,8 +22,13 @@
 
 #define MINDEX_MAX_LEVELS 64
 
+typedef struct posslot {
+    int64_t pos;                /* -1: empty */
+    uint32_t hint;              /* the node's item count when verified */
+} posslot;
+
 typedef struct posset {         /* open-addressing set of positions */
-    int64_t *slot;
+    posslot *slot;
     size_t cap, used;
 } posset;
 
@@ -185,8 +190,8 @@ void mindex_bulk_free(mbulk *b);
 int mindex_check(mindex *m, udb_problem_fn fn, void *arg, const progress *pr, udb_check_report *rep);
 
 /* ---- position sets ---------------------------------------------------------------------- */
-int posset_add(posset *s, int64_t pos);
-int posset_has(const posset *s, int64_t pos);
+int posset_add(posset *s, int64_t pos, uint32_t hint);
+posslot *posset_find(const posset *s, int64_t pos);
 void posset_clear(posset *s);
 void posset_free(posset *s);
 
