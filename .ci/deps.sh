@@ -2,7 +2,8 @@
 # Install what udb needs on a Debian/Ubuntu machine, if missing.
 #   .ci/deps.sh build   zlib and cmocka headers (make, make check)
 #   .ci/deps.sh bench   SQLite, Berkeley DB and LMDB headers (make bench)
-#   .ci/deps.sh tools   valgrind and clang (sanitizer and fuzz runs)
+#   .ci/deps.sh tools   valgrind, clang (sanitizer and fuzz runs) and
+#                       graphviz (tests/dbe_inspect.sh draws dbe dot's output)
 set -e
 need=""
 have_hdr() { echo "#include <$1>" | ${CC:-cc} -E -x c - >/dev/null 2>&1; }
@@ -21,6 +22,7 @@ bench)
 tools)
     command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
     command -v clang >/dev/null 2>&1 || need="$need clang"
+    command -v dot >/dev/null 2>&1 || need="$need graphviz"
     ;;
 *)
     echo "usage: $0 build|bench|tools" >&2

@@ -15,8 +15,7 @@
 
 enum { CHUNK = 65536 };
 
-/* NAME.ext in a fresh buffer (free it), or NULL. */
-static char *with_ext(const char *name, const char *ext)
+char *dbe_with_ext(const char *name, const char *ext)
 {
     size_t n = strlen(name);
     char *p = malloc(n + strlen(ext) + 1);
@@ -172,12 +171,10 @@ int cmd_heap(int argc, char **argv)
     udb_heap *h;
     if (dbe_parse_opts(argc, argv, &o, "layout") != 1)
         return dbe_usage("heap");
-    char *path = dbe_is_store(argv[1]) ? with_ext(argv[1], ".dat") : strdup(argv[1]);
+    char *path = dbe_is_store(argv[1]) ? dbe_with_ext(argv[1], ".dat") : strdup(argv[1]);
     if (!path)
         return dbe_fail(EX_USAGE, "out of memory");
-    udb_options_init(&opts);
-    opts.layout = o.layout;
-    opts.flags = UDB_RDONLY;
+    dbe_options(&opts, &o, 0);
     int rc = udb_heap_open(path, &opts, &h), ex;
     if (rc) {
         ex = dbe_fail(dbe_open_exit(rc), "heap: %s", udb_heap_errmsg(h));
@@ -263,9 +260,7 @@ static int read_any(const char *path, const dbe_opts *o, int64_t pos, uint64_t l
     udb_ndx *d = NULL;
     udb_heap *h = NULL;
     int ex;
-    udb_options_init(&opts);
-    opts.layout = o->layout;
-    opts.flags = UDB_RDONLY;
+    dbe_options(&opts, o, 0);
     int rc = udb_ndx_open(path, &opts, &d);
     char why[400];
     snprintf(why, sizeof why, "%s", udb_ndx_errmsg(d));
@@ -326,12 +321,10 @@ int cmd_recover(int argc, char **argv)
     int found = 0;
     if (dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
         return dbe_usage("recover");
-    char *path = dbe_is_store(argv[1]) ? with_ext(argv[1], ".ndx") : strdup(argv[1]);
+    char *path = dbe_is_store(argv[1]) ? dbe_with_ext(argv[1], ".ndx") : strdup(argv[1]);
     if (!path)
         return dbe_fail(EX_USAGE, "out of memory");
-    udb_options_init(&opts);
-    opts.layout = o.layout;
-    opts.sync = o.sync;
+    dbe_options(&opts, &o, 1);
     int rc = udb_recover(path, &opts, &found, msg, sizeof msg);
     free(path);
     if (rc)
@@ -345,7 +338,7 @@ int dbe_check_store(const char *name, const dbe_opts *o)
 {
     dbe_store st;
     udb_check_report rep;
-    char *ndx = with_ext(name, ".ndx");
+    char *ndx = dbe_with_ext(name, ".ndx");
     int hot = ndx ? dbe_report_hot(ndx, name) : 0;
     free(ndx);
     if (hot)
@@ -353,7 +346,6 @@ int dbe_check_store(const char *name, const dbe_opts *o)
     int ex = dbe_store_open(name, o, 0, "check", &st);
     if (ex != EX_OK)
         return dbe_store_close(&st, ex);
-    dbe_progress_busy("check");
     int rc = udb_store_check(st.s, dbe_print_finding, NULL, &rep);
     dbe_progress_end();
     if (rc && rc != UDB_CORRUPT)

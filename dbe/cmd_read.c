@@ -103,13 +103,10 @@ static int info_heap(udb_heap *h, const char *path, const dbe_opts *o)
     return EX_OK;
 }
 
-/* Open path as a MultiIndex or, failing that, as a heap file. */
-static int open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap **h)
+int dbe_open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap **h)
 {
     udb_options opts;
-    udb_options_init(&opts);
-    opts.layout = o->layout;
-    opts.flags = UDB_RDONLY;
+    dbe_options(&opts, o, 0);
     *d = NULL;
     *h = NULL;
     int rc = udb_ndx_open(path, &opts, d);
@@ -131,7 +128,7 @@ static int open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap *
     return rh;
 }
 
-static void close_any(udb_ndx *d, udb_heap *h)
+void dbe_close_any(udb_ndx *d, udb_heap *h)
 {
     udb_ndx_close(d);
     udb_heap_close(h);
@@ -144,13 +141,13 @@ int cmd_info(int argc, char **argv)
         return dbe_usage("info");
     udb_ndx *d;
     udb_heap *h;
-    int rc = open_any(argv[1], &o, &d, &h);
+    int rc = dbe_open_any(argv[1], &o, &d, &h);
     if (rc) {
-        close_any(d, h);
+        dbe_close_any(d, h);
         return dbe_open_exit(rc);
     }
     int ex = d ? info_ndx(d, argv[1], &o) : info_heap(h, argv[1], &o);
-    close_any(d, h);
+    dbe_close_any(d, h);
     return ex;
 }
 
@@ -299,27 +296,26 @@ int cmd_check(int argc, char **argv)
         return EX_ABSENT;
     udb_ndx *d;
     udb_heap *h;
-    int rc = open_any(argv[1], &o, &d, &h);
+    int rc = dbe_open_any(argv[1], &o, &d, &h);
     if (rc) {
-        close_any(d, h);
+        dbe_close_any(d, h);
         return dbe_open_exit(rc);
     }
     if (h) {
         int ex = check_heap(h);
-        close_any(d, h);
+        dbe_close_any(d, h);
         return ex;
     }
     udb_check_report rep;
-    dbe_progress_busy("check");
     rc = udb_ndx_check(d, dbe_print_finding, NULL, &rep);
     dbe_progress_end();
     if (rc && rc != UDB_CORRUPT) {
         int ex = dbe_fail(dbe_exit_code(rc), "%s", udb_ndx_errmsg(d));
-        close_any(d, h);
+        dbe_close_any(d, h);
         return ex;
     }
     int ex = dbe_print_check_summary(&rep);
     udb_check_report_free(&rep);
-    close_any(d, h);
+    dbe_close_any(d, h);
     return ex;
 }

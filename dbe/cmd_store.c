@@ -55,11 +55,7 @@ int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char
 {
     udb_options opts;
     memset(st, 0, sizeof *st);
-    udb_options_init(&opts);
-    opts.layout = o->layout;
-    opts.sync = o->sync;
-    if (!writable)
-        opts.flags |= UDB_RDONLY;
+    dbe_options(&opts, o, writable);
     int rc = udb_store_open(name, &opts, &st->s);
     if (rc)
         return dbe_fail(dbe_open_exit(rc), "%s: %s", cmd, udb_store_errmsg(st->s));
@@ -347,7 +343,6 @@ int cmd_compact(int argc, char **argv)
     int ex = dbe_store_open(argv[1], &o, 1, "compact", &st);
     if (ex == EX_OK) {
         long long before = file_size(argv[1], ".dat"), after;
-        dbe_progress_busy("compact");
         int rc = udb_store_compact(st.s);
         dbe_progress_end();
         after = file_size(argv[1], ".dat");

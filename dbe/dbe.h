@@ -19,6 +19,8 @@ typedef struct dbe_opts {
     int sync;            /* --sync */
     int compress, hex, keys, sorted;        /* flags of the store commands */
     const char *from, *to, *prefix, *format; /* their values, NULL when absent */
+    const char *output;  /* -o OUT of repair, NULL when absent */
+    unsigned maxitems, keysize; /* --maxitems, --keysize of convert, 0 when absent */
 } dbe_opts;
 
 /* Exit code for a udb return code: 0, 1 (absent / damaged), 2 (I/O, usage). */
@@ -48,7 +50,17 @@ const char *dbe_attrs_name(unsigned attrs);
 long dbe_unescape(const char *s, uint8_t *out, size_t max);
 /* Bytes with C escapes: printable ASCII as is, \\ \n \t, \xHH otherwise. */
 void dbe_escape(FILE *f, const uint8_t *p, size_t n);
+/* Bytes as a JSON string, quotes included (the bytes themselves: UTF-8 stays). */
+void dbe_json_string(FILE *f, const uint8_t *p, size_t n);
 
+/* udb_options of a command: its layout and sync, read-only unless
+   writable, progress on a terminal. */
+void dbe_options(udb_options *opts, const dbe_opts *o, int writable);
+/* Open path read-only as a MultiIndex file or, failing that, as a heap
+   file: the other handle is NULL. Prints on failure; close both with
+   dbe_close_any. */
+int dbe_open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap **h);
+void dbe_close_any(udb_ndx *d, udb_heap *h);
 /* Open an index file (read-only unless writable) with a forced layout. */
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out);
 /* Create path with one index per definition, in one transaction; refuses
@@ -64,16 +76,26 @@ int dbe_parse_index_spec(const char *spec, int layout, udb_index_def *def, char 
 /* Take every "--index SPEC", "--index=SPEC" and "-i SPEC" out of argv. */
 int dbe_take_index_specs(const char *cmd, int *argc, char **argv, const char **specs, unsigned *n);
 
+/* Nodes and item slots in use per level of an index's tree (1 = bottom). */
+enum { DBE_MAX_LEVELS = 64 };
+typedef struct dbe_levels {
+    unsigned levels;
+    uint64_t nodes[DBE_MAX_LEVELS + 1], items[DBE_MAX_LEVELS + 1];
+} dbe_levels;
+/* Walk index ix's tree to count them; a udb code. */
+int dbe_tree_levels(udb_ndx *d, unsigned ix, dbe_levels *out);
+
 /* The findings and summary of a check, as dbe check prints them. */
 void dbe_print_finding(void *arg, int severity, int64_t off, unsigned index, const char *text);
 int dbe_print_check_summary(const udb_check_report *rep);
 
-/* Progress on a terminal (stderr), quiet in a pipe. */
+/* Progress on a terminal (stderr), quiet in a pipe; DBE_PROGRESS=1 in the
+   environment shows it anyway (for the tests). At most 5 lines a second,
+   but a new phase (another what) at once. */
 void dbe_progress(const char *what, uint64_t done, uint64_t total);
 void dbe_progress_end(void);
-/* "what..." on a terminal for a step that reports no progress of its own;
-   cleared by dbe_progress_end. */
-void dbe_progress_busy(const char *what);
+/* The library's progress callback (udb_options.progress): dbe_progress. */
+void dbe_progress_cb(void *arg, const char *phase, uint64_t done, uint64_t total);
 
 /* command entry points: argv[0] is the command name */
 int cmd_info(int argc, char **argv);
@@ -96,5 +118,10 @@ int cmd_read(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_dot(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
 
 #endif

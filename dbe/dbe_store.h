@@ -19,6 +19,8 @@ typedef struct dbe_store {
 } dbe_store;
 /* 1 when NAME itself does not exist but NAME.ndx and NAME.dat do. */
 int dbe_is_store(const char *name);
+/* NAME.ext in a fresh buffer (free it), or NULL. */
+char *dbe_with_ext(const char *name, const char *ext);
 /* Open (read-only unless writable) and read every definition; prints on
    failure and returns the exit code. Close with dbe_store_close. */
 int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char *cmd, dbe_store *st);

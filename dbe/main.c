@@ -59,6 +59,20 @@ static const command commands[] = {
      "hexdump -C style dump of LEN bytes at POS of any file"},
     {"recover", cmd_recover, "recover FILE|STORE",
      "roll back a hot journal (an interrupted transaction); says whether there was one"},
+    {"repair", cmd_repair, "repair FILE|STORE [-o OUT]",
+     "rebuild every index from its leaves, in place (one transaction) or into the new file OUT; "
+     "reports what was recovered and lost, then checks the result"},
+    {"convert", cmd_convert, "convert IN OUT [--layout classic|wide] [--maxitems N] [--keysize K]",
+     "copy every index into the new file OUT in another layout, node order or key size"},
+    {"dump", cmd_dump, "dump FILE [-i N] [--all]",
+     "index N's tree level by level (nodes with their keys and children), then its leaf chain; "
+     "long levels and chains summarised unless --all"},
+    {"dot", cmd_dot, "dot FILE [-i N] [--all]",
+     "index N's tree as a Graphviz graph (dbe dot F | dot -Tsvg > tree.svg); large trees "
+     "summarised unless --all"},
+    {"stat", cmd_stat, "stat FILE|STORE [--json]",
+     "per index: records, distinct keys, levels, nodes per level, fill, free blocks, bytes used "
+     "and wasted; per heap: live bytes, holes, the largest; exit 1 if the check finds problems"},
     {"session", cmd_session, "[session] [--layout classic|wide] FILE",
      "the originals' interactive test program: C(reate) or O(pen), then A D F N L . + - T R C S "
      "X; H lists them"},

@@ -277,6 +277,18 @@ static void stats_cursor(session *s)
     }
 }
 
+/* The handle's counters since the session opened the file. */
+static void stats_handle(session *s)
+{
+    udb_stats st;
+    udb_ndx_stats(s->ndx, &st);
+    uint64_t looked = st.node_cache_hits + st.node_cache_misses;
+    printf("node cache: %" PRIu64 " hit(s), %" PRIu64 " miss(es) (%.1f%% hits)\n", st.node_cache_hits,
+           st.node_cache_misses, looked ? 100.0 * (double)st.node_cache_hits / (double)looked : 0.0);
+    printf("written: %" PRIu64 " page(s) in %" PRIu64 " commit(s), %" PRIu64 " journal page(s), %" PRIu64
+           " spill(s)\n", st.pages_written, st.commits, st.journal_pages, st.spills);
+}
+
 void scmd_stats(session *s, const char *arg)
 {
     udb_index_info f;
@@ -298,4 +310,5 @@ void scmd_stats(session *s, const char *arg)
     stats_cursor(s);
     printf("next A data position: %" PRId64 "\ntransaction: %s\n", s->counter,
            s->in_txn ? "open (BEGIN)" : "none (each command is one)");
+    stats_handle(s);
 }

@@ -127,6 +127,24 @@ static void store_value(dbe_opts *o, const char *name, const char *v)
         o->prefix = v;
     else if (!strcmp(name, "format"))
         o->format = v;
+    else if (!strcmp(name, "output"))
+        o->output = v;
+}
+
+/* --maxitems and --keysize: a number 1..65535; -1 after a message. */
+static int number_value(dbe_opts *o, const char *cmd, const char *name, const char *v)
+{
+    unsigned long long n;
+    unsigned *to = !strcmp(name, "maxitems") ? &o->maxitems : !strcmp(name, "keysize") ? &o->keysize
+                 : NULL;
+    if (!to)
+        return 0;
+    if (dbe_parse_uint(v, 65535, &n) || n == 0) {
+        dbe_fail(EX_USAGE, "%s: --%s takes a number 1..65535, not '%s'", cmd, name, v);
+        return -1;
+    }
+    *to = (unsigned)n;
+    return 0;
 }
 
 int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
@@ -152,6 +170,8 @@ int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
         name[l] = 0;
         if (!strcmp(name, "i") || !strcmp(name, "index"))
             strcpy(name, "index");
+        if (!strcmp(name, "o"))
+            strcpy(name, "output");
         if (!allowed_opt(allowed, name)) {
             dbe_fail(EX_USAGE, "%s: unknown option %s (see dbe %s --help)", argv[0], a, argv[0]);
             return -1;
@@ -178,6 +198,8 @@ int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
                 return -1;
             }
             store_value(o, name, v);
+            if (number_value(o, argv[0], name, v))
+                return -1;
             if (!strcmp(name, "index")) {
                 if (dbe_parse_uint(v, 65535, &n) || n == 0) {
                     dbe_fail(EX_USAGE, "%s: -i takes an index number 1..65535, not '%s'", argv[0], v);
@@ -202,14 +224,20 @@ int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
     return npos - 1;
 }
 
+void dbe_options(udb_options *opts, const dbe_opts *o, int writable)
+{
+    udb_options_init(opts);
+    opts->layout = o->layout;
+    opts->sync = o->sync;
+    if (!writable)
+        opts->flags |= UDB_RDONLY;
+    opts->progress = dbe_progress_cb;
+}
+
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out)
 {
     udb_options opts;
-    udb_options_init(&opts);
-    opts.layout = o->layout;
-    opts.sync = o->sync;
-    if (!writable)
-        opts.flags |= UDB_RDONLY;
+    dbe_options(&opts, o, writable);
     int rc = udb_ndx_open(path, &opts, out);
     if (rc) {
         dbe_fail(rc, "%s", udb_ndx_errmsg(*out));
@@ -244,16 +272,25 @@ int dbe_index_empty(udb_ndx *d, unsigned ix)
 /* ---- progress ------------------------------------------------------------------ */
 static int progress_shown;
 
+static int progress_wanted(void)
+{
+    const char *force = getenv("DBE_PROGRESS");
+    return (force && !strcmp(force, "1")) || isatty(2);
+}
+
 void dbe_progress(const char *what, uint64_t done, uint64_t total)
 {
     static struct timespec last;
+    static const char *last_what;
     struct timespec now;
-    if (!isatty(2))
+    if (!progress_wanted())
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (progress_shown && (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 200)
+    if (progress_shown && what == last_what &&
+        (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 200)
         return;
     last = now;
+    last_what = what;
     if (total)
         fprintf(stderr, "\r%s: %llu / %llu (%u%%)   ", what, (unsigned long long)done,
                 (unsigned long long)total, (unsigned)(done * 100 / total));
@@ -264,15 +301,13 @@ void dbe_progress(const char *what, uint64_t done, uint64_t total)
 
 void dbe_progress_end(void)
 {
-    if (progress_shown && isatty(2))
+    if (progress_shown && progress_wanted())
         fputs("\r\033[K", stderr);
     progress_shown = 0;
 }
 
-void dbe_progress_busy(const char *what)
+void dbe_progress_cb(void *arg, const char *phase, uint64_t done, uint64_t total)
 {
-    if (!isatty(2))
-        return;
-    fprintf(stderr, "\r%s...   ", what);
-    progress_shown = 1;
+    (void)arg;
+    dbe_progress(phase, done, total);
 }

@@ -41,23 +41,6 @@ static void xf_csv(FILE *f, const uint8_t *p, size_t n)
     fputc('"', f);
 }
 
-static void json_string(FILE *f, const uint8_t *p, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        int c = p[i];
-        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
-                      : c == '\t' ? "\\t" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
-        if (e)
-            fputs(e, f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* Is p[0..n) well-formed UTF-8? */
 static int utf8_ok(const uint8_t *p, size_t n)
 {
@@ -93,7 +76,7 @@ int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key)
         if (fmt == XF_CSV)
             xf_csv(f, key, n);
         else
-            json_string(f, key, n);
+            dbe_json_string(f, key, n);
         return !utf8_ok(key, n);
     }
     int quote = fmt == XF_JSONL && t != UDB_KEY_INTEGER && t != UDB_KEY_LONG_INT;

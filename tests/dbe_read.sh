@@ -1,17 +1,6 @@
 #!/bin/sh
 # dbe's read commands on the fixtures: outputs, exit codes, bad arguments.
-set -u
-DBE=${DBE:-dbe/dbe}
-F=tests/fixtures
-T=$(mktemp -d tests/out/dbe_read.XXXXXX 2>/dev/null || { mkdir -p tests/out; mktemp -d tests/out/dbe_read.XXXXXX; })
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-expect() { # expect EXIT CMD...: run, compare exit status
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; got=$?
-    if [ "$got" = "$want" ]; then ok "$* -> $got"; else bad "$* -> $got (want $want)"; cat "$T/err"; fi
-}
+NAME=dbe_read; . tests/lib/dbe_test.sh
 # manifest of one index, as key<TAB>datapos (classic 0x form kept; wide gets 0x added)
 manifest() { # file index wide?
     awk -v ix="$2" -v wide="$3" -F'\t' '
@@ -94,6 +83,4 @@ expect 0 $DBE --help
 expect 0 $DBE list --help
 expect 0 $DBE --version
 
-rm -rf "$T"
-echo "$fails failure(s)"
-[ $fails = 0 ]
+finish

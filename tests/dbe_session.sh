@@ -5,25 +5,13 @@
 # and passes the independent checker; the same script on the wide layout
 # must give the same records in a clean wide file. Then the session's own
 # rules: bad commands keep going, end of input ends cleanly, BEGIN/ROLLBACK.
-set -u
-DBE=${DBE:-dbe/dbe}
-F=tests/fixtures
-T=$(mktemp -d tests/out/dbe_session.XXXXXX 2>/dev/null || { mkdir -p tests/out; mktemp -d tests/out/dbe_session.XXXXXX; })
+NAME=dbe_session; . tests/lib/dbe_test.sh
 TOOLS=""
 for d in /work/shared/tools ../shared/tools; do [ -f "$d/classic_check.py" ] && { TOOLS=$d; break; }; done
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
 session() { # session EXIT INPUT ARGS...: feed INPUT (printf %b form), compare the exit status
     want=$1; in=$2; shift 2
     printf '%b' "$in" | $DBE "$@" >"$T/out" 2>"$T/err"; got=$?
     if [ "$got" = "$want" ]; then ok "session $* -> $got"; else bad "session $* -> $got (want $want)"; cat "$T/err"; fi
-}
-same() { # same WHAT FILE TEXT: FILE holds exactly TEXT (printf %b form)
-    printf '%b' "$3" | cmp -s - "$2" && ok "$1" || { bad "$1"; echo "  got:"; sed 's/^/    /' "$2"; }
-}
-has() { # has WHAT FILE TEXT: FILE has a line containing TEXT
-    grep -q -- "$3" "$2" && ok "$1" || { bad "$1: no '$3'"; sed 's/^/    /' "$2"; }
 }
 manifest_index() { # manifest_index MANIFEST N: key<TAB>datapos lines of index N
     awk -F'\t' -v ix="$2" '/^index /{ split($0, a, " "); cur = a[2]; next } NF >= 2 && cur == ix { print $1 "\t" $2 }' "$1"
@@ -132,6 +120,4 @@ session 0 'O\nC 6\nF -4000\nF 12abc\nC 3\nF 0x64000000\n' $T/types.ndx
 has "INTEGER key" "$T/out" "^found	-4000	"
 has "bad INTEGER key" "$T/err" "'12abc' is not a INTEGER"
 
-rm -rf "$T"
-echo "$fails failure(s)"
-[ $fails = 0 ]
+finish

@@ -4,28 +4,11 @@
 # journals, load --sorted — outputs, exit codes, bad arguments, binary
 # values, both layouts, compressed stores, and export -> import -> export
 # round trips in every format.
-set -u
-DBE=${DBE:-dbe/dbe}
-F=tests/fixtures
-T=$(mktemp -d tests/out/dbe_store.XXXXXX 2>/dev/null || { mkdir -p tests/out; mktemp -d tests/out/dbe_store.XXXXXX; })
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-expect() { # expect EXIT CMD...: run, compare exit status
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; got=$?
-    if [ "$got" = "$want" ]; then ok "$* -> $got"; else bad "$* -> $got (want $want)"; cat "$T/err"; fi
-}
+NAME=dbe_store; . tests/lib/dbe_test.sh
 expect_in() { # expect_in EXIT FILE CMD...: the same with FILE on stdin
     want=$1; in=$2; shift 2
     "$@" <"$in" >"$T/out" 2>"$T/err"; got=$?
     if [ "$got" = "$want" ]; then ok "$* < $(basename "$in") -> $got"; else bad "$* < $in -> $got (want $want)"; cat "$T/err"; fi
-}
-same() { # same WHAT FILE TEXT: FILE holds exactly TEXT (printf %b form)
-    printf '%b' "$3" | cmp -s - "$2" && ok "$1" || { bad "$1"; echo "  got:"; sed 's/^/    /' "$2"; }
-}
-has() { # has WHAT FILE TEXT: FILE has a line containing TEXT
-    grep -q -- "$3" "$2" && ok "$1" || { bad "$1: no '$3'"; sed 's/^/    /' "$2"; }
 }
 err_has() { has "message" "$T/err" "$1"; }
 clean() { # clean STORE-or-FILE: dbe check passes
@@ -495,6 +478,4 @@ for c in create-store put get del scan compact export import heap read recover; 
     grep -q "^\.B $c " doc/dbe.1 && ok "dbe.1: $c" || bad "dbe.1 lacks $c"
 done
 
-rm -rf "$T"
-echo "$fails failure(s)"
-[ $fails = 0 ]
+finish

@@ -2,26 +2,13 @@
 # dbe's write commands: create, append, delete, load — outputs, exit codes,
 # bad arguments, bad load lines; the files they write pass dbe check and the
 # independent checkers of ../shared/tools when those are present.
-set -u
-DBE=${DBE:-dbe/dbe}
-T=$(mktemp -d tests/out/dbe_write.XXXXXX 2>/dev/null || { mkdir -p tests/out; mktemp -d tests/out/dbe_write.XXXXXX; })
+NAME=dbe_write; . tests/lib/dbe_test.sh
 TOOLS=""
 for d in /work/shared/tools ../shared/tools; do [ -f "$d/classic_check.py" ] && { TOOLS=$d; break; }; done
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-expect() { # expect EXIT CMD...: run, compare exit status
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; got=$?
-    if [ "$got" = "$want" ]; then ok "$* -> $got"; else bad "$* -> $got (want $want)"; cat "$T/err"; fi
-}
 expect_in() { # expect_in EXIT INPUT CMD...: the same with INPUT (printf %b form) on stdin
     want=$1; in=$2; shift 2
     printf '%b' "$in" | "$@" >"$T/out" 2>"$T/err"; got=$?
     if [ "$got" = "$want" ]; then ok "$* (stdin) -> $got"; else bad "$* (stdin) -> $got (want $want)"; cat "$T/err"; fi
-}
-same() { # same WHAT FILE TEXT: FILE holds exactly TEXT (printf %b form)
-    printf '%b' "$3" | cmp -s - "$2" && ok "$1" || { bad "$1"; echo "  got:"; sed 's/^/    /' "$2"; }
 }
 err_has() { grep -q -- "$1" "$T/err" && ok "message: $1" || { bad "no message '$1'"; cat "$T/err"; }; }
 checkers() { # checkers FILE LAYOUT: dbe check and the independent checker
@@ -124,6 +111,4 @@ LC_ALL=C sort "$T/big" | cmp -s - "$T/l2" && ok "load 5000: listed in key order"
 checkers $C classic
 checkers $W wide
 
-rm -rf "$T"
-echo "$fails failure(s)"
-[ $fails = 0 ]
+finish

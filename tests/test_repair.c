@@ -3,13 +3,16 @@
  * Repair: the real unclosed file (index 1 recovers its 1004 records, every
  * key found, the result clean and accepted by the independent checker), to
  * a new file and in place; copies of the fixtures with the infos wiped,
- * tree nodes zeroed, a broken chain link, a destroyed leaf and a torn last
- * block: every record whose leaf is intact comes back, in manifest order,
+ * tree nodes zeroed, a broken chain link, a destroyed leaf (the second of a
+ * chain too) and a torn last block: every record whose leaf is intact comes back, in manifest order,
  * the lost ones are exactly the destroyed leaves and are reported, nothing
  * is invented, the result is clean.
  * Conversion: classic -> wide -> classic and wide -> classic -> wide keep
  * every manifest; positions beyond 32 bits are refused for classic; a new
  * node order keeps the records.
+ * Both refuse an existing output and leave it as it was.
+ * Progress (udb_options.progress) of repair, convert and check: every phase
+ * from 0 to its total, every 4096 records, the files written unchanged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,8 +215,9 @@ static void drop_line(char *listing, unsigned ix, const img *m, int64_t leaf)
     memmove(p, p + strlen(line), strlen(p + strlen(line)) + 1);
 }
 
-enum { WIPE_INFOS, ZERO_NODES, BREAK_LINK, KILL_LEAF, TEAR_END };
-static const char *damage_name[] = {"wiped infos", "zeroed nodes", "broken link", "destroyed leaf", "torn end"};
+enum { WIPE_INFOS, ZERO_NODES, BREAK_LINK, KILL_LEAF, KILL_SECOND, TEAR_END };
+static const char *damage_name[] = {"wiped infos", "zeroed nodes", "broken link", "destroyed leaf",
+                                    "destroyed second leaf", "torn end"};
 
 /* Damage the image; removes lost records from want; returns how many. */
 static int damage(img *m, int kind, char *want)
@@ -236,6 +240,11 @@ static int damage(img *m, int kind, char *want)
         } else if (kind == BREAK_LINK && leaf > 0) {
             lay_leaf_set_next(&T, m->d + leaf, inf.root); /* a node, not the next leaf */
         } else if (kind == KILL_LEAF && leaf > 0 && ix == 1) {
+            drop_line(want, ix, m, leaf);
+            memset(m->d + leaf, 0x5a, T.leaf_size);
+            lost++;
+        } else if (kind == KILL_SECOND && ix == 1 && (leaf = nth_leaf(m, ix, 1)) > 0) {
+            /* the first leaf keeps only its tree's pointer (regression: it was lost, unreported) */
             drop_line(want, ix, m, leaf);
             memset(m->d + leaf, 0x5a, T.leaf_size);
             lost++;
@@ -337,6 +346,152 @@ static void test_convert_round_trips(void **state)
     assert_int_not_equal(access(c, F_OK), 0); /* nothing left behind */
 }
 
+/* Findings as one text (the last message a failed call reports). */
+static void keep_text(void *arg, int sev, int64_t off, unsigned ix, const char *text)
+{
+    (void)sev;
+    (void)off;
+    (void)ix;
+    snprintf(arg, 480, "%s", text);
+}
+
+/* An existing output is refused, named in the message and left as it was
+   (regression: it was unlinked, and the message came out empty). */
+static void test_existing_output(void **state)
+{
+    (void)state;
+    char msg[480] = "";
+    size_t n;
+    const char *out = path_in(dir, "precious.ndx"), *tmp = path_in(dir, "inplace.ndx.repair-tmp");
+    const char *inplace = path_in(dir, "inplace.ndx");
+    assert_int_equal(write_file(out, "precious", 8), 0);
+    assert_int_equal(udb_repair(FIXTURES "/real/test_index.ndx", out, NULL, keep_text, msg, NULL),
+                     UDB_EXISTS);
+    assert_non_null(strstr(msg, "precious.ndx"));
+    uint8_t *d = read_file(out, &n);
+    assert_true(d && n == 8 && !memcmp(d, "precious", 8));
+    free(d);
+    msg[0] = 0;
+    assert_int_equal(udb_convert(FIXTURES "/wide/m64_empty.ndx", out, NULL, 0, 0, keep_text, msg),
+                     UDB_EXISTS);
+    assert_non_null(strstr(msg, "precious.ndx"));
+    d = read_file(out, &n);
+    assert_true(d && n == 8 && !memcmp(d, "precious", 8));
+    free(d);
+    /* in place, with a file where repair's temporary copy would go */
+    assert_int_equal(copy_file(FIXTURES "/real/test_index.ndx", inplace), 0);
+    assert_int_equal(write_file(tmp, "precious", 8), 0);
+    assert_int_equal(udb_repair(inplace, NULL, NULL, NULL, NULL, NULL), UDB_EXISTS);
+    d = read_file(tmp, &n);
+    assert_true(d && n == 8 && !memcmp(d, "precious", 8));
+    free(d);
+}
+
+/* ---- progress ------------------------------------------------------------------------------------ */
+typedef struct seen {
+    char phase[8][32];
+    uint64_t calls[8], last[8], total[8];
+    int n, backwards;
+} seen;
+
+static void on_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+    seen *s = arg;
+    int i = 0;
+    while (i < s->n && strcmp(s->phase[i], phase))
+        i++;
+    if (i == s->n) {
+        assert_true(s->n < 8);
+        snprintf(s->phase[s->n++], sizeof s->phase[0], "%s", phase);
+    } else if (done < s->last[i]) {
+        s->backwards++;
+    }
+    s->calls[i]++;
+    s->last[i] = done;
+    s->total[i] = total;
+}
+
+/* Calls of phase; its last report must be the whole (done == total), and
+   total want_total (ANY: whatever it is, but not 0). */
+#define ANY UINT64_MAX
+static uint64_t calls_of(const seen *s, const char *phase, uint64_t want_total)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->phase[i], phase)) {
+            if (want_total == ANY)
+                want_total = s->total[i] ? s->total[i] : 1;
+            assert_int_equal(s->total[i], want_total);
+            assert_int_equal(s->last[i], want_total);
+            return s->calls[i];
+        }
+    fail_msg("no progress reported for %s", phase);
+    return 0;
+}
+
+static int next_key(void *arg, const void **key, size_t *len, int64_t *dp)
+{
+    static int32_t k;
+    int *i = arg;
+    if (*i == 10000)
+        return 1;
+    k = *i * 2;
+    *key = &k;
+    *len = 4;
+    *dp = ++*i;
+    return 0;
+}
+
+static void same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    uint8_t *x = read_file(a, &na), *y = read_file(b, &nb);
+    assert_true(x && y && na == nb && !memcmp(x, y, na));
+    free(x);
+    free(y);
+}
+
+/* Progress of repair, convert and check: every phase reported from 0 to
+   its total, never backwards, every 4096 records; results unchanged. */
+static void test_progress(void **state)
+{
+    (void)state;
+    udb_options o;
+    udb_ndx *d;
+    seen s = {0};
+    int i = 0;
+    udb_index_def def = {UDB_KEY_LONG_INT, 4, 0, 9, 0, 0};
+    const char *src = path_in(dir, "prog.ndx"), *r1 = path_in(dir, "prog_r1.ndx"),
+               *r2 = path_in(dir, "prog_r2.ndx"), *c1 = path_in(dir, "prog_c1.ndx"),
+               *c2 = path_in(dir, "prog_c2.ndx");
+    assert_int_equal(udb_ndx_create(src, NULL, 1, &d), 0);
+    assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+    assert_int_equal(udb_ndx_load_sorted(d, 1, next_key, &i, NULL), 0);
+    udb_ndx_close(d);
+    udb_options_init(&o);
+    o.progress = on_progress;
+    o.progress_arg = &s;
+    assert_int_equal(udb_repair(src, r1, &o, NULL, NULL, NULL), 0);
+    assert_int_equal(udb_repair(src, r2, NULL, NULL, NULL, NULL), 0);
+    same_bytes(r1, r2);
+    assert_true(calls_of(&s, "repair scan", ANY) >= 2);
+    assert_int_equal(calls_of(&s, "repair write", 10000), 2 + 10000 / 4096);
+    o.layout = UDB_LAYOUT_CLASSIC;
+    assert_int_equal(udb_convert(src, c1, &o, 5, 0, NULL, NULL), 0);
+    o.progress = NULL;
+    assert_int_equal(udb_convert(src, c2, &o, 5, 0, NULL, NULL), 0);
+    same_bytes(c1, c2);
+    assert_int_equal(calls_of(&s, "convert read", 10000), 2 + 10000 / 4096);
+    assert_int_equal(calls_of(&s, "convert write", 10000), 2 + 10000 / 4096);
+    udb_options_init(&o);
+    o.progress = on_progress;
+    o.progress_arg = &s;
+    assert_int_equal(udb_ndx_open(c1, &o, &d), 0);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    udb_ndx_close(d);
+    assert_true(calls_of(&s, "check", ANY) >= 2);
+    assert_int_equal(s.backwards, 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -357,6 +512,8 @@ int main(void)
         cmocka_unit_test(test_real_file),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_convert_round_trips),
+        cmocka_unit_test(test_existing_output),
+        cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

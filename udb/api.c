@@ -23,6 +23,8 @@ int api_base_init(api_base *b, const udb_options *opts)
     if (pthread_mutex_init(&b->mu, NULL))
         return udb_err_set(&b->err, UDB_NOMEM, "cannot create a mutex");
     b->mu_ready = 1;
+    if (opts)
+        b->prog = (progress){opts->progress, opts->progress_arg};
     if (opts && (opts->sync < UDB_SYNC_FULL || opts->sync > UDB_SYNC_OFF ||
                  opts->layout < UDB_LAYOUT_AUTO || opts->layout > UDB_LAYOUT_WIDE))
         return udb_err_set(&b->err, UDB_INVAL, "invalid options (sync %d, layout %d)", opts->sync,

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include "err.h"
 #include "pager.h"
+#include "progress.h"
 
 typedef struct api_base {
     udb_err err;
@@ -18,6 +19,7 @@ typedef struct api_base {
     pager_group *g;
     int explicit_txn;
     int ready;                  /* the handle opened: its files are loaded */
+    progress prog;              /* udb_options.progress of the open */
     /* re-decode in-memory state after another handle's change or a rollback */
     int (*reload)(struct api_base *b);
     /* write in-memory state (index infos, heap header) into pages */

@@ -360,7 +360,7 @@ int udb_ndx_check(udb_ndx *d, udb_problem_fn fn, void *arg, udb_check_report *re
     api_lock(&d->b);
     int began, rc = d->loaded ? 0 : udb_err_set(&d->b.err, UDB_INVAL, "the handle did not open");
     if (!rc && !(rc = api_read_begin(&d->b, &began))) {
-        rc = mindex_check(&d->m, fn, arg, rep);
+        rc = mindex_check(&d->m, fn, arg, &d->b.prog, rep);
         api_read_end(&d->b, began);
     }
     api_unlock(&d->b);

@@ -23,6 +23,8 @@ typedef struct ck {
     udb_check_report *rep;
     claim *cl;
     size_t ncl, capcl;
+    const progress *pr;
+    uint64_t claimed, body_bytes; /* progress: bytes of blocks read, of the body */
     char buf[512];
 } ck;
 
@@ -52,6 +54,10 @@ static int add_claim(ck *c, uint64_t pos, size_t len, unsigned ix, int kind)
         c->capcl = n;
     }
     c->cl[c->ncl++] = (claim){pos, (uint32_t)len, (uint16_t)ix, (uint8_t)kind};
+    c->claimed += len;
+    if (c->ncl % PROGRESS_STEP == 0) /* bytes of blocks read (overlaps count twice) */
+        progress_say(c->pr, "check", c->claimed < c->body_bytes ? c->claimed : c->body_bytes,
+                     c->body_bytes);
     return 0;
 }
 
@@ -364,7 +370,7 @@ static void account(ck *c)
               : " (leaked or unreachable blocks)");
 }
 
-int mindex_check(mindex *m, udb_problem_fn fn, void *arg, udb_check_report *rep)
+int mindex_check(mindex *m, udb_problem_fn fn, void *arg, const progress *pr, udb_check_report *rep)
 {
     udb_check_report local;
     if (!rep)
@@ -374,10 +380,13 @@ int mindex_check(mindex *m, udb_problem_fn fn, void *arg, udb_check_report *rep)
     rep->index = calloc(m->count, sizeof *rep->index);
     if (!rep->index)
         return udb_err_set(m->err, UDB_NOMEM, "out of memory");
-    ck c = {m, fn, arg, rep, NULL, 0, 0, {0}};
+    uint64_t size = pager_size(m->pf);
+    ck c = {m, fn, arg, rep, NULL, 0, 0, pr, 0, size > m->body ? size - m->body : 0, {0}};
+    progress_say(pr, "check", 0, c.body_bytes);
     for (unsigned i = 0; i < m->count; i++)
         check_index(&c, i);
     account(&c);
+    progress_say(pr, "check", c.body_bytes, c.body_bytes);
     free(c.cl);
     int rc = rep->problems ? UDB_CORRUPT : 0;
     if (rep == &local)

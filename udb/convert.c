@@ -9,7 +9,7 @@
 #include "repair.h"
 
 /* Every record of index ix (1-based) in traversal order, keys copied. */
-static int read_index(udb_ndx *d, unsigned ix, rep_index *x, uint8_t **arena)
+static int read_index(rctx *c, udb_ndx *d, unsigned ix, rep_index *x, uint8_t **arena)
 {
     udb_cursor *cur;
     udb_item it;
@@ -38,6 +38,7 @@ static int read_index(udb_ndx *d, unsigned ix, rep_index *x, uint8_t **arena)
         memcpy(*arena + x->nrec * ks, it.key, ks);
         x->rec[x->nrec] = (rrec){.key = NULL, .dp = it.datapos, .order = x->nrec};
         x->nrec++;
+        progress_tick(&c->pr, "convert read", ++c->fed, 0);
     }
     udb_cursor_close(cur);
     for (size_t i = 0; i < x->nrec; i++) /* the arena may have moved */
@@ -69,7 +70,7 @@ static int load_source(rctx *c, udb_ndx *d, uint8_t **arenas)
                              inf.def.create_nodes, inf.def.create_leaves, 0, 0, 0, 0, 0, 0};
         lay_tree_init(&x->T, c->L, inf.def.keytype, inf.def.keysize, inf.def.maxitems);
         x->usable = 1;
-        if ((rc = read_index(d, i + 1, x, &arenas[i])))
+        if ((rc = read_index(c, d, i + 1, x, &arenas[i])))
             return rc;
         if (!sorted(x)) {
             rep_say(c, UDB_NOTE, -1, i + 1,
@@ -94,9 +95,13 @@ int udb_convert(const char *in, const char *out, const udb_options *opts, unsign
     memset(&c, 0, sizeof c);
     c.fn = fn;
     c.arg = arg;
+    if (opts)
+        c.pr = (progress){opts->progress, opts->progress_arg};
+    c.write_phase = "convert write";
     udb_err err = {0, ""};
     int rc = udb_ndx_open(in, &ro, &d);
     uint8_t **arenas = NULL;
+    progress_say(&c.pr, "convert read", 0, 0);
     if (rc) {
         udb_err_set(&err, rc, "%s", udb_ndx_errmsg(d));
     } else {
@@ -127,6 +132,8 @@ int udb_convert(const char *in, const char *out, const udb_options *opts, unsign
                     rep_say(&c, UDB_NOTE, -1, i + 1, "key order differs in the target layout; re-sorted");
             }
     }
+    progress_say(&c.pr, "convert read", c.fed, c.fed);
+    c.fed = 0;
     if (!rc)
         rc = rep_write_new(&c, out, &wo, maxitems, keysize, &err);
     if (rc && fn)

@@ -13,11 +13,14 @@ static _Thread_local char tl_msg[sizeof ((udb_err *)0)->msg];
 int udb_err_set(udb_err *e, int code, const char *fmt, ...)
 {
     if (e) {
+        char buf[sizeof tl_msg]; /* an argument may be tl_msg itself (another
+                                    handle's message): format apart */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(tl_msg, sizeof tl_msg, fmt, ap);
+        vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
-        memcpy(e->msg, tl_msg, sizeof e->msg);
+        memcpy(tl_msg, buf, sizeof tl_msg);
+        memcpy(e->msg, buf, sizeof e->msg);
         e->code = code;
         tl_owner = e;
     }

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "layout.h"
 #include "pager.h"
+#include "progress.h"
 
 #define MINDEX_MAX_LEVELS 64
 
@@ -186,7 +187,7 @@ int mindex_bulk_end(mbulk *b);
 void mindex_bulk_free(mbulk *b);
 
 /* ---- check ----------------------------------------------------------------------------- */
-int mindex_check(mindex *m, udb_problem_fn fn, void *arg, udb_check_report *rep);
+int mindex_check(mindex *m, udb_problem_fn fn, void *arg, const progress *pr, udb_check_report *rep);
 
 /* ---- position sets ---------------------------------------------------------------------- */
 int posset_add(posset *s, int64_t pos, uint32_t hint);

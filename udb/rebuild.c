@@ -17,6 +17,7 @@ typedef struct feed {
     const rrec *r;
     size_t i, n;
     unsigned ks;
+    rctx *c;                    /* its progress */
 } feed;
 
 static int next_rec(void *arg, const void **key, size_t *len, int64_t *dp)
@@ -28,6 +29,7 @@ static int next_rec(void *arg, const void **key, size_t *len, int64_t *dp)
     *len = f->ks;
     *dp = f->r[f->i].dp;
     f->i++;
+    progress_tick(&f->c->pr, f->c->write_phase, ++f->c->fed, f->c->to_feed);
     return 0;
 }
 
@@ -59,31 +61,45 @@ static udb_index_def def_of(const lay_info *f, unsigned maxitems, unsigned keysi
     return d;
 }
 
-/* A new file at path: every usable index defined and loaded. */
+/* Remove a file this module made (and its journal). */
+static void remove_made(const udb_options *opts, const char *path)
+{
+    const udb_os *os = opts->os ? opts->os : udb_os_posix();
+    char j[4096];
+    os->unlink(os->ctx, path);
+    snprintf(j, sizeof j, "%s-journal", path);
+    os->unlink(os->ctx, j);
+}
+
+/* A new file at path: every usable index defined and loaded. A path that
+   exists is refused (UDB_EXISTS) and left alone. */
 int rep_write_new(rctx *c, const char *path, const udb_options *opts, unsigned maxitems,
                      unsigned keysize, udb_err *err)
 {
     udb_options o = *opts;
     udb_ndx *d;
     o.flags &= ~UDB_RDONLY;
-    int rc = udb_ndx_create(path, &o, c->n, &d);
+    int rc = udb_ndx_create(path, &o, c->n, &d), made = rc == 0;
+    for (unsigned i = 0; i < c->n; i++)
+        c->to_feed += c->ix[i].usable ? c->ix[i].nrec : 0;
+    progress_say(&c->pr, c->write_phase, 0, c->to_feed);
     for (unsigned i = 0; i < c->n && !rc; i++) {
         rep_index *x = &c->ix[i];
         if (!x->usable)
             continue;
         udb_index_def def = def_of(&x->info, maxitems, keysize);
-        feed f = {x->rec, 0, 0, x->T.ks};
+        feed f = {x->rec, 0, 0, x->T.ks, c};
         f.n = drop_unfit(c, i, x->rec, x->nrec);
         if ((rc = udb_ndx_define(d, i + 1, &def)) == 0)
             rc = ndx_load(d, i + 1, next_rec, &f, 1, NULL);
     }
+    if (!rc)
+        progress_say(&c->pr, c->write_phase, c->to_feed, c->to_feed);
     if (rc)
         udb_err_set(err, rc, "%s", udb_ndx_errmsg(d));
     int rc2 = udb_ndx_close(d);
-    if (rc) {
-        const udb_os *os = opts->os ? opts->os : udb_os_posix();
-        os->unlink(os->ctx, path);
-    }
+    if (rc && made)
+        remove_made(opts, path);
     return rc ? rc : rc2;
 }
 
@@ -127,8 +143,9 @@ static void fill_report(rctx *c, udb_repair_report *rep, uint64_t before, uint64
         rep->index[i] = c->ix[i].stat;
     for (size_t k = 0; k < c->ncand; k++) {
         const rcand *a = &c->cand[k];
-        if (a->frag >= 0)
-            rep->leaves_found++;
+        int owner = a->frag >= 0 ? c->frag[a->frag].owner : -2; /* -2: a phantom, or none */
+        rep->leaves_found += owner != -2;
+        rep->leaves_lost += owner == -1;
     }
     rep->size_before = before;
     rep->size_after = after;
@@ -172,6 +189,8 @@ int udb_repair(const char *path, const char *out, const udb_options *opts, udb_p
     memset(&c, 0, sizeof c);
     c.fn = fn;
     c.arg = arg;
+    c.pr = (progress){o.progress, o.progress_arg};
+    c.write_phase = "repair write";
     int layout = 0, rc = open_source(&b, path, &o, &pf, &layout);
     uint64_t before = pf ? pager_size(pf) : 0, after = 0;
     char *tmp = NULL;
@@ -185,8 +204,7 @@ int udb_repair(const char *path, const char *out, const udb_options *opts, udb_p
             snprintf(tmp, n + 16, "%s.repair-tmp", path);
     }
     o.layout = layout;
-    if (!rc)
-        rc = rep_write_new(&c, out ? out : tmp, &o, 0, 0, &b.err);
+    int wrote = !rc && !(rc = rep_write_new(&c, out ? out : tmp, &o, 0, 0, &b.err));
     if (b.g && pager_state(b.g) == PAGER_READ)
         pager_read_end(b.g);
     if (!rc && tmp)
@@ -197,13 +215,8 @@ int udb_repair(const char *path, const char *out, const udb_options *opts, udb_p
         memset(rep, 0, sizeof *rep);
         fill_report(&c, rep, before, after);
     }
-    if (tmp) {
-        const udb_os *os = o.os ? o.os : udb_os_posix();
-        char j[4096];
-        os->unlink(os->ctx, tmp);
-        snprintf(j, sizeof j, "%s-journal", tmp);
-        os->unlink(os->ctx, j);
-    }
+    if (tmp && wrote)
+        remove_made(&o, tmp);
     free(tmp);
     rep_free(&c);
     if (rc && fn)

@@ -95,6 +95,8 @@ static int scan_size(rctx *c, unsigned size)
         return 0;
     uint8_t x = lay_xor(c->d + c->body, size);
     for (uint64_t p = c->body;; p++) {
+        if (((p - c->body) & 0xfffff) == 0) /* progress every MiB */
+            progress_say(&c->pr, "repair scan", c->scan_done + (p - c->body), c->scan_total);
         if (x == 0) {
             int rc = add_cand(c, (int64_t)p, size);
             if (rc)
@@ -150,14 +152,16 @@ int rep_is_eof(const rctx *c, const rcand *a)
     return 0;
 }
 
-/* A leaf that belongs to a chain: linked to a neighbour, or a lone EOF leaf. */
+/* A leaf that belongs to a chain: linked to a neighbour, a lone EOF leaf,
+   or the head of a chain whose next leaf is lost when a sound node of a
+   tree points at it. */
 static int chained(const rctx *c, const rcand *a)
 {
     if (free_shaped(c, a))
         return 0;
     if ((a->next != -1 && a->fwd_ok) || (a->prev != -1 && a->back_ok))
         return 1;
-    return rep_is_eof(c, a) && a->prev == -1;
+    return a->prev == -1 && (rep_is_eof(c, a) || a->tree_ix >= 0);
 }
 
 static int new_frag(rctx *c, size_t first)
@@ -230,18 +234,26 @@ static int load_infos(rctx *c)
     return 0;
 }
 
+/* Is index i the first usable one of its leaf size? */
+static int first_of_size(const rctx *c, unsigned i)
+{
+    for (unsigned j = 0; j < i; j++)
+        if (c->ix[j].usable && c->ix[j].T.leaf_size == c->ix[i].T.leaf_size)
+            return 0;
+    return c->ix[i].usable;
+}
+
 static int scan_all(rctx *c)
 {
+    for (unsigned i = 0; i < c->n; i++)
+        c->scan_total += first_of_size(c, i) ? c->size - c->body : 0;
     for (unsigned i = 0; i < c->n; i++) {
-        if (!c->ix[i].usable)
-            continue;
-        unsigned s = (unsigned)c->ix[i].T.leaf_size, seen = 0;
-        for (unsigned j = 0; j < i; j++)
-            seen |= c->ix[j].usable && c->ix[j].T.leaf_size == s;
-        int rc = seen ? 0 : scan_size(c, s);
+        int rc = first_of_size(c, i) ? scan_size(c, (unsigned)c->ix[i].T.leaf_size) : 0;
         if (rc)
             return rc;
+        c->scan_done += first_of_size(c, i) ? c->size - c->body : 0;
     }
+    progress_say(&c->pr, "repair scan", c->scan_total, c->scan_total);
     return build_hash(c);
 }
 
@@ -328,10 +340,9 @@ int rep_analyse(rctx *c, api_base *b, pager_file *pf, int layout)
         rc = udb_err_set(&b->err, UDB_NOMEM, "out of memory");
     if (!rc && (rc = scan_all(c)) == 0) {
         check_links(c);
+        rep_tree_marks(c);
         rc = build_fragments(c);
     }
-    if (!rc)
-        rep_tree_marks(c);
     if (!rc)
         rc = rep_attribute(c);
     if (!rc)

@@ -57,6 +57,10 @@ typedef struct rctx {
     udb_problem_fn fn;
     void *arg;
     uint64_t problems, notes;
+    progress pr;                /* udb_options.progress */
+    const char *write_phase;    /* its phase name while the new file is written */
+    uint64_t scan_done, scan_total; /* bytes: one pass per leaf size */
+    uint64_t fed, to_feed;      /* records given to the new file */
 } rctx;
 
 const rcand *rep_find(const rctx *c, int64_t pos, unsigned size);

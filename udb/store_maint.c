@@ -88,6 +88,7 @@ static int compact_locked(udb_store *s)
         return rc;
     at += (int64_t)d.size;
     for (size_t i = 0; i < n && !rc; i++) {
+        progress_tick(&s->b.prog, "compact", i, n);
         if (r[i].pos < at) {
             rc = udb_err_set(&s->b.err, UDB_CORRUPT, "records at %lld overlap; compaction stopped",
                              (long long)r[i].pos);
@@ -100,6 +101,7 @@ static int compact_locked(udb_store *s)
     free(r);
     if (rc)
         return rc;
+    progress_say(&s->b.prog, "compact", n, n);
     /* no holes are left: drop the tables, give the tail back */
     uint8_t *hdr = pager_put(s->dat_pf, 0, s->h.L->heap_hdr_size);
     if (!hdr)
@@ -178,6 +180,7 @@ static void check_records(hcheck *c, rec_at *r, size_t n)
     udb_store *s = c->s;
     for (size_t i = 0; i < n; i++) {
         record fr;
+        progress_tick(&s->b.prog, "check heap", i, n);
         add_span(c, r[i].pos, (int64_t)r[i].size, "record");
         if (s->nidx < 2 || store_read(s, r[i].pos, &fr))
             continue;
@@ -239,6 +242,7 @@ static int check_heap(hcheck *c)
     if (rc)
         return rc;
     check_records(c, r, n);
+    progress_say(&s->b.prog, "check heap", n, n);
     free(r);
     account(c);
     return 0;
@@ -263,7 +267,7 @@ int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report
     api_lock(&s->b);
     int began, rc = store_index_arg(s, 1);
     if (!rc && !(rc = api_read_begin(&s->b, &began))) {
-        rc = mindex_check(&s->m, fn, arg, rep);
+        rc = mindex_check(&s->m, fn, arg, &s->b.prog, rep);
         if (rc == 0 || rc == UDB_CORRUPT) {
             hcheck c = {s, fn, arg, rep, NULL, 0, 0};
             count_records(s, &c, rep);

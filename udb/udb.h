@@ -104,6 +104,14 @@ enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4 };
 const udb_os *udb_os_posix(void);
 
 /* ---- options ------------------------------------------------------------ */
+/* Progress of a long call (udb_repair, udb_convert, udb_ndx_check,
+   udb_store_check, udb_store_compact): phase names the step ("check",
+   "repair scan", ...), total is 0 when not known in advance. Called when a
+   phase starts, every 4096 items (records, blocks; 1 MiB of a byte scan)
+   and when it ends. It runs inside the call, with the handle locked: it
+   must not call udb. It never changes what the call does. */
+typedef void (*udb_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
+
 typedef struct udb_options {
     int layout;             /* UDB_LAYOUT_*: AUTO detects on open; create
                                defaults to WIDE                            */
@@ -115,6 +123,8 @@ typedef struct udb_options {
                                  udb_options_init (and NULL options) give
                                  5000 ms                                   */
     const udb_os *os;       /* NULL = udb_os_posix()                       */
+    udb_progress_fn progress; /* NULL = no progress reports              */
+    void *progress_arg;     /* passed to progress                          */
 } udb_options;
 
 void udb_options_init(udb_options *o);
@@ -295,8 +305,12 @@ typedef struct udb_repair_index {
 typedef struct udb_repair_report {
     unsigned num_indexes;
     udb_repair_index *index;
-    uint64_t leaves_found;     /* leaves on a chain (EOF leaves included) */
+    uint64_t leaves_found;     /* leaves on a chain (EOF leaves included;
+                                  not the shorter blocks inside real leaves
+                                  that look like leaves of another size) */
     uint64_t size_before, size_after;
+    uint64_t leaves_lost;      /* of those, on chains no index claims: their
+                                  records are not recovered */
 } udb_repair_report;
 
 /* Rebuild every index of the MultiIndex file at path from its leaves:

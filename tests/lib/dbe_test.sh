@@ -1,0 +1,28 @@
+# tests/lib/dbe_test.sh — what the shell tests of dbe share; sourced, never
+# run (tests/run.sh runs tests/*.sh only). Set NAME first:
+#   NAME=dbe_read; . tests/lib/dbe_test.sh
+# Gives DBE, F (the fixtures), a scratch directory T under tests/out, the
+# failure count, the helpers below, and finish (the last line of a test).
+set -u
+DBE=${DBE:-dbe/dbe}
+F=tests/fixtures
+T=$(mktemp -d tests/out/$NAME.XXXXXX 2>/dev/null || { mkdir -p tests/out; mktemp -d tests/out/$NAME.XXXXXX; })
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+expect() { # expect EXIT CMD...: run, compare exit status
+    want=$1; shift
+    "$@" >"$T/out" 2>"$T/err"; got=$?
+    if [ "$got" = "$want" ]; then ok "$* -> $got"; else bad "$* -> $got (want $want)"; cat "$T/err"; fi
+}
+same() { # same WHAT FILE TEXT: FILE holds exactly TEXT (printf %b form)
+    printf '%b' "$3" | cmp -s - "$2" && ok "$1" || { bad "$1"; echo "  got:"; sed 's/^/    /' "$2"; }
+}
+has() { # has WHAT FILE TEXT: FILE has a line containing TEXT
+    grep -q -- "$3" "$2" && ok "$1" || { bad "$1: no '$3'"; sed 's/^/    /' "$2"; }
+}
+finish() { # the scratch directory goes; the exit status is the verdict
+    rm -rf "$T"
+    echo "$fails failure(s)"
+    [ $fails = 0 ]
+}
