@@ -170,6 +170,10 @@ static int posix_map(void *ctx, void *addr, size_t len, int prot, int fd, uint64
     void *m = mmap(addr, len, p, fl, fd < 0 ? -1 : fd, (off_t)off);
     if (m == MAP_FAILED)
         return -errno;
+#ifdef MADV_HUGEPAGE
+    if (fd < 0 && prot == 3) /* new pages of a transaction: fewer faults and TLB misses */
+        madvise(m, len, MADV_HUGEPAGE);
+#endif
     *out = m;
     return 0;
 }
