@@ -162,6 +162,36 @@ static void test_end_given_back(void **state)
     assert_int_equal(len, 11);
 }
 
+/* Space given back at the end and taken again in the same transaction
+   reads as zeros, not as what was written there before (the pager only
+   zeroes what is not fresh memory). */
+static void test_regrown_end_is_zero(void **state)
+{
+    (void)state;
+    const char *p = path_in(dir, "regrow.dat");
+    udb_heap *h = hopen(p, 1, UDB_LAYOUT_CLASSIC, 0);
+    static uint8_t junk[20000], back[20000], zero[20000];
+    memset(junk, 0xa5, sizeof junk);
+    int64_t a, b, c;
+    assert_int_equal(udb_heap_begin(h), 0);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(udb_heap_alloc(h, sizeof junk, &a), 0);
+        assert_int_equal(udb_heap_write(h, a, junk, sizeof junk), 0);
+        assert_int_equal(udb_heap_free(h, a, sizeof junk), 0); /* the end goes back */
+        assert_int_equal(udb_heap_alloc(h, 5000, &b), 0);
+        assert_int_equal(udb_heap_alloc(h, 15000, &c), 0);
+        assert_int_equal(b, a);
+        assert_int_equal(udb_heap_read(h, b, back, 5000), 0);
+        assert_memory_equal(back, zero, 5000);
+        assert_int_equal(udb_heap_read(h, c, back, 15000), 0);
+        assert_memory_equal(back, zero, 15000);
+        assert_int_equal(udb_heap_free(h, c, 15000), 0);
+        assert_int_equal(udb_heap_free(h, b, 5000), 0);
+    }
+    assert_int_equal(udb_heap_commit(h), 0);
+    udb_heap_close(h);
+}
+
 /* ---- churn -------------------------------------------------------------------------------------- */
 typedef struct live {
     int64_t pos;
@@ -341,6 +371,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coalesce),  cmocka_unit_test(test_end_given_back),
+        cmocka_unit_test(test_regrown_end_is_zero),
         cmocka_unit_test(test_churn),     cmocka_unit_test(test_m64_heap),
         cmocka_unit_test(test_l16_heap),
     };

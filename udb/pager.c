@@ -63,6 +63,10 @@ int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what)
 {
     if (a >= b)
         return 0;
+    /* fresh anonymous memory (or none, mapped fresh before use) joins the
+       zero tail when it reaches it; file pages push the tail back */
+    if (what == MAP_FILE_PART ? b > f->zero_from : a <= f->zero_from && b >= f->zero_from)
+        f->zero_from = what == MAP_FILE_PART ? b : a;
     void *out;
     int rc;
     if (what == MAP_FILE_PART)
@@ -375,7 +379,10 @@ int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at)
         f->size = old;
         return g->err->code ? g->err->code : UDB_IO;
     }
-    memset(f->base + old, 0, (size_t)(newsize - old));
+    if (old < f->zero_from) /* the rest is fresh memory, zero already */
+        memset(f->base + old, 0, (size_t)((newsize < f->zero_from ? newsize : f->zero_from) - old));
+    if (newsize > f->zero_from)
+        f->zero_from = newsize;
     return 0;
 }
 

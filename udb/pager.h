@@ -37,6 +37,7 @@ typedef struct pager_file {
     size_t resv;            /* reserved address space */
     uint64_t file_mapped;   /* [0, file_mapped) maps the file */
     uint64_t anon_end;      /* [file_mapped, anon_end) is anonymous memory */
+    uint64_t zero_from;     /* the mapping reads as zeros from here on */
     uint64_t disk_size;     /* bytes of the file on disk */
     uint64_t orig_size;     /* size at transaction start */
     int64_t mtime;          /* last seen modification time */
