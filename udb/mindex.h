@@ -148,6 +148,18 @@ int mcursor_eof(mindex *m, mcursor *c);
 /* Append (key, dp); *leaf gets the new record's leaf. UDB_EXISTS on a
    UNIQUE index that has the key (nothing changed). */
 int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_t *leaf);
+/* The same in two steps, so that other work (writing the record) overlaps
+   the cache misses of the leaves the append will change: find refuses a
+   UNIQUE duplicate and starts fetching; at links the record in (index ix
+   must not have changed in between: UDB_INVAL). */
+typedef struct mappend {
+    unsigned ix;
+    int same;                   /* the key is already in the index */
+    uint64_t epoch;
+    mpath p;
+} mappend;
+int mindex_append_find(mindex *m, unsigned ix, const uint8_t *key, mappend *a);
+int mindex_append_at(mindex *m, mappend *a, const uint8_t *key, int64_t dp, int64_t *leaf);
 /* Remove all records with key. *removed = count; *landing = the leaf after
    the run, else before it, else -1. */
 int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *removed,

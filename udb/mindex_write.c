@@ -487,7 +487,7 @@ int mindex_prepare_write(mindex *m, unsigned ix)
 }
 
 /* ---- public operations ----------------------------------------------------------------------- */
-int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_t *leaf)
+int mindex_append_find(mindex *m, unsigned ix, const uint8_t *key, mappend *a)
 {
     int rc = mindex_prepare_write(m, ix);
     if (rc)
@@ -495,47 +495,63 @@ int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_
     mindex_index *x = &m->ix[ix];
     if (x->info.levels >= MINDEX_MAX_LEVELS)
         return udb_err_set(m->err, UDB_FORMAT, "index %u: the tree is too deep", ix + 1);
+    if ((rc = collapse_root(m, x)) || (rc = mindex_descend(m, x, key, &a->p)))
+        return rc;
+    const uint8_t *b = mindex_node(m, x, a->p.pos[1]);
+    TRY_PTR(b);
+    unsigned j = a->p.j[1];
+    /* the successor leaf is on its way (descend); its predecessor is usually
+       the leaf of the item before (always, in a UNIQUE index) */
+    if (j > 0)
+        mindex_prefetch(m, lay_node_child(&x->T, b, j - 1), x->T.leaf_size);
+    mindex_prefetch(m, x->info.free_leaf, x->T.leaf_size);
+    a->ix = ix;
+    a->epoch = x->epoch;
+    a->same = lay_cmp(&x->T, key, lay_node_key(&x->T, b, j)) == 0;
+    if (a->same && (x->info.attrib & UDB_UNIQUE) && a->p.pos[0] != x->info.last_leaf)
+        return udb_err_set(m->err, UDB_EXISTS, "index %u is UNIQUE and already holds the key",
+                           ix + 1);
+    return 0;
+}
+
+int mindex_append_at(mindex *m, mappend *a, const uint8_t *key, int64_t dp, int64_t *leaf)
+{
+    mindex_index *x = &m->ix[a->ix];
+    if (a->epoch != x->epoch)
+        return udb_err_set(m->err, UDB_INVAL, "index %u changed between finding and appending",
+                           a->ix + 1);
     if (dp < 0 || dp > lay_maxpos(m->L))
         return udb_err_set(m->err, dp < 0 ? UDB_INVAL : UDB_RANGE,
                            "data position %lld does not fit the %s layout", (long long)dp,
                            m->L->name);
-    if ((rc = collapse_root(m, x)))
-        return rc;
-    mpath p;
-    if ((rc = mindex_descend(m, x, key, &p)))
-        return rc;
-    const uint8_t *b = mindex_node(m, x, p.pos[1]);
-    TRY_PTR(b);
-    unsigned j = p.j[1];
-    int64_t L = p.pos[0];
-    /* L's predecessor is usually the leaf of the item before (always, in a
-       UNIQUE index): fetch it and the new leaf while L arrives */
-    if (j > 0)
-        mindex_prefetch(m, lay_node_child(&x->T, b, j - 1), x->T.leaf_size);
-    mindex_prefetch(m, x->info.free_leaf, x->T.leaf_size);
-    int same = lay_cmp(&x->T, key, lay_node_key(&x->T, b, j)) == 0;
-    if (same && (x->info.attrib & UDB_UNIQUE) && L != x->info.last_leaf)
-        return udb_err_set(m->err, UDB_EXISTS, "index %u is UNIQUE and already holds the key",
-                           ix + 1);
+    int64_t L = a->p.pos[0];
+    unsigned j = a->p.j[1];
     const uint8_t *l = mindex_leaf(m, x, L);
     TRY_PTR(l);
-    int64_t P = lay_leaf_prev(&x->T, l);
+    int64_t P = lay_leaf_prev(&x->T, l), N;
+    int rc;
     if (P != -1 && !mindex_leaf(m, x, P))
         return m->err->code;
-    int64_t N;
     if ((rc = mindex_alloc_block(m, x, 1, &N)) || (rc = link_before(m, x, N, L, key, dp)))
         return rc;
-    if (same) {
-        uint8_t *w = wnode(m, x, p.pos[1]);
+    if (a->same) {
+        uint8_t *w = wnode(m, x, a->p.pos[1]);
         TRY_PTR(w);
         lay_node_set_child(&x->T, w, j, N);
-    } else if ((rc = insert_item(m, x, &p, 1, j, key, N))) {
+    } else if ((rc = insert_item(m, x, &a->p, 1, j, key, N))) {
         return rc;
     }
     x->epoch = ++m->epoch_base;
     if (leaf)
         *leaf = N;
     return 0;
+}
+
+int mindex_append(mindex *m, unsigned ix, const uint8_t *key, int64_t dp, int64_t *leaf)
+{
+    mappend a;
+    int rc = mindex_append_find(m, ix, key, &a);
+    return rc ? rc : mindex_append_at(m, &a, key, dp, leaf);
 }
 
 int mindex_delete_key(mindex *m, unsigned ix, const uint8_t *key, uint64_t *removed,

@@ -550,9 +550,10 @@ static int put_locked(udb_store *s, const udb_key *keys, const void *val, size_t
     }
     int64_t pos;
     size_t size;
-    if ((rc = mindex_append(&s->m, 0, s->keys, 0, &s->hints[0])) ||
+    mappend a; /* the record is written while index 1's leaves arrive */
+    if ((rc = mindex_append_find(&s->m, 0, s->keys, &a)) ||
         (rc = store_write_record(s, val, len, -1, &pos, &size)) ||
-        (rc = mindex_set_datapos(&s->m, 0, s->hints[0], pos)))
+        (rc = mindex_append_at(&s->m, &a, s->keys, pos, &s->hints[0])))
         return rc;
     for (unsigned i = 1; i < s->nidx; i++)
         if ((rc = mindex_append(&s->m, i, s->keys + s->key_off[i], pos, &s->hints[i])))
