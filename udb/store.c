@@ -573,9 +573,10 @@ int udb_store_put(udb_store *s, const udb_key *keys, const void *val, size_t len
     return rc;
 }
 
-/* The newest record with key in index ix: its leaf, frame and the path. */
+/* The newest record with key in index ix: its leaf, frame and the path.
+   neighbours: also start fetching the leaves around it (a delete's). */
 static int find_record_path(udb_store *s, unsigned ix, const void *key, size_t keylen, int64_t *leaf,
-                            record *r, mpath *p)
+                            record *r, mpath *p, int neighbours)
 {
     uint8_t *k;
     int rc = store_key_in(s, ix, key, keylen, &k);
@@ -589,6 +590,10 @@ static int find_record_path(udb_store *s, unsigned ix, const void *key, size_t k
         return s->b.err.code;
     int64_t dp = lay_leaf_datapos(&x->T, l);
     store_prefetch(s, dp);
+    if (neighbours) {
+        mindex_prefetch(&s->m, lay_leaf_prev(&x->T, l), x->T.leaf_size);
+        mindex_prefetch(&s->m, lay_leaf_next(&x->T, l), x->T.leaf_size);
+    }
     return store_read(s, dp, r);
 }
 
@@ -596,7 +601,7 @@ static int find_record(udb_store *s, unsigned ix, const void *key, size_t keylen
                        record *r)
 {
     mpath p;
-    return find_record_path(s, ix, key, keylen, leaf, r, &p);
+    return find_record_path(s, ix, key, keylen, leaf, r, &p, 0);
 }
 
 int udb_store_get(udb_store *s, unsigned index, const void *key, size_t keylen, udb_val *out)
@@ -671,7 +676,7 @@ static int delete_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
     int rc, last = 0;
     *removed = 0;
     /* one record at a time: the newest with the key, until none is left */
-    while (!last && (rc = find_record_path(s, ix, key, keylen, &leaf, &r, &p)) == 0) {
+    while (!last && (rc = find_record_path(s, ix, key, keylen, &leaf, &r, &p, 1)) == 0) {
         if ((rc = store_unlink_found(s, &r, ix, leaf, &p, &last)))
             return rc;
         ++*removed;
