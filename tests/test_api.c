@@ -4,7 +4,8 @@
  * handle works again); a failed bulk load inside an explicit transaction
  * poisons it; bad arguments are UDB_INVAL and do not poison; transaction
  * calls on a handle that failed to open are refused; a store cursor's
- * current record after a delete; check reports are safe to free.
+ * current record after a delete; a cursor's new data position; check
+ * reports are safe to free.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,48 @@ static void test_store_cursor_current(void **state)
     udb_store_close(s);
 }
 
+/* A new data position for the record under the cursor: the key, its
+   place among duplicates and the rest stay; refusals change nothing. */
+static void test_cursor_set_datapos(void **state)
+{
+    (void)state;
+    for (int layout = UDB_LAYOUT_CLASSIC; layout <= UDB_LAYOUT_WIDE; layout++) {
+        udb_options o;
+        udb_options_init(&o);
+        o.layout = layout;
+        udb_ndx *d = new_ndx(layout == UDB_LAYOUT_WIDE ? "dpw.ndx" : "dpc.ndx", &o);
+        int32_t seven = 7;
+        for (int32_t i = 0; i < 40; i++) /* key i % 10: four duplicates each */
+            assert_int_equal(udb_ndx_append(d, 1, &(int32_t){i % 10}, 4, 100 + i), 0);
+        udb_cursor *c;
+        udb_item it;
+        assert_int_equal(udb_cursor_open(d, 1, &c), 0);
+        assert_int_equal(udb_cursor_set_datapos(c, 5), UDB_NOTFOUND); /* nowhere yet */
+        assert_int_equal(udb_cursor_find(c, &seven, 4, &it), 0);
+        assert_int_equal(it.datapos, 137); /* the newest duplicate first */
+        assert_int_equal(udb_cursor_next(c, &it), 0);
+        assert_int_equal(it.datapos, 127);
+        assert_int_equal(udb_cursor_set_datapos(c, 9999), 0);
+        assert_int_equal(udb_cursor_set_datapos(c, -1), UDB_INVAL);
+        if (layout == UDB_LAYOUT_CLASSIC)
+            assert_int_equal(udb_cursor_set_datapos(c, (int64_t)1 << 31), UDB_RANGE);
+        assert_int_equal(udb_cursor_current(c, &it), 0); /* still on it */
+        assert_int_equal(it.datapos, 9999);
+        static const int64_t want[] = {137, 9999, 117, 107};
+        assert_int_equal(udb_cursor_find(c, &seven, 4, &it), 0);
+        for (int k = 0; k < 4; k++) {
+            assert_int_equal(it.datapos, want[k]);
+            assert_memory_equal(it.key, &seven, 4);
+            int rc = udb_cursor_next(c, &it);
+            assert_int_equal(rc, 0);
+        }
+        assert_int_equal(*(const int32_t *)it.key, 8);
+        udb_cursor_close(c);
+        assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+        assert_int_equal(udb_ndx_close(d), 0);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -206,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments_do_not_poison),
         cmocka_unit_test(test_failed_handles),
         cmocka_unit_test(test_store_cursor_current),
+        cmocka_unit_test(test_cursor_set_datapos),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

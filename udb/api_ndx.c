@@ -565,7 +565,24 @@ int udb_cursor_bof(udb_cursor *c) { return cursor_flag(c, 0); }
 int udb_cursor_eof(udb_cursor *c) { return cursor_flag(c, 1); }
 
 /* Run a change through the cursor; on success it lands on *landing. */
-enum { CH_APPEND, CH_DELETE_KEY, CH_DELETE };
+enum { CH_APPEND, CH_DELETE_KEY, CH_DELETE, CH_DATAPOS };
+
+/* A change of the record under the cursor (delete, or a new position). */
+static int change_here(udb_cursor *c, int how, int64_t dp, int64_t *landing, int64_t *rdp)
+{
+    mindex *m = &c->ndx->m;
+    unsigned ix = c->c.ix;
+    int rc = mcursor_valid(m, &c->c);
+    if (rc)
+        return rc;
+    if (how == CH_DATAPOS) {
+        *landing = c->c.leaf;
+        return c->c.leaf == -1 ? UDB_NOTFOUND : mindex_set_datapos(m, ix, c->c.leaf, dp);
+    }
+    memcpy(c->removed, c->c.key, m->ix[ix].T.ks);
+    *rdp = c->c.dp;
+    return mindex_delete_leaf(m, ix, c->c.leaf, landing);
+}
 
 static int cursor_change(udb_cursor *c, int how, const void *key, size_t keylen, int64_t dp,
                          uint64_t *removed, udb_item *out)
@@ -578,24 +595,22 @@ static int cursor_change(udb_cursor *c, int how, const void *key, size_t keylen,
     int64_t landing = -1, rdp = 0;
     uint64_t n = 0;
     int began, rc = api_write_begin(&d->b, &began);
-    if (!rc && how != CH_DELETE)
+    if (!rc && how != CH_DELETE && how != CH_DATAPOS)
         rc = key_in(d, ix, key, keylen, &k);
     if (!rc) {
         if (how == CH_APPEND) {
             rc = mindex_append(m, ix, k, dp, &landing);
         } else if (how == CH_DELETE_KEY) {
             rc = mindex_delete_key(m, ix, k, &n, &landing);
-        } else if (!(rc = mcursor_valid(m, &c->c))) {
-            memcpy(c->removed, c->c.key, m->ix[ix].T.ks);
-            rdp = c->c.dp;
-            rc = mindex_delete_leaf(m, ix, c->c.leaf, &landing);
+        } else {
+            rc = change_here(c, how, dp, &landing, &rdp);
         }
         if (!rc)
             rc = mcursor_set(m, &c->c, landing);
         rc = api_write_end(&d->b, began, rc);
     }
-    if (rc && rc != UDB_NOTFOUND && rc != UDB_EXISTS)
-        c->c.leaf = -1;
+    if (rc && rc != UDB_NOTFOUND && rc != UDB_EXISTS && rc != UDB_INVAL && rc != UDB_RANGE)
+        c->c.leaf = -1; /* refusals leave it where it was */
     mahead_moved(m, &c->ahead, &c->c, 0, NULL, NULL);
     if (removed)
         *removed = rc ? 0 : n;
@@ -618,4 +633,9 @@ int udb_cursor_delete_key(udb_cursor *c, const void *key, size_t keylen, uint64_
 int udb_cursor_delete(udb_cursor *c, udb_item *out)
 {
     return cursor_change(c, CH_DELETE, NULL, 0, 0, NULL, out);
+}
+
+int udb_cursor_set_datapos(udb_cursor *c, int64_t datapos)
+{
+    return cursor_change(c, CH_DATAPOS, NULL, 0, datapos, NULL, NULL);
 }

@@ -675,13 +675,14 @@ int mindex_delete_found(mindex *m, unsigned ix, int64_t leaf, const mpath *known
 
 int mindex_set_datapos(mindex *m, unsigned ix, int64_t leaf, int64_t dp)
 {
-    int rc = mindex_readable(m, ix);
+    int rc = mindex_prepare_write(m, ix);
     if (rc)
         return rc;
     mindex_index *x = &m->ix[ix];
     if (dp < 0 || dp > lay_maxpos(m->L))
-        return udb_err_set(m->err, UDB_RANGE, "data position %lld does not fit the %s layout",
-                           (long long)dp, m->L->name);
+        return udb_err_set(m->err, dp < 0 ? UDB_INVAL : UDB_RANGE,
+                           "data position %lld does not fit the %s layout", (long long)dp,
+                           m->L->name);
     if (leaf == x->info.last_leaf || !mindex_leaf(m, x, leaf))
         return leaf == x->info.last_leaf ? UDB_NOTFOUND : m->err->code;
     uint8_t *w = wleaf(m, x, leaf);

@@ -234,6 +234,9 @@ int udb_cursor_delete_key(udb_cursor *c, const void *key, size_t keylen,
 /* Remove the record under the cursor; *out gets the removed record. The
    cursor moves to the following record, else the preceding one. */
 int udb_cursor_delete(udb_cursor *c, udb_item *out);
+/* Give the record under the cursor another data position (its key and
+   place stay); the cursor stays on it. */
+int udb_cursor_set_datapos(udb_cursor *c, int64_t datapos);
 /* The originals' BOF / EOF flags: 1 when on the first / last record, and
    both 1 at the end position (after a seek past every key, or on an empty
    index). */
