@@ -1,10 +1,9 @@
 #!/bin/sh
 # dbe's write commands: create, append, delete, load — outputs, exit codes,
 # bad arguments, bad load lines; the files they write pass dbe check and the
-# independent checkers of ../shared/tools when those are present.
+# independent checkers (tests/tools).
 NAME=dbe_write; . tests/lib/dbe_test.sh
-TOOLS=""
-for d in /work/shared/tools ../shared/tools; do [ -f "$d/classic_check.py" ] && { TOOLS=$d; break; }; done
+TOOLS=tests/tools # the independent checkers (copied from the project's shared/tools)
 expect_in() { # expect_in EXIT INPUT CMD...: the same with INPUT (printf %b form) on stdin
     want=$1; in=$2; shift 2
     printf '%b' "$in" | "$@" >"$T/out" 2>"$T/err"; got=$?
@@ -13,7 +12,6 @@ expect_in() { # expect_in EXIT INPUT CMD...: the same with INPUT (printf %b form
 err_has() { grep -q -- "$1" "$T/err" && ok "message: $1" || { bad "no message '$1'"; cat "$T/err"; }; }
 checkers() { # checkers FILE LAYOUT: dbe check and the independent checker
     $DBE check "$1" >"$T/chk" 2>&1 && ok "dbe check $1" || { bad "dbe check $1"; cat "$T/chk"; }
-    [ -n "$TOOLS" ] || return 0
     python3 "$TOOLS/${2}_check.py" "$1" >"$T/chk" 2>&1 && ok "${2}_check.py $1" ||
         { bad "${2}_check.py $1"; tail -5 "$T/chk"; }
 }

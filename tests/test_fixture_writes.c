@@ -5,8 +5,7 @@
  *
  * Owns: the write test of every fixture the originals wrote. It works on
  * copies in tests/out/; it must not touch the fixtures themselves, udb/, or
- * the shared tools (it only runs them). Needs the shared checkers: ../shared
- * (the layout of CI and of a worktree beside shared/) or $UDB_SHARED; it
+ * the shared tools (it only runs them). The checkers are in tests/tools; it
  * fails, naming the path, when they are not there.
  *
  * MultiIndex fixtures (both layouts, every index): the model of each index
@@ -91,16 +90,10 @@ static size_t rnd_below(size_t n) { return n ? (size_t)(rnd() % n) : 0; }
 
 static void count_problems(void *arg, int severity, int64_t off, unsigned index, const char *text);
 
-/* ---- the shared checkers ---------------------------------------------------------------------- */
+/* ---- the independent checkers ---------------------------------------------------------------------- */
 static const char *tool_path(int layout)
 {
-    static char buf[2][600];
-    const char *base = getenv("UDB_SHARED") ? getenv("UDB_SHARED") : "../shared";
-    int k = layout == UDB_LAYOUT_CLASSIC;
-    snprintf(buf[k], sizeof buf[k], "%s/tools/%s", base, k ? "classic_check.py" : "wide_check.py");
-    if (access(buf[k], R_OK) != 0)
-        fail_msg("independent checker %s not found (set UDB_SHARED to the shared/ folder)", buf[k]);
-    return buf[k];
+    return checker_path(layout);
 }
 
 /* ---- keys ------------------------------------------------------------------------------------- */

@@ -94,9 +94,8 @@ static char *manifest_listing(const char *mpath, int wide, int *count)
 
 static void independent(const char *path, int layout)
 {
-    const char *tool = layout == UDB_LAYOUT_CLASSIC ? "../shared/tools/classic_check.py"
-                                                    : "../shared/tools/wide_check.py";
-    if (access(tool, R_OK) == 0 && run_cmd("python3 %s %s >/dev/null 2>&1", tool, path))
+    const char *tool = checker_path(layout);
+    if (run_cmd("python3 %s %s >/dev/null 2>&1", tool, path))
         fail_msg("%s fails %s", path, tool);
 }
 

@@ -203,3 +203,11 @@ int hole_list_add(void *arg, const udb_hole *h)
     l->h[l->n++] = *h;
     return 0;
 }
+
+const char *checker_path(int layout)
+{
+    const char *p = layout == UDB_LAYOUT_CLASSIC ? "tests/tools/classic_check.py" : "tests/tools/wide_check.py";
+    if (access(p, R_OK) != 0)
+        fail_msg("independent checker %s missing (run the tests from the repository root)", p);
+    return p;
+}

@@ -63,4 +63,8 @@ uint64_t fnv1a64(const uint8_t *p, size_t n);
 /* Run a shell command; returns its exit status. */
 int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The independent checker of a layout (tests/tools, copied from the
+   project's shared/tools): its path, relative to the repository root. */
+const char *checker_path(int layout);
+
 #endif
