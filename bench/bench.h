@@ -38,7 +38,7 @@ typedef struct bench_engine {
 } bench_engine;
 
 /* The engines (one file each) and the registry (engines.c, NULL-terminated,
-   in run order). The udb-store engines are linked only with BENCH_STORE=1. */
+   in run order). */
 extern const bench_engine bench_udb_store, bench_udb_store_classic;
 extern const bench_engine bench_udb_ndx, bench_udb_ndx_classic;
 extern const bench_engine bench_sqlite, bench_sqlite_wal;

@@ -245,7 +245,7 @@ static unsigned pick_engines(const char *list, const bench_engine **out)
         if (n == 63)
             die("too many engines");
         if (!(out[n] = bench_engine_find(t))) {
-            fprintf(stderr, "udb-bench: no engine '%s' in this build (see: udb-bench list)\n", t);
+            fprintf(stderr, "udb-bench: no engine '%s' (see: udb-bench list)\n", t);
             exit(2);
         }
         n++;

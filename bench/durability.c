@@ -196,8 +196,8 @@ static void find_engines(dur_results *d)
 {
     for (unsigned e = 0; e < NDUR; e++)
         if (!(d->eng[e] = bench_engine_find(dur[e].name))) {
-            fprintf(stderr, "udb-bench durability: engine %s is not in this build "
-                            "(make bench-durability builds udb-bench-store)\n", dur[e].name);
+            fprintf(stderr, "udb-bench durability: no engine %s (see: udb-bench list)\n",
+                    dur[e].name);
             exit(2);
         }
 }

@@ -3,8 +3,7 @@
  * "udb-store-classic", and "udb-store-nosync", wide with sync OFF, for the
  * durability run only): NAME.ndx + NAME.dat through the public
  * udb_store_* API, one BLOCK/16/UNIQUE index with nodes near 4 KiB, the
- * 100-byte values as heap records. Linked only with BENCH_STORE=1 (see
- * bench/README.md); always compiled against udb.h.
+ * 100-byte values as heap records.
  */
 #include "bench.h"
 #include "udb.h"
