@@ -12,6 +12,8 @@
 #                             (bench/README.md: N=, REPS=, ENGINES=, BENCH_OUT=)
 #   make bench-durability N=1000000   sync FULL vs OFF and single-record
 #                             transactions, beside SQLite (bench/README.md)
+#   make bench-bulk N=1000000   bulk load of sorted records (udb_store_load_sorted)
+#                             beside LMDB, SQLite, Berkeley DB (bench/README.md)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -49,7 +51,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DBE_SRC = $(sort $(wildcard dbe/*.c))
 DBE_OBJ = $(DBE_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean check install uninstall deps valgrind fuzz bench bench-bin bench-durability demo tests
+.PHONY: all clean check install uninstall deps valgrind fuzz bench bench-bin bench-durability bench-bulk demo tests
 all: $(LIB) $(DBE)
 
 $(BUILD)/%.o: %.c
@@ -145,15 +147,15 @@ uninstall:
 
 # ---- benchmark (bench/README.md); never part of make check --------------------------
 # The peers (SQLite, Berkeley DB, LMDB) are linked only into the bench
-# programs: udb-bench (every engine, and the durability run) and
+# programs: udb-bench (every engine, the durability and bulk-load runs) and
 # udb-churn (the heap's space bound).
 N ?= 100000
 REPS ?= 3
 ENGINES ?=
 BENCH_OUT ?= bench/out
 BENCH_LIBS = -lsqlite3 -ldb -llmdb
-BENCH_OBJ = $(addprefix $(BUILD)/bench/,driver.o workload.o report.o durability.o engines.o \
-    eng_udb_store.o eng_udb_ndx.o eng_sqlite.o eng_bdb.o eng_lmdb.o)
+BENCH_OBJ = $(addprefix $(BUILD)/bench/,driver.o workload.o report.o durability.o bulk.o \
+    engines.o eng_udb_store.o eng_udb_ndx.o eng_sqlite.o eng_bdb.o eng_lmdb.o)
 
 $(BUILD)/bench/udb-bench: $(BENCH_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(BENCH_LIBS) $(LDLIBS) -o $@
@@ -165,12 +167,13 @@ bench-bin: $(BUILD)/bench/udb-bench $(BUILD)/bench/udb-churn
 
 -include $(BENCH_OBJ:.o=.d) $(BUILD)/bench/churn.d
 
-# The W1 run, then the heap churn (bench/README.md).
+# The W1 run, then the heap churn and the bulk load (bench/README.md).
 bench:
 	@.ci/deps.sh bench
 	@$(MAKE) --no-print-directory bench-bin
 	@$(BUILD)/bench/udb-bench run -n $(N) -r $(REPS) -o $(BENCH_OUT) $(if $(ENGINES),-e $(ENGINES))
 	@$(BUILD)/bench/udb-churn -o $(BENCH_OUT)
+	@$(BUILD)/bench/udb-bench bulk -n $(N) -r $(REPS) -o $(BENCH_OUT)
 
 # The durability cost (bench/README.md, "Durability"): the load phase with
 # sync FULL and OFF and 10,000 single-record transactions with sync FULL,
@@ -179,6 +182,13 @@ bench-durability:
 	@.ci/deps.sh bench
 	@$(MAKE) --no-print-directory bench-bin
 	@$(BUILD)/bench/udb-bench durability -n $(N) -r $(REPS) -o $(BENCH_OUT)
+
+# The bulk load of sorted input (bench/README.md, "Bulk load"): udb_store_load_sorted
+# beside LMDB (MDB_APPEND), SQLite and Berkeley DB, sync FULL / durable commits.
+bench-bulk:
+	@.ci/deps.sh bench
+	@$(MAKE) --no-print-directory bench-bin
+	@$(BUILD)/bench/udb-bench bulk -n $(N) -r $(REPS) -o $(BENCH_OUT)
 
 # The quick-start demo: build, then show dbe on a shipped fixture.
 demo: all

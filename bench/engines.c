@@ -6,6 +6,8 @@
  */
 #include "bench.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const bench_engine *const bench_engines[] = {
@@ -38,4 +40,14 @@ const bench_engine *bench_engine_find(const char *name)
         if (!strcmp(bench_extra_engines[k]->name, name))
             return bench_extra_engines[k];
     return NULL;
+}
+
+const bench_engine *bench_engine_need(const char *run, const char *name)
+{
+    const bench_engine *e = bench_engine_find(name);
+    if (!e) {
+        fprintf(stderr, "udb-bench %s: no engine %s (see: udb-bench list)\n", run, name);
+        exit(2);
+    }
+    return e;
 }
