@@ -9,9 +9,11 @@
 #   make fuzz                 a short libFuzzer run (clang)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench N=100000       the benchmark against SQLite, Berkeley DB, LMDB
-#                             (bench/README.md: N=, REPS=, ENGINES=, BENCH_STORE=)
+#                             (bench/README.md: N=, REPS=, ENGINES=, BENCH_OUT=)
 #   make bench-durability N=1000000   sync FULL vs OFF and single-record
 #                             transactions, beside SQLite (bench/README.md)
+#   make bench-bulk N=1000000   bulk load of sorted records (udb_store_load_sorted)
+#                             beside LMDB, SQLite, Berkeley DB (bench/README.md)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -49,7 +51,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DBE_SRC = $(sort $(wildcard dbe/*.c))
 DBE_OBJ = $(DBE_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all clean check install uninstall deps valgrind fuzz bench bench-bin bench-durability demo tests
+.PHONY: all clean check install uninstall deps valgrind fuzz bench bench-bin bench-durability bench-bulk demo tests
 all: $(LIB) $(DBE)
 
 $(BUILD)/%.o: %.c
@@ -145,66 +147,48 @@ uninstall:
 
 # ---- benchmark (bench/README.md); never part of make check --------------------------
 # The peers (SQLite, Berkeley DB, LMDB) are linked only into the bench
-# programs. BENCH_STORE=auto links the udb record-store engines and the heap
-# churn benchmark when libudb.a defines every function they call; 1 forces
-# them in, 0 leaves them out (their objects are compiled either way).
+# programs: udb-bench (every engine, the durability and bulk-load runs) and
+# udb-churn (the heap's space bound).
 N ?= 100000
 REPS ?= 3
 ENGINES ?=
-BENCH_STORE ?= auto
 BENCH_OUT ?= bench/out
 BENCH_LIBS = -lsqlite3 -ldb -llmdb
-BENCH_SYMS = udb_store_create udb_store_open udb_store_close udb_store_errmsg \
-    udb_store_index_info udb_store_put udb_store_get udb_store_update udb_store_delete \
-    udb_store_scan udb_store_begin udb_store_commit udb_val_free udb_heap_create \
-    udb_heap_alloc udb_heap_free udb_heap_write udb_heap_begin udb_heap_commit
-BENCH_OBJ = $(addprefix $(BUILD)/bench/,driver.o workload.o report.o durability.o eng_udb_ndx.o \
-    eng_sqlite.o eng_bdb.o eng_lmdb.o)
-BENCH_STORE_OBJ = $(BUILD)/bench/eng_udb_store.o $(BUILD)/bench/churn.o
+BENCH_OBJ = $(addprefix $(BUILD)/bench/,driver.o workload.o report.o durability.o bulk.o \
+    engines.o eng_udb_store.o eng_udb_ndx.o eng_sqlite.o eng_bdb.o eng_lmdb.o)
 
-$(BUILD)/bench/engines-store.o: bench/engines.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DBENCH_STORE=1 $(DEPFLAGS) -c $< -o $@
-
-$(BUILD)/bench/udb-bench: $(BENCH_OBJ) $(BUILD)/bench/engines.o $(LIB)
-	$(CC) $(LDFLAGS) $^ $(BENCH_LIBS) $(LDLIBS) -o $@
-
-$(BUILD)/bench/udb-bench-store: $(BENCH_OBJ) $(BUILD)/bench/engines-store.o \
-    $(BUILD)/bench/eng_udb_store.o $(LIB)
+$(BUILD)/bench/udb-bench: $(BENCH_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(BENCH_LIBS) $(LDLIBS) -o $@
 
 $(BUILD)/bench/udb-churn: $(BUILD)/bench/churn.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-ifeq ($(BENCH_STORE),1)
-bench-bin: $(BENCH_STORE_OBJ) $(BUILD)/bench/udb-bench-store $(BUILD)/bench/udb-churn
-else
-bench-bin: $(BENCH_STORE_OBJ) $(BUILD)/bench/udb-bench
-endif
+bench-bin: $(BUILD)/bench/udb-bench $(BUILD)/bench/udb-churn
 
--include $(BENCH_OBJ:.o=.d) $(BENCH_STORE_OBJ:.o=.d) $(BUILD)/bench/engines.d \
-    $(BUILD)/bench/engines-store.d
+-include $(BENCH_OBJ:.o=.d) $(BUILD)/bench/churn.d
 
+# The W1 run, then the heap churn and the bulk load (bench/README.md).
 bench:
 	@.ci/deps.sh bench
-	@$(MAKE) --no-print-directory $(LIB)
-	@store=$(BENCH_STORE); if [ "$$store" = auto ]; then store=1; \
-	    for s in $(BENCH_SYMS); do nm -g --defined-only $(LIB) | grep -q " T $$s$$" || store=0; done; \
-	    echo "BENCH_STORE=auto: $$store (udb record store $$([ $$store = 1 ] && echo found || echo not implemented yet: engines udb-store* and udb-churn left out))"; \
-	fi; \
-	$(MAKE) --no-print-directory bench-bin BENCH_STORE=$$store && \
-	if [ $$store = 1 ]; then bin=$(BUILD)/bench/udb-bench-store; else bin=$(BUILD)/bench/udb-bench; fi && \
-	$$bin run -n $(N) -r $(REPS) -o $(BENCH_OUT) $(if $(ENGINES),-e $(ENGINES)) && \
-	if [ $$store = 1 ]; then $(BUILD)/bench/udb-churn -o $(BENCH_OUT); fi
+	@$(MAKE) --no-print-directory bench-bin
+	@$(BUILD)/bench/udb-bench run -n $(N) -r $(REPS) -o $(BENCH_OUT) $(if $(ENGINES),-e $(ENGINES))
+	@$(BUILD)/bench/udb-churn -o $(BENCH_OUT)
+	@$(BUILD)/bench/udb-bench bulk -n $(N) -r $(REPS) -o $(BENCH_OUT)
 
 # The durability cost (bench/README.md, "Durability"): the load phase with
 # sync FULL and OFF and 10,000 single-record transactions with sync FULL,
-# udb-store beside SQLite; needs the record store (udb-bench-store).
+# udb-store beside SQLite.
 bench-durability:
 	@.ci/deps.sh bench
-	@$(MAKE) --no-print-directory $(LIB)
-	@$(MAKE) --no-print-directory bench-bin BENCH_STORE=1
-	@$(BUILD)/bench/udb-bench-store durability -n $(N) -r $(REPS) -o $(BENCH_OUT)
+	@$(MAKE) --no-print-directory bench-bin
+	@$(BUILD)/bench/udb-bench durability -n $(N) -r $(REPS) -o $(BENCH_OUT)
+
+# The bulk load of sorted input (bench/README.md, "Bulk load"): udb_store_load_sorted
+# beside LMDB (MDB_APPEND), SQLite and Berkeley DB, sync FULL / durable commits.
+bench-bulk:
+	@.ci/deps.sh bench
+	@$(MAKE) --no-print-directory bench-bin
+	@$(BUILD)/bench/udb-bench bulk -n $(N) -r $(REPS) -o $(BENCH_OUT)
 
 # The quick-start demo: build, then show dbe on a shipped fixture.
 demo: all

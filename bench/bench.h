@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- engines ------------------------------------------------------------ */
 enum { BENCH_ABSENT = 1 };   /* get/del: key not there (0 = found, < 0 = error) */
@@ -38,7 +39,7 @@ typedef struct bench_engine {
 } bench_engine;
 
 /* The engines (one file each) and the registry (engines.c, NULL-terminated,
-   in run order). The udb-store engines are linked only with BENCH_STORE=1. */
+   in run order). */
 extern const bench_engine bench_udb_store, bench_udb_store_classic;
 extern const bench_engine bench_udb_ndx, bench_udb_ndx_classic;
 extern const bench_engine bench_sqlite, bench_sqlite_wal;
@@ -55,6 +56,8 @@ extern const bench_engine bench_udb_store_nosync, bench_sqlite_nosync;
 extern const bench_engine *const bench_engines[];
 extern const bench_engine *const bench_extra_engines[];
 const bench_engine *bench_engine_find(const char *name);
+/* The same, or exit(2) with a message naming the run ("durability", ...) */
+const bench_engine *bench_engine_need(const char *run, const char *name);
 
 /* ---- the workload ---------------------------------------------------------- */
 #define BENCH_KEY 16           /* key bytes: lowercase hex, no NUL */
@@ -70,8 +73,11 @@ void bench_st64(void *p, uint64_t v);
 
 /* PH_COUNT phases make the default run; PH_TXN (BENCH_TXNS single-record
    insert transactions into the loaded database, each with a durable
-   commit) only runs when asked for (udb-bench durability). */
-enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_COUNT, PH_TXN = PH_COUNT, PH_ALL };
+   commit) only runs when asked for (udb-bench durability), and so do
+   PH_BULK (a new database loaded with the records in key order) and
+   PH_BULK_VERIFY (its untimed verification), both in bulk.c. */
+enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_COUNT,
+       PH_TXN = PH_COUNT, PH_BULK, PH_BULK_VERIFY, PH_ALL };
 #define BENCH_TXNS 10000
 extern const char *const bench_phase_names[PH_ALL];
 int bench_phase_find(const char *name);
@@ -81,6 +87,7 @@ uint64_t bench_phase_ops(int phase, uint64_t n);
    everything, and print "ok TOTAL_NS WORK_NS OPS" on stdout. Returns the
    process exit status (0 = verified). */
 int bench_child(const bench_engine *e, int phase, uint64_t n, const char *dir);
+uint64_t bench_now_ns(void);   /* CLOCK_MONOTONIC */
 
 /* ---- results ---------------------------------------------------------------- */
 typedef struct bench_run {
@@ -106,19 +113,56 @@ char *bench_files_at(bench_results *r, unsigned rep, unsigned e, int upd);
 /* report.c: the stdout tables, results.json, results.tsv, results.md */
 void bench_report_text(bench_results *r);
 int bench_report_files(bench_results *r, const char *outdir);
-/* median, min and max of v[0..n) (sorts v); ops/s as "372k", "1.2M" */
-void bench_stats(double *v, unsigned n, double *med, double *min, double *max);
+/* median, min and max of v[0..n) (sorts v); ops/s as "372k", "1.2M", and
+   as "372k (300k–400k)" (dash between min and max) */
+typedef struct bench_stat3 {
+    double med, min, max;
+} bench_stat3;
+bench_stat3 bench_stat(double *v, unsigned n);
 const char *bench_fmt_rate(double x, char *buf);
+const char *bench_fmt_stat(bench_stat3 s, const char *dash, char *buf);
+/* The text of a run (durability, bulk) on stdout and in OUTDIR/NAME.md,
+   its rows in OUTDIR/NAME.tsv; 0 or -1 (after a message) */
+int bench_write_run(const char *out, const char *name, void (*text)(FILE *f, void *arg),
+                    void (*tsv)(FILE *f, void *arg), void *arg);
 
 /* driver.c, for the other runs: one child process per phase (exits the
    program on any failure), the scratch directory, the machine line */
 void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, bench_run *out);
 int bench_rm_tree(const char *dir);
 void bench_mkdir(const char *dir);
+/* Bytes of all regular files in dir; list gets "name=bytes ..." (len bytes) */
+uint64_t bench_dir_bytes(const char *dir, char *list, size_t len);
 void bench_check_space(const char *dir, const bench_engine **eng, unsigned neng, uint64_t n);
 void bench_machine(bench_results *r);
+/* The command line of run, durability and bulk: -n N -r REPS -o OUTDIR
+   (defaults 100000, 3, bench/out) and, when list is not NULL, -e LIST.
+   Exits on a bad value; returns 2 on an unknown option, else 0. */
+int bench_args(int argc, char **argv, bench_results *r, const char **out, const char **list);
+/* A run's start: OUTDIR made, its scratch directory OUTDIR/SUB (path in
+   data) removed, free space for r->eng checked, date and machine taken. */
+void bench_start(bench_results *r, const char *out, const char *sub, char *data, size_t len);
 
 /* durability.c: udb-bench durability [-n N] [-r REPS] [-o OUTDIR] */
 int bench_durability(int argc, char **argv);
+
+/* ---- the bulk run ------------------------------------------------------------ */
+/* A record source in key order: 0 = one more record in *key (BENCH_KEY
+   bytes), *val, *len, valid until the next call; 1 = the end. */
+typedef int (*bench_next_fn)(void *arg, const uint8_t **key, const void **val, size_t *len);
+
+/* The engines' own bulk paths, on a handle their open made; *loaded gets
+   the records taken. eng_udb_store.c: one udb_store_load_sorted call (its
+   own transaction, durable commit); eng_lmdb.c: one write transaction of
+   MDB_APPEND puts, durable commit. */
+int bench_udb_store_load(void *db, bench_next_fn next, void *arg, uint64_t *loaded);
+int bench_lmdb_load(void *db, bench_next_fn next, void *arg, uint64_t *loaded);
+/* udb_store_check: clean (no problem, no note) and index 1 holds n records */
+int bench_udb_store_check(void *db, uint64_t n);
+
+/* bulk.c: udb-bench bulk [-n N] [-r REPS] [-o OUTDIR], and its child side
+   (phase PH_BULK or PH_BULK_VERIFY; returns the exit status as bench_child) */
+int bench_bulk(int argc, char **argv);
+int bench_bulk_child(const bench_engine *e, int phase, uint64_t n, const char *dir);
 
 #endif

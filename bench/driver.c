@@ -6,6 +6,7 @@
  *
  *   udb-bench run [-n N] [-r REPS] [-o OUTDIR] [-e ENGINE,ENGINE...]
  *   udb-bench durability [-n N] [-r REPS] [-o OUTDIR]   (durability.c)
+ *   udb-bench bulk [-n N] [-r REPS] [-o OUTDIR]         (bulk.c)
  *   udb-bench list
  *   udb-bench child ENGINE PHASE N DIR      (what run executes)
  */
@@ -65,8 +66,7 @@ int bench_rm_tree(const char *dir)
     return rc | rmdir(dir);
 }
 
-/* Bytes of all regular files in dir; list gets "name=bytes ..." */
-static uint64_t dir_bytes(const char *dir, char *list, size_t len)
+uint64_t bench_dir_bytes(const char *dir, char *list, size_t len)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -210,7 +210,7 @@ static void run_rep(bench_results *r, unsigned rep, const char *data)
                     b->ops / (b->total_ns / 1e9));
             if (p == PH_LOAD || p == PH_UPD)
                 bench_size_at(r, rep, e)[p == PH_UPD] =
-                    dir_bytes(dir, bench_files_at(r, rep, e, p == PH_UPD), BENCH_FILES);
+                    bench_dir_bytes(dir, bench_files_at(r, rep, e, p == PH_UPD), BENCH_FILES);
         }
 }
 
@@ -245,7 +245,7 @@ static unsigned pick_engines(const char *list, const bench_engine **out)
         if (n == 63)
             die("too many engines");
         if (!(out[n] = bench_engine_find(t))) {
-            fprintf(stderr, "udb-bench: no engine '%s' in this build (see: udb-bench list)\n", t);
+            fprintf(stderr, "udb-bench: no engine '%s' (see: udb-bench list)\n", t);
             exit(2);
         }
         n++;
@@ -254,36 +254,53 @@ static unsigned pick_engines(const char *list, const bench_engine **out)
     return n;
 }
 
-static int cmd_run(int argc, char **argv)
+int bench_args(int argc, char **argv, bench_results *r, const char **out, const char **list)
 {
-    static const bench_engine *eng[64];
-    bench_results r = {.n = 100000, .reps = 3, .eng = eng};
-    const char *out = "bench/out", *list = NULL;
     int c;
-    while ((c = getopt(argc, argv, "n:r:o:e:")) != -1) {
+    r->n = 100000;
+    r->reps = 3;
+    *out = "bench/out";
+    while ((c = getopt(argc, argv, list ? "n:r:o:e:" : "n:r:o:")) != -1) {
         if (c == 'n')
-            r.n = strtoull(optarg, NULL, 10);
+            r->n = strtoull(optarg, NULL, 10);
         else if (c == 'r')
-            r.reps = (unsigned)strtoul(optarg, NULL, 10);
+            r->reps = (unsigned)strtoul(optarg, NULL, 10);
         else if (c == 'o')
-            out = optarg;
-        else if (c == 'e')
-            list = optarg;
+            *out = optarg;
+        else if (c == 'e' && list)
+            *list = optarg;
         else
             return 2;
     }
-    if (r.n < 2 || r.n >= BENCH_UPD8 || r.reps < 1 || r.reps > 99)
+    if (r->n < 2 || r->n >= BENCH_UPD8 || r->reps < 1 || r->reps > 99)
         die("need 2 <= N < 2^30 and 1 <= REPS <= 99");
+    return 0;
+}
+
+void bench_start(bench_results *r, const char *out, const char *sub, char *data, size_t len)
+{
+    bench_mkdir(out);
+    join(data, len, out, sub);
+    bench_rm_tree(data);
+    bench_check_space(out, r->eng, r->neng, r->n);
+    bench_machine(r);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const bench_engine *eng[64];
+    bench_results r = {.eng = eng};
+    const char *out, *list = NULL;
+    if (bench_args(argc, argv, &r, &out, &list))
+        return 2;
     r.neng = pick_engines(list, eng);
     r.run = calloc((size_t)r.reps * PH_COUNT * r.neng, sizeof *r.run);
     r.size = calloc((size_t)r.reps * r.neng * 2, sizeof *r.size);
     r.files = calloc((size_t)r.reps * r.neng * 2, BENCH_FILES);
+    if (!r.run || !r.size || !r.files)
+        die("out of memory");
     char data[4096];
-    bench_mkdir(out);
-    join(data, sizeof data, out, "data");
-    bench_rm_tree(data);
-    bench_check_space(out, eng, r.neng, r.n);
-    bench_machine(&r);
+    bench_start(&r, out, "data", data, sizeof data);
     for (unsigned rep = 0; rep < r.reps; rep++)
         run_rep(&r, rep, data);
     bench_rm_tree(data);
@@ -302,6 +319,8 @@ static int cmd_child(char **argv)
     uint64_t n = strtoull(argv[2], NULL, 10);
     if (!e || p < 0 || n < 2)
         die("child: bad arguments");
+    if (p == PH_BULK || p == PH_BULK_VERIFY)
+        return bench_bulk_child(e, p, n, argv[3]);
     return bench_child(e, p, n, argv[3]);
 }
 
@@ -309,6 +328,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: udb-bench run [-n N] [-r REPS] [-o OUTDIR] [-e ENGINE,...]\n"
                     "       udb-bench durability [-n N] [-r REPS] [-o OUTDIR]\n"
+                    "       udb-bench bulk [-n N] [-r REPS] [-o OUTDIR]\n"
                     "       udb-bench list\n"
                     "       udb-bench child ENGINE PHASE N DIR\n");
     exit(2);
@@ -325,6 +345,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "durability"))
         return bench_durability(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "bulk"))
+        return bench_bulk(argc - 1, argv + 1);
     if (argc == 6 && !strcmp(argv[1], "child"))
         return cmd_child(argv + 2);
     if (argc == 2 && !strcmp(argv[1], "list")) {

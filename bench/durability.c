@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct dur_engine {
     const char *name, *sync;
@@ -32,7 +31,7 @@ static const dur_engine dur[] = {
 #define NDUR (sizeof dur / sizeof dur[0])
 
 typedef struct dur_results {
-    bench_results r;            /* n, reps, eng, date, machine */
+    bench_results r;            /* n, reps, eng, neng, date, machine */
     const bench_engine *eng[NDUR];
     bench_run *run;             /* [rep][0 load, 1 txn][engine] */
 } dur_results;
@@ -86,28 +85,14 @@ static void run_rep(dur_results *d, unsigned rep, const char *data)
 }
 
 /* ---- the report ----------------------------------------------------------------------- */
-typedef struct med3 {
-    double med, min, max;
-} med3;
-
-static med3 rate(dur_results *d, unsigned e, int txn, int work)
+static bench_stat3 rate(dur_results *d, unsigned e, int txn, int work)
 {
     double v[100];
-    med3 s;
     for (unsigned k = 0; k < d->r.reps; k++) {
         bench_run *b = at(d, k, txn, e);
         v[k] = b->ops / ((work ? b->work_ns : b->total_ns) / 1e9);
     }
-    bench_stats(v, d->r.reps, &s.med, &s.min, &s.max);
-    return s;
-}
-
-static const char *cell(med3 s, char *buf)
-{
-    char a[16], b[16], c[16];
-    sprintf(buf, "%s (%s–%s)", bench_fmt_rate(s.med, a), bench_fmt_rate(s.min, b),
-            bench_fmt_rate(s.max, c));
-    return buf;
+    return bench_stat(v, d->r.reps);
 }
 
 /* One Markdown table (stdout and durability.md): each engine of the phase. */
@@ -124,8 +109,8 @@ static void table(FILE *f, dur_results *d, int txn)
     fprintf(f, "| engine | sync | open + work + close | work alone |\n|---|---|---:|---:|\n");
     for (unsigned e = 0; e < NDUR; e++)
         if (!txn || dur[e].txn)
-            fprintf(f, "| %s | %s | %s | %s |\n", dur[e].name, dur[e].sync, cell(rate(d, e, txn, 0), a),
-                    cell(rate(d, e, txn, 1), b));
+            fprintf(f, "| %s | %s | %s | %s |\n", dur[e].name, dur[e].sync,
+                    bench_fmt_stat(rate(d, e, txn, 0), "–", a), bench_fmt_stat(rate(d, e, txn, 1), "–", b));
 }
 
 static double ratio(dur_results *d, unsigned x, unsigned y, int txn)
@@ -145,8 +130,9 @@ static void ratios(FILE *f, dur_results *d)
             ratio(d, 0, 2, 1), ratio(d, 0, 4, 1));
 }
 
-static void report(FILE *f, dur_results *d)
+static void report(FILE *f, void *arg)
 {
+    dur_results *d = arg;
     fprintf(f, "udb durability: N = %" PRIu64 ", BENCH_TXNS = %d, %u repetitions, %s; %s\n\n",
             d->r.n, BENCH_TXNS, d->r.reps, d->r.date, d->r.machine);
     for (unsigned e = 0; e < NDUR; e++)
@@ -157,11 +143,9 @@ static void report(FILE *f, dur_results *d)
 }
 
 /* Every child run: rep, phase, engine, ops, total_ns, work_ns, maxrss_kib. */
-static int write_tsv(dur_results *d, const char *path)
+static void write_tsv(FILE *f, void *arg)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
+    dur_results *d = arg;
     fprintf(f, "rep\tphase\tengine\tops\ttotal_ns\twork_ns\tmaxrss_kib\n");
     for (unsigned k = 0; k < d->r.reps; k++)
         for (int t = 0; t < 2; t++)
@@ -171,67 +155,26 @@ static int write_tsv(dur_results *d, const char *path)
                     fprintf(f, "%u\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%ld\n", k + 1,
                             t ? "txn" : "load", dur[e].name, b->ops, b->total_ns, b->work_ns, b->maxrss_kb);
                 }
-    return fclose(f);
-}
-
-static int write_outputs(dur_results *d, const char *out)
-{
-    char p[4096];
-    report(stdout, d);
-    if (snprintf(p, sizeof p, "%s/durability.md", out) >= (int)sizeof p)
-        return -1;
-    FILE *f = fopen(p, "w");
-    if (!f)
-        return -1;
-    report(f, d);
-    if (fclose(f))
-        return -1;
-    if (snprintf(p, sizeof p, "%s/durability.tsv", out) >= (int)sizeof p)
-        return -1;
-    return write_tsv(d, p);
 }
 
 /* ---- command line ----------------------------------------------------------------------- */
-static void find_engines(dur_results *d)
-{
-    for (unsigned e = 0; e < NDUR; e++)
-        if (!(d->eng[e] = bench_engine_find(dur[e].name))) {
-            fprintf(stderr, "udb-bench durability: engine %s is not in this build "
-                            "(make bench-durability builds udb-bench-store)\n", dur[e].name);
-            exit(2);
-        }
-}
-
 int bench_durability(int argc, char **argv)
 {
-    dur_results d = {.r = {.n = 100000, .reps = 3}};
-    const char *out = "bench/out";
-    int c;
-    while ((c = getopt(argc, argv, "n:r:o:")) != -1) {
-        if (c == 'n')
-            d.r.n = strtoull(optarg, NULL, 10);
-        else if (c == 'r')
-            d.r.reps = (unsigned)strtoul(optarg, NULL, 10);
-        else if (c == 'o')
-            out = optarg;
-        else
-            return 2;
-    }
-    if (d.r.n < 2 || d.r.n >= BENCH_UPD8 || d.r.reps < 1 || d.r.reps > 99)
-        die("need 2 <= N < 2^30 and 1 <= REPS <= 99");
-    find_engines(&d);
-    d.run = calloc((size_t)d.r.reps * 2 * NDUR, sizeof *d.run);
+    dur_results d = {.r = {.neng = NDUR}};
+    const char *out;
+    if (bench_args(argc, argv, &d.r, &out, NULL))
+        return 2;
+    d.r.eng = d.eng;
+    for (unsigned e = 0; e < NDUR; e++)
+        d.eng[e] = bench_engine_need("durability", dur[e].name);
+    if (!(d.run = calloc((size_t)d.r.reps * 2 * NDUR, sizeof *d.run)))
+        die("out of memory");
     char data[4096];
-    bench_mkdir(out);
-    if (snprintf(data, sizeof data, "%s/durability-data", out) >= (int)sizeof data)
-        die("path too long");
-    bench_rm_tree(data);
-    bench_check_space(out, d.eng, NDUR, d.r.n);
-    bench_machine(&d.r);
+    bench_start(&d.r, out, "durability-data", data, sizeof data);
     for (unsigned rep = 0; rep < d.r.reps; rep++)
         run_rep(&d, rep, data);
     bench_rm_tree(data);
-    int rc = write_outputs(&d, out) ? 1 : 0;
+    int rc = bench_write_run(out, "durability", report, write_tsv, &d) ? 1 : 0;
     free(d.run);
     return rc;
 }

@@ -3,12 +3,13 @@
  * "udb-store-classic", and "udb-store-nosync", wide with sync OFF, for the
  * durability run only): NAME.ndx + NAME.dat through the public
  * udb_store_* API, one BLOCK/16/UNIQUE index with nodes near 4 KiB, the
- * 100-byte values as heap records. Linked only with BENCH_STORE=1 (see
- * bench/README.md); always compiled against udb.h.
+ * 100-byte values as heap records. Also the bulk run's load path
+ * (udb_store_load_sorted) and check (udb_store_check) on these handles.
  */
 #include "bench.h"
 #include "udb.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -150,6 +151,55 @@ static int st_scan(void *db, bench_scan_fn fn, void *arg)
     scan_arg a = {fn, arg};
     int rc = udb_store_scan(x->s, 1, NULL, 0, NULL, 0, NULL, 0, scan_cb, &a);
     return rc < 0 ? err(x, "scan", rc) : 0;
+}
+
+/* ---- the bulk run (bulk.c) ----------------------------------------------------------- */
+typedef struct load_arg {
+    bench_next_fn next;
+    void *arg;
+} load_arg;
+
+static int load_next(void *arg, udb_key *keys, const void **val, size_t *len)
+{
+    load_arg *a = arg;
+    const uint8_t *key;
+    int r = a->next(a->arg, &key, val, len);
+    if (r == 0)
+        keys[0] = (udb_key){key, BENCH_KEY};
+    return r;
+}
+
+int bench_udb_store_load(void *db, bench_next_fn next, void *arg, uint64_t *loaded)
+{
+    store_db *x = db;
+    load_arg a = {next, arg};
+    int rc = udb_store_load_sorted(x->s, load_next, &a, loaded);
+    return rc ? err(x, "load_sorted", rc) : 0;
+}
+
+static void problem(void *arg, int severity, int64_t offset, unsigned index, const char *text)
+{
+    (void)arg;
+    fprintf(stderr, "udb-store: check: %s, index %u, offset %" PRId64 ": %s\n",
+            severity == UDB_PROBLEM ? "problem" : "note", index, offset, text);
+}
+
+int bench_udb_store_check(void *db, uint64_t n)
+{
+    store_db *x = db;
+    udb_check_report rep;
+    int rc = udb_store_check(x->s, problem, NULL, &rep);
+    uint64_t records = rep.num_indexes ? rep.index[0].records : 0;
+    unsigned notes = rep.notes;
+    udb_check_report_free(&rep);
+    if (rc)
+        return err(x, "check", rc);
+    if (notes || records != n) {
+        fprintf(stderr, "udb-store: check: %u note(s), %" PRIu64 " records (expected %" PRIu64 ")\n",
+                notes, records, n);
+        return -1;
+    }
+    return 0;
 }
 
 static char cfg[3][200];

@@ -1,23 +1,18 @@
 /*
  * engines.c — the registry of benchmarked engines, in run order: the
  * record engines (values of 100 bytes) and then the index-only engines
- * (8-byte values). The udb record-store engines are in the list only when
- * built with -DBENCH_STORE=1 (make bench BENCH_STORE=1; see README.md).
- * Engines outside the default run (found by name only) are listed apart.
+ * (8-byte values). Engines outside the default run (found by name only)
+ * are listed apart.
  */
 #include "bench.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#ifndef BENCH_STORE
-#define BENCH_STORE 0
-#endif
-
 const bench_engine *const bench_engines[] = {
-#if BENCH_STORE
     &bench_udb_store,
     &bench_udb_store_classic,
-#endif
     &bench_sqlite,
     &bench_sqlite_wal,
     &bench_bdb,
@@ -31,9 +26,7 @@ const bench_engine *const bench_engines[] = {
 
 /* Run only when named: the sync OFF variants of the durability run. */
 const bench_engine *const bench_extra_engines[] = {
-#if BENCH_STORE
     &bench_udb_store_nosync,
-#endif
     &bench_sqlite_nosync,
     NULL,
 };
@@ -47,4 +40,14 @@ const bench_engine *bench_engine_find(const char *name)
         if (!strcmp(bench_extra_engines[k]->name, name))
             return bench_extra_engines[k];
     return NULL;
+}
+
+const bench_engine *bench_engine_need(const char *run, const char *name)
+{
+    const bench_engine *e = bench_engine_find(name);
+    if (!e) {
+        fprintf(stderr, "udb-bench %s: no engine %s (see: udb-bench list)\n", run, name);
+        exit(2);
+    }
+    return e;
 }

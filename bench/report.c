@@ -12,40 +12,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct stat3 {
-    double med, min, max;
-} stat3;
-
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-void bench_stats(double *v, unsigned n, double *med, double *min, double *max)
+bench_stat3 bench_stat(double *v, unsigned n)
 {
+    bench_stat3 s;
     qsort(v, n, sizeof *v, cmp_d);
-    *med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    *min = v[0];
-    *max = v[n - 1];
-}
-
-static stat3 stats(double *v, unsigned n)
-{
-    stat3 s;
-    bench_stats(v, n, &s.med, &s.min, &s.max);
+    s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    s.min = v[0];
+    s.max = v[n - 1];
     return s;
 }
 
 /* ops/s of engine e in phase p over the repetitions; work: time of the work alone */
-static stat3 rate(bench_results *r, unsigned e, int p, int work)
+static bench_stat3 rate(bench_results *r, unsigned e, int p, int work)
 {
     double v[100];
     for (unsigned k = 0; k < r->reps; k++) {
         bench_run *b = bench_at(r, k, p, e);
         v[k] = b->ops / ((work ? b->work_ns : b->total_ns) / 1e9);
     }
-    return stats(v, r->reps);
+    return bench_stat(v, r->reps);
 }
 
 static double size_med(bench_results *r, unsigned e, int upd)
@@ -53,7 +44,7 @@ static double size_med(bench_results *r, unsigned e, int upd)
     double v[100];
     for (unsigned k = 0; k < r->reps; k++)
         v[k] = (double)bench_size_at(r, k, e)[upd];
-    return stats(v, r->reps).med;
+    return bench_stat(v, r->reps).med;
 }
 
 static long peak_rss(bench_results *r, unsigned e)
@@ -78,7 +69,7 @@ const char *bench_fmt_rate(double x, char *buf)
     return buf;
 }
 
-static const char *fmt_cell(stat3 s, const char *dash, char *buf)
+const char *bench_fmt_stat(bench_stat3 s, const char *dash, char *buf)
 {
     char a[16], b[16], c[16];
     sprintf(buf, "%s (%s%s%s)", bench_fmt_rate(s.med, a), bench_fmt_rate(s.min, b), dash, bench_fmt_rate(s.max, c));
@@ -102,7 +93,7 @@ static void text_rates(bench_results *r, int work)
     for (unsigned e = 0; e < r->neng; e++) {
         printf("\n%-18s", r->eng[e]->name);
         for (int p = 0; p < PH_COUNT; p++)
-            printf(" %-20s", fmt_cell(rate(r, e, p, work), "-", buf));
+            printf(" %-20s", bench_fmt_stat(rate(r, e, p, work), "-", buf));
     }
     printf("\n");
 }
@@ -174,7 +165,7 @@ static void md_rates(FILE *f, bench_results *r, int work)
     for (unsigned e = 0; e < r->neng; e++) {
         fprintf(f, "| %s |", r->eng[e]->name);
         for (int p = 0; p < PH_COUNT; p++)
-            fprintf(f, " %s |", fmt_cell(rate(r, e, p, work), "–", buf));
+            fprintf(f, " %s |", bench_fmt_stat(rate(r, e, p, work), "–", buf));
         fprintf(f, "\n");
     }
 }
@@ -206,8 +197,9 @@ static void md_files(FILE *f, bench_results *r)
                 fmt_mib(size_med(r, e, 1), b), peak_rss(r, e) / 1024.0);
 }
 
-static void write_md(FILE *f, bench_results *r)
+static void write_md(FILE *f, void *arg)
 {
+    bench_results *r = arg;
     fprintf(f, "N = %" PRIu64 ", %u repetitions, %s; %s.\n\n", r->n, r->reps, r->date, r->machine);
     for (unsigned e = 0; e < r->neng; e++)
         fprintf(f, "- `%s`: %s\n", r->eng[e]->name, r->eng[e]->config());
@@ -219,7 +211,7 @@ static void write_md(FILE *f, bench_results *r)
 }
 
 /* ---- JSON and TSV ------------------------------------------------------------------------ */
-static void json_stat(FILE *f, const char *name, stat3 s)
+static void json_stat(FILE *f, const char *name, bench_stat3 s)
 {
     fprintf(f, "\"%s\": {\"median\": %.1f, \"min\": %.1f, \"max\": %.1f}", name, s.med, s.min,
             s.max);
@@ -262,8 +254,9 @@ static void json_ratios(FILE *f, bench_results *r)
     fprintf(f, "\n  ]\n");
 }
 
-static void write_json(FILE *f, bench_results *r)
+static void write_json(FILE *f, void *arg)
 {
+    bench_results *r = arg;
     fprintf(f, "{\n  \"workload\": \"W1\", \"n\": %" PRIu64 ", \"repetitions\": %u,\n", r->n,
             r->reps);
     fprintf(f, "  \"date\": \"%s\", \"machine\": \"%s\",\n  \"engines\": [\n", r->date, r->machine);
@@ -276,8 +269,9 @@ static void write_json(FILE *f, bench_results *r)
     fprintf(f, "}\n");
 }
 
-static void write_tsv(FILE *f, bench_results *r)
+static void write_tsv(FILE *f, void *arg)
 {
+    bench_results *r = arg;
     fprintf(f, "rep\tphase\tengine\tops\ttotal_ns\twork_ns\tmaxrss_kib\tfile_bytes\tfiles\n");
     for (unsigned k = 0; k < r->reps; k++)
         for (int p = 0; p < PH_COUNT; p++)
@@ -295,8 +289,7 @@ static void write_tsv(FILE *f, bench_results *r)
             }
 }
 
-static int write_file(const char *dir, const char *name, void (*fn)(FILE *, bench_results *),
-                      bench_results *r)
+static int write_file(const char *dir, const char *name, void (*fn)(FILE *, void *), void *arg)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -305,7 +298,7 @@ static int write_file(const char *dir, const char *name, void (*fn)(FILE *, benc
         perror(path);
         return -1;
     }
-    fn(f, r);
+    fn(f, arg);
     int rc = fclose(f) ? -1 : 0;
     if (rc)
         perror(path);
@@ -319,5 +312,19 @@ int bench_report_files(bench_results *r, const char *outdir)
     rc |= write_file(outdir, "results.md", write_md, r);
     if (!rc)
         printf("\nwritten: %s/results.json, results.tsv, results.md\n", outdir);
+    return rc;
+}
+
+int bench_write_run(const char *out, const char *name, void (*text)(FILE *f, void *arg),
+                    void (*tsv)(FILE *f, void *arg), void *arg)
+{
+    char md[64], rows[64];
+    snprintf(md, sizeof md, "%s.md", name);
+    snprintf(rows, sizeof rows, "%s.tsv", name);
+    text(stdout, arg);
+    int rc = write_file(out, md, text, arg);
+    rc |= write_file(out, rows, tsv, arg);
+    if (!rc)
+        printf("\nwritten: %s/%s, %s\n", out, md, rows);
     return rc;
 }

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-const char *const bench_phase_names[PH_ALL] = {"load",  "get", "scan",  "del",
-                                               "scan2", "upd", "check", "txn"};
+const char *const bench_phase_names[PH_ALL] = {"load", "get",   "scan", "del",  "scan2",
+                                               "upd",  "check", "txn",  "bulk", "bulk-verify"};
 
 int bench_phase_find(const char *name)
 {
@@ -255,7 +255,7 @@ static int run_work(const bench_engine *e, void *db, int phase, uint64_t n)
     return e->commit(db, w);
 }
 
-static uint64_t now_ns(void)
+uint64_t bench_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -266,20 +266,20 @@ int bench_child(const bench_engine *e, int phase, uint64_t n, const char *dir)
 {
     void *db = NULL;
     const char *ph = bench_phase_names[phase];
-    uint64_t t0 = now_ns();
+    uint64_t t0 = bench_now_ns();
     if (e->open(dir, phase == PH_LOAD, &db))
         return fprintf(stderr, "bench: %s %s: open failed\n", e->name, ph), 1;
-    uint64_t t1 = now_ns();
+    uint64_t t1 = bench_now_ns();
     int rc = run_work(e, db, phase, n);
-    uint64_t t2 = now_ns(), tv = 0;
+    uint64_t t2 = bench_now_ns(), tv = 0;
     if (!rc && phase == PH_TXN) { /* verified after the timed work, untimed */
         rc = verify_txn(e, db, n);
-        tv = now_ns() - t2;
+        tv = bench_now_ns() - t2;
     }
     int crc = e->close(db);
     if (rc || crc)
         return fprintf(stderr, "bench: %s %s: %s\n", e->name, ph, rc ? "FAILED" : "close"), 1;
-    uint64_t t3 = now_ns();
+    uint64_t t3 = bench_now_ns();
     printf("ok %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", t3 - t0 - tv, t2 - t1, bench_phase_ops(phase, n));
     return fflush(stdout) ? 1 : 0;
 }
