@@ -236,6 +236,7 @@ static int flush_buf(pager_group *g)
         return pager_oserr(g, rc, "cannot write journal", g->jpath);
     g->jend += g->jlen;
     g->jlen = 0;
+    g->jdurable = 0;
     return 0;
 }
 
@@ -295,6 +296,8 @@ int journal_sync(pager_group *g)
     int rc = ensure_open_rw(g);
     if (rc)
         return rc;
+    if (g->jhdr_written && !g->jlen && g->jdurable)
+        return 0; /* a write-behind after an earlier sync: nothing new to make durable */
     if (!g->jhdr_written) {
         uint8_t b[JHDR];
         jhdr h;
@@ -305,6 +308,7 @@ int journal_sync(pager_group *g)
         if (g->jend < JHDR)
             g->jend = JHDR;
         g->jhdr_written = 1;
+        g->jdurable = 0;
     }
     if ((rc = flush_buf(g)))
         return rc;
@@ -312,7 +316,10 @@ int journal_sync(pager_group *g)
        rejected by its salt; nothing to clear */
     if (g->sync != UDB_SYNC_OFF && (rc = g->os->fsync(g->os->ctx, g->jfd)) < 0)
         return pager_oserr(g, rc, "cannot sync journal", g->jpath);
-    return sync_dir(g);
+    if ((rc = sync_dir(g)))
+        return rc;
+    g->jdurable = 1;
+    return 0;
 }
 
 static int write_clean(pager_group *g, int fd, const char *path, jhdr *h, int sync)

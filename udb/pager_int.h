@@ -41,6 +41,7 @@ struct pager_group {
     uint64_t salt;
     uint64_t jend;          /* offset of the next record */
     int jhdr_written;
+    int jdurable;           /* nothing written to the journal since its last fsync */
     uint8_t *jbuf;
     size_t jlen, jcap;
 };

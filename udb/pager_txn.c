@@ -462,6 +462,9 @@ int pager_commit(pager_group *g)
         unlock_excl(g, 0);
         return rc; /* nothing written: the transaction stays open */
     }
+    if (!rc && g->sync != UDB_SYNC_OFF && g->nfiles > 1 && g->os->writeback)
+        for (int i = 0; i < g->nfiles; i++) /* the disk takes every file at once */
+            g->os->writeback(g->os->ctx, g->files[i]->fd, 0, 0);
     for (int i = 0; i < g->nfiles && !rc && g->sync != UDB_SYNC_OFF; i++) {
         int r = g->os->fsync(g->os->ctx, g->files[i]->fd);
         if (r < 0)
