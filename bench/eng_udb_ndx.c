@@ -2,8 +2,8 @@
  * eng_udb_ndx.c — the udb index-only engines ("udb-ndx", wide layout, and
  * "udb-ndx-classic"): one MultiIndex file, one BLOCK/16/UNIQUE index with
  * nodes near 4 KiB, mapping key -> data position through the public
- * udb_ndx_* API. The 8-byte value is the position. There is no call that
- * rewrites a position in place, so upd is delete + append.
+ * udb_ndx_* API. The 8-byte value is the position; upd finds the key with
+ * a cursor and gives it the new position in place (udb_cursor_set_datapos).
  */
 #include "bench.h"
 #include "udb.h"
@@ -13,7 +13,8 @@
 
 typedef struct ndx_db {
     udb_ndx *d;
-    udb_cursor *c;
+    udb_cursor *c;  /* scan */
+    udb_cursor *uc; /* upd, opened by the first upd */
     uint8_t val[8];
 } ndx_db;
 
@@ -76,6 +77,8 @@ static int open_classic(const char *dir, int create, void **out)
 static int ndx_close(void *db)
 {
     ndx_db *x = db;
+    if (x->uc)
+        udb_cursor_close(x->uc);
     int rc = udb_ndx_close(x->d);
     free(x);
     return rc ? err(NULL, "close", rc) : 0;
@@ -132,8 +135,14 @@ static int ndx_del(void *db, const uint8_t *key)
 
 static int ndx_upd(void *db, const uint8_t *key, const void *val, size_t len)
 {
-    int rc = ndx_del(db, key);
-    return rc ? -1 : ndx_put(db, key, val, len);
+    (void)len;
+    ndx_db *x = db;
+    int rc = x->uc ? 0 : udb_cursor_open(x->d, 1, &x->uc);
+    if (!rc)
+        rc = udb_cursor_find(x->uc, key, BENCH_KEY, NULL);
+    if (!rc)
+        rc = udb_cursor_set_datapos(x->uc, (int64_t)bench_ld64(val));
+    return rc ? err(x, "upd", rc) : 0;
 }
 
 static int ndx_scan(void *db, bench_scan_fn fn, void *arg)
@@ -157,7 +166,7 @@ static const char *config(int layout, int k)
 {
     snprintf(cfg[k], sizeof cfg[k],
              "udb %s, %s layout, udb_ndx_* API, one index BLOCK 16 UNIQUE, maxitems %u "
-             "(node %u B), value = 8-byte position, upd = delete + append",
+             "(node %u B), value = 8-byte position, upd = cursor find + set_datapos",
              udb_version(), layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide",
              bench_udb_maxitems(layout), bench_udb_node(layout));
     return cfg[k];
