@@ -533,7 +533,7 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
 
 static int maybe_write_behind(pager_group *g)
 {
-    uint64_t chunk = g->dirty_limit / 8, lag = g->dirty_limit / 16;
+    uint64_t chunk = g->dirty_limit / 32, lag = g->dirty_limit / 64;
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
         uint64_t ps = (uint64_t)1 << f->pshift;
