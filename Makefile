@@ -103,7 +103,7 @@ check: tests
 FUZZ_SECONDS ?= 60
 build-fuzz/fuzz_open: tests/fuzz/fuzz_open.c $(LIB_SRC) $(wildcard udb/*.h)
 	@mkdir -p build-fuzz
-	clang $(STD) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iudb \
+	clang $(STD) -g -O1 -fsanitize=fuzzer,address,undefined -Iudb \
 	    tests/fuzz/fuzz_open.c $(LIB_SRC) $(LDLIBS) -o $@
 
 # A short coverage-guided run seeded with the fixtures; findings go to build-fuzz/.
