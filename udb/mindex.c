@@ -3,6 +3,7 @@
  * leaf access, search, cursors. Writes are in mindex_write.c, the check in
  * check.c. Must not do I/O other than through pager_get/pager_put.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "mindex.h"
@@ -33,6 +34,7 @@ static void posset_put(posslot *slot, size_t cap, int64_t pos, uint32_t hint)
         i = (i + 1) & (cap - 1);
     slot[i].pos = pos;
     slot[i].hint = hint;
+    slot[i].fence_hi = 0;
 }
 
 int posset_add(posset *s, int64_t pos, uint32_t hint)
@@ -46,7 +48,7 @@ int posset_add(posset *s, int64_t pos, uint32_t hint)
             n[i].pos = -1;
         for (size_t i = 0; i < s->cap; i++)
             if (s->slot[i].pos != -1)
-                posset_put(n, ncap, s->slot[i].pos, s->slot[i].hint);
+                posset_put(n, ncap, s->slot[i].pos, s->slot[i].hint); /* fences dropped */
         free(s->slot);
         s->slot = n;
         s->cap = ncap;
@@ -230,7 +232,8 @@ static inline void prefetch_probes(const lay_tree *T, const uint8_t *n, unsigned
 /* search: the node is about to be searched; when it was verified before,
    the item count seen then starts its probe lines on their way together
    with its header (the count itself is read from the node, as always). */
-static const uint8_t *node_at(mindex *m, mindex_index *x, int64_t pos, int search)
+static const uint8_t *node_at(mindex *m, mindex_index *x, int64_t pos, int search,
+                              posslot **slot)
 {
     unsigned ix = (unsigned)(x - m->ix);
     if (pos < 0 || (uint64_t)pos < m->body) {
@@ -242,10 +245,10 @@ static const uint8_t *node_at(mindex *m, mindex_index *x, int64_t pos, int searc
         err_index(m, ix, UDB_CORRUPT, "node pointer past the end of the file", pos);
         return NULL;
     }
-    const posslot *seen = posset_find(&x->verified, pos);
+    posslot *seen = posset_find(&x->verified, pos);
     if (seen) {
         m->hits++;
-        if (search && seen->hint >= 32 && seen->hint <= x->T.maxitems)
+        if (search && !seen->fence_hi && seen->hint >= 32 && seen->hint <= x->T.maxitems)
             prefetch_probes(&x->T, n, seen->hint);
     } else {
         m->misses++;
@@ -253,8 +256,11 @@ static const uint8_t *node_at(mindex *m, mindex_index *x, int64_t pos, int searc
             err_index(m, ix, UDB_CORRUPT, "node checksum mismatch", pos);
             return NULL;
         }
-        posset_add(&x->verified, pos, lay_node_count(n));
+        if (posset_add(&x->verified, pos, lay_node_count(n)) == 0 && slot)
+            seen = posset_find(&x->verified, pos);
     }
+    if (slot)
+        *slot = seen;
     unsigned c = lay_node_count(n);
     if (c == 0 || c > x->T.maxitems) {
         udb_err_set(m->err, UDB_CORRUPT, "index %u: node at offset %lld holds %u items (max %u)",
@@ -266,7 +272,7 @@ static const uint8_t *node_at(mindex *m, mindex_index *x, int64_t pos, int searc
 
 const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos)
 {
-    return node_at(m, x, pos, 0);
+    return node_at(m, x, pos, 0, NULL);
 }
 
 const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos)
@@ -330,18 +336,89 @@ static unsigned lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi, co
     return lo;
 }
 
+/* ---- fences: where a searched BLOCK node's keys stood ------------------------------- */
+/* A verified BLOCK node remembers the first 4 bytes of the keys at its seven
+   probe points (memory, not the file). A later search narrows the node to
+   the eighth between two fences, fetches just that, and checks the two
+   items around it against the node itself: a node that changed since only
+   costs the full search (and new fences). One memory wait instead of two. */
+static uint32_t key_prefix(const uint8_t *k, unsigned ks)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < 4; i++)
+        v = v << 8 | (i < ks ? k[i] : 0);
+    return v;
+}
+
+static void take_fences(const lay_tree *T, const uint8_t *n, unsigned hi, posslot *s)
+{
+    for (unsigned k = 0; k < MINDEX_FENCES; k++)
+        s->fence[k] = key_prefix(lay_node_key(T, n, hi * (k + 1) / 8), T->ks);
+    s->fence_hi = hi;
+}
+
+/* lower_bound through the fences; UINT_MAX when they do not hold */
+static unsigned fenced_lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi,
+                                   const uint8_t *key, const posslot *s)
+{
+    uint32_t kp = key_prefix(key, T->ks);
+    unsigned a = 0, b = hi, per_line = 64 / T->item + 1;
+    for (unsigned k = 0; k < MINDEX_FENCES; k++) {
+        unsigned at = hi * (k + 1) / 8;
+        if (s->fence[k] < kp) {
+            a = at + 1;
+        } else if (s->fence[k] > kp) {
+            b = at;
+            break;
+        }
+    }
+    if (a > b)
+        return UINT_MAX;
+    for (unsigned i = a ? a - 1 : 0; i < b; i += per_line)
+        __builtin_prefetch(lay_node_key(T, n, i));
+    if (b < hi)
+        __builtin_prefetch(lay_node_key(T, n, b));
+    if ((a > 0 && lay_block_cmp(lay_node_key(T, n, a - 1), key, T->ks) >= 0) ||
+        (b < hi && lay_block_cmp(lay_node_key(T, n, b), key, T->ks) < 0))
+        return UINT_MAX;
+    while (a < b) {
+        unsigned mid = (a + b) / 2;
+        if (lay_block_cmp(lay_node_key(T, n, mid), key, T->ks) < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a;
+}
+
+static unsigned search_node(const lay_tree *T, const uint8_t *n, unsigned hi, const uint8_t *key,
+                            posslot *s)
+{
+    if (!s || T->keytype != UDB_KEY_BLOCK || hi < 32)
+        return lower_bound(T, n, hi, key);
+    if (s->fence_hi == hi) {
+        unsigned j = fenced_lower_bound(T, n, hi, key, s);
+        if (j != UINT_MAX)
+            return j;
+    }
+    unsigned j = lower_bound(T, n, hi, key);
+    take_fences(T, n, hi, s); /* the probe lines the search just read */
+    return j;
+}
+
 int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
 {
     unsigned levels = x->info.levels;
     int64_t pos = x->info.root;
     for (unsigned lvl = levels; lvl >= 1; lvl--) {
-        const uint8_t *n = node_at(m, x, pos, 1);
+        posslot *s;
+        const uint8_t *n = node_at(m, x, pos, 1, &s);
         if (!n)
             return m->err->code;
         unsigned cnt = lay_node_count(n);
         int rightmost = lay_node_next(&x->T, n) == -1;
         unsigned hi = rightmost ? cnt - 1 : cnt;
-        unsigned j = lower_bound(&x->T, n, hi, key);
+        unsigned j = search_node(&x->T, n, hi, key, s);
         if (j == hi)
             j = cnt - 1; /* +infinity item, or a damaged bound: go right */
         p->pos[lvl] = pos;

@@ -22,9 +22,14 @@
 
 #define MINDEX_MAX_LEVELS 64
 
+#define MINDEX_FENCES 7
+
 typedef struct posslot {
     int64_t pos;                /* -1: empty */
     uint32_t hint;              /* the node's item count when verified */
+    uint32_t fence_hi;          /* 0, or the search bound when fence[] was taken */
+    uint32_t fence[MINDEX_FENCES]; /* BLOCK nodes: first 4 key bytes (big-endian)
+                                   at items fence_hi * k / 8, k = 1..7: a hint */
 } posslot;
 
 typedef struct posset {         /* open-addressing set of positions */
