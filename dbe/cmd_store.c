@@ -106,27 +106,14 @@ static int create_store(const char *name, const dbe_opts *o, const udb_store_def
 
 int cmd_create_store(int argc, char **argv)
 {
-    const char **specs = calloc((size_t)argc, sizeof *specs);
-    udb_index_def *defs = calloc((size_t)argc, sizeof *defs);
     dbe_opts o = {0};
-    unsigned n = 0;
-    char err[300];
-    int ex = !specs || !defs ? dbe_fail(EX_USAGE, "out of memory")
-                             : dbe_take_index_specs("create-store", &argc, argv, specs, &n);
-    if (ex == EX_OK && dbe_parse_opts(argc, argv, &o, "layout,sync,compress") != 1)
-        ex = dbe_usage("create-store");
-    if (ex == EX_OK && n == 0)
-        ex = dbe_fail(EX_USAGE, "create-store: give at least one --index "
-                      "TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]");
-    int layout = o.layout ? o.layout : UDB_LAYOUT_WIDE;
-    for (unsigned i = 0; i < n && ex == EX_OK; i++)
-        if (dbe_parse_index_spec(specs[i], layout, &defs[i], err, sizeof err))
-            ex = dbe_fail(EX_USAGE, "create-store: index %u (%s): %s", i + 1, specs[i], err);
+    udb_index_def *defs;
+    unsigned n;
+    int ex = dbe_create_args("create-store", argc, argv, "layout,sync,compress", &o, &defs, &n);
     if (ex == EX_OK) {
         udb_store_def def = {n, defs, o.compress, 0};
         ex = create_store(argv[1], &o, &def);
     }
-    free(specs);
     free(defs);
     return ex;
 }

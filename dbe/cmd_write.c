@@ -90,7 +90,8 @@ int dbe_parse_index_spec(const char *spec, int layout, udb_index_def *def, char 
     return udb_index_def_check(layout, def, err, errlen) ? -1 : 0;
 }
 
-int dbe_take_index_specs(const char *cmd, int *argc, char **argv, const char **specs, unsigned *n)
+/* Take every "--index SPEC", "--index=SPEC" and "-i SPEC" out of argv. */
+static int take_index_specs(const char *cmd, int *argc, char **argv, const char **specs, unsigned *n)
 {
     int out = 1;
     *n = 0;
@@ -143,26 +144,36 @@ int dbe_create_file(const char *path, const dbe_opts *o, int layout, const udb_i
     return EX_OK;
 }
 
-int cmd_create(int argc, char **argv)
+int dbe_create_args(const char *cmd, int argc, char **argv, const char *optnames, dbe_opts *o,
+                    udb_index_def **defs, unsigned *n)
 {
     const char **specs = calloc((size_t)argc, sizeof *specs);
-    udb_index_def *defs = calloc((size_t)argc, sizeof *defs);
-    dbe_opts o = {0};
-    unsigned n = 0;
     char err[300];
-    int ex = !specs || !defs ? dbe_fail(EX_USAGE, "out of memory")
-                             : dbe_take_index_specs("create", &argc, argv, specs, &n);
-    if (ex == EX_OK && dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
-        ex = dbe_usage("create");
-    if (ex == EX_OK && n == 0)
-        ex = dbe_fail(EX_USAGE, "create: give at least one --index TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]");
-    int layout = o.layout ? o.layout : UDB_LAYOUT_WIDE;
-    for (unsigned i = 0; i < n && ex == EX_OK; i++)
-        if (dbe_parse_index_spec(specs[i], layout, &defs[i], err, sizeof err))
-            ex = dbe_fail(EX_USAGE, "create: index %u (%s): %s", i + 1, specs[i], err);
-    if (ex == EX_OK)
-        ex = dbe_create_file(argv[1], &o, layout, defs, n);
+    *n = 0;
+    *defs = calloc((size_t)argc, sizeof **defs);
+    int ex = !specs || !*defs ? dbe_fail(EX_USAGE, "out of memory")
+                              : take_index_specs(cmd, &argc, argv, specs, n);
+    if (ex == EX_OK && dbe_parse_opts(argc, argv, o, optnames) != 1)
+        ex = dbe_usage(cmd);
+    if (ex == EX_OK && *n == 0)
+        ex = dbe_fail(EX_USAGE, "%s: give at least one --index TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]", cmd);
+    if (!o->layout)
+        o->layout = UDB_LAYOUT_WIDE;
+    for (unsigned i = 0; i < *n && ex == EX_OK; i++)
+        if (dbe_parse_index_spec(specs[i], o->layout, &(*defs)[i], err, sizeof err))
+            ex = dbe_fail(EX_USAGE, "%s: index %u (%s): %s", cmd, i + 1, specs[i], err);
     free(specs);
+    return ex;
+}
+
+int cmd_create(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    udb_index_def *defs;
+    unsigned n;
+    int ex = dbe_create_args("create", argc, argv, "layout,sync", &o, &defs, &n);
+    if (ex == EX_OK)
+        ex = dbe_create_file(argv[1], &o, o.layout, defs, n);
     free(defs);
     return ex;
 }

@@ -73,8 +73,12 @@ uint64_t dbe_count_records(udb_ndx *d, unsigned ix);
 int dbe_index_empty(udb_ndx *d, unsigned ix);
 /* TYPE:KEYSIZE[:ATTRS[:MAXITEMS]] into def, checked for layout. */
 int dbe_parse_index_spec(const char *spec, int layout, udb_index_def *def, char *err, size_t errlen);
-/* Take every "--index SPEC", "--index=SPEC" and "-i SPEC" out of argv. */
-int dbe_take_index_specs(const char *cmd, int *argc, char **argv, const char **specs, unsigned *n);
+/* create / create-store arguments: the --index specs parsed into *defs
+   (n of them; the caller frees *defs, also on failure), the options of
+   optnames into o (o->layout defaults to wide). EX_OK or the exit code of
+   the message printed. */
+int dbe_create_args(const char *cmd, int argc, char **argv, const char *optnames, dbe_opts *o,
+                    udb_index_def **defs, unsigned *n);
 
 /* Nodes and item slots in use per level of an index's tree (1 = bottom). */
 enum { DBE_MAX_LEVELS = 64 };
