@@ -102,6 +102,16 @@ size_t lay_leaf_size(const lay *L, unsigned ks);
 void lay_tree_init(lay_tree *T, const lay *L, int keytype, unsigned ks, unsigned maxitems);
 
 /* BLOCK order (memcmp) eight bytes at a time: the hot comparison. */
+/* The first 4 bytes of a BLOCK key as a number that orders like the key
+   (zero-padded): equal prefixes say nothing, different ones decide. */
+static inline uint32_t lay_block_prefix(const uint8_t *k, unsigned ks)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < 4; i++)
+        v = v << 8 | (i < ks ? k[i] : 0);
+    return v;
+}
+
 static inline int lay_block_cmp(const uint8_t *a, const uint8_t *b, unsigned ks)
 {
     unsigned i = 0;

@@ -342,18 +342,10 @@ static unsigned lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi, co
    the eighth between two fences, fetches just that, and checks the two
    items around it against the node itself: a node that changed since only
    costs the full search (and new fences). One memory wait instead of two. */
-static uint32_t key_prefix(const uint8_t *k, unsigned ks)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < 4; i++)
-        v = v << 8 | (i < ks ? k[i] : 0);
-    return v;
-}
-
 static void take_fences(const lay_tree *T, const uint8_t *n, unsigned hi, posslot *s)
 {
     for (unsigned k = 0; k < MINDEX_FENCES; k++)
-        s->fence[k] = key_prefix(lay_node_key(T, n, hi * (k + 1) / 8), T->ks);
+        s->fence[k] = lay_block_prefix(lay_node_key(T, n, hi * (k + 1) / 8), T->ks);
     s->fence_hi = hi;
 }
 
@@ -361,7 +353,7 @@ static void take_fences(const lay_tree *T, const uint8_t *n, unsigned hi, posslo
 static unsigned fenced_lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi,
                                    const uint8_t *key, const posslot *s)
 {
-    uint32_t kp = key_prefix(key, T->ks);
+    uint32_t kp = lay_block_prefix(key, T->ks);
     unsigned a = 0, b = hi, per_line = 64 / T->item + 1;
     for (unsigned k = 0; k < MINDEX_FENCES; k++) {
         unsigned at = hi * (k + 1) / 8;
