@@ -1,8 +1,9 @@
 /*
  * mindex_write.c — MultiIndex write side: free lists and batch growth, leaf
  * linking, insertion (shift into the right neighbour, split), removal
- * (merge into / borrow from the right neighbour), lazy root collapse, the
- * sentinel upgrade and index definition — the shapes the originals make.
+ * (below a quarter full: merge into / borrow from the right neighbour), lazy
+ * root collapse, the sentinel upgrade and index definition. The shapes differ
+ * from the originals' only where doc/format.md says so.
  * Must not do I/O other than through pager_get/pager_put/pager_extend.
  *
  * Every operation validates what it will touch before its first change, so
@@ -298,6 +299,11 @@ static int drop_node(mindex *m, mindex_index *x, mpath *p, unsigned lvl)
     return rc ? rc : remove_item(m, x, p, lvl + 1, p->j[lvl + 1]);
 }
 
+/* Drop item j of the node at path level lvl. A node left with fewer than a
+   quarter of maxitems merges into its right neighbour when the two fit in
+   half a node, or else takes items from it until the two are about even.
+   (The originals even out after every removal: a read and often a shift of
+   the neighbour per delete.) */
 static int remove_item(mindex *m, mindex_index *x, mpath *p, unsigned lvl, unsigned j)
 {
     uint8_t *n = wnode(m, x, p->pos[lvl]);
@@ -311,7 +317,7 @@ static int remove_item(mindex *m, mindex_index *x, mpath *p, unsigned lvl, unsig
     if (cnt == 0)
         return drop_node(m, x, p, lvl);
     int64_t rpos = lay_node_next(&x->T, n);
-    if (rpos != -1) {
+    if (rpos != -1 && cnt < x->T.maxitems / 4) {
         const uint8_t *rr = mindex_node(m, x, rpos);
         TRY_PTR(rr);
         unsigned rc = lay_node_count(rr);
@@ -321,13 +327,8 @@ static int remove_item(mindex *m, mindex_index *x, mpath *p, unsigned lvl, unsig
             lay_node_shift_right(&x->T, n, r, cnt);
             return drop_node(m, x, p, lvl);
         }
-        if (rc > cnt + 1 || cnt > rc + 1) {
-            if (rc > cnt)
-                lay_node_shift_left(&x->T, r, n, (rc - cnt) / 2);
-            else
-                lay_node_shift_right(&x->T, n, r, (cnt - rc) / 2);
-            return update_key(m, x, p, lvl, last_key(x, n, scratch(x, 1)));
-        }
+        lay_node_shift_left(&x->T, r, n, (rc - cnt) / 2); /* rc > maxitems / 4 > cnt */
+        return update_key(m, x, p, lvl, last_key(x, n, scratch(x, 1)));
     }
     if (was_last)
         return update_key(m, x, p, lvl, last_key(x, n, scratch(x, 1)));
