@@ -15,25 +15,6 @@ const lay *lay_get(int kind)
 }
 
 /* ---- checksums ------------------------------------------------------------ */
-uint8_t lay_xor(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, b + i, 8);
-        acc ^= w;
-    }
-    uint8_t x = 0;
-    for (; i < n; i++)
-        x ^= b[i];
-    acc ^= acc >> 32;
-    acc ^= acc >> 16;
-    acc ^= acc >> 8;
-    return (uint8_t)(x ^ (uint8_t)acc);
-}
-
 void lay_ck_fix(uint8_t *p, size_t n)
 {
     p[0] = 0;
@@ -272,6 +253,15 @@ void lay_node_insert(const lay_tree *T, uint8_t *n, unsigned j, const uint8_t *k
     lay_stpos(T->L, at + T->ks, child);
     n[0] ^= lay_xor(at, T->item);
     lay_node_set_count(T, n, cnt + 1);
+}
+
+void lay_node_append_raw(const lay_tree *T, uint8_t *n, const uint8_t *key, int64_t child)
+{
+    unsigned cnt = lay_node_count(n);
+    uint8_t *at = item_at(T, n, cnt);
+    memcpy(at, key, T->ks);
+    lay_stpos(T->L, at + T->ks, child);
+    st16(n + 1, (uint16_t)(cnt + 1));
 }
 
 void lay_node_remove(const lay_tree *T, uint8_t *n, unsigned j)

@@ -48,7 +48,24 @@ static inline void lay_stpos(const lay *L, uint8_t *p, int64_t v)
 static inline int64_t lay_maxpos(const lay *L) { return L->psz == 4 ? INT32_MAX : INT64_MAX; }
 
 /* ---- checksums ------------------------------------------------------------- */
-uint8_t lay_xor(const void *p, size_t n);
+static inline uint8_t lay_xor(const void *p, size_t n) /* inline: sizes are often constants */
+{
+    const uint8_t *b = p;
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        acc ^= w;
+    }
+    uint8_t x = 0;
+    for (; i < n; i++)
+        x ^= b[i];
+    acc ^= acc >> 32;
+    acc ^= acc >> 16;
+    acc ^= acc >> 8;
+    return (uint8_t)(x ^ (uint8_t)acc);
+}
 static inline int lay_ck_ok(const uint8_t *p, size_t n) { return lay_xor(p, n) == 0; }
 void lay_ck_fix(uint8_t *p, size_t n); /* recompute byte 0 over n bytes */
 /* Overwrite n bytes at dst (inside the structure starting at base, not
@@ -163,6 +180,9 @@ void lay_node_set_key(const lay_tree *T, uint8_t *n, unsigned j, const uint8_t *
 void lay_node_set_child(const lay_tree *T, uint8_t *n, unsigned j, int64_t child);
 /* Insert an item at j (count must be < maxitems); count grows by one. */
 void lay_node_insert(const lay_tree *T, uint8_t *n, unsigned j, const uint8_t *key, int64_t child);
+/* Bulk building: the same at the end, without keeping the checksum (the
+   builder fixes it with lay_ck_fix when the node is complete). */
+void lay_node_append_raw(const lay_tree *T, uint8_t *n, const uint8_t *key, int64_t child);
 /* Remove item j; count shrinks by one; the freed slot keeps stale bytes. */
 void lay_node_remove(const lay_tree *T, uint8_t *n, unsigned j);
 /* Move k items: the last k of src to the front of dst, or the first k of

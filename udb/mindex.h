@@ -179,6 +179,10 @@ int mindex_delete_found(mindex *m, unsigned ix, int64_t leaf, const mpath *p, in
 int mindex_prepare_write(mindex *m, unsigned ix);
 /* Blocks from the free lists (batches appended when empty). */
 int mindex_alloc_block(mindex *m, mindex_index *x, int leaves, int64_t *out);
+/* k fresh blocks at the end of the file, not on any list yet */
+int mindex_reserve(mindex *m, mindex_index *x, int leaves, int64_t k, int64_t *at);
+/* the k blocks from at onward become the head of the free list */
+int mindex_chain_free(mindex *m, mindex_index *x, int leaves, int64_t at, int64_t k);
 int mindex_free_block(mindex *m, mindex_index *x, int leaves, int64_t pos);
 /* Change the data position of the record at leaf. */
 int mindex_set_datapos(mindex *m, unsigned ix, int64_t leaf, int64_t dp);
@@ -188,13 +192,15 @@ typedef struct mbulk {
     mindex *m;
     unsigned ix;
     int64_t cur[MINDEX_MAX_LEVELS + 2]; /* node being filled per level, 1 = bottom */
-    int64_t prev_leaf;
+    int64_t prev_leaf;          /* the last leaf, written when the next one comes */
+    int64_t prev_prev, prev_dp; /* its predecessor and data position */
     int64_t eof_run;            /* first record whose key equals the sentinel */
     uint64_t count;
     int have_last;
     int keep_duplicates;        /* repair/convert: an original's UNIQUE index
                                    may hold duplicates; keep them */
     uint8_t *last;              /* the last key added */
+    int64_t ext_next[2], ext_end[2]; /* fresh blocks still to hand out: [0] nodes, [1] leaves */
 } mbulk;
 
 /* The index must be empty. Equal keys keep the order they are added in. */

@@ -1,8 +1,9 @@
 /*
  * mindex_bulk.c — building an index bottom-up from keys that arrive in
  * order: leaves are taken from the free lists in file order, so they lie in
- * key order; each level fills one node at a time; the EOF item closes every
- * level. The result has the same structures the originals make (full
+ * key order (then from stretches reserved at the end of the file, handed
+ * out in order, so the leaves still follow the keys); each level fills one
+ * node at a time; the EOF item closes every level. The result has the same structures the originals make (full
  * nodes, sibling links, node key = greatest key below, bottom items on the
  * first leaf of each key run). Must not do I/O but through the pager.
  */
@@ -21,7 +22,7 @@ int mindex_bulk_begin(mindex *m, unsigned ix, mbulk *b)
                            ix + 1);
     b->m = m;
     b->ix = ix;
-    b->prev_leaf = b->eof_run = -1;
+    b->prev_leaf = b->prev_prev = b->eof_run = -1;
     for (unsigned l = 0; l < MINDEX_MAX_LEVELS + 2; l++)
         b->cur[l] = -1;
     if (!(b->last = malloc(x->T.ks)))
@@ -49,8 +50,58 @@ void mindex_bulk_free(mbulk *b)
     b->last = NULL;
 }
 
+#define EXTENT_BYTES (1u << 16) /* what is left of one may stay as free blocks */
+
+/* A block for the load: from the free list while it has any, else the next
+   of a reserved stretch (cheaper than growing the list block by block and
+   taking each block off it again). */
+static int bulk_alloc(mbulk *b, int leaves, int64_t *out)
+{
+    mindex *m = b->m;
+    mindex_index *x = &m->ix[b->ix];
+    if ((leaves ? x->info.free_leaf : x->info.free_node) != -1)
+        return mindex_alloc_block(m, x, leaves, out);
+    int64_t bs = (int64_t)(leaves ? x->T.leaf_size : x->T.node_size);
+    if (b->ext_next[leaves] == b->ext_end[leaves]) {
+        int64_t k = EXTENT_BYTES / bs + 1, at;
+        int rc = mindex_reserve(m, x, leaves, k, &at);
+        if (rc)
+            return rc;
+        b->ext_next[leaves] = at;
+        b->ext_end[leaves] = at + k * bs;
+    }
+    *out = b->ext_next[leaves];
+    b->ext_next[leaves] += bs;
+    return 0;
+}
+
+/* The unused rest of both stretches: cut off when it ends the file, else
+   onto the free lists. */
+static int bulk_return_extents(mbulk *b)
+{
+    mindex *m = b->m;
+    mindex_index *x = &m->ix[b->ix];
+    int rc = 0;
+    for (int round = 0; round < 2; round++) /* the later stretch first, then the other */
+        for (int kind = 0; kind < 2 && !rc; kind++)
+            if (b->ext_next[kind] < b->ext_end[kind] &&
+                (uint64_t)b->ext_end[kind] == pager_size(m->pf)) {
+                rc = pager_truncate(m->pf, (uint64_t)b->ext_next[kind]);
+                b->ext_end[kind] = b->ext_next[kind];
+            }
+    for (int kind = 0; kind < 2 && !rc; kind++) {
+        int64_t bs = (int64_t)(kind ? x->T.leaf_size : x->T.node_size);
+        if (b->ext_next[kind] < b->ext_end[kind])
+            rc = mindex_chain_free(m, x, kind, b->ext_next[kind],
+                                   (b->ext_end[kind] - b->ext_next[kind]) / bs);
+        b->ext_end[kind] = b->ext_next[kind];
+    }
+    return rc;
+}
+
 /* Append (key, child) to the node being filled at level lvl; a full node
-   is closed: its greatest key goes one level up. */
+   is closed: its checksum is computed (once, not per item) and its
+   greatest key goes one level up. */
 static int add_item(mbulk *b, unsigned lvl, const uint8_t *key, int64_t child)
 {
     mindex *m = b->m;
@@ -62,7 +113,7 @@ static int add_item(mbulk *b, unsigned lvl, const uint8_t *key, int64_t child)
         return m->err->code;
     if (!n || lay_node_count(n) == x->T.maxitems) {
         int64_t pos, prev = b->cur[lvl];
-        int rc = mindex_alloc_block(m, x, 0, &pos);
+        int rc = bulk_alloc(b, 0, &pos);
         if (rc)
             return rc;
         uint8_t *nn = pager_put(m->pf, (uint64_t)pos, x->T.node_size);
@@ -75,6 +126,7 @@ static int add_item(mbulk *b, unsigned lvl, const uint8_t *key, int64_t child)
             if (!pn)
                 return m->err->code;
             lay_node_set_next(&x->T, pn, pos);
+            lay_ck_fix(pn, x->T.node_size);
             if ((rc = add_item(b, lvl + 1, lay_node_key(&x->T, pn, lay_node_count(pn) - 1), prev)))
                 return rc;
         }
@@ -82,7 +134,20 @@ static int add_item(mbulk *b, unsigned lvl, const uint8_t *key, int64_t child)
         if (!n)
             return m->err->code;
     }
-    lay_node_insert(&x->T, n, lay_node_count(n), key, child);
+    lay_node_append_raw(&x->T, n, key, child);
+    return 0;
+}
+
+/* The previous leaf is written once its successor is known (one write
+   per leaf, no relinking). */
+static int write_prev_leaf(mbulk *b, int64_t next)
+{
+    mindex *m = b->m;
+    mindex_index *x = &m->ix[b->ix];
+    uint8_t *l = pager_put(m->pf, (uint64_t)b->prev_leaf, x->T.leaf_size);
+    if (!l)
+        return m->err->code;
+    lay_leaf_init(&x->T, l, next, b->prev_prev, b->prev_dp, b->last);
     return 0;
 }
 
@@ -105,21 +170,13 @@ int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp, int64_t *out)
         return udb_err_set(m->err, UDB_RANGE, "data position %lld does not fit the %s layout",
                            (long long)dp, m->L->name);
     int64_t leaf;
-    int rc = mindex_alloc_block(m, x, 1, &leaf);
+    int rc = bulk_alloc(b, 1, &leaf);
     if (rc)
         return rc;
-    uint8_t *l = pager_put(m->pf, (uint64_t)leaf, x->T.leaf_size);
-    if (!l)
-        return m->err->code;
-    lay_leaf_init(&x->T, l, x->info.last_leaf, b->prev_leaf, dp, key);
-    if (b->prev_leaf == -1) {
+    if (b->prev_leaf == -1)
         x->info.first_leaf = leaf;
-    } else {
-        uint8_t *p = pager_put(m->pf, (uint64_t)b->prev_leaf, x->T.leaf_size);
-        if (!p)
-            return m->err->code;
-        lay_leaf_set_next(&x->T, p, leaf);
-    }
+    else if ((rc = write_prev_leaf(b, leaf)))
+        return rc;
     /* keys equal to the sentinel join the EOF leaf's run: no item of their own */
     if (lay_cmp(&x->T, key, x->kbuf) == 0) {
         if (b->eof_run == -1)
@@ -129,7 +186,9 @@ int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp, int64_t *out)
     }
     memcpy(b->last, key, x->T.ks);
     b->have_last = 1;
+    b->prev_prev = b->prev_leaf;
     b->prev_leaf = leaf;
+    b->prev_dp = dp;
     b->count++;
     if (out)
         *out = leaf;
@@ -140,6 +199,8 @@ int mindex_bulk_end(mbulk *b)
 {
     mindex *m = b->m;
     mindex_index *x = &m->ix[b->ix];
+    if (b->prev_leaf != -1 && write_prev_leaf(b, x->info.last_leaf))
+        return m->err->code;
     uint8_t *e = pager_put(m->pf, (uint64_t)x->info.last_leaf, x->T.leaf_size);
     if (!e)
         return m->err->code;
@@ -154,7 +215,14 @@ int mindex_bulk_end(mbulk *b)
         rc = add_item(b, lvl + 1, lay_node_key(&x->T, n, lay_node_count(n) - 1), b->cur[lvl]);
         lvl++;
     }
-    if (rc)
+    for (unsigned l = 1; l <= lvl && !rc; l++) { /* the last node of every level is complete */
+        uint8_t *n = pager_put(m->pf, (uint64_t)b->cur[l], x->T.node_size);
+        if (n)
+            lay_ck_fix(n, x->T.node_size);
+        else
+            rc = m->err->code;
+    }
+    if (rc || (rc = bulk_return_extents(b)))
         return rc;
     x->info.root = b->cur[lvl];
     x->info.levels = lvl;

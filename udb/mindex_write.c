@@ -34,34 +34,48 @@ static uint8_t *wleaf(mindex *m, mindex_index *x, int64_t pos)
     } while (0)
 
 /* ---- free lists --------------------------------------------------------------- */
-static int grow(mindex *m, mindex_index *x, int leaves)
+/* Extend the file by k blocks of one kind (fresh, zero); *at = the first. */
+int mindex_reserve(mindex *m, mindex_index *x, int leaves, int64_t k, int64_t *at)
 {
     size_t bs = leaves ? x->T.leaf_size : x->T.node_size;
-    int64_t want = leaves ? x->info.create_leaves : x->info.create_nodes;
-    int64_t cap = (int64_t)(BATCH_BYTES_MAX / bs);
-    int64_t k = want < 1 ? 1 : want > cap ? (cap < 1 ? 1 : cap) : want;
-    uint64_t size = pager_size(m->pf), bytes = (uint64_t)k * bs;
+    uint64_t size = pager_size(m->pf), bytes = (uint64_t)k * bs, pos;
     if (size + bytes - 1 > (uint64_t)lay_maxpos(m->L))
         return udb_err_set(m->err, UDB_RANGE,
                            "index %u: the %s layout cannot address past %lld bytes",
                            (unsigned)(x - m->ix) + 1, m->L->name, (long long)lay_maxpos(m->L));
-    uint64_t at;
-    int rc = pager_extend(m->pf, size + bytes, &at);
-    if (rc)
-        return rc;
-    uint8_t *p = pager_put(m->pf, at, (size_t)bytes);
+    int rc = pager_extend(m->pf, size + bytes, &pos);
+    *at = (int64_t)pos;
+    return rc;
+}
+
+/* Put the k blocks from at onward, in file order, in front of a free list. */
+int mindex_chain_free(mindex *m, mindex_index *x, int leaves, int64_t at, int64_t k)
+{
+    size_t bs = leaves ? x->T.leaf_size : x->T.node_size;
+    uint8_t *p = pager_put(m->pf, (uint64_t)at, (size_t)k * bs);
     TRY_PTR(p);
     int64_t *head = leaves ? &x->info.free_leaf : &x->info.free_node;
     for (int64_t i = 0; i < k; i++) {
-        int64_t next = i + 1 < k ? (int64_t)(at + (uint64_t)(i + 1) * bs) : *head;
+        int64_t next = i + 1 < k ? at + (i + 1) * (int64_t)bs : *head;
         if (leaves)
             lay_leaf_init_free(&x->T, p + (size_t)i * bs, next);
         else
             lay_node_init_free(&x->T, p + (size_t)i * bs, next);
     }
-    *head = (int64_t)at;
+    *head = at;
     x->dirty = 1;
     return 0;
+}
+
+/* An empty free list grows by the index's batch (create_nodes/create_leaves). */
+static int grow(mindex *m, mindex_index *x, int leaves)
+{
+    size_t bs = leaves ? x->T.leaf_size : x->T.node_size;
+    int64_t want = leaves ? x->info.create_leaves : x->info.create_nodes;
+    int64_t cap = (int64_t)(BATCH_BYTES_MAX / bs);
+    int64_t k = want < 1 ? 1 : want > cap ? (cap < 1 ? 1 : cap) : want, at;
+    int rc = mindex_reserve(m, x, leaves, k, &at);
+    return rc ? rc : mindex_chain_free(m, x, leaves, at, k);
 }
 
 /* Take the head of a free list (growing it when empty). */

@@ -109,7 +109,8 @@ static inline uint8_t *pager_put(pager_file *f, uint64_t pos, size_t len)
 {
     if (pos <= f->size && len <= f->size - pos && len) {
         uint64_t p0 = pos >> f->pshift, p1 = (pos + len - 1) >> f->pshift;
-        if (p0 == p1 && (f->dirty[p0 >> 6] >> (p0 & 63) & 1))
+        if (p1 - p0 <= 1 && (f->dirty[p0 >> 6] >> (p0 & 63) & 1) &&
+            (f->dirty[p1 >> 6] >> (p1 & 63) & 1)) /* a node straddles two pages */
             return f->base + pos;
     }
     return pager_put_slow(f, pos, len);

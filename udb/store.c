@@ -415,9 +415,34 @@ static int pack(udb_store *s, const void *val, size_t len, const uint8_t **out, 
     return 0;
 }
 
+#define RUN_BYTES ((uint64_t)1 << 20)
+
+static int run_take(udb_store *s, store_run *r, size_t size, int64_t *pos)
+{
+    int rc;
+    if ((uint64_t)(r->end - r->next) < size) {
+        if ((rc = store_run_end(s, r))) /* at the end of the file: cut off, so the next run follows */
+            return rc;
+        uint64_t want = size > RUN_BYTES ? size : RUN_BYTES;
+        if ((rc = heap_alloc(&s->h, want, &r->next)))
+            return rc;
+        r->end = r->next + (int64_t)want;
+    }
+    *pos = r->next;
+    r->next += (int64_t)size;
+    return 0;
+}
+
+int store_run_end(udb_store *s, store_run *r)
+{
+    int rc = r->next < r->end ? heap_release(&s->h, r->next, (uint64_t)(r->end - r->next)) : 0;
+    r->next = r->end = 0;
+    return rc;
+}
+
 /* Write a frame (keys from s->keys) at at_or_neg, or at a fresh position. */
-int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, int64_t *pos,
-                        size_t *size)
+int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, store_run *run,
+                       int64_t *pos, size_t *size)
 {
     const uint8_t *data;
     size_t dlen;
@@ -432,7 +457,7 @@ int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_
     *size = f.hdr + s->keys_len + s->hints_len + dlen;
     if (at_or_neg >= 0)
         *pos = at_or_neg;
-    else if ((rc = heap_alloc(&s->h, *size, pos)))
+    else if ((rc = run ? run_take(s, run, *size, pos) : heap_alloc(&s->h, *size, pos)))
         return rc;
     uint8_t *p = pager_put(s->dat_pf, (uint64_t)*pos, *size);
     if (!p)
@@ -552,7 +577,7 @@ static int put_locked(udb_store *s, const udb_key *keys, const void *val, size_t
     size_t size;
     mappend a; /* the record is written while index 1's leaves arrive */
     if ((rc = mindex_append_find(&s->m, 0, s->keys, &a)) ||
-        (rc = store_write_record(s, val, len, -1, &pos, &size)) ||
+        (rc = store_write_record(s, val, len, -1, NULL, &pos, &size)) ||
         (rc = mindex_append_at(&s->m, &a, s->keys, pos, &s->hints[0])))
         return rc;
     for (unsigned i = 1; i < s->nidx; i++)
@@ -638,7 +663,7 @@ static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
     if ((rc = frame_size(s, val, len, &size)))
         return rc;
     if (size <= r.size) { /* in place; the tail becomes free */
-        if ((rc = store_write_record(s, val, len, r.pos, &pos, &size)))
+        if ((rc = store_write_record(s, val, len, r.pos, NULL, &pos, &size)))
             return rc;
         return size < r.size ? heap_release(&s->h, r.pos + (int64_t)size, r.size - size) : 0;
     }
@@ -647,7 +672,7 @@ static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
             s->hints[i] = leaf;
         else if ((rc = store_locate(s, i, s->keys + s->key_off[i], r.pos, s->hints[i], &s->hints[i])))
             return rc;
-    if ((rc = store_write_record(s, val, len, -1, &pos, &size)))
+    if ((rc = store_write_record(s, val, len, -1, NULL, &pos, &size)))
         return rc;
     for (unsigned i = 0; i < s->nidx; i++)
         if ((rc = mindex_set_datapos(&s->m, i, s->hints[i], pos)))

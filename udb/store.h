@@ -72,10 +72,18 @@ int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf
    the record after it in index skip has the same key. */
 int store_unlink_found(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf,
                        const mpath *path, int *last);
+/* A stretch of the heap that a bulk writer fills record after record:
+   one allocation per stretch instead of one per record. */
+typedef struct store_run {
+    int64_t next, end;
+} store_run;
+/* Give the unused rest of a run back to the heap. */
+int store_run_end(udb_store *s, store_run *run);
 /* Frame val with the keys in s->keys at at_or_neg (>= 0) or at a freshly
-   allocated position; *pos and *size describe the frame. */
-int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, int64_t *pos,
-                       size_t *size);
+   allocated position (from run when not NULL); *pos and *size describe
+   the frame. */
+int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, store_run *run,
+                       int64_t *pos, size_t *size);
 int store_key_in(udb_store *s, unsigned ix, const void *key, size_t len, uint8_t **out);
 int store_index_arg(udb_store *s, unsigned index);
 int val_reserve(udb_store *s, udb_val *v, size_t n);

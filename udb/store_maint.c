@@ -287,10 +287,12 @@ int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report
 
 /* ---- bulk load ------------------------------------------------------------------------------ */
 /* Records arrive sorted by index 1: they are written to the heap in that
-   order, index 1 is built bottom-up, the other indexes are appended to. */
+   order (one after the other in runs of free space), index 1 is built
+   bottom-up, the other indexes are appended to. */
 static int load_locked(udb_store *s, udb_load_fn next, void *arg, uint64_t *loaded)
 {
     mbulk b;
+    store_run run = {0, 0};
     int rc = mindex_bulk_begin(&s->m, 0, &b);
     if (rc)
         return rc;
@@ -310,7 +312,7 @@ static int load_locked(udb_store *s, udb_load_fn next, void *arg, uint64_t *load
         }
         for (unsigned i = 0; i < s->nidx && !rc; i++)
             rc = store_key_in(s, i, keys[i].data, keys[i].len, &k);
-        if (rc || (rc = store_write_record(s, val, len, -1, &pos, &size)) ||
+        if (rc || (rc = store_write_record(s, val, len, -1, &run, &pos, &size)) ||
             (rc = mindex_bulk_add(&b, s->keys, pos, &s->hints[0])))
             break;
         for (unsigned i = 1; i < s->nidx && !rc; i++)
@@ -321,7 +323,7 @@ static int load_locked(udb_store *s, udb_load_fn next, void *arg, uint64_t *load
                                        (rc = pager_prepare(s->b.g, PAGER_OP_HEADROOM))))
             break;
     }
-    if (!rc)
+    if (!rc && !(rc = store_run_end(s, &run)))
         rc = mindex_bulk_end(&b);
     mindex_bulk_free(&b);
     return rc;
