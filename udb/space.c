@@ -1,8 +1,11 @@
 /*
  * space.c — the in-memory map of a heap's holes: a treap by position and
- * size-class lists. Owns memory only; no I/O, no disk format.
+ * size-class lists, the holes kept in slabs. Owns memory only; no I/O, no
+ * disk format.
  */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include "space.h"
 
 void space_init(space *s)
@@ -11,19 +14,65 @@ void space_init(space *s)
     s->rng = 0x9e3779b9u;
 }
 
-static void free_tree(space_hole *h)
+/* ---- hole memory: slabs doubling up to 2 MiB (a huge page where the
+   system gives one), not a malloc per hole: a delete of many records
+   makes one hole each ------------------------------------------------------- */
+#define SLAB_MAX ((size_t)2 << 20)
+
+struct space_slab {
+    space_slab *next;
+    size_t used, cap;
+    space_hole h[];
+};
+
+static space_slab *slab_new(size_t cap)
 {
-    while (h) {
-        free_tree(h->l);
-        space_hole *r = h->r;
-        free(h);
-        h = r;
+    size_t bytes = sizeof(space_slab) + cap * sizeof(space_hole);
+    if (bytes < SLAB_MAX)
+        return malloc(bytes);
+    space_slab *sl = aligned_alloc(SLAB_MAX, SLAB_MAX);
+#ifdef MADV_HUGEPAGE
+    if (sl)
+        madvise(sl, SLAB_MAX, MADV_HUGEPAGE); /* a hint: fewer page faults */
+#endif
+    return sl;
+}
+
+static space_hole *hole_new(space *s)
+{
+    space_hole *h = s->spare;
+    if (h) {
+        s->spare = h->r;
+    } else {
+        space_slab *sl = s->slabs;
+        if (!sl || sl->used == sl->cap) {
+            size_t cap = sl ? 2 * sl->cap : 256, most = (SLAB_MAX - sizeof *sl) / sizeof(space_hole);
+            if (!(sl = slab_new(cap < most ? cap : most)))
+                return NULL;
+            sl->used = 0;
+            sl->cap = cap < most ? cap : most;
+            sl->next = s->slabs;
+            s->slabs = sl;
+        }
+        h = &sl->h[sl->used++];
     }
+    memset(h, 0, sizeof *h);
+    return h;
+}
+
+static void hole_free(space *s, space_hole *h)
+{
+    h->r = s->spare;
+    s->spare = h;
 }
 
 void space_free(space *s)
 {
-    free_tree(s->root);
+    while (s->slabs) {
+        space_slab *next = s->slabs->next;
+        free(s->slabs);
+        s->slabs = next;
+    }
     space_init(s);
 }
 
@@ -121,7 +170,7 @@ static space_hole *tree_remove(space_hole *t, const space_hole *h)
 
 space_hole *space_add(space *s, int64_t pos, int64_t size)
 {
-    space_hole *h = calloc(1, sizeof *h);
+    space_hole *h = hole_new(s);
     if (!h)
         return NULL;
     h->pos = pos;
@@ -141,7 +190,7 @@ void space_remove(space *s, space_hole *h)
     class_unlink(s, h);
     s->count--;
     s->bytes -= (uint64_t)h->size;
-    free(h);
+    hole_free(s, h);
 }
 
 void space_resize(space *s, space_hole *h, int64_t pos, int64_t size)

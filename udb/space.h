@@ -21,8 +21,12 @@ typedef struct space_hole {
     unsigned cls;
 } space_hole;
 
+typedef struct space_slab space_slab;
+
 typedef struct space {
     space_hole *root;
+    space_slab *slabs;          /* where the holes live; the newest first */
+    space_hole *spare;          /* freed holes, linked through r */
     space_hole *cls_head[SPACE_CLASSES];
     uint64_t cls_bits[SPACE_CLASSES / 64];
     uint64_t count, bytes;
