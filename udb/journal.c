@@ -234,6 +234,8 @@ static int flush_buf(pager_group *g)
     rc = g->os->pwrite(g->os->ctx, g->jfd, g->jbuf, g->jlen, g->jend);
     if (rc < 0)
         return pager_oserr(g, rc, "cannot write journal", g->jpath);
+    if (g->sync != UDB_SYNC_OFF && g->os->writeback) /* the commit's fsync then waits less */
+        g->os->writeback(g->os->ctx, g->jfd, g->jend, g->jlen);
     g->jend += g->jlen;
     g->jlen = 0;
     g->jdurable = 0;
