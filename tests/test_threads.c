@@ -17,6 +17,9 @@
  * transactions; after each change a thread reads it back through the other
  * handle (change detection inside one process).
  *
+ * A transaction far beyond its dirty limit, with the pager's write-behind
+ * helper thread at work: changes to pages in flight, commit, rollback.
+ *
  * Run under ThreadSanitizer with `make check SANITIZE=thread` (build-tsan).
  *   UDB_THREAD_OPS=N   operations per thread (default 2000)
  */
@@ -609,6 +612,110 @@ static void test_errmsg_per_thread(void **state)
         fail_msg("%ld times a thread read another thread's error message after its own failure", wrong);
 }
 
+/* ---- write-behind on the helper thread ------------------------------------------------------------ */
+/* A transaction far beyond its dirty limit: the new pages of the file go out
+   on the pager's helper thread while the loader goes on; then records whose
+   pages may be in flight are changed again (the change waits for the job),
+   committed, changed once more and rolled back. */
+#define WB_N 200000
+
+static void wb_key(uint64_t i, uint8_t k[8])
+{
+    for (int b = 0; b < 8; b++)
+        k[b] = (uint8_t)(i >> (56 - 8 * b));
+}
+
+typedef struct wbfeed {
+    uint64_t i;
+    uint8_t k[8];
+} wbfeed;
+
+static int wb_next(void *arg, const void **key, size_t *len, int64_t *dp)
+{
+    wbfeed *f = arg;
+    if (f->i == WB_N)
+        return 1;
+    wb_key(f->i, f->k);
+    *key = f->k;
+    *len = 8;
+    *dp = (int64_t)f->i + 1;
+    f->i++;
+    return 0;
+}
+
+static void wb_set(udb_ndx *d, uint64_t step, int64_t add)
+{
+    udb_cursor *c;
+    uint8_t k[8];
+    assert_int_equal(udb_cursor_open(d, 1, &c), 0);
+    for (uint64_t i = 0; i < WB_N; i += step) {
+        wb_key(i, k);
+        assert_int_equal(udb_cursor_find(c, k, 8, NULL), 0);
+        assert_int_equal(udb_cursor_set_datapos(c, (int64_t)i + 1 + add), 0);
+    }
+    udb_cursor_close(c);
+}
+
+static void wb_verify(udb_ndx *d)
+{
+    udb_cursor *c;
+    udb_item it;
+    uint8_t k[8];
+    uint64_t i = 0;
+    assert_int_equal(udb_cursor_open(d, 1, &c), 0);
+    for (int rc = udb_cursor_first(c, &it); rc == 0; rc = udb_cursor_next(c, &it), i++) {
+        wb_key(i, k);
+        assert_memory_equal(it.key, k, 8);
+        assert_int_equal(it.datapos, (int64_t)i + 1 + (i % 7 == 0 ? 1000000 : 0));
+    }
+    assert_int_equal(i, WB_N);
+    udb_cursor_close(c);
+    udb_check_report rep;
+    if (udb_ndx_check(d, NULL, NULL, &rep))
+        fail_msg("check: %s", udb_ndx_errmsg(d));
+    assert_int_equal(rep.problems, 0);
+    assert_int_equal(rep.unaccounted_bytes, 0);
+    udb_check_report_free(&rep);
+}
+
+static void test_write_behind(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "wb.ndx");
+    udb_options o;
+    udb_options_init(&o);
+    o.dirty_limit = 8 << 20; /* write behind in 256 KiB chunks */
+    udb_ndx *d;
+    assert_int_equal(udb_ndx_create(path, &o, 1, &d), 0);
+    udb_index_def def = {UDB_KEY_BLOCK, 8, UDB_UNIQUE | UDB_ALLOW_DELETE, 64, 0, 0};
+    assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+    assert_int_equal(udb_ndx_begin(d), 0);
+    wbfeed f = {0, {0}};
+    uint64_t n;
+    assert_int_equal(udb_ndx_load_sorted(d, 1, wb_next, &f, &n), 0);
+    assert_int_equal(n, WB_N);
+    udb_stats st;
+    assert_int_equal(udb_ndx_stats(d, &st), 0);
+    if (st.pages_written == 0)
+        fail_msg("nothing was written behind during the load");
+    wb_set(d, 7, 1000000);
+    assert_int_equal(udb_ndx_commit(d), 0);
+    wb_verify(d);
+    assert_int_equal(udb_ndx_begin(d), 0);
+    wb_set(d, 3, 5000000);
+    for (uint64_t i = 0; i < 20000; i++) { /* new pages again: written behind, then rolled back */
+        uint8_t k[8];
+        wb_key(WB_N + i, k);
+        assert_int_equal(udb_ndx_append(d, 1, k, 8, 7), 0);
+    }
+    assert_int_equal(udb_ndx_rollback(d), 0);
+    wb_verify(d);
+    assert_int_equal(udb_ndx_close(d), 0);
+    assert_int_equal(udb_ndx_open(path, &o, &d), 0);
+    wb_verify(d);
+    assert_int_equal(udb_ndx_close(d), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -634,6 +741,7 @@ int main(void)
         cmocka_unit_test(test_one_handle),
         cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_errmsg_per_thread),
+        cmocka_unit_test(test_write_behind),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -141,6 +141,9 @@ int pager_follow(pager_file *f, uint64_t newsize)
    die. */
 static int relocate(pager_file *f, uint64_t need)
 {
+    int wrc = pager_wb_finish(f->g); /* the helper reads the old mapping */
+    if (wrc)
+        return wrc;
     uint8_t *old = f->base;
     size_t old_resv = f->resv;
     uint64_t fm = f->file_mapped, ae = f->anon_end, ps = page_size(f);
@@ -233,6 +236,7 @@ void pager_group_close(pager_group *g)
         pager_rollback(g);
     else if (g->state == PAGER_READ)
         pager_read_end(g);
+    pager_wb_stop(g);
     pager_unlock_all(g);
     for (int i = 0; i < g->nfiles; i++)
         file_free(g->files[i]);
@@ -309,6 +313,11 @@ const uint8_t *pager_oob(pager_file *f, uint64_t pos, size_t len)
 static int page_dirty(pager_file *f, uint64_t pg)
 {
     pager_group *g = f->g;
+    if (g->wb_f == f && pg >= g->wb_lo >> f->pshift && pg < g->wb_hi >> f->pshift) {
+        int rc = pager_wb_finish(g); /* the page is being written behind: wait */
+        if (rc)
+            return rc;
+    }
     uint64_t orig_pages = pager_round(f, f->orig_size) >> f->pshift;
     if (pg < orig_pages && !bit(f->journaled, pg)) {
         int rc = journal_add(g, f, pg);

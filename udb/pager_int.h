@@ -5,6 +5,7 @@
 #ifndef UDB_PAGER_INT_H
 #define UDB_PAGER_INT_H
 
+#include <pthread.h>
 #include "pager.h"
 
 enum { MAP_FILE_PART, MAP_ANON_PART, MAP_NONE_PART };
@@ -44,6 +45,17 @@ struct pager_group {
     int jdurable;           /* nothing written to the journal since its last fsync */
     uint8_t *jbuf;
     size_t jlen, jcap;
+    /* background write-behind (pager_txn.c): at most one job in flight,
+       pages [wb_lo, wb_hi) of wb_f; the main side finishes it */
+    pthread_t wb_thread;
+    pthread_mutex_t wb_mu;
+    pthread_cond_t wb_cv;
+    int wb_thread_on, wb_thread_failed;
+    int wb_busy;            /* the thread has a job (under wb_mu) */
+    int wb_quit;            /* the thread should end (under wb_mu) */
+    int wb_rc;              /* the last job's result, 0 or -errno (under wb_mu) */
+    pager_file *wb_f;       /* a job handed off and not finished yet */
+    uint64_t wb_lo, wb_hi;
 };
 
 int pager_oserr(pager_group *g, int rc, const char *what, const char *path);
@@ -52,5 +64,10 @@ int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what);
 void pager_unlock_all(pager_group *g);
 /* Follow the on-disk size after another handle changed it. */
 int pager_follow(pager_file *f, uint64_t newsize);
+/* Wait for the write-behind job in flight and let the mapping show the file
+   for its pages; before anything remaps, moves or rewrites the mapping. */
+int pager_wb_finish(pager_group *g);
+/* End the write-behind thread (the group closes). */
+void pager_wb_stop(pager_group *g);
 
 #endif

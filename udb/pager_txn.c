@@ -1,6 +1,7 @@
 /*
  * pager_txn.c — transactions of a pager group: locks, hot-journal recovery,
- * change detection, commit, spill and rollback.
+ * change detection, commit, spill, write-behind (on the group's helper
+ * thread) and rollback.
  * Owns the order of writes and syncs that makes commit atomic; must not
  * know about any data-file layout.
  *
@@ -422,7 +423,9 @@ static int any_change(pager_group *g)
 /* Push journal and dirty pages to the files (commit and spill). */
 static int write_out(pager_group *g)
 {
-    int rc = lock_excl(g);
+    int rc = pager_wb_finish(g);
+    if (!rc)
+        rc = lock_excl(g);
     if (rc)
         return rc;
     if ((rc = journal_sync(g)))
@@ -500,6 +503,113 @@ void pager_poison(pager_group *g)
    the journal only has to be durable first, recovery cuts them off. A file
    whose early-written pages keep changing again is left alone for the rest
    of the transaction. Like a spill, this keeps readers out until commit. */
+/* ---- write-behind in the background ----------------------------------------
+   With the built-in os table, a write-behind chunk (new pages only, all
+   dirty) goes to a helper thread: its pages' dirty bits are cleared when it
+   is handed off, so any change to one of them takes pager_put's slow path,
+   and page_dirty waits for the job first. The job's pages keep their
+   anonymous memory until it is finished (pager_wb_finish): then the pages
+   nobody changed since are mapped from the file again. Everything that
+   remaps, moves or writes the mapping finishes the job first. */
+static void *wb_main(void *arg)
+{
+    pager_group *g = arg;
+    pthread_mutex_lock(&g->wb_mu);
+    for (;;) {
+        while (!g->wb_busy && !g->wb_quit)
+            pthread_cond_wait(&g->wb_cv, &g->wb_mu);
+        if (!g->wb_busy)
+            break;
+        pager_file *f = g->wb_f;
+        uint64_t lo = g->wb_lo, hi = g->wb_hi;
+        pthread_mutex_unlock(&g->wb_mu);
+        int rc = g->os->pwrite(g->os->ctx, f->fd, f->base + lo, (size_t)(hi - lo), lo);
+        if (rc >= 0 && g->os->writeback)
+            g->os->writeback(g->os->ctx, f->fd, lo, hi - lo); /* start the disk on it */
+        pthread_mutex_lock(&g->wb_mu);
+        g->wb_rc = rc < 0 ? rc : 0;
+        g->wb_busy = 0;
+        pthread_cond_broadcast(&g->wb_cv);
+    }
+    pthread_mutex_unlock(&g->wb_mu);
+    return NULL;
+}
+
+static int wb_thread_ready(pager_group *g)
+{
+    if (g->wb_thread_on || g->wb_thread_failed || g->os != udb_os_posix())
+        return g->wb_thread_on;
+    if (pthread_mutex_init(&g->wb_mu, NULL)) {
+        g->wb_thread_failed = 1;
+        return 0;
+    }
+    if (pthread_cond_init(&g->wb_cv, NULL)) {
+        pthread_mutex_destroy(&g->wb_mu);
+        g->wb_thread_failed = 1;
+        return 0;
+    }
+    if (pthread_create(&g->wb_thread, NULL, wb_main, g)) {
+        pthread_cond_destroy(&g->wb_cv);
+        pthread_mutex_destroy(&g->wb_mu);
+        g->wb_thread_failed = 1; /* write behind in this thread instead */
+        return 0;
+    }
+    g->wb_thread_on = 1;
+    return 1;
+}
+
+void pager_wb_stop(pager_group *g)
+{
+    if (!g->wb_thread_on)
+        return;
+    pager_wb_finish(g);
+    pthread_mutex_lock(&g->wb_mu);
+    g->wb_quit = 1;
+    pthread_cond_broadcast(&g->wb_cv);
+    pthread_mutex_unlock(&g->wb_mu);
+    pthread_join(g->wb_thread, NULL);
+    pthread_cond_destroy(&g->wb_cv);
+    pthread_mutex_destroy(&g->wb_mu);
+    g->wb_thread_on = 0;
+}
+
+int pager_wb_finish(pager_group *g)
+{
+    pager_file *f = g->wb_f;
+    if (!f)
+        return 0;
+    pthread_mutex_lock(&g->wb_mu);
+    while (g->wb_busy)
+        pthread_cond_wait(&g->wb_cv, &g->wb_mu);
+    int rc = g->wb_rc;
+    pthread_mutex_unlock(&g->wb_mu);
+    g->wb_f = NULL;
+    if (rc < 0) {
+        g->poisoned = 1;
+        return pager_oserr(g, rc, "cannot write", f->path);
+    }
+    uint64_t ps = (uint64_t)1 << f->pshift;
+    for (uint64_t pg = g->wb_lo / ps; pg < g->wb_hi / ps;) { /* runs of unchanged pages */
+        uint64_t end = pg;
+        while (end < g->wb_hi / ps && !(f->dirty[end >> 6] >> (end & 63) & 1))
+            end++;
+        if (end > pg && (rc = pager_map_range(f, pg * ps, end * ps, MAP_FILE_PART))) {
+            g->poisoned = 1;
+            return rc;
+        }
+        pg = end + 1;
+    }
+    return 0;
+}
+
+static int all_dirty(const pager_file *f, uint64_t a, uint64_t b)
+{
+    for (uint64_t pg = a; pg < b; pg++)
+        if (!(f->dirty[pg >> 6] >> (pg & 63) & 1))
+            return 0;
+    return 1;
+}
+
 static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
 {
     uint64_t lo = f->file_mapped, a = lo >> f->pshift, b = hi >> f->pshift;
@@ -509,16 +619,19 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
     g->lock_timeout_ms = wait;
     if (!rc)
         rc = journal_sync(g);
+    if (!rc)
+        rc = pager_wb_finish(g);
     if (rc)
         return rc;
     g->spilled = 1;
-    if ((rc = write_runs(f, a, b)))
+    int background = hi <= f->size && all_dirty(f, a, b) && wb_thread_ready(g);
+    if (!background && (rc = write_runs(f, a, b)))
         return rc;
     if (hi > f->disk_size)
         f->disk_size = hi;
-    if (g->os->writeback)
+    if (!background && g->os->writeback)
         g->os->writeback(g->os->ctx, f->fd, lo, hi - lo); /* start the disk on it */
-    if ((rc = pager_map_range(f, lo, hi, MAP_FILE_PART)))
+    if (!background && (rc = pager_map_range(f, lo, hi, MAP_FILE_PART)))
         return rc;
     for (uint64_t pg = a; pg < b; pg++)
         if (f->dirty[pg >> 6] >> (pg & 63) & 1) {
@@ -528,6 +641,16 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
     f->file_mapped = hi;
     f->wb_end = hi;
     f->wb_pages += b - a;
+    if (background) {
+        g->stats.pages_written += b - a;
+        g->wb_f = f;
+        g->wb_lo = lo;
+        g->wb_hi = hi;
+        pthread_mutex_lock(&g->wb_mu);
+        g->wb_busy = 1;
+        pthread_cond_broadcast(&g->wb_cv);
+        pthread_mutex_unlock(&g->wb_mu);
+    }
     return 0;
 }
 
@@ -583,6 +706,7 @@ int pager_rollback(pager_group *g)
     if (g->state != PAGER_WRITE)
         return 0;
     int rc = 0;
+    pager_wb_finish(g); /* its pages are beyond the old size: whatever it wrote is cut off */
     if (g->spilled) {
         /* the files hold pages of this transaction: restore them */
         int r = lock_excl(g);
