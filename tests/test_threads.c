@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "testutil.h"
 
 static const char *dir;
@@ -710,6 +712,18 @@ static void test_write_behind(void **state)
     }
     assert_int_equal(udb_ndx_rollback(d), 0);
     wb_verify(d);
+    /* a fork child that closes the inherited handle must not wait for a
+       helper thread it does not have */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        udb_ndx_close(d);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_int_equal(udb_ndx_close(d), 0);
     assert_int_equal(udb_ndx_open(path, &o, &d), 0);
     wb_verify(d);

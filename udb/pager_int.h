@@ -51,6 +51,7 @@ struct pager_group {
     pthread_mutex_t wb_mu;
     pthread_cond_t wb_cv;
     int wb_thread_on, wb_thread_failed;
+    long wb_pid;            /* the process the thread runs in (fork: not a child) */
     int wb_busy;            /* the thread has a job (under wb_mu) */
     int wb_quit;            /* the thread should end (under wb_mu) */
     int wb_rc;              /* the last job's result, 0 or -errno (under wb_mu) */

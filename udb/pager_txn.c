@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include "journal.h"
 #include "pager_int.h"
 
@@ -538,7 +539,7 @@ static void *wb_main(void *arg)
 static int wb_thread_ready(pager_group *g)
 {
     if (g->wb_thread_on || g->wb_thread_failed || g->os != udb_os_posix())
-        return g->wb_thread_on;
+        return g->wb_thread_on && g->wb_pid == (long)getpid();
     if (pthread_mutex_init(&g->wb_mu, NULL)) {
         g->wb_thread_failed = 1;
         return 0;
@@ -555,6 +556,7 @@ static int wb_thread_ready(pager_group *g)
         return 0;
     }
     g->wb_thread_on = 1;
+    g->wb_pid = (long)getpid();
     return 1;
 }
 
@@ -562,6 +564,11 @@ void pager_wb_stop(pager_group *g)
 {
     if (!g->wb_thread_on)
         return;
+    if (g->wb_pid != (long)getpid()) { /* a fork child: the thread is not here */
+        g->wb_thread_on = 0;
+        g->wb_f = NULL;
+        return;
+    }
     pager_wb_finish(g);
     pthread_mutex_lock(&g->wb_mu);
     g->wb_quit = 1;
@@ -578,6 +585,11 @@ int pager_wb_finish(pager_group *g)
     pager_file *f = g->wb_f;
     if (!f)
         return 0;
+    if (g->wb_pid != (long)getpid()) { /* a fork child: nobody will finish the job */
+        g->wb_f = NULL;
+        g->poisoned = 1;
+        return udb_err_set(g->err, UDB_INVAL, "%s: a handle used across fork()", f->path);
+    }
     pthread_mutex_lock(&g->wb_mu);
     while (g->wb_busy)
         pthread_cond_wait(&g->wb_cv, &g->wb_mu);
