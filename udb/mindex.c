@@ -300,23 +300,30 @@ const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos)
    The first three rounds' seven probe points are fetched together; once
    the range is an eighth of the node, all of it is. An uncached 4 KiB node
    then costs about two memory waits instead of one per probe. */
+/* Bisect [*lo, *hi) of a BLOCK node towards the first key >= key until at
+   most width items are left. */
+static void block_narrow(const lay_tree *T, const uint8_t *n, unsigned *lo, unsigned *hi,
+                         const uint8_t *key, unsigned width)
+{
+    while (*hi - *lo > width) {
+        unsigned mid = (*lo + *hi) / 2;
+        if (lay_block_cmp(lay_node_key(T, n, mid), key, T->ks) < 0)
+            *lo = mid + 1;
+        else
+            *hi = mid;
+    }
+}
+
 static unsigned block_lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi, const uint8_t *key)
 {
-    unsigned lo = 0, per_line = 64 / T->item + 1, near = hi >= 32 ? hi / 8 + 1 : 0;
-    if (near)
+    unsigned lo = 0, near = hi >= 32 ? hi / 8 + 1 : 0;
+    if (near) {
         prefetch_probes(T, n, hi);
-    while (lo < hi) {
-        if (hi - lo <= near) {
-            for (unsigned i = lo; i < hi; i += per_line)
-                __builtin_prefetch(lay_node_key(T, n, i));
-            near = 0;
-        }
-        unsigned mid = (lo + hi) / 2;
-        if (lay_block_cmp(lay_node_key(T, n, mid), key, T->ks) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+        block_narrow(T, n, &lo, &hi, key, near);
+        for (unsigned i = lo; i < hi; i += 64 / T->item + 1)
+            __builtin_prefetch(lay_node_key(T, n, i));
     }
+    block_narrow(T, n, &lo, &hi, key, 0);
     return lo;
 }
 
@@ -373,13 +380,7 @@ static unsigned fenced_lower_bound(const lay_tree *T, const uint8_t *n, unsigned
     if ((a > 0 && lay_block_cmp(lay_node_key(T, n, a - 1), key, T->ks) >= 0) ||
         (b < hi && lay_block_cmp(lay_node_key(T, n, b), key, T->ks) < 0))
         return UINT_MAX;
-    while (a < b) {
-        unsigned mid = (a + b) / 2;
-        if (lay_block_cmp(lay_node_key(T, n, mid), key, T->ks) < 0)
-            a = mid + 1;
-        else
-            b = mid;
-    }
+    block_narrow(T, n, &a, &b, key, 0);
     return a;
 }
 
