@@ -622,6 +622,30 @@ static int all_dirty(const pager_file *f, uint64_t a, uint64_t b)
     return 1;
 }
 
+/* In this thread: write [lo, hi), start the disk on it, map the file there. */
+static int write_now(pager_group *g, pager_file *f, uint64_t lo, uint64_t hi)
+{
+    int rc = write_runs(f, lo >> f->pshift, hi >> f->pshift);
+    if (rc)
+        return rc;
+    if (g->os->writeback)
+        g->os->writeback(g->os->ctx, f->fd, lo, hi - lo);
+    return pager_map_range(f, lo, hi, MAP_FILE_PART);
+}
+
+/* To the helper thread (every page of [lo, hi) is dirty: it writes all). */
+static void hand_off(pager_group *g, pager_file *f, uint64_t lo, uint64_t hi)
+{
+    g->stats.pages_written += (hi - lo) >> f->pshift;
+    g->wb_f = f;
+    g->wb_lo = lo;
+    g->wb_hi = hi;
+    pthread_mutex_lock(&g->wb_mu);
+    g->wb_busy = 1;
+    pthread_cond_broadcast(&g->wb_cv);
+    pthread_mutex_unlock(&g->wb_mu);
+}
+
 static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
 {
     uint64_t lo = f->file_mapped, a = lo >> f->pshift, b = hi >> f->pshift;
@@ -636,16 +660,12 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
     if (rc)
         return rc;
     g->spilled = 1;
-    int background = hi <= f->size && all_dirty(f, a, b) && wb_thread_ready(g);
-    if (!background && (rc = write_runs(f, a, b)))
+    int background = all_dirty(f, a, b) && wb_thread_ready(g);
+    if (!background && (rc = write_now(g, f, lo, hi)))
         return rc;
     if (hi > f->disk_size)
         f->disk_size = hi;
-    if (!background && g->os->writeback)
-        g->os->writeback(g->os->ctx, f->fd, lo, hi - lo); /* start the disk on it */
-    if (!background && (rc = pager_map_range(f, lo, hi, MAP_FILE_PART)))
-        return rc;
-    for (uint64_t pg = a; pg < b; pg++)
+    for (uint64_t pg = a; pg < b; pg++) /* before the hand-off: a change now takes the slow path */
         if (f->dirty[pg >> 6] >> (pg & 63) & 1) {
             f->dirty[pg >> 6] &= ~((uint64_t)1 << (pg & 63));
             g->dirty_bytes -= (size_t)1 << f->pshift;
@@ -653,16 +673,8 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
     f->file_mapped = hi;
     f->wb_end = hi;
     f->wb_pages += b - a;
-    if (background) {
-        g->stats.pages_written += b - a;
-        g->wb_f = f;
-        g->wb_lo = lo;
-        g->wb_hi = hi;
-        pthread_mutex_lock(&g->wb_mu);
-        g->wb_busy = 1;
-        pthread_cond_broadcast(&g->wb_cv);
-        pthread_mutex_unlock(&g->wb_mu);
-    }
+    if (background)
+        hand_off(g, f, lo, hi);
     return 0;
 }
 
