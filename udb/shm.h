@@ -1,0 +1,101 @@
+/*
+ * shm.h — the shared-memory file of WAL mode (P-shm), mapped by every handle
+ * of every process on the files: the view readers take snapshots of, the
+ * writers' tail, the durable and checkpointed ends, the reader slots and the
+ * robust process-shared mutexes (writer, sync, checkpoint).
+ * Part of the pager layer: no I/O of its own except the byte locks that
+ * prove a slot's owner alive (through the udb_os table); knows nothing of
+ * the log's format or of data files.
+ */
+#ifndef UDB_SHM_H
+#define UDB_SHM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include "udb.h"
+
+#define SHM_SIZE 16384u
+#define SHM_SLOTS 190u
+#define SHM_SLOTS_OFF 4096u
+#define SHM_FILES 2
+/* byte k + SHM_SLOT_LOCK of the shm file: held by the owner of slot k */
+#define SHM_SLOT_LOCK ((uint64_t)1 << 20)
+#define SHM_IDLE 0u
+
+/* A published state of the log: what a snapshot sees. */
+typedef struct shm_view {
+    uint64_t gen, end, txn;
+    uint64_t sizes[SHM_FILES];
+    uint32_t crc;               /* chain value at end (writers append after it) */
+} shm_view;
+
+typedef struct shm_mutex {
+    _Alignas(64) pthread_mutex_t mu;
+} shm_mutex;
+
+typedef struct shm_seqview {
+    _Alignas(64) _Atomic uint64_t seq;
+    _Atomic uint64_t gen, end, txn, crc;
+    _Atomic uint64_t sizes[SHM_FILES];
+} shm_seqview;
+
+typedef struct shm_hdr {
+    char magic[8];
+    uint32_t version, psize;
+    _Atomic uint32_t ready;     /* 1: initialised by the first handle */
+    _Atomic uint32_t mode;      /* journal mode of the live handles */
+    _Atomic uint64_t synced;    /* log bytes known durable */
+    _Atomic uint64_t backfill;  /* log bytes copied into the data files */
+    _Atomic uint64_t logseq;    /* the current log file */
+    _Atomic uint64_t ckpt_want; /* auto-checkpoint threshold of the last writer */
+    shm_mutex writer, sync, ckpt;
+    shm_seqview view;           /* for readers: committed and durable */
+    shm_seqview tail;           /* for writers: committed, maybe not durable */
+} shm_hdr;
+
+typedef struct shm_slot {
+    _Alignas(64) _Atomic uint64_t snap; /* SHM_IDLE, or shm_snap(gen, end) */
+    _Atomic int64_t pid;        /* owner (diagnostics) */
+} shm_slot;
+
+typedef struct shm {
+    shm_hdr *h;
+    shm_slot *slots;
+    int fd;                     /* the shm file (byte locks) */
+    int slot;                   /* this handle's slot, -1 none */
+    const udb_os *os;
+} shm;
+
+/* Point s at the mapped region base (SHM_SIZE bytes, shared). */
+void shm_attach(shm *s, void *base, int fd, const udb_os *os);
+/* Format the region afresh (the caller is alone on the files). */
+int shm_format(shm *s, unsigned psize, const shm_view *v);
+/* Does the region hold a live, initialised header of this version? */
+int shm_ready(const shm *s, unsigned psize);
+
+/* The packed snapshot a slot holds: gen (16 bits, never 0) and end in pages. */
+uint64_t shm_snap(uint64_t gen, uint64_t end, unsigned psize);
+
+/* A consistent copy of a view: 0, or UDB_LOCKED when it stays half
+   published (its publisher died in the middle: the caller repairs it under
+   the publishers' mutex). */
+int shm_read(const shm_seqview *sv, shm_view *v);
+/* gen and end only (cheap check that nothing moved); same results */
+int shm_read_ge(const shm_seqview *sv, uint64_t *gen, uint64_t *end);
+void shm_publish(shm_seqview *sv, const shm_view *v);
+
+/* Take a free slot for this handle (byte lock proves it ours); UDB_LOCKED
+   when all are taken by live handles. */
+int shm_slot_claim(shm *s);
+void shm_slot_release(shm *s);
+/* The smallest end any active reader of gen needs (limit when none);
+   0 when a reader of another gen is active. Clears slots of dead owners. */
+uint64_t shm_min_reader(shm *s, uint64_t gen, uint64_t limit);
+
+/* Robust process-shared mutex with a timeout: 0, or UDB_LOCKED after
+   timeout_ms; *owner_died = 1 when the last owner died holding it. */
+int shm_lock(shm_mutex *m, unsigned timeout_ms, int *owner_died);
+void shm_unlock(shm_mutex *m);
+
+#endif

@@ -1,0 +1,495 @@
+/*
+ * wal.c — the write-ahead log file: header, batches, recovery scan.
+ * Owns the log's byte format (doc/format.md, "The write-ahead log"); must
+ * not know about data-file layouts, the shared memory or locks.
+ *
+ * Header (page 0), little-endian:
+ *   0 magic "udbWAL\0\1"   8 version (1)   12 page size   16 salt
+ *  24 log sequence   32 number of files   36 zero
+ *  40 + 256*i file i: size (8), device (8), inode (8), crc32 of its first
+ *     page (4), name length (2), zero (2), base name (up to 200)
+ *  psize-4 crc32 of bytes 0 .. psize-5
+ * Batch (1 + n pages): header page, then n page images in entry order:
+ *   0 magic "udbWBT\0\1"   8 salt   16 txn id   24 flags (bit 0: commit)
+ *  28 n   32 file sizes (8 x 2, commit batches)   48 crc of the batch
+ *  before (the header's crc for the first)   52 crc32 of the page's other
+ *  bytes (0..51, 56..psize-1)   56..127 zero
+ *  128 + 16*k entry k: page number (8), crc32 of the image (4), file (1),
+ *     zero (3)
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "crc32.h"
+#include "endian.h"
+#include "wal.h"
+
+static const uint8_t HMAGIC[8] = {'u', 'd', 'b', 'W', 'A', 'L', 0, 1};
+static const uint8_t BMAGIC[8] = {'u', 'd', 'b', 'W', 'B', 'T', 0, 1};
+#define VERSION 1u
+#define MEMBER_OFF 40u
+#define MEMBER_SIZE 256u
+#define ENTRY_OFF 128u
+#define ENTRY_SIZE 16u
+#define WBUF_MAX ((size_t)256 << 10)
+#define SCAN_CHUNK ((size_t)1 << 20)
+
+unsigned wal_batch_max(unsigned psize) { return (psize - ENTRY_OFF) / ENTRY_SIZE; }
+
+static int valid_psize(unsigned ps) { return ps >= 1024 && ps <= 65536 && !(ps & (ps - 1)); }
+
+static int oserr(wal_log *w, int rc, const char *what)
+{
+    return udb_err_set(w->err, UDB_IO, "%s %s: %s", what, w->path,
+                       strerror(-rc));
+}
+
+uint32_t wal_page0_crc(const uint8_t *p, size_t len, unsigned psize)
+{
+    static const uint8_t zeros[256];
+    size_t n = len < psize ? len : psize;
+    uint32_t c = udb_crc32(0, p, n);
+    for (size_t left = psize - n; left; ) {
+        size_t k = left < sizeof zeros ? left : sizeof zeros;
+        c = udb_crc32(c, zeros, k);
+        left -= k;
+    }
+    return c;
+}
+
+/* ---- header ------------------------------------------------------------------- */
+static void hdr_encode(const wal_log *w, uint8_t *b)
+{
+    memset(b, 0, w->psize);
+    memcpy(b, HMAGIC, 8);
+    st32(b + 8, VERSION);
+    st32(b + 12, w->psize);
+    st64(b + 16, w->salt);
+    st64(b + 24, w->logseq);
+    st32(b + 32, w->nfiles);
+    for (unsigned i = 0; i < w->nfiles; i++) {
+        uint8_t *e = b + MEMBER_OFF + MEMBER_SIZE * i;
+        size_t l = strlen(w->m[i].name);
+        st64(e, w->m[i].size);
+        st64(e + 8, w->m[i].dev);
+        st64(e + 16, w->m[i].ino);
+        st32(e + 24, w->m[i].crc0);
+        st16(e + 28, (uint16_t)l);
+        memcpy(e + 32, w->m[i].name, l);
+    }
+    st32(b + w->psize - 4, udb_crc32(0, b, w->psize - 4));
+}
+
+/* A member name: a plain base name (no '/', not "." or "..", no NUL). */
+static int plain_name(const uint8_t *s, unsigned l)
+{
+    if (l == 0 || l > WAL_NAME_MAX || memchr(s, 0, l) || memchr(s, '/', l))
+        return 0;
+    return !(l == 1 && s[0] == '.') && !(l == 2 && s[0] == '.' && s[1] == '.');
+}
+
+/* Decode the header page b (psize bytes, psize from the file); 0 or a reason. */
+static const char *hdr_decode(wal_log *w, const uint8_t *b, unsigned psize)
+{
+    if (ld32(b + 8) != VERSION)
+        return "unknown version";
+    if (ld32(b + psize - 4) != udb_crc32(0, b, psize - 4))
+        return "header checksum mismatch";
+    w->psize = psize;
+    w->salt = ld64(b + 16);
+    w->logseq = ld64(b + 24);
+    w->nfiles = ld32(b + 32);
+    if (w->nfiles < 1 || w->nfiles > WAL_MAX_FILES)
+        return "bad number of files";
+    for (unsigned i = 0; i < w->nfiles; i++) {
+        const uint8_t *e = b + MEMBER_OFF + MEMBER_SIZE * i;
+        unsigned l = ld16(e + 28);
+        if (!plain_name(e + 32, l))
+            return "a file name that is not a plain base name";
+        w->m[i].size = ld64(e);
+        w->m[i].dev = ld64(e + 8);
+        w->m[i].ino = ld64(e + 16);
+        w->m[i].crc0 = ld32(e + 24);
+        if (w->m[i].size > WAL_MAX_FILE_SIZE)
+            return "impossible file size";
+        memcpy(w->m[i].name, e + 32, l);
+        w->m[i].name[l] = 0;
+        for (unsigned j = 0; j < i; j++)
+            if (!strcmp(w->m[i].name, w->m[j].name))
+                return "a file named twice";
+    }
+    w->hcrc = ld32(b + psize - 4);
+    return NULL;
+}
+
+static void start_pos(const wal_log *w, wal_pos *p)
+{
+    memset(p, 0, sizeof *p);
+    p->end = w->psize;
+    p->crc = w->hcrc;
+    for (unsigned i = 0; i < w->nfiles; i++)
+        p->sizes[i] = w->m[i].size;
+}
+
+static int log_init(wal_log *w, const udb_os *os, udb_err *err, const char *path)
+{
+    memset(w, 0, sizeof *w);
+    w->os = os;
+    w->err = err;
+    w->fd = -1;
+    if (!(w->path = strdup(path)))
+        return udb_err_set(err, UDB_NOMEM, "out of memory");
+    return 0;
+}
+
+void wal_close(wal_log *w)
+{
+    if (w->fd >= 0)
+        w->os->close(w->os->ctx, w->fd);
+    w->fd = -1;
+    free(w->path);
+    free(w->wbuf);
+    w->path = NULL;
+    w->wbuf = NULL;
+    w->wcap = 0;
+}
+
+int wal_create(wal_log *w, const udb_os *os, udb_err *err, const char *path, unsigned psize,
+               unsigned nfiles, const wal_member *m, uint64_t salt, uint64_t logseq, wal_pos *start)
+{
+    int rc = log_init(w, os, err, path);
+    if (rc)
+        return rc;
+    if (!valid_psize(psize) || nfiles < 1 || nfiles > WAL_MAX_FILES) {
+        wal_close(w);
+        return udb_err_set(err, UDB_INVAL, "%s: bad log parameters", path);
+    }
+    w->psize = psize;
+    w->nfiles = nfiles;
+    w->salt = salt;
+    w->logseq = logseq;
+    for (unsigned i = 0; i < nfiles; i++)
+        w->m[i] = m[i];
+    uint8_t *b = malloc(psize);
+    if (!b) {
+        wal_close(w);
+        return udb_err_set(err, UDB_NOMEM, "out of memory");
+    }
+    hdr_encode(w, b);
+    w->hcrc = ld32(b + psize - 4);
+    rc = os->open(os->ctx, path, UDB_OS_RDWR | UDB_OS_CREATE | UDB_OS_EXCL, &w->fd);
+    if (rc < 0)
+        rc = oserr(w, rc, "cannot create");
+    else if ((rc = os->pwrite(os->ctx, w->fd, b, psize, 0)) < 0)
+        rc = oserr(w, rc, "cannot write");
+    free(b);
+    if (rc) {
+        if (w->fd >= 0)
+            os->unlink(os->ctx, path);
+        wal_close(w);
+        return rc;
+    }
+    start_pos(w, start);
+    return 0;
+}
+
+int wal_open(wal_log *w, const udb_os *os, udb_err *err, const char *path, int writable,
+             wal_pos *start)
+{
+    int rc = log_init(w, os, err, path);
+    if (rc)
+        return rc;
+    rc = os->open(os->ctx, path, writable ? UDB_OS_RDWR : UDB_OS_READ, &w->fd);
+    if (rc < 0) {
+        int code = rc == -ENOENT ? UDB_NOTFOUND : oserr(w, rc, "cannot open");
+        if (code == UDB_NOTFOUND)
+            udb_err_set(err, UDB_NOTFOUND, "no log %s", path);
+        wal_close(w);
+        return code;
+    }
+    uint8_t head[16];
+    size_t got = 0;
+    const char *why = NULL;
+    if ((rc = os->pread(os->ctx, w->fd, head, sizeof head, 0, &got)) < 0) {
+        rc = oserr(w, rc, "cannot read");
+    } else if (got < sizeof head || memcmp(head, HMAGIC, 8)) {
+        why = "not a udb log";
+    } else if (!valid_psize(ld32(head + 12))) {
+        why = "bad page size";
+    } else {
+        unsigned ps = ld32(head + 12);
+        uint8_t *b = malloc(ps);
+        if (!b)
+            rc = udb_err_set(err, UDB_NOMEM, "out of memory");
+        else if ((rc = os->pread(os->ctx, w->fd, b, ps, 0, &got)) < 0)
+            rc = oserr(w, rc, "cannot read");
+        else if (got < ps)
+            why = "header torn";
+        else
+            why = hdr_decode(w, b, ps);
+        free(b);
+    }
+    if (!rc && why)
+        rc = udb_err_set(err, UDB_CORRUPT, "%s: %s", path, why);
+    if (rc) {
+        wal_close(w);
+        return rc;
+    }
+    start_pos(w, start);
+    return 0;
+}
+
+/* ---- writing -------------------------------------------------------------------- */
+/* A batch header's crc: every byte of its page but the crc field. */
+static uint32_t batch_crc(const uint8_t *b, unsigned psize)
+{
+    return udb_crc32(udb_crc32(0, b, 52), b + 56, psize - 56);
+}
+
+static void batch_header(const wal_log *w, uint8_t *b, const wal_pos *pos, uint64_t txn, int commit,
+                         const uint64_t *sizes, const wal_entry *e, unsigned n)
+{
+    memset(b, 0, w->psize);
+    memcpy(b, BMAGIC, 8);
+    st64(b + 8, w->salt);
+    st64(b + 16, txn);
+    st32(b + 24, commit ? 1u : 0u);
+    st32(b + 28, n);
+    for (unsigned i = 0; commit && i < w->nfiles; i++)
+        st64(b + 32 + 8 * i, sizes[i]);
+    st32(b + 48, pos->crc);
+    for (unsigned k = 0; k < n; k++) {
+        uint8_t *x = b + ENTRY_OFF + ENTRY_SIZE * k;
+        st64(x, e[k].page);
+        st32(x + 8, udb_crc32(0, e[k].img, w->psize));
+        x[12] = (uint8_t)e[k].file;
+    }
+    st32(b + 52, batch_crc(b, w->psize));
+}
+
+/* Write n images starting at off, joining images that lie next to each
+   other in memory into one call. */
+static int write_images(wal_log *w, const wal_entry *e, unsigned n, uint64_t off)
+{
+    size_t ps = w->psize;
+    for (unsigned k = 0; k < n;) {
+        unsigned j = k + 1;
+        while (j < n && e[j].img == e[j - 1].img + ps)
+            j++;
+        int rc = w->os->pwrite(w->os->ctx, w->fd, e[k].img, ps * (j - k), off);
+        if (rc < 0)
+            return oserr(w, rc, "cannot write");
+        off += ps * (j - k);
+        k = j;
+    }
+    return 0;
+}
+
+int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_t *sizes,
+               const wal_entry *e, unsigned n)
+{
+    size_t ps = w->psize, total = ps * (1 + (size_t)n);
+    if (n < 1 || n > wal_batch_max(w->psize))
+        return udb_err_set(w->err, UDB_INVAL, "%s: bad batch of %u pages", w->path, n);
+    for (unsigned k = 0; k < n; k++)
+        if (e[k].file >= w->nfiles || e[k].page > WAL_MAX_FILE_SIZE / ps)
+            return udb_err_set(w->err, UDB_INVAL, "%s: page out of range", w->path);
+    size_t want = total <= WBUF_MAX ? total : ps; /* small batches go out in one call */
+    if (w->wcap < want) {
+        uint8_t *b = realloc(w->wbuf, want);
+        if (!b)
+            return udb_err_set(w->err, UDB_NOMEM, "out of memory");
+        w->wbuf = b;
+        w->wcap = want;
+    }
+    batch_header(w, w->wbuf, pos, txn, commit, sizes, e, n);
+    int rc;
+    if (total <= WBUF_MAX) {
+        for (unsigned k = 0; k < n; k++)
+            memcpy(w->wbuf + ps * (1 + k), e[k].img, ps);
+        if ((rc = w->os->pwrite(w->os->ctx, w->fd, w->wbuf, total, pos->end)) < 0)
+            return oserr(w, rc, "cannot write");
+    } else if ((rc = w->os->pwrite(w->os->ctx, w->fd, w->wbuf, ps, pos->end)) < 0) {
+        return oserr(w, rc, "cannot write");
+    } else if ((rc = write_images(w, e, n, pos->end + ps))) {
+        return rc;
+    }
+    pos->end += total;
+    pos->crc = ld32(w->wbuf + 52);
+    if (commit) {
+        pos->txn = txn;
+        for (unsigned i = 0; i < w->nfiles; i++)
+            pos->sizes[i] = sizes[i];
+    }
+    return 0;
+}
+
+/* ---- scanning --------------------------------------------------------------------- */
+typedef struct scan {
+    wal_log *w;
+    uint8_t *hdr, *buf;         /* a header page; image chunks */
+    wal_frame *fr;              /* frames of the transaction being read */
+    size_t nfr, capfr;
+    uint64_t fsize;
+} scan;
+
+/* Validate the batch header at off for txn after chain; 0 = valid. */
+static int batch_ok(scan *s, uint64_t off, uint64_t txn, uint32_t chain, unsigned *n, int *commit)
+{
+    wal_log *w = s->w;
+    const uint8_t *b = s->hdr;
+    uint64_t ps = w->psize;
+    size_t got = 0;
+    if (off > s->fsize || s->fsize - off < ps)
+        return 1;
+    if (w->os->pread(w->os->ctx, w->fd, s->hdr, ps, off, &got) < 0 || got < ps)
+        return 1;
+    *n = ld32(b + 28);
+    *commit = ld32(b + 24) == 1;
+    if (memcmp(b, BMAGIC, 8) || ld64(b + 8) != w->salt || ld64(b + 16) != txn || ld32(b + 24) > 1 ||
+        *n < 1 || *n > wal_batch_max(w->psize) || ld32(b + 48) != chain)
+        return 1;
+    if (ld32(b + 52) != batch_crc(b, w->psize))
+        return 1;
+    if ((s->fsize - off) / ps - 1 < *n)
+        return 1; /* images torn off */
+    for (unsigned i = 0; *commit && i < w->nfiles; i++)
+        if (ld64(b + 32 + 8 * i) > WAL_MAX_FILE_SIZE)
+            return 1;
+    for (unsigned k = 0; k < *n; k++) {
+        const uint8_t *x = b + ENTRY_OFF + ENTRY_SIZE * k;
+        if (x[12] >= w->nfiles || x[13] || x[14] || x[15] || ld64(x) > WAL_MAX_FILE_SIZE / ps)
+            return 1;
+    }
+    return 0;
+}
+
+/* Every image of the batch at off matches its crc; 0 = yes. */
+static int images_ok(scan *s, uint64_t off, unsigned n)
+{
+    wal_log *w = s->w;
+    size_t ps = w->psize, per = SCAN_CHUNK / ps;
+    for (unsigned k = 0; k < n; k += (unsigned)per) {
+        unsigned m = n - k < per ? n - k : (unsigned)per;
+        size_t got = 0;
+        uint64_t at = off + ps * (1 + (uint64_t)k);
+        if (w->os->pread(w->os->ctx, w->fd, s->buf, ps * m, at, &got) < 0 || got < ps * m)
+            return 1;
+        for (unsigned j = 0; j < m; j++)
+            if (udb_crc32(0, s->buf + ps * j, ps) != ld32(s->hdr + ENTRY_OFF + ENTRY_SIZE * (k + j) + 8))
+                return 1;
+    }
+    return 0;
+}
+
+static int keep_frames(scan *s, uint64_t off, unsigned n)
+{
+    if (s->nfr + n > s->capfr) {
+        size_t cap = s->capfr ? s->capfr : 256;
+        while (cap < s->nfr + n)
+            cap *= 2;
+        wal_frame *f = realloc(s->fr, cap * sizeof *f);
+        if (!f)
+            return udb_err_set(s->w->err, UDB_NOMEM, "out of memory (log scan)");
+        s->fr = f;
+        s->capfr = cap;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        const uint8_t *x = s->hdr + ENTRY_OFF + ENTRY_SIZE * k;
+        wal_frame *f = &s->fr[s->nfr++];
+        f->page = ld64(x);
+        f->crc = ld32(x + 8);
+        f->file = x[12];
+        f->off = off + (uint64_t)s->w->psize * (1 + k);
+    }
+    return 0;
+}
+
+int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int verify_images,
+             wal_frame_fn fn, void *arg)
+{
+    scan s = {.w = w};
+    int64_t mt;
+    *to = *from;
+    int rc = w->os->fstat(w->os->ctx, w->fd, &s.fsize, &mt);
+    if (rc < 0)
+        return oserr(w, rc, "cannot stat");
+    if (upto && upto < s.fsize)
+        s.fsize = upto; /* nothing at or beyond upto is read */
+    s.hdr = malloc(w->psize);
+    s.buf = verify_images ? malloc(SCAN_CHUNK) : NULL;
+    if (!s.hdr || (verify_images && !s.buf)) {
+        free(s.hdr);
+        free(s.buf);
+        return udb_err_set(w->err, UDB_NOMEM, "out of memory (log scan)");
+    }
+    uint64_t off = from->end;
+    uint32_t chain = from->crc;
+    unsigned n;
+    int commit;
+    while (!rc && !batch_ok(&s, off, to->txn + 1, chain, &n, &commit) &&
+           !(verify_images && images_ok(&s, off, n))) {
+        if ((rc = keep_frames(&s, off, n)))
+            break;
+        chain = ld32(s.hdr + 52);
+        off += (uint64_t)w->psize * (1 + n);
+        if (!commit)
+            continue;
+        for (size_t i = 0; fn && i < s.nfr && !rc; i++)
+            rc = fn(arg, &s.fr[i]);
+        s.nfr = 0;
+        to->end = off;
+        to->crc = chain;
+        to->txn++;
+        for (unsigned i = 0; i < w->nfiles; i++)
+            to->sizes[i] = ld64(s.hdr + 32 + 8 * i);
+    }
+    free(s.hdr);
+    free(s.buf);
+    free(s.fr);
+    return rc;
+}
+
+/* ---- does the log belong to these files? ----------------------------------------- */
+typedef struct page0 {
+    const uint32_t *want;       /* the files' first-page crcs now */
+    unsigned nfiles, seen;      /* bit i: file i's crc met in a frame */
+} page0;
+
+static int see_page0(void *arg, const wal_frame *fr)
+{
+    page0 *p = arg;
+    if (fr->page == 0 && fr->file < p->nfiles && fr->crc == p->want[fr->file])
+        p->seen |= 1u << fr->file;
+    return 0;
+}
+
+int wal_belongs(wal_log *w, unsigned nfiles, const wal_member *now, const wal_pos *start)
+{
+    if (nfiles != w->nfiles)
+        return udb_err_set(w->err, UDB_CORRUPT, "%s covers %u files, not %u", w->path, w->nfiles, nfiles);
+    uint32_t want[WAL_MAX_FILES];
+    unsigned need = 0;
+    for (unsigned i = 0; i < nfiles; i++) {
+        if (strcmp(w->m[i].name, now[i].name))
+            return udb_err_set(w->err, UDB_CORRUPT, "%s belongs to '%s', not to '%s'", w->path,
+                               w->m[i].name, now[i].name);
+        want[i] = now[i].crc0;
+        if (!(w->m[i].dev == now[i].dev && w->m[i].ino == now[i].ino) && w->m[i].crc0 != now[i].crc0)
+            need |= 1u << i;
+    }
+    if (!need)
+        return 0;
+    page0 p = {want, nfiles, 0};
+    wal_pos to;
+    int rc = wal_scan(w, start, 0, &to, 1, see_page0, &p);
+    if (rc)
+        return rc;
+    for (unsigned i = 0; i < nfiles; i++)
+        if (need & ~p.seen & (1u << i))
+            return udb_err_set(w->err, UDB_CORRUPT,
+                               "%s was written for another file named '%s' (its first page is "
+                               "not one the log knows)",
+                               w->path, now[i].name);
+    return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * wal.h — the write-ahead log file (P-wal): a header naming the files it
+ * belongs to, then batches of page images, each batch's header chained to
+ * the one before by crc32. Writing batches, validating the header, and the
+ * recovery scan that keeps exactly the committed transactions.
+ * Part of the pager layer: knows no data-file layout and nothing of the
+ * shared memory or of locks; all I/O goes through the udb_os table.
+ */
+#ifndef UDB_WAL_H
+#define UDB_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+#include "udb.h"
+
+#define WAL_MAX_FILES 2
+#define WAL_NAME_MAX 200
+/* no file of either layout comes near this; bounds page numbers and sizes */
+#define WAL_MAX_FILE_SIZE ((uint64_t)1 << 52)
+
+typedef struct wal_member {
+    char name[WAL_NAME_MAX + 1]; /* base name, no directory */
+    uint64_t size, dev, ino;     /* when the log was created */
+    uint32_t crc0;               /* crc32 of its first page then (zero-padded) */
+} wal_member;
+
+typedef struct wal_log {
+    const udb_os *os;
+    udb_err *err;
+    int fd;
+    char *path;
+    unsigned psize, nfiles;
+    uint64_t salt, logseq;
+    uint32_t hcrc;               /* the header's crc32: the chain starts here */
+    wal_member m[WAL_MAX_FILES];
+    uint8_t *wbuf;               /* a batch on its way out */
+    size_t wcap;
+} wal_log;
+
+/* A point in the log after a committed transaction (or the header). */
+typedef struct wal_pos {
+    uint64_t end;                /* byte offset of the next batch */
+    uint64_t txn;                /* id of the last committed transaction */
+    uint32_t crc;                /* chain value for the next batch */
+    uint64_t sizes[WAL_MAX_FILES]; /* logical file sizes */
+} wal_pos;
+
+/* One page image to append. */
+typedef struct wal_entry {
+    unsigned file;
+    uint64_t page;
+    const uint8_t *img;          /* psize bytes */
+} wal_entry;
+
+/* Where a committed frame lies: page page of file file, image at off. */
+typedef struct wal_frame {
+    uint64_t page, off;
+    unsigned file;
+    uint32_t crc;                /* crc32 of the image */
+} wal_frame;
+
+/* The most entries one batch holds for a page size. */
+unsigned wal_batch_max(unsigned psize);
+
+/* Create the log at path (it must not exist) for members m[0..nfiles),
+   sync it; *start is the position after the header (txn 0, sizes of m). */
+int wal_create(wal_log *w, const udb_os *os, udb_err *err, const char *path, unsigned psize,
+               unsigned nfiles, const wal_member *m, uint64_t salt, uint64_t logseq, wal_pos *start);
+/* Open an existing log and validate its header: UDB_NOTFOUND when there is
+   no log, UDB_CORRUPT (message says why) when the header is not valid. */
+int wal_open(wal_log *w, const udb_os *os, udb_err *err, const char *path, int writable,
+             wal_pos *start);
+void wal_close(wal_log *w);
+
+/* Append one batch of n (1..wal_batch_max) entries at pos->end for
+   transaction txn; the commit batch (commit = 1) records sizes[] and moves
+   *pos past the transaction (txn becomes pos->txn). Without commit only
+   pos->end and pos->crc move. One write call for batches up to 256 KiB. */
+int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_t *sizes,
+               const wal_entry *e, unsigned n);
+
+/* Read the transactions committed after *from: each frame of each, in log
+   order, goes to fn (if not NULL) once its commit batch is validated;
+   *to is the end of the last valid committed transaction. Stops quietly at
+   the first batch that is torn, corrupt, out of sequence or from another
+   log, and before any transaction that would end beyond upto (0: no
+   limit); verify_images = 0 skips the page crcs (frames published by live
+   handles). */
+typedef int (*wal_frame_fn)(void *arg, const wal_frame *fr);
+int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int verify_images,
+             wal_frame_fn fn, void *arg);
+
+/* Does the log belong to these members (same count and base names, and
+   per file the same inode, or a first page (now[i].crc0) that the log
+   knows: as it was when the log was created or as a committed frame of
+   page 0 has it)? 0 yes, else UDB_CORRUPT with the reason. */
+int wal_belongs(wal_log *w, unsigned nfiles, const wal_member *now, const wal_pos *start);
+/* crc32 of a file's first page as wal_member.crc0 wants it. */
+uint32_t wal_page0_crc(const uint8_t *p, size_t len, unsigned psize);
+
+#endif
