@@ -117,6 +117,17 @@ static int posix_fstat(void *ctx, int fd, uint64_t *size, int64_t *mtime_ns)
     return 0;
 }
 
+static int posix_file_id(void *ctx, int fd, uint64_t *dev, uint64_t *ino)
+{
+    (void)ctx;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
+}
+
 static unsigned posix_page_size(void *ctx)
 {
     (void)ctx;
@@ -136,9 +147,9 @@ static int posix_lock(void *ctx, int fd, int type, uint64_t start, uint64_t len)
     fl.l_start = (off_t)start;
     fl.l_len = (off_t)len;
 #ifdef F_OFD_SETLK
-    int cmd = F_OFD_SETLK;
+    int cmd = type == 3 ? F_OFD_GETLK : F_OFD_SETLK;
 #else
-    int cmd = F_SETLK;
+    int cmd = type == 3 ? F_GETLK : F_SETLK;
 #endif
     int r;
     do
@@ -146,7 +157,7 @@ static int posix_lock(void *ctx, int fd, int type, uint64_t start, uint64_t len)
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return (errno == EACCES || errno == EAGAIN) ? -EAGAIN : -errno;
-    return 0;
+    return type == 3 && fl.l_type != F_UNLCK ? -EAGAIN : 0;
 }
 
 static int posix_unlink(void *ctx, const char *path)
@@ -159,8 +170,9 @@ static int posix_map(void *ctx, void *addr, size_t len, int prot, int fd, uint64
                      void **out)
 {
     (void)ctx;
+    int fl = (prot & UDB_MAP_SHARED ? MAP_SHARED : MAP_PRIVATE) | (addr ? MAP_FIXED : 0);
+    prot &= ~UDB_MAP_SHARED;
     int p = prot == 0 ? PROT_NONE : prot == 1 ? PROT_READ : PROT_READ | PROT_WRITE;
-    int fl = MAP_PRIVATE | (addr ? MAP_FIXED : 0);
     if (fd < 0)
         fl |= MAP_ANONYMOUS;
 #ifdef MAP_NORESERVE
@@ -226,6 +238,7 @@ static const udb_os posix_os = {
     .page_size = posix_page_size,
     .sleep_ms = posix_sleep_ms,
     .entropy = posix_entropy,
+    .file_id = posix_file_id,
 };
 
 const udb_os *udb_os_posix(void)

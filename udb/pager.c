@@ -14,6 +14,7 @@
 #define RESERVE_MIN_RO ((uint64_t)1 << 30)  /* ... per read-only file */
 #define ANON_CHUNK ((uint64_t)64 << 20)
 #define DIRTY_LIMIT_DEFAULT ((size_t)256 << 20)
+#define WAL_CKPT_DEFAULT ((uint64_t)4 << 20)
 
 /* ---- small helpers --------------------------------------------------------- */
 int pager_oserr(pager_group *g, int rc, const char *what, const char *path)
@@ -173,6 +174,37 @@ static int relocate(pager_file *f, uint64_t need)
     return 0;
 }
 
+int pager_cover(pager_file *f, uint64_t size)
+{
+    uint64_t need = pager_round(f, size);
+    if (need > f->resv)
+        return udb_err_set(f->g->err, UDB_NOMEM, "%s: %llu bytes exceed the address space reserved",
+                           f->path, (unsigned long long)size);
+    int rc = bits_reserve(f, need >> f->pshift);
+    if (!rc && need > f->anon_end) {
+        uint64_t end = need + ANON_CHUNK < f->resv ? need + ANON_CHUNK : f->resv;
+        if (!(rc = pager_map_range(f, f->anon_end, end, MAP_ANON_PART)))
+            f->anon_end = end;
+    }
+    return rc;
+}
+
+int pager_refresh(pager_file *f, uint64_t disk_size, uint64_t size)
+{
+    f->disk_size = disk_size;
+    if (f->base)
+        f->g->os->unmap(f->g->os->ctx, f->base, f->resv);
+    f->base = NULL;
+    int rc = reserve(f, size > disk_size ? size : disk_size);
+    if (rc)
+        return rc;
+    f->file_mapped = f->anon_end = pager_round(f, disk_size);
+    f->zero_from = f->file_mapped;
+    if ((rc = pager_map_range(f, 0, f->file_mapped, MAP_FILE_PART)))
+        return rc;
+    return pager_cover(f, size);
+}
+
 int pager_prepare(pager_group *g, uint64_t headroom)
 {
     for (int i = 0; i < g->nfiles; i++) {
@@ -185,6 +217,31 @@ int pager_prepare(pager_group *g, uint64_t headroom)
         }
     }
     return 0;
+}
+
+/* Make the directory entry of path durable (best effort: some systems
+   refuse to sync a directory). */
+int pager_sync_dir(pager_group *g, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) + (slash == path) : 1;
+    char *dir = malloc(n + 1);
+    if (!dir)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    memcpy(dir, slash ? path : ".", n);
+    dir[n] = 0;
+    int fd;
+    if (g->os->open(g->os->ctx, dir, UDB_OS_READ, &fd) == 0) {
+        g->os->fsync(g->os->ctx, fd);
+        g->os->close(g->os->ctx, fd);
+    }
+    free(dir);
+    return 0;
+}
+
+int pager_journal_mode(const pager_group *g)
+{
+    return !g->attached ? 0 : g->wal ? UDB_JOURNAL_WAL : UDB_JOURNAL_ROLLBACK;
 }
 
 /* ---- group and files ------------------------------------------------------------ */
@@ -206,6 +263,10 @@ int pager_group_open(const udb_options *opts, udb_err *err, pager_group **out)
     g->lock_timeout_ms = opts->lock_timeout_ms;
     g->dirty_limit = opts->dirty_limit ? opts->dirty_limit : DIRTY_LIMIT_DEFAULT;
     g->jfd = -1;
+    g->journal = opts->journal;
+    g->wal_ckpt = opts->wal_autocheckpoint ? opts->wal_autocheckpoint : WAL_CKPT_DEFAULT;
+    g->log.fd = -1;
+    g->shm_fd = -1;
     *out = g;
     return 0;
 }
@@ -237,10 +298,14 @@ void pager_group_close(pager_group *g)
     else if (g->state == PAGER_READ)
         pager_read_end(g);
     pager_wb_stop(g);
+    wal_detach(g);
     pager_unlock_all(g);
     for (int i = 0; i < g->nfiles; i++)
         file_free(g->files[i]);
     journal_close(g);
+    free(g->wal_path);
+    free(g->shm_path);
+    free(g->xwal_path);
     free(g);
 }
 
@@ -319,7 +384,7 @@ static int page_dirty(pager_file *f, uint64_t pg)
             return rc;
     }
     uint64_t orig_pages = pager_round(f, f->orig_size) >> f->pshift;
-    if (pg < orig_pages && !bit(f->journaled, pg)) {
+    if (!g->wal && pg < orig_pages && !bit(f->journaled, pg)) {
         int rc = journal_add(g, f, pg);
         if (rc)
             return rc;
@@ -404,7 +469,7 @@ int pager_truncate(pager_file *f, uint64_t newsize)
         return 0;
     /* pages that existed at transaction start and are cut off must be
        journaled so that rollback can restore them */
-    uint64_t orig_pages = pager_round(f, f->orig_size) >> f->pshift;
+    uint64_t orig_pages = g->wal ? 0 : pager_round(f, f->orig_size) >> f->pshift;
     for (uint64_t pg = newsize >> f->pshift; pg < orig_pages; pg++)
         if (!bit(f->journaled, pg)) {
             int rc = journal_add(g, f, pg);

@@ -129,6 +129,14 @@ int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at);
 /* Shrink the logical size; the file is truncated at commit. */
 int pager_truncate(pager_file *f, uint64_t newsize);
 
+/* WAL mode: copy what the log holds into the files as far as the readers
+   allow (wait: for another checkpoint, up to the lock timeout). Nothing to
+   do in rollback mode. */
+int pager_checkpoint(pager_group *g, int wait);
+/* The journal mode settled on (UDB_JOURNAL_ROLLBACK or WAL); 0 before the
+   first transaction. */
+int pager_journal_mode(const pager_group *g);
+
 /* Statistics of a group. */
 typedef struct pager_stats {
     uint64_t commits, pages_written, journal_pages, spills;

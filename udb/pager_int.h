@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 #include "pager.h"
+#include "shm.h"
+#include "wal.h"
 
 enum { MAP_FILE_PART, MAP_ANON_PART, MAP_NONE_PART };
 
@@ -14,6 +16,9 @@ enum { MAP_FILE_PART, MAP_ANON_PART, MAP_NONE_PART };
 #define LOCK_PENDING 0x4000000000000000ULL
 #define LOCK_SHARED (LOCK_PENDING + 1)   /* adjacent: readers take both at once */
 #define LOCK_RESERVED (LOCK_PENDING + 2)
+/* held shared for a handle's life (pager_wal.c): the journal mode in use */
+#define LOCK_WALMODE (LOCK_PENDING + 16)
+#define LOCK_RBMODE (LOCK_PENDING + 17)
 
 enum { LK_READ = 1, LK_RESERVED = 2, LK_EXCL = 4 };
 
@@ -57,6 +62,19 @@ struct pager_group {
     int wb_rc;              /* the last job's result, 0 or -errno (under wb_mu) */
     pager_file *wb_f;       /* a job handed off and not finished yet */
     uint64_t wb_lo, wb_hi;
+    /* journal mode (pager_wal.c) */
+    int journal;            /* as asked: UDB_JOURNAL_* */
+    int attached;           /* the mode is settled and its locks held */
+    int wal;                /* 1: WAL mode (else the rollback journal) */
+    uint64_t wal_ckpt;      /* auto-checkpoint: log bytes past backfill */
+    char *wal_path, *shm_path, *xwal_path;
+    wal_log log;            /* log.fd < 0: not open */
+    shm sh;                 /* sh.h NULL: not mapped */
+    int shm_fd;
+    uint64_t wgen;          /* gen of the view the mappings show (0: none) */
+    shm_view wv;            /* that view */
+    uint64_t wlogseq;       /* of the log file it was read from */
+    int wlocked;            /* this handle holds the writer mutex */
 };
 
 int pager_oserr(pager_group *g, int rc, const char *what, const char *path);
@@ -70,5 +88,28 @@ int pager_follow(pager_file *f, uint64_t newsize);
 int pager_wb_finish(pager_group *g);
 /* End the write-behind thread (the group closes). */
 void pager_wb_stop(pager_group *g);
+/* Make the mapping of f cover size bytes (anonymous memory past what it
+   maps of the file); UDB_NOMEM when the reservation is too small. */
+int pager_cover(pager_file *f, uint64_t size);
+/* Map f afresh as the file is on disk now (disk_size bytes), reserving
+   room for size bytes, and cover size. No dirty pages. */
+int pager_refresh(pager_file *f, uint64_t disk_size, uint64_t size);
+int pager_lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte);
+int pager_sync_dir(pager_group *g, const char *path);
+/* Roll back a hot rollback journal now (no transaction is open). */
+int pager_journal_recover(pager_group *g);
+
+/* ---- WAL mode (pager_wal.c) ---- */
+/* Settle the journal mode on the first transaction: mode locks, a pending
+   log recovered, the shared memory joined. */
+int wal_attach(pager_group *g);
+/* The handle goes: leave the shared memory; the last one checkpoints and
+   removes the log and the shared memory. */
+void wal_detach(pager_group *g);
+int wal_read_begin(pager_group *g, int *changed);
+void wal_read_end(pager_group *g);
+int wal_write_begin(pager_group *g, int *changed);
+int wal_commit(pager_group *g);
+int wal_rollback(pager_group *g);
 
 #endif

@@ -24,7 +24,7 @@ static const char *lock_name(uint64_t byte)
                                                                           : "a committing writer";
 }
 
-static int lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte)
+int pager_lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte)
 {
     unsigned waited = 0, step = 1;
     for (;;) {
@@ -93,7 +93,7 @@ static int lock_read(pager_group *g)
 static int lock_reserved(pager_group *g)
 {
     for (int i = 0; i < g->nfiles; i++) {
-        int rc = lock_wait(g, g->files[i], 2, LOCK_RESERVED);
+        int rc = pager_lock_wait(g, g->files[i], 2, LOCK_RESERVED);
         if (rc) {
             while (i-- > 0) {
                 unlock(g, g->files[i], LOCK_RESERVED);
@@ -113,8 +113,8 @@ static int lock_excl(pager_group *g)
         pager_file *f = g->files[i];
         if (f->locks & LK_EXCL)
             continue;
-        int rc = lock_wait(g, f, 2, LOCK_PENDING);
-        if (!rc && (rc = lock_wait(g, f, 2, LOCK_SHARED)))
+        int rc = pager_lock_wait(g, f, 2, LOCK_PENDING);
+        if (!rc && (rc = pager_lock_wait(g, f, 2, LOCK_SHARED)))
             unlock(g, f, LOCK_PENDING);
         if (rc)
             return rc;
@@ -246,8 +246,10 @@ int pager_read_begin(pager_group *g, int *changed)
     *changed = 0;
     if (g->state != PAGER_NONE)
         return 0;
-    int rc = take_long_locks(g);
-    if (rc)
+    int rc = wal_attach(g);
+    if (rc || g->wal)
+        return rc ? rc : wal_read_begin(g, changed);
+    if ((rc = take_long_locks(g)))
         return rc;
     if (!g->long_locks && (rc = lock_read(g)))
         return rc;
@@ -264,6 +266,10 @@ void pager_read_end(pager_group *g)
 {
     if (g->state != PAGER_READ)
         return;
+    if (g->wal) {
+        wal_read_end(g);
+        return;
+    }
     g->state = PAGER_NONE;
     if (g->long_locks)
         return;
@@ -283,10 +289,13 @@ int pager_write_begin(pager_group *g, int *changed)
         return udb_err_set(g->err, UDB_READONLY, "%s is open read-only", g->files[0]->path);
     if (g->state != PAGER_NONE)
         return udb_err_set(g->err, UDB_INVAL, "a transaction is already open");
-    int rc = take_long_locks(g);
-    if (!rc && !g->long_locks)
+    int rc = wal_attach(g);
+    if (!rc && g->wal)
+        rc = wal_write_begin(g, changed);
+    else if (!rc && !(rc = take_long_locks(g)) && !g->long_locks)
         rc = lock_reserved(g);
-    if (!rc && (!g->long_locks || !g->checked) && (rc = check_files(g, changed)) && !g->long_locks)
+    if (!rc && !g->wal && (!g->long_locks || !g->checked) && (rc = check_files(g, changed)) &&
+        !g->long_locks)
         pager_unlock_all(g);
     if (rc)
         return rc;
@@ -450,6 +459,34 @@ static void refresh_stat(pager_group *g)
     }
 }
 
+/* Forget which pages changed: they stay in the mapping as they are. */
+static void clear_dirty(pager_file *f)
+{
+    if (f->dirty_hi > f->dirty_lo)
+        memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
+    f->dirty_lo = UINT64_MAX;
+    f->dirty_hi = 0;
+}
+
+static int commit_wal(pager_group *g)
+{
+    int rc = 0;
+    if (any_change(g) && (rc = wal_commit(g)) && g->wlocked) { /* nothing committed */
+        int keep = g->err->code;
+        char msg[sizeof g->err->msg];
+        memcpy(msg, g->err->msg, sizeof msg);
+        pager_rollback(g);
+        udb_err_set(g->err, keep, "%s (transaction rolled back)", msg);
+        return keep;
+    }
+    if (g->wlocked) /* nothing changed */
+        wal_rollback(g);
+    for (int i = 0; i < g->nfiles; i++)
+        clear_dirty(g->files[i]);
+    end_write(g);
+    return rc;
+}
+
 int pager_commit(pager_group *g)
 {
     if (g->state != PAGER_WRITE)
@@ -457,6 +494,8 @@ int pager_commit(pager_group *g)
     if (g->poisoned)
         return udb_err_set(g->err, UDB_ABORTED,
                            "an earlier failure in this transaction requires a rollback");
+    if (g->wal)
+        return commit_wal(g);
     if (!any_change(g)) {
         end_write(g);
         return 0;
@@ -697,7 +736,7 @@ static int maybe_write_behind(pager_group *g)
 
 int pager_op_end(pager_group *g)
 {
-    if (g->state != PAGER_WRITE || g->poisoned)
+    if (g->state != PAGER_WRITE || g->poisoned || g->wal)
         return 0;
     if (g->dirty_bytes <= g->dirty_limit) {
         int rc = maybe_write_behind(g);
@@ -730,6 +769,11 @@ int pager_rollback(pager_group *g)
     if (g->state != PAGER_WRITE)
         return 0;
     int rc = 0;
+    if (g->wal) {
+        rc = wal_rollback(g);
+        end_write(g);
+        return rc;
+    }
     pager_wb_finish(g); /* its pages are beyond the old size: whatever it wrote is cut off */
     if (g->spilled) {
         /* the files hold pages of this transaction: restore them */
@@ -747,6 +791,14 @@ int pager_rollback(pager_group *g)
     journal_reset(g);
     end_write(g);
     return rc;
+}
+
+int pager_journal_recover(pager_group *g)
+{
+    int hot, xhot;
+    uint64_t jc, xjc;
+    int rc = journal_peek(g, &hot, &jc, &xhot, &xjc);
+    return rc || !(hot || xhot) ? rc : recover_now(g, hot, xhot);
 }
 
 int pager_recover(pager_group *g, int *found)

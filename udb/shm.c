@@ -92,6 +92,7 @@ int shm_read(const shm_seqview *sv, shm_view *v)
             continue;
         }
         v->gen = atomic_load_explicit(&w->gen, memory_order_relaxed);
+        v->logseq = atomic_load_explicit(&w->logseq, memory_order_relaxed);
         v->end = atomic_load_explicit(&w->end, memory_order_relaxed);
         v->txn = atomic_load_explicit(&w->txn, memory_order_relaxed);
         v->crc = (uint32_t)atomic_load_explicit(&w->crc, memory_order_relaxed);
@@ -129,6 +130,7 @@ void shm_publish(shm_seqview *sv, const shm_view *v)
     atomic_store_explicit(&sv->seq, s + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&sv->gen, v->gen, memory_order_relaxed);
+    atomic_store_explicit(&sv->logseq, v->logseq, memory_order_relaxed);
     atomic_store_explicit(&sv->end, v->end, memory_order_relaxed);
     atomic_store_explicit(&sv->txn, v->txn, memory_order_relaxed);
     atomic_store_explicit(&sv->crc, v->crc, memory_order_relaxed);

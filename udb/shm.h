@@ -21,11 +21,14 @@
 #define SHM_FILES 2
 /* byte k + SHM_SLOT_LOCK of the shm file: held by the owner of slot k */
 #define SHM_SLOT_LOCK ((uint64_t)1 << 20)
+/* held shared by every handle using the region, exclusively by the first
+   (while it sets the region up) and by the last (while it removes it) */
+#define SHM_DMS_LOCK (SHM_SLOT_LOCK - 1)
 #define SHM_IDLE 0u
 
 /* A published state of the log: what a snapshot sees. */
 typedef struct shm_view {
-    uint64_t gen, end, txn;
+    uint64_t gen, logseq, end, txn; /* logseq: which log file */
     uint64_t sizes[SHM_FILES];
     uint32_t crc;               /* chain value at end (writers append after it) */
 } shm_view;
@@ -36,7 +39,7 @@ typedef struct shm_mutex {
 
 typedef struct shm_seqview {
     _Alignas(64) _Atomic uint64_t seq;
-    _Atomic uint64_t gen, end, txn, crc;
+    _Atomic uint64_t gen, logseq, end, txn, crc;
     _Atomic uint64_t sizes[SHM_FILES];
 } shm_seqview;
 
@@ -47,8 +50,7 @@ typedef struct shm_hdr {
     _Atomic uint32_t mode;      /* journal mode of the live handles */
     _Atomic uint64_t synced;    /* log bytes known durable */
     _Atomic uint64_t backfill;  /* log bytes copied into the data files */
-    _Atomic uint64_t logseq;    /* the current log file */
-    _Atomic uint64_t ckpt_want; /* auto-checkpoint threshold of the last writer */
+    _Atomic uint32_t broken;    /* a log sync failed: every writer fails */
     shm_mutex writer, sync, ckpt;
     shm_seqview view;           /* for readers: committed and durable */
     shm_seqview tail;           /* for writers: committed, maybe not durable */

@@ -61,6 +61,9 @@ enum { UDB_UNIQUE = 1, UDB_ALLOW_DELETE = 2 };
 
 enum { UDB_SYNC_FULL = 0, UDB_SYNC_NORMAL = 1, UDB_SYNC_OFF = 2 };
 
+/* journal modes (udb_options.journal; doc/api.md "Journal modes") */
+enum { UDB_JOURNAL_DEFAULT = 0, UDB_JOURNAL_ROLLBACK = 1, UDB_JOURNAL_WAL = 2 };
+
 /* open flags */
 enum {
     UDB_RDONLY = 1,       /* never write; no journal rollback            */
@@ -79,8 +82,10 @@ typedef struct udb_os {
     int (*ftruncate)(void *ctx, int fd, uint64_t size);
     /* size and modification time (ns) of a regular file */
     int (*fstat)(void *ctx, int fd, uint64_t *size, int64_t *mtime_ns);
-    /* non-blocking byte-range lock; type: 0 unlock, 1 shared, 2 exclusive;
-       returns -EAGAIN when another holder conflicts */
+    /* non-blocking byte-range lock; type: 0 unlock, 1 shared, 2 exclusive,
+       3 test only: would an exclusive lock be granted (nothing is taken;
+       works on read-only descriptors); returns -EAGAIN when another
+       holder conflicts */
     int (*lock)(void *ctx, int fd, int type, uint64_t start, uint64_t len);
     int (*unlink)(void *ctx, const char *path);
     /* map len bytes at addr (MAP_FIXED when addr != NULL): fd >= 0 maps the
@@ -95,7 +100,14 @@ typedef struct udb_os {
     /* may be NULL: start writing [off, off+len) of the file to disk now
        (a hint; durability still comes from fsync) */
     void (*writeback)(void *ctx, int fd, uint64_t off, uint64_t len);
+    /* may be NULL: device and inode number of the file (tells a file from
+       a copy of it) */
+    int (*file_id)(void *ctx, int fd, uint64_t *dev, uint64_t *ino);
 } udb_os;
+
+/* map(): prot | UDB_MAP_SHARED maps the file shared (stores reach the
+   file and every process mapping it), not copy-on-write */
+enum { UDB_MAP_SHARED = 8 };
 
 /* open() flags for udb_os.open */
 enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4 };
@@ -123,6 +135,10 @@ typedef struct udb_options {
                                  udb_options_init (and NULL options) give
                                  5000 ms                                   */
     const udb_os *os;       /* NULL = udb_os_posix()                       */
+    int journal;            /* UDB_JOURNAL_DEFAULT / ROLLBACK / WAL        */
+    size_t wal_autocheckpoint; /* WAL mode: checkpoint when the log holds
+                               this many bytes not yet in the files
+                               (0 = 4 MiB)                                 */
     udb_progress_fn progress; /* NULL = no progress reports              */
     void *progress_arg;     /* passed to progress                          */
 } udb_options;

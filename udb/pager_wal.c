@@ -1,0 +1,945 @@
+/*
+ * pager_wal.c — the journal modes of a pager group and WAL mode itself:
+ * settling the mode on the first transaction (mode locks, a pending log
+ * recovered), snapshots for readers, the writer's log append and group
+ * sync, checkpoints, the last handle's clean-up (doc/api.md "Journal
+ * modes", doc/format.md "The write-ahead log").
+ * Owns the order of log writes, syncs and publications that makes a WAL
+ * commit atomic and durable; the log's bytes belong to wal.c, the shared
+ * region's to shm.c. Must not know about any data-file layout.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "journal.h"
+#include "pager_int.h"
+
+static const char *base_of(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static char *with_suffix(const char *path, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    char *s = malloc(len + n + 1);
+    if (s) {
+        memcpy(s, path, len);
+        memcpy(s + len, suffix, n + 1);
+    }
+    return s;
+}
+
+static int paths(pager_group *g)
+{
+    if (g->wal_path)
+        return 0;
+    const char *p = g->files[0]->path;
+    size_t n = strlen(p);
+    g->wal_path = with_suffix(p, n, "-wal");
+    g->shm_path = with_suffix(p, n, "-shm");
+    if (n > 4 && !strcmp(p + n - 4, ".dat")) /* a store's heap: the store's log */
+        g->xwal_path = with_suffix(p, n - 4, ".ndx-wal");
+    if (!g->wal_path || !g->shm_path || (n > 4 && !strcmp(p + n - 4, ".dat") && !g->xwal_path))
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    return 0;
+}
+
+static int exists(pager_group *g, const char *path)
+{
+    int fd;
+    if (g->os->open(g->os->ctx, path, UDB_OS_READ, &fd) != 0)
+        return 0;
+    g->os->close(g->os->ctx, fd);
+    return 1;
+}
+
+static int try_lock(pager_group *g, int type, uint64_t byte)
+{
+    return g->os->lock(g->os->ctx, g->files[0]->fd, type, byte, 1);
+}
+
+/* ---- what the files are now --------------------------------------------------- */
+static int member_now(pager_group *g, int i, wal_member *m)
+{
+    pager_file *f = g->files[i];
+    int64_t mt;
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", base_of(f->path));
+    int rc = g->os->fstat(g->os->ctx, f->fd, &m->size, &mt);
+    if (rc < 0)
+        return pager_oserr(g, rc, "cannot stat", f->path);
+    if (g->os->file_id && g->os->file_id(g->os->ctx, f->fd, &m->dev, &m->ino) < 0)
+        m->dev = m->ino = 0;
+    unsigned ps = 1u << f->pshift;
+    uint8_t *b = calloc(1, ps);
+    size_t got = 0;
+    if (!b)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    rc = g->os->pread(g->os->ctx, f->fd, b, ps, 0, &got);
+    if (rc >= 0)
+        m->crc0 = wal_page0_crc(b, got, ps);
+    free(b);
+    return rc < 0 ? pager_oserr(g, rc, "cannot read", f->path) : 0;
+}
+
+/* ---- copying frames into the data files ------------------------------------------ */
+typedef struct frames {
+    wal_frame *f;
+    size_t n, cap;
+    uint64_t after;             /* only frames beyond this log offset */
+    pager_group *g;
+} frames;
+
+static int keep_frame(void *arg, const wal_frame *fr)
+{
+    frames *l = arg;
+    if (fr->off < l->after)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        wal_frame *x = realloc(l->f, cap * sizeof *x);
+        if (!x)
+            return udb_err_set(l->g->err, UDB_NOMEM, "out of memory (checkpoint)");
+        l->f = x;
+        l->cap = cap;
+    }
+    l->f[l->n++] = *fr;
+    return 0;
+}
+
+static int cmp_frame(const void *a, const void *b)
+{
+    const wal_frame *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    if (x->page != y->page)
+        return x->page < y->page ? -1 : 1;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+/* Copy the newest image of every page in l into the files (only what lies
+   below each file's size), then give each file exactly its size when
+   exact, else only let it grow. */
+static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exact)
+{
+    qsort(l->f, l->n, sizeof *l->f, cmp_frame);
+    unsigned ps = g->log.psize;
+    uint8_t *buf = malloc(ps);
+    if (!buf)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory (checkpoint)");
+    int rc = 0;
+    for (size_t i = 0; i < l->n && !rc; i++) {
+        const wal_frame *fr = &l->f[i];
+        if (i + 1 < l->n && l->f[i + 1].file == fr->file && l->f[i + 1].page == fr->page)
+            continue; /* a newer image follows */
+        uint64_t at = fr->page * ps, size = sizes[fr->file];
+        if (at >= size)
+            continue;
+        size_t len = size - at < ps ? (size_t)(size - at) : ps, got = 0;
+        pager_file *f = g->files[fr->file];
+        int r = g->os->pread(g->os->ctx, g->log.fd, buf, ps, fr->off, &got);
+        if (r < 0 || got < ps)
+            rc = r < 0 ? pager_oserr(g, r, "cannot read", g->log.path)
+                       : udb_err_set(g->err, UDB_CORRUPT, "%s: a frame lies beyond its end", g->log.path);
+        else if ((r = g->os->pwrite(g->os->ctx, f->fd, buf, len, at)) < 0)
+            rc = pager_oserr(g, r, "cannot write", f->path);
+    }
+    free(buf);
+    for (int i = 0; i < g->nfiles && !rc; i++) {
+        pager_file *f = g->files[i];
+        uint64_t now;
+        int64_t mt;
+        int r = g->os->fstat(g->os->ctx, f->fd, &now, &mt);
+        if (r < 0)
+            return pager_oserr(g, r, "cannot stat", f->path);
+        if ((now < sizes[i] || (exact && now > sizes[i])) &&
+            (r = g->os->ftruncate(g->os->ctx, f->fd, sizes[i])) < 0)
+            rc = pager_oserr(g, r, "cannot truncate", f->path);
+    }
+    for (int i = 0; i < g->nfiles && !rc && g->sync != UDB_SYNC_OFF; i++) {
+        int r = g->os->fsync(g->os->ctx, g->files[i]->fd);
+        if (r < 0)
+            rc = pager_oserr(g, r, "cannot sync", g->files[i]->path);
+    }
+    return rc;
+}
+
+/* Copy the committed frames in (after, upto] of the open log into the
+   files; *to is where the copied part ends (sizes there). */
+static int backfill(pager_group *g, uint64_t after, uint64_t upto, int exact, wal_pos *to)
+{
+    wal_pos start = {.end = g->log.psize, .crc = g->log.hcrc};
+    for (unsigned i = 0; i < g->log.nfiles; i++)
+        start.sizes[i] = g->log.m[i].size;
+    frames l = {.after = after, .g = g};
+    int rc = 0;
+    if (g->sync != UDB_SYNC_OFF && (rc = g->os->fsync(g->os->ctx, g->log.fd)) < 0)
+        return pager_oserr(g, rc, "cannot sync", g->log.path); /* before any file page changes */
+    rc = wal_scan(&g->log, &start, upto, to, 1, keep_frame, &l);
+    if (!rc && to->end > after) {
+        if (!to->txn) /* nothing committed: the files keep their sizes */
+            exact = 0;
+        rc = copy_frames(g, &l, to->sizes, exact);
+    }
+    free(l.f);
+    return rc;
+}
+
+/* ---- recovery of a log no live handle uses ----------------------------------------- */
+/* Open the log at path and make sure it is this group's: 0, UDB_NOTFOUND
+   (no log, or a header that was never made durable, which holds nothing
+   committed: *unsynced = 1), or an error that changed nothing. */
+static int open_log(pager_group *g, const char *path, wal_pos *start, int *unsynced)
+{
+    *unsynced = 0;
+    int rc = wal_open(&g->log, g->os, g->err, path, !g->readonly, start);
+    if (rc == UDB_CORRUPT) {
+        *unsynced = 1;
+        rc = UDB_NOTFOUND;
+    }
+    if (rc) {
+        g->log.fd = -1;
+        return rc;
+    }
+    wal_member now[WAL_MAX_FILES];
+    for (int i = 0; i < g->nfiles && !rc; i++)
+        rc = member_now(g, i, &now[i]);
+    if (!rc)
+        rc = wal_belongs(&g->log, (unsigned)g->nfiles, now, start);
+    if (rc) {
+        char msg[sizeof g->err->msg];
+        memcpy(msg, g->err->msg, sizeof msg);
+        wal_close(&g->log);
+        g->log.fd = -1;
+        udb_err_set(g->err, rc, "%s; nothing was changed (move the log away to open the file "
+                    "without it)", msg);
+    }
+    return rc;
+}
+
+/* Copy everything a pending log holds into the files and remove it (the
+   caller is alone on the files). */
+static int recover_log(pager_group *g)
+{
+    wal_pos start, to;
+    int unsynced, rc = open_log(g, g->wal_path, &start, &unsynced);
+    if (rc == UDB_NOTFOUND && !unsynced)
+        return 0;
+    if (!rc && g->readonly)
+        rc = udb_err_set(g->err, UDB_RECOVER,
+                         "%s has a write-ahead log with committed changes: open it writable or "
+                         "run `dbe recover` first",
+                         g->files[0]->path);
+    else if (!rc)
+        rc = backfill(g, 0, 0, 1, &to);
+    if (g->log.fd >= 0)
+        wal_close(&g->log);
+    g->log.fd = -1;
+    if (rc == UDB_NOTFOUND) /* a log header never made durable: nothing committed */
+        rc = 0;
+    if (!rc && !g->readonly) {
+        g->os->unlink(g->os->ctx, g->wal_path);
+        g->os->unlink(g->os->ctx, g->shm_path);
+    }
+    return rc;
+}
+
+/* ---- attaching ------------------------------------------------------------------------ */
+static int attach_rollback(pager_group *g)
+{
+    int rc = pager_lock_wait(g, g->files[0], 1, LOCK_RBMODE);
+    if (rc)
+        return rc;
+    if (g->xwal_path && exists(g, g->xwal_path))
+        return udb_err_set(g->err, UDB_LOCKED,
+                           "%s belongs to a record store with a write-ahead log (%s): open the "
+                           "store, or run `dbe checkpoint` on it",
+                           g->files[0]->path, g->xwal_path);
+    if (try_lock(g, 3, LOCK_WALMODE) != 0)
+        return udb_err_set(g->err, UDB_LOCKED,
+                           "%s is open in WAL mode by another handle: open it in WAL mode too",
+                           g->files[0]->path);
+    return exists(g, g->wal_path) ? recover_log(g) : 0;
+}
+
+static int map_shm(pager_group *g, int create)
+{
+    int flags = UDB_OS_RDWR | (create ? UDB_OS_CREATE : 0);
+    int rc = g->os->open(g->os->ctx, g->shm_path, flags, &g->shm_fd);
+    if (rc < 0) {
+        g->shm_fd = -1;
+        return rc == -ENOENT ? UDB_NOTFOUND : pager_oserr(g, rc, "cannot open", g->shm_path);
+    }
+    uint64_t size;
+    int64_t mt;
+    void *base;
+    if ((rc = g->os->fstat(g->os->ctx, g->shm_fd, &size, &mt)) < 0 ||
+        (size < SHM_SIZE && (rc = g->os->ftruncate(g->os->ctx, g->shm_fd, SHM_SIZE)) < 0) ||
+        (rc = g->os->map(g->os->ctx, NULL, SHM_SIZE, 3 | UDB_MAP_SHARED, g->shm_fd, 0, &base)) < 0) {
+        g->os->close(g->os->ctx, g->shm_fd);
+        g->shm_fd = -1;
+        return pager_oserr(g, rc, "cannot map", g->shm_path);
+    }
+    shm_attach(&g->sh, base, g->shm_fd, g->os);
+    return 0;
+}
+
+static void unmap_shm(pager_group *g)
+{
+    if (g->sh.h) {
+        shm_slot_release(&g->sh);
+        g->os->unmap(g->os->ctx, g->sh.h, SHM_SIZE);
+    }
+    g->sh.h = NULL;
+    if (g->shm_fd >= 0)
+        g->os->close(g->os->ctx, g->shm_fd);
+    g->shm_fd = -1;
+}
+
+static uint64_t new_salt(pager_group *g)
+{
+    uint64_t s = g->os->entropy(g->os->ctx);
+    return s ? s : 1;
+}
+
+/* Start a new, empty log file with sequence seq; *v becomes its start. */
+static int new_log(pager_group *g, uint64_t seq, shm_view *v)
+{
+    wal_member m[WAL_MAX_FILES];
+    wal_pos start;
+    int rc = 0;
+    for (int i = 0; i < g->nfiles && !rc; i++)
+        rc = member_now(g, i, &m[i]);
+    if (rc)
+        return rc;
+    if (g->log.fd >= 0)
+        wal_close(&g->log);
+    g->os->unlink(g->os->ctx, g->wal_path);
+    rc = wal_create(&g->log, g->os, g->err, g->wal_path, 1u << g->files[0]->pshift,
+                    (unsigned)g->nfiles, m, new_salt(g), seq, &start);
+    if (rc) {
+        g->log.fd = -1;
+        return rc;
+    }
+    if (g->sync == UDB_SYNC_FULL && (rc = pager_sync_dir(g, g->wal_path)))
+        return rc;
+    v->logseq = seq;
+    v->end = start.end;
+    v->txn = 0;
+    v->crc = start.crc;
+    for (int i = 0; i < g->nfiles; i++)
+        v->sizes[i] = start.sizes[i];
+    return 0;
+}
+
+/* A read-only first handle reads through a pending log instead of
+   copying it into the files: *v is its committed end. */
+static int keep_log(pager_group *g, shm_view *v)
+{
+    wal_pos start, to;
+    int unsynced, rc = open_log(g, g->wal_path, &start, &unsynced);
+    if (rc == UDB_NOTFOUND)
+        return 0;
+    if (!rc)
+        rc = wal_scan(&g->log, &start, 0, &to, 1, NULL, NULL);
+    if (rc)
+        return rc;
+    v->logseq = g->log.logseq;
+    v->end = to.end;
+    v->txn = to.txn;
+    v->crc = to.crc;
+    for (int i = 0; i < g->nfiles && to.txn; i++)
+        v->sizes[i] = to.sizes[i];
+    return 0;
+}
+
+/* The first handle on the files: recover what a crash left, format the
+   shared memory (whatever it held is not trusted). Holds its DMS byte
+   exclusively. */
+static int first_open(pager_group *g)
+{
+    shm_view v = {.gen = 1};
+    for (int i = 0; i < g->nfiles; i++)
+        v.sizes[i] = g->files[i]->disk_size;
+    int rc = !exists(g, g->wal_path) ? 0 : g->readonly ? keep_log(g, &v) : recover_log(g);
+    if (rc)
+        return rc;
+    uint64_t filled = v.logseq ? g->log.psize : 0;
+    if (!g->readonly) {
+        if ((rc = new_log(g, 1, &v)))
+            return rc;
+        filled = v.end;
+    }
+    if ((rc = shm_format(&g->sh, 1u << g->files[0]->pshift, &v)))
+        return udb_err_set(g->err, rc, "%s: cannot set up the shared memory", g->shm_path);
+    atomic_store(&g->sh.h->backfill, filled);
+    return 0;
+}
+
+static int shm_lock_byte(pager_group *g, int type)
+{
+    return g->os->lock(g->os->ctx, g->shm_fd, type, SHM_DMS_LOCK, 1);
+}
+
+/* Join the shared memory: the first handle (the shm's DMS byte taken
+   exclusively) recovers and formats it, the others wait for it ready. */
+static int join_shm(pager_group *g)
+{
+    unsigned ps = 1u << g->files[0]->pshift;
+    for (unsigned tries = 0;; tries++) {
+        int rc = map_shm(g, 1);
+        if (rc)
+            return rc;
+        if (shm_lock_byte(g, 2) == 0) {
+            rc = pager_journal_recover(g);
+            if (!rc)
+                rc = first_open(g);
+            if (!rc && shm_lock_byte(g, 1) != 0) /* downgrade */
+                rc = udb_err_set(g->err, UDB_IO, "%s: cannot lock", g->shm_path);
+            if (rc)
+                unmap_shm(g);
+            return rc;
+        }
+        rc = shm_lock_byte(g, 1);
+        if (rc == 0 && shm_ready(&g->sh, ps))
+            return 0;
+        unmap_shm(g); /* being set up, or going away: again */
+        if (tries * 2 >= g->lock_timeout_ms)
+            return udb_err_set(g->err, UDB_LOCKED, "%s: the shared memory %s did not become ready",
+                               g->files[0]->path, g->shm_path);
+        g->os->sleep_ms(g->os->ctx, 2);
+    }
+}
+
+static int attach_wal(pager_group *g)
+{
+    if (g->exclusive)
+        return udb_err_set(g->err, UDB_INVAL, "UDB_EXCLUSIVE works with the rollback journal only");
+    if (g->xwal_path && exists(g, g->xwal_path))
+        return udb_err_set(g->err, UDB_LOCKED,
+                           "%s belongs to a record store with a write-ahead log (%s): open the store",
+                           g->files[0]->path, g->xwal_path);
+    int rc = pager_lock_wait(g, g->files[0], 1, LOCK_WALMODE);
+    if (rc)
+        return rc;
+    if (try_lock(g, 3, LOCK_RBMODE) != 0)
+        return udb_err_set(g->err, UDB_LOCKED,
+                           "%s is open with the rollback journal by another handle: open it in "
+                           "that mode too",
+                           g->files[0]->path);
+    return join_shm(g);
+}
+
+int wal_attach(pager_group *g)
+{
+    if (g->attached)
+        return 0;
+    int rc = paths(g);
+    if (rc)
+        return rc;
+    int want = g->journal;
+    if (want == UDB_JOURNAL_DEFAULT)
+        want = UDB_JOURNAL_ROLLBACK;
+    if (want == UDB_JOURNAL_WAL) {
+        if (!(rc = attach_wal(g)) && !(rc = shm_slot_claim(&g->sh) ? udb_err_set(g->err, UDB_LOCKED,
+                                       "%s: every reader slot is taken", g->shm_path) : 0))
+            g->wal = 1;
+        else
+            unmap_shm(g);
+    } else {
+        rc = attach_rollback(g);
+    }
+    if (!rc) {
+        g->attached = 1;
+    } else {
+        try_lock(g, 0, LOCK_RBMODE);
+        try_lock(g, 0, LOCK_WALMODE);
+    }
+    return rc;
+}
+
+/* ---- catching up with a view ----------------------------------------------------------- */
+typedef struct overlay {
+    pager_group *g;
+    const shm_view *v;
+    uint64_t after;             /* frames at or below are in the files already */
+} overlay;
+
+static int put_frame(void *arg, const wal_frame *fr)
+{
+    overlay *o = arg;
+    pager_group *g = o->g;
+    if (fr->off < o->after || fr->file >= (unsigned)g->nfiles)
+        return 0;
+    pager_file *f = g->files[fr->file];
+    uint64_t ps = (uint64_t)1 << f->pshift, at = fr->page * ps;
+    if (at >= o->v->sizes[fr->file])
+        return 0;
+    size_t got = 0;
+    int rc = g->os->pread(g->os->ctx, g->log.fd, f->base + at, (size_t)ps, fr->off, &got);
+    if (rc < 0)
+        return pager_oserr(g, rc, "cannot read", g->log.path);
+    if (got < ps)
+        return udb_err_set(g->err, UDB_CORRUPT, "%s: a frame lies beyond its end", g->log.path);
+    return 0;
+}
+
+/* The log file of view v, opened (a restart made a new one); UDB_STALE
+   when the file there is already a newer one. */
+static int current_log(pager_group *g, const shm_view *v, wal_pos *start)
+{
+    uint64_t seq = v->logseq;
+    if (!seq) { /* no log yet (a read-only first handle) */
+        if (g->log.fd >= 0)
+            wal_close(&g->log);
+        g->log.fd = -1;
+        g->log.logseq = 0;
+        return 0;
+    }
+    if (g->log.fd >= 0 && g->log.logseq == seq) {
+        *start = (wal_pos){.end = g->log.psize, .crc = g->log.hcrc};
+        for (unsigned i = 0; i < g->log.nfiles; i++)
+            start->sizes[i] = g->log.m[i].size;
+        return 0;
+    }
+    if (g->log.fd >= 0)
+        wal_close(&g->log);
+    g->log.fd = -1;
+    int rc = wal_open(&g->log, g->os, g->err, g->wal_path, !g->readonly, start);
+    if (!rc && (g->log.logseq != seq || g->log.psize != g->sh.h->psize ||
+                g->log.nfiles != (unsigned)g->nfiles)) {
+        wal_close(&g->log);
+        g->log.fd = -1;
+        return UDB_STALE; /* a newer log already: the caller starts over */
+    }
+    return rc;
+}
+
+/* Does any file need mapping afresh to show sizes (shrunk on disk by a
+   checkpoint, or beyond its reservation)? */
+static int needs_refresh(pager_group *g, const shm_view *v, int *need)
+{
+    *need = 0;
+    for (int i = 0; i < g->nfiles && !*need; i++) {
+        pager_file *f = g->files[i];
+        uint64_t disk;
+        int64_t mt;
+        int rc = g->os->fstat(g->os->ctx, f->fd, &disk, &mt);
+        if (rc < 0)
+            return pager_oserr(g, rc, "cannot stat", f->path);
+        *need = disk < f->disk_size || pager_round(f, v->sizes[i]) > f->resv;
+    }
+    return 0;
+}
+
+/* Map every file afresh as it is on disk, sized for v; *after = the log
+   offset up to which the files hold the frames (read first). */
+static int refresh_all(pager_group *g, const shm_view *v, uint64_t *after)
+{
+    *after = atomic_load(&g->sh.h->backfill);
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        uint64_t disk;
+        int64_t mt;
+        int rc = g->os->fstat(g->os->ctx, f->fd, &disk, &mt);
+        if (rc < 0)
+            return pager_oserr(g, rc, "cannot stat", f->path);
+        if ((rc = pager_refresh(f, disk, v->sizes[i])))
+            return rc;
+        f->mtime = mt;
+    }
+    return 0;
+}
+
+/* Make the mappings show view v: after a new gen (or none yet) from the
+   files as they are now plus the frames not yet copied into them, else
+   plus the frames committed since the view shown. The caller protects v
+   (a reader slot at v, or the writer mutex). UDB_STALE: a newer log
+   exists already, start over. */
+static int catch_up(pager_group *g, const shm_view *v)
+{
+    wal_pos start, from, to;
+    int rc = current_log(g, v, &start), full = v->gen != g->wgen || g->log.logseq != g->wlogseq;
+    if (rc)
+        return rc;
+    if (!full && (rc = needs_refresh(g, v, &full)))
+        return rc;
+    overlay o = {g, v, 0};
+    from = start;
+    if (full) {
+        rc = refresh_all(g, v, &o.after);
+    } else {
+        from.end = g->wv.end;
+        from.txn = g->wv.txn;
+        from.crc = g->wv.crc;
+        for (int i = 0; i < g->nfiles && !rc; i++)
+            rc = pager_cover(g->files[i], v->sizes[i]);
+    }
+    to.end = 0;
+    if (!rc && v->logseq)
+        rc = wal_scan(&g->log, &from, v->end, &to, 0, put_frame, &o);
+    if (!rc && to.end != v->end)
+        rc = udb_err_set(g->err, UDB_CORRUPT, "%s ends at %llu, before its committed end %llu",
+                         g->log.path, (unsigned long long)to.end, (unsigned long long)v->end);
+    if (rc) {
+        g->wgen = 0;
+        return rc;
+    }
+    for (int i = 0; i < g->nfiles; i++)
+        g->files[i]->size = g->files[i]->orig_size = v->sizes[i];
+    g->wgen = v->gen;
+    g->wv = *v;
+    g->wlogseq = g->log.logseq;
+    return 0;
+}
+
+/* ---- readers ------------------------------------------------------------------------------ */
+/* A torn view (its publisher died half way): publish the tail again under
+   the publishers' mutex. */
+static int repair_view(pager_group *g)
+{
+    int died;
+    int rc = shm_lock(&g->sh.h->sync, g->lock_timeout_ms, &died);
+    if (rc)
+        return udb_err_set(g->err, rc, "%s: the shared view is being published", g->shm_path);
+    shm_view t;
+    if (shm_read(&g->sh.h->view, &t) == UDB_LOCKED) {
+        if (shm_read(&g->sh.h->tail, &t) || (g->log.fd >= 0 && g->os->fsync(g->os->ctx, g->log.fd) < 0))
+            rc = udb_err_set(g->err, UDB_IO, "%s: the shared memory is damaged; close every "
+                             "handle and open again", g->shm_path);
+        else
+            shm_publish(&g->sh.h->view, &t);
+    }
+    shm_unlock(&g->sh.h->sync);
+    return rc;
+}
+
+/* Take a snapshot of the published view into this handle's slot. */
+static int snapshot(pager_group *g, shm_view *v)
+{
+    shm_slot *slot = &g->sh.slots[g->sh.slot];
+    for (;;) {
+        int rc = shm_read(&g->sh.h->view, v);
+        if (rc == UDB_LOCKED) {
+            if ((rc = repair_view(g)))
+                return rc;
+            continue;
+        }
+        atomic_store(&slot->snap, shm_snap(v->gen, v->end, g->sh.h->psize));
+        uint64_t gen, end;
+        if (shm_read_ge(&g->sh.h->view, &gen, &end) == 0 && gen == v->gen && end == v->end)
+            return 0;
+    }
+}
+
+int wal_read_begin(pager_group *g, int *changed)
+{
+    shm_view v;
+    for (int tries = 0;; tries++) {
+        int rc = snapshot(g, &v);
+        if (!rc && v.gen == g->wgen && v.end == g->wv.end)
+            break; /* nothing new: no system call */
+        if (!rc)
+            rc = catch_up(g, &v);
+        uint64_t gen, end;
+        int moved = shm_read_ge(&g->sh.h->view, &gen, &end) || gen != v.gen;
+        if (!rc && !moved) {
+            *changed = 1;
+            break;
+        }
+        atomic_store(&g->sh.slots[g->sh.slot].snap, SHM_IDLE);
+        g->wgen = 0; /* the log moved on while we read it: again, from the files */
+        if (rc && !moved && (rc != UDB_STALE || tries > 1000))
+            return rc;
+        if (rc == UDB_STALE)
+            g->os->sleep_ms(g->os->ctx, 1); /* a new log being published */
+    }
+    g->state = PAGER_READ;
+    return 0;
+}
+
+void wal_read_end(pager_group *g)
+{
+    atomic_store_explicit(&g->sh.slots[g->sh.slot].snap, SHM_IDLE, memory_order_release);
+    g->state = PAGER_NONE;
+}
+
+/* ---- writers ---------------------------------------------------------------------------- */
+static int writer_fail(pager_group *g, int rc)
+{
+    shm_unlock(&g->sh.h->writer);
+    g->wlocked = 0;
+    return rc;
+}
+
+/* The last writer died holding the mutex, or left the tail torn: find
+   where the log really ends, from the start. */
+static int repair_tail(pager_group *g)
+{
+    shm_view v;
+    int rc = shm_read(&g->sh.h->view, &v);
+    if (rc == UDB_LOCKED && !(rc = repair_view(g)))
+        rc = shm_read(&g->sh.h->view, &v);
+    if (rc)
+        return udb_err_set(g->err, UDB_IO, "%s: the shared memory is damaged", g->shm_path);
+    wal_pos start, to;
+    if (v.logseq && !(rc = current_log(g, &v, &start)))
+        rc = wal_scan(&g->log, &start, 0, &to, 1, NULL, NULL);
+    if (rc)
+        return rc == UDB_STALE ? udb_err_set(g->err, UDB_CORRUPT, "%s was replaced", g->wal_path) : rc;
+    if (v.logseq && to.end > v.end) {
+        v.end = to.end;
+        v.txn = to.txn;
+        v.crc = to.crc;
+        for (int i = 0; i < g->nfiles; i++)
+            v.sizes[i] = to.sizes[i];
+    }
+    shm_publish(&g->sh.h->tail, &v);
+    return 0;
+}
+
+static void publish_view(pager_group *g, const shm_view *t)
+{
+    shm_view v;
+    if (shm_read(&g->sh.h->view, &v) || v.gen != t->gen || v.end < t->end)
+        shm_publish(&g->sh.h->view, t);
+}
+
+/* Start a new log (none yet, or every frame of the old one is in the
+   files): the files get exactly their sizes first. */
+static int restart(pager_group *g, shm_view *t)
+{
+    int changed = 0, rc = 0;
+    for (int i = 0; i < g->nfiles && !rc; i++) {
+        pager_file *f = g->files[i];
+        uint64_t disk;
+        int64_t mt;
+        if ((rc = g->os->fstat(g->os->ctx, f->fd, &disk, &mt)) < 0)
+            return pager_oserr(g, rc, "cannot stat", f->path);
+        if (disk != t->sizes[i]) {
+            changed = 1;
+            if ((rc = g->os->ftruncate(g->os->ctx, f->fd, t->sizes[i])) < 0)
+                return pager_oserr(g, rc, "cannot truncate", f->path);
+        }
+    }
+    for (int i = 0; i < g->nfiles && changed && g->sync != UDB_SYNC_OFF; i++)
+        if ((rc = g->os->fsync(g->os->ctx, g->files[i]->fd)) < 0)
+            return pager_oserr(g, rc, "cannot sync", g->files[i]->path);
+    shm_view n = *t;
+    n.gen = t->gen + 1;
+    if ((rc = new_log(g, t->logseq + 1, &n)))
+        return rc;
+    atomic_store(&g->sh.h->backfill, n.end);
+    atomic_store(&g->sh.h->synced, n.end);
+    shm_publish(&g->sh.h->tail, &n);
+    int died;
+    if ((rc = shm_lock(&g->sh.h->sync, g->lock_timeout_ms, &died)))
+        return udb_err_set(g->err, rc, "%s: cannot publish the new log", g->shm_path);
+    shm_publish(&g->sh.h->view, &n);
+    shm_unlock(&g->sh.h->sync);
+    *t = n;
+    return 0;
+}
+
+int wal_write_begin(pager_group *g, int *changed)
+{
+    int died, rc = shm_lock(&g->sh.h->writer, g->lock_timeout_ms, &died);
+    if (rc)
+        return udb_err_set(g->err, UDB_LOCKED, "%s is locked by another writer (waited %u ms)",
+                           g->files[0]->path, g->lock_timeout_ms);
+    g->wlocked = 1;
+    if (atomic_load(&g->sh.h->broken))
+        return writer_fail(g, udb_err_set(g->err, UDB_IO,
+                                          "%s: a commit could not be made durable; close every "
+                                          "handle and open the file again",
+                                          g->wal_path));
+    shm_view t;
+    if ((died || shm_read(&g->sh.h->tail, &t)) && (rc = repair_tail(g)))
+        return writer_fail(g, rc);
+    shm_read(&g->sh.h->tail, &t);
+    uint64_t fill = atomic_load(&g->sh.h->backfill);
+    if (!t.logseq || (fill == t.end && t.end > g->sh.h->psize))
+        if ((rc = restart(g, &t)))
+            return writer_fail(g, rc);
+    uint64_t old_gen = g->wgen, old_end = g->wv.end;
+    if ((rc = catch_up(g, &t)))
+        return writer_fail(g, rc == UDB_STALE ? udb_err_set(g->err, UDB_CORRUPT, "%s was replaced",
+                                                            g->wal_path) : rc);
+    *changed = old_gen != t.gen || old_end != t.end;
+    return 0;
+}
+
+/* Append the transaction's dirty pages as batches, the last one the
+   commit; *pos moves past it. */
+static int append_txn(pager_group *g, wal_pos *pos)
+{
+    unsigned max = wal_batch_max(g->log.psize), n = 0;
+    wal_entry *e = malloc(max * sizeof *e);
+    uint64_t sizes[WAL_MAX_FILES] = {0}, txn = pos->txn + 1;
+    if (!e)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    for (int i = 0; i < g->nfiles; i++)
+        sizes[i] = g->files[i]->size;
+    int rc = 0;
+    for (int i = 0; i < g->nfiles && !rc; i++) {
+        pager_file *f = g->files[i];
+        uint64_t ps = (uint64_t)1 << f->pshift, top = pager_round(f, f->size) >> f->pshift;
+        for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && pg < top && !rc; pg++) {
+            if (!(f->dirty[pg >> 6] >> (pg & 63) & 1))
+                continue;
+            if (n == max) {
+                rc = wal_append(&g->log, pos, txn, 0, sizes, e, n);
+                n = 0;
+            }
+            e[n++] = (wal_entry){(unsigned)i, pg, f->base + pg * ps};
+            g->stats.pages_written++;
+        }
+    }
+    static const uint8_t zeros[65536];
+    if (!rc && !n) /* only sizes changed: the commit batch carries page 0 */
+        e[n++] = (wal_entry){0, 0, g->files[0]->size ? g->files[0]->base : zeros};
+    if (!rc)
+        rc = wal_append(&g->log, pos, txn, 1, sizes, e, n);
+    free(e);
+    return rc;
+}
+
+/* Make the log durable up to end, for this commit and every other one
+   appended by then (group commit), and publish it to readers. */
+static int group_sync(pager_group *g, uint64_t end)
+{
+    int died, rc = shm_lock(&g->sh.h->sync, UINT32_MAX / 2, &died);
+    if (rc)
+        return udb_err_set(g->err, UDB_IO, "%s: cannot lock the log for its sync", g->wal_path);
+    if (atomic_load(&g->sh.h->synced) < end) {
+        shm_view t;
+        if ((rc = shm_read(&g->sh.h->tail, &t)) == 0) {
+            int r = g->os->fsync(g->os->ctx, g->log.fd);
+            if (r < 0) {
+                atomic_store(&g->sh.h->broken, 1);
+                rc = pager_oserr(g, r, "cannot sync", g->wal_path);
+            } else {
+                atomic_store(&g->sh.h->synced, t.end);
+                publish_view(g, &t);
+            }
+        } else {
+            rc = udb_err_set(g->err, UDB_IO, "%s: the shared memory is damaged", g->shm_path);
+        }
+    } else if (died) {
+        shm_view t;
+        if (!shm_read(&g->sh.h->tail, &t))
+            publish_view(g, &t);
+    }
+    shm_unlock(&g->sh.h->sync);
+    return rc;
+}
+
+int wal_commit(pager_group *g)
+{
+    wal_pos pos = {.end = g->wv.end, .txn = g->wv.txn, .crc = g->wv.crc};
+    for (int i = 0; i < g->nfiles; i++)
+        pos.sizes[i] = g->wv.sizes[i];
+    int rc = append_txn(g, &pos);
+    if (rc)
+        return rc; /* the caller rolls back; the frames beyond the tail are ignored */
+    shm_view t = {.gen = g->wv.gen, .logseq = g->wv.logseq, .end = pos.end, .txn = pos.txn,
+                  .crc = pos.crc};
+    for (int i = 0; i < g->nfiles; i++)
+        t.sizes[i] = pos.sizes[i];
+    shm_publish(&g->sh.h->tail, &t);
+    g->wv = t; /* the mapping shows it: the dirty pages are its images */
+    if (g->sync != UDB_SYNC_FULL) {
+        int died;
+        if (!shm_lock(&g->sh.h->sync, UINT32_MAX / 2, &died)) {
+            publish_view(g, &t);
+            shm_unlock(&g->sh.h->sync);
+        }
+    }
+    shm_unlock(&g->sh.h->writer);
+    g->wlocked = 0;
+    if (g->sync == UDB_SYNC_FULL && (rc = group_sync(g, t.end)))
+        return rc;
+    g->stats.commits++;
+    if (t.end - atomic_load(&g->sh.h->backfill) > g->wal_ckpt)
+        pager_checkpoint(g, 0); /* best effort: readers may hold it back */
+    return 0;
+}
+
+int wal_rollback(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        if (f->dirty_hi > f->dirty_lo)
+            memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
+        f->dirty_lo = UINT64_MAX;
+        f->dirty_hi = 0;
+    }
+    shm_view t = g->wv;
+    g->wgen = 0; /* map the files afresh and lay the log over them again */
+    int rc = catch_up(g, &t);
+    if (g->wlocked)
+        shm_unlock(&g->sh.h->writer);
+    g->wlocked = 0;
+    return rc;
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+int pager_checkpoint(pager_group *g, int wait)
+{
+    if (!g->attached || !g->wal)
+        return 0;
+    if (g->readonly)
+        return udb_err_set(g->err, UDB_READONLY, "%s is open read-only", g->files[0]->path);
+    int died, rc = shm_lock(&g->sh.h->ckpt, wait ? g->lock_timeout_ms : 0, &died);
+    if (rc)
+        return udb_err_set(g->err, UDB_LOCKED, "%s: another checkpoint is running", g->files[0]->path);
+    shm_view v;
+    if ((rc = shm_read(&g->sh.h->view, &v)) == 0 && v.logseq) {
+        wal_pos start;
+        uint64_t limit = shm_min_reader(&g->sh, v.gen, v.end), fill = atomic_load(&g->sh.h->backfill);
+        if (limit > fill && !(rc = current_log(g, &v, &start))) {
+            wal_pos to;
+            rc = backfill(g, fill, limit, limit == v.end, &to);
+            if (!rc)
+                atomic_store(&g->sh.h->backfill, to.end);
+        }
+        if (rc == UDB_STALE)
+            rc = 0; /* a new log started: nothing of the old one is left to copy */
+    }
+    shm_unlock(&g->sh.h->ckpt);
+    return rc;
+}
+
+/* ---- the handle goes ------------------------------------------------------------------------- */
+void wal_detach(pager_group *g)
+{
+    if (!g->attached || !g->wal) {
+        g->attached = 0;
+        return;
+    }
+    if (g->wlocked)
+        shm_unlock(&g->sh.h->writer);
+    g->wlocked = 0;
+    shm_slot_release(&g->sh);
+    if (!g->readonly && shm_lock_byte(g, 2) == 0) {
+        /* the last handle: every frame into the files, then the side files go */
+        int died;
+        shm_view v;
+        if (!shm_lock(&g->sh.h->ckpt, 0, &died) && !shm_read(&g->sh.h->view, &v) && v.logseq) {
+            wal_pos start, to;
+            if (!current_log(g, &v, &start) && !backfill(g, 0, v.end, 1, &to) && to.end == v.end) {
+                atomic_store(&g->sh.h->ready, 0); /* an opener waiting for it starts over */
+                g->os->unlink(g->os->ctx, g->wal_path);
+                g->os->unlink(g->os->ctx, g->shm_path);
+            }
+        }
+    }
+    unmap_shm(g);
+    if (g->log.fd >= 0)
+        wal_close(&g->log);
+    g->log.fd = -1;
+    g->attached = g->wal = 0;
+}
