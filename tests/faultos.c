@@ -124,6 +124,12 @@ static void f_sleep(void *ctx, unsigned ms)
     f->real->sleep_ms(f->real->ctx, ms);
 }
 
+static int f_file_id(void *ctx, int fd, uint64_t *dev, uint64_t *ino)
+{
+    fault_os *f = ctx;
+    return f->real->file_id(f->real->ctx, fd, dev, ino);
+}
+
 static uint64_t f_entropy(void *ctx)
 {
     fault_os *f = ctx;
@@ -152,5 +158,6 @@ void fault_os_init(fault_os *f, int mode, long fail_at)
                      .unmap = f_unmap,
                      .page_size = f_page_size,
                      .sleep_ms = f_sleep,
-                     .entropy = f_entropy};
+                     .entropy = f_entropy,
+                     .file_id = f_file_id};
 }

@@ -285,11 +285,13 @@ static void problem(void *arg, int sev, int64_t off, unsigned index, const char 
 
 /* Open name writable (recovery), compare with the model after k or k+1;
    *cur becomes the one it equals. Returns 0 for k, 1 for k+1. */
-static int verify(const char *name, kmodel *cur, uint64_t k, uint8_t *vbuf, const char *what)
+static int verify(const char *name, kmodel *cur, uint64_t k, uint8_t *vbuf, const char *what,
+                  int journal)
 {
     udb_store *s;
     udb_options o;
     udb_options_init(&o);
+    o.journal = journal;
     if (udb_store_open(name, &o, &s))
         fail_msg("%s: reopen %s: %s", what, name, udb_store_errmsg(s));
     seen sn;
@@ -336,12 +338,12 @@ static int verify(const char *name, kmodel *cur, uint64_t k, uint8_t *vbuf, cons
 }
 
 /* ---- the driver ------------------------------------------------------------------------------- */
-static const char *exts[3] = {".ndx", ".dat", ".ndx-journal"};
+static const char *exts[4] = {".ndx", ".dat", ".ndx-journal", ".ndx-wal"};
 
 static void copy_aside(const char *name, const char *vname)
 {
     char a[700], b[700];
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         snprintf(a, sizeof a, "%s%s", name, exts[i]);
         snprintf(b, sizeof b, "%s%s", vname, exts[i]);
         unlink(b);
@@ -413,7 +415,7 @@ static void run_kills(const char *label, int layout, int compress)
     memset(&cur, 0, sizeof cur);
     uint8_t *vbuf = malloc(MAXLEN);
     rng pr = {seed ^ (uint64_t)layout << 40 ^ (uint64_t)time(NULL) ^ (uint64_t)getpid() << 20};
-    long at_k1 = 0, hot = 0, mode_n[3] = {0}, announced = 0, zero_acks = 0;
+    long at_k1 = 0, hot = 0, mode_n[3] = {0}, announced = 0, zero_acks = 0, wal_n = 0;
     uint64_t total_acks = 0;
     double t0 = now();
     for (long c = 0; c < cycles; c++) {
@@ -429,6 +431,10 @@ static void run_kills(const char *label, int layout, int compress)
             o.dirty_limit = (size_t)atol(getenv("UDB_KILL_LIMIT"));
         int how = (int)(x / 20 % 4);
         mode_n[o.sync]++;
+        o.journal = x >> 24 & 1 ? UDB_JOURNAL_WAL : UDB_JOURNAL_ROLLBACK;
+        if (getenv("UDB_KILL_JOURNAL")) /* debugging: one journal mode */
+            o.journal = atoi(getenv("UDB_KILL_JOURNAL"));
+        wal_n += o.journal == UDB_JOURNAL_WAL;
         int p[2];
         assert_int_equal(pipe(p), 0);
         fflush(stderr);
@@ -468,25 +474,29 @@ static void run_kills(const char *label, int layout, int compress)
             fail_msg("%s cycle %ld: udb_journal_hot: %s", label, c, msg);
         hot += h;
         char what[200];
-        snprintf(what, sizeof what, "%s cycle %ld (sync %d, dirty limit %zu, kill mode %d, %s journal)",
-                 label, c, o.sync, o.dirty_limit, how, h ? "hot" : "no hot");
-        at_k1 += verify(vname, &cur, k, vbuf, what);
+        snprintf(what, sizeof what,
+                 "%s cycle %ld (sync %d, dirty limit %zu, kill mode %d, %s, %s journal)", label, c,
+                 o.sync, o.dirty_limit, how, o.journal == UDB_JOURNAL_WAL ? "WAL" : "rollback",
+                 h ? "hot" : "no hot");
+        at_k1 += verify(vname, &cur, k, vbuf, what,
+                        x >> 25 & 1 ? UDB_JOURNAL_WAL : UDB_JOURNAL_ROLLBACK);
     }
     /* the original, as the last kill left it */
-    verify(name, &cur, cur.t, vbuf, "final reopen");
+    verify(name, &cur, cur.t, vbuf, "final reopen", UDB_JOURNAL_ROLLBACK);
     fprintf(stderr,
-            "%s: %ld kill cycles in %.1f s (sync FULL/NORMAL/OFF %ld/%ld/%ld): %llu transactions "
+            "%s: %ld kill cycles in %.1f s (sync FULL/NORMAL/OFF %ld/%ld/%ld, %ld in WAL mode): %llu transactions "
             "acknowledged, last %llu, %ld cycles without an acknowledgement, %ld killed just after "
             "announcing a commit, %ld hot journals rolled back, %ld ended with the unacknowledged "
             "transaction k+1 durable; %llu records at the end\n",
-            label, cycles, now() - t0, mode_n[0], mode_n[1], mode_n[2], (unsigned long long)total_acks,
+            label, cycles, now() - t0, mode_n[0], mode_n[1], mode_n[2], wal_n, (unsigned long long)total_acks,
             (unsigned long long)cur.t, zero_acks, announced, hot, at_k1, (unsigned long long)cur.count);
     free(vbuf);
 }
 
 /* The same transactions in one process without kills: the reference the
    kill cycles rely on (and a plain test of spilling before commit). */
-static void run_serial(const char *label, int layout, int compress, size_t dirty_limit, uint64_t ntx)
+static void run_serial(const char *label, int layout, int compress, size_t dirty_limit, uint64_t ntx,
+                       int journal)
 {
     char name[500];
     snprintf(name, sizeof name, "%s/%s", dir, label);
@@ -495,6 +505,7 @@ static void run_serial(const char *label, int layout, int compress, size_t dirty
     o.layout = layout;
     o.sync = UDB_SYNC_OFF;
     o.dirty_limit = dirty_limit;
+    o.journal = journal;
     udb_index_def defs[2] = {{UDB_KEY_LONG_INT, 4, UDB_UNIQUE | UDB_ALLOW_DELETE, 6, 2, 8},
                              {UDB_KEY_STRING, 8, UDB_ALLOW_DELETE, 5, 2, 8}};
     udb_store_def def = {2, defs, compress, 8};
@@ -516,14 +527,14 @@ static void run_serial(const char *label, int layout, int compress, size_t dirty
             fail_msg("%s: transaction %llu failed (seed 0x%llx, dirty limit %zu)", label,
                      (unsigned long long)t, (unsigned long long)seed, dirty_limit);
         if (dbg) {
-            verify(name, &prev, t, vbuf, label);
+            verify(name, &prev, t, vbuf, label, journal);
             assert_int_equal(prev.t, t);
         }
     }
     assert_int_equal(udb_store_close(s), 0);
     kmodel start;
     memset(&start, 0, sizeof start);
-    verify(name, &start, ntx, vbuf, label);
+    verify(name, &start, ntx, vbuf, label, UDB_JOURNAL_ROLLBACK);
     udb_val_free(&got);
     free(vbuf);
 }
@@ -531,11 +542,13 @@ static void run_serial(const char *label, int layout, int compress, size_t dirty
 static void test_serial(void **state)
 {
     (void)state;
-    run_serial("serial", UDB_LAYOUT_WIDE, 0, 0, 600);
+    run_serial("serial", UDB_LAYOUT_WIDE, 0, 0, 600, UDB_JOURNAL_ROLLBACK);
     /* rollbacks after spills: a rollback must leave the journal ready for
        the next transaction (it once kept the stale write offset) */
-    run_serial("serial_spill8k", UDB_LAYOUT_WIDE, 0, 8192, 600);
-    run_serial("serial_spill24k", UDB_LAYOUT_CLASSIC, 1, 24576, 600);
+    run_serial("serial_spill8k", UDB_LAYOUT_WIDE, 0, 8192, 600, UDB_JOURNAL_ROLLBACK);
+    run_serial("serial_spill24k", UDB_LAYOUT_CLASSIC, 1, 24576, 600, UDB_JOURNAL_ROLLBACK);
+    run_serial("serial_wal", UDB_LAYOUT_WIDE, 0, 0, 600, UDB_JOURNAL_WAL);
+    run_serial("serial_wal_classic", UDB_LAYOUT_CLASSIC, 1, 8192, 600, UDB_JOURNAL_WAL);
 }
 
 static void test_kill_wide(void **state)

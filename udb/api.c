@@ -161,6 +161,26 @@ int api_begin(api_base *b)
     return rc;
 }
 
+int api_begin_read(api_base *b)
+{
+    int began, rc;
+    if ((rc = not_ready(b)))
+        return rc;
+    if (b->explicit_txn || pager_state(b->g) != PAGER_NONE)
+        return udb_err_set(&b->err, UDB_INVAL, "a transaction is already open");
+    if (!(rc = api_read_begin(b, &began)))
+        b->explicit_txn = 1;
+    return rc;
+}
+
+int api_checkpoint(api_base *b)
+{
+    int rc = not_ready(b);
+    if (!rc && pager_state(b->g) != PAGER_NONE)
+        rc = udb_err_set(&b->err, UDB_INVAL, "checkpoint inside a transaction");
+    return rc ? rc : pager_checkpoint(b->g, 1);
+}
+
 int api_commit(api_base *b)
 {
     if (not_ready(b))

@@ -214,3 +214,5 @@ int udb_heap_write(udb_heap *h, int64_t pos, const void *buf, size_t len)
 int udb_heap_begin(udb_heap *h) { LOCKED_CALL(h, api_begin(&h->b)); }
 int udb_heap_commit(udb_heap *h) { LOCKED_CALL(h, api_commit(&h->b)); }
 int udb_heap_rollback(udb_heap *h) { LOCKED_CALL(h, api_rollback(&h->b)); }
+int udb_heap_begin_read(udb_heap *h) { LOCKED_CALL(h, api_begin_read(&h->b)); }
+int udb_heap_checkpoint(udb_heap *h) { LOCKED_CALL(h, api_checkpoint(&h->b)); }

@@ -42,6 +42,10 @@ int api_write_begin(api_base *b, int *began);
 int api_write_end(api_base *b, int began, int rc);
 
 int api_begin(api_base *b);
+/* A read transaction on any handle. */
+int api_begin_read(api_base *b);
+/* WAL mode: copy the log into the files as far as readers allow. */
+int api_checkpoint(api_base *b);
 int api_commit(api_base *b);
 int api_rollback(api_base *b);
 

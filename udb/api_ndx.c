@@ -352,6 +352,8 @@ int udb_ndx_load_sorted(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *
 int udb_ndx_begin(udb_ndx *d) { LOCKED_CALL(d, api_begin(&d->b)); }
 int udb_ndx_commit(udb_ndx *d) { LOCKED_CALL(d, api_commit(&d->b)); }
 int udb_ndx_rollback(udb_ndx *d) { LOCKED_CALL(d, api_rollback(&d->b)); }
+int udb_ndx_begin_read(udb_ndx *d) { LOCKED_CALL(d, api_begin_read(&d->b)); }
+int udb_ndx_checkpoint(udb_ndx *d) { LOCKED_CALL(d, api_checkpoint(&d->b)); }
 
 int udb_ndx_check(udb_ndx *d, udb_problem_fn fn, void *arg, udb_check_report *rep)
 {

@@ -57,7 +57,9 @@ static int bits_reserve(pager_file *f, uint64_t pages)
 }
 
 /* ---- mapping ----------------------------------------------------------------- */
-static int prot_of(const pager_file *f) { return f->g->readonly ? 1 : 3; }
+/* WAL mode lays log pages over the mapping, read-only handles too (the
+   mapping is private: nothing reaches the file). */
+static int prot_of(const pager_file *f) { return f->g->readonly && !f->g->wal ? 1 : 3; }
 
 /* Map [a, b) of the reservation: the file, anonymous memory, or nothing. */
 int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what)

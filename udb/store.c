@@ -733,3 +733,5 @@ int udb_store_delete(udb_store *s, unsigned index, const void *key, size_t keyle
 int udb_store_begin(udb_store *s) { LOCKED_CALL(s, api_begin(&s->b)); }
 int udb_store_commit(udb_store *s) { LOCKED_CALL(s, api_commit(&s->b)); }
 int udb_store_rollback(udb_store *s) { LOCKED_CALL(s, api_rollback(&s->b)); }
+int udb_store_begin_read(udb_store *s) { LOCKED_CALL(s, api_begin_read(&s->b)); }
+int udb_store_checkpoint(udb_store *s) { LOCKED_CALL(s, api_checkpoint(&s->b)); }

@@ -215,6 +215,15 @@ int udb_ndx_load_sorted(udb_ndx *ndx, unsigned index, udb_ndx_load_fn next, void
 int udb_ndx_begin(udb_ndx *ndx);
 int udb_ndx_commit(udb_ndx *ndx);
 int udb_ndx_rollback(udb_ndx *ndx);
+/* A read transaction on any handle (writable ones too): every read until
+   udb_ndx_commit or udb_ndx_rollback sees one committed state. In WAL
+   mode it never waits for a writer nor holds one up. */
+int udb_ndx_begin_read(udb_ndx *ndx);
+/* WAL mode: copy what the log holds into the file(s) as far as readers'
+   snapshots allow (waits up to lock_timeout_ms for another checkpoint);
+   after the last handle closes everything is copied and the log removed.
+   Nothing to do with the rollback journal. */
+int udb_ndx_checkpoint(udb_ndx *ndx);
 
 /* ---- cursors ------------------------------------------------------------- */
 typedef struct udb_item {
@@ -391,6 +400,8 @@ int udb_heap_write(udb_heap *h, int64_t pos, const void *buf, size_t len);
 int udb_heap_begin(udb_heap *h);
 int udb_heap_commit(udb_heap *h);
 int udb_heap_rollback(udb_heap *h);
+int udb_heap_begin_read(udb_heap *h);
+int udb_heap_checkpoint(udb_heap *h);
 
 /* ---- record stores: NAME.ndx + NAME.dat ------------------------------------- */
 typedef struct udb_store udb_store;
@@ -440,6 +451,8 @@ int udb_store_delete(udb_store *s, unsigned index, const void *key, size_t keyle
 int udb_store_begin(udb_store *s);
 int udb_store_commit(udb_store *s);
 int udb_store_rollback(udb_store *s);
+int udb_store_begin_read(udb_store *s);
+int udb_store_checkpoint(udb_store *s);
 
 /* Cursors: moves as udb_cursor_*; key gets the index key (may be NULL),
    val the record (may be NULL: keys only). */
@@ -486,6 +499,12 @@ int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report
     _Generic((h), udb_ndx *: udb_ndx_begin, udb_store *: udb_store_begin, udb_heap *: udb_heap_begin)(h)
 #define udb_commit(h) \
     _Generic((h), udb_ndx *: udb_ndx_commit, udb_store *: udb_store_commit, udb_heap *: udb_heap_commit)(h)
+#define udb_begin_read(h)                                                               \
+    _Generic((h), udb_ndx *: udb_ndx_begin_read, udb_store *: udb_store_begin_read,      \
+             udb_heap *: udb_heap_begin_read)(h)
+#define udb_checkpoint(h)                                                               \
+    _Generic((h), udb_ndx *: udb_ndx_checkpoint, udb_store *: udb_store_checkpoint,      \
+             udb_heap *: udb_heap_checkpoint)(h)
 #define udb_rollback(h)                                                                 \
     _Generic((h), udb_ndx *: udb_ndx_rollback, udb_store *: udb_store_rollback,          \
              udb_heap *: udb_heap_rollback)(h)
