@@ -97,8 +97,9 @@ typedef struct udb_os {
     void (*writeback)(void *ctx, int fd, uint64_t off, uint64_t len);
 } udb_os;
 
-/* open() flags for udb_os.open */
-enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4 };
+/* open() flags for udb_os.open; NOFOLLOW: fail (-ELOOP) when the last part
+   of path is a symbolic link, and never block opening it (a FIFO) */
+enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4, UDB_OS_NOFOLLOW = 8 };
 
 /* The POSIX implementation (a constant table). */
 const udb_os *udb_os_posix(void);
