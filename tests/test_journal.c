@@ -1137,6 +1137,7 @@ static void test_symlinks(void **state)
     kind_init(&k, K_NDX);
     image before = {{0}, {0}};
     snap(&k.watch, &before);
+    unlink(k.jpath);
     assert_int_equal(symlink("../victim.txt", k.jpath), 0);
     expect_refused(&k, "the journal is a symbolic link to ../victim.txt", UDB_CORRUPT, "symbolic link");
     unlink(k.jpath);

@@ -315,13 +315,15 @@ int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_
         if (rc < 0)
             return jopen_err(g, rc, "cannot open journal", g->xjpath);
         rc = read_state(g, fd, &h, &xh);
-        if (rc < 0)
+        if (rc < 0) {
             rc = pager_oserr(g, rc, "cannot read journal", g->xjpath);
-        else if (xh)
-            rc = peek_check(g, fd, g->xjpath, &h, 2);
+        } else {
+            *xcounter = h.counter;
+            *xhot = xh && h.nfiles == 2; /* checked next: its file 1 is this heap file */
+            if (xh)
+                rc = peek_check(g, fd, g->xjpath, &h, 2);
+        }
         g->os->close(g->os->ctx, fd);
-        *xcounter = h.counter;
-        *xhot = xh && h.nfiles == 2; /* checked: its file 1 is this heap file */
         return rc;
     }
     return 0;
