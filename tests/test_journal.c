@@ -1037,28 +1037,10 @@ static void hostile_kind(int type)
     image_free(&before);
 }
 
-static void test_hostile_ndx(void **state)
+/* state: the kind (K_*) */
+static void test_hostile(void **state)
 {
-    (void)state;
-    hostile_kind(K_NDX);
-}
-
-static void test_hostile_heap(void **state)
-{
-    (void)state;
-    hostile_kind(K_HEAP);
-}
-
-static void test_hostile_store(void **state)
-{
-    (void)state;
-    hostile_kind(K_STORE);
-}
-
-static void test_hostile_store_heap(void **state)
-{
-    (void)state;
-    hostile_kind(K_STORE_HEAP);
+    hostile_kind(*(const int *)*state);
 }
 
 /* A journal that changes between its check and its playback: the second
@@ -1192,6 +1174,7 @@ static int teardown(void **state)
 
 int main(void)
 {
+    static const int kinds[] = {K_NDX, K_HEAP, K_STORE, K_STORE_HEAP};
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ndx_hot),
         cmocka_unit_test(test_foreign_journal),
@@ -1200,10 +1183,10 @@ int main(void)
         cmocka_unit_test(test_rollbacks_after_spills),
         cmocka_unit_test(test_crash_after_spilled_rollback),
         cmocka_unit_test(test_check_report_on_refusal),
-        cmocka_unit_test(test_hostile_ndx),
-        cmocka_unit_test(test_hostile_heap),
-        cmocka_unit_test(test_hostile_store),
-        cmocka_unit_test(test_hostile_store_heap),
+        cmocka_unit_test_prestate(test_hostile, (void *)&kinds[K_NDX]),
+        cmocka_unit_test_prestate(test_hostile, (void *)&kinds[K_HEAP]),
+        cmocka_unit_test_prestate(test_hostile, (void *)&kinds[K_STORE]),
+        cmocka_unit_test_prestate(test_hostile, (void *)&kinds[K_STORE_HEAP]),
         cmocka_unit_test(test_journal_changed_during_playback),
         cmocka_unit_test(test_symlinks),
     };
