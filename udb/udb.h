@@ -365,6 +365,14 @@ int udb_heap_info_get(udb_heap *h, udb_heap_info *out);
 /* Walk the holes tables as stored: fn is called for every readable hole. */
 int udb_heap_holes(udb_heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg);
 int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len);
+/* The check of a heap file: every holes table of the chain (inside the
+   file, checksum, records in use, not overlapping another table) and every
+   hole as the allocator validates it (inside the file, clear of the
+   header, the tables and the other holes). 0 when allocation and release
+   would accept the file, UDB_CORRUPT when they would refuse it (each
+   problem reported through fn, index 0), or another error. rep (may be
+   NULL) gets the problem count; free it with udb_check_report_free. */
+int udb_heap_check(udb_heap *h, udb_problem_fn fn, void *arg, udb_check_report *rep);
 /* Reserve n bytes (a fitting hole, else the end of the file); the space is
    reserved at once: two allocations never overlap. */
 int udb_heap_alloc(udb_heap *h, uint64_t n, int64_t *pos);
