@@ -129,6 +129,8 @@ static void test_coalesce(void **state)
         assert_int_equal(udb_heap_free(h, a, 100), 0);     /* merges with b */
         assert_int_equal(udb_heap_free(h, b, 10), UDB_INVAL); /* already free */
         assert_int_equal(udb_heap_free(h, 0, 5), UDB_INVAL);  /* the header */
+        assert_int_equal(udb_heap_free(h, c, UINT64_MAX), UDB_INVAL); /* -1 as a length */
+        assert_int_equal(udb_heap_free(h, c, (uint64_t)1 << 63), UDB_INVAL);
         assert_int_equal(udb_heap_info_get(h, &inf), 0);
         assert_int_equal(inf.holes, 1);
         assert_int_equal(inf.hole_bytes, 300);

@@ -420,7 +420,7 @@ int heap_release(heap *h, int64_t pos, uint64_t n)
     if (rc)
         return rc;
     int64_t size = (int64_t)pager_size(h->pf), len = (int64_t)n;
-    if (n == 0 || pos < (int64_t)h->L->heap_hdr_size || pos > size || len > size - pos)
+    if (n == 0 || pos < (int64_t)h->L->heap_hdr_size || pos > size || n > (uint64_t)(size - pos))
         return udb_err_set(h->err, UDB_INVAL, "%s: cannot free %llu bytes at %lld (file %lld bytes)",
                            h->pf->path, (unsigned long long)n, (long long)pos, (long long)size);
     if (hits_structure(h, pos, len) || overlaps_hole(h, pos, len))
