@@ -8,7 +8,8 @@
  * The check: clean on every heap udb writes; on holes tables damaged in
  * every way the allocator refuses (holes outside the file, over the header
  * or a table, overlapping, negative, empty, 2^31-1 long; tables that
- * overlap) it fails, and allocation and release then fail as it said.
+ * overlap or hold no hole) it fails, and allocation and release then fail
+ * as it said.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,7 +382,8 @@ static void note_problem(void *arg, int severity, int64_t off, unsigned index, c
     (void)off;
     assert_int_equal(severity, UDB_PROBLEM);
     assert_int_equal(index, 0);
-    snprintf(arg, 300, "%s", text);
+    size_t n = strlen(arg);
+    snprintf((char *)arg + n, 1000 - n, "%s\n", text);
 }
 
 typedef struct heap_sample {
@@ -427,7 +429,7 @@ static void refused_as_checked(const heap_sample *x, const uint8_t *img, const c
     const char *p = path_in(dir, "damaged.dat");
     assert_int_equal(write_file(p, img, x->len), 0);
     udb_heap *h = hopen(p, 0, 0, 0);
-    char msg[300] = "";
+    char msg[1000] = "";
     udb_check_report rep;
     int rc = udb_heap_check(h, note_problem, msg, &rep);
     if (rc != UDB_CORRUPT || !strstr(msg, want))
@@ -483,6 +485,12 @@ static void test_check_holes(void **state)
         lay_table_set_next(x.L, img + x.table, t2);
         lay_ck_fix(img + x.table, x.tsize);
         refused_as_checked(&x, img, "overlaps the one at", "overlapping tables");
+        /* one slot per table: a table holds no hole (a release crashed) */
+        memcpy(img, x.d, x.len);
+        lay_heap_hdr_encode(x.L, img, x.table, 1);
+        refused_as_checked(&x, img, "a table holds no hole", "one slot per table");
+        lay_heap_hdr_encode(x.L, img, -1, 1);
+        refused_as_checked(&x, img, "a table holds no hole", "one slot per table, no table yet");
         /* undamaged, it is clean and writable */
         const char *p = path_in(dir, "sample.dat");
         udb_heap *h = hopen(p, 0, 0, 0);

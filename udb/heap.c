@@ -214,6 +214,9 @@ static int view_tables(heap *h)
 {
     unsigned no = 0;
     uint64_t limit = pager_size(h->pf) / h->tsize + 1;
+    if (h->cap == 0 && broken(h, 0, "the header gives %lld slot(s) per holes table: a table holds no "
+                              "hole (udb needs %lld or more)", h->slots, 2))
+        return 0;
     for (int64_t at = h->first_table; at != -1;) {
         const uint8_t *t = ++no > limit ? NULL : table_at(h, at, no);
         if (!t) {
