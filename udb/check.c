@@ -3,7 +3,9 @@
  * node levels and sibling links, key order, node key = greatest key of its
  * subtree, bottom items = first leaf of each key run, the leaf chain both
  * ways, free lists, and that every byte of the body belongs to exactly one
- * block. Reads only; must not change anything.
+ * block; then what the first write to an index would refuse, asked of the
+ * write path itself (mindex_write_refusal). Reads only; must not change
+ * anything.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,9 @@
 /*
  * heap.c — HeapFile access: header, the holes-table chain as each original
  * wrote it, and the write side: allocation from a fitting hole or the end of
- * the file, release with coalescing, the end of the file given back.
+ * the file, release with coalescing, the end of the file given back. The
+ * validation of the chain and the holes before the first write is also the
+ * check's (heap_check), so the two cannot disagree.
  * Holes live in readable records only (layout.c knows which), so the
  * original of the layout reads back every hole udb stores.
  * Must not know about indexes or record framing.

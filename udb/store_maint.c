@@ -1,7 +1,8 @@
 /*
  * store_maint.c — whole-store operations: compaction (records slide down
- * over the holes, the heap shrinks) and the store check (indexes, frames,
- * and every byte of the heap accounted for).
+ * over the holes, the heap shrinks) and the store check (indexes, holes as
+ * the allocator validates them, frames, values inflated, every index's key
+ * of every frame, and every byte of the heap accounted for).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -290,9 +290,13 @@ enum { UDB_NOTE = 0, UDB_PROBLEM = 1 };
 typedef void (*udb_problem_fn)(void *arg, int severity, int64_t offset, unsigned index,
                                const char *text);
 
-/* Full structural check. Returns 0 when clean, UDB_CORRUPT when problems
-   were found (each one reported through fn), or another error. rep may be
-   NULL; free it with udb_check_report_free. */
+/* Full structural check, plus what the first write to each index would
+   refuse (a leaf chain out of key order, infos that do not lead to the
+   edges of the tree, a tree too deep to grow: problems naming `dbe
+   repair`), so that it passes only on files udb reads and writes. Returns
+   0 when clean, UDB_CORRUPT when problems were found (each one reported
+   through fn), or another error. rep may be NULL; free it with
+   udb_check_report_free. */
 int udb_ndx_check(udb_ndx *ndx, udb_problem_fn fn, void *arg, udb_check_report *rep);
 void udb_check_report_free(udb_check_report *rep);
 
@@ -467,8 +471,10 @@ int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *l
 
 /* Move records so that holes close up; the heap shrinks. */
 int udb_store_compact(udb_store *s);
-/* The index check of every index, plus the heap: every record's frame and
-   crc32, every record in every index once, and every byte of the heap is
+/* The index check of every index, plus the heap: the holes as
+   udb_heap_check validates them, every record's frame and crc32, every
+   compressed record inflates to its declared length, every record in every
+   index once under the keys its frame holds, and every byte of the heap is
    the header, the store descriptor, a record, a hole or a holes table. */
 int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report *rep);
 
