@@ -291,9 +291,13 @@ enum { UDB_NOTE = 0, UDB_PROBLEM = 1 };
 typedef void (*udb_problem_fn)(void *arg, int severity, int64_t offset, unsigned index,
                                const char *text);
 
-/* Full structural check. Returns 0 when clean, UDB_CORRUPT when problems
-   were found (each one reported through fn), or another error. rep may be
-   NULL; free it with udb_check_report_free. */
+/* Full structural check, plus what the first write to each index would
+   refuse (a leaf chain out of key order, infos that do not lead to the
+   edges of the tree, a tree too deep to grow: problems naming `dbe
+   repair`), so that it passes only on files udb reads and writes. Returns
+   0 when clean, UDB_CORRUPT when problems were found (each one reported
+   through fn), or another error. rep may be NULL; free it with
+   udb_check_report_free. */
 int udb_ndx_check(udb_ndx *ndx, udb_problem_fn fn, void *arg, udb_check_report *rep);
 void udb_check_report_free(udb_check_report *rep);
 
@@ -366,6 +370,14 @@ int udb_heap_info_get(udb_heap *h, udb_heap_info *out);
 /* Walk the holes tables as stored: fn is called for every readable hole. */
 int udb_heap_holes(udb_heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg);
 int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len);
+/* The check of a heap file: every holes table of the chain (inside the
+   file, checksum, records in use, not overlapping another table) and every
+   hole as the allocator validates it (inside the file, clear of the
+   header, the tables and the other holes). 0 when allocation and release
+   would accept the file, UDB_CORRUPT when they would refuse it (each
+   problem reported through fn, index 0), or another error. rep (may be
+   NULL) gets the problem count; free it with udb_check_report_free. */
+int udb_heap_check(udb_heap *h, udb_problem_fn fn, void *arg, udb_check_report *rep);
 /* Reserve n bytes (a fitting hole, else the end of the file); the space is
    reserved at once: two allocations never overlap. */
 int udb_heap_alloc(udb_heap *h, uint64_t n, int64_t *pos);
@@ -460,8 +472,10 @@ int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *l
 
 /* Move records so that holes close up; the heap shrinks. */
 int udb_store_compact(udb_store *s);
-/* The index check of every index, plus the heap: every record's frame and
-   crc32, every record in every index once, and every byte of the heap is
+/* The index check of every index, plus the heap: the holes as
+   udb_heap_check validates them, every record's frame and crc32, every
+   compressed record inflates to its declared length, every record in every
+   index once under the keys its frame holds, and every byte of the heap is
    the header, the store descriptor, a record, a hole or a holes table. */
 int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report *rep);
 
