@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "layout.h"
+#include "model.h"
 #include "testutil.h"
 
 static const char *dir;
@@ -300,6 +301,332 @@ static void test_damage(void **state)
         }
 }
 
+/* ---- records at data position 0 ------------------------------------------------------------ */
+typedef struct said {
+    int problems, notes;
+    char last[600];
+} said;
+
+static void count_said(void *arg, int sev, int64_t off, unsigned ix, const char *text)
+{
+    said *s = arg;
+    (void)off;
+    (void)ix;
+    s->problems += sev == UDB_PROBLEM;
+    s->notes += sev == UDB_NOTE;
+    snprintf(s->last, sizeof s->last, "%s", text);
+}
+
+/* Every record of every index as "index key-in-hex dp" lines. */
+static char *records_hex(const char *path)
+{
+    udb_ndx *d = open_ndx(path, UDB_RDONLY);
+    size_t cap = 1 << 12, len = 0;
+    char *out = malloc(cap);
+    out[0] = 0;
+    for (unsigned ix = 1; ix <= udb_ndx_count(d); ix++) {
+        udb_index_info inf;
+        udb_cursor *c;
+        udb_item it;
+        assert_int_equal(udb_ndx_info(d, ix, &inf), 0);
+        if (inf.def.keytype == UDB_KEY_VOID)
+            continue;
+        assert_int_equal(udb_cursor_open(d, ix, &c), 0);
+        int rc;
+        for (rc = udb_cursor_first(c, &it); !rc; rc = udb_cursor_next(c, &it)) {
+            while (len + 2 * it.keysize + 64 > cap)
+                out = realloc(out, cap *= 2);
+            len += (size_t)sprintf(out + len, "%u ", ix);
+            for (size_t i = 0; i < it.keysize; i++)
+                len += (size_t)sprintf(out + len, "%02x", it.key[i]);
+            len += (size_t)sprintf(out + len, " %lld\n", (long long)it.datapos);
+        }
+        assert_int_equal(rc, UDB_NOTFOUND);
+        udb_cursor_close(c);
+    }
+    if (udb_ndx_check(d, NULL, NULL, NULL))
+        fail_msg("%s is not clean: %s", path, udb_ndx_errmsg(d));
+    udb_ndx_close(d);
+    return out;
+}
+
+/* Repair path to a new file and in place; both must list want, with no
+   finding and no record dropped or kept in doubt. */
+static void repair_keeps(const char *path, const char *want, const char *what)
+{
+    const char *out = path_in(dir, "kept_out.ndx");
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = UDB_SYNC_OFF;
+    for (int inplace = 0; inplace < 2; inplace++) {
+        said s = {0, 0, ""};
+        udb_repair_report rep;
+        unlink(out);
+        if (udb_repair(path, inplace ? NULL : out, &o, count_said, &s, &rep))
+            fail_msg("%s: repair%s failed: %s", what, inplace ? " in place" : "", s.last);
+        if (s.problems || s.notes || rep.records_dropped || rep.records_doubtful)
+            fail_msg("%s: repair%s of a healthy file reports %d problem(s), %d note(s): %s", what,
+                     inplace ? " in place" : "", s.problems, s.notes, s.last);
+        udb_repair_report_free(&rep);
+        char *got = records_hex(inplace ? path : out);
+        if (strcmp(want, got))
+            fail_msg("%s: repair%s changed the records:\nbefore:\n%.2000s\nafter:\n%.2000s", what,
+                     inplace ? " in place" : "", want, got);
+        free(got);
+    }
+}
+
+/* The first record of an index at data position 0 was taken for a free
+   leaf and dropped without a word (regression), in both layouts, in place
+   and to a new file; so was a first record whose key is all zero too. */
+static void test_first_record_at_zero(void **state)
+{
+    (void)state;
+    for (int layout = 1; layout <= 2; layout++) {
+        udb_options o;
+        udb_ndx *d;
+        udb_options_init(&o);
+        o.layout = layout;
+        const char *path = path_in(dir, "zero.ndx");
+        unlink(path);
+        assert_int_equal(udb_ndx_create(path, &o, 2, &d), 0);
+        udb_index_def s = {UDB_KEY_STRING, 32, 0, 7, 0, 0}, b = {UDB_KEY_BLOCK, 4, 0, 3, 1, 1};
+        assert_int_equal(udb_ndx_define(d, 1, &s), 0);
+        assert_int_equal(udb_ndx_define(d, 2, &b), 0);
+        assert_int_equal(udb_ndx_append(d, 1, "a", 1, 0), 0);
+        assert_int_equal(udb_ndx_append(d, 1, "c", 1, 9), 0);
+        assert_int_equal(udb_ndx_append(d, 2, "\0\0\0\0", 4, 0), 0);
+        assert_int_equal(udb_ndx_append(d, 2, "\0\0\0\0", 4, 0), 0);
+        assert_int_equal(udb_ndx_append(d, 2, "\0\0\0\1", 4, 0), 0);
+        udb_ndx_close(d);
+        char *want = records_hex(path);
+        assert_non_null(strstr(want, "1 61000000"));
+        assert_non_null(strstr(want, "2 00000000 0\n2 00000000 0\n2 00000001 0\n"));
+        repair_keeps(path, want, layout == 1 ? "classic" : "wide");
+        free(want);
+    }
+}
+
+/* ---- property: on a healthy file repair changes no record ------------------------------------- */
+static uint64_t prop_seed = 0x5eedf00dULL;
+
+static uint64_t prnd(void)
+{
+    prop_seed ^= prop_seed << 13;
+    prop_seed ^= prop_seed >> 7;
+    prop_seed ^= prop_seed << 17;
+    return prop_seed;
+}
+
+typedef struct pindex {
+    udb_index_def def;
+    model m;
+    uint8_t pool[24][MODEL_KEYMAX];
+    unsigned npool;
+} pindex;
+
+static unsigned prop_keysize(int type)
+{
+    switch (type) {
+    case UDB_KEY_INTEGER:
+        return 2 + (unsigned)(prnd() % 3);
+    case UDB_KEY_LONG_INT:
+        return 4 + (unsigned)(prnd() % 2);
+    case UDB_KEY_STRING:
+        return 2 + (unsigned)(prnd() % 20);
+    case UDB_KEY_LOGICAL:
+    case UDB_KEY_CHARACTER:
+        return 1 + (unsigned)(prnd() % 2);
+    default:
+        return 1 + (unsigned)(prnd() % (prnd() % 4 ? 8 : MODEL_KEYMAX));
+    }
+}
+
+/* The largest node order the layout allows for this key size. */
+static unsigned max_order(int layout, const udb_index_def *def)
+{
+    udb_index_def t = *def;
+    unsigned lo = 3, hi = 65535;
+    while (lo < hi) {
+        t.maxitems = (lo + hi + 1) / 2;
+        if (udb_index_def_check(layout, &t, NULL, 0) == 0)
+            lo = t.maxitems;
+        else
+            hi = t.maxitems - 1;
+    }
+    return lo;
+}
+
+/* Keys: all zero, all 0xff, and random ones (few, for duplicates). */
+static void prop_pool(pindex *x)
+{
+    unsigned ks = x->def.keysize;
+    x->npool = 2 + (unsigned)(prnd() % 14);
+    for (unsigned k = 0; k < x->npool; k++) {
+        uint8_t *p = x->pool[k];
+        memset(p, 0, MODEL_KEYMAX);
+        if (x->def.keytype == UDB_KEY_STRING) {
+            unsigned len = k == 0 ? 0 : (unsigned)(prnd() % ks);
+            for (unsigned i = 0; i < len; i++)
+                p[i] = (uint8_t)("ab\x01\x7f\xfe~"[prnd() % 6]);
+        } else if (k == 1) {
+            memset(p, 0xff, ks);
+        } else if (k > 1) {
+            for (unsigned i = 0; i < ks; i++)
+                p[i] = (uint8_t)(prnd() % 3 ? prnd() % 4 : prnd());
+        }
+    }
+}
+
+static int64_t prop_dp(int layout)
+{
+    int64_t max = layout == UDB_LAYOUT_CLASSIC ? INT32_MAX : INT64_MAX;
+    switch (prnd() % 6) {
+    case 0:
+    case 1:
+        return 0;
+    case 2:
+        return 1;
+    case 3:
+        return max;
+    case 4:
+        return (int64_t)(prnd() % 100);
+    default:
+        return (int64_t)(prnd() % (uint64_t)max);
+    }
+}
+
+static size_t keylen(const pindex *x, const uint8_t *key)
+{
+    return x->def.keytype == UDB_KEY_STRING ? strlen((const char *)key) : x->def.keysize;
+}
+
+static void prop_op_first_zero(udb_ndx *d, unsigned ix, pindex *x)
+{
+    static const uint8_t zero[MODEL_KEYMAX];
+    assert_int_equal(udb_ndx_append(d, ix, zero, keylen(x, zero), 0), 0);
+    model_append(&x->m, zero, 0);
+}
+
+static void prop_op(udb_ndx *d, unsigned ix, pindex *x, int layout)
+{
+    const uint8_t *key = x->pool[prnd() % x->npool];
+    unsigned op = (unsigned)(prnd() % 10);
+    if (op < 6) {
+        int64_t dp = prop_dp(layout);
+        int want = x->m.unique && model_has(&x->m, key) ? UDB_EXISTS : 0;
+        assert_int_equal(udb_ndx_append(d, ix, key, keylen(x, key), dp), want);
+        if (!want)
+            model_append(&x->m, key, dp);
+    } else if (op < 8) {
+        uint64_t removed;
+        size_t n = model_delete_key(&x->m, key);
+        assert_int_equal(udb_ndx_delete(d, ix, key, keylen(x, key), &removed), n ? 0 : UDB_NOTFOUND);
+    } else { /* one record of a run: the newest; or a new data position 0 */
+        udb_cursor *c;
+        udb_item it;
+        assert_int_equal(udb_cursor_open(d, ix, &c), 0);
+        int found = model_find(&x->m, key) == 0;
+        assert_int_equal(udb_cursor_find(c, key, keylen(x, key), &it), found ? 0 : UDB_NOTFOUND);
+        if (found && op == 8) {
+            assert_int_equal(udb_cursor_delete(c, &it), 0);
+            model_delete_cur(&x->m, NULL);
+        } else if (found) {
+            assert_int_equal(udb_cursor_set_datapos(c, 0), 0);
+            x->m.r[x->m.cur].dp = 0;
+        }
+        udb_cursor_close(c);
+    }
+}
+
+/* The model's records in records_hex's form. */
+static char *model_hex(const pindex *x, unsigned n)
+{
+    size_t cap = 1 << 12, len = 0;
+    char *out = malloc(cap);
+    out[0] = 0;
+    for (unsigned ix = 1; ix <= n; ix++)
+        for (size_t r = 0; r < x[ix - 1].m.n; r++) {
+            while (len + 2 * MODEL_KEYMAX + 64 > cap)
+                out = realloc(out, cap *= 2);
+            len += (size_t)sprintf(out + len, "%u ", ix);
+            for (unsigned i = 0; i < x[ix - 1].def.keysize; i++)
+                len += (size_t)sprintf(out + len, "%02x", x[ix - 1].m.r[r].key[i]);
+            len += (size_t)sprintf(out + len, " %lld\n", (long long)x[ix - 1].m.r[r].dp);
+        }
+    return out;
+}
+
+/* One random healthy file: several indexes of random types, key sizes,
+   node orders and attributes; appends (duplicates, the all-zero key, data
+   positions 0, 1 and the layout's maximum), deletes of runs and of single
+   records, data positions set to 0. */
+static void prop_file(int layout, const char *path, char *what, size_t whatlen)
+{
+    udb_options o;
+    udb_ndx *d;
+    pindex x[4];
+    unsigned long long seed = prop_seed;
+    unsigned n = 1 + (unsigned)(prnd() % 4);
+    udb_options_init(&o);
+    o.layout = layout;
+    o.sync = UDB_SYNC_OFF;
+    unlink(path);
+    assert_int_equal(udb_ndx_create(path, &o, n, &d), 0);
+    int len = snprintf(what, whatlen, "%s, seed 0x%llx:", layout == 1 ? "classic" : "wide", seed);
+    for (unsigned i = 0; i < n; i++) {
+        udb_index_def *def = &x[i].def;
+        def->keytype = 1 + (int)(prnd() % 7);
+        def->keysize = prop_keysize(def->keytype);
+        def->attrs = (unsigned)(prnd() % 4);
+        def->create_nodes = 1 + (unsigned)(prnd() % 3);
+        def->create_leaves = 1 + (unsigned)(prnd() % 5);
+        unsigned top = max_order(layout, def), r = (unsigned)(prnd() % 8);
+        def->maxitems = r == 0 ? top : r < 3 ? 3 + (unsigned)(prnd() % 60) : 3 + (unsigned)(prnd() % 4);
+        if (def->maxitems > top)
+            def->maxitems = top;
+        assert_int_equal(udb_ndx_define(d, i + 1, def), 0);
+        model_init(&x[i].m, def->keytype, def->keysize, layout == 1, def->attrs & UDB_UNIQUE);
+        prop_pool(&x[i]);
+        if (prnd() % 2) /* the first record: the all-zero key at data position 0 */
+            prop_op_first_zero(d, i + 1, &x[i]);
+        len += snprintf(what + len, whatlen - (size_t)len, " [%d ks %u attrs %u order %u]",
+                        def->keytype, def->keysize, def->attrs, def->maxitems);
+    }
+    unsigned ops = 20 + (unsigned)(prnd() % 200);
+    assert_int_equal(udb_ndx_begin(d), 0);
+    for (unsigned k = 0; k < ops; k++) {
+        unsigned i = (unsigned)(prnd() % n);
+        prop_op(d, i + 1, &x[i], layout);
+    }
+    assert_int_equal(udb_ndx_commit(d), 0);
+    udb_ndx_close(d);
+    char *want = model_hex(x, n), *got = records_hex(path);
+    if (strcmp(want, got))
+        fail_msg("%s: the file does not hold the model's records", what);
+    free(got);
+    repair_keeps(path, want, what);
+    free(want);
+    for (unsigned i = 0; i < n; i++)
+        model_free(&x[i].m);
+}
+
+static void test_healthy_property(void **state)
+{
+    (void)state;
+    long files = getenv("UDB_TEST_QUICK") ? 40 : 120;
+    const char *e = getenv("UDB_REPAIR_FILES"), *sd = getenv("UDB_TEST_SEED");
+    char what[400];
+    if (e)
+        files = atol(e);
+    if (sd)
+        prop_seed = strtoull(sd, NULL, 0);
+    fprintf(stderr, "repair property: %ld files, seed 0x%llx (UDB_REPAIR_FILES, UDB_TEST_SEED)\n", files,
+            (unsigned long long)prop_seed);
+    for (long f = 0; f < files; f++)
+        prop_file(1 + (int)(f % 2), path_in(dir, "prop.ndx"), what, sizeof what);
+}
+
 /* ---- conversion ----------------------------------------------------------------------------------- */
 static void convert(const char *in, const char *out, int layout, unsigned maxitems, int want_rc)
 {
@@ -510,6 +837,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_file),
         cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_first_record_at_zero),
+        cmocka_unit_test(test_healthy_property),
         cmocka_unit_test(test_convert_round_trips),
         cmocka_unit_test(test_existing_output),
         cmocka_unit_test(test_progress),

@@ -314,6 +314,11 @@ typedef struct udb_repair_report {
     uint64_t size_before, size_after;
     uint64_t leaves_lost;      /* of those, on chains no index claims: their
                                   records are not recovered */
+    uint64_t records_dropped;  /* records found but not kept, each named
+                                  through fn (a UDB_PROBLEM) */
+    uint64_t records_doubtful; /* records kept although a free leaf's shape
+                                  speaks against them, each named through
+                                  fn (a UDB_NOTE) */
 } udb_repair_report;
 
 /* Rebuild every index of the MultiIndex file at path from its leaves:
