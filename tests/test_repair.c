@@ -627,6 +627,214 @@ static void test_healthy_property(void **state)
         prop_file(1 + (int)(f % 2), path_in(dir, "prop.ndx"), what, sizeof what);
 }
 
+/* ---- damage on a file whose records are known: what is kept, what is named ------------------------ */
+typedef struct lines {
+    int problems, notes, lost;
+    char text[16][600];
+    int64_t off[16];
+    unsigned ix[16];
+    int n;
+} lines;
+
+static void keep_lines(void *arg, int sev, int64_t off, unsigned ix, const char *text)
+{
+    lines *l = arg;
+    l->problems += sev == UDB_PROBLEM;
+    l->notes += sev == UDB_NOTE;
+    l->lost += strstr(text, "record is lost") != NULL;
+    if (l->n < 16) {
+        snprintf(l->text[l->n], sizeof l->text[0], "%s: %s", sev == UDB_PROBLEM ? "problem" : "note", text);
+        l->off[l->n] = off;
+        l->ix[l->n++] = ix;
+    }
+}
+
+/* The line that contains text: its index and offset must be ix and off. */
+static void has_line(const lines *l, const char *text, unsigned ix, int64_t off)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strstr(l->text[i], text)) {
+            assert_int_equal(l->ix[i], ix);
+            assert_int_equal(l->off[i], off);
+            return;
+        }
+    for (int i = 0; i < l->n; i++)
+        fprintf(stderr, "  %s\n", l->text[i]);
+    fail_msg("no finding says: %s", text);
+}
+
+/* Index 1: STRING keysize 12, "k00".."k19" at data positions 0..19.
+   Index 2: BLOCK keysize 4, 0x00000000 at 0 (its first record has a free
+   leaf's shape) and 0x000000NN at 10*NN for NN 1..19, then 12..15 deleted
+   (free leaves on its list). Order 3: trees of several levels. */
+static void known_file(const char *path, int layout)
+{
+    udb_options o;
+    udb_ndx *d;
+    udb_options_init(&o);
+    o.layout = layout;
+    o.sync = UDB_SYNC_OFF;
+    unlink(path);
+    assert_int_equal(udb_ndx_create(path, &o, 2, &d), 0);
+    udb_index_def s = {UDB_KEY_STRING, 12, 0, 3, 2, 3}, b = {UDB_KEY_BLOCK, 4, UDB_ALLOW_DELETE, 3, 2, 3};
+    assert_int_equal(udb_ndx_define(d, 1, &s), 0);
+    assert_int_equal(udb_ndx_define(d, 2, &b), 0);
+    for (int i = 0; i < 20; i++) {
+        char k[8];
+        uint8_t bk[4] = {0, 0, 0, (uint8_t)i};
+        snprintf(k, sizeof k, "k%02d", i);
+        assert_int_equal(udb_ndx_append(d, 1, k, strlen(k), i), 0);
+        assert_int_equal(udb_ndx_append(d, 2, bk, 4, 10 * i), 0);
+    }
+    for (int i = 12; i <= 15; i++) {
+        uint8_t bk[4] = {0, 0, 0, (uint8_t)i};
+        assert_int_equal(udb_ndx_delete(d, 2, bk, 4, NULL), 0);
+    }
+    udb_ndx_close(d);
+}
+
+/* The leaf of the n-th record (0-based) of index ix. */
+static int64_t record_leaf(const char *path, unsigned ix, int n)
+{
+    udb_ndx *d = open_ndx(path, UDB_RDONLY);
+    udb_cursor *c;
+    udb_item it;
+    assert_int_equal(udb_cursor_open(d, ix, &c), 0);
+    assert_int_equal(udb_cursor_first(c, &it), 0);
+    for (int k = 0; k < n; k++)
+        assert_int_equal(udb_cursor_next(c, &it), 0);
+    int64_t leaf = it.leaf;
+    udb_cursor_close(c);
+    udb_ndx_close(d);
+    return leaf;
+}
+
+/* Remove the line of record n of index ix from a records_hex listing. */
+static void forget(char *list, unsigned ix, int n)
+{
+    char *p = list;
+    char head[8];
+    snprintf(head, sizeof head, "%u ", ix);
+    for (int k = 0;; p = strchr(p, '\n') + 1) {
+        assert_true(*p);
+        if (!strncmp(p, head, strlen(head)) && k++ == n)
+            break;
+    }
+    char *e = strchr(p, '\n') + 1;
+    memmove(p, e, strlen(e) + 1);
+}
+
+enum { KILL_AROUND, NO_NUL, UNLINKED_TREE, UNLINKED, ZERO_HEAD_CUT, ZERO_HEAD_LISTED, FREE_CUT, FREE_CUT_NO_INFO };
+
+/* Damage the image m (layout L) of the known file; returns the records
+   that must come back (want edited), sets what the report must say. */
+static void known_damage(uint8_t *m, const lay *L, const char *path, int kind, char *want, char *say,
+                         unsigned *say_ix, int64_t *say_off)
+{
+    lay_info inf[2];
+    lay_tree T[2];
+    for (unsigned i = 0; i < 2; i++) {
+        lay_info_decode(L, m + lay_info_off(L, i + 1), &inf[i]);
+        lay_tree_init(&T[i], L, (int)inf[i].keytype, inf[i].keysize, inf[i].maxitems);
+    }
+    int64_t l4 = record_leaf(path, 1, 4), l5 = record_leaf(path, 1, 5), l6 = record_leaf(path, 1, 6);
+    int64_t z0 = record_leaf(path, 2, 0), z1 = record_leaf(path, 2, 1);
+    *say = 0;
+    if (kind == KILL_AROUND) { /* k05 loses both neighbours, but fills the gap between them */
+        memset(m + l4, 0x5a, T[0].leaf_size);
+        memset(m + l6, 0x5a, T[0].leaf_size);
+        forget(want, 1, 6);
+        forget(want, 1, 4);
+    } else if (kind == NO_NUL) {
+        lay_leaf_set_key(&T[0], m + l5, (const uint8_t *)"xxxxxxxxxxxx");
+        forget(want, 1, 5);
+        snprintf(say, 200, "problem: record \"xxxxxxxxxxxx\" (data position 5, leaf at %lld) is a STRING key "
+                 "without its NUL", (long long)l5);
+        *say_ix = 1;
+        *say_off = l5;
+    } else if (kind == UNLINKED_TREE) { /* the chain goes round k05; the tree still points at it */
+        lay_leaf_set_next(&T[0], m + l4, l6);
+        lay_leaf_set_prev(&T[0], m + l6, l4);
+    } else if (kind == UNLINKED) { /* the same, and nothing else points at it */
+        lay_leaf_set_next(&T[0], m + l4, l6);
+        lay_leaf_set_prev(&T[0], m + l6, l4);
+        memset(m + inf[0].root, 0, T[0].node_size);
+        forget(want, 1, 5);
+        snprintf(say, 200, "problem: record \"k05\" (data position 5, leaf at %lld) has a valid checksum, "
+                 "but no leaf links back to it", (long long)l5);
+        *say_ix = 1;
+        *say_off = l5;
+    } else if (kind == ZERO_HEAD_CUT || kind == ZERO_HEAD_LISTED) {
+        if (kind == ZERO_HEAD_CUT) {
+            memset(m + z1, 0x5a, T[1].leaf_size);
+            forget(want, 2, 1);
+        } else {
+            inf[1].free_leaf = z0;
+            lay_info_encode(L, m + lay_info_off(L, 2), &inf[1]);
+        }
+        snprintf(say, 200, "note: record 0x00000000 (data position 0, leaf at %lld) has a free leaf's shape",
+                 (long long)z0);
+        *say_ix = 2;
+        *say_off = z0;
+    } else { /* the second free leaf of index 2's list is destroyed */
+        int64_t f1 = inf[1].free_leaf;
+        assert_true(f1 > 0);
+        int64_t f2 = lay_leaf_next(&T[1], m + f1);
+        assert_true(f2 > 0);
+        memset(m + f2, 0x5a, T[1].leaf_size);
+        if (kind == FREE_CUT_NO_INFO)
+            for (unsigned i = 0; i < 2; i++) {
+                inf[i].root = inf[i].first_leaf = inf[i].last_leaf = inf[i].free_node = inf[i].free_leaf = -1;
+                inf[i].levels = 0;
+                lay_info_encode(L, m + lay_info_off(L, i + 1), &inf[i]);
+            }
+    }
+}
+
+/* Every record whose leaf is intact comes back; what is not kept, or kept
+   in doubt, is named with its index, key, data position and leaf. */
+static void test_damage_named(void **state)
+{
+    (void)state;
+    static const char *names[] = {"both neighbours destroyed", "STRING without NUL",
+                                  "unlinked leaf, tree intact", "unlinked leaf",
+                                  "zero head, next destroyed", "zero head on a free list",
+                                  "free list cut", "free list cut, infos wiped"};
+    const char *path = path_in(dir, "known.ndx"), *bad = path_in(dir, "known_bad.ndx"),
+               *out = path_in(dir, "known_out.ndx");
+    for (int layout = 1; layout <= 2; layout++)
+        for (int kind = KILL_AROUND; kind <= FREE_CUT_NO_INFO; kind++) {
+            known_file(path, layout);
+            size_t n;
+            uint8_t *m = read_file(path, &n);
+            char *want = records_hex(path), say[200];
+            unsigned say_ix = 0;
+            int64_t say_off = -1;
+            known_damage(m, lay_get(layout), path, kind, want, say, &say_ix, &say_off);
+            assert_int_equal(write_file(bad, m, n), 0);
+            lines l = {0};
+            udb_repair_report rep;
+            unlink(out);
+            if (udb_repair(bad, out, NULL, keep_lines, &l, &rep))
+                fail_msg("%s: repair failed", names[kind]);
+            char *got = records_hex(out);
+            if (strcmp(want, got))
+                fail_msg("%d %s: records differ:\nwant:\n%s\ngot:\n%s", layout, names[kind], want, got);
+            if (*say)
+                has_line(&l, say, say_ix, say_off);
+            if (getenv("UDB_REPAIR_SHOW"))
+                for (int i = 0; i < l.n; i++)
+                    fprintf(stderr, "%d %s: %s\n", layout, names[kind], l.text[i]);
+            assert_int_equal(rep.records_dropped, kind == NO_NUL || kind == UNLINKED);
+            assert_int_equal(rep.records_doubtful, kind == ZERO_HEAD_CUT || kind == ZERO_HEAD_LISTED);
+            assert_int_equal(l.lost, kind == KILL_AROUND ? 2 : kind == ZERO_HEAD_CUT);
+            udb_repair_report_free(&rep);
+            free(want);
+            free(got);
+            free(m);
+        }
+}
+
 /* ---- conversion ----------------------------------------------------------------------------------- */
 static void convert(const char *in, const char *out, int layout, unsigned maxitems, int want_rc)
 {
@@ -839,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_first_record_at_zero),
         cmocka_unit_test(test_healthy_property),
+        cmocka_unit_test(test_damage_named),
         cmocka_unit_test(test_convert_round_trips),
         cmocka_unit_test(test_existing_output),
         cmocka_unit_test(test_progress),

@@ -41,7 +41,7 @@ static size_t drop_unfit(rctx *c, unsigned ix, rrec *r, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (T->keytype == UDB_KEY_STRING && !memchr(r[i].key, 0, T->ks)) {
-            rep_record(c, UDB_PROBLEM, ix + 1, 0, r[i].key, T->ks, r[i].dp, r[i].leaf,
+            rep_record(c, UDB_PROBLEM, ix + 1, T->keytype, r[i].key, T->ks, r[i].dp, r[i].leaf,
                        "is a STRING key without its NUL; it is not kept");
             continue;
         }

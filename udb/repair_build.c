@@ -295,8 +295,37 @@ static int credible(const rctx *c, const rcand *a)
 
 /* Leaf-shaped blocks no chain holds, that are no free leaf, could be
    leaves and overlap no block the repair accounts for (a recovered leaf, a
-   tree node, a free block): a record nothing links to any more, or a stale
-   copy. Named, not kept. */
+   tree node, a free block): records nothing links to any more, or stale
+   copies. Named, not kept; of strays that overlap each other only the
+   largest (a shorter one inside it is a phantom). */
+static void name_strays(rctx *c, const rspan *s, const int64_t *pmax, size_t n, size_t *st)
+{
+    size_t ns = 0;
+    for (size_t k = 0; k < c->ncand; k++) {
+        const rcand *a = &c->cand[k];
+        if (a->live || rep_free_shaped(c, a) || rep_is_eof(c, a) || !credible(c, a) ||
+            rep_spans_overlap(s, pmax, n, a->pos, a->pos + a->size))
+            continue;
+        size_t at = ns++; /* by size, largest first */
+        for (; at > 0 && c->cand[st[at - 1]].size < a->size; at--)
+            st[at] = st[at - 1];
+        st[at] = k;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        const rcand *a = &c->cand[st[i]];
+        int inside = 0;
+        for (size_t j = 0; j < i && !inside; j++) {
+            const rcand *b = &c->cand[st[j]];
+            inside = b->size > a->size && b->pos < a->pos + a->size && a->pos < b->pos + b->size;
+        }
+        if (!inside)
+            dropped(c, a,
+                    "has a valid checksum, but no leaf links back to it, it fills no gap in a chain "
+                    "and no tree node points at it: it is not recovered",
+                    0, 0);
+    }
+}
+
 static int report_strays(rctx *c)
 {
     size_t n = c->nnodes;
@@ -304,32 +333,23 @@ static int report_strays(rctx *c)
         n += c->cand[k].frag >= 0 || rep_free_shaped(c, &c->cand[k]);
     rspan *s = malloc((n ? n : 1) * sizeof *s);
     int64_t *pmax = malloc((n ? n : 1) * sizeof *pmax);
-    if (!s || !pmax) {
-        free(s);
-        free(pmax);
-        return UDB_NOMEM;
-    }
-    memcpy(s, c->nodes, c->nnodes * sizeof *s);
-    n = c->nnodes;
-    for (size_t k = 0; k < c->ncand; k++) {
-        const rcand *a = &c->cand[k];
-        if ((a->frag >= 0 && c->frag[a->frag].owner >= 0) || rep_free_shaped(c, a))
-            s[n++] = (rspan){a->pos, a->pos + a->size};
-    }
-    rep_spans_sort(s, n, pmax);
-    for (size_t k = 0; k < c->ncand; k++) {
-        const rcand *a = &c->cand[k];
-        if (a->live || rep_free_shaped(c, a) || rep_is_eof(c, a) || !credible(c, a) ||
-            rep_spans_overlap(s, pmax, n, a->pos, a->pos + a->size))
-            continue;
-        dropped(c, a,
-                "has a valid checksum, but no leaf links back to it, it fills no gap in a chain "
-                "and no tree node points at it: it is not recovered",
-                0, 0);
+    size_t *st = malloc((c->ncand ? c->ncand : 1) * sizeof *st);
+    int rc = s && pmax && st ? 0 : UDB_NOMEM;
+    if (!rc) {
+        memcpy(s, c->nodes, c->nnodes * sizeof *s);
+        n = c->nnodes;
+        for (size_t k = 0; k < c->ncand; k++) {
+            const rcand *a = &c->cand[k];
+            if ((a->frag >= 0 && c->frag[a->frag].owner >= 0) || rep_free_shaped(c, a))
+                s[n++] = (rspan){a->pos, a->pos + a->size};
+        }
+        rep_spans_sort(s, n, pmax);
+        name_strays(c, s, pmax, n, st);
     }
     free(s);
     free(pmax);
-    return 0;
+    free(st);
+    return rc;
 }
 
 /* ---- phantoms: blocks cannot overlap ---------------------------------------------------------- */
@@ -567,8 +587,8 @@ static int collect_index(rctx *c, unsigned i)
                 x->rec[at] = (rrec){c->d + a->pos + keyoff, a->dp, a->pos, at};
                 if (a->doubt)
                     doubt_note(c, i, a);
-                if (at && lay_cmp(&x->T, x->rec[at - 1].key, x->rec[at].key) > 0)
-                    x->stat.out_of_order++;
+                if (k && lay_cmp(&x->T, x->rec[at - 1].key, x->rec[at].key) > 0)
+                    x->stat.out_of_order++; /* within a piece: the pieces' order is a guess */
                 at++;
             }
             if (k + 1 < r->count)
