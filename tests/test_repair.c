@@ -825,6 +825,12 @@ static void test_damage_named(void **state)
             if (getenv("UDB_REPAIR_SHOW"))
                 for (int i = 0; i < l.n; i++)
                     fprintf(stderr, "%d %s: %s\n", layout, names[kind], l.text[i]);
+            uint64_t nrec = 0, nwant = 0;
+            for (const char *q = want; (q = strchr(q, '\n')); q++)
+                nwant++;
+            for (unsigned i = 0; i < rep.num_indexes; i++)
+                nrec += rep.index[i].records;
+            assert_int_equal(nrec, nwant); /* the report counts what the file holds */
             assert_int_equal(rep.records_dropped, kind == NO_NUL || kind == UNLINKED);
             assert_int_equal(rep.records_doubtful, kind == ZERO_HEAD_CUT || kind == ZERO_HEAD_LISTED);
             assert_int_equal(l.lost, kind == KILL_AROUND ? 2 : kind == ZERO_HEAD_CUT);

@@ -94,7 +94,7 @@ int rep_write_new(rctx *c, const char *path, const udb_options *opts, unsigned m
             continue;
         udb_index_def def = def_of(&x->info, maxitems, keysize);
         feed f = {x->rec, 0, 0, x->T.ks, c};
-        f.n = drop_unfit(c, i, x->rec, x->nrec);
+        f.n = x->stat.records = drop_unfit(c, i, x->rec, x->nrec);
         if ((rc = udb_ndx_define(d, i + 1, &def)) == 0)
             rc = ndx_load(d, i + 1, next_rec, &f, 1, NULL);
     }

@@ -293,36 +293,49 @@ static int credible(const rctx *c, const rcand *a)
            (a->prev == -1 || rep_find(c, a->prev, a->size));
 }
 
+typedef struct stray {
+    int64_t pos;
+    unsigned size;
+    size_t k;
+} stray;
+
+static int cmp_stray(const void *x, const void *y) /* largest first, then by position */
+{
+    const stray *p = x, *q = y;
+    if (p->size != q->size)
+        return p->size > q->size ? -1 : 1;
+    return (p->pos > q->pos) - (p->pos < q->pos);
+}
+
 /* Leaf-shaped blocks no chain holds, that are no free leaf, could be
    leaves and overlap no block the repair accounts for (a recovered leaf, a
    tree node, a free block): records nothing links to any more, or stale
    copies. Named, not kept; of strays that overlap each other only the
-   largest (a shorter one inside it is a phantom). */
-static void name_strays(rctx *c, const rspan *s, const int64_t *pmax, size_t n, size_t *st)
+   largest (a shorter one inside it is a phantom). st has room for every
+   candidate; r and rmax for every stray. */
+static void name_strays(rctx *c, const rspan *s, const int64_t *pmax, size_t n, stray *st, rspan *r,
+                        int64_t *rmax)
 {
-    size_t ns = 0;
+    size_t ns = 0, nr = 0, sorted = 0;
     for (size_t k = 0; k < c->ncand; k++) {
         const rcand *a = &c->cand[k];
-        if (a->live || rep_free_shaped(c, a) || rep_is_eof(c, a) || !credible(c, a) ||
-            rep_spans_overlap(s, pmax, n, a->pos, a->pos + a->size))
-            continue;
-        size_t at = ns++; /* by size, largest first */
-        for (; at > 0 && c->cand[st[at - 1]].size < a->size; at--)
-            st[at] = st[at - 1];
-        st[at] = k;
+        if (!a->live && !rep_free_shaped(c, a) && !rep_is_eof(c, a) && credible(c, a) &&
+            !rep_spans_overlap(s, pmax, n, a->pos, a->pos + a->size))
+            st[ns++] = (stray){a->pos, a->size, k};
     }
+    qsort(st, ns, sizeof *st, cmp_stray);
     for (size_t i = 0; i < ns; i++) {
-        const rcand *a = &c->cand[st[i]];
-        int inside = 0;
-        for (size_t j = 0; j < i && !inside; j++) {
-            const rcand *b = &c->cand[st[j]];
-            inside = b->size > a->size && b->pos < a->pos + a->size && a->pos < b->pos + b->size;
+        if (i && st[i].size != st[i - 1].size) { /* the larger ones named so far claim their bytes */
+            rep_spans_sort(r, nr, rmax);
+            sorted = nr;
         }
-        if (!inside)
-            dropped(c, a,
-                    "has a valid checksum, but no leaf links back to it, it fills no gap in a chain "
-                    "and no tree node points at it: it is not recovered",
-                    0, 0);
+        if (rep_spans_overlap(r, rmax, sorted, st[i].pos, st[i].pos + st[i].size))
+            continue;
+        r[nr++] = (rspan){st[i].pos, st[i].pos + st[i].size};
+        dropped(c, &c->cand[st[i].k],
+                "has a valid checksum, but no leaf links back to it, it fills no gap in a chain "
+                "and no tree node points at it: it is not recovered",
+                0, 0);
     }
 }
 
@@ -333,8 +346,11 @@ static int report_strays(rctx *c)
         n += c->cand[k].frag >= 0 || rep_free_shaped(c, &c->cand[k]);
     rspan *s = malloc((n ? n : 1) * sizeof *s);
     int64_t *pmax = malloc((n ? n : 1) * sizeof *pmax);
-    size_t *st = malloc((c->ncand ? c->ncand : 1) * sizeof *st);
-    int rc = s && pmax && st ? 0 : UDB_NOMEM;
+    size_t nc = c->ncand ? c->ncand : 1;
+    stray *st = malloc(nc * sizeof *st);
+    rspan *r = malloc(nc * sizeof *r);
+    int64_t *rmax = malloc(nc * sizeof *rmax);
+    int rc = s && pmax && st && r && rmax ? 0 : UDB_NOMEM;
     if (!rc) {
         memcpy(s, c->nodes, c->nnodes * sizeof *s);
         n = c->nnodes;
@@ -344,11 +360,13 @@ static int report_strays(rctx *c)
                 s[n++] = (rspan){a->pos, a->pos + a->size};
         }
         rep_spans_sort(s, n, pmax);
-        name_strays(c, s, pmax, n, st);
+        name_strays(c, s, pmax, n, st, r, rmax);
     }
     free(s);
     free(pmax);
     free(st);
+    free(r);
+    free(rmax);
     return rc;
 }
 
