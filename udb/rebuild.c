@@ -45,7 +45,7 @@ static size_t drop_unfit(rctx *c, unsigned ix, rrec *r, size_t n)
                        "is a STRING key without its NUL; it is not kept");
             continue;
         }
-        if (c->ncand && r[i].dp < 0) {
+        if (c->ncand && r[i].dp < 0) { /* ncand: repair (conversion reads through the API) */
             rep_record(c, UDB_PROBLEM, ix + 1, T->keytype, r[i].key, T->ks, r[i].dp, r[i].leaf,
                        "has a negative data position, which udb cannot store; it is not kept");
             continue;

@@ -13,13 +13,16 @@
  *
  * Free leaves versus records: a free leaf has prev -1, data position 0 and
  * a zero key, but so has the first record of a chain whose key and data
- * position are both zero. Such a leaf is a record when its next leaf links
- * back to it (no free leaf's does) or when its next link is not a free
- * leaf's (-1 or another free leaf): then the doubt is reported. It is free
- * when the link is a free leaf's, or when a free-leaf list from an info
- * reaches it and nothing links back. A leaf whose links both fail is kept
- * when a tree points at it or when it fills the gap between two broken
- * links (the leaf before it names its prev, or the leaf after it its next).
+ * position are both zero; the data position alone decides nothing. Such a
+ * leaf is a record when its next leaf links back to it (no free leaf's
+ * does; a note names it when a free-leaf list reaches it too), or when a
+ * tree points at it or it fills a gap and its next link is not a free
+ * leaf's (-1 or another free leaf): a note names it. Otherwise it is free.
+ * The free-leaf lists are walked from the infos, each step a free-shaped
+ * leaf of the index's size, each leaf once. Any other leaf whose links
+ * both fail is kept when a tree points at it or when it fills the gap
+ * between two broken links (the leaf before it names its prev, or the
+ * leaf after it its next).
  *
  * Reads the damaged file through the pager and layout only; writes through
  * the public API (and api_ndx.h's loader that keeps an original's
@@ -31,6 +34,17 @@
 #include "api_ndx.h"
 #include "layout.h"
 #include "repair.h"
+
+void *rep_room(void *p, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return p;
+    size_t k = *cap ? 2 * *cap : first;
+    void *q = realloc(p, k * elem);
+    if (q)
+        *cap = k;
+    return q;
+}
 
 /* ---- candidates: leaf-shaped blocks ------------------------------------------------------ */
 static size_t slot_of(const rctx *c, int64_t pos, unsigned size)
@@ -68,14 +82,10 @@ static int add_cand(rctx *c, int64_t pos, unsigned size)
             dp = lay_ldpos(c->L, l + 1 + 2 * psz);
     if (!plausible(c, next, size) || !plausible(c, prev, size))
         return 0;
-    if (c->ncand == c->capcand) {
-        size_t n = c->capcand ? 2 * c->capcand : 4096;
-        rcand *p = realloc(c->cand, n * sizeof *p);
-        if (!p)
-            return UDB_NOMEM;
-        c->cand = p;
-        c->capcand = n;
-    }
+    rcand *p = rep_room(c->cand, c->ncand, &c->capcand, sizeof *p, 4096);
+    if (!p)
+        return UDB_NOMEM;
+    c->cand = p;
     c->cand[c->ncand++] = (rcand){pos, next, prev, dp, size, -1, -1, 0, 0, 0, 0, DOUBT_NONE};
     return 0;
 }
@@ -275,14 +285,10 @@ static void classify(rctx *c)
 
 static int new_frag(rctx *c, size_t first)
 {
-    if (c->nfrag == c->capfrag) {
-        size_t n = c->capfrag ? 2 * c->capfrag : 64;
-        rfrag *f = realloc(c->frag, n * sizeof *f);
-        if (!f)
-            return UDB_NOMEM;
-        c->frag = f;
-        c->capfrag = n;
-    }
+    rfrag *f = rep_room(c->frag, c->nfrag, &c->capfrag, sizeof *f, 64);
+    if (!f)
+        return UDB_NOMEM;
+    c->frag = f;
     c->frag[c->nfrag] = (rfrag){first, 0, 0, c->cand[first].size, -1, -1};
     c->nfrag++;
     return 0;
@@ -382,14 +388,10 @@ static int add_node(rctx *c, int64_t pos, size_t size)
 {
     if (c->nnodes > c->size / 16 + 64)
         return 0;
-    if (c->nnodes == c->capnodes) {
-        size_t n = c->capnodes ? 2 * c->capnodes : 256;
-        rspan *s = realloc(c->nodes, n * sizeof *s);
-        if (!s)
-            return UDB_NOMEM;
-        c->nodes = s;
-        c->capnodes = n;
-    }
+    rspan *s = rep_room(c->nodes, c->nnodes, &c->capnodes, sizeof *s, 256);
+    if (!s)
+        return UDB_NOMEM;
+    c->nodes = s;
     c->nodes[c->nnodes++] = (rspan){pos, pos + (int64_t)size};
     return 0;
 }
@@ -461,7 +463,8 @@ int rep_tree_marks(rctx *c)
             continue;
         size_t cap = (size_t)(c->size / x->T.node_size + 2) * x->T.maxitems;
         int64_t *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
-        rc = a && b ? tree_marks(c, i, a, b, cap) : UDB_NOMEM;
+        if (a && b) /* without the room, repair goes on without this tree's evidence */
+            rc = tree_marks(c, i, a, b, cap);
         free(a);
         free(b);
     }

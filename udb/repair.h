@@ -78,6 +78,10 @@ typedef struct rctx {
     uint64_t fed, to_feed;      /* records given to the new file */
 } rctx;
 
+/* The array p (*cap elements of elem bytes, n in use) with room for one
+   more: p, or p grown to twice (first when empty) with *cap updated; NULL
+   when out of memory (p is then still valid). */
+void *rep_room(void *p, size_t n, size_t *cap, size_t elem, size_t first);
 const rcand *rep_find(const rctx *c, int64_t pos, unsigned size);
 int rep_is_eof(const rctx *c, const rcand *a);
 int rep_analyse(rctx *c, api_base *b, pager_file *pf, int layout);

@@ -339,29 +339,42 @@ static void name_strays(rctx *c, const rspan *s, const int64_t *pmax, size_t n, 
     }
 }
 
+/* The bytes accounted for, sorted (*pmax: their running end): the tree
+   nodes, the leaves of attributed chains and, with free_too, every leaf
+   with a free leaf's shape. NULL when out of memory. */
+static rspan *claimed(const rctx *c, int free_too, size_t *n, int64_t **pmax)
+{
+    size_t k, m = c->nnodes + c->ncand;
+    rspan *s = malloc((m ? m : 1) * sizeof *s);
+    *pmax = malloc((m ? m : 1) * sizeof **pmax);
+    if (!s || !*pmax) {
+        free(s);
+        free(*pmax);
+        return NULL;
+    }
+    if (c->nnodes) /* nodes is NULL when no tree was walked */
+        memcpy(s, c->nodes, c->nnodes * sizeof *s);
+    for (m = c->nnodes, k = 0; k < c->ncand; k++) {
+        const rcand *a = &c->cand[k];
+        if ((a->frag >= 0 && c->frag[a->frag].owner >= 0) || (free_too && rep_free_shaped(c, a)))
+            s[m++] = (rspan){a->pos, a->pos + a->size};
+    }
+    rep_spans_sort(s, m, *pmax);
+    *n = m;
+    return s;
+}
+
 static int report_strays(rctx *c)
 {
-    size_t n = c->nnodes;
-    for (size_t k = 0; k < c->ncand; k++)
-        n += c->cand[k].frag >= 0 || rep_free_shaped(c, &c->cand[k]);
-    rspan *s = malloc((n ? n : 1) * sizeof *s);
-    int64_t *pmax = malloc((n ? n : 1) * sizeof *pmax);
-    size_t nc = c->ncand ? c->ncand : 1;
+    size_t n, nc = c->ncand ? c->ncand : 1;
+    int64_t *pmax = NULL;
+    rspan *s = claimed(c, 1, &n, &pmax);
     stray *st = malloc(nc * sizeof *st);
     rspan *r = malloc(nc * sizeof *r);
     int64_t *rmax = malloc(nc * sizeof *rmax);
-    int rc = s && pmax && st && r && rmax ? 0 : UDB_NOMEM;
-    if (!rc) {
-        memcpy(s, c->nodes, c->nnodes * sizeof *s);
-        n = c->nnodes;
-        for (size_t k = 0; k < c->ncand; k++) {
-            const rcand *a = &c->cand[k];
-            if ((a->frag >= 0 && c->frag[a->frag].owner >= 0) || rep_free_shaped(c, a))
-                s[n++] = (rspan){a->pos, a->pos + a->size};
-        }
-        rep_spans_sort(s, n, pmax);
+    int rc = s && st && r && rmax ? 0 : UDB_NOMEM;
+    if (!rc)
         name_strays(c, s, pmax, n, st, r, rmax);
-    }
     free(s);
     free(pmax);
     free(st);
@@ -410,25 +423,16 @@ static int frag_overlaps(const rctx *c, const rfrag *r, const rspan *s, const in
    is a phantom and is set aside. */
 static int drop_phantoms(rctx *c)
 {
-    size_t n = c->nnodes, nl = 0, ne = 0, ce = 0;
-    for (size_t f = 0; f < c->nfrag; f++)
-        if (c->frag[f].owner >= 0)
-            n += c->frag[f].count;
-    rspan *s = malloc((n ? n : 1) * sizeof *s), *extra = NULL;
-    int64_t *pmax = malloc((n ? n : 1) * sizeof *pmax);
+    size_t n, nl = 0, ne = 0, ce = 0;
+    int64_t *pmax = NULL;
+    rspan *s = claimed(c, 0, &n, &pmax), *extra = NULL;
     size_t *loose = malloc((c->nfrag ? c->nfrag : 1) * sizeof *loose);
-    if (!s || !pmax || !loose) {
+    if (!s || !loose) {
         free(s);
         free(pmax);
         free(loose);
         return UDB_NOMEM;
     }
-    memcpy(s, c->nodes, c->nnodes * sizeof *s);
-    n = c->nnodes;
-    for (size_t k = 0; k < c->ncand; k++)
-        if (c->cand[k].frag >= 0 && c->frag[c->cand[k].frag].owner >= 0)
-            s[n++] = (rspan){c->cand[k].pos, c->cand[k].pos + c->cand[k].size};
-    rep_spans_sort(s, n, pmax);
     for (size_t f = 0; f < c->nfrag; f++)
         if (c->frag[f].owner < 0)
             loose[nl++] = f;
@@ -441,14 +445,12 @@ static int drop_phantoms(rctx *c)
             continue;
         }
         for (size_t k = 0, at = r->first; k < r->count; k++) {
-            if (ne == ce) {
-                rspan *g = realloc(extra, (ce = ce ? 2 * ce : 64) * sizeof *g);
-                if (!g) {
-                    rc = UDB_NOMEM;
-                    break;
-                }
-                extra = g;
+            rspan *g = rep_room(extra, ne, &ce, sizeof *g, 64);
+            if (!g) {
+                rc = UDB_NOMEM;
+                break;
             }
+            extra = g;
             const rcand *a = &c->cand[at];
             extra[ne++] = (rspan){a->pos, a->pos + a->size};
             if (k + 1 < r->count)
