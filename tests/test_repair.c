@@ -579,11 +579,12 @@ static char *model_hex(const pindex *x, unsigned n)
    node orders and attributes; appends (duplicates, the all-zero key, data
    positions 0, 1 and the layout's maximum), deletes of runs and of single
    records, data positions set to 0. */
-static void prop_file(int layout, const char *path, char *what, size_t whatlen)
+static void prop_file(long f, const char *path, char *what, size_t whatlen)
 {
     udb_options o;
     udb_ndx *d;
     pindex x[4];
+    int layout = 1 + (int)(f % 2);
     unsigned long long seed = prop_seed;
     unsigned n = 1 + (unsigned)(prnd() % 4);
     udb_options_init(&o);
@@ -591,10 +592,10 @@ static void prop_file(int layout, const char *path, char *what, size_t whatlen)
     o.sync = UDB_SYNC_OFF;
     unlink(path);
     assert_int_equal(udb_ndx_create(path, &o, n, &d), 0);
-    int len = snprintf(what, whatlen, "%s, seed 0x%llx:", layout == 1 ? "classic" : "wide", seed);
+    int len = snprintf(what, whatlen, "file %ld (%s), seed 0x%llx:", f, layout == 1 ? "classic" : "wide", seed);
     for (unsigned i = 0; i < n; i++) {
         udb_index_def *def = &x[i].def;
-        def->keytype = 1 + (int)(prnd() % 7);
+        def->keytype = 1 + (int)((i ? prnd() : (uint64_t)f / 2) % 7); /* every type in both layouts */
         def->keysize = prop_keysize(def->keytype);
         def->attrs = (unsigned)(prnd() % 4);
         def->create_nodes = 1 + (unsigned)(prnd() % 3);
@@ -642,7 +643,7 @@ static void test_healthy_property(void **state)
     fprintf(stderr, "repair property: %ld files, seed 0x%llx (UDB_REPAIR_FILES, UDB_TEST_SEED)\n", files,
             (unsigned long long)prop_seed);
     for (long f = 0; f < files; f++)
-        prop_file(1 + (int)(f % 2), path_in(dir, "prop.ndx"), what, sizeof what);
+        prop_file(f, path_in(dir, "prop.ndx"), what, sizeof what);
 }
 
 /* ---- damage on a file whose records are known: what is kept, what is named ------------------------ */
