@@ -319,15 +319,25 @@ typedef struct udb_repair_report {
     uint64_t size_before, size_after;
     uint64_t leaves_lost;      /* of those, on chains no index claims: their
                                   records are not recovered */
+    uint64_t records_dropped;  /* records found but not kept, each named
+                                  through fn (a UDB_PROBLEM) */
+    uint64_t records_doubtful; /* records kept although a free leaf's shape
+                                  speaks against them, each named through
+                                  fn (a UDB_NOTE) */
 } udb_repair_report;
 
 /* Rebuild every index of the MultiIndex file at path from its leaves:
-   each leaf with a valid checksum whose chain links agree is salvaged; the
-   infos, trees and free lists are rebuilt (keys in order, duplicates in
-   their chain order). The result goes to out (a new file) or, with out ==
-   NULL, replaces path in one journaled transaction. Findings (what was
-   lost and why) are reported through fn. rep may be NULL; free it with
-   udb_repair_report_free. */
+   each leaf with a valid checksum whose chain links agree, that a sound
+   tree node points at, or that fills the gap between two broken links is
+   salvaged (data position 0 included: a free leaf is told by its links and
+   the free lists, not by its bytes alone); the infos, trees and free lists
+   are rebuilt (keys in order, duplicates in their chain order). A healthy
+   file keeps every record. The result goes to out (a new file) or, with
+   out == NULL, replaces path in one journaled transaction. Findings (what
+   was lost and why) are reported through fn; every record found but not
+   kept is named ("record KEY (data position DP, leaf at OFFSET) WHY", a
+   UDB_PROBLEM at its leaf), and so is every record kept in doubt (a
+   UDB_NOTE). rep may be NULL; free it with udb_repair_report_free. */
 int udb_repair(const char *path, const char *out, const udb_options *opts, udb_problem_fn fn,
                void *arg, udb_repair_report *rep);
 void udb_repair_report_free(udb_repair_report *rep);
