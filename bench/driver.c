@@ -190,9 +190,11 @@ void bench_machine(bench_results *r)
     struct utsname u;
     uname(&u);
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGE_SIZE);
-    snprintf(r->machine, sizeof r->machine, "%s, %ld CPUs, %.0f GiB RAM, %s %s", cpu,
-             sysconf(_SC_NPROCESSORS_ONLN), (double)pages * psz / 1073741824.0, u.sysname,
-             u.release);
+    int k = snprintf(r->machine, sizeof r->machine, "%s, %ld CPUs, %.0f GiB RAM, %s %s", cpu,
+                     sysconf(_SC_NPROCESSORS_ONLN), (double)pages * psz / 1073741824.0, u.sysname,
+                     u.release);
+    if (k < 0)   /* a longer line is cut, which is fine */
+        snprintf(r->machine, sizeof r->machine, "unknown machine");
 }
 
 static void engine_dir(char *p, size_t len, const char *data, const bench_engine *e)

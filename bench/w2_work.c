@@ -361,7 +361,7 @@ static int check_written(w2_ctx *c, void *db, uint64_t *commits)
 static int verify(w2_ctx *c)
 {
     void *db = c->root;
-    uint64_t commits;
+    uint64_t commits = 0;
     if (!db && c->e->open(c->dir, 0, &db))
         return -1;
     int rc = c->e->begin(db, 0);
