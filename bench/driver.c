@@ -394,7 +394,7 @@ int main(int argc, char **argv)
         for (int e = 0; bench_engines[e]; e++)
             printf("%-18s %s\n", bench_engines[e]->name, bench_engines[e]->config());
         for (int e = 0; bench_extra_engines[e]; e++)
-            printf("%-18s %s (run when named: durability, w2)\n", bench_extra_engines[e]->name,
+            printf("%-18s %s (not in the W1 run)\n", bench_extra_engines[e]->name,
                    bench_extra_engines[e]->config());
         return 0;
     }
