@@ -14,6 +14,8 @@
 #                             transactions, beside SQLite (bench/README.md)
 #   make bench-bulk N=1000000   bulk load of sorted records (udb_store_load_sorted)
 #                             beside LMDB, SQLite, Berkeley DB (bench/README.md)
+#   make bench-w2 N0=100000   W2: single-record transactions, single lookups,
+#                             readers beside a writer (bench/README.md)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -155,7 +157,7 @@ ENGINES ?=
 BENCH_OUT ?= bench/out
 BENCH_LIBS = -lsqlite3 -ldb -llmdb
 BENCH_OBJ = $(addprefix $(BUILD)/bench/,driver.o workload.o report.o durability.o bulk.o \
-    engines.o eng_udb_store.o eng_udb_ndx.o eng_sqlite.o eng_bdb.o eng_lmdb.o)
+    w2.o w2_work.o engines.o eng_udb_store.o eng_udb_ndx.o eng_sqlite.o eng_bdb.o eng_lmdb.o)
 
 $(BUILD)/bench/udb-bench: $(BENCH_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(BENCH_LIBS) $(LDLIBS) -o $@
@@ -167,13 +169,32 @@ bench-bin: $(BUILD)/bench/udb-bench $(BUILD)/bench/udb-churn
 
 -include $(BENCH_OBJ:.o=.d) $(BUILD)/bench/churn.d
 
-# The W1 run, then the heap churn and the bulk load (bench/README.md).
+# W2 (bench/README.md, "W2"): N0 preloaded records, commit1 W2_TXNS transactions,
+# commit4 4 x W2_TXNS4, get1 W2_GETS lookups, mixed W2_SECONDS s; W2_ENGINES
+# a comma-separated subset.
+N0 ?= 100000
+W2_SECONDS ?= 10
+W2_TXNS ?= 5000
+W2_TXNS4 ?= 2000
+W2_GETS ?= 100000
+W2_ENGINES ?=
+W2_RUN = $(BUILD)/bench/udb-bench w2 -n $(N0) -r $(REPS) -o $(BENCH_OUT) -s $(W2_SECONDS) \
+    -t $(W2_TXNS) -T $(W2_TXNS4) -g $(W2_GETS) $(if $(W2_ENGINES),-e $(W2_ENGINES))
+
+# The W1 run, then the heap churn, the bulk load and W2 (bench/README.md).
 bench:
 	@.ci/deps.sh bench
 	@$(MAKE) --no-print-directory bench-bin
 	@$(BUILD)/bench/udb-bench run -n $(N) -r $(REPS) -o $(BENCH_OUT) $(if $(ENGINES),-e $(ENGINES))
 	@$(BUILD)/bench/udb-churn -o $(BENCH_OUT)
 	@$(BUILD)/bench/udb-bench bulk -n $(N) -r $(REPS) -o $(BENCH_OUT)
+	@$(W2_RUN)
+
+.PHONY: bench-w2
+bench-w2:
+	@.ci/deps.sh bench
+	@$(MAKE) --no-print-directory bench-bin
+	@$(W2_RUN)
 
 # The durability cost (bench/README.md, "Durability"): the load phase with
 # sync FULL and OFF and 10,000 single-record transactions with sync FULL,

@@ -1,5 +1,5 @@
 /*
- * bench.h — what the parts of the W1 benchmark share (see
+ * bench.h — what the parts of the benchmark (W1 and W2) share (see
  * /work/shared/bench/workload.md and bench/README.md): the engine interface
  * every store is driven through, the workload's keys and values, the phases,
  * and the result records the driver collects from its child processes.
@@ -11,8 +11,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "udb.h"   /* UDB_JOURNAL_WAL, when udb has it, adds the udb-wal engines */
+
 /* ---- engines ------------------------------------------------------------ */
-enum { BENCH_ABSENT = 1 };   /* get/del: key not there (0 = found, < 0 = error) */
+enum {
+    BENCH_ABSENT = 1,   /* get/del: key not there (0 = found, < 0 = error) */
+    BENCH_LOCKED = 2,   /* begin, commit, put, get: the engine's lock wait ran
+                           out (UDB_LOCKED, SQLITE_BUSY); nothing printed */
+};
 
 /* Called by scan for every record in key order; non-zero stops the scan. */
 typedef int (*bench_scan_fn)(void *arg, const void *key, size_t klen, const void *val,
@@ -22,6 +28,7 @@ typedef int (*bench_scan_fn)(void *arg, const void *key, size_t klen, const void
    (after printing the engine's own message to stderr), except get/del
    which may also return BENCH_ABSENT. Values handed out by get stay valid
    until the next call on the handle. */
+typedef struct bench_w2_ops bench_w2_ops;
 typedef struct bench_engine {
     const char *name;       /* as on the command line: "sqlite", "udb-ndx" ... */
     int is_udb;             /* 1: this library (ratios are taken udb / peer)   */
@@ -36,7 +43,23 @@ typedef struct bench_engine {
     int (*del)(void *db, const uint8_t *key);
     int (*upd)(void *db, const uint8_t *key, const void *val, size_t len);
     int (*scan)(void *db, bench_scan_fn fn, void *arg);
+    const bench_w2_ops *w2; /* what W2 needs besides; NULL: not a W2 engine */
 } bench_engine;
+
+/* W2 (small transactions, single calls, readers beside a writer). */
+struct bench_w2_ops {
+    /* One lookup that is its own read, outside any transaction, the way a
+       user calls it: the read is over when it returns; *val stays valid
+       until the next call on the handle. Returns as get (and BENCH_LOCKED). */
+    int (*get1)(void *db, const uint8_t *key, const void **val, size_t *len);
+    /* Undo the open write transaction (after BENCH_LOCKED inside it). */
+    int (*rollback)(void *db);
+    /* NULL: every thread opens the database itself. Else another thread's
+       handle on the database that db has open (LMDB: one environment per
+       process); it is closed with close, before db. */
+    int (*share)(void *db, void **out);
+    const char *how;        /* one line: the W2 access path */
+};
 
 /* The engines (one file each) and the registry (engines.c, NULL-terminated,
    in run order). */
@@ -49,13 +72,22 @@ extern const bench_engine bench_bdb, bench_bdb8, bench_lmdb, bench_lmdb8;
 unsigned bench_udb_maxitems(int layout);
 unsigned bench_udb_node(int layout);
 
-extern const bench_engine bench_udb_store_nosync, bench_sqlite_nosync;
+extern const bench_engine bench_udb_store_nosync, bench_sqlite_nosync, bench_sqlite_wal_normal;
+#ifdef UDB_JOURNAL_WAL
+extern const bench_engine bench_udb_wal, bench_udb_wal_normal;
+#endif
 
 /* The default run's engines, and those run only when named (the durability
-   run's sync OFF variants); bench_engine_find looks in both. */
+   run's sync OFF variants, W2's other journal modes); bench_engine_find
+   looks in both. bench_w2_engines: W2's engines, in run order. */
 extern const bench_engine *const bench_engines[];
 extern const bench_engine *const bench_extra_engines[];
+extern const bench_engine *const bench_w2_engines[];
 const bench_engine *bench_engine_find(const char *name);
+/* The engines named in list (comma-separated; NULL: all of defaults, a
+   NULL-terminated list) into out (room for 64); exits on an unknown name */
+unsigned bench_pick_engines(const char *list, const bench_engine *const *defaults,
+                            const bench_engine **out);
 /* The same, or exit(2) with a message naming the run ("durability", ...) */
 const bench_engine *bench_engine_need(const char *run, const char *name);
 
@@ -87,6 +119,9 @@ uint64_t bench_phase_ops(int phase, uint64_t n);
    everything, and print "ok TOTAL_NS WORK_NS OPS" on stdout. Returns the
    process exit status (0 = verified). */
 int bench_child(const bench_engine *e, int phase, uint64_t n, const char *dir);
+/* Scan (in the engine's open transaction): want records, keys strictly
+   increasing, keys and values of the right size; 0 or -1 (after a message) */
+int bench_scan_check(const bench_engine *e, void *db, uint64_t want);
 uint64_t bench_now_ns(void);   /* CLOCK_MONOTONIC */
 
 /* ---- results ---------------------------------------------------------------- */
@@ -129,19 +164,33 @@ int bench_write_run(const char *out, const char *name, void (*text)(FILE *f, voi
 /* driver.c, for the other runs: one child process per phase (exits the
    program on any failure), the scratch directory, the machine line */
 void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, bench_run *out);
+/* Run `udb-bench ARGS...` (args[0] the subcommand, NULL-terminated) with
+   its stdout in out (len bytes, NUL-terminated) and its peak RSS in
+   *maxrss_kb; 0 if it exited with status 0. */
+int bench_exec(char *const args[], char *out, size_t len, long *maxrss_kb);
 int bench_rm_tree(const char *dir);
 void bench_mkdir(const char *dir);
 /* Bytes of all regular files in dir; list gets "name=bytes ..." (len bytes) */
 uint64_t bench_dir_bytes(const char *dir, char *list, size_t len);
 void bench_check_space(const char *dir, const bench_engine **eng, unsigned neng, uint64_t n);
 void bench_machine(bench_results *r);
-/* The command line of run, durability and bulk: -n N -r REPS -o OUTDIR
-   (defaults 100000, 3, bench/out) and, when list is not NULL, -e LIST.
+/* The command line of run, durability, bulk and w2: -n N -r REPS -o OUTDIR
+   (defaults 100000, 3, bench/out), when list is not NULL -e LIST, and the
+   options in more (getopt letters, each with a value) handed to opt.
    Exits on a bad value; returns 2 on an unknown option, else 0. */
-int bench_args(int argc, char **argv, bench_results *r, const char **out, const char **list);
+typedef int (*bench_opt_fn)(void *arg, int c, const char *value);   /* 0 or -1 */
+int bench_args(int argc, char **argv, bench_results *r, const char **out, const char **list,
+               const char *more, bench_opt_fn opt, void *arg);
 /* A run's start: OUTDIR made, its scratch directory OUTDIR/SUB (path in
    data) removed, free space for r->eng checked, date and machine taken. */
 void bench_start(bench_results *r, const char *out, const char *sub, char *data, size_t len);
+/* A whole run of durability, bulk or w2: bench_start with the scratch
+   directory OUTDIR/NAME-data, rep(arg, k, data) for every repetition k,
+   the scratch directory removed, the report written (bench_write_run
+   with NAME); 0, or 1 when the report could not be written. */
+typedef void (*bench_rep_fn)(void *arg, unsigned rep, const char *data);
+int bench_reps(bench_results *r, const char *out, const char *name, bench_rep_fn rep,
+               void (*text)(FILE *f, void *arg), void (*tsv)(FILE *f, void *arg), void *arg);
 
 /* durability.c: udb-bench durability [-n N] [-r REPS] [-o OUTDIR] */
 int bench_durability(int argc, char **argv);
@@ -164,5 +213,30 @@ int bench_udb_store_check(void *db, uint64_t n);
    (phase PH_BULK or PH_BULK_VERIFY; returns the exit status as bench_child) */
 int bench_bulk(int argc, char **argv);
 int bench_bulk_child(const bench_engine *e, int phase, uint64_t n, const char *dir);
+
+/* ---- W2 ------------------------------------------------------------------------ */
+/* A W2 phase: its writers (begin, insert one record, durable commit) and
+   readers (get1 lookups in W1 get order), threads or processes, a fixed
+   count of operations or a run of SECONDS. */
+typedef struct bench_w2_phase {
+    const char *name;
+    unsigned writers, readers;
+    int procs;              /* workers are processes (else threads) */
+    int timed;              /* runs for SECONDS (else a count) */
+} bench_w2_phase;
+enum { W2_PHASES = 6, W2_ROLES = 2 };   /* roles: 0 writers, 1 readers */
+extern const bench_w2_phase bench_w2_phases[W2_PHASES];
+
+/* The sizes of a W2 run (command line: -t -T -g -s) */
+typedef struct bench_w2_size {
+    uint64_t txns, txns4, gets;  /* commit1, commit4 per writer, get1 */
+    unsigned seconds;            /* mixed, mixedp */
+} bench_w2_size;
+
+/* w2.c: udb-bench w2 [-n N0] [-r REPS] [-o OUTDIR] [-e ENGINES] [-s SECONDS]
+   [-t TXNS] [-T TXNS4] [-g GETS]; w2_work.c: its child side,
+   udb-bench w2-child ENGINE PHASE DIR N0 NEXT COUNT TXNS TXNS4 GETS SECONDS */
+int bench_w2(int argc, char **argv);
+int bench_w2_child(int argc, char **argv);
 
 #endif

@@ -251,8 +251,9 @@ static void engine_dir(char *out, size_t len, const char *data, unsigned e)
         die("path too long");
 }
 
-static void run_rep(bulk_results *d, unsigned rep, const char *data)
+static void run_rep(void *arg, unsigned rep, const char *data)
 {
+    bulk_results *d = arg;
     char dir[4096];
     if (bench_rm_tree(data))
         die("cannot clean the data directory");
@@ -364,7 +365,7 @@ int bench_bulk(int argc, char **argv)
 {
     bulk_results d = {.r = {.neng = NBULK}};
     const char *out;
-    if (bench_args(argc, argv, &d.r, &out, NULL))
+    if (bench_args(argc, argv, &d.r, &out, NULL, NULL, NULL, NULL))
         return 2;
     d.r.eng = d.eng;
     for (unsigned e = 0; e < NBULK; e++)
@@ -374,13 +375,7 @@ int bench_bulk(int argc, char **argv)
     d.files = calloc((size_t)d.r.reps * NBULK, BENCH_FILES);
     if (!d.run || !d.size || !d.files)
         die("out of memory");
-    char data[4096];
-    bench_start(&d.r, out, "bulk-data", data, sizeof data);
-    for (unsigned rep = 0; rep < d.r.reps; rep++)
-        run_rep(&d, rep, data);
-    bench_rm_tree(data);
-    printf("\n");
-    int rc = bench_write_run(out, "bulk", report, write_tsv, &d) ? 1 : 0;
+    int rc = bench_reps(&d.r, out, "bulk", run_rep, report, write_tsv, &d);
     free(d.run);
     free(d.size);
     free(d.files);

@@ -7,8 +7,11 @@
  *   udb-bench run [-n N] [-r REPS] [-o OUTDIR] [-e ENGINE,ENGINE...]
  *   udb-bench durability [-n N] [-r REPS] [-o OUTDIR]   (durability.c)
  *   udb-bench bulk [-n N] [-r REPS] [-o OUTDIR]         (bulk.c)
+ *   udb-bench w2 [-n N0] [-r REPS] [-o OUTDIR] [-e ENGINE,...] [-s SECONDS]
+ *                [-t TXNS] [-T TXNS4] [-g GETS]           (w2.c)
  *   udb-bench list
  *   udb-bench child ENGINE PHASE N DIR      (what run executes)
+ *   udb-bench w2-child ENGINE PHASE DIR ...  (what w2 executes, w2_work.c)
  */
 #include "bench.h"
 
@@ -115,24 +118,18 @@ void bench_check_space(const char *dir, const bench_engine **eng, unsigned neng,
 }
 
 /* ---- child processes -------------------------------------------------------------- */
-static void child_exec(const char *eng, int phase, uint64_t n, const char *dir, int fd)
-{
-    char ns[32];
-    snprintf(ns, sizeof ns, "%" PRIu64, n);
-    if (dup2(fd, STDOUT_FILENO) < 0)
-        _exit(126);
-    char *argv[] = {self, "child", (char *)eng, (char *)bench_phase_names[phase], ns,
-                    (char *)dir, NULL};
-    execv(self, argv);
-    _exit(127);
-}
-
-void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, bench_run *out)
+int bench_exec(char *const args[], char *out, size_t len, long *maxrss_kb)
 {
     int fd[2];
-    char buf[256];
-    size_t got = 0;
+    size_t got = 0, n = 0;
     ssize_t k;
+    char *argv[16];
+    argv[0] = self;
+    while (args[n] && n < 14) {
+        argv[n + 1] = args[n];
+        n++;
+    }
+    argv[n + 1] = NULL;
     if (pipe(fd))
         die("pipe failed");
     fflush(NULL);
@@ -141,16 +138,31 @@ void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, 
         die("fork failed");
     if (pid == 0) {
         close(fd[0]);
-        child_exec(e->name, phase, n, dir, fd[1]);
+        if (dup2(fd[1], STDOUT_FILENO) < 0)
+            _exit(126);
+        execv(self, argv);
+        _exit(127);
     }
     close(fd[1]);
-    while (got < sizeof buf - 1 && (k = read(fd[0], buf + got, sizeof buf - 1 - got)) > 0)
+    while (got < len - 1 && (k = read(fd[0], out + got, len - 1 - got)) > 0)
         got += (size_t)k;
-    buf[got] = 0;
+    out[got] = 0;
     close(fd[0]);
     int st;
     struct rusage ru;
-    if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+    if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+        return -1;
+    *maxrss_kb = ru.ru_maxrss;
+    return 0;
+}
+
+void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, bench_run *out)
+{
+    char buf[256], ns[32];
+    snprintf(ns, sizeof ns, "%" PRIu64, n);
+    char *args[] = {"child", (char *)e->name, (char *)bench_phase_names[phase], ns, (char *)dir,
+                    NULL};
+    if (bench_exec(args, buf, sizeof buf, &out->maxrss_kb)) {
         fprintf(stderr, "udb-bench: %s %s failed (verification or error above)\n", e->name,
                 bench_phase_names[phase]);
         exit(1);
@@ -158,7 +170,6 @@ void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, 
     if (sscanf(buf, "ok %" SCNu64 " %" SCNu64 " %" SCNu64, &out->total_ns, &out->work_ns,
                &out->ops) != 3)
         die("a child printed no result");
-    out->maxrss_kb = ru.ru_maxrss;
 }
 
 /* ---- the run ---------------------------------------------------------------------- */
@@ -179,9 +190,11 @@ void bench_machine(bench_results *r)
     struct utsname u;
     uname(&u);
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGE_SIZE);
-    snprintf(r->machine, sizeof r->machine, "%s, %ld CPUs, %.0f GiB RAM, %s %s", cpu,
-             sysconf(_SC_NPROCESSORS_ONLN), (double)pages * psz / 1073741824.0, u.sysname,
-             u.release);
+    int k = snprintf(r->machine, sizeof r->machine, "%s, %ld CPUs, %.0f GiB RAM, %s %s", cpu,
+                     sysconf(_SC_NPROCESSORS_ONLN), (double)pages * psz / 1073741824.0, u.sysname,
+                     u.release);
+    if (k < 0)   /* a longer line is cut, which is fine */
+        snprintf(r->machine, sizeof r->machine, "unknown machine");
 }
 
 static void engine_dir(char *p, size_t len, const char *data, const bench_engine *e)
@@ -230,12 +243,13 @@ char *bench_files_at(bench_results *r, unsigned rep, unsigned e, int upd)
 }
 
 /* ---- command line ------------------------------------------------------------------ */
-static unsigned pick_engines(const char *list, const bench_engine **out)
+unsigned bench_pick_engines(const char *list, const bench_engine *const *defaults,
+                            const bench_engine **out)
 {
     unsigned n = 0;
     if (!list) {
-        while (bench_engines[n]) {
-            out[n] = bench_engines[n];
+        while (defaults[n] && n < 64) {
+            out[n] = defaults[n];
             n++;
         }
         return n;
@@ -254,14 +268,20 @@ static unsigned pick_engines(const char *list, const bench_engine **out)
     return n;
 }
 
-int bench_args(int argc, char **argv, bench_results *r, const char **out, const char **list)
+int bench_args(int argc, char **argv, bench_results *r, const char **out, const char **list,
+               const char *more, bench_opt_fn opt, void *arg)
 {
     int c;
+    char letters[64];
     r->n = 100000;
     r->reps = 3;
     *out = "bench/out";
-    while ((c = getopt(argc, argv, list ? "n:r:o:e:" : "n:r:o:")) != -1) {
-        if (c == 'n')
+    snprintf(letters, sizeof letters, "n:r:o:%s%s", list ? "e:" : "", more ? more : "");
+    while ((c = getopt(argc, argv, letters)) != -1) {
+        if (more && c != ':' && c != '?' && strchr(more, c)) {
+            if (opt(arg, c, optarg))
+                return 2;
+        } else if (c == 'n')
             r->n = strtoull(optarg, NULL, 10);
         else if (c == 'r')
             r->reps = (unsigned)strtoul(optarg, NULL, 10);
@@ -286,14 +306,27 @@ void bench_start(bench_results *r, const char *out, const char *sub, char *data,
     bench_machine(r);
 }
 
+int bench_reps(bench_results *r, const char *out, const char *name, bench_rep_fn rep,
+               void (*text)(FILE *f, void *arg), void (*tsv)(FILE *f, void *arg), void *arg)
+{
+    char data[4096], sub[64];
+    snprintf(sub, sizeof sub, "%s-data", name);
+    bench_start(r, out, sub, data, sizeof data);
+    for (unsigned k = 0; k < r->reps; k++)
+        rep(arg, k, data);
+    bench_rm_tree(data);
+    printf("\n");
+    return bench_write_run(out, name, text, tsv, arg) ? 1 : 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const bench_engine *eng[64];
     bench_results r = {.eng = eng};
     const char *out, *list = NULL;
-    if (bench_args(argc, argv, &r, &out, &list))
+    if (bench_args(argc, argv, &r, &out, &list, NULL, NULL, NULL))
         return 2;
-    r.neng = pick_engines(list, eng);
+    r.neng = bench_pick_engines(list, bench_engines, eng);
     r.run = calloc((size_t)r.reps * PH_COUNT * r.neng, sizeof *r.run);
     r.size = calloc((size_t)r.reps * r.neng * 2, sizeof *r.size);
     r.files = calloc((size_t)r.reps * r.neng * 2, BENCH_FILES);
@@ -329,8 +362,12 @@ static void usage(void)
     fprintf(stderr, "usage: udb-bench run [-n N] [-r REPS] [-o OUTDIR] [-e ENGINE,...]\n"
                     "       udb-bench durability [-n N] [-r REPS] [-o OUTDIR]\n"
                     "       udb-bench bulk [-n N] [-r REPS] [-o OUTDIR]\n"
+                    "       udb-bench w2 [-n N0] [-r REPS] [-o OUTDIR] [-e ENGINE,...] "
+                    "[-s SECONDS] [-t TXNS] [-T TXNS4] [-g GETS]\n"
                     "       udb-bench list\n"
-                    "       udb-bench child ENGINE PHASE N DIR\n");
+                    "       udb-bench child ENGINE PHASE N DIR\n"
+                    "       udb-bench w2-child ENGINE PHASE DIR N0 NEXT COUNT TXNS TXNS4 GETS "
+                    "SECONDS\n");
     exit(2);
 }
 
@@ -347,13 +384,17 @@ int main(int argc, char **argv)
         return bench_durability(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "bulk"))
         return bench_bulk(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "w2"))
+        return bench_w2(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "w2-child"))
+        return bench_w2_child(argc - 2, argv + 2);
     if (argc == 6 && !strcmp(argv[1], "child"))
         return cmd_child(argv + 2);
     if (argc == 2 && !strcmp(argv[1], "list")) {
         for (int e = 0; bench_engines[e]; e++)
             printf("%-18s %s\n", bench_engines[e]->name, bench_engines[e]->config());
         for (int e = 0; bench_extra_engines[e]; e++)
-            printf("%-18s %s (durability run only)\n", bench_extra_engines[e]->name,
+            printf("%-18s %s (not in the W1 run)\n", bench_extra_engines[e]->name,
                    bench_extra_engines[e]->config());
         return 0;
     }

@@ -70,8 +70,9 @@ static void run_phase(dur_results *d, unsigned rep, int txn, const char *data)
     }
 }
 
-static void run_rep(dur_results *d, unsigned rep, const char *data)
+static void run_rep(void *arg, unsigned rep, const char *data)
 {
+    dur_results *d = arg;
     char dir[4096];
     if (bench_rm_tree(data))
         die("cannot clean the data directory");
@@ -162,19 +163,14 @@ int bench_durability(int argc, char **argv)
 {
     dur_results d = {.r = {.neng = NDUR}};
     const char *out;
-    if (bench_args(argc, argv, &d.r, &out, NULL))
+    if (bench_args(argc, argv, &d.r, &out, NULL, NULL, NULL, NULL))
         return 2;
     d.r.eng = d.eng;
     for (unsigned e = 0; e < NDUR; e++)
         d.eng[e] = bench_engine_need("durability", dur[e].name);
     if (!(d.run = calloc((size_t)d.r.reps * 2 * NDUR, sizeof *d.run)))
         die("out of memory");
-    char data[4096];
-    bench_start(&d.r, out, "durability-data", data, sizeof data);
-    for (unsigned rep = 0; rep < d.r.reps; rep++)
-        run_rep(&d, rep, data);
-    bench_rm_tree(data);
-    int rc = bench_write_run(out, "durability", report, write_tsv, &d) ? 1 : 0;
+    int rc = bench_reps(&d.r, out, "durability", run_rep, report, write_tsv, &d);
     free(d.run);
     return rc;
 }

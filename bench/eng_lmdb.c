@@ -3,10 +3,14 @@
  * values, the peer of udb-ndx): one file (MDB_NOSUBDIR) with a map of
  * 8 GiB, default (durable) flags, one write transaction per write phase
  * and one read transaction per read phase. Also the bulk run's load path:
- * MDB_APPEND puts in one write transaction.
+ * MDB_APPEND puts in one write transaction, and W2's: a write transaction
+ * per commit, a read-only transaction per single lookup (kept and
+ * renewed: mdb_txn_renew, mdb_get, copy, mdb_txn_reset), and, as LMDB
+ * wants, one environment per process that the threads' handles share.
  */
 #include "bench.h"
 
+#include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,9 @@ typedef struct lm_db {
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
+    MDB_txn *rtxn;            /* W2 get1: the reset read-only transaction */
+    int shared;               /* env belongs to another handle (lm_share) */
+    uint8_t val[BENCH_VAL];   /* get1's copy of the value */
 } lm_db;
 
 static int err(const char *what, int rc)
@@ -44,8 +51,25 @@ static int lm_open(const char *dir, int create, void **out)
 static int lm_close(void *db)
 {
     lm_db *x = db;
-    mdb_env_close(x->env);
+    if (x->txn) /* a write transaction a failure left open */
+        mdb_txn_abort(x->txn);
+    if (x->rtxn)
+        mdb_txn_abort(x->rtxn);
+    if (!x->shared)
+        mdb_env_close(x->env);
     free(x);
+    return 0;
+}
+
+/* Another thread's handle on the same environment (closed before db). */
+static int lm_share(void *db, void **out)
+{
+    lm_db *x = calloc(1, sizeof *x);
+    if (!x)
+        return err("share", ENOMEM);
+    x->env = ((lm_db *)db)->env;
+    x->shared = 1;
+    *out = x;
     return 0;
 }
 
@@ -67,6 +91,14 @@ static int lm_commit(void *db, int write)
     int rc = mdb_txn_commit(x->txn);
     x->txn = NULL;
     return rc ? err("txn_commit", rc) : 0;
+}
+
+static int lm_rollback(void *db)
+{
+    lm_db *x = db;
+    mdb_txn_abort(x->txn);
+    x->txn = NULL;
+    return 0;
 }
 
 static int lm_write(void *db, const uint8_t *key, const void *val, size_t len, unsigned flags)
@@ -119,6 +151,31 @@ static int lm_get(void *db, const uint8_t *key, const void **val, size_t *len)
     return 0;
 }
 
+/* W2: one read-only transaction per lookup, begun once, then renewed and
+   reset around every get; the value is copied before the reset (at most
+   BENCH_VAL bytes, *len its real size). */
+static int lm_get1(void *db, const uint8_t *key, const void **val, size_t *len)
+{
+    lm_db *x = db;
+    MDB_val k = {BENCH_KEY, (void *)key}, v;
+    int rc = x->rtxn ? mdb_txn_renew(x->rtxn) : mdb_txn_begin(x->env, NULL, MDB_RDONLY, &x->rtxn);
+    if (!rc && !x->dbi)
+        rc = mdb_dbi_open(x->rtxn, NULL, 0, &x->dbi);
+    if (rc)
+        return err("read txn", rc);
+    rc = mdb_get(x->rtxn, x->dbi, &k, &v);
+    if (!rc)
+        memcpy(x->val, v.mv_data, v.mv_size < BENCH_VAL ? v.mv_size : BENCH_VAL);
+    mdb_txn_reset(x->rtxn);
+    if (rc == MDB_NOTFOUND)
+        return BENCH_ABSENT;
+    if (rc)
+        return err("get", rc);
+    *val = x->val;
+    *len = v.mv_size;
+    return 0;
+}
+
 static int lm_del(void *db, const uint8_t *key)
 {
     lm_db *x = db;
@@ -152,12 +209,19 @@ static const char *config(void)
     return cfg;
 }
 
+static const bench_w2_ops w2_ops = {
+    lm_get1, lm_rollback, lm_share,
+    "a write txn per commit (mdb_put MDB_NOOVERWRITE, mdb_txn_commit); get1 = mdb_txn_renew, "
+    "mdb_get, mdb_txn_reset of a read-only txn kept by the handle; threads share the process's "
+    "one environment (each its own txns), processes open their own",
+};
+
 const bench_engine bench_lmdb = {
     "lmdb", 0, BENCH_VAL, config, lm_open, lm_close, lm_begin, lm_commit,
-    lm_put, lm_get, lm_del, lm_upd, lm_scan,
+    lm_put, lm_get, lm_del, lm_upd, lm_scan, &w2_ops,
 };
 
 const bench_engine bench_lmdb8 = {
     "lmdb-8", 0, 8, config, lm_open, lm_close, lm_begin, lm_commit,
-    lm_put, lm_get, lm_del, lm_upd, lm_scan,
+    lm_put, lm_get, lm_del, lm_upd, lm_scan, NULL,
 };

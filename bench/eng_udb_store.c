@@ -1,10 +1,13 @@
 /*
  * eng_udb_store.c — the udb record-store engines ("udb-store", wide layout,
  * "udb-store-classic", and "udb-store-nosync", wide with sync OFF, for the
- * durability run only): NAME.ndx + NAME.dat through the public
- * udb_store_* API, one BLOCK/16/UNIQUE index with nodes near 4 KiB, the
- * 100-byte values as heap records. Also the bulk run's load path
- * (udb_store_load_sorted) and check (udb_store_check) on these handles.
+ * durability run only; "udb-wal" and "udb-wal-normal", the WAL journal
+ * with sync FULL and NORMAL, for W2, once udb.h has UDB_JOURNAL_WAL):
+ * NAME.ndx + NAME.dat through the public udb_store_* API, one
+ * BLOCK/16/UNIQUE index with nodes near 4 KiB, the 100-byte values as heap
+ * records. Also the bulk run's load path (udb_store_load_sorted) and check
+ * (udb_store_check) on these handles, and W2's single calls: a get outside
+ * a transaction, one handle per thread or process.
  */
 #include "bench.h"
 #include "udb.h"
@@ -25,6 +28,12 @@ static int err(store_db *x, const char *what, int rc)
     return -1;
 }
 
+/* A lock wait that ran out is W2's to count, not an error to print. */
+static int fail(store_db *x, const char *what, int rc)
+{
+    return rc == UDB_LOCKED ? BENCH_LOCKED : err(x, what, rc);
+}
+
 static int check_node(store_db *x, int layout)
 {
     udb_index_info info;
@@ -39,35 +48,44 @@ static int check_node(store_db *x, int layout)
     return 0;
 }
 
-static int do_open(int layout, int sync, const char *dir, int create, void **out)
+/* The defaults (lock_timeout_ms 5000, rollback journal) with layout and sync. */
+static udb_options options(int layout, int sync)
 {
-    char name[4096];
-    store_db *x = calloc(1, sizeof *x);
     udb_options o;
     udb_options_init(&o);
     o.layout = layout;
     o.sync = sync;
+    return o;
+}
+
+static int do_open(const udb_options *o, const char *dir, int create, void **out)
+{
+    char name[4096];
+    store_db *x = calloc(1, sizeof *x);
     snprintf(name, sizeof name, "%s/db", dir);
-    udb_index_def ix = {UDB_KEY_BLOCK, BENCH_KEY, UDB_UNIQUE, bench_udb_maxitems(layout), 0, 0};
+    udb_index_def ix = {UDB_KEY_BLOCK, BENCH_KEY, UDB_UNIQUE, bench_udb_maxitems(o->layout), 0, 0};
     udb_store_def def = {1, &ix, 0, 0};
-    int rc = create ? udb_store_create(name, &o, &def, &x->s) : udb_store_open(name, &o, &x->s);
+    int rc = create ? udb_store_create(name, o, &def, &x->s) : udb_store_open(name, o, &x->s);
     if (rc)
         return err(x, name, rc);
     *out = x;
-    return check_node(x, layout);
+    return check_node(x, o->layout);
 }
 
 static int open_wide(const char *dir, int create, void **out)
 {
-    return do_open(UDB_LAYOUT_WIDE, UDB_SYNC_FULL, dir, create, out);
+    udb_options o = options(UDB_LAYOUT_WIDE, UDB_SYNC_FULL);
+    return do_open(&o, dir, create, out);
 }
 static int open_classic(const char *dir, int create, void **out)
 {
-    return do_open(UDB_LAYOUT_CLASSIC, UDB_SYNC_FULL, dir, create, out);
+    udb_options o = options(UDB_LAYOUT_CLASSIC, UDB_SYNC_FULL);
+    return do_open(&o, dir, create, out);
 }
 static int open_nosync(const char *dir, int create, void **out)
 {
-    return do_open(UDB_LAYOUT_WIDE, UDB_SYNC_OFF, dir, create, out);
+    udb_options o = options(UDB_LAYOUT_WIDE, UDB_SYNC_OFF);
+    return do_open(&o, dir, create, out);
 }
 
 static int st_close(void *db)
@@ -79,13 +97,13 @@ static int st_close(void *db)
     return rc ? err(NULL, "close", rc) : 0;
 }
 
-/* Reads too run inside one transaction, as SQLite's do. */
+/* W1's reads too run inside one transaction, as SQLite's do. */
 static int st_begin(void *db, int write)
 {
     (void)write;
     store_db *x = db;
     int rc = udb_store_begin(x->s);
-    return rc ? err(x, "begin", rc) : 0;
+    return rc ? fail(x, "begin", rc) : 0;
 }
 
 static int st_commit(void *db, int write)
@@ -93,7 +111,14 @@ static int st_commit(void *db, int write)
     (void)write;
     store_db *x = db;
     int rc = udb_store_commit(x->s);
-    return rc ? err(x, "commit", rc) : 0;
+    return rc ? fail(x, "commit", rc) : 0;
+}
+
+static int st_rollback(void *db)
+{
+    store_db *x = db;
+    int rc = udb_store_rollback(x->s);
+    return rc ? err(x, "rollback", rc) : 0;
 }
 
 static int st_put(void *db, const uint8_t *key, const void *val, size_t len)
@@ -101,7 +126,7 @@ static int st_put(void *db, const uint8_t *key, const void *val, size_t len)
     store_db *x = db;
     udb_key k = {key, BENCH_KEY};
     int rc = udb_store_put(x->s, &k, val, len);
-    return rc ? err(x, "put", rc) : 0;
+    return rc ? fail(x, "put", rc) : 0;
 }
 
 static int st_get(void *db, const uint8_t *key, const void **val, size_t *len)
@@ -111,7 +136,7 @@ static int st_get(void *db, const uint8_t *key, const void **val, size_t *len)
     if (rc == UDB_NOTFOUND)
         return BENCH_ABSENT;
     if (rc)
-        return err(x, "get", rc);
+        return fail(x, "get", rc);
     *val = x->val.data;
     *len = x->val.len;
     return 0;
@@ -202,31 +227,57 @@ int bench_udb_store_check(void *db, uint64_t n)
     return 0;
 }
 
-static char cfg[3][200];
-static const char *config(int layout, int k)
+static char cfg[5][240];
+static const char *config(int k, int layout, const char *journal, const char *sync)
 {
     snprintf(cfg[k], sizeof cfg[k],
              "udb %s, %s layout, udb_store_* API, one index BLOCK 16 UNIQUE, maxitems %u "
-             "(node %u B), values as heap records, sync %s",
+             "(node %u B), values as heap records, %s journal, sync %s",
              udb_version(), layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide",
-             bench_udb_maxitems(layout), bench_udb_node(layout), k == 2 ? "OFF" : "FULL");
+             bench_udb_maxitems(layout), bench_udb_node(layout), journal, sync);
     return cfg[k];
 }
-static const char *config_wide(void) { return config(UDB_LAYOUT_WIDE, 0); }
-static const char *config_classic(void) { return config(UDB_LAYOUT_CLASSIC, 1); }
-static const char *config_nosync(void) { return config(UDB_LAYOUT_WIDE, 2); }
+static const char *config_wide(void) { return config(0, UDB_LAYOUT_WIDE, "rollback", "FULL"); }
+static const char *config_classic(void) { return config(1, UDB_LAYOUT_CLASSIC, "rollback", "FULL"); }
+static const char *config_nosync(void) { return config(2, UDB_LAYOUT_WIDE, "rollback", "OFF"); }
 
-const bench_engine bench_udb_store = {
-    "udb-store", 1, BENCH_VAL, config_wide, open_wide, st_close, st_begin, st_commit,
-    st_put, st_get, st_del, st_upd, st_scan,
+/* W2: udb_store_get outside a transaction is its own read (shared lock,
+   change check, read, unlock); every thread and process opens its own
+   handle. */
+static const bench_w2_ops w2_ops = {
+    st_get, st_rollback, NULL,
+    "begin, udb_store_put, udb_store_commit; get1 = udb_store_get outside a transaction; "
+    "a udb_store handle per thread or process; lock_timeout_ms 5000 (default)",
 };
 
-const bench_engine bench_udb_store_classic = {
-    "udb-store-classic", 1, BENCH_VAL, config_classic, open_classic, st_close, st_begin,
-    st_commit, st_put, st_get, st_del, st_upd, st_scan,
-};
+/* The store engines differ in name, configuration and options only. */
+#define STORE_ENGINE(name, config, open)                                                  \
+    {name, 1, BENCH_VAL, config, open, st_close, st_begin, st_commit, st_put, st_get, st_del, \
+     st_upd, st_scan, &w2_ops}
 
-const bench_engine bench_udb_store_nosync = {
-    "udb-store-nosync", 1, BENCH_VAL, config_nosync, open_nosync, st_close, st_begin, st_commit,
-    st_put, st_get, st_del, st_upd, st_scan,
-};
+const bench_engine bench_udb_store = STORE_ENGINE("udb-store", config_wide, open_wide);
+const bench_engine bench_udb_store_classic =
+    STORE_ENGINE("udb-store-classic", config_classic, open_classic);
+const bench_engine bench_udb_store_nosync =
+    STORE_ENGINE("udb-store-nosync", config_nosync, open_nosync);
+
+#ifdef UDB_JOURNAL_WAL
+static int open_wal(const char *dir, int create, void **out)
+{
+    udb_options o = options(UDB_LAYOUT_WIDE, UDB_SYNC_FULL);
+    o.journal = UDB_JOURNAL_WAL;
+    return do_open(&o, dir, create, out);
+}
+static int open_wal_normal(const char *dir, int create, void **out)
+{
+    udb_options o = options(UDB_LAYOUT_WIDE, UDB_SYNC_NORMAL);
+    o.journal = UDB_JOURNAL_WAL;
+    return do_open(&o, dir, create, out);
+}
+static const char *config_wal(void) { return config(3, UDB_LAYOUT_WIDE, "WAL", "FULL"); }
+static const char *config_wal_normal(void) { return config(4, UDB_LAYOUT_WIDE, "WAL", "NORMAL"); }
+
+const bench_engine bench_udb_wal = STORE_ENGINE("udb-wal", config_wal, open_wal);
+const bench_engine bench_udb_wal_normal =
+    STORE_ENGINE("udb-wal-normal", config_wal_normal, open_wal_normal);
+#endif

@@ -2,7 +2,7 @@
  * engines.c — the registry of benchmarked engines, in run order: the
  * record engines (values of 100 bytes) and then the index-only engines
  * (8-byte values). Engines outside the default run (found by name only)
- * are listed apart.
+ * are listed apart, and so are W2's engines (its run order).
  */
 #include "bench.h"
 
@@ -24,10 +24,31 @@ const bench_engine *const bench_engines[] = {
     NULL,
 };
 
-/* Run only when named: the sync OFF variants of the durability run. */
+/* Run only when named: the sync OFF variants of the durability run, W2's
+   other journal modes. */
 const bench_engine *const bench_extra_engines[] = {
     &bench_udb_store_nosync,
     &bench_sqlite_nosync,
+    &bench_sqlite_wal_normal,
+#ifdef UDB_JOURNAL_WAL
+    &bench_udb_wal,
+    &bench_udb_wal_normal,
+#endif
+    NULL,
+};
+
+/* W2: udb's journal modes, then the peers as they ship (LMDB, SQLite WAL
+   FULL and NORMAL, SQLite rollback FULL). */
+const bench_engine *const bench_w2_engines[] = {
+    &bench_udb_store,
+#ifdef UDB_JOURNAL_WAL
+    &bench_udb_wal,
+    &bench_udb_wal_normal,
+#endif
+    &bench_lmdb,
+    &bench_sqlite_wal,
+    &bench_sqlite_wal_normal,
+    &bench_sqlite,
     NULL,
 };
 

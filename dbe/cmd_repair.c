@@ -119,6 +119,8 @@ static int print_repair(const udb_repair_report *rep, const char *path, const ch
     printf("leaves: %llu found on chains (EOF leaves included), %llu on chains no index claims "
            "(their records are lost)\n",
            (unsigned long long)rep->leaves_found, (unsigned long long)rep->leaves_lost);
+    printf("records: %llu found but not kept, %llu kept in doubt (each one named above)\n",
+           (unsigned long long)rep->records_dropped, (unsigned long long)rep->records_doubtful);
     printf("size: %llu bytes before, %llu after\n", (unsigned long long)rep->size_before,
            (unsigned long long)udb_ndx_file_size(d));
     printf(out ? "result: written to %s\n" : "result: %s repaired in place\n", result);

@@ -49,11 +49,21 @@ expect 2 $DBE find $F/classic/l16_types.ndx -i 6 40000
 expect 2 $DBE find $F/classic/l16_types.ndx -i 6 12abc
 expect 2 $DBE find $F/classic/l16_test.ndx -i 1 this-key-is-much-too-long-for-twenty
 
-# check: clean fixtures, the stale real file, heaps
-for f in classic/l16_test.ndx classic/l16_types.ndx wide/m64_strings.ndx wide/m64_types.ndx \
+# check: clean fixtures, the stale real file, heaps; l16_types indexes 4 and
+# 7 (out of key order: writes are refused) need repair
+for f in classic/l16_test.ndx wide/m64_strings.ndx wide/m64_types.ndx \
          wide/m64_empty.ndx wide/m64_heap.ndx classic/l16_heap.dat wide/m64_heap.dat; do
     expect 0 $DBE check $F/$f
 done
+expect 1 $DBE check $F/classic/l16_types.ndx
+[ "$(grep -c '^problem: index [47]: .*`dbe repair`' $T/out)" = 2 ] && ok "l16_types: 4 and 7 need dbe repair" \
+    || { bad "l16_types: problems about indexes 4 and 7"; cat $T/out; }
+has "l16_types: the count" "$T/out" "^2 problem(s), 4 note(s)"
+cp $F/classic/l16_types.ndx $T/types.ndx
+expect 2 $DBE append $T/types.ndx -i 4 1 5
+expect 0 $DBE repair $T/types.ndx
+expect 0 $DBE check $T/types.ndx
+expect 0 $DBE append $T/types.ndx -i 4 1 5
 expect 1 $DBE check $F/real/test_index.ndx
 grep -q "stale" $T/out && ok "stale infos diagnosed" || bad "no stale diagnosis"
 

@@ -156,6 +156,64 @@ has "damage summary" "$T/out" "problem(s)"
 : >$T/dmg
 expect 1 $DBE check $T/dmg
 
+# ---- check tells the truth: whatever a later read or write refuses, it reports
+poke() { # poke FILE OFFSET BYTES (printf form): overwrite in place
+    printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+set_hole() { # set_hole FILE LAYOUT POS SIZE: hole 1 of the first holes table, checksum kept
+    python3 - "$@" <<'PY'
+import struct, sys
+path, layout, pos, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+d = bytearray(open(path, 'rb').read())
+w, f = (8, '<qq') if layout == 'wide' else (4, '<ii')
+t = struct.unpack_from('<q' if w == 8 else '<i', d, 1)[0]
+at = t + (11 if w == 8 else 15)
+new = struct.pack(f, pos, size)
+for a, b in zip(d[at:at + 2 * w], new):
+    d[t] ^= a ^ b
+d[at:at + 2 * w] = new
+open(path, 'wb').write(d)
+PY
+}
+V=$T/v
+printf 'compressible %.0s' $(seq 1 50) >"$T/big"
+$DBE create-store $V --compress -i string:8 -i long_int:4:unique >/dev/null
+$DBE put $V a 1 -- "$(cat $T/big)" >/dev/null
+$DBE put $V b 2 -- "$(cat $T/big)" >/dev/null
+$DBE put $V c 3 -- "$(cat $T/big)" >/dev/null
+$DBE del $V b >/dev/null
+clean $V
+dmg() { cp $V.ndx $T/w.ndx; cp $V.dat $T/w.dat; }
+# record a at 34 (after the 11-byte header and the descriptor): tag 0xA7,
+# its uncompressed length at 43, its keys at 47
+for raw in '\377\377\377\377' '\001\000\000\000' '\0\0\0\0'; do
+    dmg; poke $T/w.dat 43 "$raw"
+    expect 1 $DBE check $T/w
+    has "check names the lying record" "$T/out" "^problem: offset 34: .*the record at offset 34"
+    expect 1 $DBE scan $T/w
+    expect 1 $DBE export $T/w
+    expect 1 $DBE get $T/w a
+done
+dmg; poke $T/w.dat 47 'z'
+expect 1 $DBE check $T/w
+has "check: index 1's key" "$T/out" "index 1 has no entry for the record at 34"
+expect 1 $DBE del $T/w -i 2 1
+dmg; set_hole $T/w.dat wide 200 9223372036854775807
+expect 1 $DBE check $T/w
+has "check: a hole of 2^63-1 bytes" "$T/out" "^problem: offset [0-9]*: a hole at 200 (9223372036854775807 bytes) lies outside the file"
+expect 2 $DBE put $T/w d 4 -- v   # put: every refusal but UNIQUE is 2
+dmg; set_hole $T/w.dat wide 0 5
+expect 1 $DBE check $T/w
+expect 2 $DBE put $T/w d 4 -- v   # put: every refusal but UNIQUE is 2
+# a heap file of an original: every hole the allocator refuses
+for hole in "9999 5" "0 5" "207 3" "20 40" "20 -5" "20 0" "20 2147483647"; do
+    cp $F/classic/l16_heap.dat $T/h.dat; set_hole $T/h.dat classic $hole
+    expect 1 $DBE check $T/h.dat
+    has "heap check: hole $hole" "$T/out" "^problem: offset 207: a hole at"
+done
+expect 0 $DBE check $F/classic/l16_heap.dat
+has "heap check: the summary" "$T/out" "^heap: 3 holes table(s), 5 hole(s), 77 bytes free"
+
 # ---- heap and read on the fixtures
 expect 0 $DBE heap $F/classic/l16_heap.dat
 same "heap: tables and holes" "$T/out" "file: $F/classic/l16_heap.dat

@@ -5,6 +5,8 @@
  * sizes, item counts and levels. Every open, list, find and check must give
  * an error or the correct answer: never a crash, a hang or a wrong answer.
  * A single flipped byte always breaks a checksum, so check must notice it.
+ * A file the check passes takes writes. A tree too deep to grow is a
+ * problem of the check, as appends refuse it.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -131,6 +133,26 @@ static int same_recs(const ref_rec *a, const ref_rec *b, size_t n, int reverse)
     return 1;
 }
 
+/* A file the check passes takes an append to every index (on a copy),
+   and stays clean. */
+static void writes_work(const char *path)
+{
+    const char *p = path_in(dir, "writable.ndx");
+    assert_int_equal(copy_file(path, p), 0);
+    udb_ndx *d = open_ndx(p, 0);
+    for (unsigned i = 1; i <= udb_ndx_count(d); i++) {
+        udb_index_info inf;
+        assert_int_equal(udb_ndx_info(d, i, &inf), 0);
+        int rc = inf.initialised ? udb_ndx_append(d, i, "k", 1, 5) : 0;
+        if (rc && rc != UDB_EXISTS)
+            fail_msg("%s index %u: the check passed, an append failed: %s (%s)", path, i,
+                     udb_ndx_errmsg(d), current_case);
+    }
+    if (udb_ndx_check(d, NULL, NULL, NULL))
+        fail_msg("%s: not clean after appends: %s (%s)", path, udb_ndx_errmsg(d), current_case);
+    udb_ndx_close(d);
+}
+
 /* Open, list both ways, find every reference key, check. Returns the
    check's result (or the open's error). Fails the test on a wrong answer. */
 static int exercise(const char *path, const ref_file *rf)
@@ -180,6 +202,8 @@ static int exercise(const char *path, const ref_file *rf)
     rc = udb_ndx_check(d, NULL, NULL, &rep);
     udb_check_report_free(&rep);
     udb_ndx_close(d);
+    if (rc == 0)
+        writes_work(path);
     alarm(0);
     return rc;
 }
@@ -356,6 +380,65 @@ static void test_crafted_cycles(void **state)
     }
 }
 
+/* ---- what writes refuse, the check reports --------------------------------------------- */
+static void note_problems(void *arg, int severity, int64_t off, unsigned index, const char *text)
+{
+    char *all = arg;
+    size_t n = strlen(all);
+    (void)off;
+    if (severity == UDB_PROBLEM)
+        snprintf(all + n, 2000 - n, "[%u] %s\n", index, text);
+}
+
+/* 64 levels of one-item nodes over an empty index: every node, link and
+   key is sound, but the tree is too deep to grow, so appends are refused.
+   The check says so and names `dbe repair`, which makes it writable. */
+static void test_too_deep(void **state)
+{
+    (void)state;
+    const char *p = path_in(dir, "deep.ndx");
+    remove(p);
+    udb_ndx *d;
+    udb_index_def def = {UDB_KEY_LONG_INT, 4, 0, 3, 0, 0};
+    assert_int_equal(udb_ndx_create(p, NULL, 1, &d), 0);
+    assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+    udb_ndx_close(d);
+    size_t len;
+    uint8_t *img = read_file(p, &len);
+    const lay *L = lay_get(UDB_LAYOUT_WIDE);
+    lay_info inf;
+    lay_tree T;
+    lay_info_decode(L, img + lay_info_off(L, 1), &inf);
+    lay_tree_init(&T, L, (int)inf.keytype, inf.keysize, inf.maxitems);
+    assert_int_equal(inf.levels, 1);
+    uint8_t key[4];
+    memcpy(key, lay_node_key(&T, img + inf.root, 0), 4);
+    img = realloc(img, len + 63 * T.node_size);
+    for (unsigned lvl = 2; lvl <= 64; lvl++, len += T.node_size) {
+        lay_node_init(&T, img + len, -1, -1);
+        lay_node_insert(&T, img + len, 0, key, inf.root);
+        inf.root = (int64_t)len;
+        inf.levels = lvl;
+    }
+    lay_info_encode(L, img + lay_info_off(L, 1), &inf);
+    assert_int_equal(write_file(p, img, len), 0);
+    free(img);
+    d = open_ndx(p, 0);
+    char said[2000] = "";
+    assert_int_equal(udb_ndx_check(d, note_problems, said, NULL), UDB_CORRUPT);
+    if (!strstr(said, "[1] writes are refused: the tree is too deep") || !strstr(said, "`dbe repair`"))
+        fail_msg("the check says:\n%s", said);
+    assert_int_equal(udb_ndx_append(d, 1, "k", 1, 7), UDB_FORMAT);
+    assert_non_null(strstr(udb_ndx_errmsg(d), "too deep"));
+    udb_ndx_close(d);
+    assert_int_equal(udb_repair(p, NULL, NULL, NULL, NULL, NULL), 0);
+    d = open_ndx(p, 0);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    assert_int_equal(udb_ndx_append(d, 1, "k", 1, 7), 0);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    udb_ndx_close(d);
+}
+
 /* ---- heaps ----------------------------------------------------------------------------- */
 static int count_hole(void *arg, const udb_hole *h)
 {
@@ -431,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_byte_flips),
         cmocka_unit_test(test_crafted_infos),
         cmocka_unit_test(test_crafted_cycles),
+        cmocka_unit_test(test_too_deep),
         cmocka_unit_test(test_heaps),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

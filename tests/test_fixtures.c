@@ -2,9 +2,11 @@
  * test_fixtures.c — compatibility with every file the originals wrote:
  * each index lists exactly its manifest (keys, positions, order), reverse
  * traversal is the exact reverse, every key is found by exact find and by
- * seek (newest duplicate first), the check is clean; the heap fixtures'
- * headers, holes and live records read back as their manifests say; the
- * unclosed real file is diagnosed as stale.
+ * seek (newest duplicate first); the check is clean but for the indexes
+ * writes refuse (one problem each, naming `dbe repair`), and a write to
+ * each index of a copy is refused exactly there; the heap fixtures'
+ * headers, holes and live records read back as their manifests say and
+ * their check is clean; the unclosed real file is diagnosed as stale.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +16,20 @@
 typedef struct fixture {
     const char *file, *manifest;
     int layout;
+    unsigned refused;           /* bit i: writes to index i are refused until repair */
 } fixture;
 
+/* l16_types indexes 4 and 7: the original's empty-index shortcut left
+   their chains out of key order; udb reads them, refuses to write them,
+   and the check says so (a problem each, naming `dbe repair`). */
 static const fixture index_fixtures[] = {
-    {FIXTURES "/classic/l16_test.ndx", FIXTURES "/classic/l16_test.manifest", UDB_LAYOUT_CLASSIC},
-    {FIXTURES "/classic/l16_types.ndx", FIXTURES "/classic/l16_types.manifest", UDB_LAYOUT_CLASSIC},
-    {FIXTURES "/wide/m64_strings.ndx", FIXTURES "/wide/m64_strings.ndx.manifest", UDB_LAYOUT_WIDE},
-    {FIXTURES "/wide/m64_types.ndx", FIXTURES "/wide/m64_types.ndx.manifest", UDB_LAYOUT_WIDE},
-    {FIXTURES "/wide/m64_empty.ndx", FIXTURES "/wide/m64_empty.ndx.manifest", UDB_LAYOUT_WIDE},
-    {FIXTURES "/wide/m64_heap.ndx", FIXTURES "/wide/m64_heap.ndx.manifest", UDB_LAYOUT_WIDE},
+    {FIXTURES "/classic/l16_test.ndx", FIXTURES "/classic/l16_test.manifest", UDB_LAYOUT_CLASSIC, 0},
+    {FIXTURES "/classic/l16_types.ndx", FIXTURES "/classic/l16_types.manifest", UDB_LAYOUT_CLASSIC,
+     1u << 4 | 1u << 7},
+    {FIXTURES "/wide/m64_strings.ndx", FIXTURES "/wide/m64_strings.ndx.manifest", UDB_LAYOUT_WIDE, 0},
+    {FIXTURES "/wide/m64_types.ndx", FIXTURES "/wide/m64_types.ndx.manifest", UDB_LAYOUT_WIDE, 0},
+    {FIXTURES "/wide/m64_empty.ndx", FIXTURES "/wide/m64_empty.ndx.manifest", UDB_LAYOUT_WIDE, 0},
+    {FIXTURES "/wide/m64_heap.ndx", FIXTURES "/wide/m64_heap.ndx.manifest", UDB_LAYOUT_WIDE, 0},
 };
 #define NFIX (sizeof index_fixtures / sizeof index_fixtures[0])
 
@@ -110,13 +117,40 @@ static void check_index(udb_ndx *d, unsigned ix, const msection *sec, int layout
     free_recs(bw, nr);
 }
 
+typedef struct problems {
+    unsigned n, ix;             /* count; bit i: one about index i */
+    int repair;                 /* every one names `dbe repair` */
+} problems;
+
 static void count_problems(void *arg, int severity, int64_t off, unsigned index, const char *text)
 {
+    problems *p = arg;
     (void)off;
-    (void)index;
-    (void)text;
-    if (severity == UDB_PROBLEM)
-        ++*(int *)arg;
+    if (severity != UDB_PROBLEM)
+        return;
+    p->n++;
+    p->ix |= 1u << (index < 31 ? index : 31);
+    p->repair &= strstr(text, "`dbe repair`") != NULL;
+}
+
+/* A write to each index of a copy of the file: refused (UDB_FORMAT) where
+   the check found a problem, accepted elsewhere. */
+static void writes_as_checked(const fixture *fx)
+{
+    const char *p = path_in(scratch_dir("fixtures"), "copy.ndx");
+    assert_int_equal(copy_file(fx->file, p), 0);
+    udb_ndx *d = open_ndx(p, 0);
+    for (unsigned ix = 1; ix <= udb_ndx_count(d); ix++) {
+        udb_index_info inf;
+        uint8_t key[64] = {1};
+        assert_int_equal(udb_ndx_info(d, ix, &inf), 0);
+        int rc = udb_ndx_append(d, ix, key, 1, 42);
+        if (fx->refused >> ix & 1)
+            assert_int_equal(rc, UDB_FORMAT);
+        else if (inf.initialised)
+            assert_true(rc == 0 || rc == UDB_EXISTS);
+    }
+    udb_ndx_close(d);
 }
 
 static void test_index_fixtures(void **state)
@@ -134,14 +168,17 @@ static void test_index_fixtures(void **state)
             assert_non_null(sec);
             check_index(d, ix, sec, fx->layout);
         }
-        int problems = 0;
+        problems p = {0, 0, 1};
         udb_check_report rep;
-        assert_int_equal(udb_ndx_check(d, count_problems, &problems, &rep), 0);
-        assert_int_equal(problems, 0);
+        assert_int_equal(udb_ndx_check(d, count_problems, &p, &rep), fx->refused ? UDB_CORRUPT : 0);
+        assert_int_equal(p.ix, fx->refused);
+        assert_int_equal(p.n, __builtin_popcount(fx->refused));
+        assert_true(p.repair);
         assert_int_equal(rep.unaccounted_bytes, 0);
         udb_check_report_free(&rep);
         udb_ndx_close(d);
         manifest_free(&m);
+        writes_as_checked(fx);
     }
 }
 
@@ -255,6 +292,9 @@ static void test_heap_classic(void **state)
     assert_int_equal(udb_heap_read(h, 0, b, 7), 0);
     assert_int_equal(b[0], 0xcb);
     assert_int_equal(udb_heap_read(h, 320, b, 7), UDB_INVAL); /* past the end: a bad argument */
+    udb_check_report rep;
+    assert_int_equal(udb_heap_check(h, NULL, NULL, &rep), 0);
+    assert_int_equal(rep.problems, 0);
     udb_heap_close(h);
 }
 
@@ -305,6 +345,7 @@ static void test_heap_wide(void **state)
     assert_int_equal(nh, s.n);
     assert_int_equal(nh, 46);
     assert_int_equal(nlive, 139);
+    assert_int_equal(udb_heap_check(h, NULL, NULL, NULL), 0);
     udb_ndx_close(d);
     udb_heap_close(h);
 }

@@ -5,10 +5,16 @@
  * tables), and the originals' heap files: allocations into m64_heap.dat
  * never touch a live record of its manifest; holes added to l16_heap.dat
  * are read back by a table parser written here from the layout documents.
+ * The check: clean on every heap udb writes; on holes tables damaged in
+ * every way the allocator refuses (holes outside the file, over the header
+ * or a table, overlapping, negative, empty, 2^31-1 long; tables that
+ * overlap or hold no hole) it fails, and allocation and release then fail
+ * as it said.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "layout.h"
 #include "testutil.h"
 
 static const char *dir;
@@ -33,6 +39,18 @@ static udb_heap *hopen(const char *path, int create, int layout, unsigned slots)
     if (rc)
         fail_msg("%s: %s", path, udb_heap_errmsg(h));
     return h;
+}
+
+/* udb_heap_check: its code (the message printed when not 0); no problem counted. */
+static int heap_clean(udb_heap *h)
+{
+    udb_check_report rep;
+    int rc = udb_heap_check(h, NULL, NULL, &rep);
+    if (rc)
+        fprintf(stderr, "heap check: %s\n", udb_heap_errmsg(h));
+    assert_int_equal(rep.problems, 0);
+    udb_check_report_free(&rep);
+    return rc;
 }
 
 /* ---- an independent reader of the holes chain (from the layout documents) -------------- */
@@ -112,6 +130,8 @@ static void test_coalesce(void **state)
         assert_int_equal(udb_heap_free(h, a, 100), 0);     /* merges with b */
         assert_int_equal(udb_heap_free(h, b, 10), UDB_INVAL); /* already free */
         assert_int_equal(udb_heap_free(h, 0, 5), UDB_INVAL);  /* the header */
+        assert_int_equal(udb_heap_free(h, c, UINT64_MAX), UDB_INVAL); /* -1 as a length */
+        assert_int_equal(udb_heap_free(h, c, (uint64_t)1 << 63), UDB_INVAL);
         assert_int_equal(udb_heap_info_get(h, &inf), 0);
         assert_int_equal(inf.holes, 1);
         assert_int_equal(inf.hole_bytes, 300);
@@ -241,6 +261,7 @@ static void churn(int layout, long rounds, size_t nlive)
         if (r % 5000 == 0) {
             assert_int_equal(udb_heap_commit(h), 0);
             no_overlap(l, nlive);
+            assert_int_equal(heap_clean(h), 0);
             assert_int_equal(udb_heap_info_get(h, &inf), 0);
             uint64_t tables = (uint64_t)inf.tables * inf.table_size;
             if (inf.file_size > live_bytes * 3 / 2 + tables + 11)
@@ -308,6 +329,7 @@ static void test_m64_heap(void **state)
     for (size_t i = 0; i < ng; i += 2)
         assert_int_equal(udb_heap_free(h, got[i].pos, got[i].len), 0);
     assert_int_equal(udb_heap_commit(h), 0);
+    assert_int_equal(heap_clean(h), 0);
     udb_heap_info inf;
     assert_int_equal(udb_heap_info_get(h, &inf), 0);
     udb_heap_close(h);
@@ -338,6 +360,7 @@ static void test_l16_heap(void **state)
     assert_int_equal(udb_heap_free(h, a, 33), 0);
     assert_int_equal(udb_heap_free(h, 100, 10), 0); /* a new hole of old data */
     assert_int_equal(udb_heap_commit(h), 0);
+    assert_int_equal(heap_clean(h), 0);
     udb_heap_info inf;
     assert_int_equal(udb_heap_info_get(h, &inf), 0);
     udb_heap_close(h);
@@ -351,6 +374,134 @@ static void test_l16_heap(void **state)
     for (size_t i = 0; i < n; i++)
         found |= ih[i].pos == 100 && ih[i].size == 10;
     assert_true(found);
+}
+
+/* ---- the check and the allocator agree ------------------------------------------------------ */
+static void note_problem(void *arg, int severity, int64_t off, unsigned index, const char *text)
+{
+    (void)off;
+    assert_int_equal(severity, UDB_PROBLEM);
+    assert_int_equal(index, 0);
+    size_t n = strlen(arg);
+    snprintf((char *)arg + n, 1000 - n, "%s\n", text);
+}
+
+typedef struct heap_sample {
+    uint8_t *d;
+    size_t len;
+    const lay *L;
+    int64_t table, a, s1, b;    /* the table holds holes a (100 bytes) and b (200) */
+    size_t tsize;
+} heap_sample;
+
+/* header, a, s1, b, s2, e, the table, f */
+static void make_sample(int layout, heap_sample *x)
+{
+    const char *p = path_in(dir, "sample.dat");
+    remove(p);
+    udb_heap *h = hopen(p, 1, layout, 4);
+    int64_t s2, e, f;
+    assert_int_equal(udb_heap_alloc(h, 100, &x->a), 0);
+    assert_int_equal(udb_heap_alloc(h, 10, &x->s1), 0);
+    assert_int_equal(udb_heap_alloc(h, 200, &x->b), 0);
+    assert_int_equal(udb_heap_alloc(h, 10, &s2), 0);
+    assert_int_equal(udb_heap_alloc(h, 400, &e), 0);
+    assert_int_equal(udb_heap_free(h, x->a, 100), 0);
+    assert_int_equal(udb_heap_free(h, x->b, 200), 0);
+    assert_int_equal(udb_heap_alloc(h, 1000, &f), 0);
+    udb_heap_info inf;
+    assert_int_equal(udb_heap_info_get(h, &inf), 0);
+    assert_int_equal(inf.tables, 1);
+    assert_int_equal(inf.holes, 2);
+    assert_true(inf.first_table < f);
+    assert_int_equal(heap_clean(h), 0);
+    udb_heap_close(h);
+    x->table = inf.first_table;
+    x->tsize = inf.table_size;
+    x->L = lay_get(layout);
+    x->d = read_file(p, &x->len);
+}
+
+/* The damaged file: the check fails, naming what the allocator refuses;
+   allocation and release fail the same way and change nothing. */
+static void refused_as_checked(const heap_sample *x, const uint8_t *img, const char *want, const char *what)
+{
+    const char *p = path_in(dir, "damaged.dat");
+    assert_int_equal(write_file(p, img, x->len), 0);
+    udb_heap *h = hopen(p, 0, 0, 0);
+    char msg[1000] = "";
+    udb_check_report rep;
+    int rc = udb_heap_check(h, note_problem, msg, &rep);
+    if (rc != UDB_CORRUPT || !strstr(msg, want))
+        fail_msg("%s: the check says %d '%s', want UDB_CORRUPT '%s'", what, rc, msg, want);
+    assert_true(rep.problems >= 1);
+    udb_check_report_free(&rep);
+    int64_t pos;
+    assert_int_equal(udb_heap_alloc(h, 1, &pos), UDB_CORRUPT);
+    assert_int_equal(udb_heap_free(h, x->s1, 10), UDB_CORRUPT);
+    assert_non_null(strstr(udb_heap_errmsg(h), "writes are refused"));
+    udb_heap_close(h);
+    size_t len;
+    uint8_t *now = read_file(p, &len);
+    assert_int_equal(len, x->len);
+    assert_memory_equal(now, img, len);
+    free(now);
+}
+
+static void test_check_holes(void **state)
+{
+    (void)state;
+    for (int layout = 1; layout <= 2; layout++) {
+        heap_sample x;
+        make_sample(layout, &x);
+        int64_t len = (int64_t)x.len;
+        const struct {
+            unsigned r;
+            int64_t pos, size;
+            const char *want, *what;
+        } bad[] = {
+            {1, len + 10, 5, "outside the file", "a hole past the end"},
+            {1, len - 50, 100, "outside the file", "a hole across the end"},
+            {1, -1, 10, "outside the file", "a hole at -1"},
+            {2, x.b, -5, "outside the file", "a negative hole"},
+            {2, x.b, 0, "outside the file", "an empty hole"},
+            {2, x.b, INT32_MAX, "outside the file", "a hole of 2^31-1 bytes"},
+            {2, x.b, layout == 2 ? INT64_MAX : INT32_MAX, "outside the file", "the longest hole"},
+            {1, 0, 5, "overlaps the header", "a hole over the header"},
+            {2, x.table + 3, 10, "overlaps the header, a holes table", "a hole over the table"},
+            {2, x.a + 50, 100, "another hole", "overlapping holes"},
+        };
+        uint8_t *img = malloc(x.len);
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            memcpy(img, x.d, x.len);
+            lay_table_set_hole(x.L, img + x.table, bad[k].r, bad[k].pos, bad[k].size);
+            refused_as_checked(&x, img, bad[k].want, bad[k].what);
+        }
+        /* a second table overlapping the first (both checksums valid): the
+           first's unused last slot holds the second's start */
+        memcpy(img, x.d, x.len);
+        int64_t t2 = x.table + (int64_t)x.tsize - 4;
+        lay_table_encode(x.L, img + t2, 4, -1, NULL, NULL, 0);
+        lay_table_set_next(x.L, img + x.table, t2);
+        lay_ck_fix(img + x.table, x.tsize);
+        refused_as_checked(&x, img, "overlaps the one at", "overlapping tables");
+        /* one slot per table: a table holds no hole (a release crashed) */
+        memcpy(img, x.d, x.len);
+        lay_heap_hdr_encode(x.L, img, x.table, 1);
+        refused_as_checked(&x, img, "a table holds no hole", "one slot per table");
+        lay_heap_hdr_encode(x.L, img, -1, 1);
+        refused_as_checked(&x, img, "a table holds no hole", "one slot per table, no table yet");
+        /* undamaged, it is clean and writable */
+        const char *p = path_in(dir, "sample.dat");
+        udb_heap *h = hopen(p, 0, 0, 0);
+        int64_t pos;
+        assert_int_equal(heap_clean(h), 0);
+        assert_int_equal(udb_heap_alloc(h, 1, &pos), 0);
+        assert_int_equal(heap_clean(h), 0);
+        udb_heap_close(h);
+        free(img);
+        free(x.d);
+    }
 }
 
 static int setup(void **state)
@@ -373,7 +524,7 @@ int main(void)
         cmocka_unit_test(test_coalesce),  cmocka_unit_test(test_end_given_back),
         cmocka_unit_test(test_regrown_end_is_zero),
         cmocka_unit_test(test_churn),     cmocka_unit_test(test_m64_heap),
-        cmocka_unit_test(test_l16_heap),
+        cmocka_unit_test(test_l16_heap), cmocka_unit_test(test_check_holes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

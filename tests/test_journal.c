@@ -17,12 +17,23 @@
  *     as a heap: read-only refuses, writable rolls the whole store back
  *     (and NAME.ndx opened alone as a MultiIndex does too);
  *   - regressions: rollbacks after spills, check reports when the read
- *     is refused, udb_journal_hot on a foreign journal.
+ *     is refused, udb_journal_hot on a foreign journal;
+ *   - hostile journals (crafted byte for byte, every crc valid): for an
+ *     index file, a heap file, a store, and a store's heap opened alone,
+ *     every open path, udb_recover and udb_journal_hot refuse a journal
+ *     that names anything but the files of its group, has an impossible
+ *     count, size, page size or record, and nothing changes (the files, the
+ *     journal, a file outside the directory and one beside it); a valid
+ *     crafted journal is applied; a journal changed between the check and
+ *     the playback stops it; journals and the files only a journal names
+ *     are not opened through symbolic links.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -32,7 +43,7 @@
 static const char *dir;
 
 /* ---- file sets ------------------------------------------------------------------------------- */
-#define MAXF 3
+#define MAXF 6
 typedef struct fileset {
     int n;
     char path[MAXF][600];
@@ -697,6 +708,456 @@ static void test_check_report_on_refusal(void **state)
     image_free(&fresh);
 }
 
+/* ---- hostile journals ------------------------------------------------------------------------------- */
+/* A journal written byte for byte as udb/journal.c's header comment and
+   doc/format.md describe it, every crc32 valid: only the field under test
+   is wrong. */
+#define JSALT 0x5eed0123456789abULL
+typedef struct jfile {
+    const char *name;
+    int nlen; /* < 0: strlen(name) */
+    uint64_t orig;
+} jfile;
+
+typedef struct jrec {
+    uint32_t file;
+    uint64_t page;
+    uint8_t fill; /* the page image: psize bytes of fill */
+} jrec;
+
+typedef struct jspec {
+    const char *what;
+    int code; /* what every open, udb_recover and udb_journal_hot return */
+    uint32_t psize, nfiles;
+    jfile f[2];
+    int nrec;
+    jrec r[2];
+} jspec;
+
+static void le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void craft_journal(const char *path, const jspec *s)
+{
+    size_t rec = 32 + (size_t)s->psize, len = 512 + (size_t)s->nrec * rec;
+    uint8_t *b = calloc(1, len);
+    assert_non_null(b);
+    memcpy(b, "udbjrnl\1", 8);
+    le(b + 8, 1, 4); /* hot */
+    le(b + 12, s->psize, 4);
+    le(b + 16, 7, 8);
+    le(b + 24, JSALT, 8);
+    le(b + 32, s->nfiles, 4);
+    for (int i = 0; i < 2 && s->f[i].name; i++) {
+        uint8_t *e = b + 40 + 216 * i;
+        size_t n = s->f[i].nlen < 0 ? strlen(s->f[i].name) : (size_t)s->f[i].nlen;
+        le(e, s->f[i].orig, 8);
+        le(e + 8, n, 2);
+        memcpy(e + 10, s->f[i].name, n < 200 ? n : 200);
+    }
+    le(b + 508, crc32(0, b, 508), 4);
+    for (int k = 0; k < s->nrec; k++) {
+        uint8_t *r = b + 512 + (size_t)k * rec;
+        memcpy(r, "1rec", 4);
+        le(r + 4, s->r[k].file, 4);
+        le(r + 8, s->r[k].page, 8);
+        le(r + 16, JSALT, 8);
+        memset(r + 32, s->r[k].fill, s->psize);
+        le(r + 24, crc32(crc32(0, r, 24), r + 32, s->psize), 4);
+    }
+    assert_int_equal(write_file(path, b, len), 0);
+    free(b);
+}
+
+enum { K_NDX, K_HEAP, K_STORE, K_STORE_HEAP };
+/* A group of files, in hostile/ of the scratch directory, and how it is
+   opened; victim.txt lies outside it, other.dat beside it. */
+typedef struct kind {
+    const char *what;
+    int type;
+    char opened[600];  /* what the open gets (a store: its name) */
+    char first[600];   /* what udb_recover and udb_journal_hot get */
+    char jpath[600];
+    int nw;            /* files a valid journal names */
+    const char *name[2];
+    fileset watch;     /* the group's files, the journal, victim.txt, other.dat */
+    uint64_t size[2];
+} kind;
+
+/* out (600 bytes) = a b c */
+static void join3(char *out, const char *a, const char *b, const char *c)
+{
+    int n = snprintf(out, 600, "%s%s%s", a, b, c);
+    assert_true(n > 0 && n < 600);
+}
+
+static const char *hdir(void)
+{
+    static char d[600];
+    join3(d, dir, "/hostile", "");
+    return d;
+}
+
+static void kind_init(kind *k, int type)
+{
+    static const char *what[] = {"index file", "heap file", "store", "store's heap opened alone"};
+    const char *hd = hdir();
+    memset(k, 0, sizeof *k);
+    k->what = what[type];
+    k->type = type;
+    k->nw = type >= K_STORE ? 2 : 1;
+    k->name[0] = type == K_NDX ? "I.ndx" : type == K_HEAP ? "H.dat" : "S.ndx";
+    k->name[1] = "S.dat";
+    join3(k->opened, hd, "/", type == K_STORE ? "S" : type == K_STORE_HEAP ? "S.dat" : k->name[0]);
+    join3(k->first, hd, "/", type == K_STORE_HEAP ? "S.dat" : k->name[0]);
+    join3(k->jpath, hd, "/", k->name[0]);
+    strcat(k->jpath, "-journal");
+    fileset *w = &k->watch;
+    for (int i = 0; i < k->nw; i++)
+        join3(w->path[w->n++], hd, "/", k->name[i]);
+    join3(w->path[w->n++], k->jpath, "", "");
+    join3(w->path[w->n++], path_in(dir, "victim.txt"), "", "");
+    join3(w->path[w->n++], hd, "/other.dat", "");
+    for (int i = 0; i < k->nw; i++) {
+        size_t n;
+        uint8_t *b = read_file(w->path[i], &n);
+        assert_non_null(b);
+        free(b);
+        k->size[i] = n;
+    }
+}
+
+/* The files of every kind, made once. */
+static void hostile_files(void)
+{
+    const char *hd = hdir();
+    if (mkdir(hd, 0755) != 0)
+        return;
+    char p[600];
+    join3(p, hd, "/I", "");
+    ndx_base(p, 80);
+    join3(p, hd, "/S", "");
+    store_base(p);
+    join3(p, hd, "/H.dat", "");
+    udb_heap *h;
+    assert_int_equal(udb_heap_create(p, NULL, 0, &h), 0);
+    assert_int_equal(udb_heap_close(h), 0);
+    assert_int_equal(write_file(path_in(dir, "victim.txt"), "precious data\n", 14), 0);
+    join3(p, hd, "/other.dat", "");
+    assert_int_equal(write_file(p, "a neighbour\n", 12), 0);
+}
+
+static int kind_open(const kind *k, int rdonly, char *msg, size_t ml)
+{
+    udb_options o;
+    udb_options_init(&o);
+    if (rdonly)
+        o.flags = UDB_RDONLY;
+    int rc;
+    if (k->type == K_NDX) {
+        udb_ndx *d;
+        rc = udb_ndx_open(k->opened, &o, &d);
+        snprintf(msg, ml, "%s", udb_ndx_errmsg(d));
+        udb_ndx_close(d);
+    } else if (k->type == K_STORE) {
+        udb_store *s;
+        rc = udb_store_open(k->opened, &o, &s);
+        snprintf(msg, ml, "%s", udb_store_errmsg(s));
+        udb_store_close(s);
+    } else {
+        udb_heap *h;
+        rc = udb_heap_open(k->opened, &o, &h);
+        snprintf(msg, ml, "%s", udb_heap_errmsg(h));
+        udb_heap_close(h);
+    }
+    return rc;
+}
+
+/* Every way in meets the journal as it is: the same refusal, and nothing
+   changes. */
+static void expect_refused(const kind *k, const char *what, int code, const char *says)
+{
+    image before = {{0}, {0}};
+    snap(&k->watch, &before);
+    char msg[600];
+    for (int way = 0; way < 4; way++) {
+        static const char *ways[] = {"writable open", "read-only open", "udb_recover", "udb_journal_hot"};
+        int found = -1, rc;
+        msg[0] = 0;
+        if (way < 2)
+            rc = kind_open(k, way, msg, sizeof msg);
+        else if (way == 2)
+            rc = udb_recover(k->first, NULL, &found, msg, sizeof msg);
+        else
+            rc = udb_journal_hot(k->first, &found, msg, sizeof msg);
+        if (rc != code || !strstr(msg, k->jpath) || !strstr(msg, says))
+            fail_msg("%s, %s: %s: %s: %s (want %s naming the journal and '%s')", k->what, what, ways[way],
+                     udb_strerror(rc), msg, udb_strerror(code), says);
+        if (way == 0)
+            fprintf(stderr, "%s, %s: %s\n", k->what, what, msg);
+        char when[300];
+        snprintf(when, sizeof when, "%s, %s, after the %s", k->what, what, ways[way]);
+        assert_files(&k->watch, &before, k->watch.n, when);
+    }
+    image_free(&before);
+}
+
+static uint64_t pages_in(uint64_t n, uint32_t ps) { return n / ps + (n % ps != 0); }
+
+/* One journal per hostile field; s holds at least 40. */
+static int hostile_specs(const kind *k, uint32_t ps, jspec *s)
+{
+    static char longname[260], nul[80], slash[80], victim[700];
+    memset(longname, 'x', sizeof longname - 1);
+    snprintf(nul, sizeof nul, "%s%c/../victim.txt", k->name[k->nw - 1], 0);
+    snprintf(slash, sizeof slash, "./%s", k->name[0]);
+    assert_non_null(getcwd(victim, 300));
+    strcat(victim, "/");
+    strcat(victim, path_in(dir, "victim.txt"));
+    int n = 0;
+    uint32_t last = (uint32_t)k->nw - 1;
+    jspec base, *t;
+    memset(&base, 0, sizeof base);
+    base.code = UDB_CORRUPT;
+    base.psize = ps;
+    base.nfiles = (uint32_t)k->nw;
+    for (int i = 0; i < k->nw; i++)
+        base.f[i] = (jfile){k->name[i], -1, k->size[i]};
+#define SPEC(w) (s[n] = base, s[n].what = (w), t = &s[n++])
+    /* names: only the group's, exactly */
+    SPEC("file 1 is ../victim.txt");
+    t->nfiles = 2, t->f[1] = (jfile){"../victim.txt", -1, 3}, t->nrec = 1, t->r[0] = (jrec){1, 0, 'A'};
+    SPEC("file 1 is victim.txt by its absolute path");
+    t->nfiles = 2, t->f[1] = (jfile){victim, -1, 3}, t->nrec = 1, t->r[0] = (jrec){1, 0, 'A'};
+    SPEC("file 1 is another file of the directory");
+    t->nfiles = 2, t->f[1] = (jfile){"other.dat", -1, 3}, t->nrec = 1, t->r[0] = (jrec){1, 0, 'A'};
+    SPEC("file 1 repeats file 0");
+    t->nfiles = 2, t->f[1] = t->f[0], t->nrec = 1, t->r[0] = (jrec){1, 0, 'A'};
+    SPEC("file 0 is ../victim.txt");
+    t->f[0] = (jfile){"../victim.txt", -1, 3}, t->nrec = 1, t->r[0] = (jrec){0, 0, 'A'};
+    SPEC("file 0 is victim.txt by its absolute path");
+    t->f[0] = (jfile){victim, -1, 3}, t->nrec = 1, t->r[0] = (jrec){0, 0, 'A'};
+    SPEC("file 0 is ./ and its own name");
+    t->f[0].name = slash;
+    SPEC("file 0 is ..");
+    t->f[0].name = "..";
+    SPEC("file 0 is .");
+    t->f[0].name = ".";
+    SPEC("file 0 has an empty name");
+    t->f[0].nlen = 0;
+    SPEC("file 0 is another file of the directory"); /* a journal copied from elsewhere */
+    t->f[0].name = "other.dat", t->code = UDB_RECOVER;
+    SPEC("a NUL inside the last name's length");
+    t->f[last] = (jfile){nul, (int)(strlen(nul) + 15), k->size[last]};
+    SPEC("a name length of 201, over the field");
+    t->f[last] = (jfile){longname, 201, k->size[last]};
+    SPEC("a name length of 65535");
+    t->f[last] = (jfile){longname, 65535, k->size[last]};
+    /* the file count */
+    SPEC("0 files");
+    t->nfiles = 0;
+    SPEC("3 files");
+    t->nfiles = 3;
+    SPEC("2^32-1 files");
+    t->nfiles = UINT32_MAX;
+    /* original sizes */
+    SPEC("an original size of 2^63 (negative as off_t)");
+    t->f[last].orig = (uint64_t)1 << 63;
+    SPEC("an original size of 2^64-1 (page count overflows)");
+    t->f[last].orig = UINT64_MAX;
+    SPEC("an original size beyond the file and the journal's pages (a journal too short)");
+    t->f[last].orig = k->size[last] + 8 * (uint64_t)ps, t->nrec = 1, t->r[0] = (jrec){last, 0, 'A'};
+    /* records */
+    SPEC("a record for a file the journal does not name");
+    t->nrec = 1, t->r[0] = (jrec){last + 1, 0, 'A'};
+    SPEC("a record for file 2^32-1");
+    t->nrec = 1, t->r[0] = (jrec){UINT32_MAX, 0, 'A'};
+    SPEC("a record for the page after the original size");
+    t->nrec = 1, t->r[0] = (jrec){last, pages_in(k->size[last], ps), 'A'};
+    SPEC("a record whose page * page size wraps to offset 0");
+    t->nrec = 1, t->r[0] = (jrec){last, UINT64_MAX / ps + 1, 'A'};
+    SPEC("a record for page 2^64-1");
+    t->nrec = 1, t->r[0] = (jrec){last, UINT64_MAX, 'A'};
+    SPEC("a valid record, then a bad one (nothing may be applied)");
+    t->nrec = 2, t->r[0] = (jrec){last, 0, 'A'}, t->r[1] = (jrec){last + 7, 0, 'A'};
+    /* page sizes */
+    static const uint32_t bad_ps[] = {0, 512, 1000, 2048, 131072, 1u << 31, UINT32_MAX};
+    static const char *bad_ps_what[] = {"page size 0", "page size 512", "page size 1000", "page size 2048",
+                                        "page size 131072", "page size 2^31", "page size 2^32-1"};
+    for (size_t i = 0; i < sizeof bad_ps / sizeof bad_ps[0]; i++)
+        if (bad_ps[i] != ps) {
+            SPEC(bad_ps_what[i]);
+            t->psize = bad_ps[i];
+        }
+#undef SPEC
+    return n;
+}
+
+static void hostile_kind(int type)
+{
+    hostile_files();
+    kind k;
+    kind_init(&k, type);
+    uint32_t ps = (uint32_t)sysconf(_SC_PAGESIZE);
+    jspec specs[48];
+    int n = hostile_specs(&k, ps, specs);
+    for (int i = 0; i < n; i++) {
+        craft_journal(k.jpath, &specs[i]);
+        expect_refused(&k, specs[i].what, specs[i].code,
+                       specs[i].code == UDB_CORRUPT ? "refused" : "belongs to");
+    }
+    /* the same crafting, every field right: applied (the refusals above are
+       the fields under test, not the crafting) */
+    image before = {{0}, {0}};
+    snap(&k.watch, &before);
+    jspec ok = {"valid", 0, ps, (uint32_t)k.nw, {{k.name[0], -1, k.size[0]}, {k.name[1], -1, k.size[1]}}, 1,
+                {{(uint32_t)k.nw - 1, 0, 'Z'}}};
+    craft_journal(k.jpath, &ok);
+    int found = 0;
+    char msg[480];
+    if (udb_recover(k.first, NULL, &found, msg, sizeof msg) || !found)
+        fail_msg("%s: a valid crafted journal: %s (found %d)", k.what, msg, found);
+    size_t len;
+    uint8_t *b = read_file(k.watch.path[k.nw - 1], &len);
+    assert_int_equal(len, k.size[k.nw - 1]);
+    for (size_t i = 0; i < len && i < ps; i++)
+        assert_int_equal(b[i], 'Z');
+    free(b);
+    image after = {{0}, {0}};
+    snap(&k.watch, &after);
+    for (int i = 0; i < k.watch.n; i++)
+        if (i != k.nw - 1 && i != k.nw && !same_file(&after, &before, i))
+            fail_msg("%s: the valid crafted journal changed %s", k.what, k.watch.path[i]);
+    image_free(&after);
+    put_back(&k.watch, &before); /* the group as it was, the journal hot again */
+    unlink(k.jpath);
+    image_free(&before);
+}
+
+/* state: the kind (K_*) */
+static void test_hostile(void **state)
+{
+    hostile_kind(*(const int *)*state);
+}
+
+/* A journal that changes between its check and its playback: the second
+   read of record 1 (the playback's) finds another journal, whose record 1
+   names file 5. Playback stops there; nothing outside the group changes. */
+static struct {
+    size_t n;
+    uint64_t off;
+    int hits;
+    const char *path;
+    uint8_t *b;
+    size_t len;
+} swap;
+
+static int swap_pread(void *ctx, int fd, void *buf, size_t n, uint64_t off, size_t *got)
+{
+    if (swap.b && n == swap.n && off == swap.off && ++swap.hits == 2)
+        assert_int_equal(write_file(swap.path, swap.b, swap.len), 0);
+    return udb_os_posix()->pread(ctx, fd, buf, n, off, got);
+}
+
+static void test_journal_changed_during_playback(void **state)
+{
+    (void)state;
+    hostile_files();
+    kind k;
+    kind_init(&k, K_NDX);
+    uint32_t ps = (uint32_t)sysconf(_SC_PAGESIZE);
+    jspec js = {"changed", 0, ps, 1, {{k.name[0], -1, k.size[0]}}, 2, {{0, 0, 'A'}, {0, 0, 'B'}}};
+    image before = {{0}, {0}};
+    snap(&k.watch, &before);
+    craft_journal(k.jpath, &js);
+    swap.b = read_file(k.jpath, &swap.len);
+    js.r[1].file = 5;
+    craft_journal(k.jpath, &js);
+    uint8_t *t = swap.b;
+    swap.b = read_file(k.jpath, &swap.len);
+    assert_int_equal(write_file(k.jpath, t, swap.len), 0); /* the valid one first */
+    free(t);
+    swap.n = 32 + ps;
+    swap.off = 512 + swap.n;
+    swap.hits = 0;
+    swap.path = k.jpath;
+    udb_os os = *udb_os_posix();
+    os.pread = swap_pread;
+    udb_options o;
+    udb_options_init(&o);
+    o.os = &os;
+    int found = 0;
+    char msg[480];
+    int rc = udb_recover(k.first, &o, &found, msg, sizeof msg);
+    fprintf(stderr, "journal changed during playback: %s: %s\n", udb_strerror(rc), msg);
+    assert_int_equal(swap.hits, 2);
+    assert_int_equal(rc, UDB_CORRUPT);
+    assert_non_null(strstr(msg, "changed while it was played back"));
+    image after = {{0}, {0}};
+    snap(&k.watch, &after);
+    for (int i = k.nw + 1; i < k.watch.n; i++)
+        assert_true(same_file(&after, &before, i));
+    assert_int_equal(after.n[0], before.n[0]); /* page 0 restored, nothing truncated */
+    image_free(&after);
+    free(swap.b);
+    memset(&swap, 0, sizeof swap);
+    put_back(&k.watch, &before);
+    unlink(k.jpath);
+    image_free(&before);
+}
+
+/* A symbolic link where a journal, or a file only a journal names, would
+   be: refused, and what it points to never changes (nor is created). */
+static void test_symlinks(void **state)
+{
+    (void)state;
+    hostile_files();
+    kind k;
+    kind_init(&k, K_NDX);
+    image before = {{0}, {0}};
+    snap(&k.watch, &before);
+    unlink(k.jpath);
+    assert_int_equal(symlink("../victim.txt", k.jpath), 0);
+    expect_refused(&k, "the journal is a symbolic link to ../victim.txt", UDB_CORRUPT, "symbolic link");
+    unlink(k.jpath);
+    assert_int_equal(symlink("../created.txt", k.jpath), 0);
+    expect_refused(&k, "the journal is a dangling symbolic link", UDB_CORRUPT, "symbolic link");
+    assert_int_equal(access(path_in(dir, "created.txt"), F_OK), -1);
+    unlink(k.jpath);
+    image_free(&before);
+
+    /* a store's journal met through its index file alone: S.dat, which
+       only the journal names, is a link to ../victim.txt */
+    kind_init(&k, K_STORE);
+    uint32_t ps = (uint32_t)sysconf(_SC_PAGESIZE);
+    char keep[620];
+    snprintf(keep, sizeof keep, "%s.keep", k.watch.path[1]);
+    assert_int_equal(rename(k.watch.path[1], keep), 0);
+    assert_int_equal(symlink("../victim.txt", k.watch.path[1]), 0);
+    jspec js = {"link", 0, ps, 2, {{"S.ndx", -1, k.size[0]}, {"S.dat", -1, 14}}, 1, {{1, 0, 'A'}}};
+    craft_journal(k.jpath, &js);
+    image b2 = {{0}, {0}};
+    snap(&k.watch, &b2);
+    char msg[480];
+    udb_ndx *d;
+    int rc = udb_ndx_open(k.watch.path[0], NULL, &d);
+    snprintf(msg, sizeof msg, "%s", udb_ndx_errmsg(d));
+    udb_ndx_close(d);
+    fprintf(stderr, "index file alone, its store's heap a symbolic link: %s: %s\n", udb_strerror(rc), msg);
+    assert_int_equal(rc, UDB_CORRUPT);
+    assert_non_null(strstr(msg, "symbolic link"));
+    int found = 0;
+    assert_int_equal(udb_recover(k.watch.path[0], NULL, &found, msg, sizeof msg), UDB_CORRUPT);
+    assert_files(&k.watch, &b2, k.watch.n, "after opens with S.dat a symbolic link");
+    unlink(k.jpath);
+    unlink(k.watch.path[1]);
+    assert_int_equal(rename(keep, k.watch.path[1]), 0);
+    image_free(&b2);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -713,6 +1174,7 @@ static int teardown(void **state)
 
 int main(void)
 {
+    static const int kinds[] = {K_NDX, K_HEAP, K_STORE, K_STORE_HEAP};
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ndx_hot),
         cmocka_unit_test(test_foreign_journal),
@@ -721,6 +1183,12 @@ int main(void)
         cmocka_unit_test(test_rollbacks_after_spills),
         cmocka_unit_test(test_crash_after_spilled_rollback),
         cmocka_unit_test(test_check_report_on_refusal),
+        cmocka_unit_test_prestate(test_hostile, (void *)&kinds[K_NDX]),
+        cmocka_unit_test_prestate(test_hostile, (void *)&kinds[K_HEAP]),
+        cmocka_unit_test_prestate(test_hostile, (void *)&kinds[K_STORE]),
+        cmocka_unit_test_prestate(test_hostile, (void *)&kinds[K_STORE_HEAP]),
+        cmocka_unit_test(test_journal_changed_during_playback),
+        cmocka_unit_test(test_symlinks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,18 @@
  * chain too) and a torn last block: every record whose leaf is intact comes back, in manifest order,
  * the lost ones are exactly the destroyed leaves and are reported, nothing
  * is invented, the result is clean.
+ * Healthy files: the first record of an index at data position 0 (it was
+ * taken for a free leaf and dropped, unreported), and a property test over
+ * random files of both layouts, every key type, node orders 3 to the
+ * largest, duplicates, deletes, data positions 0, 1 and the maximum,
+ * several indexes: repair to a new file and in place keeps every record of
+ * every index in order, and says nothing (UDB_REPAIR_FILES=N for more
+ * files, UDB_TEST_SEED to repeat one).
+ * Damage on a file whose records are known: a leaf between two destroyed
+ * ones comes back; a STRING without NUL, a negative data position and a
+ * leaf nothing links to are named (index, key, data position, leaf); a
+ * zero-key head at position 0 is kept in doubt, with a note; a cut free
+ * list invents nothing.
  * Conversion: classic -> wide -> classic and wide -> classic -> wide keep
  * every manifest; positions beyond 32 bits are refused for classic; a new
  * node order keeps the records.
@@ -19,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "layout.h"
+#include "model.h"
 #include "testutil.h"
 
 static const char *dir;
@@ -300,6 +313,539 @@ static void test_damage(void **state)
         }
 }
 
+/* ---- records at data position 0 ------------------------------------------------------------ */
+typedef struct lines {
+    int problems, notes, lost;
+    char text[16][600];
+    int64_t off[16];
+    unsigned ix[16];
+    int n;
+} lines;
+
+static void keep_lines(void *arg, int sev, int64_t off, unsigned ix, const char *text)
+{
+    lines *l = arg;
+    l->problems += sev == UDB_PROBLEM;
+    l->notes += sev == UDB_NOTE;
+    l->lost += strstr(text, "record is lost") != NULL;
+    if (l->n < 16) {
+        snprintf(l->text[l->n], sizeof l->text[0], "%s: %s", sev == UDB_PROBLEM ? "problem" : "note", text);
+        l->off[l->n] = off;
+        l->ix[l->n++] = ix;
+    }
+}
+
+/* Every record of every index as "index key-in-hex dp" lines. */
+static char *records_hex(const char *path)
+{
+    udb_ndx *d = open_ndx(path, UDB_RDONLY);
+    size_t cap = 1 << 12, len = 0;
+    char *out = malloc(cap);
+    out[0] = 0;
+    for (unsigned ix = 1; ix <= udb_ndx_count(d); ix++) {
+        udb_index_info inf;
+        udb_cursor *c;
+        udb_item it;
+        assert_int_equal(udb_ndx_info(d, ix, &inf), 0);
+        if (inf.def.keytype == UDB_KEY_VOID)
+            continue;
+        assert_int_equal(udb_cursor_open(d, ix, &c), 0);
+        int rc;
+        for (rc = udb_cursor_first(c, &it); !rc; rc = udb_cursor_next(c, &it)) {
+            while (len + 2 * it.keysize + 64 > cap)
+                out = realloc(out, cap *= 2);
+            len += (size_t)sprintf(out + len, "%u ", ix);
+            for (size_t i = 0; i < it.keysize; i++)
+                len += (size_t)sprintf(out + len, "%02x", it.key[i]);
+            len += (size_t)sprintf(out + len, " %lld\n", (long long)it.datapos);
+        }
+        assert_int_equal(rc, UDB_NOTFOUND);
+        udb_cursor_close(c);
+    }
+    if (udb_ndx_check(d, NULL, NULL, NULL))
+        fail_msg("%s is not clean: %s", path, udb_ndx_errmsg(d));
+    udb_ndx_close(d);
+    return out;
+}
+
+/* Repair path to a new file and in place; both must list want, with no
+   finding and no record dropped or kept in doubt. */
+static void repair_keeps(const char *path, const char *want, const char *what)
+{
+    const char *out = path_in(dir, "kept_out.ndx");
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = UDB_SYNC_OFF;
+    for (int inplace = 0; inplace < 2; inplace++) {
+        lines l = {0};
+        udb_repair_report rep;
+        unlink(out);
+        if (udb_repair(path, inplace ? NULL : out, &o, keep_lines, &l, &rep))
+            fail_msg("%s: repair%s failed: %s", what, inplace ? " in place" : "", l.text[0]);
+        if (l.problems || l.notes || rep.records_dropped || rep.records_doubtful)
+            fail_msg("%s: repair%s of a healthy file reports %d problem(s), %d note(s): %s", what,
+                     inplace ? " in place" : "", l.problems, l.notes, l.text[0]);
+        udb_repair_report_free(&rep);
+        char *got = records_hex(inplace ? path : out);
+        if (strcmp(want, got))
+            fail_msg("%s: repair%s changed the records:\nbefore:\n%.2000s\nafter:\n%.2000s", what,
+                     inplace ? " in place" : "", want, got);
+        free(got);
+    }
+}
+
+/* The first record of an index at data position 0 was taken for a free
+   leaf and dropped without a word (regression), in both layouts, in place
+   and to a new file; so was a first record whose key is all zero too. */
+static void test_first_record_at_zero(void **state)
+{
+    (void)state;
+    for (int layout = 1; layout <= 2; layout++) {
+        udb_options o;
+        udb_ndx *d;
+        udb_options_init(&o);
+        o.layout = layout;
+        const char *path = path_in(dir, "zero.ndx");
+        unlink(path);
+        assert_int_equal(udb_ndx_create(path, &o, 2, &d), 0);
+        udb_index_def s = {UDB_KEY_STRING, 32, 0, 7, 0, 0}, b = {UDB_KEY_BLOCK, 4, 0, 3, 1, 1};
+        assert_int_equal(udb_ndx_define(d, 1, &s), 0);
+        assert_int_equal(udb_ndx_define(d, 2, &b), 0);
+        assert_int_equal(udb_ndx_append(d, 1, "a", 1, 0), 0);
+        assert_int_equal(udb_ndx_append(d, 1, "c", 1, 9), 0);
+        assert_int_equal(udb_ndx_append(d, 2, "\0\0\0\0", 4, 0), 0);
+        assert_int_equal(udb_ndx_append(d, 2, "\0\0\0\0", 4, 0), 0);
+        assert_int_equal(udb_ndx_append(d, 2, "\0\0\0\1", 4, 0), 0);
+        udb_ndx_close(d);
+        char *want = records_hex(path);
+        assert_non_null(strstr(want, "1 61000000"));
+        assert_non_null(strstr(want, "2 00000000 0\n2 00000000 0\n2 00000001 0\n"));
+        repair_keeps(path, want, layout == 1 ? "classic" : "wide");
+        free(want);
+    }
+}
+
+/* ---- property: on a healthy file repair changes no record ------------------------------------- */
+static uint64_t prop_seed = 0x5eedf00dULL;
+
+static uint64_t prnd(void)
+{
+    prop_seed ^= prop_seed << 13;
+    prop_seed ^= prop_seed >> 7;
+    prop_seed ^= prop_seed << 17;
+    return prop_seed;
+}
+
+typedef struct pindex {
+    udb_index_def def;
+    model m;
+    uint8_t pool[24][MODEL_KEYMAX];
+    unsigned npool;
+} pindex;
+
+static unsigned prop_keysize(int type)
+{
+    switch (type) {
+    case UDB_KEY_INTEGER:
+        return 2 + (unsigned)(prnd() % 3);
+    case UDB_KEY_LONG_INT:
+        return 4 + (unsigned)(prnd() % 2);
+    case UDB_KEY_STRING:
+        return 2 + (unsigned)(prnd() % 20);
+    case UDB_KEY_LOGICAL:
+    case UDB_KEY_CHARACTER:
+        return 1 + (unsigned)(prnd() % 2);
+    default:
+        return 1 + (unsigned)(prnd() % (prnd() % 4 ? 8 : MODEL_KEYMAX));
+    }
+}
+
+/* The largest node order the layout allows for this key size. */
+static unsigned max_order(int layout, const udb_index_def *def)
+{
+    udb_index_def t = *def;
+    unsigned lo = 3, hi = 65535;
+    while (lo < hi) {
+        t.maxitems = (lo + hi + 1) / 2;
+        if (udb_index_def_check(layout, &t, NULL, 0) == 0)
+            lo = t.maxitems;
+        else
+            hi = t.maxitems - 1;
+    }
+    return lo;
+}
+
+/* Keys: all zero, all 0xff, and random ones (few, for duplicates). */
+static void prop_pool(pindex *x)
+{
+    unsigned ks = x->def.keysize;
+    x->npool = 2 + (unsigned)(prnd() % 14);
+    for (unsigned k = 0; k < x->npool; k++) {
+        uint8_t *p = x->pool[k];
+        memset(p, 0, MODEL_KEYMAX);
+        if (x->def.keytype == UDB_KEY_STRING) {
+            unsigned len = k == 0 ? 0 : (unsigned)(prnd() % ks);
+            for (unsigned i = 0; i < len; i++)
+                p[i] = (uint8_t)("ab\x01\x7f\xfe~"[prnd() % 6]);
+        } else if (k == 1) {
+            memset(p, 0xff, ks);
+        } else if (k > 1) {
+            for (unsigned i = 0; i < ks; i++)
+                p[i] = (uint8_t)(prnd() % 3 ? prnd() % 4 : prnd());
+        }
+    }
+}
+
+static int64_t prop_dp(int layout)
+{
+    int64_t max = layout == UDB_LAYOUT_CLASSIC ? INT32_MAX : INT64_MAX;
+    switch (prnd() % 6) {
+    case 0:
+    case 1:
+        return 0;
+    case 2:
+        return 1;
+    case 3:
+        return max;
+    case 4:
+        return (int64_t)(prnd() % 100);
+    default:
+        return (int64_t)(prnd() % (uint64_t)max);
+    }
+}
+
+static size_t keylen(const pindex *x, const uint8_t *key)
+{
+    return x->def.keytype == UDB_KEY_STRING ? strlen((const char *)key) : x->def.keysize;
+}
+
+static void prop_op_first_zero(udb_ndx *d, unsigned ix, pindex *x)
+{
+    static const uint8_t zero[MODEL_KEYMAX];
+    assert_int_equal(udb_ndx_append(d, ix, zero, keylen(x, zero), 0), 0);
+    model_append(&x->m, zero, 0);
+}
+
+static void prop_op(udb_ndx *d, unsigned ix, pindex *x, int layout)
+{
+    const uint8_t *key = x->pool[prnd() % x->npool];
+    unsigned op = (unsigned)(prnd() % 10);
+    if (op < 6) {
+        int64_t dp = prop_dp(layout);
+        int want = x->m.unique && model_has(&x->m, key) ? UDB_EXISTS : 0;
+        assert_int_equal(udb_ndx_append(d, ix, key, keylen(x, key), dp), want);
+        if (!want)
+            model_append(&x->m, key, dp);
+    } else if (op < 8) {
+        uint64_t removed;
+        size_t n = model_delete_key(&x->m, key);
+        assert_int_equal(udb_ndx_delete(d, ix, key, keylen(x, key), &removed), n ? 0 : UDB_NOTFOUND);
+    } else { /* one record of a run: the newest; or a new data position 0 */
+        udb_cursor *c;
+        udb_item it;
+        assert_int_equal(udb_cursor_open(d, ix, &c), 0);
+        int found = model_find(&x->m, key) == 0;
+        assert_int_equal(udb_cursor_find(c, key, keylen(x, key), &it), found ? 0 : UDB_NOTFOUND);
+        if (found && op == 8) {
+            assert_int_equal(udb_cursor_delete(c, &it), 0);
+            model_delete_cur(&x->m, NULL);
+        } else if (found) {
+            assert_int_equal(udb_cursor_set_datapos(c, 0), 0);
+            x->m.r[x->m.cur].dp = 0;
+        }
+        udb_cursor_close(c);
+    }
+}
+
+/* The model's records in records_hex's form. */
+static char *model_hex(const pindex *x, unsigned n)
+{
+    size_t cap = 1 << 12, len = 0;
+    char *out = malloc(cap);
+    out[0] = 0;
+    for (unsigned ix = 1; ix <= n; ix++)
+        for (size_t r = 0; r < x[ix - 1].m.n; r++) {
+            while (len + 2 * MODEL_KEYMAX + 64 > cap)
+                out = realloc(out, cap *= 2);
+            len += (size_t)sprintf(out + len, "%u ", ix);
+            for (unsigned i = 0; i < x[ix - 1].def.keysize; i++)
+                len += (size_t)sprintf(out + len, "%02x", x[ix - 1].m.r[r].key[i]);
+            len += (size_t)sprintf(out + len, " %lld\n", (long long)x[ix - 1].m.r[r].dp);
+        }
+    return out;
+}
+
+/* One random healthy file: several indexes of random types, key sizes,
+   node orders and attributes; appends (duplicates, the all-zero key, data
+   positions 0, 1 and the layout's maximum), deletes of runs and of single
+   records, data positions set to 0. */
+static void prop_file(long f, const char *path, char *what, size_t whatlen)
+{
+    udb_options o;
+    udb_ndx *d;
+    pindex x[4];
+    int layout = 1 + (int)(f % 2);
+    unsigned long long seed = prop_seed;
+    unsigned n = 1 + (unsigned)(prnd() % 4);
+    udb_options_init(&o);
+    o.layout = layout;
+    o.sync = UDB_SYNC_OFF;
+    unlink(path);
+    assert_int_equal(udb_ndx_create(path, &o, n, &d), 0);
+    int len = snprintf(what, whatlen, "file %ld (%s), seed 0x%llx:", f, layout == 1 ? "classic" : "wide", seed);
+    for (unsigned i = 0; i < n; i++) {
+        udb_index_def *def = &x[i].def;
+        def->keytype = 1 + (int)((i ? prnd() : (uint64_t)f / 2) % 7); /* every type in both layouts */
+        def->keysize = prop_keysize(def->keytype);
+        def->attrs = (unsigned)(prnd() % 4);
+        def->create_nodes = 1 + (unsigned)(prnd() % 3);
+        def->create_leaves = 1 + (unsigned)(prnd() % 5);
+        unsigned top = max_order(layout, def), r = (unsigned)(prnd() % 8);
+        def->maxitems = r == 0 ? top : r < 3 ? 3 + (unsigned)(prnd() % 60) : 3 + (unsigned)(prnd() % 4);
+        if (def->maxitems > top)
+            def->maxitems = top;
+        assert_int_equal(udb_ndx_define(d, i + 1, def), 0);
+        model_init(&x[i].m, def->keytype, def->keysize, layout == 1, def->attrs & UDB_UNIQUE);
+        prop_pool(&x[i]);
+        if (prnd() % 2) /* the first record: the all-zero key at data position 0 */
+            prop_op_first_zero(d, i + 1, &x[i]);
+        len += snprintf(what + len, whatlen - (size_t)len, " [%d ks %u attrs %u order %u]",
+                        def->keytype, def->keysize, def->attrs, def->maxitems);
+    }
+    unsigned ops = 20 + (unsigned)(prnd() % 200);
+    assert_int_equal(udb_ndx_begin(d), 0);
+    for (unsigned k = 0; k < ops; k++) {
+        unsigned i = (unsigned)(prnd() % n);
+        prop_op(d, i + 1, &x[i], layout);
+    }
+    assert_int_equal(udb_ndx_commit(d), 0);
+    udb_ndx_close(d);
+    char *want = model_hex(x, n), *got = records_hex(path);
+    if (strcmp(want, got))
+        fail_msg("%s: the file does not hold the model's records", what);
+    free(got);
+    repair_keeps(path, want, what);
+    free(want);
+    for (unsigned i = 0; i < n; i++)
+        model_free(&x[i].m);
+}
+
+static void test_healthy_property(void **state)
+{
+    (void)state;
+    long files = getenv("UDB_TEST_QUICK") ? 40 : 120;
+    const char *e = getenv("UDB_REPAIR_FILES"), *sd = getenv("UDB_TEST_SEED");
+    char what[400];
+    if (e)
+        files = atol(e);
+    if (sd)
+        prop_seed = strtoull(sd, NULL, 0);
+    fprintf(stderr, "repair property: %ld files, seed 0x%llx (UDB_REPAIR_FILES, UDB_TEST_SEED)\n", files,
+            (unsigned long long)prop_seed);
+    for (long f = 0; f < files; f++)
+        prop_file(f, path_in(dir, "prop.ndx"), what, sizeof what);
+}
+
+/* ---- damage on a file whose records are known: what is kept, what is named ------------------------ */
+/* The line that contains text: its index and offset must be ix and off. */
+static void has_line(const lines *l, const char *text, unsigned ix, int64_t off)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strstr(l->text[i], text)) {
+            assert_int_equal(l->ix[i], ix);
+            assert_int_equal(l->off[i], off);
+            return;
+        }
+    for (int i = 0; i < l->n; i++)
+        fprintf(stderr, "  %s\n", l->text[i]);
+    fail_msg("no finding says: %s", text);
+}
+
+/* Index 1: STRING keysize 12, "k00".."k19" at data positions 0..19.
+   Index 2: BLOCK keysize 4, 0x00000000 at 0 (its first record has a free
+   leaf's shape) and 0x000000NN at 10*NN for NN 1..19, then 12..15 deleted
+   (free leaves on its list). Order 3: trees of several levels. */
+static void known_file(const char *path, int layout)
+{
+    udb_options o;
+    udb_ndx *d;
+    udb_options_init(&o);
+    o.layout = layout;
+    o.sync = UDB_SYNC_OFF;
+    unlink(path);
+    assert_int_equal(udb_ndx_create(path, &o, 2, &d), 0);
+    udb_index_def s = {UDB_KEY_STRING, 12, 0, 3, 2, 3}, b = {UDB_KEY_BLOCK, 4, UDB_ALLOW_DELETE, 3, 2, 3};
+    assert_int_equal(udb_ndx_define(d, 1, &s), 0);
+    assert_int_equal(udb_ndx_define(d, 2, &b), 0);
+    for (int i = 0; i < 20; i++) {
+        char k[16];
+        uint8_t bk[4] = {0, 0, 0, (uint8_t)i};
+        snprintf(k, sizeof k, "k%02d", i);
+        assert_int_equal(udb_ndx_append(d, 1, k, strlen(k), i), 0);
+        assert_int_equal(udb_ndx_append(d, 2, bk, 4, 10 * i), 0);
+    }
+    for (int i = 12; i <= 15; i++) {
+        uint8_t bk[4] = {0, 0, 0, (uint8_t)i};
+        assert_int_equal(udb_ndx_delete(d, 2, bk, 4, NULL), 0);
+    }
+    udb_ndx_close(d);
+}
+
+/* The leaf of the n-th record (0-based) of index ix. */
+static int64_t record_leaf(const char *path, unsigned ix, int n)
+{
+    udb_ndx *d = open_ndx(path, UDB_RDONLY);
+    udb_cursor *c;
+    udb_item it;
+    assert_int_equal(udb_cursor_open(d, ix, &c), 0);
+    assert_int_equal(udb_cursor_first(c, &it), 0);
+    for (int k = 0; k < n; k++)
+        assert_int_equal(udb_cursor_next(c, &it), 0);
+    int64_t leaf = it.leaf;
+    udb_cursor_close(c);
+    udb_ndx_close(d);
+    return leaf;
+}
+
+/* Remove the line of record n of index ix from a records_hex listing. */
+static void forget(char *list, unsigned ix, int n)
+{
+    char *p = list;
+    char head[8];
+    snprintf(head, sizeof head, "%u ", ix);
+    for (int k = 0;; p = strchr(p, '\n') + 1) {
+        assert_true(*p);
+        if (!strncmp(p, head, strlen(head)) && k++ == n)
+            break;
+    }
+    char *e = strchr(p, '\n') + 1;
+    memmove(p, e, strlen(e) + 1);
+}
+
+enum { KILL_AROUND, NO_NUL, NEG_DP, UNLINKED_TREE, UNLINKED, ZERO_HEAD_CUT, ZERO_HEAD_LISTED, FREE_CUT, FREE_CUT_NO_INFO };
+
+/* Damage the image m (layout L) of the known file; returns the records
+   that must come back (want edited), sets what the report must say. */
+static void known_damage(uint8_t *m, const lay *L, const char *path, int kind, char *want, char *say,
+                         unsigned *say_ix, int64_t *say_off)
+{
+    lay_info inf[2];
+    lay_tree T[2];
+    for (unsigned i = 0; i < 2; i++) {
+        lay_info_decode(L, m + lay_info_off(L, i + 1), &inf[i]);
+        lay_tree_init(&T[i], L, (int)inf[i].keytype, inf[i].keysize, inf[i].maxitems);
+    }
+    int64_t l4 = record_leaf(path, 1, 4), l5 = record_leaf(path, 1, 5), l6 = record_leaf(path, 1, 6);
+    int64_t z0 = record_leaf(path, 2, 0), z1 = record_leaf(path, 2, 1);
+    *say = 0;
+    if (kind == KILL_AROUND) { /* k05 loses both neighbours, but fills the gap between them */
+        memset(m + l4, 0x5a, T[0].leaf_size);
+        memset(m + l6, 0x5a, T[0].leaf_size);
+        forget(want, 1, 6);
+        forget(want, 1, 4);
+    } else if (kind == NO_NUL) {
+        lay_leaf_set_key(&T[0], m + l5, (const uint8_t *)"xxxxxxxxxxxx");
+        forget(want, 1, 5);
+        snprintf(say, 200, "problem: record \"xxxxxxxxxxxx\" (data position 5, leaf at %lld) is a STRING key "
+                 "without its NUL", (long long)l5);
+        *say_ix = 1;
+        *say_off = l5;
+    } else if (kind == NEG_DP) {
+        lay_leaf_set_datapos(&T[0], m + l5, -5);
+        forget(want, 1, 5);
+        snprintf(say, 200, "problem: record \"k05\" (data position -5, leaf at %lld) has a negative data "
+                 "position", (long long)l5);
+        *say_ix = 1;
+        *say_off = l5;
+    } else if (kind == UNLINKED_TREE) { /* the chain goes round k05; the tree still points at it */
+        lay_leaf_set_next(&T[0], m + l4, l6);
+        lay_leaf_set_prev(&T[0], m + l6, l4);
+    } else if (kind == UNLINKED) { /* the same, and nothing else points at it */
+        lay_leaf_set_next(&T[0], m + l4, l6);
+        lay_leaf_set_prev(&T[0], m + l6, l4);
+        memset(m + inf[0].root, 0, T[0].node_size);
+        forget(want, 1, 5);
+        snprintf(say, 200, "problem: record \"k05\" (data position 5, leaf at %lld) has a valid checksum, "
+                 "but no leaf links back to it", (long long)l5);
+        *say_ix = 1;
+        *say_off = l5;
+    } else if (kind == ZERO_HEAD_CUT || kind == ZERO_HEAD_LISTED) {
+        if (kind == ZERO_HEAD_CUT) {
+            memset(m + z1, 0x5a, T[1].leaf_size);
+            forget(want, 2, 1);
+        } else {
+            inf[1].free_leaf = z0;
+            lay_info_encode(L, m + lay_info_off(L, 2), &inf[1]);
+        }
+        snprintf(say, 200, "note: record 0x00000000 (data position 0, leaf at %lld) has a free leaf's shape",
+                 (long long)z0);
+        *say_ix = 2;
+        *say_off = z0;
+    } else { /* the second free leaf of index 2's list is destroyed */
+        int64_t f1 = inf[1].free_leaf;
+        assert_true(f1 > 0);
+        int64_t f2 = lay_leaf_next(&T[1], m + f1);
+        assert_true(f2 > 0);
+        memset(m + f2, 0x5a, T[1].leaf_size);
+        if (kind == FREE_CUT_NO_INFO)
+            for (unsigned i = 0; i < 2; i++) {
+                inf[i].root = inf[i].first_leaf = inf[i].last_leaf = inf[i].free_node = inf[i].free_leaf = -1;
+                inf[i].levels = 0;
+                lay_info_encode(L, m + lay_info_off(L, i + 1), &inf[i]);
+            }
+    }
+}
+
+/* Every record whose leaf is intact comes back; what is not kept, or kept
+   in doubt, is named with its index, key, data position and leaf. */
+static void test_damage_named(void **state)
+{
+    (void)state;
+    static const char *names[] = {"both neighbours destroyed", "STRING without NUL", "negative position",
+                                  "unlinked leaf, tree intact", "unlinked leaf",
+                                  "zero head, next destroyed", "zero head on a free list",
+                                  "free list cut", "free list cut, infos wiped"};
+    const char *path = path_in(dir, "known.ndx"), *bad = path_in(dir, "known_bad.ndx"),
+               *out = path_in(dir, "known_out.ndx");
+    for (int layout = 1; layout <= 2; layout++)
+        for (int kind = KILL_AROUND; kind <= FREE_CUT_NO_INFO; kind++) {
+            known_file(path, layout);
+            size_t n;
+            uint8_t *m = read_file(path, &n);
+            char *want = records_hex(path), say[200];
+            unsigned say_ix = 0;
+            int64_t say_off = -1;
+            known_damage(m, lay_get(layout), path, kind, want, say, &say_ix, &say_off);
+            assert_int_equal(write_file(bad, m, n), 0);
+            lines l = {0};
+            udb_repair_report rep;
+            unlink(out);
+            if (udb_repair(bad, out, NULL, keep_lines, &l, &rep))
+                fail_msg("%s: repair failed", names[kind]);
+            char *got = records_hex(out);
+            if (strcmp(want, got))
+                fail_msg("%d %s: records differ:\nwant:\n%s\ngot:\n%s", layout, names[kind], want, got);
+            if (*say)
+                has_line(&l, say, say_ix, say_off);
+            if (getenv("UDB_REPAIR_SHOW"))
+                for (int i = 0; i < l.n; i++)
+                    fprintf(stderr, "%d %s: %s\n", layout, names[kind], l.text[i]);
+            uint64_t nrec = 0, nwant = 0;
+            for (const char *q = want; (q = strchr(q, '\n')); q++)
+                nwant++;
+            for (unsigned i = 0; i < rep.num_indexes; i++)
+                nrec += rep.index[i].records;
+            assert_int_equal(nrec, nwant); /* the report counts what the file holds */
+            assert_int_equal(rep.records_dropped, kind == NO_NUL || kind == NEG_DP || kind == UNLINKED);
+            assert_int_equal(rep.records_doubtful, kind == ZERO_HEAD_CUT || kind == ZERO_HEAD_LISTED);
+            assert_int_equal(l.lost, kind == KILL_AROUND ? 2 : kind == ZERO_HEAD_CUT);
+            udb_repair_report_free(&rep);
+            free(want);
+            free(got);
+            free(m);
+        }
+}
+
 /* ---- conversion ----------------------------------------------------------------------------------- */
 static void convert(const char *in, const char *out, int layout, unsigned maxitems, int want_rc)
 {
@@ -510,6 +1056,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_file),
         cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_first_record_at_zero),
+        cmocka_unit_test(test_healthy_property),
+        cmocka_unit_test(test_damage_named),
         cmocka_unit_test(test_convert_round_trips),
         cmocka_unit_test(test_existing_output),
         cmocka_unit_test(test_progress),

@@ -5,13 +5,18 @@
  * growing and shrinking / delete through every index / range and prefix
  * scans / cursor walks and deletes, compared with a model; the store check
  * (every heap byte accounted for) after every batch; close, reopen, full
- * comparison; compaction; compressed and plain records together.
+ * comparison; compaction; compressed and plain records together. The
+ * check and the read and write paths agree on damaged stores: a lying
+ * uncompressed length (also 0xffffffff: reported as corruption, nothing
+ * allocated for it), a damaged index-1 key in a frame, a hole of 2^63-1
+ * bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "endian.h"
+#include "layout.h"
 #include "testutil.h"
 
 static const char *dir;
@@ -463,6 +468,130 @@ static void test_store_crc(void **state)
     udb_store_close(s);
 }
 
+/* ---- the check tells the truth ------------------------------------------------------------ */
+typedef struct said {
+    char text[2000];
+    unsigned problems;
+} said;
+
+static void collect_problems(void *arg, int sev, int64_t off, unsigned ix, const char *text)
+{
+    said *w = arg;
+    size_t n = strlen(w->text);
+    if (sev != UDB_PROBLEM)
+        return;
+    w->problems++;
+    snprintf(w->text + n, sizeof w->text - n, "[%u %lld] %s\n", ix, (long long)off, text);
+}
+
+/* The store's check fails and a problem contains want. */
+static void check_says(udb_store *s, const char *want, const char *what)
+{
+    said w = {"", 0};
+    int rc = udb_store_check(s, collect_problems, &w, NULL);
+    if (rc != UDB_CORRUPT || !strstr(w.text, want))
+        fail_msg("%s: the check gives %d with:\n%swant UDB_CORRUPT and '%s'", what, rc, w.text, want);
+}
+
+typedef struct truth {
+    const char *name;
+    char dat[600];
+    uint8_t *img;               /* the healthy heap */
+    size_t len;
+    int64_t rec;                /* the compressed record of id 1 */
+} truth;
+
+/* A compressed store: ids 1..3 ("one", "two", "six"), 2 deleted (a hole). */
+static void truth_make(truth *t)
+{
+    t->name = path_in(dir, "truth");
+    udb_store *s = open_store(t->name, 1, UDB_LAYOUT_WIDE, 1);
+    static const char *names[] = {"one", "two", "six"};
+    memset(vbuf, 'z', 2000);
+    for (int32_t id = 1; id <= 3; id++) {
+        udb_key k[3] = {{&id, 4}, {names[id - 1], 3}, {"tag", 3}};
+        assert_int_equal(udb_store_put(s, k, vbuf, id == 2 ? 300 : 2000), 0);
+    }
+    int32_t two = 2;
+    assert_int_equal(udb_store_delete(s, 1, &two, 4, NULL), 0);
+    assert_int_equal(udb_store_check(s, report, NULL, NULL), 0);
+    udb_store_close(s);
+    snprintf(t->dat, sizeof t->dat, "%s.dat", t->name);
+    t->img = read_file(t->dat, &t->len);
+    t->rec = 11 + 23; /* after the header and the store descriptor */
+    assert_int_equal(t->img[t->rec], LAY_FRAME_DEFLATE);
+}
+
+static udb_store *truth_damaged(truth *t, const uint8_t *img)
+{
+    assert_int_equal(write_file(t->dat, img, t->len), 0);
+    return open_store(t->name, 0, 0, 0);
+}
+
+/* The declared uncompressed length lies: the check and a read both fail
+   with UDB_CORRUPT naming the record; an absurd length allocates nothing. */
+static void truth_raw(truth *t, uint8_t *img)
+{
+    uint32_t was = ld32(t->img + t->rec + 9);
+    const uint32_t lies[] = {was + 1, was - 1, 0, 0xffffffffu, was * 2000};
+    char at[40];
+    snprintf(at, sizeof at, "offset %lld", (long long)t->rec);
+    for (size_t k = 0; k < sizeof lies / sizeof lies[0]; k++) {
+        memcpy(img, t->img, t->len);
+        st32(img + t->rec + 9, lies[k]);
+        udb_store *s = truth_damaged(t, img);
+        check_says(s, at, "a lying length");
+        udb_val v = {0};
+        int32_t id = 1;
+        assert_int_equal(udb_store_get(s, 1, &id, 4, &v), UDB_CORRUPT);
+        assert_non_null(strstr(udb_store_errmsg(s), at));
+        assert_true(v.cap <= 2000 * 1032);
+        udb_val_free(&v);
+        udb_store_close(s);
+    }
+}
+
+static void test_store_check_truth(void **state)
+{
+    (void)state;
+    truth t;
+    truth_make(&t);
+    uint8_t *img = malloc(t.len);
+    truth_raw(&t, img);
+    /* index 1's key in the frame: a delete through index 2 cannot find
+       the record's index-1 entry */
+    memcpy(img, t.img, t.len);
+    img[t.rec + 13] ^= 0x40;
+    udb_store *s = truth_damaged(&t, img);
+    check_says(s, "index 1 has no entry for the record at 34", "index 1's key");
+    assert_int_equal(udb_store_delete(s, 2, "one", 3, NULL), UDB_CORRUPT);
+    assert_non_null(strstr(udb_store_errmsg(s), "index 1 has no entry"));
+    udb_store_close(s);
+    /* a hole of 2^63-1 bytes */
+    memcpy(img, t.img, t.len);
+    const lay *L = lay_get(UDB_LAYOUT_WIDE);
+    int64_t table = lay_heap_first_table(L, img), pos, size;
+    assert_true(table > 0 && lay_table_holes(L, img + table, lay_heap_slots(L, img)) == 1);
+    lay_table_hole(L, img + table, 1, &pos, &size);
+    lay_table_set_hole(L, img + table, 1, pos, INT64_MAX);
+    s = truth_damaged(&t, img);
+    check_says(s, "bytes) lies outside the file", "a hole of 2^63-1 bytes");
+    int32_t id = 9;
+    udb_key k[3] = {{&id, 4}, {"nine", 4}, {"tag", 3}};
+    assert_int_equal(udb_store_put(s, k, "v", 1), UDB_CORRUPT);
+    assert_non_null(strstr(udb_store_errmsg(s), "writes are refused"));
+    udb_store_close(s);
+    /* healthy again: clean, and the reads and writes work */
+    s = truth_damaged(&t, t.img);
+    assert_int_equal(udb_store_check(s, report, NULL, NULL), 0);
+    assert_int_equal(udb_store_delete(s, 2, "one", 3, NULL), 0);
+    assert_int_equal(udb_store_put(s, k, "v", 1), 0);
+    assert_int_equal(udb_store_check(s, report, NULL, NULL), 0);
+    udb_store_close(s);
+    free(img);
+    free(t.img);
+}
+
 /* ---- bulk load ------------------------------------------------------------------------- */
 typedef struct feed {
     smodel *m;
@@ -606,6 +735,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_refusals),
         cmocka_unit_test(test_store_crc),
+        cmocka_unit_test(test_store_check_truth),
         cmocka_unit_test(test_store_wide),
         cmocka_unit_test(test_store_classic_compressed),
         cmocka_unit_test(test_store_load_sorted),

@@ -166,6 +166,41 @@ int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len)
     return rc;
 }
 
+typedef struct heap_findings {
+    udb_problem_fn fn;
+    void *arg;
+    unsigned problems;
+} heap_findings;
+
+static void heap_finding(void *arg, int64_t pos, const char *what)
+{
+    heap_findings *f = arg;
+    f->problems++;
+    if (f->fn)
+        f->fn(f->arg, UDB_PROBLEM, pos, 0, what);
+}
+
+int udb_heap_check(udb_heap *h, udb_problem_fn fn, void *arg, udb_check_report *rep)
+{
+    heap_findings f = {fn, arg, 0};
+    if (rep)
+        memset(rep, 0, sizeof *rep);
+    api_lock(&h->b);
+    int began, rc = loaded(h);
+    if (!rc && !(rc = api_read_begin(&h->b, &began))) {
+        heap v;
+        rc = heap_check(&h->h, &v, heap_finding, &f);
+        heap_forget(&v);
+        api_read_end(&h->b, began);
+        if (!rc && f.problems)
+            rc = udb_err_set(&h->b.err, UDB_CORRUPT, "%u problem(s) found", f.problems);
+    }
+    if (rep)
+        rep->problems = f.problems;
+    api_unlock(&h->b);
+    return rc;
+}
+
 /* ---- changes --------------------------------------------------------------------------- */
 enum { H_ALLOC, H_FREE, H_WRITE };
 

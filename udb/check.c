@@ -3,7 +3,9 @@
  * node levels and sibling links, key order, node key = greatest key of its
  * subtree, bottom items = first leaf of each key run, the leaf chain both
  * ways, free lists, and that every byte of the body belongs to exactly one
- * block. Reads only; must not change anything.
+ * block; then what the first write to an index would refuse, asked of the
+ * write path itself (mindex_write_refusal). Reads only; must not change
+ * anything.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +283,20 @@ static uint64_t check_free(ck *c, mindex_index *x, unsigned ix, int leaves)
     return n;
 }
 
+/* ---- what writes refuse ------------------------------------------------------------------ */
+/* An index the check found sound may still be refused by the first write
+   (the infos do not lead to the edges of the tree, ...): the write path's
+   own test says so, as a problem. */
+static void check_writable(ck *c, unsigned i)
+{
+    char pre[24];
+    if (!mindex_write_refusal(c->m, i))
+        return;
+    const char *msg = c->m->err->msg;
+    size_t n = (size_t)snprintf(pre, sizeof pre, "index %u: ", i + 1);
+    say(c, UDB_PROBLEM, -1, i + 1, "writes are refused: %s", strncmp(msg, pre, n) ? msg : msg + n);
+}
+
 /* ---- one index ---------------------------------------------------------------------------- */
 static void check_index(ck *c, unsigned i)
 {
@@ -300,6 +316,7 @@ static void check_index(ck *c, unsigned i)
     }
     level bottom = {0}, firsts = {0};
     int broken = 0;
+    unsigned before = c->rep->problems;
     r->levels = x->info.levels;
     check_tree(c, x, ix, &bottom, &r->nodes, &broken);
     chain_result cr;
@@ -322,16 +339,17 @@ static void check_index(ck *c, unsigned i)
                 "the bottom-level items (%zu) do not point at the first leaf of each key run (%zu)",
                 bottom.n, firsts.n);
         if (cr.disorder)
-            say(c, same ? UDB_NOTE : UDB_PROBLEM, cr.first_disorder, ix,
-                "the leaf chain is out of key order at %llu place(s)%s", (unsigned long long)cr.disorder,
-                same ? ": the original's empty-index defect; reads follow the chain as the "
-                       "original did, writes are refused until `dbe repair` sorts it"
-                     : "");
+            say(c, UDB_PROBLEM, cr.first_disorder, ix,
+                "the leaf chain is out of key order at %llu place(s)%s; reads follow the chain as the "
+                "original did, but the index must not be written before `dbe repair` sorts it",
+                (unsigned long long)cr.disorder, same ? " (the original's empty-index defect)" : "");
     }
     r->free_nodes = check_free(c, x, ix, 0);
     r->free_leaves = check_free(c, x, ix, 1);
     free(bottom.pos);
     free(firsts.pos);
+    if (c->rep->problems == before)
+        check_writable(c, i);
 }
 
 /* ---- accounting ---------------------------------------------------------------------------- */

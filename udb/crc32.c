@@ -7,6 +7,7 @@
  * slice-by-8 tables (crc32_tab.h). Same results as zlib either way (tested
  * against it). Owns nothing else.
  */
+#include <stdatomic.h>
 #include "crc32.h"
 #include "crc32_tab.h"
 
@@ -70,10 +71,13 @@ __attribute__((target("pclmul,sse4.1"))) static uint32_t crc_fold(uint32_t c, co
 
 static int fold_ok(void)
 {
-    static int ok = -1; /* a benign race: every thread computes the same */
-    if (ok < 0)
-        ok = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
-    return ok;
+    static _Atomic int ok = -1; /* threads racing here compute the same */
+    int v = atomic_load_explicit(&ok, memory_order_relaxed);
+    if (v < 0) {
+        v = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+        atomic_store_explicit(&ok, v, memory_order_relaxed);
+    }
+    return v;
 }
 
 uint32_t udb_crc32(uint32_t crc, const void *buf, size_t len)

@@ -1,7 +1,9 @@
 /*
  * heap.c — HeapFile access: header, the holes-table chain as each original
  * wrote it, and the write side: allocation from a fitting hole or the end of
- * the file, release with coalescing, the end of the file given back.
+ * the file, release with coalescing, the end of the file given back. The
+ * validation of the chain and the holes before the first write is also the
+ * check's (heap_check), so the two cannot disagree.
  * Holes live in readable records only (layout.c knows which), so the
  * original of the layout reads back every hole udb stores.
  * Must not know about indexes or record framing.
@@ -173,11 +175,15 @@ static int table_add(heap *h, int64_t pos, unsigned count)
     return count < h->cap ? roomy_push(h, h->ntab - 1) : 0;
 }
 
-static int broken(heap *h, const char *fmt, long long a, long long b)
+/* A table or hole the allocator cannot use: the view is broken (writes
+   refused). Returns 1 when building stops here, 0 when the check goes on. */
+static int broken(heap *h, int64_t at, const char *fmt, long long a, long long b)
 {
     h->broken = 1;
     snprintf(h->why, sizeof h->why, fmt, a, b);
-    return 0;
+    if (h->bad)
+        h->bad(h->bad_arg, at, h->why);
+    return !h->bad;
 }
 
 /* Does [pos, pos+n) touch a table or the header? */
@@ -204,18 +210,61 @@ static int overlaps_hole(const heap *h, int64_t pos, int64_t n)
     return b && b->pos + b->size > pos;
 }
 
+/* The chain's tables into the view. A table that cannot be read ends it:
+   an error, or for the check a finding. */
+static int view_tables(heap *h)
+{
+    unsigned no = 0;
+    uint64_t limit = pager_size(h->pf) / h->tsize + 1;
+    if (h->cap == 0 && broken(h, 0, "the header gives %lld slot(s) per holes table: a table holds no "
+                              "hole (udb needs %lld or more)", h->slots, 2))
+        return 0;
+    for (int64_t at = h->first_table; at != -1;) {
+        const uint8_t *t = ++no > limit ? NULL : table_at(h, at, no);
+        if (!t) {
+            int rc = no > limit ? udb_err_set(h->err, UDB_CORRUPT, "%s: the holes-table chain loops",
+                                              h->pf->path)
+                                : h->err->code;
+            if (!h->bad)
+                return rc;
+            h->broken = 1;
+            h->bad(h->bad_arg, at, h->err->msg);
+            return 0;
+        }
+        int rc = table_add(h, at, lay_table_holes(h->L, t, h->slots));
+        if (rc)
+            return rc;
+        at = lay_table_next(h->L, t);
+    }
+    for (unsigned i = 0; i + 1 < h->ntab; i++) /* by position: neighbours only */
+        if (h->by_pos[i] + (int64_t)h->tsize > h->by_pos[i + 1] &&
+            broken(h, h->by_pos[i + 1], "the holes table at %lld overlaps the one at %lld",
+                   h->by_pos[i + 1], h->by_pos[i]))
+            return 0;
+    return 0;
+}
+
+/* Every hole of the tables: inside the file, clear of the header, the
+   tables and the holes before it. */
 static int view_holes(heap *h)
 {
     int64_t size = (int64_t)pager_size(h->pf);
-    for (unsigned i = 0; i < h->ntab && !h->broken; i++) {
+    for (unsigned i = 0; i < h->ntab; i++) {
         const uint8_t *t = pager_get(h->pf, (uint64_t)h->tab[i].pos, h->tsize);
-        for (unsigned r = 1; r <= h->tab[i].count && !h->broken; r++) {
+        for (unsigned r = 1; r <= h->tab[i].count; r++) {
             int64_t p, n;
             lay_table_hole(h->L, t, r, &p, &n);
-            if (n <= 0 || p < 0 || p > size || n > size - p)
-                return broken(h, "a hole at %lld (%lld bytes) lies outside the file", p, n);
-            if (hits_structure(h, p, n) || overlaps_hole(h, p, n))
-                return broken(h, "a hole at %lld (%lld bytes) overlaps another hole or a table", p, n);
+            const char *why = n <= 0 || p < 0 || p > size || n > size - p
+                                  ? "a hole at %lld (%lld bytes) lies outside the file"
+                              : hits_structure(h, p, n) || overlaps_hole(h, p, n)
+                                  ? "a hole at %lld (%lld bytes) overlaps the header, a holes table or "
+                                    "another hole"
+                                  : NULL;
+            if (why) {
+                if (broken(h, h->tab[i].pos, why, p, n))
+                    return 0;
+                continue;
+            }
             space_hole *ho = space_add(&h->sp, p, n);
             if (!ho)
                 return udb_err_set(h->err, UDB_NOMEM, "out of memory");
@@ -230,25 +279,24 @@ static int view_holes(heap *h)
 static int build_view(heap *h)
 {
     if (!h->view) {
-        unsigned no = 0;
-        uint64_t limit = pager_size(h->pf) / h->tsize + 1;
-        int rc = 0;
-        for (int64_t at = h->first_table; at != -1 && !rc;) {
-            const uint8_t *t = ++no > limit ? NULL : table_at(h, at, no);
-            if (!t)
-                return no > limit ? udb_err_set(h->err, UDB_CORRUPT, "%s: the holes-table chain loops",
-                                                h->pf->path)
-                                  : h->err->code;
-            rc = table_add(h, at, lay_table_holes(h->L, t, h->slots));
-            at = lay_table_next(h->L, t);
-        }
-        if (rc || (rc = view_holes(h))) {
+        int rc = view_tables(h);
+        if (!rc && (!h->broken || h->bad)) /* the allocator stops at the first finding */
+            rc = view_holes(h);
+        if (rc) {
             heap_forget(h);
             return rc;
         }
         h->view = 1;
     }
     return 0;
+}
+
+int heap_check(const heap *h, heap *v, heap_bad_fn bad, void *arg)
+{
+    *v = (heap){.pf = h->pf, .err = h->err, .L = h->L, .first_table = h->first_table,
+                .slots = h->slots, .tsize = h->tsize, .cap = h->cap, .bad = bad, .bad_arg = arg};
+    space_init(&v->sp);
+    return build_view(v);
 }
 
 int heap_view(heap *h)
@@ -377,7 +425,7 @@ int heap_release(heap *h, int64_t pos, uint64_t n)
     if (rc)
         return rc;
     int64_t size = (int64_t)pager_size(h->pf), len = (int64_t)n;
-    if (n == 0 || pos < (int64_t)h->L->heap_hdr_size || pos > size || len > size - pos)
+    if (n == 0 || pos < (int64_t)h->L->heap_hdr_size || pos > size || n > (uint64_t)(size - pos))
         return udb_err_set(h->err, UDB_INVAL, "%s: cannot free %llu bytes at %lld (file %lld bytes)",
                            h->pf->path, (unsigned long long)n, (long long)pos, (long long)size);
     if (hits_structure(h, pos, len) || overlaps_hole(h, pos, len))

@@ -21,6 +21,10 @@ typedef struct htable {
     space_hole **slot;                /* slot[r], r = 1..capacity */
 } htable;
 
+/* A finding of the check: a table or hole the allocator refuses; pos is
+   where its bytes are (the table), what says why. */
+typedef void (*heap_bad_fn)(void *arg, int64_t pos, const char *what);
+
 typedef struct heap {
     pager_file *pf;
     udb_err *err;
@@ -39,6 +43,8 @@ typedef struct heap {
     unsigned ntab, captab;
     unsigned *roomy;            /* tables that may have a free slot */
     unsigned nroomy;
+    heap_bad_fn bad;            /* the check's copy only: hears every finding */
+    void *bad_arg;
 } heap;
 
 int heap_load(heap *h, pager_file *pf, int layout, udb_err *err);
@@ -57,5 +63,11 @@ int heap_release(heap *h, int64_t pos, uint64_t n);
 int heap_write(heap *h, int64_t pos, const void *buf, size_t len);
 /* The view, built on demand (0, or the reason the holes are unusable). */
 int heap_view(heap *h);
+/* The check: the view built afresh into v (h is left alone) by the
+   allocator's own validation of every table and hole, except that each
+   finding goes to bad and the validation goes on past it (bad holes are
+   left out of v). 0, or an error that stopped it (out of memory). The
+   caller releases v with heap_forget. */
+int heap_check(const heap *h, heap *v, heap_bad_fn bad, void *arg);
 
 #endif

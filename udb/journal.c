@@ -1,7 +1,7 @@
 /*
  * journal.c — the rollback journal: NAME-journal beside the first file of a
- * group. Owns the journal's byte format and its playback; must not know about
- * any data-file layout.
+ * group. Owns the journal's byte format, its checks and its playback; must
+ * not know about any data-file layout.
  *
  * Header (512 bytes at offset 0), little-endian:
  *   0 magic "udbjrnl\1"  8 state (1 hot, 2 clean)  12 page size
@@ -11,11 +11,18 @@
  * Records from offset 512, each 32 + page size bytes:
  *   0 magic "1rec"  4 file  8 page number  16 salt
  *   24 crc32 of bytes 0..23 and the page image  28 zero  32 page image
- * A journal is hot when its header is valid and says hot. Playback applies
- * records while they carry the header's salt and a valid crc, then truncates
- * each file to its original size.
+ * A journal is hot when its header is valid and says hot. A hot journal is
+ * hostile until checked: playback first checks the header (only the files
+ * of its group, by their exact names: hdr_check), every record (files and
+ * pages the header gives) and the original sizes against the files, and
+ * only then applies the records and truncates each file to its original
+ * size. Records end at the first that is short, carries another salt or
+ * fails its crc (a torn tail). Journals and the files only a journal names
+ * are never opened through a symbolic link.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "crc32.h"
@@ -25,6 +32,9 @@
 #define JHDR 512u
 #define RHDR 32u
 #define NAME_MAX_LEN 200u
+#define JSUFFIX "-journal"
+#define PSIZE_MIN 4096u   /* the page sizes udb writes with on the systems it runs on */
+#define PSIZE_MAX 65536u
 #define STATE_HOT 1u
 #define STATE_CLEAN 2u
 #define JBUF_CAP ((size_t)1 << 20)
@@ -36,6 +46,7 @@ typedef struct jhdr {
     unsigned state, psize, nfiles;
     uint64_t counter, salt;
     uint64_t orig[PAGER_MAX_FILES];
+    unsigned nlen[PAGER_MAX_FILES]; /* the name's length as stored (hdr_check bounds it) */
     char name[PAGER_MAX_FILES][NAME_MAX_LEN + 1];
 } jhdr;
 
@@ -59,7 +70,7 @@ static char *str_cat(const char *a, size_t alen, const char *b)
 int journal_attach(pager_group *g, const char *path0)
 {
     size_t n = strlen(path0);
-    g->jpath = str_cat(path0, n, "-journal");
+    g->jpath = str_cat(path0, n, JSUFFIX);
     if (!g->jpath)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
     if (strlen(base_name(path0)) > NAME_MAX_LEN)
@@ -69,7 +80,7 @@ int journal_attach(pager_group *g, const char *path0)
         char *ndx = str_cat(path0, n - 4, ".ndx");
         if (!ndx)
             return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-        g->xjpath = str_cat(ndx, strlen(ndx), "-journal");
+        g->xjpath = str_cat(ndx, strlen(ndx), JSUFFIX);
         free(ndx);
         if (!g->xjpath)
             return udb_err_set(g->err, UDB_NOMEM, "out of memory");
@@ -107,7 +118,8 @@ static void hdr_encode(uint8_t *b, const jhdr *h)
     st32(b + 508, udb_crc32(0, b, 508));
 }
 
-/* 0 = valid header decoded; 1 = no valid header */
+/* 0 = a header with a valid crc, decoded as it is (hdr_check judges its
+   fields); 1 = no valid header */
 static int hdr_decode(const uint8_t *b, jhdr *h)
 {
     if (memcmp(b, MAGIC, 8) || ld32(b + 508) != udb_crc32(0, b, 508))
@@ -117,17 +129,101 @@ static int hdr_decode(const uint8_t *b, jhdr *h)
     h->counter = ld64(b + 16);
     h->salt = ld64(b + 24);
     h->nfiles = ld32(b + 32);
-    if (h->nfiles < 1 || h->nfiles > PAGER_MAX_FILES || h->psize < 512 || h->psize > (1u << 16) ||
-        (h->psize & (h->psize - 1)))
-        return 1;
-    for (unsigned i = 0; i < h->nfiles; i++) {
+    for (unsigned i = 0; i < h->nfiles && i < PAGER_MAX_FILES; i++) {
         const uint8_t *e = b + 40 + 216 * i;
-        unsigned l = ld16(e + 8);
-        if (l == 0 || l > NAME_MAX_LEN)
-            return 1;
         h->orig[i] = ld64(e);
+        h->nlen[i] = ld16(e + 8);
+        size_t l = h->nlen[i] < NAME_MAX_LEN ? h->nlen[i] : NAME_MAX_LEN;
         memcpy(h->name[i], e + 10, l);
         h->name[i][l] = 0;
+    }
+    return 0;
+}
+
+/* ---- checks of a hot header ------------------------------------------------------------ */
+__attribute__((format(printf, 3, 4))) static int refuse(pager_group *g, const char *jpath,
+                                                        const char *fmt, ...)
+{
+    char why[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return udb_err_set(g->err, UDB_CORRUPT,
+                       "journal %s refused, nothing changed: %s (inspect it; once it is removed "
+                       "the files open as they are)",
+                       jpath, why);
+}
+
+/* A name from a journal as text: bytes other than printable ASCII as \xNN,
+   cut to fit out. */
+static const char *shown(char *out, size_t cap, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 5 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'')
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* The names a journal at jpath may give, in order: the file it is named
+   after, then for X.ndx the store's heap X.dat. Returns how many. */
+static unsigned group_names(const char *jpath, char want[PAGER_MAX_FILES][NAME_MAX_LEN + 1])
+{
+    const char *b = base_name(jpath);
+    size_t n = strlen(b) - (sizeof JSUFFIX - 1); /* journal_attach made it: at most 200 */
+    memcpy(want[0], b, n);
+    want[0][n] = 0;
+    if (n <= 4 || strcmp(want[0] + n - 4, ".ndx"))
+        return 1;
+    memcpy(want[1], want[0], n - 4);
+    memcpy(want[1] + n - 4, ".dat", 5);
+    return 2;
+}
+
+/* The first file's name is a file name, only not this group's: a journal
+   copied from elsewhere. */
+static int foreign(pager_group *g, const char *jpath, const char *name, const char *want)
+{
+    char a[80];
+    if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return 0;
+    return udb_err_set(g->err, UDB_RECOVER,
+                       "journal %s belongs to '%s', not to %s; move it away if that file no "
+                       "longer exists",
+                       jpath, shown(a, sizeof a, name), want);
+}
+
+/* A hot header names only the files of its group, by their exact names, in
+   the journal's directory, with sizes and a page size udb can have written. */
+static int hdr_check(pager_group *g, const char *jpath, const jhdr *h)
+{
+    char want[PAGER_MAX_FILES][NAME_MAX_LEN + 1], a[80];
+    unsigned nw = group_names(jpath, want), ps = 1u << g->files[0]->pshift;
+    if (h->nfiles < 1 || h->nfiles > nw)
+        return refuse(g, jpath, "it names %u file(s); its group is %s%s%s", h->nfiles, want[0],
+                      nw > 1 ? " and " : "", nw > 1 ? want[1] : "");
+    if (h->psize != ps && (h->psize < PSIZE_MIN || h->psize > PSIZE_MAX || (h->psize & (h->psize - 1))))
+        return refuse(g, jpath, "page size %u is not one udb writes", h->psize);
+    for (unsigned i = 0; i < h->nfiles; i++) {
+        if (h->nlen[i] > NAME_MAX_LEN)
+            return refuse(g, jpath, "the name of file %u is %u bytes long, over its %u-byte field", i,
+                          h->nlen[i], NAME_MAX_LEN);
+        if (strlen(h->name[i]) != h->nlen[i])
+            return refuse(g, jpath, "the name of file %u holds a NUL byte", i);
+        if (strcmp(h->name[i], want[i])) {
+            int rc = i ? 0 : foreign(g, jpath, h->name[i], want[i]);
+            return rc ? rc : refuse(g, jpath, "file %u is '%s', not %s (only the files of its group, "
+                                    "in its directory)", i, shown(a, sizeof a, h->name[i]), want[i]);
+        }
+        if (h->orig[i] > INT64_MAX)
+            return refuse(g, jpath, "original size %llu of %s is impossible",
+                          (unsigned long long)h->orig[i], want[i]);
     }
     return 0;
 }
@@ -146,13 +242,30 @@ static void hdr_of_group(pager_group *g, jhdr *h, unsigned state)
     }
 }
 
+/* Open a journal, or a file only a journal names, never through a symbolic
+   link (nor waiting on a FIFO). */
+static int jopen(pager_group *g, const char *path, int flags, int *fd)
+{
+    return g->os->open(g->os->ctx, path, flags | UDB_OS_NOFOLLOW, fd);
+}
+
+static int jopen_err(pager_group *g, int rc, const char *what, const char *jpath)
+{
+    if (rc == -ELOOP)
+        return udb_err_set(g->err, UDB_CORRUPT,
+                           "journal %s is a symbolic link, which udb never follows; nothing "
+                           "changed (inspect it and remove it)",
+                           jpath);
+    return pager_oserr(g, rc, what, jpath);
+}
+
 /* Open an existing journal read-only or read-write; -ENOENT when absent. */
 static int open_journal(pager_group *g, const char *path, int create, int *fd)
 {
     int flags = g->readonly ? UDB_OS_READ : UDB_OS_RDWR;
     if (create)
         flags |= UDB_OS_CREATE;
-    return g->os->open(g->os->ctx, path, flags, fd);
+    return jopen(g, path, flags, fd);
 }
 
 /* Read the header of the journal at fd: 1 hot, 0 not hot; counter set. */
@@ -172,6 +285,8 @@ static int read_state(pager_group *g, int fd, jhdr *h, int *hot)
     return 0;
 }
 
+static int peek_check(pager_group *g, int fd, const char *jpath, const jhdr *h, unsigned need);
+
 int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_t *xcounter)
 {
     jhdr h;
@@ -183,32 +298,33 @@ int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_
         if (rc == -ENOENT)
             g->jfd = -1;
         else if (rc < 0)
-            return pager_oserr(g, rc, "cannot open journal", g->jpath);
+            return jopen_err(g, rc, "cannot open journal", g->jpath);
     }
     if (g->jfd >= 0) {
         if ((rc = read_state(g, g->jfd, &h, hot)) < 0)
             return pager_oserr(g, rc, "cannot read journal", g->jpath);
         *counter = h.counter;
-        if (*hot && strcmp(h.name[0], base_name(g->files[0]->path)))
-            return udb_err_set(g->err, UDB_RECOVER,
-                               "journal %s belongs to '%s', not to %s; move it away if that file "
-                               "no longer exists",
-                               g->jpath, h.name[0], g->files[0]->path);
+        if (*hot && (rc = peek_check(g, g->jfd, g->jpath, &h, 1)))
+            return rc;
     }
     if (g->xjpath) {
-        int fd;
-        rc = g->os->open(g->os->ctx, g->xjpath, UDB_OS_READ, &fd);
-        if (rc == 0) {
-            int xh = 0;
-            rc = read_state(g, fd, &h, &xh);
-            g->os->close(g->os->ctx, fd);
-            if (rc < 0)
-                return pager_oserr(g, rc, "cannot read journal", g->xjpath);
+        int fd, xh = 0;
+        rc = jopen(g, g->xjpath, UDB_OS_READ, &fd);
+        if (rc == -ENOENT)
+            return 0;
+        if (rc < 0)
+            return jopen_err(g, rc, "cannot open journal", g->xjpath);
+        rc = read_state(g, fd, &h, &xh);
+        if (rc < 0) {
+            rc = pager_oserr(g, rc, "cannot read journal", g->xjpath);
+        } else {
             *xcounter = h.counter;
-            for (unsigned i = 0; xh && i < h.nfiles; i++)
-                if (!strcmp(h.name[i], base_name(g->files[0]->path)))
-                    *xhot = 1;
+            *xhot = xh && h.nfiles == 2; /* checked next: its file 1 is this heap file */
+            if (xh)
+                rc = peek_check(g, fd, g->xjpath, &h, 2);
         }
+        g->os->close(g->os->ctx, fd);
+        return rc;
     }
     return 0;
 }
@@ -220,7 +336,7 @@ static int ensure_open_rw(pager_group *g)
         return 0;
     int rc = open_journal(g, g->jpath, 1, &g->jfd);
     if (rc < 0)
-        return pager_oserr(g, rc, "cannot create journal", g->jpath);
+        return jopen_err(g, rc, "cannot create journal", g->jpath);
     return 0;
 }
 
@@ -362,9 +478,10 @@ void journal_reset(pager_group *g)
     g->jhdr_written = 0;
 }
 
-/* ---- playback ----------------------------------------------------------------------- */
-/* The descriptor of member name, from the group or opened for playback. */
-static int member_fd(pager_group *g, const char *jpath, const char *name, int *fd, int *opened)
+/* ---- checks and playback ------------------------------------------------------------ */
+/* The descriptor of member name (checked by hdr_check), from the group or
+   opened in the journal's directory: for writing (locked) when write. */
+static int member_fd(pager_group *g, const char *jpath, const char *name, int write, int *fd, int *opened)
 {
     *opened = 0;
     const char *slash = strrchr(jpath, '/');
@@ -378,16 +495,14 @@ static int member_fd(pager_group *g, const char *jpath, const char *name, int *f
             free(path);
             return 0;
         }
-    int rc = g->os->open(g->os->ctx, path, UDB_OS_RDWR, fd);
+    int rc = jopen(g, path, write ? UDB_OS_RDWR : UDB_OS_READ, fd);
     if (rc == 0) {
-        rc = g->os->lock(g->os->ctx, *fd, 2, LOCK_PENDING, 3);
-        if (rc < 0) {
-            g->os->close(g->os->ctx, *fd);
-            rc = udb_err_set(g->err, UDB_LOCKED, "cannot roll back %s: %s is in use", jpath, path);
-            free(path);
-            return rc;
-        }
         *opened = 1;
+        if (write && g->os->lock(g->os->ctx, *fd, 2, LOCK_PENDING, 3) < 0)
+            rc = udb_err_set(g->err, UDB_LOCKED, "cannot roll back %s: %s is in use", jpath, path);
+    } else if (rc == -ELOOP) {
+        rc = refuse(g, jpath, "%s is a symbolic link, which playback never follows to a file it "
+                    "opens itself (open the store, whose files are then the caller's)", path);
     } else {
         rc = pager_oserr(g, rc, "cannot open journal member", path);
     }
@@ -395,36 +510,172 @@ static int member_fd(pager_group *g, const char *jpath, const char *name, int *f
     return rc;
 }
 
-static int apply_records(pager_group *g, int jfd, const char *jpath, const jhdr *h, const int *fds)
+/* Pages of file i the header gives: those its original size reaches into. */
+static uint64_t orig_pages(const jhdr *h, unsigned i)
+{
+    return h->orig[i] / h->psize + (h->orig[i] % h->psize != 0);
+}
+
+enum { REC_END, REC_OK, REC_BAD };
+
+/* The record at off, read into r: REC_END where the records end (short,
+   another transaction's salt, a torn tail whose page never reached the
+   file), REC_BAD when it names a file or page the header does not give
+   (why says which), else REC_OK; or -errno. */
+static int read_record(const udb_os *os, int jfd, const jhdr *h, uint8_t *r, uint64_t off, char *why,
+                       size_t wl)
+{
+    size_t rec = RHDR + h->psize, got = 0;
+    int rc = os->pread(os->ctx, jfd, r, rec, off, &got);
+    if (rc < 0)
+        return rc;
+    if (got < rec || ld32(r) != RMAGIC || ld64(r + 16) != h->salt ||
+        ld32(r + 24) != udb_crc32(udb_crc32(0, r, 24), r + RHDR, h->psize))
+        return REC_END;
+    unsigned fi = ld32(r + 4);
+    unsigned long long pg = ld64(r + 8);
+    if (fi >= h->nfiles)
+        snprintf(why, wl, "the record at offset %llu is for file %u of %u", (unsigned long long)off, fi,
+                 h->nfiles);
+    else if (pg >= orig_pages(h, fi))
+        snprintf(why, wl, "the record at offset %llu restores page %llu of %s, beyond its original "
+                 "size of %llu bytes", (unsigned long long)off, pg, h->name[fi],
+                 (unsigned long long)h->orig[fi]);
+    else
+        return REC_OK;
+    return REC_BAD;
+}
+
+static int apply_record(pager_group *g, const char *jpath, const jhdr *h, const uint8_t *r, const int *fds)
+{
+    unsigned fi = ld32(r + 4);
+    uint64_t at = ld64(r + 8) * h->psize; /* read_record: below the original size, < 2^63 */
+    size_t n = h->orig[fi] - at < h->psize ? (size_t)(h->orig[fi] - at) : h->psize;
+    int rc = g->os->pwrite(g->os->ctx, fds[fi], r + RHDR, n, at);
+    return rc < 0 ? pager_oserr(g, rc, "cannot restore page from", jpath) : 0;
+}
+
+/* fds NULL: check every record and count them (*n), per file too. Else
+   apply the *n records checked before, each checked again as it is read:
+   a journal that changed since stops playback with an error, and what was
+   written lies inside the checked files and sizes. */
+static int walk_records(pager_group *g, int jfd, const char *jpath, const jhdr *h, const int *fds,
+                        uint64_t *n, uint64_t *per_file)
 {
     size_t rec = RHDR + h->psize;
     uint8_t *r = malloc(rec);
     if (!r)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    int rc = 0;
-    for (uint64_t off = JHDR;; off += rec) {
-        size_t got = 0;
-        if ((rc = g->os->pread(g->os->ctx, jfd, r, rec, off, &got)) < 0) {
-            rc = pager_oserr(g, rc, "cannot read journal", jpath);
-            break;
-        }
-        if (got < rec || ld32(r) != RMAGIC || ld64(r + 16) != h->salt || ld32(r + 4) >= h->nfiles)
-            break;
-        uint32_t c = udb_crc32(0, r, 24);
-        if (ld32(r + 24) != udb_crc32(c, r + RHDR, h->psize))
-            break; /* torn tail: its page was never written to the file */
-        unsigned fi = ld32(r + 4);
-        uint64_t at = ld64(r + 8) * h->psize;
-        if (at >= h->orig[fi])
-            continue;
-        size_t n = h->orig[fi] - at < h->psize ? (size_t)(h->orig[fi] - at) : h->psize;
-        if ((rc = g->os->pwrite(g->os->ctx, fds[fi], r + RHDR, n, at)) < 0) {
-            rc = pager_oserr(g, rc, "cannot restore page from", jpath);
-            break;
-        }
+    char why[200];
+    int rc = 0, st = REC_OK;
+    uint64_t k = 0, off = JHDR;
+    for (; !rc && st != REC_END && (!fds || k < *n); k += st == REC_OK, off += rec) {
+        st = read_record(g->os, jfd, h, r, off, why, sizeof why);
+        if (st < 0)
+            rc = pager_oserr(g, st, "cannot read journal", jpath);
+        else if (st != REC_OK && fds)
+            rc = udb_err_set(g->err, UDB_CORRUPT,
+                             "journal %s changed while it was played back (record at offset %llu); "
+                             "recover again", jpath, (unsigned long long)off);
+        else if (st == REC_BAD)
+            rc = refuse(g, jpath, "%s", why);
+        else if (st == REC_OK && fds)
+            rc = apply_record(g, jpath, h, r, fds);
+        else if (st == REC_OK)
+            per_file[ld32(r + 4)]++;
     }
+    if (!fds)
+        *n = k;
     free(r);
     return rc;
+}
+
+/* A file shorter than its original size gets the bytes it lacks from the
+   journal (a commit that shrank it journaled every page it cut off): an
+   original size neither the file nor the records make up is refused. */
+static int sizes_check(pager_group *g, const char *jpath, const jhdr *h, const int *fds,
+                       const uint64_t *per_file)
+{
+    for (unsigned i = 0; i < h->nfiles; i++) {
+        uint64_t size;
+        int64_t mtime;
+        int rc = g->os->fstat(g->os->ctx, fds[i], &size, &mtime);
+        if (rc == -EINVAL)
+            return refuse(g, jpath, "%s is not a regular file", h->name[i]);
+        if (rc < 0)
+            return pager_oserr(g, rc, "cannot stat", h->name[i]);
+        if (h->orig[i] > size && (h->orig[i] - size - 1) / h->psize >= per_file[i])
+            return refuse(g, jpath, "it gives %s an original size of %llu bytes; the file has %llu "
+                          "and the journal restores %llu page(s) of it", h->name[i],
+                          (unsigned long long)h->orig[i], (unsigned long long)size,
+                          (unsigned long long)per_file[i]);
+    }
+    return 0;
+}
+
+static int restore_sizes(pager_group *g, const jhdr *h, const int *fds)
+{
+    for (unsigned i = 0; i < h->nfiles; i++) {
+        int r1 = g->os->ftruncate(g->os->ctx, fds[i], h->orig[i]);
+        int r2 = r1 < 0 ? r1 : g->os->fsync(g->os->ctx, fds[i]);
+        if (r2 < 0)
+            return pager_oserr(g, r2, "cannot restore", h->name[i]);
+    }
+    return 0;
+}
+
+/* The member files of a hot journal whose header passed hdr_check, and
+   everything else it says, checked before anything is written: every
+   record, and the original sizes against the files. m->nrec: the records. */
+typedef struct members {
+    int fd[PAGER_MAX_FILES], opened[PAGER_MAX_FILES];
+    unsigned n;
+    uint64_t nrec;
+} members;
+
+static int journal_check(pager_group *g, int jfd, const char *jpath, const jhdr *h, int write, members *m)
+{
+    uint64_t per_file[PAGER_MAX_FILES] = {0};
+    int rc = walk_records(g, jfd, jpath, h, NULL, &m->nrec, per_file);
+    for (; !rc && m->n < h->nfiles; m->n++) /* members_close closes what opened */
+        rc = member_fd(g, jpath, h->name[m->n], write, &m->fd[m->n], &m->opened[m->n]);
+    return rc ? rc : sizes_check(g, jpath, h, m->fd, per_file);
+}
+
+static void members_close(pager_group *g, const members *m)
+{
+    for (unsigned i = 0; i < m->n; i++)
+        if (m->opened[i])
+            g->os->close(g->os->ctx, m->fd[i]);
+}
+
+/* A hot journal journal_peek met, covering this group when it names need
+   files: its header is checked; a read-only handle, which cannot play it
+   back, checks the rest now too, so that it reports a hostile journal as
+   such and not as an interrupted transaction. */
+static int peek_check(pager_group *g, int fd, const char *jpath, const jhdr *h, unsigned need)
+{
+    members m = {{0}, {0}, 0, 0};
+    int rc = hdr_check(g, jpath, h);
+    if (rc || !g->readonly || h->nfiles < need)
+        return rc;
+    rc = journal_check(g, fd, jpath, h, 0, &m);
+    members_close(g, &m);
+    return rc;
+}
+
+/* Check everything the hot journal says, then obey it: the records, the
+   original sizes, a clean header. h is the copy checked and obeyed. */
+static int play(pager_group *g, int jfd, const char *jpath, jhdr *h, members *m)
+{
+    int rc = hdr_check(g, jpath, h);
+    if (!rc)
+        rc = journal_check(g, jfd, jpath, h, 1, m);
+    if (!rc)
+        rc = walk_records(g, jfd, jpath, h, m->fd, &m->nrec, NULL);
+    if (!rc)
+        rc = restore_sizes(g, h, m->fd);
+    return rc ? rc : write_clean(g, jfd, jpath, h, 1);
 }
 
 int journal_playback(pager_group *g, const char *jpath)
@@ -432,38 +683,16 @@ int journal_playback(pager_group *g, const char *jpath)
     int own = !strcmp(jpath, g->jpath);
     int jfd = own ? g->jfd : -1, rc, hot = 0;
     if (jfd < 0 && (rc = open_journal(g, jpath, 0, &jfd)) < 0)
-        return rc == -ENOENT ? 0 : pager_oserr(g, rc, "cannot open journal", jpath);
+        return rc == -ENOENT ? 0 : jopen_err(g, rc, "cannot open journal", jpath);
     if (own)
         g->jfd = jfd;
     jhdr h;
-    int fds[PAGER_MAX_FILES], opened[PAGER_MAX_FILES] = {0};
-    unsigned nf = 0;
-    if ((rc = read_state(g, jfd, &h, &hot)) < 0) {
+    members m = {{0}, {0}, 0, 0};
+    if ((rc = read_state(g, jfd, &h, &hot)) < 0)
         rc = pager_oserr(g, rc, "cannot read journal", jpath);
-        goto out;
-    }
-    if (!hot)
-        goto out;
-    for (; nf < h.nfiles; nf++)
-        if ((rc = member_fd(g, jpath, h.name[nf], &fds[nf], &opened[nf])))
-            goto out;
-    if ((rc = apply_records(g, jfd, jpath, &h, fds)))
-        goto out;
-    for (unsigned i = 0; i < nf; i++) {
-        int r1 = g->os->ftruncate(g->os->ctx, fds[i], h.orig[i]);
-        int r2 = r1 < 0 ? r1 : g->os->fsync(g->os->ctx, fds[i]);
-        if (r2 < 0) {
-            rc = pager_oserr(g, r2, "cannot restore", h.name[i]);
-            goto out;
-        }
-    }
-    rc = write_clean(g, jfd, jpath, &h, 1);
-    if (own && !rc)
+    else if (hot && !(rc = play(g, jfd, jpath, &h, &m)) && own)
         g->jcounter = h.counter;
-out:
-    for (unsigned i = 0; i < nf; i++)
-        if (opened[i])
-            g->os->close(g->os->ctx, fds[i]);
+    members_close(g, &m);
     if (!own && jfd >= 0)
         g->os->close(g->os->ctx, jfd);
     return rc;

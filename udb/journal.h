@@ -20,9 +20,12 @@ int journal_finish(pager_group *g);
    writes from the start again. */
 void journal_reset(pager_group *g);
 /* Read the state of the group's journal (hot?) and of the store journal
-   that may cover member 0; counters for change detection. */
+   that may cover member 0; counters for change detection. A hot journal's
+   header is checked (UDB_CORRUPT / UDB_RECOVER when refused); a read-only
+   group, which cannot play it back, checks all of it. */
 int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_t *xcounter);
-/* Roll back the hot journal at jpath onto its member files. */
+/* Check the hot journal at jpath whole (its group's files only, every
+   field and record), then roll it back onto its member files. */
 int journal_playback(pager_group *g, const char *jpath);
 
 #endif

@@ -177,6 +177,10 @@ int mindex_delete_found(mindex *m, unsigned ix, int64_t leaf, const mpath *p, in
                         int *last);
 /* Shape check (and sentinel upgrade) before the first change of an index. */
 int mindex_prepare_write(mindex *m, unsigned ix);
+/* What the file makes writes to index ix refuse (the shape check of the
+   first change, a tree too deep to grow), with the refusal's code and
+   message; 0 when nothing does. Reads only (for the check). */
+int mindex_write_refusal(mindex *m, unsigned ix);
 /* Blocks from the free lists (batches appended when empty). */
 int mindex_alloc_block(mindex *m, mindex_index *x, int leaves, int64_t *out);
 /* k fresh blocks at the end of the file, not on any list yet */

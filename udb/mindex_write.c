@@ -485,6 +485,23 @@ static int upgrade_sentinel(mindex *m, mindex_index *x)
     return 0;
 }
 
+static int too_deep(mindex *m, unsigned ix)
+{
+    if (m->ix[ix].info.levels < MINDEX_MAX_LEVELS)
+        return 0;
+    return udb_err_set(m->err, UDB_FORMAT,
+                       "index %u: the tree is too deep (%u levels) to grow; `dbe repair` rebuilds it",
+                       ix + 1, m->ix[ix].info.levels);
+}
+
+int mindex_write_refusal(mindex *m, unsigned ix)
+{
+    int rc = mindex_readable(m, ix);
+    if (!rc && !(rc = check_shape(m, &m->ix[ix])))
+        rc = too_deep(m, ix);
+    return rc;
+}
+
 int mindex_prepare_write(mindex *m, unsigned ix)
 {
     int rc = mindex_readable(m, ix);
@@ -508,9 +525,7 @@ int mindex_append_find(mindex *m, unsigned ix, const uint8_t *key, mappend *a)
     if (rc)
         return rc;
     mindex_index *x = &m->ix[ix];
-    if (x->info.levels >= MINDEX_MAX_LEVELS)
-        return udb_err_set(m->err, UDB_FORMAT, "index %u: the tree is too deep", ix + 1);
-    if ((rc = collapse_root(m, x)) || (rc = mindex_descend(m, x, key, &a->p)))
+    if ((rc = too_deep(m, ix)) || (rc = collapse_root(m, x)) || (rc = mindex_descend(m, x, key, &a->p)))
         return rc;
     const uint8_t *b = mindex_node(m, x, a->p.pos[1]);
     TRY_PTR(b);

@@ -21,6 +21,8 @@ static int posix_open(void *ctx, const char *path, int flags, int *fd)
         f |= O_CREAT;
     if (flags & UDB_OS_EXCL)
         f |= O_EXCL;
+    if (flags & UDB_OS_NOFOLLOW)
+        f |= O_NOFOLLOW | O_NONBLOCK;
     int r;
     do
         r = open(path, f | O_CLOEXEC, 0644);

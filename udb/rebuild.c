@@ -33,16 +33,21 @@ static int next_rec(void *arg, const void **key, size_t *len, int64_t *dp)
     return 0;
 }
 
-/* STRING keys must end within the key size; others always fit. */
+/* STRING keys must end within the key size; others always fit. A record
+   salvaged by repair also needs a data position udb stores (not < 0). */
 static size_t drop_unfit(rctx *c, unsigned ix, rrec *r, size_t n)
 {
     const lay_tree *T = &c->ix[ix].T;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (T->keytype == UDB_KEY_STRING && !memchr(r[i].key, 0, T->ks)) {
-            rep_say(c, UDB_PROBLEM, -1, ix + 1,
-                    "a record (data position %lld) has a STRING key without its NUL; it is not kept",
-                    (long long)r[i].dp);
+            rep_record(c, UDB_PROBLEM, ix + 1, T->keytype, r[i].key, T->ks, r[i].dp, r[i].leaf,
+                       "is a STRING key without its NUL; it is not kept");
+            continue;
+        }
+        if (c->ncand && r[i].dp < 0) { /* ncand: repair (conversion reads through the API) */
+            rep_record(c, UDB_PROBLEM, ix + 1, T->keytype, r[i].key, T->ks, r[i].dp, r[i].leaf,
+                       "has a negative data position, which udb cannot store; it is not kept");
             continue;
         }
         r[k++] = r[i];
@@ -89,7 +94,7 @@ int rep_write_new(rctx *c, const char *path, const udb_options *opts, unsigned m
             continue;
         udb_index_def def = def_of(&x->info, maxitems, keysize);
         feed f = {x->rec, 0, 0, x->T.ks, c};
-        f.n = drop_unfit(c, i, x->rec, x->nrec);
+        f.n = x->stat.records = drop_unfit(c, i, x->rec, x->nrec);
         if ((rc = udb_ndx_define(d, i + 1, &def)) == 0)
             rc = ndx_load(d, i + 1, next_rec, &f, 1, NULL);
     }
@@ -149,6 +154,8 @@ static void fill_report(rctx *c, udb_repair_report *rep, uint64_t before, uint64
     }
     rep->size_before = before;
     rep->size_after = after;
+    rep->records_dropped = c->dropped;
+    rep->records_doubtful = c->doubtful;
 }
 
 static int open_source(api_base *b, const char *path, const udb_options *o, pager_file **pf, int *layout)

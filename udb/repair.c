@@ -10,6 +10,20 @@
  * position); fragments without an EOF leaf go to the index whose leaves lie
  * next to theirs in the file (the same growth batch). Each index is then
  * rebuilt with the bulk loader: keys in order, duplicates in chain order.
+ *
+ * Free leaves versus records: a free leaf has prev -1, data position 0 and
+ * a zero key, but so has the first record of a chain whose key and data
+ * position are both zero; the data position alone decides nothing. Such a
+ * leaf is a record when its next leaf links back to it (no free leaf's
+ * does; a note names it when a free-leaf list reaches it too), or when a
+ * tree points at it or it fills a gap and its next link is not a free
+ * leaf's (-1 or another free leaf): a note names it. Otherwise it is free.
+ * The free-leaf lists are walked from the infos, each step a free-shaped
+ * leaf of the index's size, each leaf once. Any other leaf whose links
+ * both fail is kept when a tree points at it or when it fills the gap
+ * between two broken links (the leaf before it names its prev, or the
+ * leaf after it its next).
+ *
  * Reads the damaged file through the pager and layout only; writes through
  * the public API (and api_ndx.h's loader that keeps an original's
  * duplicates in a UNIQUE index).
@@ -20,6 +34,17 @@
 #include "api_ndx.h"
 #include "layout.h"
 #include "repair.h"
+
+void *rep_room(void *p, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return p;
+    size_t k = *cap ? 2 * *cap : first;
+    void *q = realloc(p, k * elem);
+    if (q)
+        *cap = k;
+    return q;
+}
 
 /* ---- candidates: leaf-shaped blocks ------------------------------------------------------ */
 static size_t slot_of(const rctx *c, int64_t pos, unsigned size)
@@ -46,25 +71,22 @@ static int plausible(const rctx *c, int64_t p, unsigned size)
     return p == -1 || (p >= (int64_t)c->body && (uint64_t)p + size <= c->size);
 }
 
-/* A leaf-shaped block worth keeping: its links could be real, and it is not
-   a free leaf (those are rebuilt, never salvaged). */
+/* A leaf-shaped block whose links could be real. Any data position is
+   kept here: 0 is an ordinary one, and one udb cannot store is reported
+   with its record when the file is written. */
 static int add_cand(rctx *c, int64_t pos, unsigned size)
 {
     const uint8_t *l = c->d + pos;
     unsigned psz = c->L->psz;
     int64_t next = lay_ldpos(c->L, l + 1), prev = lay_ldpos(c->L, l + 1 + psz),
             dp = lay_ldpos(c->L, l + 1 + 2 * psz);
-    if (!plausible(c, next, size) || !plausible(c, prev, size) || dp < -1 || (prev == -1 && dp == 0))
+    if (!plausible(c, next, size) || !plausible(c, prev, size))
         return 0;
-    if (c->ncand == c->capcand) {
-        size_t n = c->capcand ? 2 * c->capcand : 4096;
-        rcand *p = realloc(c->cand, n * sizeof *p);
-        if (!p)
-            return UDB_NOMEM;
-        c->cand = p;
-        c->capcand = n;
-    }
-    c->cand[c->ncand++] = (rcand){pos, next, prev, dp, size, -1, -1, 0, 0};
+    rcand *p = rep_room(c->cand, c->ncand, &c->capcand, sizeof *p, 4096);
+    if (!p)
+        return UDB_NOMEM;
+    c->cand = p;
+    c->cand[c->ncand++] = (rcand){pos, next, prev, dp, size, -1, -1, 0, 0, 0, 0, DOUBT_NONE};
     return 0;
 }
 
@@ -121,14 +143,42 @@ static void check_links(rctx *c)
     }
 }
 
-static int free_shaped(const rctx *c, const rcand *a)
+int rep_free_shaped(const rctx *c, const rcand *a)
 {
     const uint8_t *key = c->d + a->pos + 1 + 3 * c->L->psz;
     unsigned ks = a->size - 1 - 3 * c->L->psz;
+    if (a->prev != -1 || a->dp != 0)
+        return 0;
     for (unsigned i = 0; i < ks; i++)
         if (key[i])
             return 0;
-    return a->prev == -1 && a->dp == 0;
+    return 1;
+}
+
+/* Mark the leaves each index's free-leaf list reaches: from the info's
+   head, free-shaped leaves of its size, each once (a loop or a bad link
+   ends the walk). */
+static void walk_free_lists(rctx *c)
+{
+    for (unsigned i = 0; i < c->n; i++) {
+        const rep_index *x = &c->ix[i];
+        if (!x->usable)
+            continue;
+        for (int64_t at = x->info.free_leaf; at != -1;) {
+            rcand *a = (rcand *)rep_find(c, at, (unsigned)x->T.leaf_size);
+            if (!a || a->on_free || !rep_free_shaped(c, a))
+                break;
+            a->on_free = (int)i + 1;
+            at = a->next;
+        }
+    }
+}
+
+/* Is a's next link a free leaf's: -1 or another free-shaped leaf? */
+static int free_link(const rctx *c, const rcand *a)
+{
+    const rcand *n = a->next == -1 ? NULL : rep_find(c, a->next, a->size);
+    return a->next == -1 || (n && rep_free_shaped(c, n));
 }
 
 /* Is a the end of a chain: the EOF leaf of an index with its leaf size? */
@@ -152,28 +202,93 @@ int rep_is_eof(const rctx *c, const rcand *a)
     return 0;
 }
 
-/* A leaf that belongs to a chain: linked to a neighbour, a lone EOF leaf,
-   or the head of a chain whose next leaf is lost when a sound node of a
-   tree points at it. */
-static int chained(const rctx *c, const rcand *a)
+/* ---- gaps: where a chain leaf's link leads to no leaf that links back ------------------------ */
+typedef struct rgap {
+    int64_t to;                 /* the position the link names */
+    unsigned size;
+    int dir;                    /* 0: a next link, 1: a prev link */
+} rgap;
+
+static int cmp_gap(const void *x, const void *y)
 {
-    if (free_shaped(c, a))
-        return 0;
-    if ((a->next != -1 && a->fwd_ok) || (a->prev != -1 && a->back_ok))
-        return 1;
-    return a->prev == -1 && (rep_is_eof(c, a) || a->tree_ix >= 0);
+    const rgap *p = x, *q = y;
+    if (p->dir != q->dir)
+        return p->dir - q->dir;
+    if (p->to != q->to)
+        return p->to < q->to ? -1 : 1;
+    return (p->size > q->size) - (p->size < q->size);
+}
+
+/* A leaf that speaks for its broken links: a record leaf linked on its
+   other side, the EOF leaf, or one a tree points at. */
+static int anchored(const rctx *c, const rcand *a)
+{
+    return !rep_free_shaped(c, a) && ((a->next != -1 && a->fwd_ok) || (a->prev != -1 && a->back_ok) ||
+                                      a->tree_ix >= 0 || rep_is_eof(c, a));
+}
+
+static int find_gaps(rctx *c)
+{
+    size_t n = 0;
+    rgap *g = malloc((2 * c->ncand + 1) * sizeof *g);
+    if (!g)
+        return UDB_NOMEM;
+    for (size_t k = 0; k < c->ncand; k++) {
+        const rcand *a = &c->cand[k];
+        if (!anchored(c, a))
+            continue;
+        if (a->next != -1 && !a->fwd_ok)
+            g[n++] = (rgap){a->next, a->size, 0};
+        if (a->prev != -1 && !a->back_ok)
+            g[n++] = (rgap){a->prev, a->size, 1};
+    }
+    qsort(g, n, sizeof *g, cmp_gap);
+    c->gap = (struct rgap *)g;
+    c->ngap = n;
+    return 0;
+}
+
+/* Does a fill a gap: a leaf before it names its prev as its next, or one
+   after it names its next as its prev? */
+static int bridges(const rctx *c, const rcand *a)
+{
+    rgap want[2] = {{a->prev, a->size, 0}, {a->next, a->size, 1}};
+    for (int i = 0; i < 2; i++)
+        if (want[i].to != -1 && c->ngap && bsearch(&want[i], c->gap, c->ngap, sizeof want[i], cmp_gap))
+            return 1;
+    return 0;
+}
+
+/* Is a a leaf of some chain? Linked to a neighbour; a lone EOF leaf; a leaf
+   a sound tree node points at; one that fills a gap. A free leaf's shape
+   needs more: a link back, or a tree pointer or gap with a next link that
+   is not a free leaf's. A free leaf's shape kept as a record gets its doubt
+   (reported with the record). */
+static int chained(const rctx *c, rcand *a)
+{
+    int linked = (a->next != -1 && a->fwd_ok) || (a->prev != -1 && a->back_ok);
+    int evidence = a->tree_ix >= 0 || bridges(c, a);
+    if (!rep_free_shaped(c, a))
+        return linked || (a->prev == -1 && rep_is_eof(c, a)) || evidence;
+    if (linked)
+        a->doubt = a->on_free ? DOUBT_LISTED : DOUBT_NONE;
+    else if (evidence && !free_link(c, a))
+        a->doubt = DOUBT_LINK;
+    return linked || a->doubt == DOUBT_LINK;
+}
+
+static void classify(rctx *c)
+{
+    for (size_t k = 0; k < c->ncand; k++)
+        c->cand[k].live = chained(c, &c->cand[k]);
 }
 
 static int new_frag(rctx *c, size_t first)
 {
-    if (c->nfrag == c->capfrag) {
-        size_t n = c->capfrag ? 2 * c->capfrag : 64;
-        rfrag *f = realloc(c->frag, n * sizeof *f);
-        if (!f)
-            return UDB_NOMEM;
-        c->frag = f;
-        c->capfrag = n;
-    }
+    rfrag *f = rep_room(c->frag, c->nfrag, &c->capfrag, sizeof *f, 64);
+    if (!f)
+        return UDB_NOMEM;
+    c->frag = f;
     c->frag[c->nfrag] = (rfrag){first, 0, 0, c->cand[first].size, -1, -1};
     c->nfrag++;
     return 0;
@@ -185,7 +300,7 @@ static int build_fragments(rctx *c)
 {
     for (size_t k = 0; k < c->ncand; k++) {
         rcand *a = &c->cand[k];
-        if (a->frag >= 0 || !chained(c, a) || (a->prev != -1 && a->back_ok))
+        if (a->frag >= 0 || !a->live || (a->prev != -1 && a->back_ok))
             continue;
         int rc = new_frag(c, k);
         if (rc)
@@ -267,49 +382,93 @@ static const uint8_t *sound_node(const rctx *c, const rep_index *x, int64_t pos)
     return lay_ck_ok(n, x->T.node_size) && cnt >= 1 && cnt <= x->T.maxitems ? n : NULL;
 }
 
-/* Walk one level of an index's tree: the children of the nodes in cur.
-   Returns the number of children written to next (at most cap). */
-static size_t tree_level(const rctx *c, const rep_index *x, const int64_t *cur, size_t n, int64_t *next,
-                         size_t cap)
+/* Note a node's bytes (no more than the file could hold: a node has more
+   than 16 bytes, and a tree that loops adds no more). */
+static int add_node(rctx *c, int64_t pos, size_t size)
+{
+    if (c->nnodes > c->size / 16 + 64)
+        return 0;
+    rspan *s = rep_room(c->nodes, c->nnodes, &c->capnodes, sizeof *s, 256);
+    if (!s)
+        return UDB_NOMEM;
+    c->nodes = s;
+    c->nodes[c->nnodes++] = (rspan){pos, pos + (int64_t)size};
+    return 0;
+}
+
+/* Walk one level of an index's tree: the children of the sound nodes in
+   cur (whose bytes are noted). *n becomes the number of children written
+   to next (at most cap). */
+static int tree_level(rctx *c, const rep_index *x, const int64_t *cur, size_t *n, int64_t *next,
+                      size_t cap)
 {
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < *n; i++) {
         const uint8_t *nd = sound_node(c, x, cur[i]);
+        if (nd && add_node(c, cur[i], x->T.node_size))
+            return UDB_NOMEM;
         for (unsigned j = 0; nd && j < lay_node_count(nd) && k < cap; j++)
             next[k++] = lay_node_child(&x->T, nd, j);
     }
-    return k;
+    *n = k;
+    return 0;
 }
 
-void rep_tree_marks(rctx *c)
+/* The bytes of an index's free nodes: its free-node list from the info,
+   each a free node's shape, as many as the file can hold. */
+static int free_nodes(rctx *c, const rep_index *x)
 {
-    for (unsigned i = 0; i < c->n; i++) {
+    uint64_t left = c->size / x->T.node_size + 1;
+    for (int64_t at = x->info.free_node; at != -1 && left--;) {
+        if (at < (int64_t)c->body || (uint64_t)at + x->T.node_size > c->size)
+            break;
+        const uint8_t *nd = c->d + at;
+        if (!lay_ck_ok(nd, x->T.node_size) || !lay_node_is_free_shape(&x->T, nd))
+            break;
+        if (add_node(c, at, x->T.node_size))
+            return UDB_NOMEM;
+        at = lay_node_next(&x->T, nd);
+    }
+    return 0;
+}
+
+static int tree_marks(rctx *c, unsigned i, int64_t *a, int64_t *b, size_t cap)
+{
+    const rep_index *x = &c->ix[i];
+    size_t n = 1;
+    a[0] = x->info.root;
+    for (unsigned lvl = x->info.levels; lvl >= 1 && n; lvl--) {
+        if (tree_level(c, x, a, &n, b, cap))
+            return UDB_NOMEM;
+        int64_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t k = 0; k < n; k++) { /* a holds the leaves the bottom items name */
+        rcand *l = (rcand *)rep_find(c, a[k], (unsigned)x->T.leaf_size);
+        if (l)
+            l->tree_ix = (int)i;
+    }
+    return 0;
+}
+
+int rep_tree_marks(rctx *c)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < c->n && !rc; i++) {
         const rep_index *x = &c->ix[i];
-        if (!x->usable || x->info.levels < 1 || x->info.levels > 64)
+        if (!x->usable)
+            continue;
+        if ((rc = free_nodes(c, x)) || x->info.levels < 1 || x->info.levels > 64)
             continue;
         size_t cap = (size_t)(c->size / x->T.node_size + 2) * x->T.maxitems;
         int64_t *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
-        size_t n = 1;
-        if (!a || !b) {
-            free(a);
-            free(b);
-            return;
-        }
-        a[0] = x->info.root;
-        for (unsigned lvl = x->info.levels; lvl >= 1 && n; lvl--) {
-            n = tree_level(c, x, a, n, b, cap);
-            int64_t *t = a;
-            a = b;
-            b = t;
-        }
-        for (size_t k = 0; k < n; k++) { /* a holds the leaves the bottom items name */
-            rcand *l = (rcand *)rep_find(c, a[k], (unsigned)x->T.leaf_size);
-            if (l)
-                l->tree_ix = (int)i;
-        }
+        if (a && b) /* without the room, repair goes on without this tree's evidence */
+            rc = tree_marks(c, i, a, b, cap);
         free(a);
         free(b);
     }
+    return rc;
 }
 
 void rep_free(rctx *c)
@@ -317,6 +476,8 @@ void rep_free(rctx *c)
     free(c->cand);
     free(c->hash);
     free(c->frag);
+    free(c->gap);
+    free(c->nodes);
     free(c->kbuf);
     if (c->ix)
         for (unsigned i = 0; i < c->n; i++)
@@ -340,8 +501,11 @@ int rep_analyse(rctx *c, api_base *b, pager_file *pf, int layout)
         rc = udb_err_set(&b->err, UDB_NOMEM, "out of memory");
     if (!rc && (rc = scan_all(c)) == 0) {
         check_links(c);
-        rep_tree_marks(c);
-        rc = build_fragments(c);
+        walk_free_lists(c);
+        if ((rc = rep_tree_marks(c)) == 0 && (rc = find_gaps(c)) == 0) {
+            classify(c);
+            rc = build_fragments(c);
+        }
     }
     if (!rc)
         rc = rep_attribute(c);

@@ -326,10 +326,11 @@ int store_read(udb_store *s, int64_t pos, record *r)
                            s->dat_pf->path, (long long)pos);
     size_t keys = r->f.tag == LAY_FRAME_STORE ? 0 : s->keys_len;
     size_t hints = r->f.tag == LAY_FRAME_STORE ? 0 : s->hints_len;
-    r->size = r->f.hdr + keys + hints + r->f.stored;
-    if (r->size > size - (uint64_t)pos)
+    uint64_t need = (uint64_t)r->f.hdr + keys + hints + r->f.stored; /* < 2^34: no overflow */
+    if (need > size - (uint64_t)pos)
         return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the record at offset %lld runs past the end",
                            s->dat_pf->path, (long long)pos);
+    r->size = (size_t)need;
     r->keys = keys ? p + r->f.hdr : NULL;
     r->hints = hints ? p + r->f.hdr + keys : NULL;
     r->payload = p + r->f.hdr + keys + hints;
@@ -339,8 +340,22 @@ int store_read(udb_store *s, int64_t pos, record *r)
     return 0;
 }
 
+/* The most bytes deflate can produce from n stored bytes (its best ratio
+   is 1032:1: 258 bytes from 2 bits). A 32-bit length field keeps every
+   value within the API's largest (4 GiB - 1). */
+static uint64_t inflate_bound(uint32_t n)
+{
+    return (uint64_t)n * 1032;
+}
+
 int store_value(udb_store *s, const record *r, udb_val *out)
 {
+    if (r->f.tag == LAY_FRAME_DEFLATE && r->f.raw > inflate_bound(r->f.stored))
+        return udb_err_set(&s->b.err, UDB_CORRUPT,
+                           "%s: the record at offset %lld declares %lu bytes, more than its %lu "
+                           "compressed bytes can hold",
+                           s->dat_pf->path, (long long)r->pos, (unsigned long)r->f.raw,
+                           (unsigned long)r->f.stored);
     int rc = val_reserve(s, out, r->f.raw);
     if (rc)
         return rc;
@@ -351,8 +366,9 @@ int store_value(udb_store *s, const record *r, udb_val *out)
     }
     uLongf n = r->f.raw;
     if (uncompress(out->data, &n, r->payload, r->f.stored) != Z_OK || n != r->f.raw)
-        return udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the record at offset %lld does not inflate",
-                           s->dat_pf->path, (long long)r->pos);
+        return udb_err_set(&s->b.err, UDB_CORRUPT,
+                           "%s: the record at offset %lld does not inflate to the %lu bytes it declares",
+                           s->dat_pf->path, (long long)r->pos, (unsigned long)r->f.raw);
     out->len = n;
     return 0;
 }

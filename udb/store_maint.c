@@ -1,7 +1,8 @@
 /*
  * store_maint.c — whole-store operations: compaction (records slide down
- * over the holes, the heap shrinks) and the store check (indexes, frames,
- * and every byte of the heap accounted for).
+ * over the holes, the heap shrinks) and the store check (indexes, holes as
+ * the allocator validates them, frames, values inflated, every index's key
+ * of every frame, and every byte of the heap accounted for).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,34 +170,43 @@ static int cmp_span(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-static int hole_span(void *arg, const udb_hole *h)
+/* A table or hole the allocator refuses. */
+static void heap_bad(void *arg, int64_t pos, const char *what)
 {
-    return add_span(arg, h->pos, h->size, "hole");
+    problem(arg, pos, "%s", what);
 }
 
-/* Records: frames, crc, one entry in every index. */
+/* Records: frame and crc32 (collect read them), the value inflates to its
+   declared length, and every index (1 included) maps the record's key in
+   that index to it, as a delete through any index will look for it. */
 static void check_records(hcheck *c, rec_at *r, size_t n)
 {
     udb_store *s = c->s;
+    udb_val v = {0};
     for (size_t i = 0; i < n; i++) {
         record fr;
         progress_tick(&s->b.prog, "check heap", i, n);
         add_span(c, r[i].pos, (int64_t)r[i].size, "record");
-        if (s->nidx < 2 || store_read(s, r[i].pos, &fr))
+        if (store_read(s, r[i].pos, &fr) || store_value(s, &fr, &v)) {
+            problem(c, r[i].pos, "%s", s->b.err.msg);
             continue;
-        for (unsigned k = 1; k < s->nidx; k++) {
+        }
+        for (unsigned k = 0; k < s->nidx && s->nidx > 1; k++) {
             int64_t leaf;
             if (store_locate(s, k, store_record_key(s, &fr, k), r[i].pos, store_record_hint(s, &fr, k),
                              &leaf))
-                problem(c, r[i].pos, "index %u has no entry for the record at %lld", k + 1,
-                        (long long)r[i].pos);
+                problem(c, r[i].pos, "index %u has no entry for the record at %lld under the "
+                        "record's key", k + 1, (long long)r[i].pos);
         }
     }
+    udb_val_free(&v);
 }
 
+/* Every span is inside the file (checked where it was found); the sums
+   are checked all the same. */
 static void account(hcheck *c)
 {
-    int64_t at = 0, size = (int64_t)pager_size(c->s->dat_pf);
+    int64_t at = 0, end, size = (int64_t)pager_size(c->s->dat_pf);
     qsort(c->sp, c->n, sizeof *c->sp, cmp_span);
     for (size_t i = 0; i < c->n; i++) {
         span *p = &c->sp[i];
@@ -205,12 +215,30 @@ static void account(hcheck *c)
         else if (p->pos > at)
             problem(c, at, "%lld bytes at %lld are neither a record, a hole nor a table",
                     (long long)(p->pos - at), (long long)at);
-        if (p->pos + p->len > at)
-            at = p->pos + p->len;
+        if (__builtin_add_overflow(p->pos, p->len, &end) || end > size) {
+            problem(c, p->pos, "a %s at %lld runs past the end of the file", p->what, (long long)p->pos);
+            return;
+        }
+        if (end > at)
+            at = end;
     }
     if (at != size)
         problem(c, at, "the heap's accounted bytes end at %lld, the file at %lld", (long long)at,
                 (long long)size);
+}
+
+/* The tables and holes of the check's view (bad ones were reported and
+   left out). */
+static int heap_spans(hcheck *c)
+{
+    heap v;
+    int rc = heap_check(&c->s->h, &v, heap_bad, c);
+    for (unsigned i = 0; i < v.ntab && !rc; i++)
+        rc = add_span(c, v.by_pos[i], (int64_t)v.tsize, "holes table");
+    for (space_hole *h = space_first(&v.sp); h && !rc; h = space_next(&v.sp, h))
+        rc = add_span(c, h->pos, h->size, "hole");
+    heap_forget(&v);
+    return rc ? udb_err_set(&c->s->b.err, rc, "out of memory") : 0;
 }
 
 static int check_heap(hcheck *c)
@@ -218,23 +246,16 @@ static int check_heap(hcheck *c)
     udb_store *s = c->s;
     rec_at *r = NULL;
     size_t n = 0;
-    unsigned tables;
     record d;
     int64_t hs = (int64_t)s->h.L->heap_hdr_size;
-    add_span(c, 0, hs, "header");
+    int rc = add_span(c, 0, hs, "header");
     if (store_read(s, hs, &d))
         problem(c, hs, "%s", s->b.err.msg);
-    else
-        add_span(c, hs, (int64_t)d.size, "store descriptor");
-    if (heap_walk(&s->h, hole_span, c, &tables)) {
-        problem(c, -1, "%s", s->b.err.msg);
-        return 0;
-    }
-    for (int64_t t = s->h.first_table; t != -1 && tables--;) {
-        add_span(c, t, (int64_t)s->h.tsize, "holes table");
-        t = lay_table_next(s->h.L, pager_get(s->dat_pf, (uint64_t)t, s->h.tsize));
-    }
-    int rc = collect(s, &r, &n);
+    else if (!rc)
+        rc = add_span(c, hs, (int64_t)d.size, "store descriptor");
+    if (rc || (rc = heap_spans(c)))
+        return rc;
+    rc = collect(s, &r, &n);
     if (rc == UDB_CORRUPT) {
         problem(c, -1, "%s", s->b.err.msg);
         return 0;

@@ -63,6 +63,7 @@ enum { UDB_SYNC_FULL = 0, UDB_SYNC_NORMAL = 1, UDB_SYNC_OFF = 2 };
 
 /* journal modes (udb_options.journal; doc/api.md "Journal modes") */
 enum { UDB_JOURNAL_DEFAULT = 0, UDB_JOURNAL_ROLLBACK = 1, UDB_JOURNAL_WAL = 2 };
+#define UDB_JOURNAL_WAL UDB_JOURNAL_WAL /* for #ifdef: this udb has WAL mode */
 
 /* open flags */
 enum {
@@ -109,8 +110,9 @@ typedef struct udb_os {
    file and every process mapping it), not copy-on-write */
 enum { UDB_MAP_SHARED = 8 };
 
-/* open() flags for udb_os.open */
-enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4 };
+/* open() flags for udb_os.open; NOFOLLOW: fail (-ELOOP) when the last part
+   of path is a symbolic link, and never block opening it (a FIFO) */
+enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4, UDB_OS_NOFOLLOW = 8 };
 
 /* The POSIX implementation (a constant table). */
 const udb_os *udb_os_posix(void);
@@ -315,9 +317,13 @@ enum { UDB_NOTE = 0, UDB_PROBLEM = 1 };
 typedef void (*udb_problem_fn)(void *arg, int severity, int64_t offset, unsigned index,
                                const char *text);
 
-/* Full structural check. Returns 0 when clean, UDB_CORRUPT when problems
-   were found (each one reported through fn), or another error. rep may be
-   NULL; free it with udb_check_report_free. */
+/* Full structural check, plus what the first write to each index would
+   refuse (a leaf chain out of key order, infos that do not lead to the
+   edges of the tree, a tree too deep to grow: problems naming `dbe
+   repair`), so that it passes only on files udb reads and writes. Returns
+   0 when clean, UDB_CORRUPT when problems were found (each one reported
+   through fn), or another error. rep may be NULL; free it with
+   udb_check_report_free. */
 int udb_ndx_check(udb_ndx *ndx, udb_problem_fn fn, void *arg, udb_check_report *rep);
 void udb_check_report_free(udb_check_report *rep);
 
@@ -339,15 +345,25 @@ typedef struct udb_repair_report {
     uint64_t size_before, size_after;
     uint64_t leaves_lost;      /* of those, on chains no index claims: their
                                   records are not recovered */
+    uint64_t records_dropped;  /* records found but not kept, each named
+                                  through fn (a UDB_PROBLEM) */
+    uint64_t records_doubtful; /* records kept although a free leaf's shape
+                                  speaks against them, each named through
+                                  fn (a UDB_NOTE) */
 } udb_repair_report;
 
 /* Rebuild every index of the MultiIndex file at path from its leaves:
-   each leaf with a valid checksum whose chain links agree is salvaged; the
-   infos, trees and free lists are rebuilt (keys in order, duplicates in
-   their chain order). The result goes to out (a new file) or, with out ==
-   NULL, replaces path in one journaled transaction. Findings (what was
-   lost and why) are reported through fn. rep may be NULL; free it with
-   udb_repair_report_free. */
+   each leaf with a valid checksum whose chain links agree, that a sound
+   tree node points at, or that fills the gap between two broken links is
+   salvaged (data position 0 included: a free leaf is told by its links and
+   the free lists, not by its bytes alone); the infos, trees and free lists
+   are rebuilt (keys in order, duplicates in their chain order). A healthy
+   file keeps every record. The result goes to out (a new file) or, with
+   out == NULL, replaces path in one journaled transaction. Findings (what
+   was lost and why) are reported through fn; every record found but not
+   kept is named ("record KEY (data position DP, leaf at OFFSET) WHY", a
+   UDB_PROBLEM at its leaf), and so is every record kept in doubt (a
+   UDB_NOTE). rep may be NULL; free it with udb_repair_report_free. */
 int udb_repair(const char *path, const char *out, const udb_options *opts, udb_problem_fn fn,
                void *arg, udb_repair_report *rep);
 void udb_repair_report_free(udb_repair_report *rep);
@@ -390,6 +406,14 @@ int udb_heap_info_get(udb_heap *h, udb_heap_info *out);
 /* Walk the holes tables as stored: fn is called for every readable hole. */
 int udb_heap_holes(udb_heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg);
 int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len);
+/* The check of a heap file: every holes table of the chain (inside the
+   file, checksum, records in use, not overlapping another table) and every
+   hole as the allocator validates it (inside the file, clear of the
+   header, the tables and the other holes). 0 when allocation and release
+   would accept the file, UDB_CORRUPT when they would refuse it (each
+   problem reported through fn, index 0), or another error. rep (may be
+   NULL) gets the problem count; free it with udb_check_report_free. */
+int udb_heap_check(udb_heap *h, udb_problem_fn fn, void *arg, udb_check_report *rep);
 /* Reserve n bytes (a fitting hole, else the end of the file); the space is
    reserved at once: two allocations never overlap. */
 int udb_heap_alloc(udb_heap *h, uint64_t n, int64_t *pos);
@@ -488,8 +512,10 @@ int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *l
 
 /* Move records so that holes close up; the heap shrinks. */
 int udb_store_compact(udb_store *s);
-/* The index check of every index, plus the heap: every record's frame and
-   crc32, every record in every index once, and every byte of the heap is
+/* The index check of every index, plus the heap: the holes as
+   udb_heap_check validates them, every record's frame and crc32, every
+   compressed record inflates to its declared length, every record in every
+   index once under the keys its frame holds, and every byte of the heap is
    the header, the store descriptor, a record, a hole or a holes table. */
 int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report *rep);
 

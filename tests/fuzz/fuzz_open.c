@@ -84,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint8_t b[32];
             udb_heap_info_get(h, &inf);
             udb_heap_holes(h, hole_fn, NULL);
+            udb_heap_check(h, NULL, NULL, NULL);
             udb_heap_read(h, 3, b, sizeof b);
         }
         udb_heap_close(h);
