@@ -159,5 +159,6 @@ void fault_os_init(fault_os *f, int mode, long fail_at)
                      .page_size = f_page_size,
                      .sleep_ms = f_sleep,
                      .entropy = f_entropy,
-                     .file_id = f_file_id};
+                     .file_id = f_file_id,
+                     .datasync = f_fsync};
 }

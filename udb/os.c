@@ -86,6 +86,16 @@ static int posix_fsync(void *ctx, int fd)
     return fsync(fd) < 0 ? -errno : 0;
 }
 
+static int posix_datasync(void *ctx, int fd)
+{
+#if defined(__linux__)
+    (void)ctx;
+    return fdatasync(fd) < 0 ? -errno : 0;
+#else
+    return posix_fsync(ctx, fd);
+#endif
+}
+
 static void posix_writeback(void *ctx, int fd, uint64_t off, uint64_t len)
 {
     (void)ctx;
@@ -241,6 +251,7 @@ static const udb_os posix_os = {
     .sleep_ms = posix_sleep_ms,
     .entropy = posix_entropy,
     .file_id = posix_file_id,
+    .datasync = posix_datasync,
 };
 
 const udb_os *udb_os_posix(void)

@@ -299,7 +299,8 @@ int pager_write_begin(pager_group *g, int *changed)
         pager_unlock_all(g);
     if (rc)
         return rc;
-    g->salt = g->os->entropy(g->os->ctx);
+    if (!g->wal) /* the rollback journal's records carry it */
+        g->salt = g->os->entropy(g->os->ctx);
     g->jhdr_written = 0;
     g->jlen = 0;
     g->spilled = g->poisoned = g->size_changed = 0;

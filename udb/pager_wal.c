@@ -47,6 +47,13 @@ static int paths(pager_group *g)
     return 0;
 }
 
+/* Make the log durable (its data and size: fdatasync where there is one). */
+static int sync_log(pager_group *g)
+{
+    int rc = g->os->datasync ? g->os->datasync(g->os->ctx, g->log.fd) : g->os->fsync(g->os->ctx, g->log.fd);
+    return rc < 0 ? pager_oserr(g, rc, "cannot sync", g->log.path) : 0;
+}
+
 static int exists(pager_group *g, const char *path)
 {
     int fd;
@@ -176,8 +183,8 @@ static int backfill(pager_group *g, uint64_t after, uint64_t upto, int exact, wa
         start.sizes[i] = g->log.m[i].size;
     frames l = {.after = after, .g = g};
     int rc = 0;
-    if (g->sync != UDB_SYNC_OFF && (rc = g->os->fsync(g->os->ctx, g->log.fd)) < 0)
-        return pager_oserr(g, rc, "cannot sync", g->log.path); /* before any file page changes */
+    if (g->sync != UDB_SYNC_OFF && (rc = sync_log(g)))
+        return rc; /* before any file page changes */
     rc = wal_scan(&g->log, &start, upto, to, 1, keep_frame, &l);
     if (!rc && to->end > after) {
         if (!to->txn) /* nothing committed: the files keep their sizes */
@@ -315,6 +322,12 @@ static int new_log(pager_group *g, uint64_t seq, shm_view *v)
         rc = member_now(g, i, &m[i]);
     if (rc)
         return rc;
+    if (g->log.fd >= 0 && !g->readonly) { /* reused in place: its blocks are there, a sync
+                                                 writes data only */
+        if ((rc = wal_reset(&g->log, m, new_salt(g), seq, 4 * g->wal_ckpt + (1u << 20), &start)))
+            return rc;
+        goto started;
+    }
     if (g->log.fd >= 0)
         wal_close(&g->log);
     g->os->unlink(g->os->ctx, g->wal_path);
@@ -326,6 +339,7 @@ static int new_log(pager_group *g, uint64_t seq, shm_view *v)
     }
     if (g->sync == UDB_SYNC_FULL && (rc = pager_sync_dir(g, g->wal_path)))
         return rc;
+started:
     v->logseq = seq;
     v->end = start.end;
     v->txn = 0;
@@ -607,7 +621,7 @@ static int repair_view(pager_group *g)
         return udb_err_set(g->err, rc, "%s: the shared view is being published", g->shm_path);
     shm_view t;
     if (shm_read(&g->sh.h->view, &t) == UDB_LOCKED) {
-        if (shm_read(&g->sh.h->tail, &t) || (g->log.fd >= 0 && g->os->fsync(g->os->ctx, g->log.fd) < 0))
+        if (shm_read(&g->sh.h->tail, &t) || (g->log.fd >= 0 && sync_log(g)))
             rc = udb_err_set(g->err, UDB_IO, "%s: the shared memory is damaged; close every "
                              "handle and open again", g->shm_path);
         else
@@ -730,12 +744,22 @@ static int restart(pager_group *g, shm_view *t)
             return pager_oserr(g, rc, "cannot sync", g->files[i]->path);
     shm_view n = *t;
     n.gen = t->gen + 1;
-    if ((rc = new_log(g, t->logseq + 1, &n)))
+    int died;
+    if (shm_lock(&g->sh.h->ckpt, 0, &died))
+        return 0; /* a checkpoint is reading the log: start over another time */
+    if (t->logseq && g->log.logseq != t->logseq) { /* reuse the log file itself */
+        wal_pos start;
+        if ((rc = current_log(g, t, &start)) == UDB_STALE)
+            rc = udb_err_set(g->err, UDB_CORRUPT, "%s was replaced", g->wal_path);
+    }
+    if (!rc)
+        rc = new_log(g, t->logseq + 1, &n);
+    shm_unlock(&g->sh.h->ckpt);
+    if (rc)
         return rc;
     atomic_store(&g->sh.h->backfill, n.end);
     atomic_store(&g->sh.h->synced, n.end);
     shm_publish(&g->sh.h->tail, &n);
-    int died;
     if ((rc = shm_lock(&g->sh.h->sync, g->lock_timeout_ms, &died)))
         return udb_err_set(g->err, rc, "%s: cannot publish the new log", g->shm_path);
     shm_publish(&g->sh.h->view, &n);
@@ -765,7 +789,7 @@ int wal_write_begin(pager_group *g, int *changed)
         if ((rc = restart(g, &t)))
             return writer_fail(g, rc);
     uint64_t old_gen = g->wgen, old_end = g->wv.end;
-    if ((rc = catch_up(g, &t)))
+    if ((t.gen != old_gen || t.end != old_end) && (rc = catch_up(g, &t)))
         return writer_fail(g, rc == UDB_STALE ? udb_err_set(g->err, UDB_CORRUPT, "%s was replaced",
                                                             g->wal_path) : rc);
     *changed = old_gen != t.gen || old_end != t.end;
@@ -817,10 +841,8 @@ static int group_sync(pager_group *g, uint64_t end)
     if (atomic_load(&g->sh.h->synced) < end) {
         shm_view t;
         if ((rc = shm_read(&g->sh.h->tail, &t)) == 0) {
-            int r = g->os->fsync(g->os->ctx, g->log.fd);
-            if (r < 0) {
+            if ((rc = sync_log(g))) {
                 atomic_store(&g->sh.h->broken, 1);
-                rc = pager_oserr(g, r, "cannot sync", g->wal_path);
             } else {
                 atomic_store(&g->sh.h->synced, t.end);
                 publish_view(g, &t);

@@ -104,6 +104,9 @@ typedef struct udb_os {
     /* may be NULL: device and inode number of the file (tells a file from
        a copy of it) */
     int (*file_id)(void *ctx, int fd, uint64_t *dev, uint64_t *ino);
+    /* may be NULL (fsync is used): make the file's data durable, and its
+       size, but not its times (fdatasync) */
+    int (*datasync)(void *ctx, int fd);
 } udb_os;
 
 /* map(): prot | UDB_MAP_SHARED maps the file shared (stores reach the

@@ -193,6 +193,32 @@ int wal_create(wal_log *w, const udb_os *os, udb_err *err, const char *path, uns
     return 0;
 }
 
+int wal_reset(wal_log *w, const wal_member *m, uint64_t salt, uint64_t logseq, uint64_t keep,
+              wal_pos *start)
+{
+    uint8_t *b = malloc(w->psize);
+    if (!b)
+        return udb_err_set(w->err, UDB_NOMEM, "out of memory");
+    w->salt = salt;
+    w->logseq = logseq;
+    for (unsigned i = 0; i < w->nfiles; i++)
+        w->m[i] = m[i];
+    hdr_encode(w, b);
+    w->hcrc = ld32(b + w->psize - 4);
+    uint64_t size;
+    int64_t mt;
+    int rc = w->os->pwrite(w->os->ctx, w->fd, b, w->psize, 0);
+    free(b);
+    if (rc < 0)
+        return oserr(w, rc, "cannot write");
+    if ((rc = w->os->fstat(w->os->ctx, w->fd, &size, &mt)) < 0)
+        return oserr(w, rc, "cannot stat");
+    if (size > keep && (rc = w->os->ftruncate(w->os->ctx, w->fd, w->psize)) < 0)
+        return oserr(w, rc, "cannot truncate");
+    start_pos(w, start);
+    return 0;
+}
+
 int wal_open(wal_log *w, const udb_os *os, udb_err *err, const char *path, int writable,
              wal_pos *start)
 {

@@ -67,6 +67,11 @@ unsigned wal_batch_max(unsigned psize);
    sync it; *start is the position after the header (txn 0, sizes of m). */
 int wal_create(wal_log *w, const udb_os *os, udb_err *err, const char *path, unsigned psize,
                unsigned nfiles, const wal_member *m, uint64_t salt, uint64_t logseq, wal_pos *start);
+/* Start the open log over in place: a new header (salt, sequence, members)
+   at offset 0; every batch after it now belongs to the old salt and is
+   ignored. A log longer than keep bytes is cut back to its header. */
+int wal_reset(wal_log *w, const wal_member *m, uint64_t salt, uint64_t logseq, uint64_t keep,
+              wal_pos *start);
 /* Open an existing log and validate its header: UDB_NOTFOUND when there is
    no log, UDB_CORRUPT (message says why) when the header is not valid. */
 int wal_open(wal_log *w, const udb_os *os, udb_err *err, const char *path, int writable,
