@@ -333,6 +333,52 @@ int cmd_recover(int argc, char **argv)
     return EX_OK;
 }
 
+int cmd_checkpoint(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    if (dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
+        return dbe_usage("checkpoint");
+    int rc;
+    if (dbe_is_store(argv[1])) {
+        dbe_store st;
+        int ex = dbe_store_open(argv[1], &o, 1, "checkpoint", &st);
+        if (ex)
+            return ex;
+        if ((rc = udb_store_checkpoint(st.s)))
+            return dbe_store_close(&st, dbe_fail(dbe_exit_code(rc), "checkpoint: %s", udb_store_errmsg(st.s)));
+        dbe_store_close(&st, 0);
+    } else {
+        udb_ndx *d;
+        udb_heap *h;
+        udb_options opts;
+        dbe_options(&opts, &o, 1);
+        opts.flags |= UDB_RAW;
+        if ((rc = udb_ndx_open(argv[1], &opts, &d)) == UDB_FORMAT) {
+            udb_ndx_close(d);
+            d = NULL;
+            if ((rc = udb_heap_open(argv[1], &opts, &h)) == 0) {
+                rc = udb_heap_checkpoint(h);
+                if (rc)
+                    dbe_fail(dbe_exit_code(rc), "checkpoint: %s", udb_heap_errmsg(h));
+                udb_heap_close(h);
+                return rc ? dbe_exit_code(rc) : (printf("%s: checkpointed\n", argv[1]), EX_OK);
+            }
+            dbe_fail(dbe_open_exit(rc), "%s", udb_heap_errmsg(h));
+            udb_heap_close(h);
+            return dbe_open_exit(rc);
+        }
+        if (!rc && (rc = udb_ndx_checkpoint(d)))
+            dbe_fail(dbe_exit_code(rc), "checkpoint: %s", udb_ndx_errmsg(d));
+        else if (rc)
+            dbe_fail(dbe_open_exit(rc), "%s", udb_ndx_errmsg(d));
+        udb_ndx_close(d);
+        if (rc)
+            return dbe_exit_code(rc);
+    }
+    printf("%s: checkpointed\n", argv[1]);
+    return EX_OK;
+}
+
 /* ---- check of a store ---------------------------------------------------------------------- */
 int dbe_check_store(const char *name, const dbe_opts *o)
 {

@@ -17,6 +17,7 @@ typedef struct dbe_opts {
     int json, raw, reverse, all;
     unsigned index;      /* -i N, 0 when not given */
     int sync;            /* --sync */
+    int journal;         /* --journal (UDB_JOURNAL_*), DEFAULT when not given */
     int compress, hex, keys, sorted;        /* flags of the store commands */
     const char *from, *to, *prefix, *format; /* their values, NULL when absent */
     const char *output;  /* -o OUT of repair, NULL when absent */
@@ -120,6 +121,7 @@ int cmd_compact(int argc, char **argv);
 int cmd_heap(int argc, char **argv);
 int cmd_read(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_repair(int argc, char **argv);

@@ -57,6 +57,9 @@ static const command commands[] = {
      "a heap file's header, every holes table (records in use, next) and hole, free bytes"},
     {"read", cmd_read, "read FILE POS LEN [--layout L]",
      "hexdump -C style dump of LEN bytes at POS of any file"},
+    {"checkpoint", cmd_checkpoint, "checkpoint FILE|STORE",
+     "WAL mode: copy the write-ahead log into the files as far as readers allow (everything, and "
+     "the log removed, when no other handle is open)"},
     {"recover", cmd_recover, "recover FILE|STORE",
      "roll back a hot journal (an interrupted transaction); says whether there was one"},
     {"repair", cmd_repair, "repair FILE|STORE [-o OUT]",

@@ -84,6 +84,8 @@ int dbe_parse_int64(const char *s, int64_t *out)
 
 static int allowed_opt(const char *allowed, const char *name)
 {
+    if (!strcmp(name, "journal")) /* every command that takes --sync writes */
+        name = "sync";
     size_t n = strlen(name);
     for (const char *p = allowed; p && *p;) {
         const char *e = strchr(p, ',');
@@ -207,6 +209,16 @@ int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
                 }
                 o->index = (unsigned)n;
             }
+            if (!strcmp(name, "journal")) {
+                if (!strcmp(v, "wal"))
+                    o->journal = UDB_JOURNAL_WAL;
+                else if (!strcmp(v, "rollback"))
+                    o->journal = UDB_JOURNAL_ROLLBACK;
+                else {
+                    dbe_fail(EX_USAGE, "%s: --journal takes wal or rollback, not '%s'", argv[0], v);
+                    return -1;
+                }
+            }
             if (!strcmp(name, "sync")) {
                 if (!strcmp(v, "full"))
                     o->sync = UDB_SYNC_FULL;
@@ -229,6 +241,7 @@ void dbe_options(udb_options *opts, const dbe_opts *o, int writable)
     udb_options_init(opts);
     opts->layout = o->layout;
     opts->sync = o->sync;
+    opts->journal = o->journal;
     if (!writable)
         opts->flags |= UDB_RDONLY;
     opts->progress = dbe_progress_cb;

@@ -166,6 +166,7 @@ FWD(unlink, (void *c, const char *p), (c, p))
 FWD(map, (void *c, void *a, size_t l, int p, int fd, uint64_t o, void **out), (c, a, l, p, fd, o, out))
 FWD(unmap, (void *c, void *a, size_t l), (c, a, l))
 FWD(file_id, (void *c, int fd, uint64_t *d, uint64_t *i), (c, fd, d, i))
+FWD(datasync, (void *c, int fd), (c, fd))
 static unsigned c_page_size(void *c)
 {
     cnt.calls++;
@@ -192,7 +193,7 @@ static void test_warm_read(void **state)
     (void)state;
     cnt.os = (udb_os){NULL, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_fstat,
                       c_lock, c_unlink, c_map, c_unmap, c_page_size, c_sleep_ms, c_entropy,
-                      c_writeback, c_file_id};
+                      c_writeback, c_file_id, c_datasync};
     const char *name = path_in(dir, "warm");
     udb_options o;
     opts(&o, UDB_JOURNAL_WAL);

@@ -74,6 +74,7 @@ struct pager_group {
     uint64_t wgen;          /* gen of the view the mappings show (0: none) */
     shm_view wv;            /* that view */
     uint64_t wlogseq;       /* of the log file it was read from */
+    uint64_t wshrinks;      /* shm shrinks when the files were last looked at */
     int wlocked;            /* this handle holds the writer mutex */
 };
 

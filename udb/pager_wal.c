@@ -145,13 +145,11 @@ static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exa
         uint64_t at = fr->page * ps, size = sizes[fr->file];
         if (at >= size)
             continue;
-        size_t len = size - at < ps ? (size_t)(size - at) : ps, got = 0;
+        size_t len = size - at < ps ? (size_t)(size - at) : ps;
         pager_file *f = g->files[fr->file];
-        int r = g->os->pread(g->os->ctx, g->log.fd, buf, ps, fr->off, &got);
-        if (r < 0 || got < ps)
-            rc = r < 0 ? pager_oserr(g, r, "cannot read", g->log.path)
-                       : udb_err_set(g->err, UDB_CORRUPT, "%s: a frame lies beyond its end", g->log.path);
-        else if ((r = g->os->pwrite(g->os->ctx, f->fd, buf, len, at)) < 0)
+        int r;
+        if (!(rc = wal_read(&g->log, buf, ps, fr->off)) &&
+            (r = g->os->pwrite(g->os->ctx, f->fd, buf, len, at)) < 0)
             rc = pager_oserr(g, r, "cannot write", f->path);
     }
     free(buf);
@@ -165,6 +163,8 @@ static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exa
         if ((now < sizes[i] || (exact && now > sizes[i])) &&
             (r = g->os->ftruncate(g->os->ctx, f->fd, sizes[i])) < 0)
             rc = pager_oserr(g, r, "cannot truncate", f->path);
+        if (now > sizes[i] && exact && g->sh.h)
+            atomic_fetch_add(&g->sh.h->shrinks, 1); /* handles map it afresh */
     }
     for (int i = 0; i < g->nfiles && !rc && g->sync != UDB_SYNC_OFF; i++) {
         int r = g->os->fsync(g->os->ctx, g->files[i]->fd);
@@ -174,25 +174,50 @@ static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exa
     return rc;
 }
 
-/* Copy the committed frames in (after, upto] of the open log into the
-   files; *to is where the copied part ends (sizes there). */
-static int backfill(pager_group *g, uint64_t after, uint64_t upto, int exact, wal_pos *to)
+static void log_start(const wal_log *w, wal_pos *p)
 {
-    wal_pos start = {.end = g->log.psize, .crc = g->log.hcrc};
-    for (unsigned i = 0; i < g->log.nfiles; i++)
-        start.sizes[i] = g->log.m[i].size;
-    frames l = {.after = after, .g = g};
+    *p = (wal_pos){.end = w->psize, .crc = w->hcrc};
+    for (unsigned i = 0; i < w->nfiles; i++)
+        p->sizes[i] = w->m[i].size;
+}
+
+/* Copy the committed frames after *from (NULL: the log's start) up to
+   upto (0: all) of the open log into the files; *to is where the copied
+   part ends (sizes there). */
+static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exact, wal_pos *to)
+{
+    wal_pos start;
+    log_start(&g->log, &start);
+    if (from)
+        start = *from;
+    frames l = {.g = g};
     int rc = 0;
     if (g->sync != UDB_SYNC_OFF && (rc = sync_log(g)))
         return rc; /* before any file page changes */
     rc = wal_scan(&g->log, &start, upto, to, 1, keep_frame, &l);
-    if (!rc && to->end > after) {
-        if (!to->txn) /* nothing committed: the files keep their sizes */
-            exact = 0;
+    if (!rc && to->end > start.end)
         rc = copy_frames(g, &l, to->sizes, exact);
-    }
     free(l.f);
     return rc;
+}
+
+/* Where the checkpoints have come to in the current log. */
+static void backfill_pos(pager_group *g, wal_pos *p)
+{
+    log_start(&g->log, p);
+    uint64_t end = atomic_load(&g->sh.h->backfill);
+    if (end > p->end) {
+        p->end = end;
+        p->txn = atomic_load(&g->sh.h->bf_txn);
+        p->crc = (uint32_t)atomic_load(&g->sh.h->bf_crc);
+    }
+}
+
+static void set_backfill(pager_group *g, const wal_pos *p)
+{
+    atomic_store(&g->sh.h->bf_txn, p->txn);
+    atomic_store(&g->sh.h->bf_crc, p->crc);
+    atomic_store(&g->sh.h->backfill, p->end);
 }
 
 /* ---- recovery of a log no live handle uses ----------------------------------------- */
@@ -241,7 +266,7 @@ static int recover_log(pager_group *g)
                          "run `dbe recover` first",
                          g->files[0]->path);
     else if (!rc)
-        rc = backfill(g, 0, 0, 1, &to);
+        rc = backfill(g, NULL, 0, 1, &to);
     if (g->log.fd >= 0)
         wal_close(&g->log);
     g->log.fd = -1;
@@ -324,7 +349,7 @@ static int new_log(pager_group *g, uint64_t seq, shm_view *v)
         return rc;
     if (g->log.fd >= 0 && !g->readonly) { /* reused in place: its blocks are there, a sync
                                                  writes data only */
-        if ((rc = wal_reset(&g->log, m, new_salt(g), seq, 4 * g->wal_ckpt + (1u << 20), &start)))
+        if ((rc = wal_reset(&g->log, m, new_salt(g), seq, &start)))
             return rc;
         goto started;
     }
@@ -389,7 +414,13 @@ static int first_open(pager_group *g)
     }
     if ((rc = shm_format(&g->sh, 1u << g->files[0]->pshift, &v)))
         return udb_err_set(g->err, rc, "%s: cannot set up the shared memory", g->shm_path);
-    atomic_store(&g->sh.h->backfill, filled);
+    if (filled == v.end && g->log.fd >= 0) {
+        wal_pos bf;
+        log_start(&g->log, &bf);
+        set_backfill(g, &bf);
+    } else {
+        atomic_store(&g->sh.h->backfill, filled);
+    }
     return 0;
 }
 
@@ -455,8 +486,8 @@ int wal_attach(pager_group *g)
     if (rc)
         return rc;
     int want = g->journal;
-    if (want == UDB_JOURNAL_DEFAULT)
-        want = UDB_JOURNAL_ROLLBACK;
+    if (want == UDB_JOURNAL_DEFAULT) /* the mode of the handles open now, else the rollback journal */
+        want = !g->exclusive && try_lock(g, 3, LOCK_WALMODE) != 0 ? UDB_JOURNAL_WAL : UDB_JOURNAL_ROLLBACK;
     if (want == UDB_JOURNAL_WAL) {
         if (!(rc = attach_wal(g)) && !(rc = shm_slot_claim(&g->sh) ? udb_err_set(g->err, UDB_LOCKED,
                                        "%s: every reader slot is taken", g->shm_path) : 0))
@@ -492,13 +523,7 @@ static int put_frame(void *arg, const wal_frame *fr)
     uint64_t ps = (uint64_t)1 << f->pshift, at = fr->page * ps;
     if (at >= o->v->sizes[fr->file])
         return 0;
-    size_t got = 0;
-    int rc = g->os->pread(g->os->ctx, g->log.fd, f->base + at, (size_t)ps, fr->off, &got);
-    if (rc < 0)
-        return pager_oserr(g, rc, "cannot read", g->log.path);
-    if (got < ps)
-        return udb_err_set(g->err, UDB_CORRUPT, "%s: a frame lies beyond its end", g->log.path);
-    return 0;
+    return wal_read(&g->log, f->base + at, (size_t)ps, fr->off);
 }
 
 /* The log file of view v, opened (a restart made a new one); UDB_STALE
@@ -537,6 +562,12 @@ static int current_log(pager_group *g, const shm_view *v, wal_pos *start)
 static int needs_refresh(pager_group *g, const shm_view *v, int *need)
 {
     *need = 0;
+    for (int i = 0; i < g->nfiles && !*need; i++)
+        *need = pager_round(g->files[i], v->sizes[i]) > g->files[i]->resv;
+    uint64_t shrinks = atomic_load(&g->sh.h->shrinks);
+    if (*need || shrinks == g->wshrinks)
+        return 0; /* no file was cut since this handle looked */
+    g->wshrinks = shrinks;
     for (int i = 0; i < g->nfiles && !*need; i++) {
         pager_file *f = g->files[i];
         uint64_t disk;
@@ -554,6 +585,7 @@ static int needs_refresh(pager_group *g, const shm_view *v, int *need)
 static int refresh_all(pager_group *g, const shm_view *v, uint64_t *after)
 {
     *after = atomic_load(&g->sh.h->backfill);
+    g->wshrinks = atomic_load(&g->sh.h->shrinks);
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
         uint64_t disk;
@@ -593,7 +625,7 @@ static int catch_up(pager_group *g, const shm_view *v)
             rc = pager_cover(g->files[i], v->sizes[i]);
     }
     to.end = 0;
-    if (!rc && v->logseq)
+    if (!rc && v->logseq && !(rc = wal_map(&g->log, v->end)))
         rc = wal_scan(&g->log, &from, v->end, &to, 0, put_frame, &o);
     if (!rc && to.end != v->end)
         rc = udb_err_set(g->err, UDB_CORRUPT, "%s ends at %llu, before its committed end %llu",
@@ -737,6 +769,8 @@ static int restart(pager_group *g, shm_view *t)
             changed = 1;
             if ((rc = g->os->ftruncate(g->os->ctx, f->fd, t->sizes[i])) < 0)
                 return pager_oserr(g, rc, "cannot truncate", f->path);
+            if (disk > t->sizes[i])
+                atomic_fetch_add(&g->sh.h->shrinks, 1);
         }
     }
     for (int i = 0; i < g->nfiles && changed && g->sync != UDB_SYNC_OFF; i++)
@@ -757,7 +791,9 @@ static int restart(pager_group *g, shm_view *t)
     shm_unlock(&g->sh.h->ckpt);
     if (rc)
         return rc;
-    atomic_store(&g->sh.h->backfill, n.end);
+    wal_pos bf;
+    log_start(&g->log, &bf);
+    set_backfill(g, &bf);
     atomic_store(&g->sh.h->synced, n.end);
     shm_publish(&g->sh.h->tail, &n);
     if ((rc = shm_lock(&g->sh.h->sync, g->lock_timeout_ms, &died)))
@@ -785,6 +821,8 @@ int wal_write_begin(pager_group *g, int *changed)
         return writer_fail(g, rc);
     shm_read(&g->sh.h->tail, &t);
     uint64_t fill = atomic_load(&g->sh.h->backfill);
+    if (t.logseq && t.end - fill >= g->wal_ckpt && fill < t.end && !pager_checkpoint(g, 0))
+        fill = atomic_load(&g->sh.h->backfill); /* readers have moved on since the commit */
     if (!t.logseq || (fill == t.end && t.end > g->sh.h->psize))
         if ((rc = restart(g, &t)))
             return writer_fail(g, rc);
@@ -923,10 +961,11 @@ int pager_checkpoint(pager_group *g, int wait)
         wal_pos start;
         uint64_t limit = shm_min_reader(&g->sh, v.gen, v.end), fill = atomic_load(&g->sh.h->backfill);
         if (limit > fill && !(rc = current_log(g, &v, &start))) {
-            wal_pos to;
-            rc = backfill(g, fill, limit, limit == v.end, &to);
+            wal_pos from, to;
+            backfill_pos(g, &from);
+            rc = backfill(g, &from, limit, limit == v.end, &to);
             if (!rc)
-                atomic_store(&g->sh.h->backfill, to.end);
+                set_backfill(g, &to);
         }
         if (rc == UDB_STALE)
             rc = 0; /* a new log started: nothing of the old one is left to copy */
@@ -952,7 +991,7 @@ void wal_detach(pager_group *g)
         shm_view v;
         if (!shm_lock(&g->sh.h->ckpt, 0, &died) && !shm_read(&g->sh.h->view, &v) && v.logseq) {
             wal_pos start, to;
-            if (!current_log(g, &v, &start) && !backfill(g, 0, v.end, 1, &to) && to.end == v.end) {
+            if (!current_log(g, &v, &start) && !backfill(g, NULL, v.end, 1, &to) && to.end == v.end) {
                 atomic_store(&g->sh.h->ready, 0); /* an opener waiting for it starts over */
                 g->os->unlink(g->os->ctx, g->wal_path);
                 g->os->unlink(g->os->ctx, g->shm_path);

@@ -144,6 +144,10 @@ static int log_init(wal_log *w, const udb_os *os, udb_err *err, const char *path
 
 void wal_close(wal_log *w)
 {
+    if (w->map)
+        w->os->unmap(w->os->ctx, (void *)w->map, (size_t)w->maplen);
+    w->map = NULL;
+    w->maplen = w->mapok = 0;
     if (w->fd >= 0)
         w->os->close(w->os->ctx, w->fd);
     w->fd = -1;
@@ -193,8 +197,7 @@ int wal_create(wal_log *w, const udb_os *os, udb_err *err, const char *path, uns
     return 0;
 }
 
-int wal_reset(wal_log *w, const wal_member *m, uint64_t salt, uint64_t logseq, uint64_t keep,
-              wal_pos *start)
+int wal_reset(wal_log *w, const wal_member *m, uint64_t salt, uint64_t logseq, wal_pos *start)
 {
     uint8_t *b = malloc(w->psize);
     if (!b)
@@ -205,16 +208,10 @@ int wal_reset(wal_log *w, const wal_member *m, uint64_t salt, uint64_t logseq, u
         w->m[i] = m[i];
     hdr_encode(w, b);
     w->hcrc = ld32(b + w->psize - 4);
-    uint64_t size;
-    int64_t mt;
     int rc = w->os->pwrite(w->os->ctx, w->fd, b, w->psize, 0);
     free(b);
     if (rc < 0)
         return oserr(w, rc, "cannot write");
-    if ((rc = w->os->fstat(w->os->ctx, w->fd, &size, &mt)) < 0)
-        return oserr(w, rc, "cannot stat");
-    if (size > keep && (rc = w->os->ftruncate(w->os->ctx, w->fd, w->psize)) < 0)
-        return oserr(w, rc, "cannot truncate");
     start_pos(w, start);
     return 0;
 }
@@ -263,6 +260,48 @@ int wal_open(wal_log *w, const udb_os *os, udb_err *err, const char *path, int w
     }
     start_pos(w, start);
     return 0;
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+int wal_map(wal_log *w, uint64_t need)
+{
+    if (need <= w->mapok)
+        return 0;
+    uint64_t size;
+    int64_t mt;
+    int rc = w->os->fstat(w->os->ctx, w->fd, &size, &mt);
+    if (rc < 0)
+        return oserr(w, rc, "cannot stat");
+    if (size < need)
+        return udb_err_set(w->err, UDB_CORRUPT, "%s is shorter (%llu bytes) than its committed end",
+                           w->path, (unsigned long long)size);
+    if (size > w->maplen) {
+        uint64_t len = w->maplen ? w->maplen : (uint64_t)1 << 24;
+        while (len < size)
+            len *= 2;
+        void *m;
+        if ((rc = w->os->map(w->os->ctx, NULL, (size_t)len, 1, w->fd, 0, &m)) < 0)
+            return oserr(w, rc, "cannot map");
+        if (w->map)
+            w->os->unmap(w->os->ctx, (void *)w->map, (size_t)w->maplen);
+        w->map = m;
+        w->maplen = len;
+    }
+    w->mapok = size; /* never touched beyond: the file is never cut while mapped */
+    return 0;
+}
+
+int wal_read(wal_log *w, void *dst, size_t len, uint64_t off)
+{
+    if (off <= w->mapok && len <= w->mapok - off) {
+        memcpy(dst, w->map + off, len);
+        return 0;
+    }
+    size_t got = 0;
+    int rc = w->os->pread(w->os->ctx, w->fd, dst, len, off, &got);
+    if (rc < 0)
+        return oserr(w, rc, "cannot read");
+    return got < len ? udb_err_set(w->err, UDB_CORRUPT, "%s: a frame lies beyond its end", w->path) : 0;
 }
 
 /* ---- writing -------------------------------------------------------------------- */
@@ -368,7 +407,9 @@ static int batch_ok(scan *s, uint64_t off, uint64_t txn, uint32_t chain, unsigne
     size_t got = 0;
     if (off > s->fsize || s->fsize - off < ps)
         return 1;
-    if (w->os->pread(w->os->ctx, w->fd, s->hdr, ps, off, &got) < 0 || got < ps)
+    if (off + ps <= w->mapok)
+        memcpy(s->hdr, w->map + off, ps);
+    else if (w->os->pread(w->os->ctx, w->fd, s->hdr, ps, off, &got) < 0 || got < ps)
         return 1;
     *n = ld32(b + 28);
     *commit = ld32(b + 24) == 1;
@@ -399,7 +440,9 @@ static int images_ok(scan *s, uint64_t off, unsigned n)
         unsigned m = n - k < per ? n - k : (unsigned)per;
         size_t got = 0;
         uint64_t at = off + ps * (1 + (uint64_t)k);
-        if (w->os->pread(w->os->ctx, w->fd, s->buf, ps * m, at, &got) < 0 || got < ps * m)
+        if (at + ps * m <= w->mapok)
+            memcpy(s->buf, w->map + at, ps * m);
+        else if (w->os->pread(w->os->ctx, w->fd, s->buf, ps * m, at, &got) < 0 || got < ps * m)
             return 1;
         for (unsigned j = 0; j < m; j++)
             if (udb_crc32(0, s->buf + ps * j, ps) != ld32(s->hdr + ENTRY_OFF + ENTRY_SIZE * (k + j) + 8))
@@ -437,8 +480,10 @@ int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int ve
     scan s = {.w = w};
     int64_t mt;
     *to = *from;
-    int rc = w->os->fstat(w->os->ctx, w->fd, &s.fsize, &mt);
-    if (rc < 0)
+    int rc = 0;
+    if (upto && upto <= w->mapok)
+        s.fsize = upto; /* mapped: no need to ask */
+    else if ((rc = w->os->fstat(w->os->ctx, w->fd, &s.fsize, &mt)) < 0)
         return oserr(w, rc, "cannot stat");
     if (upto && upto < s.fsize)
         s.fsize = upto; /* nothing at or beyond upto is read */

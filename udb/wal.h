@@ -36,6 +36,8 @@ typedef struct wal_log {
     wal_member m[WAL_MAX_FILES];
     uint8_t *wbuf;               /* a batch on its way out */
     size_t wcap;
+    const uint8_t *map;          /* read-only mapping of the log (wal_map) */
+    uint64_t maplen, mapok;      /* mapped; known to lie inside the file */
 } wal_log;
 
 /* A point in the log after a committed transaction (or the header). */
@@ -69,14 +71,21 @@ int wal_create(wal_log *w, const udb_os *os, udb_err *err, const char *path, uns
                unsigned nfiles, const wal_member *m, uint64_t salt, uint64_t logseq, wal_pos *start);
 /* Start the open log over in place: a new header (salt, sequence, members)
    at offset 0; every batch after it now belongs to the old salt and is
-   ignored. A log longer than keep bytes is cut back to its header. */
-int wal_reset(wal_log *w, const wal_member *m, uint64_t salt, uint64_t logseq, uint64_t keep,
-              wal_pos *start);
+   ignored. The file keeps its length (other handles may map it; the last
+   handle removes it). */
+int wal_reset(wal_log *w, const wal_member *m, uint64_t salt, uint64_t logseq, wal_pos *start);
 /* Open an existing log and validate its header: UDB_NOTFOUND when there is
    no log, UDB_CORRUPT (message says why) when the header is not valid. */
 int wal_open(wal_log *w, const udb_os *os, udb_err *err, const char *path, int writable,
              wal_pos *start);
 void wal_close(wal_log *w);
+/* Map the log for reading up to need bytes (a system call only when the
+   mapping has to grow); UDB_CORRUPT when the file is shorter. Reads below
+   mapok then cost no system call. */
+int wal_map(wal_log *w, uint64_t need);
+/* Copy len bytes at off of the log into dst (from the mapping when it
+   covers them). */
+int wal_read(wal_log *w, void *dst, size_t len, uint64_t off);
 
 /* Append one batch of n (1..wal_batch_max) entries at pos->end for
    transaction txn; the commit batch (commit = 1) records sizes[] and moves
