@@ -390,13 +390,16 @@ int dbe_check_store(const char *name, const dbe_opts *o)
     if (hot)
         return EX_ABSENT;
     int ex = dbe_store_open(name, o, 0, "check", &st);
-    if (ex != EX_OK)
+    if (ex != EX_OK) { /* NAME.ndx lost or unreadable: say what NAME.dat can give back */
+        dbe_store_rebuild_line(name, o);
         return dbe_store_close(&st, ex);
+    }
     int rc = udb_store_check(st.s, dbe_print_finding, NULL, &rep);
     dbe_progress_end();
     if (rc && rc != UDB_CORRUPT)
         return dbe_store_close(&st, dbe_fail(dbe_exit_code(rc), "check: %s", udb_store_errmsg(st.s)));
     printf("store: %s.ndx + %s.dat, %u index(es)\n", name, name, st.n);
+    dbe_store_rebuild_line(name, o);
     ex = dbe_print_check_summary(&rep);
     udb_check_report_free(&rep);
     return dbe_store_close(&st, ex);

@@ -139,6 +139,8 @@ int cmd_info(int argc, char **argv)
     dbe_opts o = {0};
     if (dbe_parse_opts(argc, argv, &o, "layout,json") != 1)
         return dbe_usage("info");
+    if (dbe_is_store(argv[1]))
+        return dbe_info_store(argv[1], &o);
     udb_ndx *d;
     udb_heap *h;
     int rc = dbe_open_any(argv[1], &o, &d, &h);

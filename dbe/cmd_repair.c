@@ -1,9 +1,11 @@
 /*
  * cmd_repair.c — dbe's rebuilding commands: repair (udb_repair, in place or
- * to a new file; a store's index file in place, then the store check) and
- * convert (udb_convert to another layout, node order or key size). Prints
- * the library's findings, its report and a check of the result. Writes
- * only through udb_repair and udb_convert; never overwrites a file.
+ * to a new file; a store's indexes from its records, then the store check)
+ * and convert (udb_convert to another layout, node order or key size). Prints
+ * the library's findings, its report and a check of the result; a store's
+ * indexes are rebuilt from its records (udb_store_repair). Writes only
+ * through udb_repair, udb_store_repair and udb_convert; never overwrites a
+ * file.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -143,34 +145,127 @@ static int repair_file(const char *path, const char *out, const dbe_opts *o)
     return ex;
 }
 
-/* A store: its index file in place (its records stay where they are in
-   STORE.dat), then the store check says whether every record is indexed. */
-static int repair_store(const char *name, const dbe_opts *o)
+/* ---- repair of a store ----------------------------------------------------------------------- */
+/* The store check before a repair, its findings printed: 1 when the store
+   opens and the check finds nothing. */
+static int store_clean(const char *name, const dbe_opts *o)
 {
-    if (o->output)
-        return dbe_fail(EX_USAGE, "repair: %s is a record store: it is repaired in place (-o is "
-                        "for MultiIndex files)", name);
+    udb_options opts;
+    udb_store *s;
+    dbe_options(&opts, o, 0);
+    int rc = udb_store_open(name, &opts, &s);
+    if (rc)
+        dbe_print_finding(NULL, UDB_PROBLEM, -1, 0, udb_store_errmsg(s));
+    else
+        rc = udb_store_check(s, dbe_print_finding, NULL, NULL);
+    dbe_progress_end();
+    udb_store_close(s);
+    return rc == 0;
+}
+
+/* A one-index store of udb 0.1 keeps no key in its frames: its index
+   file is repaired from its own leaves, as any index file. */
+static int repair_unkeyed(const char *name, const dbe_opts *o)
+{
     char *ndx = dbe_with_ext(name, ".ndx");
     if (!ndx)
         return dbe_fail(EX_USAGE, "out of memory");
+    printf("note: %s is a one-index store written by udb 0.1 (store descriptor version 1): its "
+           "records hold no key, so its index cannot be rebuilt from them; %s is repaired from "
+           "its own leaves instead\n", name, ndx);
     int ex = repair_file(ndx, NULL, o);
     free(ndx);
     if (ex == EX_OK && (ex = dbe_check_store(name, o)) == EX_ABSENT)
         dbe_fail(EX_ABSENT, "repair: %s.ndx is rebuilt and clean, but the store check finds records "
-                 "an index no longer reaches: their values are still in %s.dat (dbe get finds them "
-                 "through an index that has them), but udb cannot re-index a record yet", name, name);
+                 "its index no longer reaches: their values are still in %s.dat, but their frames "
+                 "hold no key to index them by", name, name);
+    return ex;
+}
+
+static const char *defs_source(int from)
+{
+    return from == UDB_DEFS_INFOS ? "the index infos of the old index file"
+         : from == UDB_DEFS_DESCRIPTOR ? "the store descriptor" : "--index";
+}
+
+static int rebuild_store(const char *name, const dbe_opts *o, const udb_store_def *def)
+{
+    udb_options opts;
+    udb_store_repair_report rep;
+    held h = {0};
+    dbe_options(&opts, o, 1);
+    int rc = udb_store_repair(name, &opts, def, hold, &h, &rep);
+    int ex = finish(&h, rc, "repair", name);
+    if (ex != EX_OK)
+        return ex;
+    printf("definitions: from %s\n", defs_source(rep.defs_from));
+    printf("records: %llu found in %s.dat and indexed under each of the %u index(es); %llu "
+           "hole(s) passed over\n", (unsigned long long)rep.records, name, rep.num_indexes,
+           (unsigned long long)rep.holes);
+    printf("damage: %llu unreadable frame(s), %llu byte(s) skipped, %llu UNIQUE clash(es)\n",
+           (unsigned long long)rep.bad_frames, (unsigned long long)rep.bytes_skipped,
+           (unsigned long long)rep.unique_clashes);
+    printf("size: %llu bytes before, %llu after\nresult: %s.ndx rebuilt from %s.dat in place\n",
+           (unsigned long long)rep.size_before, (unsigned long long)rep.size_after, name, name);
+    return dbe_check_store(name, o);
+}
+
+/* A store whose check finds nothing is left alone; else every index is
+   rebuilt from the records in STORE.dat (STORE.ndx may be missing). */
+static int repair_store(const char *name, const dbe_opts *o, const udb_index_def *defs, unsigned n)
+{
+    udb_options opts;
+    udb_store_about ab;
+    char msg[512];
+    if (o->output)
+        return dbe_fail(EX_USAGE, "repair: %s is a record store: it is repaired in place (-o is "
+                        "for MultiIndex files)", name);
+    dbe_options(&opts, o, 0);
+    int rc = udb_store_about_get(name, &opts, &ab, msg, sizeof msg);
+    if (rc)
+        return dbe_fail(dbe_open_exit(rc), "repair: %s", msg);
+    if (store_clean(name, o)) {
+        printf("%s checks clean: nothing to repair\n", name);
+        return EX_OK;
+    }
+    if (!ab.keyed)
+        return repair_unkeyed(name, o);
+    udb_store_def def = {n, defs, 0, 0};
+    return rebuild_store(name, o, n ? &def : NULL);
+}
+
+/* --index specs: for a store whose definitions are lost. */
+static int repair_specs(int *argc, char **argv, const char **specs, udb_index_def *defs, unsigned *n)
+{
+    char err[300];
+    int ex = dbe_take_index_specs("repair", argc, argv, specs, n);
+    for (unsigned i = 0; i < *n && ex == EX_OK; i++)
+        if (dbe_parse_index_spec(specs[i], UDB_LAYOUT_AUTO, &defs[i], err, sizeof err))
+            ex = dbe_fail(EX_USAGE, "repair: index %u (%s): %s", i + 1, specs[i], err);
     return ex;
 }
 
 int cmd_repair(int argc, char **argv)
 {
     dbe_opts o = {0};
-    if (dbe_parse_opts(argc, argv, &o, "layout,sync,output") != 1)
-        return dbe_usage("repair");
-    if (dbe_is_store(argv[1]))
-        return repair_store(argv[1], &o);
-    int ex = o.output ? refuse_output("repair", argv[1], o.output) : EX_OK;
-    return ex == EX_OK ? repair_file(argv[1], o.output, &o) : ex;
+    unsigned n = 0;
+    const char **specs = calloc((size_t)argc, sizeof *specs);
+    udb_index_def *defs = calloc((size_t)argc, sizeof *defs);
+    int ex = specs && defs ? repair_specs(&argc, argv, specs, defs, &n)
+                           : dbe_fail(EX_USAGE, "out of memory");
+    if (ex == EX_OK && dbe_parse_opts(argc, argv, &o, "layout,sync,output") != 1)
+        ex = dbe_usage("repair");
+    if (ex == EX_OK && dbe_is_store(argv[1]))
+        ex = repair_store(argv[1], &o, defs, n);
+    else if (ex == EX_OK && n)
+        ex = dbe_fail(EX_USAGE, "repair: --index is for a record store (its definitions); %s is a "
+                      "file", argv[1]);
+    else if (ex == EX_OK && !(ex = o.output ? refuse_output("repair", argv[1], o.output)
+                                            : dbe_refuse_store_file("repair", argv[1])))
+        ex = repair_file(argv[1], o.output, &o);
+    free(specs);
+    free(defs);
+    return ex;
 }
 
 /* ---- convert ----------------------------------------------------------------------------------- */

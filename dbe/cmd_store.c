@@ -1,7 +1,8 @@
 /*
  * cmd_store.c — dbe's record-store commands: create-store, put, get, del,
- * scan, compact, and opening a store with its index definitions (shared
- * with export and import). Works through udb_store_* only; never touches
+ * scan, compact, info of a store (its descriptor, what can be rebuilt), and
+ * opening a store with its index definitions (shared with export and
+ * import). Works through udb_store_* only; never touches
  * NAME.ndx or NAME.dat directly.
  */
 #include <stdlib.h>
@@ -27,7 +28,7 @@ int dbe_is_store(const char *name)
         memcpy(p + n, ".ndx", 5);
         yes = exists(p);
         memcpy(p + n, ".dat", 5);
-        yes = yes && exists(p);
+        yes = exists(p) && (yes || udb_store_owner(p, NULL, NULL, 0)); /* NAME.ndx may be lost */
     }
     free(p);
     return yes;
@@ -340,4 +341,113 @@ int cmd_compact(int argc, char **argv)
                    before - after);
     }
     return dbe_store_close(&st, ex);
+}
+
+/* ---- info: the descriptor and what can be rebuilt from the records ----------------------------- */
+enum { REBUILD_NO, REBUILD_WITH_DEFS, REBUILD_ALONE };
+
+static int rebuild_kind(const udb_store_about *a)
+{
+    return !a->keyed ? REBUILD_NO : a->defs ? REBUILD_ALONE : REBUILD_WITH_DEFS;
+}
+
+static void print_rebuild(const char *name, const udb_store_about *a)
+{
+    switch (rebuild_kind(a)) {
+    case REBUILD_NO:
+        printf("rebuild: no: a one-index store written by udb 0.1 (store descriptor version 1): its "
+               "records hold no key, so the index cannot be rebuilt from them (dbe repair %s can "
+               "only rebuild %s.ndx from its own leaves)\n", name, name);
+        break;
+    case REBUILD_WITH_DEFS:
+        printf("rebuild: with the definitions: a store written by udb 0.1 (store descriptor version "
+               "1): its records hold every key, its descriptor no index definition; dbe repair %s "
+               "rebuilds the indexes from %s.dat with the definitions in %s.ndx, or, when those are "
+               "lost, with --index TYPE:KEYSIZE[:ATTRS[:MAXITEMS]]... as at create-store\n",
+               name, name, name);
+        break;
+    default:
+        printf("rebuild: yes: the records hold every key and the store descriptor every index "
+               "definition: dbe repair %s rebuilds %s.ndx from %s.dat alone\n", name, name, name);
+    }
+}
+
+static int about(const char *name, const dbe_opts *o, udb_store_about *a, char *msg, size_t len)
+{
+    udb_options opts;
+    dbe_options(&opts, o, 0);
+    return udb_store_about_get(name, &opts, a, msg, len);
+}
+
+int dbe_store_rebuild_line(const char *name, const dbe_opts *o)
+{
+    udb_store_about a;
+    char msg[512];
+    int rc = about(name, o, &a, msg, sizeof msg);
+    if (!rc)
+        print_rebuild(name, &a);
+    return rc;
+}
+
+/* The definitions: the descriptor's, else the index file's (printed as
+   such), else none. */
+static void print_defs(const char *name, const dbe_opts *o, udb_store_about *a)
+{
+    dbe_store st;
+    const char *from = "the store descriptor";
+    if (!a->defs) {
+        if (dbe_store_open(name, o, 0, "info", &st) != EX_OK) {
+            printf("indexes: %u (their definitions are only in %s.ndx)\n", a->num_indexes, name);
+            dbe_store_close(&st, EX_USAGE);
+            return;
+        }
+        for (unsigned i = 0; i < st.n && i < a->num_indexes; i++)
+            a->index[i] = st.inf[i].def;
+        dbe_store_close(&st, EX_OK);
+        from = "the index file";
+    }
+    for (unsigned i = 0; i < a->num_indexes; i++)
+        printf("index %u: %s keysize %u attrs %s maxitems %u (from %s)\n", i + 1,
+               dbe_type_name(a->index[i].keytype), a->index[i].keysize,
+               dbe_attrs_name(a->index[i].attrs), a->index[i].maxitems, from);
+}
+
+static void info_json(const char *name, const udb_store_about *a)
+{
+    static const char *kinds[] = {"no", "with_definitions", "alone"};
+    printf("{\n  \"store\": ");
+    dbe_json_string(stdout, (const uint8_t *)name, strlen(name));
+    printf(",\n  \"kind\": \"store\",\n  \"layout\": \"%s\",\n  \"descriptor_version\": %u,\n"
+           "  \"compress\": %s,\n  \"keyed\": %s,\n  \"rebuild\": \"%s\",\n  \"indexes\": [",
+           a->layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide", a->version,
+           a->compress ? "true" : "false", a->keyed ? "true" : "false", kinds[rebuild_kind(a)]);
+    for (unsigned i = 0; i < a->num_indexes; i++)
+        if (a->defs)
+            printf("%s\n    {\"index\": %u, \"type\": \"%s\", \"keysize\": %u, \"attrs\": %u, "
+                   "\"maxitems\": %u}", i ? "," : "", i + 1, dbe_type_name(a->index[i].keytype),
+                   a->index[i].keysize, a->index[i].attrs, a->index[i].maxitems);
+        else
+            printf("%s\n    {\"index\": %u}", i ? "," : "", i + 1);
+    printf("\n  ]\n}\n");
+}
+
+int dbe_info_store(const char *name, const dbe_opts *o)
+{
+    udb_store_about a;
+    char msg[512];
+    int rc = about(name, o, &a, msg, sizeof msg);
+    if (rc)
+        return dbe_fail(dbe_open_exit(rc), "info: %s", msg);
+    if (o->json) {
+        info_json(name, &a);
+        return EX_OK;
+    }
+    int classic = a.layout == UDB_LAYOUT_CLASSIC;
+    printf("store: %s (%s.ndx + %s.dat)\nlayout: %s (%d-bit positions)\n", name, name, name,
+           classic ? "classic" : "wide", classic ? 32 : 64);
+    printf("descriptor: version %u, %u index(es), new records %s\n", a.version, a.num_indexes,
+           a.compress ? "deflated when that saves space" : "stored plain");
+    print_defs(name, o, &a);
+    print_rebuild(name, &a);
+    return EX_OK;
 }

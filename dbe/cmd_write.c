@@ -90,8 +90,7 @@ int dbe_parse_index_spec(const char *spec, int layout, udb_index_def *def, char 
     return udb_index_def_check(layout, def, err, errlen) ? -1 : 0;
 }
 
-/* Take every "--index SPEC", "--index=SPEC" and "-i SPEC" out of argv. */
-static int take_index_specs(const char *cmd, int *argc, char **argv, const char **specs, unsigned *n)
+int dbe_take_index_specs(const char *cmd, int *argc, char **argv, const char **specs, unsigned *n)
 {
     int out = 1;
     *n = 0;
@@ -116,9 +115,12 @@ int dbe_create_file(const char *path, const dbe_opts *o, int layout, const udb_i
 {
     udb_options opts;
     udb_ndx *d;
+    if (dbe_refuse_store_file(dbe_command, path))
+        return EX_USAGE;
     udb_options_init(&opts);
     opts.layout = layout;
     opts.sync = o->sync;
+    opts.flags = dbe_raw ? UDB_RAW : 0;
     int rc = udb_ndx_create(path, &opts, n, &d);
     if (rc) {
         if (rc == UDB_EXISTS)
@@ -152,7 +154,7 @@ int dbe_create_args(const char *cmd, int argc, char **argv, const char *optnames
     *n = 0;
     *defs = calloc((size_t)argc, sizeof **defs);
     int ex = !specs || !*defs ? dbe_fail(EX_USAGE, "out of memory")
-                              : take_index_specs(cmd, &argc, argv, specs, n);
+                              : dbe_take_index_specs(cmd, &argc, argv, specs, n);
     if (ex == EX_OK && dbe_parse_opts(argc, argv, o, optnames) != 1)
         ex = dbe_usage(cmd);
     if (ex == EX_OK && *n == 0)

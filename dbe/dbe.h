@@ -54,15 +54,25 @@ void dbe_escape(FILE *f, const uint8_t *p, size_t n);
 /* Bytes as a JSON string, quotes included (the bytes themselves: UTF-8 stays). */
 void dbe_json_string(FILE *f, const uint8_t *p, size_t n);
 
+/* `dbe --raw COMMAND`: index- and heap-level writes to a record store's
+   own files are allowed (UDB_RAW); set by main before the command runs. */
+extern int dbe_raw;
+/* The command being run ("append"...), for messages; set by main. */
+extern const char *dbe_command;
 /* udb_options of a command: its layout and sync, read-only unless
-   writable, progress on a terminal. */
+   writable (then UDB_RAW with dbe --raw), progress on a terminal. */
 void dbe_options(udb_options *opts, const dbe_opts *o, int writable);
+/* A writable index-level use of path, a record store's own file, without
+   dbe --raw: prints which store it belongs to and the store commands to
+   use; returns EX_USAGE. EX_OK when path is no store's or --raw was given. */
+int dbe_refuse_store_file(const char *cmd, const char *path);
 /* Open path read-only as a MultiIndex file or, failing that, as a heap
    file: the other handle is NULL. Prints on failure; close both with
    dbe_close_any. */
 int dbe_open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap **h);
 void dbe_close_any(udb_ndx *d, udb_heap *h);
-/* Open an index file (read-only unless writable) with a forced layout. */
+/* Open an index file (read-only unless writable) with a forced layout; a
+   writable open of a store's index file is refused (dbe_refuse_store_file). */
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out);
 /* Create path with one index per definition, in one transaction; refuses
    an existing path and leaves no file behind on failure. Prints errors. */
@@ -74,6 +84,9 @@ uint64_t dbe_count_records(udb_ndx *d, unsigned ix);
 int dbe_index_empty(udb_ndx *d, unsigned ix);
 /* TYPE:KEYSIZE[:ATTRS[:MAXITEMS]] into def, checked for layout. */
 int dbe_parse_index_spec(const char *spec, int layout, udb_index_def *def, char *err, size_t errlen);
+/* Take every "--index SPEC", "--index=SPEC" and "-i SPEC" out of argv
+   (*argc shrinks) into specs (room for *argc entries); n of them. */
+int dbe_take_index_specs(const char *cmd, int *argc, char **argv, const char **specs, unsigned *n);
 /* create / create-store arguments: the --index specs parsed into *defs
    (n of them; the caller frees *defs, also on failure), the options of
    optnames into o (o->layout defaults to wide). EX_OK or the exit code of

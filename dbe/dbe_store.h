@@ -31,6 +31,12 @@ int dbe_store_key(dbe_store *st, unsigned ix, const char *cmd, const char *text)
 /* A hot journal for path (a file, or a store's NAME.ndx)? Prints it. */
 int dbe_report_hot(const char *path, const char *shown);
 int dbe_check_store(const char *name, const dbe_opts *o);
+/* "rebuild: ..." (what can be rebuilt from the records of the store, as
+   its descriptor says) on stdout; a udb code (nothing printed) when the
+   descriptor cannot be read. */
+int dbe_store_rebuild_line(const char *name, const dbe_opts *o);
+/* dbe info STORE: the descriptor, the definitions, what can be rebuilt. */
+int dbe_info_store(const char *name, const dbe_opts *o);
 
 /* hexdump -C style dump of a stream of bytes starting at offset base. */
 typedef struct dbe_dump {

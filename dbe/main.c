@@ -15,8 +15,9 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"info", cmd_info, "info FILE [--json] [--layout L]",
-     "layout, header and every index's definition and counters (heap files too)"},
+    {"info", cmd_info, "info FILE|STORE [--json] [--layout L]",
+     "layout, header and every index's definition and counters (heap files too; a store: its "
+     "descriptor, and what can be rebuilt from its records)"},
     {"list", cmd_list, "list FILE [-i N] [--reverse] [--raw] [--layout L]",
      "one line per record: key<TAB>datapos, in traversal order"},
     {"find", cmd_find, "find FILE [-i N] KEY [--all] [--layout L]",
@@ -62,9 +63,11 @@ static const command commands[] = {
      "the log removed, when no other handle is open)"},
     {"recover", cmd_recover, "recover FILE|STORE",
      "roll back a hot journal (an interrupted transaction); says whether there was one"},
-    {"repair", cmd_repair, "repair FILE|STORE [-o OUT]",
-     "rebuild every index from its leaves, in place (one transaction) or into the new file OUT; "
-     "reports what was recovered and lost, then checks the result"},
+    {"repair", cmd_repair, "repair FILE [-o OUT] | repair STORE [--index TYPE:KEYSIZE...]",
+     "FILE: rebuild every index from its leaves, in place (one transaction) or into the new file "
+     "OUT; STORE: rebuild every index from the records in STORE.dat (--index: the definitions, "
+     "when STORE.ndx and the store's descriptor lack them); reports what was recovered and "
+     "lost, then checks the result"},
     {"convert", cmd_convert, "convert IN OUT [--layout classic|wide] [--maxitems N] [--keysize K]",
      "copy every index into the new file OUT in another layout, node order or key size"},
     {"dump", cmd_dump, "dump FILE [-i N] [--all]",
@@ -85,7 +88,7 @@ static const command commands[] = {
 
 static void help(FILE *f)
 {
-    fprintf(f, "usage: dbe COMMAND [ARGS]   (dbe --help, dbe COMMAND --help)\n\n");
+    fprintf(f, "usage: dbe [--raw] COMMAND [ARGS]   (dbe --help, dbe COMMAND --help)\n\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strlen(commands[i].usage) > 52)
             fprintf(f, "  dbe %s\n  %-56s %s\n", commands[i].usage, "", commands[i].help);
@@ -94,7 +97,9 @@ static void help(FILE *f)
     }
     fprintf(f, "\nKeys are typed text: decimal for INTEGER/LONG_INT/NUM_BLOCK, 0x... hex for any\n"
                "type, C escapes (\\\\ \\n \\t \\xHH) in strings. Exit status: 0 success, 1 absent\n"
-               "or damaged, 2 usage or I/O error. See dbe(1).\n");
+               "or damaged, 2 usage or I/O error. A record store's own NAME.ndx and NAME.dat are\n"
+               "changed only through the store commands; dbe --raw COMMAND ... lets the file\n"
+               "commands write them (and break the store). See dbe(1).\n");
 }
 
 static const command *find_command(const char *name)
@@ -117,6 +122,7 @@ int dbe_usage(const char *cmd)
 
 static int run(const command *c, int argc, char **argv)
 {
+    dbe_command = c->name;
     for (int a = 1; a < argc; a++)
         if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
             printf("usage: dbe %s\n  %s\n", c->usage, c->help);
@@ -135,6 +141,12 @@ static int starts_session(const char *arg)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--raw")) { /* raw access to a store's own files */
+        dbe_raw = 1;
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     if (argc < 2) {
         help(stderr);
         return EX_USAGE;
@@ -147,6 +159,7 @@ int main(int argc, char **argv)
         printf("dbe (udb) %s\n", udb_version());
         return EX_OK;
     }
+
     const command *c = find_command(argv[1]);
     if (c)
         return run(c, argc - 1, argv + 1);

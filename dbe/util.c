@@ -236,20 +236,35 @@ int dbe_parse_opts(int argc, char **argv, dbe_opts *o, const char *allowed)
     return npos - 1;
 }
 
+int dbe_raw;
+const char *dbe_command = "dbe";
+
 void dbe_options(udb_options *opts, const dbe_opts *o, int writable)
 {
     udb_options_init(opts);
     opts->layout = o->layout;
     opts->sync = o->sync;
     opts->journal = o->journal;
-    if (!writable)
-        opts->flags |= UDB_RDONLY;
+    opts->flags |= !writable ? UDB_RDONLY : dbe_raw ? UDB_RAW : 0;
     opts->progress = dbe_progress_cb;
+}
+
+int dbe_refuse_store_file(const char *cmd, const char *path)
+{
+    char name[4096];
+    if (dbe_raw || !udb_store_owner(path, NULL, name, sizeof name))
+        return EX_OK;
+    return dbe_fail(EX_USAGE, "%s: %s belongs to the record store %s: writing it alone would break "
+                    "the store; use dbe put, del, import, compact or repair %s (dbe --raw %s ... "
+                    "writes the file itself)", cmd, path, name, name, cmd);
 }
 
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out)
 {
     udb_options opts;
+    *out = NULL;
+    if (writable && dbe_refuse_store_file(dbe_command, path))
+        return UDB_READONLY;
     dbe_options(&opts, o, writable);
     int rc = udb_ndx_open(path, &opts, out);
     if (rc) {

@@ -144,23 +144,24 @@ clean $T/second.ndx
 [ "$($DBE list $T/second.ndx -i 1 | head -1)" = "$($DBE list $F/classic/l16_test.ndx -i 1 | head -1)" ] \
     && ok "the first record survives" || bad "the first record is lost"
 
-# a store: its index file in place, then the store check
+# a store: left alone when clean; else every index rebuilt from the records, then the store check
 S=$T/st
 $DBE create-store $S --index string:12 --index long_int:4 >/dev/null
 i=1; while [ $i -le 30 ]; do $DBE put $S k$i $i -- "value $i" >/dev/null; i=$((i + 1)); done
 $DBE export $S >$T/st.tsv
 expect 0 $DBE repair $S
-has "store index repaired" "$T/out" "^result: $S.ndx repaired in place"
-has "store checked" "$T/out" "^store: $S.ndx + $S.dat, 2 index(es)"
+same "a clean store is left alone" "$T/out" "$S checks clean: nothing to repair\n"
 expect 2 $DBE repair $S -o $T/st2.ndx
 err_has "is a record store: it is repaired in place"
 zero $S.ndx "$(leaf_at $S.ndx 2 2)" 29
-expect 1 $DBE repair $S
-has "the lost entry" "$T/out" "^problem: index 2: offset [0-9]*: the leaf chain breaks"
-has "store check names the record" "$T/out" "^problem: offset [0-9]*: index 2 has no entry for the record at"
-err_has "udb cannot re-index a record yet"
-expect 0 $DBE get $S k2
-same "the value is still in STORE.dat" "$T/out" "value 2"
+expect 0 $DBE repair $S
+has "the check before names the record" "$T/out" "^problem: offset [0-9]*: index 2 has no entry for the record at"
+has "store rebuilt" "$T/out" "^result: $S.ndx rebuilt from $S.dat in place"
+has "every record re-indexed" "$T/out" "^index 2: 30 records"
+has "store checked" "$T/out" "^store: $S.ndx + $S.dat, 2 index(es)"
+has "store clean" "$T/out" "^clean"
+expect 0 $DBE get $S -i 2 2
+same "the lost entry is back" "$T/out" "value 2"
 # a store for stat below: the records exported before the damage
 $DBE create-store $T/st3 --index string:12 --index long_int:4 >/dev/null
 expect 0 $DBE import $T/st3 <$T/st.tsv

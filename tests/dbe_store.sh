@@ -184,19 +184,21 @@ $DBE put $V c 3 -- "$(cat $T/big)" >/dev/null
 $DBE del $V b >/dev/null
 clean $V
 dmg() { cp $V.ndx $T/w.ndx; cp $V.dat $T/w.dat; }
-# record a at 34 (after the 11-byte header and the descriptor): tag 0xA7,
-# its uncompressed length at 43, its keys at 47
+# record a follows the 11-byte header and the descriptor frame (9 bytes +
+# its payload, whose length is at 12): tag 0xA7, its uncompressed length
+# 9 bytes in, its keys 13 bytes in
+REC=$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(); print(20 + struct.unpack_from('<I', d, 12)[0])" $V.dat)
 for raw in '\377\377\377\377' '\001\000\000\000' '\0\0\0\0'; do
-    dmg; poke $T/w.dat 43 "$raw"
+    dmg; poke $T/w.dat $((REC + 9)) "$raw"
     expect 1 $DBE check $T/w
-    has "check names the lying record" "$T/out" "^problem: offset 34: .*the record at offset 34"
+    has "check names the lying record" "$T/out" "^problem: offset $REC: .*the record at offset $REC"
     expect 1 $DBE scan $T/w
     expect 1 $DBE export $T/w
     expect 1 $DBE get $T/w a
 done
-dmg; poke $T/w.dat 47 'z'
+dmg; poke $T/w.dat $((REC + 13)) 'z'
 expect 1 $DBE check $T/w
-has "check: index 1's key" "$T/out" "index 1 has no entry for the record at 34"
+has "check: index 1's key" "$T/out" "index 1 has no entry for the record at $REC"
 expect 1 $DBE del $T/w -i 2 1
 dmg; set_hole $T/w.dat wide 200 9223372036854775807
 expect 1 $DBE check $T/w

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "endian.h"
 #include "layout.h"
+#include "faultos.h"
 #include "testutil.h"
 
 static const char *dir;
@@ -518,7 +520,7 @@ static void truth_make(truth *t)
     udb_store_close(s);
     snprintf(t->dat, sizeof t->dat, "%s.dat", t->name);
     t->img = read_file(t->dat, &t->len);
-    t->rec = 11 + 23; /* after the header and the store descriptor */
+    t->rec = 11 + 9 + ld32(t->img + 12); /* after the header and the store descriptor */
     assert_int_equal(t->img[t->rec], LAY_FRAME_DEFLATE);
 }
 
@@ -563,7 +565,9 @@ static void test_store_check_truth(void **state)
     memcpy(img, t.img, t.len);
     img[t.rec + 13] ^= 0x40;
     udb_store *s = truth_damaged(&t, img);
-    check_says(s, "index 1 has no entry for the record at 34", "index 1's key");
+    char says[80];
+    snprintf(says, sizeof says, "index 1 has no entry for the record at %lld", (long long)t.rec);
+    check_says(s, says, "index 1's key");
     assert_int_equal(udb_store_delete(s, 2, "one", 3, NULL), UDB_CORRUPT);
     assert_non_null(strstr(udb_store_errmsg(s), "index 1 has no entry"));
     udb_store_close(s);
@@ -682,9 +686,10 @@ static void test_store_bad_hints(void **state)
     snprintf(dat, sizeof dat, "%s.dat", name);
     size_t len;
     uint8_t *d = read_file(dat, &len);
-    /* frames: tag at pos; hints after the 9-byte header and 20 key bytes */
+    /* frames: tag at pos; hints after the 9-byte header and 20 key bytes;
+       the first after the store descriptor's frame */
     size_t changed = 0;
-    for (size_t p = 11 + 23; p + 29 + 24 < len;) {
+    for (size_t p = 11 + 9 + ld32(d + 12); p + 29 + 24 < len;) {
         if (d[p] != 0xA5 && d[p] != 0xA7)
             break;
         size_t hdr = d[p] == 0xA7 ? 13 : 9, stored = ld32(d + p + 1);
@@ -705,6 +710,644 @@ static void test_store_bad_hints(void **state)
         op_update(s, &m);
     full_check(s, &m);
     udb_store_close(s);
+    free(m.r);
+}
+
+
+/* ---- the guard: a store's own files through the index and heap API --------------------- */
+static int same_bytes(const char *a_path, const uint8_t *b, size_t n)
+{
+    size_t len;
+    uint8_t *a = read_file(a_path, &len);
+    int same = a && len == n && !memcmp(a, b, n);
+    free(a);
+    return same;
+}
+
+static void test_store_guard(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "guard");
+    char ndx[600], dat[600], other[600], owner[600];
+    snprintf(ndx, sizeof ndx, "%s.ndx", name);
+    snprintf(dat, sizeof dat, "%s.dat", name);
+    snprintf(other, sizeof other, "%s/guard-copy.bin", dir);
+    udb_store *s = open_store(name, 1, UDB_LAYOUT_WIDE, 0);
+    int32_t id = 5;
+    udb_key k[3] = {{&id, 4}, {"n", 1}, {"t", 1}};
+    assert_int_equal(udb_store_put(s, k, "v", 1), 0);
+    udb_store_close(s);
+    size_t nn, nd;
+    uint8_t *n0 = read_file(ndx, &nn), *d0 = read_file(dat, &nd);
+    assert_int_equal(udb_store_owner(ndx, NULL, owner, sizeof owner), 1);
+    assert_string_equal(owner, name);
+    assert_int_equal(udb_store_owner(dat, NULL, NULL, 0), 1);
+    assert_int_equal(udb_store_owner(FIXTURES "/wide/m64_heap.ndx", NULL, NULL, 0), 0);
+    assert_int_equal(udb_store_owner(path_in(dir, "nothing.ndx"), NULL, NULL, 0), 0);
+    /* writable opens are refused and change nothing; read-only and raw ones open */
+    udb_options raw, ro;
+    udb_options_init(&raw);
+    udb_options_init(&ro);
+    raw.flags = UDB_RAW;
+    ro.flags = UDB_RDONLY;
+    udb_ndx *d;
+    assert_int_equal(udb_ndx_open(ndx, NULL, &d), UDB_READONLY);
+    assert_non_null(strstr(udb_ndx_errmsg(d), "belongs to the record store"));
+    udb_ndx_close(d);
+    assert_int_equal(udb_ndx_open(ndx, &ro, &d), 0);
+    int64_t dp;
+    assert_int_equal(udb_ndx_find(d, 1, &id, 4, &dp), 0);
+    assert_int_equal(udb_ndx_append(d, 1, &id, 4, 99), UDB_READONLY);
+    udb_ndx_close(d);
+    udb_heap *h;
+    assert_int_equal(udb_heap_open(dat, NULL, &h), UDB_READONLY);
+    assert_non_null(strstr(udb_heap_errmsg(h), "belongs to the record store"));
+    udb_heap_close(h);
+    assert_int_equal(udb_heap_open(dat, &ro, &h), 0);
+    udb_heap_close(h);
+    /* a store's heap under another name is still a store's heap */
+    assert_int_equal(copy_file(dat, other), 0);
+    assert_int_equal(udb_heap_open(other, NULL, &h), UDB_READONLY);
+    udb_heap_close(h);
+    assert_true(same_bytes(ndx, n0, nn) && same_bytes(dat, d0, nd));
+    /* a lost index file is not recreated through udb_ndx_create */
+    assert_int_equal(rename(ndx, other), 0);
+    assert_int_equal(udb_ndx_create(ndx, NULL, 3, &d), UDB_READONLY);
+    udb_ndx_close(d);
+    assert_int_equal(access(ndx, F_OK), -1);
+    assert_int_equal(rename(other, ndx), 0);
+    /* raw access is allowed, and can break the store */
+    assert_int_equal(udb_ndx_open(ndx, &raw, &d), 0);
+    assert_int_equal(udb_ndx_append(d, 1, &id, 4, 99), UDB_EXISTS);
+    int32_t id2 = 6;
+    assert_int_equal(udb_ndx_append(d, 1, &id2, 4, 99), 0);
+    udb_ndx_close(d);
+    assert_int_equal(udb_heap_open(dat, &raw, &h), 0);
+    udb_heap_close(h);
+    s = open_store(name, 0, 0, 0);
+    assert_int_equal(udb_store_check(s, NULL, NULL, NULL), UDB_CORRUPT);
+    udb_store_close(s);
+    free(n0);
+    free(d0);
+}
+
+/* ---- rebuilding the indexes from the records ------------------------------------------------ */
+/* Index i of an nidx-index store is the model's index rb_ix: one index = the names. */
+static int rb_ix(unsigned nidx, unsigned i)
+{
+    return nidx == 1 ? 2 : (int)i;
+}
+
+static int same_key(int ix, const srec *a, const srec *b)
+{
+    return ix == 1 ? a->id == b->id : ix == 2 ? !strcmp(a->name, b->name) : !memcmp(a->tag, b->tag, 4);
+}
+
+static udb_store *rb_create(const char *name, unsigned nidx, int layout, int compress)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.layout = layout;
+    o.sync = UDB_SYNC_OFF;
+    udb_index_def defs[3] = {{UDB_KEY_LONG_INT, 4, UDB_UNIQUE | UDB_ALLOW_DELETE, 9, 4, 16},
+                             {UDB_KEY_STRING, 12, UDB_ALLOW_DELETE, 5, 4, 16},
+                             {UDB_KEY_BLOCK, 4, 0, 7, 2, 8}};
+    udb_store_def d = {nidx, nidx == 1 ? &defs[1] : defs, compress, 8};
+    udb_store *s;
+    if (udb_store_create(name, &o, &d, &s))
+        fail_msg("create %s: %s", name, udb_store_errmsg(s));
+    return s;
+}
+
+static void rb_put(udb_store *s, smodel *m, unsigned nidx)
+{
+    srec r;
+    random_rec(&r);
+    if (find_id(m, r.id) >= 0)
+        return; /* ids stay unique in the model: they name the records */
+    udb_key k[3];
+    for (unsigned i = 0; i < nidx; i++)
+        key_of(rb_ix(nidx, i + 1), &r, &k[i]);
+    value_of(&r, vbuf);
+    if (udb_store_put(s, k, vbuf, r.len))
+        fail_msg("put: %s", udb_store_errmsg(s));
+    if (m->n == m->cap)
+        m->r = realloc(m->r, (m->cap = m->cap ? 2 * m->cap : 256) * sizeof *m->r);
+    r.seq = ++m->seq;
+    m->r[m->n++] = r;
+}
+
+/* Every record with a name goes (through the name's index). */
+static void rb_delete(udb_store *s, smodel *m, unsigned nidx)
+{
+    if (!m->n)
+        return;
+    srec probe = m->r[rnd() % m->n];
+    uint64_t want = 0, removed = 0;
+    for (size_t i = 0; i < m->n;)
+        if (!strcmp(m->r[i].name, probe.name)) {
+            m->r[i] = m->r[--m->n];
+            want++;
+        } else {
+            i++;
+        }
+    assert_int_equal(udb_store_delete(s, nidx == 1 ? 1 : 2, probe.name, strlen(probe.name), &removed), 0);
+    assert_int_equal(removed, want);
+}
+
+/* A record changes size (moved, or shrunk in place): through its id, or
+   its name when that is unique. */
+static void rb_update(udb_store *s, smodel *m, unsigned nidx)
+{
+    if (!m->n)
+        return;
+    srec *r = &m->r[rnd() % m->n], fresh;
+    if (nidx == 1 && newest(m, 2, r) != r - m->r)
+        return;
+    random_rec(&fresh);
+    r->len = fresh.len;
+    r->version = fresh.version;
+    value_of(r, vbuf);
+    int rc = nidx == 1 ? udb_store_update(s, 1, r->name, strlen(r->name), vbuf, r->len)
+                       : udb_store_update(s, 1, &r->id, 4, vbuf, r->len);
+    if (rc)
+        fail_msg("update: %s", udb_store_errmsg(s));
+}
+
+/* Index i holds exactly the model's records in key order; records with
+   equal keys in any order (a rebuild chains them by position). */
+static void rb_compare_index(udb_store *s, const smodel *m, unsigned nidx, unsigned i)
+{
+    int mix = rb_ix(nidx, i);
+    srec **v = sorted(m, mix);
+    char *used = calloc(m->n + 1, 1);
+    udb_store_cursor *c;
+    udb_item it;
+    udb_val val = {0};
+    size_t k = 0, g;
+    int rc;
+    assert_int_equal(udb_store_cursor_open(s, i, &c), 0);
+    for (rc = udb_store_cursor_first(c, &it, &val); rc == 0; rc = udb_store_cursor_next(c, &it, &val), k++) {
+        udb_key key;
+        if (k >= m->n)
+            fail_msg("index %u: more records than the model's %zu", i, m->n);
+        key_of(mix, v[k], &key);
+        assert_memory_equal(it.key, key.data, key.len);
+        for (g = k; g > 0 && same_key(mix, v[g - 1], v[k]); g--)
+            ;
+        for (; g < m->n && same_key(mix, v[g], v[k]); g++) {
+            value_of(v[g], vbuf);
+            if (!used[g] && v[g]->len == val.len && !memcmp(vbuf, val.data, val.len))
+                break;
+        }
+        if (g == m->n || !same_key(mix, v[g], v[k]))
+            fail_msg("index %u record %zu: its value is no record of the model with that key", i, k);
+        used[g] = 1;
+    }
+    if (rc != UDB_NOTFOUND)
+        fail_msg("walk index %u: %s", i, udb_store_errmsg(s));
+    assert_int_equal(k, m->n);
+    udb_store_cursor_close(c);
+    udb_val_free(&val);
+    free(used);
+    free(v);
+}
+
+static void rb_compare(const char *name, const smodel *m, unsigned nidx)
+{
+    udb_store *s = open_store(name, 0, 0, 0);
+    assert_int_equal(udb_store_count(s), nidx);
+    for (unsigned i = 1; i <= nidx; i++)
+        rb_compare_index(s, m, nidx, i);
+    if (udb_store_check(s, report, NULL, NULL))
+        fail_msg("store check: %s", udb_store_errmsg(s));
+    udb_store_close(s);
+}
+
+/* Holes of the heap that begin with an old record frame: freed space keeps
+   what it held, and the rebuild must not take it for a record. */
+static size_t stale_frames(const char *dat)
+{
+    udb_heap *h = open_heap(dat, UDB_RDONLY);
+    hole_list *l = calloc(1, sizeof *l);
+    size_t n = 0;
+    assert_int_equal(udb_heap_holes(h, hole_list_add, l), 0);
+    for (size_t i = 0; i < l->n; i++) {
+        uint8_t tag;
+        assert_int_equal(udb_heap_read(h, l->h[i].pos, &tag, 1), 0);
+        n += tag == 0xA5 || tag == 0xA7;
+    }
+    udb_heap_close(h);
+    free(l);
+    return n;
+}
+
+typedef struct rb_files {
+    char ndx[600], dat[600];
+    uint8_t *b[2];
+    size_t n[2];
+} rb_files;
+
+static void rb_snap(const char *name, rb_files *f)
+{
+    snprintf(f->ndx, sizeof f->ndx, "%s.ndx", name);
+    snprintf(f->dat, sizeof f->dat, "%s.dat", name);
+    f->b[0] = read_file(f->ndx, &f->n[0]);
+    f->b[1] = read_file(f->dat, &f->n[1]);
+    assert_true(f->b[0] && f->b[1]);
+}
+
+static void rb_put_back(const rb_files *f)
+{
+    assert_int_equal(write_file(f->ndx, f->b[0], f->n[0]), 0);
+    assert_int_equal(write_file(f->dat, f->b[1], f->n[1]), 0);
+}
+
+static int rb_same(const rb_files *f)
+{
+    return same_bytes(f->ndx, f->b[0], f->n[0]) && same_bytes(f->dat, f->b[1], f->n[1]);
+}
+
+static void rb_free(rb_files *f)
+{
+    free(f->b[0]);
+    free(f->b[1]);
+}
+
+enum { LOSE_NDX, GARBLE_BODY, GARBLE_HEADER, NDAMAGE };
+
+static void damage_ndx(const rb_files *f, int how)
+{
+    uint8_t *d = malloc(f->n[0]);
+    memcpy(d, f->b[0], f->n[0]);
+    if (how == LOSE_NDX) {
+        assert_int_equal(unlink(f->ndx), 0);
+    } else {
+        size_t from = how == GARBLE_BODY ? f->n[0] / 3 : 0, to = how == GARBLE_BODY ? 2 * f->n[0] / 3 : 200;
+        for (size_t i = from; i < to && i < f->n[0]; i++)
+            d[i] = (uint8_t)(i * 131 + 7);
+        assert_int_equal(write_file(f->ndx, d, f->n[0]), 0);
+    }
+    free(d);
+}
+
+static char last_problem[600];
+
+static void report_last(void *arg, int sev, int64_t off, unsigned ix, const char *text)
+{
+    report(arg, sev, off, ix, text);
+    snprintf(last_problem, sizeof last_problem, "%s", text);
+}
+
+static int rb_repair(const char *name, const udb_store_def *def, udb_store_repair_report *rep)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = UDB_SYNC_OFF;
+    last_problem[0] = 0;
+    return udb_store_repair(name, &o, def, report_last, NULL, rep);
+}
+
+static void rebuild_case(unsigned nidx, int layout, int compress)
+{
+    static const int expect_from[NDAMAGE] = {UDB_DEFS_DESCRIPTOR, UDB_DEFS_INFOS, UDB_DEFS_DESCRIPTOR};
+    char nm[64];
+    snprintf(nm, sizeof nm, "rb%u_%d_%d", nidx, layout, compress);
+    const char *name = path_in(dir, nm);
+    udb_store *s = rb_create(name, nidx, layout, compress);
+    smodel m = {0};
+    assert_int_equal(udb_store_begin(s), 0);
+    for (int i = 0; i < 700; i++) {
+        unsigned k = (unsigned)(rnd() % 10);
+        if (k < 6)
+            rb_put(s, &m, nidx);
+        else if (k < 8)
+            rb_update(s, &m, nidx);
+        else
+            rb_delete(s, &m, nidx);
+    }
+    assert_int_equal(udb_store_commit(s), 0);
+    udb_store_close(s);
+    rb_files f;
+    rb_snap(name, &f);
+    assert_true(stale_frames(f.dat) > 0);
+    for (int how = 0; how < NDAMAGE; how++) {
+        udb_store_repair_report rep;
+        rb_put_back(&f);
+        damage_ndx(&f, how);
+        if (rb_repair(name, NULL, &rep))
+            fail_msg("%s, damage %d: repair failed", nm, how);
+        assert_int_equal(rep.num_indexes, nidx);
+        assert_int_equal(rep.defs_from, expect_from[how]);
+        assert_int_equal(rep.records, m.n);
+        assert_int_equal(rep.bad_frames, 0);
+        assert_true(rep.holes > 0);
+        rb_compare(name, &m, nidx);
+    }
+    /* the rebuilt store goes on working */
+    s = open_store(name, 0, 0, 0);
+    for (int i = 0; i < 200; i++)
+        if (rnd() % 3)
+            rb_put(s, &m, nidx);
+        else
+            rb_delete(s, &m, nidx);
+    udb_store_close(s);
+    rb_compare(name, &m, nidx);
+    rb_free(&f);
+    free(m.r);
+}
+
+static void test_store_rebuild(void **state)
+{
+    (void)state;
+    for (unsigned nidx = 1; nidx <= 3; nidx += 2)
+        for (int layout = UDB_LAYOUT_CLASSIC; layout <= UDB_LAYOUT_WIDE; layout++)
+            for (int compress = 0; compress <= 1; compress++)
+                rebuild_case(nidx, layout, compress);
+}
+
+/* Damaged frames are reported and skipped; the records after them come back. */
+static void test_store_rebuild_damage(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "rbdmg");
+    udb_store *s = rb_create(name, 3, UDB_LAYOUT_WIDE, 0);
+    smodel m = {0};
+    while (m.n < 60)
+        rb_put(s, &m, 3);
+    udb_store_close(s);
+    /* two records in the middle of the heap: one fails its crc32, one loses its tag */
+    int64_t at[2] = {0, 0};
+    long victim[2] = {-1, -1};
+    s = open_store(name, 0, 0, 0);
+    udb_store_cursor *c;
+    udb_item it;
+    assert_int_equal(udb_store_cursor_open(s, 1, &c), 0);
+    for (int rc = udb_store_cursor_first(c, &it, NULL); rc == 0; rc = udb_store_cursor_next(c, &it, NULL)) {
+        int32_t id;
+        memcpy(&id, it.key, 4);
+        long w = find_id(&m, id);
+        for (int v = 0; v < 2; v++)
+            if (victim[v] < 0 && m.r[w].len > 8 && (v == 0 || w != victim[0]) && it.datapos > 2000 * (v + 1)) {
+                victim[v] = w;
+                at[v] = it.datapos;
+                break;
+            }
+    }
+    udb_store_cursor_close(c);
+    udb_store_close(s);
+    assert_true(victim[0] >= 0 && victim[1] >= 0);
+    char dat[600];
+    snprintf(dat, sizeof dat, "%s.dat", name);
+    size_t len;
+    uint8_t *d = read_file(dat, &len);
+    d[at[0] + 9 + 20 + 24 + m.r[victim[0]].len - 1] ^= 0x40; /* the last payload byte */
+    d[at[1]] = 0x00;                                         /* the tag */
+    write_file(dat, d, len);
+    free(d);
+    udb_store_repair_report rep;
+    assert_int_equal(rb_repair(name, NULL, &rep), 0);
+    assert_int_equal(rep.defs_from, UDB_DEFS_INFOS);
+    assert_int_equal(rep.bad_frames, 2);
+    assert_int_equal(rep.bytes_skipped, 2 * (9 + 20 + 24) + m.r[victim[0]].len + m.r[victim[1]].len);
+    assert_int_equal(rep.records, m.n - 2);
+    for (int v = 1; v >= 0; v--)
+        m.r[victim[v]] = m.r[--m.n];
+    rb_compare(name, &m, 3);
+    free(m.r);
+}
+
+/* A closed three-index store after n operations, every k-th a delete. */
+static void rb_filled(const char *name, int layout, int compress, int n, int k, smodel *m)
+{
+    udb_store *s = rb_create(name, 3, layout, compress);
+    for (int i = 0; i < n; i++)
+        if (i % k == k - 1)
+            rb_delete(s, m, 3);
+        else
+            rb_put(s, m, 3);
+    udb_store_close(s);
+}
+
+/* Damaged holes tables: a freed record cannot be told from a live one, so
+   nothing is rebuilt, and nothing changes. */
+static void test_store_rebuild_holes(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "rbholes");
+    smodel m = {0};
+    rb_filled(name, UDB_LAYOUT_CLASSIC, 0, 300, 4, &m);
+    rb_files f;
+    rb_snap(name, &f);
+    udb_heap *h = open_heap(f.dat, UDB_RDONLY);
+    udb_heap_info inf;
+    assert_int_equal(udb_heap_info_get(h, &inf), 0);
+    udb_heap_close(h);
+    assert_true(inf.first_table > 0 && inf.holes > 0);
+    f.b[1][inf.first_table + 3] ^= 0xff; /* its checksum fails */
+    rb_put_back(&f);
+    udb_store_repair_report rep;
+    assert_int_equal(rb_repair(name, NULL, &rep), UDB_CORRUPT);
+    assert_non_null(strstr(last_problem, "holes tables cannot be trusted"));
+    assert_true(rb_same(&f));
+    rb_free(&f);
+    free(m.r);
+}
+
+/* A UNIQUE key met twice (a deleted record whose hole was lost) is kept
+   twice and reported. */
+static void test_store_rebuild_clash(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "rbclash");
+    udb_store *s = rb_create(name, 3, UDB_LAYOUT_WIDE, 0);
+    char v1[100], v2[300];
+    memset(v1, 'a', sizeof v1);
+    memset(v2, 'b', sizeof v2);
+    for (int32_t id = 1; id <= 3; id++) {
+        udb_key k[3] = {{&id, 4}, {"n", 1}, {"tag", 3}};
+        assert_int_equal(udb_store_put(s, k, v1, sizeof v1), 0);
+    }
+    int32_t id = 2;
+    udb_key k[3] = {{&id, 4}, {"m", 1}, {"tag", 3}};
+    assert_int_equal(udb_store_delete(s, 1, &id, 4, NULL), 0);
+    assert_int_equal(udb_store_put(s, k, v2, sizeof v2), 0); /* does not fit the hole */
+    udb_store_close(s);
+    char dat[600];
+    snprintf(dat, sizeof dat, "%s.dat", name);
+    udb_options raw;
+    udb_options_init(&raw);
+    raw.flags = UDB_RAW;
+    udb_heap *h;
+    int64_t pos;
+    assert_int_equal(udb_heap_open(dat, &raw, &h), 0); /* the hole is lost */
+    assert_int_equal(udb_heap_alloc(h, 9 + 20 + 24 + sizeof v1, &pos), 0);
+    udb_heap_close(h);
+    udb_store_repair_report rep;
+    assert_int_equal(rb_repair(name, NULL, &rep), 0);
+    assert_int_equal(rep.records, 4);
+    assert_int_equal(rep.unique_clashes, 1);
+    s = open_store(name, 0, 0, 0);
+    udb_val v = {0};
+    assert_int_equal(udb_store_get(s, 2, "n", 1, &v), 0);
+    assert_int_equal(udb_store_get(s, 2, "m", 1, &v), 0);
+    assert_int_equal(v.len, sizeof v2);
+    udb_val_free(&v);
+    udb_store_close(s);
+}
+
+/* Stores written by udb 0.1 (tests/fixtures/udb01): they open and work as
+   before; what their descriptor says; a one-index one cannot be rebuilt,
+   a two-index one only with the definitions. */
+static void test_store_rebuild_old(void **state)
+{
+    (void)state;
+    const char *one = path_in(dir, "old1"), *two = path_in(dir, "old2");
+    char p[600];
+    static const char *src[2] = {FIXTURES "/udb01/one_wide", FIXTURES "/udb01/two_classic"};
+    for (int i = 0; i < 2; i++)
+        for (int e = 0; e < 2; e++) {
+            char from[300];
+            snprintf(from, sizeof from, "%s%s", src[i], e ? ".dat" : ".ndx");
+            snprintf(p, sizeof p, "%s%s", i ? two : one, e ? ".dat" : ".ndx");
+            assert_int_equal(copy_file(from, p), 0);
+        }
+    udb_store_about ab;
+    char msg[300];
+    assert_int_equal(udb_store_about_get(one, NULL, &ab, msg, sizeof msg), 0);
+    assert_true(ab.version == 1 && ab.num_indexes == 1 && !ab.keyed && !ab.defs);
+    assert_int_equal(udb_store_about_get(two, NULL, &ab, msg, sizeof msg), 0);
+    assert_true(ab.version == 1 && ab.num_indexes == 2 && ab.keyed && !ab.defs && ab.compress);
+    assert_int_equal(ab.layout, UDB_LAYOUT_CLASSIC);
+    /* the old one-index store works as before: its new frames hold no key either */
+    udb_store *s;
+    udb_val v = {0};
+    assert_int_equal(udb_store_open(one, NULL, &s), 0);
+    udb_key k = {"kiwi", 4};
+    assert_int_equal(udb_store_put(s, &k, "green", 5), 0);
+    assert_int_equal(udb_store_get(s, 1, "banana", 6, &v), 0);
+    assert_int_equal(v.len, 13);
+    assert_memory_equal(v.data, "second banana", 13);
+    assert_int_equal(udb_store_update(s, 1, "kiwi", 4, "a longer value than before", 26), 0);
+    assert_int_equal(udb_store_delete(s, 1, "date", 4, NULL), 0);
+    assert_int_equal(udb_store_check(s, report, NULL, NULL), 0);
+    udb_store_close(s);
+    assert_int_equal(udb_store_about_get(one, NULL, &ab, msg, sizeof msg), 0);
+    assert_true(ab.version == 1 && !ab.keyed);
+    rb_files f;
+    rb_snap(one, &f);
+    udb_store_repair_report rep;
+    assert_int_equal(rb_repair(one, NULL, &rep), UDB_FORMAT);
+    assert_non_null(strstr(last_problem, "frames hold no key"));
+    assert_true(rb_same(&f));
+    rb_free(&f);
+    udb_store *e;
+    assert_int_equal(udb_store_open(one, NULL, &e), 0);
+    assert_int_equal(udb_store_get(e, 1, "kiwi", 4, &v), 0);
+    udb_store_close(e);
+    /* two indexes: the infos give the definitions; lost, the caller must */
+    assert_int_equal(rb_repair(two, NULL, &rep), 0);
+    assert_int_equal(rep.defs_from, UDB_DEFS_INFOS);
+    assert_int_equal(rep.records, 6);
+    snprintf(p, sizeof p, "%s.ndx", two);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(rb_repair(two, NULL, &rep), UDB_INVAL);
+    assert_int_equal(access(p, F_OK), -1); /* the index file it made is gone again */
+    udb_index_def defs[2] = {{UDB_KEY_STRING, 16, UDB_ALLOW_DELETE, 16, 0, 0},
+                             {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 16, 0, 0}};
+    udb_store_def def = {2, defs, 0, 0};
+    assert_int_equal(rb_repair(two, &def, &rep), UDB_CORRUPT); /* wrong key size: no frame reads */
+    assert_non_null(strstr(last_problem, "not one frame")); /* not the rollback's trouble */
+    defs[0].keysize = 12;
+    assert_int_equal(rb_repair(two, &def, &rep), 0);
+    assert_int_equal(rep.defs_from, UDB_DEFS_CALLER);
+    assert_int_equal(rep.records, 6);
+    assert_int_equal(udb_store_open(two, NULL, &s), 0);
+    assert_int_equal(udb_store_check(s, report, NULL, NULL), 0);
+    int32_t id = 20;
+    assert_int_equal(udb_store_get(s, 2, &id, 4, &v), 0);
+    assert_memory_equal(v.data, "bob again", 9);
+    assert_int_equal(udb_store_get(s, 1, "ed", 2, &v), UDB_NOTFOUND);
+    udb_store_close(s);
+    udb_val_free(&v);
+}
+
+/* The descriptor is hostile input too: one that names more indexes than a
+   store can have (its length matching) is refused, not decoded past the
+   end of the definitions. */
+static void test_store_bad_descriptor(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "baddesc");
+    udb_store_close(rb_create(name, 1, UDB_LAYOUT_WIDE, 0));
+    char dat[600];
+    snprintf(dat, sizeof dat, "%s.dat", name);
+    size_t len, n = 14 + 16 * 100;
+    uint8_t *d = read_file(dat, &len), *nd = calloc(11 + 9 + n, 1), *f = nd + 11, *p = f + 9;
+    memcpy(nd, d, 11); /* the heap header: no holes table yet */
+    memcpy(p, "udbstore", 8);
+    st16(p + 8, 2);
+    st16(p + 10, 2);
+    st16(p + 12, 100);
+    for (size_t i = 14; i < n; i++)
+        p[i] = (uint8_t)i;
+    f[0] = 0xD5;
+    st32(f + 1, (uint32_t)n);
+    st32(f + 5, (uint32_t)crc32(0, p, (uInt)n));
+    write_file(dat, nd, 11 + 9 + n);
+    udb_store *s;
+    udb_store_about ab;
+    udb_store_repair_report rep;
+    assert_int_equal(udb_store_open(name, NULL, &s), UDB_FORMAT);
+    udb_store_close(s);
+    assert_int_equal(udb_store_about_get(name, NULL, &ab, NULL, 0), UDB_FORMAT);
+    assert_int_equal(rb_repair(name, NULL, &rep), UDB_FORMAT);
+    free(d);
+    free(nd);
+}
+
+/* A crash anywhere in a rebuild leaves the old files or the rebuilt ones. */
+static void test_store_rebuild_crash(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "rbcrash");
+    smodel m = {0};
+    rb_filled(name, UDB_LAYOUT_WIDE, 1, 1200, 5, &m);
+    rb_files old, fresh;
+    rb_snap(name, &old);
+    damage_ndx(&old, GARBLE_BODY);
+    rb_free(&old);
+    rb_snap(name, &old);
+    fault_os fo;
+    udb_options o;
+    udb_options_init(&o);
+    o.os = &fo.os;
+    fault_os_init(&fo, FAULT_NONE, 0); /* the clean run counts the calls */
+    assert_int_equal(udb_store_repair(name, &o, NULL, NULL, NULL, NULL), 0);
+    long total = fo.calls, as_new = 0;
+    rb_snap(name, &fresh);
+    static const int modes[] = {FAULT_EIO, FAULT_CRASH, FAULT_TORN};
+    for (long k = 1; k <= total; k++)
+        for (int md = 0; md < 3; md++) {
+            rb_put_back(&old);
+            fault_os_init(&fo, modes[md], k);
+            int rc = udb_store_repair(name, &o, NULL, NULL, NULL, NULL);
+            int found;
+            assert_int_equal(udb_recover(old.ndx, NULL, &found, NULL, 0), 0);
+            int is_new = rb_same(&fresh);
+            if (!is_new && !rb_same(&old))
+                fail_msg("fault %d at call %ld of %ld: neither the old files nor the rebuilt ones",
+                         modes[md], k, total);
+            if (rc == 0 && !is_new)
+                fail_msg("fault %d at call %ld: the repair succeeded but the files are the old ones",
+                         modes[md], k);
+            as_new += is_new;
+        }
+    fprintf(stderr, "rebuild: %ld changing calls, %ld runs ended rebuilt\n", total, as_new);
+    rb_put_back(&fresh);
+    rb_compare(name, &m, 3);
+    rb_free(&old);
+    rb_free(&fresh);
     free(m.r);
 }
 
@@ -740,6 +1383,14 @@ int main(void)
         cmocka_unit_test(test_store_classic_compressed),
         cmocka_unit_test(test_store_load_sorted),
         cmocka_unit_test(test_store_bad_hints),
+        cmocka_unit_test(test_store_guard),
+        cmocka_unit_test(test_store_rebuild),
+        cmocka_unit_test(test_store_rebuild_damage),
+        cmocka_unit_test(test_store_rebuild_holes),
+        cmocka_unit_test(test_store_rebuild_clash),
+        cmocka_unit_test(test_store_rebuild_old),
+        cmocka_unit_test(test_store_rebuild_crash),
+        cmocka_unit_test(test_store_bad_descriptor),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -106,13 +106,24 @@ static int midway(int rc)
     return rc == UDB_IO || rc == UDB_CORRUPT || rc == UDB_NOMEM || rc == UDB_RANGE;
 }
 
-static int restore(api_base *b, int rc)
+/* After a failure: roll back (when asked) and re-decode; neither replaces
+   the error being reported, for the calling thread either. */
+static void undo_keeping_error(api_base *b, int rollback)
 {
     udb_err keep = b->err;
-    pager_rollback(b->g);
+    if (rollback)
+        pager_rollback(b->g);
     if (b->reload)
         b->reload(b);
-    b->err = keep;
+    if (keep.code)
+        udb_err_set(&b->err, keep.code, "%s", keep.msg);
+    else
+        b->err = keep;
+}
+
+static int restore(api_base *b, int rc)
+{
+    undo_keeping_error(b, 1);
     return rc;
 }
 
@@ -129,14 +140,8 @@ int api_write_end(api_base *b, int began, int rc)
         return restore(b, rc);
     if (b->flush && (rc = b->flush(b)))
         return restore(b, rc);
-    if ((rc = pager_commit(b->g))) {
-        udb_err keep = b->err;
-        if (pager_state(b->g) == PAGER_WRITE)
-            pager_rollback(b->g);
-        if (b->reload)
-            b->reload(b);
-        b->err = keep;
-    }
+    if ((rc = pager_commit(b->g)))
+        undo_keeping_error(b, pager_state(b->g) == PAGER_WRITE);
     return rc;
 }
 
@@ -196,11 +201,8 @@ int api_commit(api_base *b)
         rc = pager_commit(b->g);
         if (rc && pager_state(b->g) == PAGER_WRITE)
             return rc; /* LOCKED or ABORTED: still open; retry or roll back */
-        if (rc && b->reload) {
-            udb_err keep = b->err;
-            b->reload(b);
-            b->err = keep;
-        }
+        if (rc)
+            undo_keeping_error(b, 0);
     }
     b->explicit_txn = 0;
     return rc;

@@ -40,7 +40,8 @@ int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out)
     if (!h->b.g)
         return h->b.err.code;
     int began, rc;
-    if ((rc = pager_file_open(h->b.g, path, PAGER_OPEN, &h->pf)) ||
+    if ((rc = store_guard(&h->b, path, opts)) ||
+        (rc = pager_file_open(h->b.g, path, PAGER_OPEN, &h->pf)) ||
         (rc = api_read_begin(&h->b, &began)))
         return rc;
     rc = api_detect(&h->b, h->pf, LAY_FILE_HEAP, opts ? opts->layout : 0, &h->layout);

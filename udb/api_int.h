@@ -49,6 +49,12 @@ int api_checkpoint(api_base *b);
 int api_commit(api_base *b);
 int api_rollback(api_base *b);
 
+/* Writable opens of a record store's own files (its NAME.ndx, or a heap
+   that begins with a store descriptor) are refused (UDB_READONLY, changing
+   nothing) unless opts asks for UDB_RDONLY or UDB_RAW; 0 otherwise. In
+   store.c, which knows what a store is. */
+int store_guard(api_base *b, const char *path, const udb_options *opts);
+
 /* Detect what the file at pf is (kind LAY_FILE_*), honouring a forced layout. */
 int api_detect(api_base *b, pager_file *pf, int want_kind, int want_layout, int *layout);
 

@@ -59,8 +59,9 @@ int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out)
         return UDB_NOMEM;
     if (!d->b.g)
         return d->b.err.code;
-    int began, layout, rc = pager_file_open(d->b.g, path, PAGER_OPEN, &d->pf);
-    if (rc || (rc = api_read_begin(&d->b, &began)))
+    int began, layout, rc = store_guard(&d->b, path, opts);
+    if (rc || (rc = pager_file_open(d->b.g, path, PAGER_OPEN, &d->pf)) ||
+        (rc = api_read_begin(&d->b, &began)))
         return rc;
     rc = api_detect(&d->b, d->pf, LAY_FILE_NDX, opts ? opts->layout : 0, &layout);
     if (!rc && !(rc = mindex_load(&d->m, d->pf, layout, &d->b.err)))
@@ -80,8 +81,8 @@ int udb_ndx_create(const char *path, const udb_options *opts, unsigned num_index
     if (num_indexes < 1 || num_indexes > 65535)
         return udb_err_set(&d->b.err, UDB_INVAL, "a file holds 1..65535 indexes, not %u",
                            num_indexes);
-    int began, rc = pager_file_open(d->b.g, path, PAGER_CREATE, &d->pf);
-    if (rc)
+    int began, rc = store_guard(&d->b, path, opts);
+    if (rc || (rc = pager_file_open(d->b.g, path, PAGER_CREATE, &d->pf)))
         return rc;
     if (!(rc = api_write_begin(&d->b, &began)) &&
         !(rc = mindex_format(d->pf, lay_get(layout), num_indexes, &d->b.err)) &&

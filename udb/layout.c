@@ -475,21 +475,50 @@ int lay_frame_decode(const uint8_t *p, size_t avail, lay_frame *f)
 
 static const uint8_t STORE_MAGIC[8] = {'u', 'd', 'b', 's', 't', 'o', 'r', 'e'};
 
-void lay_store_desc_encode(uint8_t *p, unsigned flags, unsigned nidx)
+void lay_store_desc_encode(uint8_t *p, unsigned flags, unsigned nidx, const udb_index_def *defs)
 {
     memcpy(p, STORE_MAGIC, 8);
-    st16(p + 8, 1);
+    st16(p + 8, 2);
     st16(p + 10, (uint16_t)flags);
     st16(p + 12, (uint16_t)nidx);
+    for (unsigned i = 0; i < nidx; i++) {
+        uint8_t *q = p + lay_store_desc_size(i);
+        const udb_index_def *x = &defs[i];
+        st16(q, (uint16_t)x->keytype);
+        st16(q + 2, (uint16_t)x->keysize);
+        st16(q + 4, (uint16_t)x->attrs);
+        st16(q + 6, (uint16_t)x->maxitems);
+        st32(q + 8, x->create_nodes > 0 && x->create_nodes <= UINT32_MAX ? (uint32_t)x->create_nodes : 0);
+        st32(q + 12, x->create_leaves > 0 && x->create_leaves <= UINT32_MAX ? (uint32_t)x->create_leaves : 0);
+    }
 }
 
-int lay_store_desc_decode(const uint8_t *p, unsigned *flags, unsigned *nidx)
+int lay_store_desc_decode(const uint8_t *p, size_t len, unsigned max, lay_store_desc *d,
+                          udb_index_def *defs)
 {
-    if (memcmp(p, STORE_MAGIC, 8) || ld16(p + 8) != 1)
+    if (len < LAY_STORE_DESC_SIZE || memcmp(p, STORE_MAGIC, 8))
         return -1;
-    *flags = ld16(p + 10);
-    *nidx = ld16(p + 12);
+    d->version = ld16(p + 8);
+    d->flags = ld16(p + 10);
+    d->nidx = ld16(p + 12);
+    if (d->nidx < 1 || d->nidx > max)
+        return -1;
+    if (d->version == 1)
+        return len == LAY_STORE_DESC_SIZE ? 0 : -1;
+    if (d->version != 2 || len != lay_store_desc_size(d->nidx))
+        return -1;
+    for (unsigned i = 0; i < d->nidx && defs; i++) {
+        const uint8_t *q = p + lay_store_desc_size(i);
+        defs[i] = (udb_index_def){ld16(q), ld16(q + 2), ld16(q + 4), ld16(q + 6), ld32(q + 8),
+                                  ld32(q + 12)};
+    }
     return 0;
+}
+
+int lay_store_desc_frame(const uint8_t *p, size_t avail)
+{
+    return avail >= 9 + sizeof STORE_MAGIC && p[0] == LAY_FRAME_STORE &&
+           !memcmp(p + 9, STORE_MAGIC, sizeof STORE_MAGIC);
 }
 
 /* ---- detection ------------------------------------------------------------------------ */

@@ -241,7 +241,9 @@ void lay_table_encode(const lay *L, uint8_t *t, unsigned slots, int64_t next,
  *  0 tag: 0xA5 plain record, 0xA7 compressed record, 0xD5 store descriptor
  *  1 u32 bytes of payload as stored    5 u32 crc32 of the stored payload
  *  9 u32 length before compression (compressed records only)
- *  then the record's keys (stores with two or more indexes), then the payload
+ *  then the record's keys (every index's; in a store of descriptor version 1
+ *  only with two or more indexes), the leaf hints (two or more indexes),
+ *  then the payload
  */
 enum { LAY_FRAME_PLAIN = 0xA5, LAY_FRAME_DEFLATE = 0xA7, LAY_FRAME_STORE = 0xD5 };
 
@@ -256,11 +258,34 @@ void lay_frame_encode(uint8_t *p, const lay_frame *f);
 /* 0 and *f filled, or -1 when the bytes (avail of them) are not a frame. */
 int lay_frame_decode(const uint8_t *p, size_t avail, lay_frame *f);
 
-/* The store descriptor's payload: "udbstore", version, flags, index count. */
+/* The store descriptor's payload: "udbstore", version, flags, index count;
+   from version 2 on, one definition per index (key type, key size,
+   attributes, max items: 2 bytes each; node and leaf batches: 4 bytes each). */
 #define LAY_STORE_DESC_SIZE 14u
-enum { LAY_STORE_COMPRESS = 1 };
-void lay_store_desc_encode(uint8_t *p, unsigned flags, unsigned nidx);
-int lay_store_desc_decode(const uint8_t *p, unsigned *flags, unsigned *nidx);
+#define LAY_STORE_DEF_SIZE 16u
+enum { LAY_STORE_COMPRESS = 1, LAY_STORE_KEYED = 2 };
+typedef struct lay_store_desc {
+    unsigned version;           /* 1 (udb 0.1) or 2 */
+    unsigned flags;             /* LAY_STORE_*: KEYED = every frame holds
+                                   every index's key, also with one index */
+    unsigned nidx;
+} lay_store_desc;
+/* Payload bytes of a version-2 descriptor of nidx indexes. */
+static inline size_t lay_store_desc_size(unsigned nidx)
+{
+    return LAY_STORE_DESC_SIZE + (size_t)LAY_STORE_DEF_SIZE * nidx;
+}
+/* A version-2 descriptor (lay_store_desc_size(nidx) bytes). */
+void lay_store_desc_encode(uint8_t *p, unsigned flags, unsigned nidx, const udb_index_def *defs);
+/* A payload of len bytes: 0 and *d filled (and, version 2, d->nidx
+   definitions into defs when not NULL), or -1 when it is not a descriptor
+   of a version udb reads, names 0 or more than max indexes, or its length
+   does not match. */
+int lay_store_desc_decode(const uint8_t *p, size_t len, unsigned max, lay_store_desc *d,
+                          udb_index_def *defs);
+/* 1 when the avail bytes at p begin with a store descriptor's frame (the
+   tag and "udbstore"; nothing else is checked). */
+int lay_store_desc_frame(const uint8_t *p, size_t avail);
 
 /* ---- detection ---------------------------------------------------------------- */
 enum { LAY_FILE_NDX = 1, LAY_FILE_HEAP = 2 };

@@ -317,7 +317,8 @@ static void end_write(pager_group *g)
                                  f->pshift) / 64 + 1);
         if (words > f->bit_words)
             words = f->bit_words;
-        memset(f->journaled, 0, words * 8);
+        if (words) /* an empty file has no bitmap yet */
+            memset(f->journaled, 0, words * 8);
         f->orig_size = f->size;
     }
     g->state = PAGER_NONE;

@@ -27,7 +27,7 @@ static int store_flush(api_base *b)
     return s->loaded ? mindex_flush(&s->m) : 0;
 }
 
-static udb_store *store_new(const udb_options *opts, udb_store **out)
+udb_store *store_new(const udb_options *opts, udb_store **out)
 {
     udb_store *s = calloc(1, sizeof *s);
     *out = s;
@@ -38,7 +38,7 @@ static udb_store *store_new(const udb_options *opts, udb_store **out)
     return s;
 }
 
-static char *path_of(const char *name, const char *ext)
+char *store_path(const char *name, const char *ext)
 {
     size_t n = strlen(name);
     char *p = malloc(n + 5);
@@ -53,7 +53,7 @@ static char *path_of(const char *name, const char *ext)
    store's journal is NAME.ndx-journal. */
 static int open_files(udb_store *s, const char *name, int mode)
 {
-    char *ndx = path_of(name, ".ndx"), *dat = path_of(name, ".dat");
+    char *ndx = store_path(name, ".ndx"), *dat = store_path(name, ".dat");
     int rc = !ndx || !dat ? udb_err_set(&s->b.err, UDB_NOMEM, "out of memory") : 0;
     if (!rc && mode == PAGER_CREATE) {
         /* refuse before creating anything when either file exists */
@@ -74,8 +74,58 @@ static int open_files(udb_store *s, const char *name, int mode)
     return rc;
 }
 
+/* ---- whose files ---------------------------------------------------------------------- */
+int store_owner(const udb_os *os, const char *path, char *name, size_t namelen)
+{
+    size_t n = strlen(path);
+    int ndx = n > 4 && !strcmp(path + n - 4, ".ndx"), dat = n > 4 && !strcmp(path + n - 4, ".dat");
+    char *dat_path = strdup(path);
+    udb_options o;
+    api_base b;
+    pager_file *pf;
+    int yes = 0;
+    udb_options_init(&o);
+    o.flags = UDB_RDONLY; /* a look at the first bytes: no lock, no journal */
+    o.os = os;
+    if (dat_path && ndx)
+        memcpy(dat_path + n - 3, "dat", 3);
+    if (dat_path && !api_base_init(&b, &o) && !pager_file_open(b.g, dat_path, PAGER_OPEN, &pf)) {
+        uint64_t size = pager_size(pf) < 64 ? pager_size(pf) : 64;
+        const uint8_t *p = pager_get(pf, 0, (size_t)size);
+        for (int l = UDB_LAYOUT_CLASSIC; l <= UDB_LAYOUT_WIDE && p && !yes; l++) {
+            size_t hs = lay_get(l)->heap_hdr_size;
+            yes = size > hs && lay_ck_ok(p, hs) && lay_store_desc_frame(p + hs, (size_t)size - hs);
+        }
+    }
+    if (dat_path)
+        api_base_fini(&b);
+    free(dat_path);
+    if (yes && name && namelen)
+        snprintf(name, namelen, "%.*s", (int)(ndx || dat ? n - 4 : n), path);
+    return yes;
+}
+
+int store_guard(api_base *b, const char *path, const udb_options *opts)
+{
+    char name[200];
+    if ((opts && (opts->flags & (UDB_RDONLY | UDB_RAW))) ||
+        !store_owner(pager_os(b->g), path, name, sizeof name))
+        return 0;
+    return udb_err_set(&b->err, UDB_READONLY,
+                       "%s belongs to the record store %s: index- and heap-level writes would "
+                       "break the store; change it through udb_store_* (or open the file with "
+                       "UDB_RDONLY, or with UDB_RAW for raw access)", path, name);
+}
+
+int udb_store_owner(const char *path, const udb_options *opts, char *name, size_t namelen)
+{
+    if (!path)
+        return 0;
+    return store_owner(opts && opts->os ? opts->os : udb_os_posix(), path, name, namelen);
+}
+
 /* Key offsets inside a frame, the keys buffer. */
-static int setup_keys(udb_store *s)
+int store_setup_keys(udb_store *s)
 {
     size_t off = 0;
     for (unsigned i = 0; i < s->nidx; i++) {
@@ -84,7 +134,7 @@ static int setup_keys(udb_store *s)
         s->key_off[i] = off;
         off += s->m.ix[i].T.ks;
     }
-    s->keys_len = s->nidx > 1 ? off : 0;
+    s->keys_len = s->nidx > 1 || s->keyed ? off : 0;
     s->hints_len = s->nidx > 1 ? 8 * (size_t)s->nidx : 0;
     for (unsigned i = 0; i < s->nidx; i++)
         s->hints[i] = -1;
@@ -93,24 +143,53 @@ static int setup_keys(udb_store *s)
     return s->keys ? 0 : udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
 }
 
-static int read_descriptor(udb_store *s)
+int store_descriptor(udb_store *s, lay_store_desc *d, udb_index_def *defs)
 {
     record r;
-    unsigned flags, nidx;
     int64_t at = (int64_t)s->h.L->heap_hdr_size;
-    if (store_read(s, at, &r) || r.f.tag != LAY_FRAME_STORE || r.f.stored != LAY_STORE_DESC_SIZE ||
-        lay_store_desc_decode(r.payload, &flags, &nidx))
+    if (store_read(s, at, &r) || r.f.tag != LAY_FRAME_STORE ||
+        lay_store_desc_decode(r.payload, r.f.stored, STORE_MAX_INDEXES, d, defs))
         return udb_err_set(&s->b.err, UDB_FORMAT,
-                           "%s is not a udb record store (no store descriptor at offset %lld); "
-                           "its files can be read with udb_ndx_* and udb_heap_*",
+                           "%s is not a udb record store (no store descriptor of a version udb "
+                           "reads at offset %lld); its files can be read with udb_ndx_* and udb_heap_*",
                            s->dat_pf->path, (long long)at);
-    if (nidx != s->m.count)
+    s->version = d->version;
+    s->compress = (d->flags & LAY_STORE_COMPRESS) != 0;
+    s->keyed = (d->flags & LAY_STORE_KEYED) != 0;
+    s->nidx = d->nidx;
+    return 0;
+}
+
+/* A version-2 descriptor's definitions must be the index file's: the
+   frames were laid out by them. */
+static int same_defs(udb_store *s, const udb_index_def *defs)
+{
+    for (unsigned i = 0; i < s->nidx && s->version >= 2; i++) {
+        const lay_info *f = &s->m.ix[i].info;
+        if (s->m.ix[i].usable &&
+            (f->keytype != (unsigned)defs[i].keytype || f->keysize != defs[i].keysize))
+            return udb_err_set(&s->b.err, UDB_FORMAT,
+                               "index %u of %s (key type %u, key size %u) is not the one the store "
+                               "descriptor of %s defines (key type %d, key size %u); "
+                               "udb_store_repair rebuilds the indexes from the records",
+                               i + 1, s->ndx_pf->path, f->keytype, f->keysize, s->dat_pf->path,
+                               defs[i].keytype, defs[i].keysize);
+    }
+    return 0;
+}
+
+static int read_descriptor(udb_store *s)
+{
+    lay_store_desc d;
+    udb_index_def defs[STORE_MAX_INDEXES];
+    int rc = store_descriptor(s, &d, defs);
+    if (rc)
+        return rc;
+    if (d.nidx != s->m.count)
         return udb_err_set(&s->b.err, UDB_FORMAT,
-                           "the store descriptor names %u indexes, %s has %u", nidx,
+                           "the store descriptor names %u indexes, %s has %u", d.nidx,
                            s->ndx_pf->path, s->m.count);
-    s->compress = (flags & LAY_STORE_COMPRESS) != 0;
-    s->nidx = nidx;
-    return setup_keys(s);
+    return (rc = same_defs(s, defs)) ? rc : store_setup_keys(s);
 }
 
 int udb_store_open(const char *name, const udb_options *opts, udb_store **out)
@@ -136,18 +215,20 @@ int udb_store_open(const char *name, const udb_options *opts, udb_store **out)
     return rc;
 }
 
-static int write_descriptor(udb_store *s)
+/* Version 2: every frame holds every index's key; the definitions are
+   kept, so that the indexes can be rebuilt from the records alone. */
+static int write_descriptor(udb_store *s, const udb_index_def *defs)
 {
-    uint8_t d[LAY_STORE_DESC_SIZE], f[16];
-    lay_store_desc_encode(d, s->compress ? LAY_STORE_COMPRESS : 0, s->nidx);
-    lay_frame fr = {LAY_FRAME_STORE, LAY_STORE_DESC_SIZE, LAY_STORE_DESC_SIZE,
-                    udb_crc32(0, d, LAY_STORE_DESC_SIZE), 9};
+    uint8_t d[LAY_STORE_DESC_SIZE + LAY_STORE_DEF_SIZE * STORE_MAX_INDEXES], f[16];
+    size_t n = lay_store_desc_size(s->nidx);
+    lay_store_desc_encode(d, (s->compress ? LAY_STORE_COMPRESS : 0) | LAY_STORE_KEYED, s->nidx, defs);
+    lay_frame fr = {LAY_FRAME_STORE, (uint32_t)n, (uint32_t)n, udb_crc32(0, d, (uInt)n), 9};
     int64_t pos;
-    int rc = heap_alloc(&s->h, 9 + LAY_STORE_DESC_SIZE, &pos);
+    int rc = heap_alloc(&s->h, 9 + n, &pos);
     if (rc)
         return rc;
     lay_frame_encode(f, &fr);
-    if ((rc = heap_write(&s->h, pos, f, 9)) || (rc = heap_write(&s->h, pos + 9, d, sizeof d)))
+    if ((rc = heap_write(&s->h, pos, f, 9)) || (rc = heap_write(&s->h, pos + 9, d, n)))
         return rc;
     return 0;
 }
@@ -165,10 +246,13 @@ static int create_body(udb_store *s, const udb_store_def *def)
             return rc;
     s->nidx = def->num_indexes;
     s->compress = def->compress != 0;
+    s->keyed = 1;
+    s->version = 2;
     if ((rc = heap_format(s->dat_pf, L, def->table_slots ? def->table_slots : 256, &s->b.err)) ||
-        (rc = heap_load(&s->h, s->dat_pf, s->layout, &s->b.err)) || (rc = write_descriptor(s)))
+        (rc = heap_load(&s->h, s->dat_pf, s->layout, &s->b.err)) ||
+        (rc = write_descriptor(s, def->index)))
         return rc;
-    return setup_keys(s);
+    return store_setup_keys(s);
 }
 
 int udb_store_create(const char *name, const udb_options *opts, const udb_store_def *def,
@@ -196,7 +280,7 @@ int udb_store_create(const char *name, const udb_options *opts, const udb_store_
         rc = api_write_end(&s->b, began, create_body(s, def));
     if (rc) {
         const udb_os *os = pager_os(s->b.g);
-        char *ndx = path_of(name, ".ndx"), *dat = path_of(name, ".dat");
+        char *ndx = store_path(name, ".ndx"), *dat = store_path(name, ".dat");
         if (ndx && s->ndx_pf)
             os->unlink(os->ctx, ndx);
         if (dat && s->dat_pf)

@@ -1,8 +1,9 @@
 /*
  * store.h — record stores: NAME.ndx (the indexes) + NAME.dat (the records),
  * committed together. A record is framed (length, crc32, optional deflate,
- * the record's keys when there are several indexes) and written once in the
- * heap; every index maps its key to the record's position.
+ * every index's key: with one index too since store descriptor version 2)
+ * and written once in the heap; every index maps its key to the record's
+ * position.
  * Owns the record framing logic and keeping the indexes and the heap in
  * step; reaches bytes through mindex, heap and the pager, their encoding
  * through layout. Must not do I/O itself.
@@ -22,8 +23,11 @@ struct udb_store {
     mindex m;
     heap h;
     int loaded, layout, compress;
+    int keyed;                  /* frames hold the key also with one index */
+    unsigned version;           /* of the store descriptor */
     unsigned nidx;
-    size_t keys_len;            /* key bytes in each frame (0 with one index) */
+    size_t keys_len;            /* key bytes in each frame (0 with one index,
+                                   unless keyed) */
     size_t hints_len;           /* leaf hints in each frame (0 with one index) */
     size_t key_off[STORE_MAX_INDEXES];
     uint8_t *keys;              /* normalised keys of every index */
@@ -45,7 +49,7 @@ typedef struct record {
     int64_t pos;
     lay_frame f;
     size_t size;                /* bytes the frame occupies */
-    const uint8_t *keys;        /* the keys area (NULL with one index) */
+    const uint8_t *keys;        /* the keys area (NULL with one index, unless keyed) */
     const uint8_t *hints;       /* the leaf hints (NULL with one index) */
     const uint8_t *payload;     /* stored payload */
 } record;
@@ -85,6 +89,22 @@ int store_run_end(udb_store *s, store_run *run);
 int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, store_run *run,
                        int64_t *pos, size_t *size);
 int store_key_in(udb_store *s, unsigned ix, const void *key, size_t len, uint8_t **out);
+/* ---- for the rebuild (store_rebuild.c) ---- */
+/* A handle not yet opened (NULL: out of memory); close with udb_store_close. */
+udb_store *store_new(const udb_options *opts, udb_store **out);
+/* NAME + ext in a fresh buffer, or NULL. */
+char *store_path(const char *name, const char *ext);
+/* Read the store descriptor at the start of the loaded heap: *d, the
+   version-2 definitions into defs (STORE_MAX_INDEXES entries), and the
+   handle's compress / keyed / version / nidx; UDB_FORMAT when there is
+   none of a version udb reads. */
+int store_descriptor(udb_store *s, lay_store_desc *d, udb_index_def *defs);
+/* Key offsets inside a frame and the keys buffer, from the loaded indexes. */
+int store_setup_keys(udb_store *s);
+/* 1 when the heap file of path (path itself, or NAME.dat for NAME.ndx)
+   begins with a store descriptor; name gets NAME. Reads its first bytes
+   through a read-only pager group of its own over os. */
+int store_owner(const udb_os *os, const char *path, char *name, size_t namelen);
 int store_index_arg(udb_store *s, unsigned index);
 int val_reserve(udb_store *s, udb_val *v, size_t n);
 

@@ -69,6 +69,10 @@ enum { UDB_JOURNAL_DEFAULT = 0, UDB_JOURNAL_ROLLBACK = 1, UDB_JOURNAL_WAL = 2 };
 enum {
     UDB_RDONLY = 1,       /* never write; no journal rollback            */
     UDB_EXCLUSIVE = 2,    /* take the locks once for the handle's life   */
+    UDB_RAW = 4,          /* udb_ndx_* / udb_heap_*: allow a writable open
+                             of a record store's own file (see
+                             udb_store_owner); raw access that can break
+                             the store                                   */
 };
 
 /* ---- operating-system table (for fault injection) ---------------------- */
@@ -132,7 +136,7 @@ typedef void (*udb_progress_fn)(void *arg, const char *phase, uint64_t done, uin
 typedef struct udb_options {
     int layout;             /* UDB_LAYOUT_*: AUTO detects on open; create
                                defaults to WIDE                            */
-    int flags;              /* UDB_RDONLY | UDB_EXCLUSIVE                  */
+    int flags;              /* UDB_RDONLY | UDB_EXCLUSIVE | UDB_RAW        */
     int sync;               /* UDB_SYNC_FULL (default) / NORMAL / OFF      */
     size_t dirty_limit;     /* bytes of uncommitted pages kept in memory
                                before they spill to the file (0 = 256 MiB) */
@@ -172,11 +176,16 @@ typedef struct udb_index_info {
     int sentinel_is_max;    /* stored EOF key is the true maximum          */
 } udb_index_info;
 
-/* Open an existing file. opts may be NULL (defaults, layout detected). */
+/* Open an existing file. opts may be NULL (defaults, layout detected).
+   The index file of a record store (NAME.ndx beside a NAME.dat that is a
+   store's heap) opens only read-only (UDB_RDONLY) or with UDB_RAW: a
+   writable open fails with UDB_READONLY and changes nothing (index-level
+   writes would break the store; change it through udb_store_*). */
 int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out);
 /* Create a new file holding num_indexes (>= 1) undefined indexes; fails
    with UDB_EXISTS if path exists. opts->layout picks the layout (default
-   wide). */
+   wide). Refused like a writable open for NAME.ndx beside a store's
+   NAME.dat (udb_store_repair rebuilds a store's lost index file). */
 int udb_ndx_create(const char *path, const udb_options *opts,
                    unsigned num_indexes, udb_ndx **out);
 /* Rolls back a transaction begun explicitly and not committed; every commit
@@ -399,6 +408,8 @@ typedef struct udb_hole {
     int64_t pos, size;
 } udb_hole;
 
+/* A record store's heap (one that begins with a store descriptor) opens
+   only read-only or with UDB_RAW, as udb_ndx_open. */
 int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out);
 /* New heap file; table_slots = slots per holes table (0 = default 256). */
 int udb_heap_create(const char *path, const udb_options *opts, unsigned table_slots,
@@ -521,6 +532,62 @@ int udb_store_compact(udb_store *s);
    index once under the keys its frame holds, and every byte of the heap is
    the header, the store descriptor, a record, a hole or a holes table. */
 int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report *rep);
+
+/* Is path a file of a record store: NAME.ndx or NAME.dat where NAME.dat
+   (or path itself, for a heap of another name) begins with a store
+   descriptor? 1 (name, when not NULL, gets NAME, cut to namelen) or 0.
+   Reads a few bytes through opts->os (opts may be NULL); takes no lock. */
+int udb_store_owner(const char *path, const udb_options *opts, char *name, size_t namelen);
+
+/* What a store's descriptor (in NAME.dat; NAME.ndx is not read) says. */
+typedef struct udb_store_about {
+    int layout;
+    unsigned version;              /* of the descriptor: 1 (udb 0.1) or 2 */
+    unsigned num_indexes;
+    int compress;
+    int keyed;                     /* every record's frame holds every
+                                      index's key (version 2; version 1 only
+                                      with two or more indexes) */
+    int defs;                      /* the descriptor holds the definitions
+                                      (version 2): index[0..num_indexes) */
+    udb_index_def index[64];
+} udb_store_about;
+/* Read NAME.dat's store descriptor (read-only). UDB_FORMAT: not a store. */
+int udb_store_about_get(const char *name, const udb_options *opts, udb_store_about *out,
+                        char *msg, size_t msglen);
+
+/* Where udb_store_repair took the index definitions from. */
+enum { UDB_DEFS_INFOS = 1, UDB_DEFS_DESCRIPTOR = 2, UDB_DEFS_CALLER = 3 };
+
+typedef struct udb_store_repair_report {
+    unsigned num_indexes;
+    int defs_from;                 /* UDB_DEFS_*, 0 when none was found */
+    uint64_t records;              /* live records re-indexed under every index */
+    uint64_t holes;                /* holes (freed space) passed over */
+    uint64_t bad_frames;           /* frames that failed a check: reported, skipped */
+    uint64_t bytes_skipped;        /* bytes in use that held no readable frame */
+    uint64_t unique_clashes;       /* records whose key a UNIQUE index already had */
+    uint64_t size_before, size_after; /* of NAME.ndx (0 before: it was missing) */
+} udb_store_repair_report;
+
+/* Rebuild every index of the store NAME from the records in NAME.dat, for
+   a NAME.ndx that is damaged or missing (it is created). The live records
+   are the frames between the holes and holes tables of the heap (freed
+   space still holds old frames: refused with UDB_CORRUPT when the holes
+   tables are damaged, as a freed record cannot be told from a live one);
+   each frame is checked (tag, length, crc32, inflation, keys) and one that
+   fails is reported through fn (UDB_PROBLEM, its offset) and skipped.
+   Definitions: NAME.ndx's index infos when readable, else the store
+   descriptor's (stores udb 0.2 writes), else def's (the caller's, as at
+   create; also checked against the others when given). Records with equal
+   keys are chained by position, highest first (the order of insertion is
+   not kept in the records). A UNIQUE index that meets a key twice keeps
+   both and reports it. One journaled transaction: a crash leaves NAME.ndx
+   as it was or rebuilt. A one-index store written by udb 0.1 keeps no key
+   in its frames: refused (UDB_FORMAT; udb_repair of NAME.ndx rebuilds it
+   from its leaves). opts must not be read-only. rep may be NULL. */
+int udb_store_repair(const char *name, const udb_options *opts, const udb_store_def *def,
+                     udb_problem_fn fn, void *arg, udb_store_repair_report *rep);
 
 /* ---- transactions on any handle (C11 _Generic) ------------------------------------ */
 #if !defined(__cplusplus)
