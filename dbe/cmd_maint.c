@@ -329,7 +329,10 @@ int cmd_recover(int argc, char **argv)
     free(path);
     if (rc)
         return dbe_fail(dbe_open_exit(rc), "recover: %s", msg);
-    printf(found ? "%s: hot journal rolled back\n" : "%s: no hot journal\n", argv[1]);
+    printf(found == 2   ? "%s: write-ahead log copied into the files\n"
+           : found ? "%s: hot journal rolled back\n"
+                   : "%s: no hot journal\n",
+           argv[1]);
     return EX_OK;
 }
 
@@ -352,7 +355,6 @@ int cmd_checkpoint(int argc, char **argv)
         udb_heap *h;
         udb_options opts;
         dbe_options(&opts, &o, 1);
-        opts.flags |= UDB_RAW;
         if ((rc = udb_ndx_open(argv[1], &opts, &d)) == UDB_FORMAT) {
             udb_ndx_close(d);
             d = NULL;

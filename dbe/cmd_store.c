@@ -95,6 +95,7 @@ static int create_store(const char *name, const dbe_opts *o, const udb_store_def
     udb_options_init(&opts);
     opts.layout = o->layout ? o->layout : UDB_LAYOUT_WIDE;
     opts.sync = o->sync;
+    opts.journal = o->journal;
     int rc = udb_store_create(name, &opts, def, &s);
     int ex = rc ? dbe_fail(EX_USAGE, "create-store: %s%s", udb_store_errmsg(s),
                            rc == UDB_EXISTS ? "; dbe never overwrites a file" : "")

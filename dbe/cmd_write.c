@@ -120,6 +120,7 @@ int dbe_create_file(const char *path, const dbe_opts *o, int layout, const udb_i
     udb_options_init(&opts);
     opts.layout = layout;
     opts.sync = o->sync;
+    opts.journal = o->journal;
     opts.flags = dbe_raw ? UDB_RAW : 0;
     int rc = udb_ndx_create(path, &opts, n, &d);
     if (rc) {

@@ -6,8 +6,14 @@
  * transaction, adds records until pages have spilled into the files, and
  * exits without committing or closing.
  *   dbe_hot ndx FILE   |   dbe_hot store NAME
+ * And for tests/dbe_wal.sh, a store in WAL mode:
+ *   dbe_hot walcrash NAME N   commits records 101..100+N, one per transaction,
+ *                             and exits without closing (the log stays)
+ *   dbe_hot walhold NAME S    commits record 1000, keeps the store open S
+ *                             seconds, closes
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "udb.h"
@@ -42,11 +48,38 @@ static int fill_store(const char *name, const udb_options *o)
     return rc;
 }
 
+/* WAL mode: n one-record transactions, then exit (crash) or hold the
+   store open for hold seconds and close. */
+static int wal_store(const char *name, int n, int hold)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.journal = UDB_JOURNAL_WAL;
+    udb_store *s;
+    char val[100];
+    memset(val, 'w', sizeof val);
+    int rc = udb_store_open(name, &o, &s);
+    for (int32_t i = hold ? 1000 : 101; !rc && i <= (hold ? 1000 : 100 + n); i++) {
+        udb_key k = {&i, sizeof i};
+        rc = udb_store_put(s, &k, val, sizeof val);
+    }
+    if (rc)
+        fprintf(stderr, "dbe_hot: %s\n", udb_store_errmsg(s));
+    if (rc || !hold)
+        _exit(rc ? 1 : 0);
+    printf("open\n");
+    fflush(stdout);
+    sleep((unsigned)hold);
+    return udb_store_close(s) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     udb_options o;
     udb_options_init(&o);
     o.dirty_limit = 4096;
+    if (argc == 4 && (!strcmp(argv[1], "walcrash") || !strcmp(argv[1], "walhold")))
+        return wal_store(argv[2], atoi(argv[3]), !strcmp(argv[1], "walhold") ? atoi(argv[3]) : 0);
     if (argc != 3 || (strcmp(argv[1], "ndx") && strcmp(argv[1], "store"))) {
         fprintf(stderr, "usage: dbe_hot ndx FILE | dbe_hot store NAME\n");
         return 2;

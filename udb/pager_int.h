@@ -104,6 +104,9 @@ int pager_journal_recover(pager_group *g);
 /* Settle the journal mode on the first transaction: mode locks, a pending
    log recovered, the shared memory joined. */
 int wal_attach(pager_group *g);
+/* dbe recover: a log left by a crash is copied into the files now
+   (*found = 2); nothing to do without one. */
+int wal_recover(pager_group *g, int *found);
 /* The handle goes: leave the shared memory; the last one checkpoints and
    removes the log and the shared memory. */
 void wal_detach(pager_group *g);

@@ -810,7 +810,10 @@ int pager_recover(pager_group *g, int *found)
     *found = 0;
     if (g->state != PAGER_NONE)
         return udb_err_set(g->err, UDB_INVAL, "recover inside a transaction");
-    int rc = journal_peek(g, &hot, &jc, &xhot, &xjc);
+    int rc = wal_recover(g, found);
+    if (rc || *found)
+        return rc;
+    rc = journal_peek(g, &hot, &jc, &xhot, &xjc);
     if (rc || !(hot || xhot))
         return rc;
     *found = 1;

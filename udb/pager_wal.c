@@ -478,6 +478,30 @@ static int attach_wal(pager_group *g)
     return join_shm(g);
 }
 
+int wal_recover(pager_group *g, int *found)
+{
+    int rc = paths(g);
+    if (rc || !exists(g, g->wal_path))
+        return rc;
+    if (g->readonly)
+        return udb_err_set(g->err, UDB_RECOVER, "%s: recovery needs a writable handle",
+                           g->files[0]->path);
+    const char *p = g->files[0]->path;
+    size_t n = strlen(p);
+    if (g->nfiles == 1 && n > 4 && !strcmp(p + n - 4, ".ndx")) { /* a store's: its heap too */
+        char *dat = with_suffix(p, n - 4, ".dat");
+        pager_file *f;
+        if (!dat)
+            return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+        rc = exists(g, dat) ? pager_file_open(g, dat, PAGER_OPEN, &f) : 0;
+        free(dat);
+        if (rc)
+            return rc;
+    }
+    *found = 2;
+    return wal_attach(g); /* the first handle copies the log in; the last removes it */
+}
+
 int wal_attach(pager_group *g)
 {
     if (g->attached)
@@ -486,8 +510,11 @@ int wal_attach(pager_group *g)
     if (rc)
         return rc;
     int want = g->journal;
-    if (want == UDB_JOURNAL_DEFAULT) /* the mode of the handles open now, else the rollback journal */
-        want = !g->exclusive && try_lock(g, 3, LOCK_WALMODE) != 0 ? UDB_JOURNAL_WAL : UDB_JOURNAL_ROLLBACK;
+    if (want == UDB_JOURNAL_DEFAULT) /* the mode of the handles open now or of a log a crash
+                                        left, else the rollback journal */
+        want = !g->exclusive && (try_lock(g, 3, LOCK_WALMODE) != 0 || exists(g, g->wal_path))
+                   ? UDB_JOURNAL_WAL
+                   : UDB_JOURNAL_ROLLBACK;
     if (want == UDB_JOURNAL_WAL) {
         if (!(rc = attach_wal(g)) && !(rc = shm_slot_claim(&g->sh) ? udb_err_set(g->err, UDB_LOCKED,
                                        "%s: every reader slot is taken", g->shm_path) : 0))

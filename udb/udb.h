@@ -616,8 +616,10 @@ int udb_store_repair(const char *name, const udb_options *opts, const udb_store_
    the journal cannot be read (UDB_IO) or is the hot journal of another
    file (UDB_RECOVER, *hot = 1). */
 int udb_journal_hot(const char *path, int *hot, char *msg, size_t msglen);
-/* Roll back a hot journal of the file at path; *found = 1 if there was
-   one. Opening a file writable does this too; this is the explicit form. */
+/* Roll back a hot journal of the file at path (*found = 1), or copy a
+   write-ahead log a crash left into the files and remove it (*found = 2);
+   *found = 0 when there was neither. Opening a file writable does this
+   too; this is the explicit form. */
 int udb_recover(const char *path, const udb_options *opts, int *found, char *msg, size_t msglen);
 
 /* Version string of the library. */
