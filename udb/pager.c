@@ -305,6 +305,7 @@ void pager_group_close(pager_group *g)
     for (int i = 0; i < g->nfiles; i++)
         file_free(g->files[i]);
     journal_close(g);
+    pagemap_free(&g->pm);
     free(g->wal_path);
     free(g->shm_path);
     free(g->xwal_path);

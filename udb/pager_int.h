@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include "pager.h"
+#include "pagemap.h"
 #include "shm.h"
 #include "wal.h"
 
@@ -76,6 +77,7 @@ struct pager_group {
     uint64_t wlogseq;       /* of the log file it was read from */
     uint64_t wshrinks;      /* shm shrinks when the files were last looked at */
     int wlocked;            /* this handle holds the writer mutex */
+    pagemap pm;             /* pages of the current log generation in the mapping */
 };
 
 int pager_oserr(pager_group *g, int rc, const char *what, const char *path);
