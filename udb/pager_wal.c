@@ -130,27 +130,58 @@ static int cmp_frame(const void *a, const void *b)
 /* Copy the newest image of every page in l into the files (only what lies
    below each file's size), then give each file exactly its size when
    exact, else only let it grow. */
-static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exact)
+#define COPY_RUN 256 /* pages written by one call: 1 MiB with 4 KiB pages */
+
+/* Keep the newest frame of each page below its file's size, in (file,
+   page) order. */
+static void newest_frames(frames *l, const uint64_t *sizes, unsigned ps)
 {
     qsort(l->f, l->n, sizeof *l->f, cmp_frame);
-    unsigned ps = g->log.psize;
-    uint8_t *buf = malloc(ps);
-    if (!buf)
-        return udb_err_set(g->err, UDB_NOMEM, "out of memory (checkpoint)");
-    int rc = 0;
-    for (size_t i = 0; i < l->n && !rc; i++) {
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++) {
         const wal_frame *fr = &l->f[i];
         if (i + 1 < l->n && l->f[i + 1].file == fr->file && l->f[i + 1].page == fr->page)
             continue; /* a newer image follows */
-        uint64_t at = fr->page * ps, size = sizes[fr->file];
-        if (at >= size)
-            continue;
-        size_t len = size - at < ps ? (size_t)(size - at) : ps;
-        pager_file *f = g->files[fr->file];
-        int r;
-        if (!(rc = wal_read(&g->log, buf, ps, fr->off)) &&
-            (r = g->os->pwrite(g->os->ctx, f->fd, buf, len, at)) < 0)
-            rc = pager_oserr(g, r, "cannot write", f->path);
+        if (fr->page * ps < sizes[fr->file])
+            l->f[n++] = *fr;
+    }
+    l->n = n;
+}
+
+/* Write the frames f[0..n) (consecutive pages of one file) with one call,
+   up to the file's size. */
+static int write_run(pager_group *g, const wal_frame *f, size_t n, uint64_t size, uint8_t *buf)
+{
+    unsigned ps = g->log.psize;
+    for (size_t k = 0; k < n; k++) {
+        int rc = wal_read(&g->log, buf + (size_t)ps * k, ps, f[k].off);
+        if (rc)
+            return rc;
+    }
+    uint64_t at = f[0].page * ps, end = (f[0].page + n) * ps < size ? (f[0].page + n) * ps : size;
+    pager_file *pf = g->files[f[0].file];
+    int r = g->os->pwrite(g->os->ctx, pf->fd, buf, (size_t)(end - at), at);
+    return r < 0 ? pager_oserr(g, r, "cannot write", pf->path) : 0;
+}
+
+/* Copy the newest image of every page in l into the files (only what lies
+   below each file's size), in runs of consecutive pages (large writes make
+   large page-cache folios: later mappings of the files fault less), then
+   give each file exactly its size when exact, else only let it grow. */
+static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exact)
+{
+    unsigned ps = g->log.psize;
+    newest_frames(l, sizes, ps);
+    uint8_t *buf = malloc((size_t)ps * COPY_RUN);
+    if (!buf)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory (checkpoint)");
+    int rc = 0;
+    for (size_t i = 0, j; i < l->n && !rc; i = j) {
+        for (j = i + 1; j < l->n && j - i < COPY_RUN && l->f[j].file == l->f[i].file &&
+                        l->f[j].page == l->f[j - 1].page + 1;
+             j++)
+            ;
+        rc = write_run(g, l->f + i, j - i, sizes[l->f[i].file], buf);
     }
     free(buf);
     for (int i = 0; i < g->nfiles && !rc; i++) {
@@ -195,7 +226,7 @@ static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exac
     if (g->sync != UDB_SYNC_OFF && (rc = sync_log(g)))
         return rc; /* before any file page changes */
     rc = wal_scan(&g->log, &start, upto, to, 1, keep_frame, &l);
-    if (!rc && to->end > start.end)
+    if (!rc && to->end > start.end && !(rc = wal_map(&g->log, to->end)))
         rc = copy_frames(g, &l, to->sizes, exact);
     free(l.f);
     return rc;
