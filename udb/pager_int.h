@@ -78,6 +78,15 @@ struct pager_group {
     uint64_t wshrinks;      /* shm shrinks when the files were last looked at */
     int wlocked;            /* this handle holds the writer mutex */
     pagemap pm;             /* pages of the current log generation in the mapping */
+    /* background checkpoints (pager_wal.c; the built-in os table only):
+       the thread works on ck_ctx, a copy of this group made when asked,
+       with a log descriptor and an error record of its own */
+    pthread_t ck_thread;
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    int ck_on, ck_failed, ck_want, ck_busy, ck_quit;
+    long ck_pid;
+    struct pager_group *ck_ctx;
 };
 
 int pager_oserr(pager_group *g, int rc, const char *what, const char *path);

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "journal.h"
@@ -776,6 +777,8 @@ void wal_read_end(pager_group *g)
 }
 
 /* ---- writers ---------------------------------------------------------------------------- */
+static void auto_checkpoint(pager_group *g);
+
 static int writer_fail(pager_group *g, int rc)
 {
     shm_unlock(&g->sh.h->writer);
@@ -1019,7 +1022,7 @@ int wal_commit(pager_group *g)
         return rc;
     g->stats.commits++;
     if (t.end - atomic_load(&g->sh.h->backfill) > g->wal_ckpt)
-        pager_checkpoint(g, 0); /* best effort: readers may hold it back */
+        auto_checkpoint(g);
     return 0;
 }
 
@@ -1089,9 +1092,107 @@ int pager_checkpoint(pager_group *g, int wait)
     return rc;
 }
 
+/* ---- checkpoints in the background ------------------------------------------------------- */
+/* After a commit, the copy into the files need not hold up the caller:
+   a helper thread of the handle runs it (with the built-in os table; the
+   test tables keep it in the caller's thread, deterministic). The thread
+   sees only ck_ctx: a copy of the group made by the handle's thread while
+   no transaction runs, whose own log descriptor it opens and closes; what
+   it shares with the handle are the files' descriptors (pwrite, fstat,
+   ftruncate, fsync are safe from two threads) and the shared memory. A
+   checkpoint that fails here is simply run again later. */
+static void *ck_main(void *arg)
+{
+    pager_group *g = arg;
+    pthread_mutex_lock(&g->ck_mu);
+    for (;;) {
+        while (!g->ck_want && !g->ck_quit)
+            pthread_cond_wait(&g->ck_cv, &g->ck_mu);
+        if (g->ck_quit)
+            break;
+        g->ck_want = 0;
+        g->ck_busy = 1;
+        pager_group *c = g->ck_ctx;
+        pthread_mutex_unlock(&g->ck_mu);
+        pager_checkpoint(c, 0);
+        if (c->log.fd >= 0)
+            wal_close(&c->log);
+        c->log.fd = -1;
+        pthread_mutex_lock(&g->ck_mu);
+        g->ck_busy = 0;
+        pthread_cond_broadcast(&g->ck_cv);
+    }
+    pthread_mutex_unlock(&g->ck_mu);
+    return NULL;
+}
+
+static int ck_ready(pager_group *g)
+{
+    if (g->ck_on || g->ck_failed || g->os != udb_os_posix())
+        return g->ck_on && g->ck_pid == (long)getpid();
+    g->ck_ctx = malloc(sizeof *g->ck_ctx + sizeof(udb_err));
+    if (!g->ck_ctx || pthread_mutex_init(&g->ck_mu, NULL)) {
+        free(g->ck_ctx);
+        g->ck_ctx = NULL;
+        g->ck_failed = 1;
+        return 0;
+    }
+    if (pthread_cond_init(&g->ck_cv, NULL) || pthread_create(&g->ck_thread, NULL, ck_main, g)) {
+        pthread_mutex_destroy(&g->ck_mu);
+        free(g->ck_ctx);
+        g->ck_ctx = NULL;
+        g->ck_failed = 1; /* checkpoint in this thread instead */
+        return 0;
+    }
+    g->ck_on = 1;
+    g->ck_pid = (long)getpid();
+    return 1;
+}
+
+/* Run an automatic checkpoint: on the helper thread when there is one
+   (unless it is still busy with the last), else here. */
+static void auto_checkpoint(pager_group *g)
+{
+    if (!ck_ready(g)) {
+        pager_checkpoint(g, 0); /* best effort: readers may hold it back */
+        return;
+    }
+    pthread_mutex_lock(&g->ck_mu);
+    if (!g->ck_busy && !g->ck_want) {
+        pager_group *c = g->ck_ctx;
+        *c = *g; /* the fields it reads, as they are between transactions */
+        c->err = (udb_err *)(c + 1);
+        c->log = (wal_log){.fd = -1};
+        c->ck_on = 0;
+        g->ck_want = 1;
+        pthread_cond_broadcast(&g->ck_cv);
+    }
+    pthread_mutex_unlock(&g->ck_mu);
+}
+
+/* The handle goes: the helper thread ends (after its checkpoint). */
+static void ck_stop(pager_group *g)
+{
+    if (!g->ck_on)
+        return;
+    g->ck_on = 0;
+    if (g->ck_pid != (long)getpid()) /* a fork child: the thread is not here */
+        return;
+    pthread_mutex_lock(&g->ck_mu);
+    g->ck_quit = 1;
+    pthread_cond_broadcast(&g->ck_cv);
+    pthread_mutex_unlock(&g->ck_mu);
+    pthread_join(g->ck_thread, NULL);
+    pthread_cond_destroy(&g->ck_cv);
+    pthread_mutex_destroy(&g->ck_mu);
+    free(g->ck_ctx);
+    g->ck_ctx = NULL;
+}
+
 /* ---- the handle goes ------------------------------------------------------------------------- */
 void wal_detach(pager_group *g)
 {
+    ck_stop(g);
     if (!g->attached || !g->wal) {
         g->attached = 0;
         return;
