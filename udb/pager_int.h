@@ -75,7 +75,6 @@ struct pager_group {
     uint64_t wgen;          /* gen of the view the mappings show (0: none) */
     shm_view wv;            /* that view */
     uint64_t wlogseq;       /* of the log file it was read from */
-    uint64_t wshrinks;      /* shm shrinks when the files were last looked at */
     int wlocked;            /* this handle holds the writer mutex */
     pagemap pm;             /* pages of the current log generation in the mapping */
     /* background checkpoints (pager_wal.c; the built-in os table only):
@@ -85,6 +84,7 @@ struct pager_group {
     pthread_mutex_t ck_mu;
     pthread_cond_t ck_cv;
     int ck_on, ck_failed, ck_want, ck_busy, ck_quit;
+    int ck_bg;              /* this is ck_ctx: never cut a file shorter */
     long ck_pid;
     struct pager_group *ck_ctx;
 };

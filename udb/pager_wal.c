@@ -133,6 +133,31 @@ static int cmp_frame(const void *a, const void *b)
    exact, else only let it grow. */
 #define COPY_RUN 256 /* pages written by one call: 1 MiB with 4 KiB pages */
 
+/* Give every file its size (only let it grow unless exact: a file is cut
+   shorter only by a handle alone on it, since another may map the pages
+   beyond), then sync them (unless sync OFF). */
+static int set_sizes(pager_group *g, const uint64_t *sizes, int exact)
+{
+    int rc = 0;
+    for (int i = 0; i < g->nfiles && !rc; i++) {
+        pager_file *f = g->files[i];
+        uint64_t now;
+        int64_t mt;
+        int r = g->os->fstat(g->os->ctx, f->fd, &now, &mt);
+        if (r < 0)
+            return pager_oserr(g, r, "cannot stat", f->path);
+        if ((now < sizes[i] || (exact && now > sizes[i])) &&
+            (r = g->os->ftruncate(g->os->ctx, f->fd, sizes[i])) < 0)
+            rc = pager_oserr(g, r, "cannot truncate", f->path);
+    }
+    for (int i = 0; i < g->nfiles && !rc && g->sync != UDB_SYNC_OFF; i++) {
+        int r = g->os->fsync(g->os->ctx, g->files[i]->fd);
+        if (r < 0)
+            rc = pager_oserr(g, r, "cannot sync", g->files[i]->path);
+    }
+    return rc;
+}
+
 /* Keep the newest frame of each page below its file's size, in (file,
    page) order. */
 static void newest_frames(frames *l, const uint64_t *sizes, unsigned ps)
@@ -185,25 +210,7 @@ static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exa
         rc = write_run(g, l->f + i, j - i, sizes[l->f[i].file], buf);
     }
     free(buf);
-    for (int i = 0; i < g->nfiles && !rc; i++) {
-        pager_file *f = g->files[i];
-        uint64_t now;
-        int64_t mt;
-        int r = g->os->fstat(g->os->ctx, f->fd, &now, &mt);
-        if (r < 0)
-            return pager_oserr(g, r, "cannot stat", f->path);
-        if ((now < sizes[i] || (exact && now > sizes[i])) &&
-            (r = g->os->ftruncate(g->os->ctx, f->fd, sizes[i])) < 0)
-            rc = pager_oserr(g, r, "cannot truncate", f->path);
-        if (now > sizes[i] && exact && g->sh.h)
-            atomic_fetch_add(&g->sh.h->shrinks, 1); /* handles map it afresh */
-    }
-    for (int i = 0; i < g->nfiles && !rc && g->sync != UDB_SYNC_OFF; i++) {
-        int r = g->os->fsync(g->os->ctx, g->files[i]->fd);
-        if (r < 0)
-            rc = pager_oserr(g, r, "cannot sync", g->files[i]->path);
-    }
-    return rc;
+    return rc ? rc : set_sizes(g, sizes, exact);
 }
 
 static void log_start(const wal_log *w, wal_pos *p)
@@ -297,8 +304,8 @@ static int recover_log(pager_group *g)
                          "%s has a write-ahead log with committed changes: open it writable or "
                          "run `dbe recover` first",
                          g->files[0]->path);
-    else if (!rc)
-        rc = backfill(g, NULL, 0, 1, &to);
+    else if (!rc && !(rc = backfill(g, NULL, 0, 1, &to)))
+        rc = set_sizes(g, to.sizes, 1); /* also when it holds no commit */
     if (g->log.fd >= 0)
         wal_close(&g->log);
     g->log.fd = -1;
@@ -369,8 +376,10 @@ static uint64_t new_salt(pager_group *g)
     return s ? s : 1;
 }
 
-/* Start a new, empty log file with sequence seq; *v becomes its start. */
-static int new_log(pager_group *g, uint64_t seq, shm_view *v)
+/* Start a new, empty log with sequence seq (in place when the handle has
+   the log open), recording sizes (NULL: the files' own); *v becomes its
+   start. */
+static int new_log(pager_group *g, uint64_t seq, const uint64_t *sizes, shm_view *v)
 {
     wal_member m[WAL_MAX_FILES];
     wal_pos start;
@@ -379,6 +388,8 @@ static int new_log(pager_group *g, uint64_t seq, shm_view *v)
         rc = member_now(g, i, &m[i]);
     if (rc)
         return rc;
+    for (int i = 0; sizes && i < g->nfiles; i++)
+        m[i].size = sizes[i]; /* the logical sizes, not the files' on disk */
     if (g->log.fd >= 0 && !g->readonly) { /* reused in place: its blocks are there, a sync
                                                  writes data only */
         if ((rc = wal_reset(&g->log, m, new_salt(g), seq, &start)))
@@ -422,8 +433,8 @@ static int keep_log(pager_group *g, shm_view *v)
     v->end = to.end;
     v->txn = to.txn;
     v->crc = to.crc;
-    for (int i = 0; i < g->nfiles && to.txn; i++)
-        v->sizes[i] = to.sizes[i];
+    for (int i = 0; i < g->nfiles; i++)
+        v->sizes[i] = to.sizes[i]; /* the header's sizes when it holds no commit */
     return 0;
 }
 
@@ -440,7 +451,7 @@ static int first_open(pager_group *g)
         return rc;
     uint64_t filled = v.logseq ? g->log.psize : 0;
     if (!g->readonly) {
-        if ((rc = new_log(g, 1, &v)))
+        if ((rc = new_log(g, 1, NULL, &v)))
             return rc;
         filled = v.end;
     }
@@ -619,26 +630,13 @@ static int current_log(pager_group *g, const shm_view *v, wal_pos *start)
     return rc;
 }
 
-/* Does any file need mapping afresh to show sizes (shrunk on disk by a
-   checkpoint, or beyond its reservation)? */
+/* Does any file need mapping afresh to show sizes (beyond its
+   reservation)? */
 static int needs_refresh(pager_group *g, const shm_view *v, int *need)
 {
-    *need = 0;
+    *need = 0; /* files only grow while handles share them (set_sizes) */
     for (int i = 0; i < g->nfiles && !*need; i++)
         *need = pager_round(g->files[i], v->sizes[i]) > g->files[i]->resv;
-    uint64_t shrinks = atomic_load(&g->sh.h->shrinks);
-    if (*need || shrinks == g->wshrinks)
-        return 0; /* no file was cut since this handle looked */
-    g->wshrinks = shrinks;
-    for (int i = 0; i < g->nfiles && !*need; i++) {
-        pager_file *f = g->files[i];
-        uint64_t disk;
-        int64_t mt;
-        int rc = g->os->fstat(g->os->ctx, f->fd, &disk, &mt);
-        if (rc < 0)
-            return pager_oserr(g, rc, "cannot stat", f->path);
-        *need = disk < f->disk_size || pager_round(f, v->sizes[i]) > f->resv;
-    }
     return 0;
 }
 
@@ -647,7 +645,6 @@ static int needs_refresh(pager_group *g, const shm_view *v, int *need)
 static int refresh_all(pager_group *g, const shm_view *v, uint64_t *after)
 {
     *after = atomic_load(&g->sh.h->backfill);
-    g->wshrinks = atomic_load(&g->sh.h->shrinks);
     pagemap_clear(&g->pm);
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
@@ -820,27 +817,11 @@ static void publish_view(pager_group *g, const shm_view *t)
 }
 
 /* Start a new log (none yet, or every frame of the old one is in the
-   files): the files get exactly their sizes first. */
+   files). Its header records the files' sizes as the log has them: a
+   file longer on disk gets its size from it after a crash. */
 static int restart(pager_group *g, shm_view *t)
 {
-    int changed = 0, rc = 0;
-    for (int i = 0; i < g->nfiles && !rc; i++) {
-        pager_file *f = g->files[i];
-        uint64_t disk;
-        int64_t mt;
-        if ((rc = g->os->fstat(g->os->ctx, f->fd, &disk, &mt)) < 0)
-            return pager_oserr(g, rc, "cannot stat", f->path);
-        if (disk != t->sizes[i]) {
-            changed = 1;
-            if ((rc = g->os->ftruncate(g->os->ctx, f->fd, t->sizes[i])) < 0)
-                return pager_oserr(g, rc, "cannot truncate", f->path);
-            if (disk > t->sizes[i])
-                atomic_fetch_add(&g->sh.h->shrinks, 1);
-        }
-    }
-    for (int i = 0; i < g->nfiles && changed && g->sync != UDB_SYNC_OFF; i++)
-        if ((rc = g->os->fsync(g->os->ctx, g->files[i]->fd)) < 0)
-            return pager_oserr(g, rc, "cannot sync", g->files[i]->path);
+    int rc = 0;
     shm_view n = *t;
     n.gen = t->gen + 1;
     int died;
@@ -852,7 +833,7 @@ static int restart(pager_group *g, shm_view *t)
             rc = udb_err_set(g->err, UDB_CORRUPT, "%s was replaced", g->wal_path);
     }
     if (!rc)
-        rc = new_log(g, t->logseq + 1, &n);
+        rc = new_log(g, t->logseq + 1, t->logseq ? t->sizes : NULL, &n);
     pagemap_clear(&g->pm);
     shm_unlock(&g->sh.h->ckpt);
     if (rc)
@@ -1080,10 +1061,17 @@ int pager_checkpoint(pager_group *g, int wait)
         uint64_t limit = shm_min_reader(&g->sh, v.gen, v.end), fill = atomic_load(&g->sh.h->backfill);
         if (limit > fill && !(rc = current_log(g, &v, &start))) {
             wal_pos from, to;
+            /* alone on the files (the DMS byte exclusively): they may get
+               exactly their sizes; this handle then maps them afresh */
+            int alone = limit == v.end && !g->ck_bg && shm_lock_byte(g, 2) == 0;
             backfill_pos(g, &from);
-            rc = backfill(g, &from, limit, limit == v.end, &to);
+            rc = backfill(g, &from, limit, alone, &to);
             if (!rc)
                 set_backfill(g, &to);
+            if (alone) {
+                shm_lock_byte(g, 1);
+                g->wgen = 0;
+            }
         }
         if (rc == UDB_STALE)
             rc = 0; /* a new log started: nothing of the old one is left to copy */
@@ -1164,6 +1152,7 @@ static void auto_checkpoint(pager_group *g)
         c->err = (udb_err *)(c + 1);
         c->log = (wal_log){.fd = -1};
         c->ck_on = 0;
+        c->ck_bg = 1;
         g->ck_want = 1;
         pthread_cond_broadcast(&g->ck_cv);
     }
@@ -1207,7 +1196,8 @@ void wal_detach(pager_group *g)
         shm_view v;
         if (!shm_lock(&g->sh.h->ckpt, 0, &died) && !shm_read(&g->sh.h->view, &v) && v.logseq) {
             wal_pos start, to;
-            if (!current_log(g, &v, &start) && !backfill(g, NULL, v.end, 1, &to) && to.end == v.end) {
+            if (!current_log(g, &v, &start) && !backfill(g, NULL, v.end, 1, &to) && to.end == v.end &&
+                !set_sizes(g, to.sizes, 1)) {
                 atomic_store(&g->sh.h->ready, 0); /* an opener waiting for it starts over */
                 g->os->unlink(g->os->ctx, g->wal_path);
                 g->os->unlink(g->os->ctx, g->shm_path);

@@ -52,7 +52,6 @@ typedef struct shm_hdr {
     _Atomic uint64_t backfill;  /* log bytes copied into the data files */
     _Atomic uint64_t bf_txn, bf_crc; /* the log's txn and chain there (under ckpt) */
     _Atomic uint32_t broken;    /* a log sync failed: every writer fails */
-    _Atomic uint64_t shrinks;   /* +1 each time a data file is cut shorter */
     shm_mutex writer, sync, ckpt;
     shm_seqview view;           /* for readers: committed and durable */
     shm_seqview tail;           /* for writers: committed, maybe not durable */
