@@ -126,5 +126,18 @@ void wal_read_end(pager_group *g);
 int wal_write_begin(pager_group *g, int *changed);
 int wal_commit(pager_group *g);
 int wal_rollback(pager_group *g);
+/* shared by pager_wal.c and pager_walrw.c */
+int pw_try_lock(pager_group *g, int type, uint64_t byte);
+int pw_sync_log(pager_group *g);
+/* The log file of view v, opened (a restart made a new one); UDB_STALE
+   when the file there is already a newer one. */
+int pw_current_log(pager_group *g, const shm_view *v, wal_pos *start);
+void pw_log_start(const wal_log *w, wal_pos *p);
+void pw_set_backfill(pager_group *g, const wal_pos *p);
+/* A new, empty log with sequence seq recording sizes (NULL: the files'
+   own); *v becomes its start. */
+int pw_new_log(pager_group *g, uint64_t seq, const uint64_t *sizes, shm_view *v);
+/* After a commit: a checkpoint on the helper thread, or here. */
+void pw_auto_checkpoint(pager_group *g);
 
 #endif

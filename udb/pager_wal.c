@@ -1,12 +1,11 @@
 /*
- * pager_wal.c — the journal modes of a pager group and WAL mode itself:
- * settling the mode on the first transaction (mode locks, a pending log
- * recovered), snapshots for readers, the writer's log append and group
- * sync, checkpoints, the last handle's clean-up (doc/api.md "Journal
- * modes", doc/format.md "The write-ahead log").
- * Owns the order of log writes, syncs and publications that makes a WAL
- * commit atomic and durable; the log's bytes belong to wal.c, the shared
- * region's to shm.c. Must not know about any data-file layout.
+ * pager_wal.c — the journal modes of a pager group and the life of WAL
+ * mode: settling the mode on the first transaction (mode locks, a pending
+ * log recovered, the shared memory joined), checkpoints (in the caller's
+ * thread or a helper thread), the last handle's clean-up (doc/api.md
+ * "WAL mode", doc/format.md "Write-ahead log mode"). Transactions are
+ * pager_walrw.c's, the log's bytes wal.c's, the shared region's shm.c's.
+ * Must not know about any data-file layout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,7 +48,7 @@ static int paths(pager_group *g)
 }
 
 /* Make the log durable (its data and size: fdatasync where there is one). */
-static int sync_log(pager_group *g)
+int pw_sync_log(pager_group *g)
 {
     int rc = g->os->datasync ? g->os->datasync(g->os->ctx, g->log.fd) : g->os->fsync(g->os->ctx, g->log.fd);
     return rc < 0 ? pager_oserr(g, rc, "cannot sync", g->log.path) : 0;
@@ -64,7 +63,7 @@ static int exists(pager_group *g, const char *path)
     return 1;
 }
 
-static int try_lock(pager_group *g, int type, uint64_t byte)
+int pw_try_lock(pager_group *g, int type, uint64_t byte)
 {
     return g->os->lock(g->os->ctx, g->files[0]->fd, type, byte, 1);
 }
@@ -213,7 +212,7 @@ static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exa
     return rc ? rc : set_sizes(g, sizes, exact);
 }
 
-static void log_start(const wal_log *w, wal_pos *p)
+void pw_log_start(const wal_log *w, wal_pos *p)
 {
     *p = (wal_pos){.end = w->psize, .crc = w->hcrc};
     for (unsigned i = 0; i < w->nfiles; i++)
@@ -226,12 +225,12 @@ static void log_start(const wal_log *w, wal_pos *p)
 static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exact, wal_pos *to)
 {
     wal_pos start;
-    log_start(&g->log, &start);
+    pw_log_start(&g->log, &start);
     if (from)
         start = *from;
     frames l = {.g = g};
     int rc = 0;
-    if (g->sync != UDB_SYNC_OFF && (rc = sync_log(g)))
+    if (g->sync != UDB_SYNC_OFF && (rc = pw_sync_log(g)))
         return rc; /* before any file page changes */
     rc = wal_scan(&g->log, &start, upto, to, 1, keep_frame, &l);
     if (!rc && to->end > start.end && !(rc = wal_map(&g->log, to->end)))
@@ -243,7 +242,7 @@ static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exac
 /* Where the checkpoints have come to in the current log. */
 static void backfill_pos(pager_group *g, wal_pos *p)
 {
-    log_start(&g->log, p);
+    pw_log_start(&g->log, p);
     uint64_t end = atomic_load(&g->sh.h->backfill);
     if (end > p->end) {
         p->end = end;
@@ -252,11 +251,42 @@ static void backfill_pos(pager_group *g, wal_pos *p)
     }
 }
 
-static void set_backfill(pager_group *g, const wal_pos *p)
+void pw_set_backfill(pager_group *g, const wal_pos *p)
 {
     atomic_store(&g->sh.h->bf_txn, p->txn);
     atomic_store(&g->sh.h->bf_crc, p->crc);
     atomic_store(&g->sh.h->backfill, p->end);
+}
+
+/* The log file of view v, opened (a restart made a new one); UDB_STALE
+   when the file there is already a newer one. */
+int pw_current_log(pager_group *g, const shm_view *v, wal_pos *start)
+{
+    uint64_t seq = v->logseq;
+    if (!seq) { /* no log yet (a read-only first handle) */
+        if (g->log.fd >= 0)
+            wal_close(&g->log);
+        g->log.fd = -1;
+        g->log.logseq = 0;
+        return 0;
+    }
+    if (g->log.fd >= 0 && g->log.logseq == seq) {
+        *start = (wal_pos){.end = g->log.psize, .crc = g->log.hcrc};
+        for (unsigned i = 0; i < g->log.nfiles; i++)
+            start->sizes[i] = g->log.m[i].size;
+        return 0;
+    }
+    if (g->log.fd >= 0)
+        wal_close(&g->log);
+    g->log.fd = -1;
+    int rc = wal_open(&g->log, g->os, g->err, g->wal_path, !g->readonly, start);
+    if (!rc && (g->log.logseq != seq || g->log.psize != g->sh.h->psize ||
+                g->log.nfiles != (unsigned)g->nfiles)) {
+        wal_close(&g->log);
+        g->log.fd = -1;
+        return UDB_STALE; /* a newer log already: the caller starts over */
+    }
+    return rc;
 }
 
 /* ---- recovery of a log no live handle uses ----------------------------------------- */
@@ -329,7 +359,7 @@ static int attach_rollback(pager_group *g)
                            "%s belongs to a record store with a write-ahead log (%s): open the "
                            "store, or run `dbe checkpoint` on it",
                            g->files[0]->path, g->xwal_path);
-    if (try_lock(g, 3, LOCK_WALMODE) != 0)
+    if (pw_try_lock(g, 3, LOCK_WALMODE) != 0)
         return udb_err_set(g->err, UDB_LOCKED,
                            "%s is open in WAL mode by another handle: open it in WAL mode too",
                            g->files[0]->path);
@@ -379,7 +409,7 @@ static uint64_t new_salt(pager_group *g)
 /* Start a new, empty log with sequence seq (in place when the handle has
    the log open), recording sizes (NULL: the files' own); *v becomes its
    start. */
-static int new_log(pager_group *g, uint64_t seq, const uint64_t *sizes, shm_view *v)
+int pw_new_log(pager_group *g, uint64_t seq, const uint64_t *sizes, shm_view *v)
 {
     wal_member m[WAL_MAX_FILES];
     wal_pos start;
@@ -451,7 +481,7 @@ static int first_open(pager_group *g)
         return rc;
     uint64_t filled = v.logseq ? g->log.psize : 0;
     if (!g->readonly) {
-        if ((rc = new_log(g, 1, NULL, &v)))
+        if ((rc = pw_new_log(g, 1, NULL, &v)))
             return rc;
         filled = v.end;
     }
@@ -459,8 +489,8 @@ static int first_open(pager_group *g)
         return udb_err_set(g->err, rc, "%s: cannot set up the shared memory", g->shm_path);
     if (filled == v.end && g->log.fd >= 0) {
         wal_pos bf;
-        log_start(&g->log, &bf);
-        set_backfill(g, &bf);
+        pw_log_start(&g->log, &bf);
+        pw_set_backfill(g, &bf);
     } else {
         atomic_store(&g->sh.h->backfill, filled);
     }
@@ -513,7 +543,7 @@ static int attach_wal(pager_group *g)
     int rc = pager_lock_wait(g, g->files[0], 1, LOCK_WALMODE);
     if (rc)
         return rc;
-    if (try_lock(g, 3, LOCK_RBMODE) != 0)
+    if (pw_try_lock(g, 3, LOCK_RBMODE) != 0)
         return udb_err_set(g->err, UDB_LOCKED,
                            "%s is open with the rollback journal by another handle: open it in "
                            "that mode too",
@@ -555,7 +585,7 @@ int wal_attach(pager_group *g)
     int want = g->journal;
     if (want == UDB_JOURNAL_DEFAULT) /* the mode of the handles open now or of a log a crash
                                         left, else the rollback journal */
-        want = !g->exclusive && (try_lock(g, 3, LOCK_WALMODE) != 0 || exists(g, g->wal_path))
+        want = !g->exclusive && (pw_try_lock(g, 3, LOCK_WALMODE) != 0 || exists(g, g->wal_path))
                    ? UDB_JOURNAL_WAL
                    : UDB_JOURNAL_ROLLBACK;
     if (want == UDB_JOURNAL_WAL) {
@@ -570,478 +600,9 @@ int wal_attach(pager_group *g)
     if (!rc) {
         g->attached = 1;
     } else {
-        try_lock(g, 0, LOCK_RBMODE);
-        try_lock(g, 0, LOCK_WALMODE);
+        pw_try_lock(g, 0, LOCK_RBMODE);
+        pw_try_lock(g, 0, LOCK_WALMODE);
     }
-    return rc;
-}
-
-/* ---- catching up with a view ----------------------------------------------------------- */
-typedef struct overlay {
-    pager_group *g;
-    const shm_view *v;
-    uint64_t after;             /* frames at or below are in the files already */
-} overlay;
-
-static int put_frame(void *arg, const wal_frame *fr)
-{
-    overlay *o = arg;
-    pager_group *g = o->g;
-    if (fr->off < o->after || fr->file >= (unsigned)g->nfiles)
-        return 0;
-    pager_file *f = g->files[fr->file];
-    uint64_t ps = (uint64_t)1 << f->pshift, at = fr->page * ps;
-    if (at >= o->v->sizes[fr->file])
-        return 0;
-    int rc = wal_read(&g->log, f->base + at, (size_t)ps, fr->off);
-    if (!rc && pagemap_put(&g->pm, fr->file, fr->page, fr->off))
-        rc = udb_err_set(g->err, UDB_NOMEM, "out of memory (log page map)");
-    return rc;
-}
-
-/* The log file of view v, opened (a restart made a new one); UDB_STALE
-   when the file there is already a newer one. */
-static int current_log(pager_group *g, const shm_view *v, wal_pos *start)
-{
-    uint64_t seq = v->logseq;
-    if (!seq) { /* no log yet (a read-only first handle) */
-        if (g->log.fd >= 0)
-            wal_close(&g->log);
-        g->log.fd = -1;
-        g->log.logseq = 0;
-        return 0;
-    }
-    if (g->log.fd >= 0 && g->log.logseq == seq) {
-        *start = (wal_pos){.end = g->log.psize, .crc = g->log.hcrc};
-        for (unsigned i = 0; i < g->log.nfiles; i++)
-            start->sizes[i] = g->log.m[i].size;
-        return 0;
-    }
-    if (g->log.fd >= 0)
-        wal_close(&g->log);
-    g->log.fd = -1;
-    int rc = wal_open(&g->log, g->os, g->err, g->wal_path, !g->readonly, start);
-    if (!rc && (g->log.logseq != seq || g->log.psize != g->sh.h->psize ||
-                g->log.nfiles != (unsigned)g->nfiles)) {
-        wal_close(&g->log);
-        g->log.fd = -1;
-        return UDB_STALE; /* a newer log already: the caller starts over */
-    }
-    return rc;
-}
-
-/* Does any file need mapping afresh to show sizes (beyond its
-   reservation)? */
-static int needs_refresh(pager_group *g, const shm_view *v, int *need)
-{
-    *need = 0; /* files only grow while handles share them (set_sizes) */
-    for (int i = 0; i < g->nfiles && !*need; i++)
-        *need = pager_round(g->files[i], v->sizes[i]) > g->files[i]->resv;
-    return 0;
-}
-
-/* Map every file afresh as it is on disk, sized for v; *after = the log
-   offset up to which the files hold the frames (read first). */
-static int refresh_all(pager_group *g, const shm_view *v, uint64_t *after)
-{
-    *after = atomic_load(&g->sh.h->backfill);
-    pagemap_clear(&g->pm);
-    for (int i = 0; i < g->nfiles; i++) {
-        pager_file *f = g->files[i];
-        uint64_t disk;
-        int64_t mt;
-        int rc = g->os->fstat(g->os->ctx, f->fd, &disk, &mt);
-        if (rc < 0)
-            return pager_oserr(g, rc, "cannot stat", f->path);
-        if ((rc = pager_refresh(f, disk, v->sizes[i])))
-            return rc;
-        f->mtime = mt;
-    }
-    return 0;
-}
-
-/* Make the mappings show view v: after a new gen (or none yet) from the
-   files as they are now plus the frames not yet copied into them, else
-   plus the frames committed since the view shown. The caller protects v
-   (a reader slot at v, or the writer mutex). UDB_STALE: a newer log
-   exists already, start over. */
-static int catch_up(pager_group *g, const shm_view *v)
-{
-    wal_pos start, from, to;
-    int rc = current_log(g, v, &start), full = v->gen != g->wgen || g->log.logseq != g->wlogseq;
-    if (rc)
-        return rc;
-    if (!full && (rc = needs_refresh(g, v, &full)))
-        return rc;
-    overlay o = {g, v, 0};
-    from = start;
-    if (full) {
-        rc = refresh_all(g, v, &o.after);
-    } else {
-        from.end = g->wv.end;
-        from.txn = g->wv.txn;
-        from.crc = g->wv.crc;
-        for (int i = 0; i < g->nfiles && !rc; i++)
-            rc = pager_cover(g->files[i], v->sizes[i]);
-    }
-    to.end = 0;
-    if (!rc && v->logseq && !(rc = wal_map(&g->log, v->end)))
-        rc = wal_scan(&g->log, &from, v->end, &to, 0, put_frame, &o);
-    if (!rc && to.end != v->end)
-        rc = udb_err_set(g->err, UDB_CORRUPT, "%s ends at %llu, before its committed end %llu",
-                         g->log.path, (unsigned long long)to.end, (unsigned long long)v->end);
-    if (rc) {
-        g->wgen = 0;
-        return rc;
-    }
-    for (int i = 0; i < g->nfiles; i++)
-        g->files[i]->size = g->files[i]->orig_size = v->sizes[i];
-    g->wgen = v->gen;
-    g->wv = *v;
-    g->wlogseq = g->log.logseq;
-    return 0;
-}
-
-/* ---- readers ------------------------------------------------------------------------------ */
-/* A torn view (its publisher died half way): publish the tail again under
-   the publishers' mutex. */
-static int repair_view(pager_group *g)
-{
-    int died;
-    int rc = shm_lock(&g->sh.h->sync, g->lock_timeout_ms, &died);
-    if (rc)
-        return udb_err_set(g->err, rc, "%s: the shared view is being published", g->shm_path);
-    shm_view t;
-    if (shm_read(&g->sh.h->view, &t) == UDB_LOCKED) {
-        if (shm_read(&g->sh.h->tail, &t) || (g->log.fd >= 0 && sync_log(g)))
-            rc = udb_err_set(g->err, UDB_IO, "%s: the shared memory is damaged; close every "
-                             "handle and open again", g->shm_path);
-        else
-            shm_publish(&g->sh.h->view, &t);
-    }
-    shm_unlock(&g->sh.h->sync);
-    return rc;
-}
-
-/* Take a snapshot of the published view into this handle's slot. */
-static int snapshot(pager_group *g, shm_view *v)
-{
-    shm_slot *slot = &g->sh.slots[g->sh.slot];
-    for (;;) {
-        int rc = shm_read(&g->sh.h->view, v);
-        if (rc == UDB_LOCKED) {
-            if ((rc = repair_view(g)))
-                return rc;
-            continue;
-        }
-        atomic_store(&slot->snap, shm_snap(v->gen, v->end, g->sh.h->psize));
-        uint64_t gen, end;
-        if (shm_read_ge(&g->sh.h->view, &gen, &end) == 0 && gen == v->gen && end == v->end)
-            return 0;
-    }
-}
-
-int wal_read_begin(pager_group *g, int *changed)
-{
-    shm_view v;
-    for (int tries = 0;; tries++) {
-        int rc = snapshot(g, &v);
-        if (!rc && v.gen == g->wgen && v.end == g->wv.end)
-            break; /* nothing new: no system call */
-        if (!rc)
-            rc = catch_up(g, &v);
-        uint64_t gen, end;
-        int moved = shm_read_ge(&g->sh.h->view, &gen, &end) || gen != v.gen;
-        if (!rc && !moved) {
-            *changed = 1;
-            break;
-        }
-        atomic_store(&g->sh.slots[g->sh.slot].snap, SHM_IDLE);
-        g->wgen = 0; /* the log moved on while we read it: again, from the files */
-        if (rc && !moved && (rc != UDB_STALE || tries > 1000))
-            return rc;
-        if (rc == UDB_STALE)
-            g->os->sleep_ms(g->os->ctx, 1); /* a new log being published */
-    }
-    g->state = PAGER_READ;
-    return 0;
-}
-
-void wal_read_end(pager_group *g)
-{
-    atomic_store_explicit(&g->sh.slots[g->sh.slot].snap, SHM_IDLE, memory_order_release);
-    g->state = PAGER_NONE;
-}
-
-/* ---- writers ---------------------------------------------------------------------------- */
-static void auto_checkpoint(pager_group *g);
-
-static int writer_fail(pager_group *g, int rc)
-{
-    shm_unlock(&g->sh.h->writer);
-    g->wlocked = 0;
-    return rc;
-}
-
-/* The last writer died holding the mutex, or left the tail torn: find
-   where the log really ends, from the start. */
-static int repair_tail(pager_group *g)
-{
-    shm_view v;
-    int rc = shm_read(&g->sh.h->view, &v);
-    if (rc == UDB_LOCKED && !(rc = repair_view(g)))
-        rc = shm_read(&g->sh.h->view, &v);
-    if (rc)
-        return udb_err_set(g->err, UDB_IO, "%s: the shared memory is damaged", g->shm_path);
-    wal_pos start, to;
-    if (v.logseq && !(rc = current_log(g, &v, &start)))
-        rc = wal_scan(&g->log, &start, 0, &to, 1, NULL, NULL);
-    if (rc)
-        return rc == UDB_STALE ? udb_err_set(g->err, UDB_CORRUPT, "%s was replaced", g->wal_path) : rc;
-    if (v.logseq && to.end > v.end) {
-        v.end = to.end;
-        v.txn = to.txn;
-        v.crc = to.crc;
-        for (int i = 0; i < g->nfiles; i++)
-            v.sizes[i] = to.sizes[i];
-    }
-    shm_publish(&g->sh.h->tail, &v);
-    return 0;
-}
-
-static void publish_view(pager_group *g, const shm_view *t)
-{
-    shm_view v;
-    if (shm_read(&g->sh.h->view, &v) || v.gen != t->gen || v.end < t->end)
-        shm_publish(&g->sh.h->view, t);
-}
-
-/* Start a new log (none yet, or every frame of the old one is in the
-   files). Its header records the files' sizes as the log has them: a
-   file longer on disk gets its size from it after a crash. */
-static int restart(pager_group *g, shm_view *t)
-{
-    int rc = 0;
-    shm_view n = *t;
-    n.gen = t->gen + 1;
-    int died;
-    if (shm_lock(&g->sh.h->ckpt, 0, &died))
-        return 0; /* a checkpoint is reading the log: start over another time */
-    if (t->logseq && g->log.logseq != t->logseq) { /* reuse the log file itself */
-        wal_pos start;
-        if ((rc = current_log(g, t, &start)) == UDB_STALE)
-            rc = udb_err_set(g->err, UDB_CORRUPT, "%s was replaced", g->wal_path);
-    }
-    if (!rc)
-        rc = new_log(g, t->logseq + 1, t->logseq ? t->sizes : NULL, &n);
-    pagemap_clear(&g->pm);
-    shm_unlock(&g->sh.h->ckpt);
-    if (rc)
-        return rc;
-    wal_pos bf;
-    log_start(&g->log, &bf);
-    set_backfill(g, &bf);
-    atomic_store(&g->sh.h->synced, n.end);
-    shm_publish(&g->sh.h->tail, &n);
-    if ((rc = shm_lock(&g->sh.h->sync, g->lock_timeout_ms, &died)))
-        return udb_err_set(g->err, rc, "%s: cannot publish the new log", g->shm_path);
-    shm_publish(&g->sh.h->view, &n);
-    shm_unlock(&g->sh.h->sync);
-    *t = n;
-    return 0;
-}
-
-int wal_write_begin(pager_group *g, int *changed)
-{
-    int died, rc = shm_lock(&g->sh.h->writer, g->lock_timeout_ms, &died);
-    if (rc)
-        return udb_err_set(g->err, UDB_LOCKED, "%s is locked by another writer (waited %u ms)",
-                           g->files[0]->path, g->lock_timeout_ms);
-    g->wlocked = 1;
-    if (atomic_load(&g->sh.h->broken))
-        return writer_fail(g, udb_err_set(g->err, UDB_IO,
-                                          "%s: a commit could not be made durable; close every "
-                                          "handle and open the file again",
-                                          g->wal_path));
-    shm_view t;
-    if ((died || shm_read(&g->sh.h->tail, &t)) && (rc = repair_tail(g)))
-        return writer_fail(g, rc);
-    shm_read(&g->sh.h->tail, &t);
-    uint64_t fill = atomic_load(&g->sh.h->backfill);
-    if (t.logseq && t.end - fill >= g->wal_ckpt && fill < t.end && !pager_checkpoint(g, 0))
-        fill = atomic_load(&g->sh.h->backfill); /* readers have moved on since the commit */
-    if (!t.logseq || (fill == t.end && t.end > g->sh.h->psize))
-        if ((rc = restart(g, &t)))
-            return writer_fail(g, rc);
-    uint64_t old_gen = g->wgen, old_end = g->wv.end;
-    if ((t.gen != old_gen || t.end != old_end) && (rc = catch_up(g, &t)))
-        return writer_fail(g, rc == UDB_STALE ? udb_err_set(g->err, UDB_CORRUPT, "%s was replaced",
-                                                            g->wal_path) : rc);
-    *changed = old_gen != t.gen || old_end != t.end;
-    return 0;
-}
-
-/* The pages of a transaction on their way into the log. */
-typedef struct txn_out {
-    wal_entry *e;               /* the batch being filled */
-    unsigned n, max;
-    wal_frame *done;            /* where every page went */
-    size_t ndone, capdone;
-} txn_out;
-
-/* Write the batch in out->e and remember where each page went. */
-static int flush_batch(pager_group *g, txn_out *out, wal_pos *pos, uint64_t txn, int commit,
-                       const uint64_t *sizes)
-{
-    uint64_t at = pos->end;
-    if (out->ndone + out->n > out->capdone) {
-        size_t cap = out->capdone ? 2 * out->capdone : 256;
-        while (cap < out->ndone + out->n)
-            cap *= 2;
-        wal_frame *d = realloc(out->done, cap * sizeof *d);
-        if (!d)
-            return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-        out->done = d;
-        out->capdone = cap;
-    }
-    int rc = wal_append(&g->log, pos, txn, commit, sizes, out->e, out->n);
-    for (unsigned k = 0; !rc && k < out->n; k++)
-        out->done[out->ndone++] = (wal_frame){out->e[k].page, at + (uint64_t)g->log.psize * (1 + k),
-                                              out->e[k].file, 0};
-    out->n = 0;
-    return rc;
-}
-
-/* Append the transaction's dirty pages as batches, the last one the
-   commit; *pos moves past it, the page map learns where each page is. */
-static int append_txn(pager_group *g, wal_pos *pos)
-{
-    txn_out out = {.max = wal_batch_max(g->log.psize)};
-    uint64_t sizes[WAL_MAX_FILES] = {0}, txn = pos->txn + 1;
-    if (!(out.e = malloc(out.max * sizeof *out.e)))
-        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    for (int i = 0; i < g->nfiles; i++)
-        sizes[i] = g->files[i]->size;
-    int rc = 0;
-    for (int i = 0; i < g->nfiles && !rc; i++) {
-        pager_file *f = g->files[i];
-        uint64_t ps = (uint64_t)1 << f->pshift, top = pager_round(f, f->size) >> f->pshift;
-        for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && pg < top && !rc; pg++) {
-            if (!(f->dirty[pg >> 6] >> (pg & 63) & 1))
-                continue;
-            if (out.n == out.max)
-                rc = flush_batch(g, &out, pos, txn, 0, sizes);
-            out.e[out.n++] = (wal_entry){(unsigned)i, pg, f->base + pg * ps};
-            g->stats.pages_written++;
-        }
-    }
-    static const uint8_t zeros[65536];
-    if (!rc && !out.n) /* only sizes changed: the commit batch carries page 0 */
-        out.e[out.n++] = (wal_entry){0, 0, g->files[0]->size ? g->files[0]->base : zeros};
-    if (!rc)
-        rc = flush_batch(g, &out, pos, txn, 1, sizes);
-    for (size_t k = 0; !rc && k < out.ndone; k++)
-        if (pagemap_put(&g->pm, out.done[k].file, out.done[k].page, out.done[k].off))
-            rc = udb_err_set(g->err, UDB_NOMEM, "out of memory (log page map)");
-    free(out.e);
-    free(out.done);
-    return rc;
-}
-
-/* Make the log durable up to end, for this commit and every other one
-   appended by then (group commit), and publish it to readers. */
-static int group_sync(pager_group *g, uint64_t end)
-{
-    int died, rc = shm_lock(&g->sh.h->sync, UINT32_MAX / 2, &died);
-    if (rc)
-        return udb_err_set(g->err, UDB_IO, "%s: cannot lock the log for its sync", g->wal_path);
-    if (atomic_load(&g->sh.h->synced) < end) {
-        shm_view t;
-        if ((rc = shm_read(&g->sh.h->tail, &t)) == 0) {
-            if ((rc = sync_log(g))) {
-                atomic_store(&g->sh.h->broken, 1);
-            } else {
-                atomic_store(&g->sh.h->synced, t.end);
-                publish_view(g, &t);
-            }
-        } else {
-            rc = udb_err_set(g->err, UDB_IO, "%s: the shared memory is damaged", g->shm_path);
-        }
-    } else if (died) {
-        shm_view t;
-        if (!shm_read(&g->sh.h->tail, &t))
-            publish_view(g, &t);
-    }
-    shm_unlock(&g->sh.h->sync);
-    return rc;
-}
-
-int wal_commit(pager_group *g)
-{
-    wal_pos pos = {.end = g->wv.end, .txn = g->wv.txn, .crc = g->wv.crc};
-    for (int i = 0; i < g->nfiles; i++)
-        pos.sizes[i] = g->wv.sizes[i];
-    int rc = append_txn(g, &pos);
-    if (rc)
-        return rc; /* the caller rolls back; the frames beyond the tail are ignored */
-    shm_view t = {.gen = g->wv.gen, .logseq = g->wv.logseq, .end = pos.end, .txn = pos.txn,
-                  .crc = pos.crc};
-    for (int i = 0; i < g->nfiles; i++)
-        t.sizes[i] = pos.sizes[i];
-    shm_publish(&g->sh.h->tail, &t);
-    g->wv = t; /* the mapping shows it: the dirty pages are its images */
-    if (g->sync != UDB_SYNC_FULL) {
-        int died;
-        if (!shm_lock(&g->sh.h->sync, UINT32_MAX / 2, &died)) {
-            publish_view(g, &t);
-            shm_unlock(&g->sh.h->sync);
-        }
-    }
-    shm_unlock(&g->sh.h->writer);
-    g->wlocked = 0;
-    if (g->sync == UDB_SYNC_FULL && (rc = group_sync(g, t.end)))
-        return rc;
-    g->stats.commits++;
-    if (t.end - atomic_load(&g->sh.h->backfill) > g->wal_ckpt)
-        auto_checkpoint(g);
-    return 0;
-}
-
-/* Give page pg of f its committed image back: from the log when a
-   committed frame has it, else from the file (or zeros past it). */
-static int restore_page(pager_group *g, pager_file *f, uint64_t pg)
-{
-    uint64_t ps = (uint64_t)1 << f->pshift, off = pagemap_get(&g->pm, (unsigned)f->idx, pg);
-    if (off)
-        return wal_read(&g->log, f->base + pg * ps, (size_t)ps, off);
-    if (pg * ps < f->file_mapped)
-        return pager_map_range(f, pg * ps, (pg + 1) * ps, MAP_FILE_PART);
-    memset(f->base + pg * ps, 0, (size_t)ps);
-    return 0;
-}
-
-int wal_rollback(pager_group *g)
-{
-    int rc = 0;
-    for (int i = 0; i < g->nfiles; i++) {
-        pager_file *f = g->files[i];
-        for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && !rc; pg++)
-            if (f->dirty[pg >> 6] >> (pg & 63) & 1)
-                rc = restore_page(g, f, pg);
-        if (f->dirty_hi > f->dirty_lo)
-            memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
-        f->dirty_lo = UINT64_MAX;
-        f->dirty_hi = 0;
-        f->size = f->orig_size = g->wv.sizes[i];
-    }
-    if (rc) { /* the mapping cannot be trusted: map everything afresh */
-        shm_view t = g->wv;
-        g->wgen = 0;
-        rc = catch_up(g, &t);
-    }
-    if (g->wlocked)
-        shm_unlock(&g->sh.h->writer);
-    g->wlocked = 0;
     return rc;
 }
 
@@ -1059,7 +620,7 @@ int pager_checkpoint(pager_group *g, int wait)
     if ((rc = shm_read(&g->sh.h->view, &v)) == 0 && v.logseq) {
         wal_pos start;
         uint64_t limit = shm_min_reader(&g->sh, v.gen, v.end), fill = atomic_load(&g->sh.h->backfill);
-        if (limit > fill && !(rc = current_log(g, &v, &start))) {
+        if (limit > fill && !(rc = pw_current_log(g, &v, &start))) {
             wal_pos from, to;
             /* alone on the files (the DMS byte exclusively): they may get
                exactly their sizes; this handle then maps them afresh */
@@ -1067,7 +628,7 @@ int pager_checkpoint(pager_group *g, int wait)
             backfill_pos(g, &from);
             rc = backfill(g, &from, limit, alone, &to);
             if (!rc)
-                set_backfill(g, &to);
+                pw_set_backfill(g, &to);
             if (alone) {
                 shm_lock_byte(g, 1);
                 g->wgen = 0;
@@ -1139,7 +700,7 @@ static int ck_ready(pager_group *g)
 
 /* Run an automatic checkpoint: on the helper thread when there is one
    (unless it is still busy with the last), else here. */
-static void auto_checkpoint(pager_group *g)
+void pw_auto_checkpoint(pager_group *g)
 {
     if (!ck_ready(g)) {
         pager_checkpoint(g, 0); /* best effort: readers may hold it back */
@@ -1196,7 +757,7 @@ void wal_detach(pager_group *g)
         shm_view v;
         if (!shm_lock(&g->sh.h->ckpt, 0, &died) && !shm_read(&g->sh.h->view, &v) && v.logseq) {
             wal_pos start, to;
-            if (!current_log(g, &v, &start) && !backfill(g, NULL, v.end, 1, &to) && to.end == v.end &&
+            if (!pw_current_log(g, &v, &start) && !backfill(g, NULL, v.end, 1, &to) && to.end == v.end &&
                 !set_sizes(g, to.sizes, 1)) {
                 atomic_store(&g->sh.h->ready, 0); /* an opener waiting for it starts over */
                 g->os->unlink(g->os->ctx, g->wal_path);
