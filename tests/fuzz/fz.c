@@ -1,0 +1,393 @@
+/*
+ * fz.c — the shared part of the fuzz targets (fz.h): container, execution
+ * setup and teardown on memfs, the guard, invariant failures, digests and
+ * the small valid files. Calls only the public API of udb.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "fz.h"
+
+static memfs *fs;
+static const uint8_t *cur_data;
+static size_t cur_size;
+static const char *const *cur_allowed;
+static char reported[8][16];    /* classes already reported for this input */
+static unsigned nreported;
+
+static const char *const decoys[] = {"/outside/victim",     FZ_DIR "/other.ndx", FZ_DIR "/other.dat",
+                                     FZ_DIR "/other.ndx-journal", FZ_NAME ".ndx.bak", FZ_DIR "/victim"};
+#define NDECOYS (sizeof decoys / sizeof decoys[0])
+#define DECOY_LEN 700
+
+static uint8_t decoy[NDECOYS][DECOY_LEN];
+
+/* ---- the container --------------------------------------------------------------------- */
+void fz_split(const uint8_t *data, size_t size, fz_part parts[FZ_MAXPARTS])
+{
+    memset(parts, 0, FZ_MAXPARTS * sizeof *parts);
+    for (unsigned k = 0; k < FZ_MAXPARTS; k++) {
+        const uint8_t *s = k + 1 < FZ_MAXPARTS ? memmem(data, size, FZ_SEP, FZ_SEP_LEN) : NULL;
+        size_t n = s ? (size_t)(s - data) : size;
+        parts[k] = (fz_part){n ? data : NULL, n};
+        if (!s)
+            break;
+        data = s + FZ_SEP_LEN;
+        size -= n + FZ_SEP_LEN;
+    }
+}
+
+/* ---- invariant failures ------------------------------------------------------------------ */
+static int tolerated(const char *cls)
+{
+    const char *t = getenv("UDB_FUZZ_TOLERATE");
+    if (!t)
+        return 0;
+    if (!strcmp(t, "all"))
+        return 1;
+    size_t l = strlen(cls);
+    for (const char *s = t; (s = strstr(s, cls)); s += l)
+        if ((s == t || s[-1] == ',') && (s[l] == 0 || s[l] == ','))
+            return 1;
+    return 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static void save_input(const char *cls)
+{
+    const char *dir = getenv("UDB_FUZZ_SAVE");
+    if (!dir)
+        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-%016llx", dir, cls,
+             (unsigned long long)fnv(0xcbf29ce484222325ULL, cur_data, cur_size));
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(cur_data, 1, cur_size, f);
+        fclose(f);
+    }
+}
+
+void fz_fail(const char *cls, const char *fmt, ...)
+{
+    for (unsigned i = 0; i < nreported; i++)
+        if (!strcmp(reported[i], cls))
+            return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "\n*** fuzz invariant broken [%s]: ", cls);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    if (!tolerated(cls))
+        abort();
+    if (nreported < sizeof reported / sizeof reported[0])
+        snprintf(reported[nreported++], sizeof reported[0], "%s", cls);
+    save_input(cls);
+}
+
+/* ---- one execution -------------------------------------------------------------------------- */
+static int guard(void *arg, const char *op, const char *path)
+{
+    (void)arg;
+    for (const char *const *a = cur_allowed; a && *a; a++)
+        if (!strcmp(*a, path))
+            return 0;
+    fz_fail("escape", "%s of %s, a file outside the group", op, path);
+    return 1;
+}
+
+memfs *fz_begin(const uint8_t *data, size_t size, const char *const *allowed)
+{
+    if (!fs && !(fs = memfs_new()))
+        abort();
+    memfs_reset(fs);
+    cur_data = data;
+    cur_size = size;
+    cur_allowed = allowed;
+    nreported = 0;
+    if (!decoy[0][1])
+        for (unsigned k = 0; k < NDECOYS; k++)
+            for (unsigned i = 0; i < DECOY_LEN; i++)
+                decoy[k][i] = (uint8_t)(i * 7 + k * 31 + 1);
+    if (memfs_mkdir(fs, FZ_DIR) || memfs_mkdir(fs, "/outside"))
+        abort();
+    for (unsigned k = 0; k < NDECOYS; k++)
+        if (memfs_put(fs, decoys[k], decoy[k], DECOY_LEN))
+            abort();
+    memfs_set_guard(fs, guard, NULL);
+    return fs;
+}
+
+void fz_allow(const char *const *allowed)
+{
+    cur_allowed = allowed;
+}
+
+static uint32_t ld(const uint8_t *p, int n)
+{
+    uint32_t v = 0;
+    while (n--)
+        v = v << 8 | p[n];
+    return v;
+}
+
+int fz_journal_hot(const char *path, const char *member)
+{
+    size_t n = 0;
+    const uint8_t *b = memfs_get(fs, path, &n);
+    if (!b || n < 512 || memcmp(b, "udbjrnl\1", 8) || ld(b + 508, 4) != (uint32_t)crc32(0, b, 508))
+        return 0;
+    uint32_t psize = ld(b + 12, 4), nfiles = ld(b + 32, 4);
+    if (ld(b + 8, 4) != 1 || nfiles < 1 || nfiles > 2 || psize < 512 || psize > 65536 ||
+        (psize & (psize - 1)))
+        return 0;
+    int named = !member;
+    for (uint32_t i = 0; i < nfiles; i++) {
+        const uint8_t *e = b + 40 + 216 * i;
+        uint32_t l = ld(e + 8, 2);
+        if (l == 0 || l > 200)
+            return 0;
+        size_t sl = strnlen((const char *)e + 10, l); /* the library reads a C string */
+        named |= member && strlen(member) == sl && !memcmp(e + 10, member, sl);
+    }
+    return named;
+}
+
+void fz_end(void)
+{
+    for (unsigned k = 0; k < NDECOYS; k++) {
+        size_t n = 0;
+        const uint8_t *p = memfs_get(fs, decoys[k], &n);
+        if (!p || n != DECOY_LEN || memcmp(p, decoy[k], n))
+            fz_fail("escape", "%s changed", decoys[k]);
+    }
+    unsigned leaks = memfs_reset(fs);
+    if (leaks)
+        fz_fail("leak", "%u descriptors or maps left open after every handle was closed", leaks);
+}
+
+int fz_plant(const char *path, fz_part part)
+{
+    if (!part.n)
+        return 0;
+    if (memfs_put(fs, path, part.p, part.n))
+        abort();
+    return 1;
+}
+
+void fz_options(udb_options *o, int layout, int flags)
+{
+    udb_options_init(o);
+    o->os = memfs_os(fs);
+    o->layout = layout;
+    o->flags = flags;
+    o->lock_timeout_ms = 0; /* one process, one thread: nobody to wait for */
+}
+
+/* ---- reading operations ----------------------------------------------------------------------- */
+int fz_more(const fz_in *in) { return in->i < in->n; }
+
+unsigned fz_u8(fz_in *in) { return in->i < in->n ? in->p[in->i++] : 0; }
+
+uint64_t fz_u64(fz_in *in)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++)
+        v |= (uint64_t)fz_u8(in) << (8 * k);
+    return v;
+}
+
+const uint8_t *fz_bytes(fz_in *in, size_t n, size_t *got)
+{
+    const uint8_t *p = in->p + in->i;
+    *got = in->n - in->i < n ? in->n - in->i : n;
+    in->i += *got;
+    return p;
+}
+
+/* ---- looking at files -------------------------------------------------------------------------- */
+int fz_ndx_check(udb_ndx *d)
+{
+    udb_check_report rep;
+    int rc = udb_ndx_check(d, NULL, NULL, &rep);
+    udb_check_report_free(&rep);
+    return rc;
+}
+
+int fz_store_check(udb_store *s)
+{
+    udb_check_report rep;
+    int rc = udb_store_check(s, NULL, NULL, &rep);
+    udb_check_report_free(&rep);
+    return rc;
+}
+
+#define WALK_MAX 200000
+
+int fz_ndx_digest(udb_ndx *d, uint64_t *out)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    unsigned n = udb_ndx_count(d);
+    int first = 0;
+    h = fnv(h, &n, sizeof n);
+    for (unsigned ix = 1; ix <= n; ix++) {
+        udb_cursor *c;
+        udb_item it;
+        int rc = udb_cursor_open(d, ix, &c), k = 0;
+        for (rc = rc ? rc : udb_cursor_first(c, &it); !rc && k < WALK_MAX; rc = udb_cursor_next(c, &it), k++) {
+            h = fnv(h, it.key, it.keysize);
+            h = fnv(h, &it.datapos, sizeof it.datapos);
+        }
+        udb_cursor_close(c);
+        h = fnv(h, &rc, sizeof rc);
+        if (rc && rc != UDB_NOTFOUND && !first)
+            first = rc;
+    }
+    *out = h;
+    return first;
+}
+
+int fz_store_digest(udb_store *s, uint64_t *out)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    unsigned n = udb_store_count(s);
+    udb_val v = {0};
+    int first = 0;
+    h = fnv(h, &n, sizeof n);
+    for (unsigned ix = 1; ix <= n; ix++) {
+        udb_store_cursor *c;
+        udb_item it;
+        int rc = udb_store_cursor_open(s, ix, &c), k = 0;
+        for (rc = rc ? rc : udb_store_cursor_first(c, &it, &v); !rc && k < WALK_MAX;
+             rc = udb_store_cursor_next(c, &it, &v), k++) {
+            h = fnv(h, it.key, it.keysize);
+            h = fnv(h, v.data, v.len);
+        }
+        udb_store_cursor_close(c);
+        h = fnv(h, &rc, sizeof rc);
+        if (rc && rc != UDB_NOTFOUND && !first)
+            first = rc;
+    }
+    udb_val_free(&v);
+    *out = h;
+    return first;
+}
+
+unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks)
+{
+    udb_cursor *c;
+    udb_item it;
+    unsigned kept = 0;
+    *ks = 0;
+    if (udb_cursor_open(d, ix, &c))
+        return 0;
+    int n = 0;
+    for (int rc = udb_cursor_first(c, &it); !rc && n < WALK_MAX; rc = udb_cursor_next(c, &it), n++)
+        if (kept < max && it.keysize <= 64 && (n < 2 || (n & (n - 1)) == 0)) {
+            memcpy(keys + kept++ * 64, it.key, it.keysize);
+            *ks = it.keysize;
+        }
+    for (int rc = udb_cursor_last(c, &it); !rc && n > 0; rc = udb_cursor_prev(c, &it), n--)
+        ;
+    for (unsigned k = 0; k < kept; k++) {
+        int64_t dp;
+        udb_ndx_find(d, ix, keys + k * 64, *ks, &dp);
+        udb_cursor_seek(c, keys + k * 64, *ks, &it);
+        udb_cursor_find(c, keys + k * 64, *ks, &it);
+        udb_cursor_bof(c);
+        udb_cursor_eof(c);
+    }
+    udb_cursor_close(c);
+    return kept;
+}
+
+/* ---- valid files ---------------------------------------------------------------------------------------- */
+static void key_text(char *b, size_t cap, unsigned i)
+{
+    static const char *const w[] = {"alpha", "beta", "gamma", "delta", "eps", "zeta", "eta"};
+    snprintf(b, cap, "%s%u", w[i % 7], i * 7919 % 1000);
+}
+
+static int make_store(memfs *m, int layout, int kind, unsigned n)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.os = memfs_os(m);
+    o.layout = layout;
+    o.lock_timeout_ms = 0;
+    udb_index_def two[2] = {{UDB_KEY_STRING, 12, UDB_UNIQUE | UDB_ALLOW_DELETE, 5, 2, 4},
+                            {UDB_KEY_LONG_INT, 4, UDB_ALLOW_DELETE, 4, 2, 4}};
+    udb_index_def one = {UDB_KEY_BLOCK, 8, UDB_ALLOW_DELETE, 3, 1, 3};
+    udb_store_def def = {kind ? 1 : 2, kind ? &one : two, kind, 4};
+    udb_store *s;
+    int rc = udb_store_create(FZ_NAME, &o, &def, &s);
+    for (unsigned i = 0; i < n && !rc; i++) {
+        char k[16], v[200];
+        int32_t num = (int32_t)(i % 5) - 2;
+        key_text(k, sizeof k, i);
+        size_t vl = (size_t)snprintf(v, sizeof v, "value %u of the store", i);
+        if (i % 4 == 0) { /* a long, compressible one */
+            memset(v + vl, 'x', 120);
+            vl += 120;
+        }
+        udb_key keys[2] = {{k, strlen(k)}, {&num, sizeof num}};
+        rc = udb_store_put(s, keys, v, vl);
+    }
+    for (unsigned i = 0; i < n && !rc; i += 3) { /* holes */
+        char k[16];
+        key_text(k, sizeof k, i);
+        rc = udb_store_delete(s, 1, k, strlen(k), NULL);
+    }
+    int rc2 = udb_store_close(s);
+    return rc ? rc : rc2;
+}
+
+static int make_ndx(memfs *m, int layout, unsigned n)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.os = memfs_os(m);
+    o.layout = layout;
+    o.lock_timeout_ms = 0;
+    udb_index_def defs[3] = {{UDB_KEY_STRING, 10, UDB_ALLOW_DELETE, 5, 2, 4},
+                             {UDB_KEY_INTEGER, 2, UDB_UNIQUE, 4, 1, 2},
+                             {UDB_KEY_BLOCK, 6, UDB_ALLOW_DELETE, 3, 2, 3}};
+    udb_ndx *d;
+    int rc = udb_ndx_create(FZ_NAME ".ndx", &o, 4, &d);
+    for (unsigned ix = 0; ix < 3 && !rc; ix++)
+        rc = udb_ndx_define(d, ix + 1, &defs[ix]);
+    for (unsigned i = 0; i < n && !rc; i++) {
+        char k[16];
+        int16_t num = (int16_t)(i * 37 - 100);
+        uint8_t blk[6] = {(uint8_t)(i % 3), (uint8_t)i, 0, 0, 0, (uint8_t)(i >> 8)};
+        key_text(k, sizeof k, i % (n / 2 + 1));
+        if (!(rc = udb_ndx_append(d, 1, k, strlen(k), 100 + i)) &&
+            !(rc = udb_ndx_append(d, 2, &num, sizeof num, 7 * i)))
+            rc = udb_ndx_append(d, 3, blk, sizeof blk, i);
+    }
+    for (unsigned i = 0; i < n && !rc; i += 4) {
+        char k[16];
+        key_text(k, sizeof k, i);
+        rc = udb_ndx_delete(d, 1, k, strlen(k), NULL);
+        rc = rc == UDB_NOTFOUND ? 0 : rc;
+    }
+    int rc2 = udb_ndx_close(d);
+    return rc ? rc : rc2;
+}
+
+int fz_make(memfs *m, int layout, int kind, unsigned n)
+{
+    return kind == 2 ? make_ndx(m, layout, n) : make_store(m, layout, kind, n);
+}
