@@ -221,6 +221,7 @@ static int poisons(int rc)
 /* After a write that returned rc (bulk: a bulk load, which poisons on any failure). */
 static void after(wst *w, const pre *p, int rc, int bulk, const char *what)
 {
+    fz_trace("  %s: %s", what, udb_strerror(rc));
     if (rc == UDB_CORRUPT)
         w->corrupt = 1;
     if (!rc)
@@ -300,6 +301,7 @@ static void op_txn(wst *w, unsigned which)
     int rc;
     if (which == 0) { /* begin */
         rc = w->store ? udb_store_begin(w->s) : udb_ndx_begin(w->d);
+        fz_trace("  begin: %s", udb_strerror(rc));
         if (!rc) {
             w->txn = 1;
             w->poisoned = 0;
@@ -309,6 +311,7 @@ static void op_txn(wst *w, unsigned which)
     }
     if (which == 1 && w->txn) { /* commit */
         rc = w->store ? udb_store_commit(w->s) : udb_ndx_commit(w->d);
+        fz_trace("  commit: %s", udb_strerror(rc));
         if (w->poisoned && rc != UDB_ABORTED && strict(w))
             fz_fail("digest", "commit of a poisoned transaction gave %s, not UDB_ABORTED", udb_strerror(rc));
         if (!rc) {
@@ -321,6 +324,7 @@ static void op_txn(wst *w, unsigned which)
     if (!w->txn)
         return;
     rc = w->store ? udb_store_rollback(w->s) : udb_ndx_rollback(w->d);
+    fz_trace("  rollback: %s", udb_strerror(rc));
     w->txn = w->poisoned = 0;
     uint64_t h;
     if (!rc && w->txn_digest_ok && strict(w) && !digest(w, &h) && h != w->txn_digest)
@@ -335,8 +339,13 @@ static void op_reopen(wst *w)
         ok = strict(w);
         h0 = w->txn_digest;
     }
+    if (!w->store)
+        fz_ndx_dump(w->d, "before close");
     close_all(w);
     int rc = open_all(w);
+    fz_trace("  reopen: %s", udb_strerror(rc));
+    if (!rc && !w->store)
+        fz_ndx_dump(w->d, "after reopen");
     if (rc && strict(w))
         fz_fail("reopen", "the file no longer opens: %s", udb_strerror(rc));
     if (!rc && ok && strict(w) && !digest(w, &h) && h != h0)
@@ -348,6 +357,7 @@ static void op_fault(wst *w)
     unsigned b = fz_u8(&w->in);
     static const int errs[] = {EIO, ENOSPC, EIO, EFBIG};
     memfs_fail_at(w->m, 1 + b % 24, errs[(b >> 5) & 3], b >> 7);
+    fz_trace("  fault at change %u, errno %d%s", 1 + b % 24, errs[(b >> 5) & 3], b >> 7 ? ", crash" : "");
     w->faulted = 1;
 }
 
@@ -409,6 +419,7 @@ static void ndx_op(wst *w, unsigned op)
         pick_key(w, k, &kl, keysize(w, ix));
         int64_t dp = pick_pos(w);
         before(w, &p);
+        fz_trace("  append ix %u keylen %zu key %.*s dp %lld", ix, kl, (int)kl, (const char *)k, (long long)dp);
         rc = udb_ndx_append(w->d, ix, k, kl, dp);
         after(w, &p, rc, 0, "append");
         if (!rc)
@@ -600,9 +611,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w->digests = n1 + n2 <= DIGEST_MAX_BYTES;
     if (!open_all(w)) {
         w->clean0 = check(w) == 0;
+        fz_trace("opened; %s", w->clean0 ? "checks clean" : "does not check clean");
         remember_keys(w);
         for (int n = 0; n < MAXOPS && fz_more(&w->in) && (w->d || w->s); n++) {
             unsigned op = fz_u8(&w->in);
+            fz_trace("op %u (%s %u)", op, w->store ? "store" : "ndx", op % (w->store ? 11 : 10));
             if (op >= 0xf8)
                 op_fault(w);
             else if (w->store)

@@ -97,6 +97,20 @@ void fz_fail(const char *cls, const char *fmt, ...)
     save_input(cls);
 }
 
+void fz_trace(const char *fmt, ...)
+{
+    static int on = -1;
+    if (on < 0)
+        on = getenv("UDB_FUZZ_TRACE") != NULL;
+    if (!on)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 /* ---- one execution -------------------------------------------------------------------------- */
 static int guard(void *arg, const char *op, const char *path)
 {
@@ -283,6 +297,26 @@ int fz_store_digest(udb_store *s, uint64_t *out)
     udb_val_free(&v);
     *out = h;
     return first;
+}
+
+void fz_ndx_dump(udb_ndx *d, const char *title)
+{
+    if (!getenv("UDB_FUZZ_TRACE"))
+        return;
+    fprintf(stderr, "--- %s\n", title);
+    for (unsigned ix = 1; ix <= udb_ndx_count(d); ix++) {
+        udb_cursor *c;
+        udb_item it;
+        int rc = udb_cursor_open(d, ix, &c), k = 0;
+        for (rc = rc ? rc : udb_cursor_first(c, &it); !rc && k < 1000; rc = udb_cursor_next(c, &it), k++) {
+            fprintf(stderr, "%u: ", ix);
+            for (size_t i = 0; i < it.keysize; i++)
+                fprintf(stderr, "%02x", it.key[i]);
+            fprintf(stderr, " %lld leaf %lld\n", (long long)it.datapos, (long long)it.leaf);
+        }
+        fprintf(stderr, "%u: end %s\n", ix, udb_strerror(rc));
+        udb_cursor_close(c);
+    }
 }
 
 unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks)

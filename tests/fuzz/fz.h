@@ -58,6 +58,9 @@ int fz_plant(const char *path, fz_part part);
    execution goes on. */
 void fz_fail(const char *cls, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* With UDB_FUZZ_TRACE set: print a line on stderr (for triage). */
+void fz_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* udb_options for the in-memory file system. */
 void fz_options(udb_options *o, int layout, int flags);
 
@@ -81,6 +84,8 @@ int fz_store_check(udb_store *s);
    values); the return code of the first failing read, else 0. */
 int fz_ndx_digest(udb_ndx *d, uint64_t *out);
 int fz_store_digest(udb_store *s, uint64_t *out);
+/* With UDB_FUZZ_TRACE set: every record of every index, on stderr. */
+void fz_ndx_dump(udb_ndx *d, const char *title);
 /* Walk an index both ways, find and seek a few keys; keep up to max keys
    (keysize bytes each, ks set) in keys. Returns the keys kept. */
 unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks);
