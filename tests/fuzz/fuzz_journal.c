@@ -6,7 +6,8 @@
  *
  * Input (tests/fuzz/README.md): part 0 control bytes, part 1 t.ndx, part 2
  * t.dat (both empty: the built-in store), part 3 t.ndx-journal, part 4
- * t.dat-journal.
+ * t.dat-journal. Control byte 1 bit 7: the journals' crc32s are made right
+ * first, bit 6: the data files' checksums.
  *
  * Invariants: no file but t.ndx, t.dat and their journals is ever opened
  * for writing, written, truncated or unlinked (the decoys of fz.h); the
@@ -153,11 +154,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned c0 = fz_u8(&c), c1 = fz_u8(&c);
     memfs *m = fz_begin(data, size, group);
     int wide = c0 >> 3 & 1, kind = c0 & 3;
-    if (!(fz_plant(NDX, part[1]) | fz_plant(DAT, part[2])))
+    if (!fz_plant_pair(part[1], part[2], c1 & 0x40, wide ? UDB_LAYOUT_WIDE : UDB_LAYOUT_CLASSIC))
         for (int k = 0; k < 2; k++)
             memfs_put(m, k ? DAT : NDX, builtin[wide][k], builtin_len[wide][k]);
-    fz_plant(NDXJ, part[3]);
-    fz_plant(DATJ, part[4]);
+    for (int k = 0; k < 2; k++) {
+        uint8_t *j = malloc(part[3 + k].n + 1);
+        if (!j)
+            abort();
+        if (part[3 + k].n)
+            memcpy(j, part[3 + k].p, part[3 + k].n);
+        if (c1 & 0x80)
+            fz_fix_journal(j, part[3 + k].n);
+        fz_plant(k ? DATJ : NDXJ, (fz_part){j, part[3 + k].n});
+        free(j);
+    }
     const char *path = kind == 1 || (kind == 3 && c0 & 4) ? DAT : NDX;
     int hot = fz_journal_hot(NDXJ, !strcmp(path, NDX) ? NULL : "t.dat") ||
               (!strcmp(path, DAT) && fz_journal_hot(DATJ, NULL));

@@ -3,7 +3,10 @@
  * through t.ndx.repair-tmp) and udb_convert (to either layout, maxitems and
  * key size kept or changed) on a fuzzed index file.
  *
- * Input (tests/fuzz/README.md): part 0 control bytes, part 1 t.ndx.
+ * Input (tests/fuzz/README.md): part 0 control bytes, part 1 t.ndx. Control
+ * byte 0: bits 0-1 the operation, 2-3 the layout option, 4 checksums made
+ * right first (5: for the classic layout, else wide), 6 maxitems changed,
+ * 7 key size changed; bytes 1 and 2 the new maxitems and key size.
  *
  * Invariants: whatever the input, a repair or conversion that succeeded
  * leaves an output that opens and checks clean ("check"); when the input
@@ -67,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_in c = {part[0].p, part[0].n, 0};
     unsigned c0 = fz_u8(&c), maxitems = fz_u8(&c), keysize = fz_u8(&c);
     fz_begin(data, size, group);
-    if (fz_plant(NDX, part[1])) {
+    if (fz_plant_pair(part[1], (fz_part){0}, c0 & 0x10, c0 & 0x20 ? UDB_LAYOUT_CLASSIC : UDB_LAYOUT_WIDE)) {
         uint64_t before[MAXIX], after[MAXIX];
         int clean0, clean1, layout = (int)(c0 >> 2) % 3, op = c0 & 3;
         int n0 = census(NDX, layout, before, &clean0), rc;

@@ -6,7 +6,8 @@
  * (put, update, delete, cursor delete, compact) and a second check.
  *
  * Input (tests/fuzz/README.md): part 0 control bytes, part 1 t.ndx,
- * part 2 t.dat.
+ * part 2 t.dat. Control byte 0 bit 5: the checksums and frame crc32s are
+ * made right first (bit 6: for the classic layout, else wide).
  *
  * Invariants: a read-only handle changes no byte; when the check calls the
  * store clean every record reads back ("read": a known open bug class as
@@ -125,8 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t.in = (fz_in){part[0].p, part[0].n, 0};
     unsigned c0 = fz_u8(&t.in);
     memfs *m = fz_begin(data, size, group);
-    fz_plant(NDX, part[1]);
-    fz_plant(DAT, part[2]);
+    fz_plant_pair(part[1], part[2], c0 & 0x20, c0 & 0x40 ? UDB_LAYOUT_CLASSIC : UDB_LAYOUT_WIDE);
     int rdonly = c0 & 4;
     size_t n0 = 0, n1 = 0, on0, on1;
     const uint8_t *p0 = memfs_get(m, NDX, &n0), *p1 = memfs_get(m, DAT, &n1);

@@ -5,9 +5,11 @@
  * on a store; begin / commit / rollback, close and reopen, injected I/O
  * faults) applied to a fuzzed index file or store, then a check.
  *
- * Input (tests/fuzz/README.md): part 0 the program (byte 0 the setup, then
- * operations), part 1 t.ndx, part 2 t.dat (absent: a small valid file built
- * at start-up).
+ * Input (tests/fuzz/README.md): part 0 the program (byte 0 the setup:
+ * bit 0 store, 1 which built-in store, 2-3 layout option, 4 UDB_EXCLUSIVE,
+ * 5-6 dirty limit, 7 sync OFF; byte 1: bit 0 checksums made right first,
+ * bit 1 for the classic layout, else wide; then the operations), part 1
+ * t.ndx, part 2 t.dat (both absent: a small valid file built at start-up).
  *
  * Invariants, while the file checked clean before the writes, no call
  * returned UDB_CORRUPT and no fault was injected ("strict"):
@@ -203,14 +205,42 @@ static int check(wst *w)
 }
 
 /* ---- one write, with the invariants around it ------------------------------------------------ */
+/* What a failed call must leave as it was: outside an explicit transaction
+   the data files (it rolled back), inside one the records (digest). */
 typedef struct pre {
+    int what;                   /* 0 nothing to compare, 1 digest, 2 files */
     uint64_t h;
-    int ok;
+    uint8_t *bytes;
+    size_t n[2];
 } pre;
+
+static uint8_t *files(wst *w, size_t n[2])
+{
+    size_t n0 = 0, n1 = 0;
+    const uint8_t *a = memfs_get(w->m, NDX, &n0), *b = memfs_get(w->m, DAT, &n1);
+    uint8_t *p = malloc(n0 + n1 + 1);
+    if (!p)
+        abort();
+    if (a)
+        memcpy(p, a, n0);
+    if (b)
+        memcpy(p + n0, b, n1);
+    n[0] = a ? n0 : SIZE_MAX;
+    n[1] = b ? n1 : SIZE_MAX;
+    return p;
+}
 
 static void before(wst *w, pre *p)
 {
-    p->ok = strict(w) && w->digests && !w->poisoned && !digest(w, &p->h);
+    memset(p, 0, sizeof *p);
+    if (!strict(w) || w->poisoned)
+        return;
+    if (!w->txn) {
+        p->bytes = files(w, p->n);
+        p->what = 2;
+    } else if (w->digests && !digest(w, &p->h)) {
+        p->what = 1;
+    }
 }
 
 static int poisons(int rc)
@@ -218,21 +248,31 @@ static int poisons(int rc)
     return rc == UDB_IO || rc == UDB_CORRUPT || rc == UDB_NOMEM || rc == UDB_RANGE;
 }
 
+static int unchanged(wst *w, const pre *p)
+{
+    uint64_t h;
+    size_t n[2];
+    if (p->what == 1)
+        return digest(w, &h) || h == p->h;
+    uint8_t *now = files(w, n);
+    size_t len = (n[0] == SIZE_MAX ? 0 : n[0]) + (n[1] == SIZE_MAX ? 0 : n[1]);
+    int same = n[0] == p->n[0] && n[1] == p->n[1] && !memcmp(now, p->bytes, len);
+    free(now);
+    return same;
+}
+
 /* After a write that returned rc (bulk: a bulk load, which poisons on any failure). */
-static void after(wst *w, const pre *p, int rc, int bulk, const char *what)
+static void after(wst *w, pre *p, int rc, int bulk, const char *what)
 {
     fz_trace("  %s: %s", what, udb_strerror(rc));
     if (rc == UDB_CORRUPT)
         w->corrupt = 1;
-    if (!rc)
-        return;
-    if (w->txn && (bulk || poisons(rc))) {
+    if (rc && w->txn && (bulk || poisons(rc)))
         w->poisoned = 1;
-        return;
-    }
-    uint64_t h;
-    if (p->ok && strict(w) && !digest(w, &h) && h != p->h)
-        fz_fail("digest", "%s failed with %s and changed the file", what, udb_strerror(rc));
+    else if (rc && p->what && strict(w) && !unchanged(w, p))
+        fz_fail("digest", "%s failed with %s and changed %s", what, udb_strerror(rc),
+                p->what == 1 ? "the records" : "the files");
+    free(p->bytes);
 }
 
 static void expect_find(wst *w, unsigned ix, const void *k, size_t kl, int64_t dp, const char *what)
@@ -593,11 +633,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!w)
         abort();
     w->in = (fz_in){part[0].p, part[0].n, 0};
-    unsigned c0 = fz_u8(&w->in);
+    unsigned c0 = fz_u8(&w->in), c1 = fz_u8(&w->in);
     w->m = fz_begin(data, size, group);
     w->store = c0 & 1;
     int kind = w->store ? (c0 >> 1 & 1) : 2;
-    if (!(fz_plant(NDX, part[1]) | fz_plant(DAT, part[2])))
+    if (!fz_plant_pair(part[1], part[2], c1 & 1, c1 & 2 ? UDB_LAYOUT_CLASSIC : UDB_LAYOUT_WIDE))
         for (int k = 0; k < 2; k++)
             if (builtin[kind][k])
                 memfs_put(w->m, k ? DAT : NDX, builtin[kind][k], builtin_len[kind][k]);

@@ -347,6 +347,173 @@ unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_
     return kept;
 }
 
+/* ---- checksums made right -------------------------------------------------------------------------- */
+#define FIX_MAX_BLOCKS 20000
+
+static uint64_t ldn(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    while (n--)
+        v = v << 8 | p[n];
+    return v;
+}
+
+/* A position of width P (-1 all ones), or -1 when [pos, pos+len) is not in the file. */
+static int64_t pos_at(const uint8_t *p, unsigned P, size_t n, size_t len)
+{
+    uint64_t v = ldn(p, P);
+    if (P == 4 && v == 0xffffffffu)
+        return -1;
+    return v < n && len <= n - v ? (int64_t)v : -1;
+}
+
+static void xor_fix(uint8_t *b, size_t len)
+{
+    uint8_t x = 0;
+    for (size_t i = 1; i < len; i++)
+        x ^= b[i];
+    b[0] = x;
+}
+
+/* Follow a chain of blocks of len bytes through the link at off. */
+static void fix_chain(uint8_t *d, size_t n, int64_t at, size_t len, unsigned off, unsigned P)
+{
+    for (unsigned k = 0; at >= 0 && k < FIX_MAX_BLOCKS; k++) {
+        xor_fix(d + at, len);
+        at = pos_at(d + at + off, P, n, len);
+    }
+}
+
+typedef struct fix_ix {
+    unsigned ks, maxitems, levels;
+    int64_t root, first, free_node, free_leaf;
+} fix_ix;
+
+static void fix_nodes(uint8_t *d, size_t n, const fix_ix *x, unsigned P)
+{
+    size_t nsz = 3 + 2 * (size_t)P + (size_t)x->maxitems * (x->ks + P), lsz = 1 + 3 * (size_t)P + x->ks;
+    int64_t level_first = x->root;
+    unsigned done = 0;
+    for (unsigned lv = x->levels; lv >= 1 && level_first >= 0 && done < FIX_MAX_BLOCKS; lv--) {
+        int64_t at = level_first;
+        level_first = -1;
+        for (; at >= 0 && done < FIX_MAX_BLOCKS; done++) {
+            unsigned cnt = (unsigned)ldn(d + at + 1, 2);
+            if (cnt > x->maxitems)
+                cnt = x->maxitems;
+            if (level_first < 0 && cnt && lv > 1)
+                level_first = pos_at(d + at + 3 + 2 * P + x->ks, P, n, nsz);
+            for (unsigned j = 0; lv == 1 && j < cnt; j++) {
+                int64_t leaf = pos_at(d + at + 3 + 2 * P + j * (x->ks + P) + x->ks, P, n, lsz);
+                if (leaf >= 0)
+                    xor_fix(d + leaf, lsz);
+            }
+            xor_fix(d + at, nsz);
+            at = pos_at(d + at + 3, P, n, nsz);
+        }
+    }
+}
+
+/* Index 1's data positions: the frames of a store. */
+static void fix_frames(uint8_t *dat, size_t dn, const uint8_t *ndx, size_t nn, const fix_ix *x,
+                       unsigned nidx, size_t keys_len, unsigned P, unsigned hdr)
+{
+    size_t lsz = 1 + 3 * (size_t)P + x->ks;
+    int64_t at = x->first, dp = hdr;
+    for (unsigned k = 0; k < FIX_MAX_BLOCKS; k++) {
+        if (dp >= 0 && (size_t)dp + 13 <= dn && (dat[dp] == 0xa5 || dat[dp] == 0xa7 || dat[dp] == 0xd5)) {
+            size_t h = (dat[dp] == 0xa7 ? 13 : 9) + (dat[dp] == 0xd5 ? 0 : keys_len + (nidx > 1 ? 8 * (size_t)nidx : 0));
+            uint64_t stored = ldn(dat + dp + 1, 4);
+            if (h <= dn - (size_t)dp && stored <= dn - (size_t)dp - h) {
+                uint32_t c = (uint32_t)crc32(0, dat + dp + h, (uInt)stored);
+                for (int i = 0; i < 4; i++)
+                    dat[dp + 5 + i] = (uint8_t)(c >> (8 * i));
+            }
+        }
+        if (at < 0)
+            break;
+        dp = (int64_t)ldn(ndx + at + 1 + 2 * P, P);
+        at = pos_at(ndx + at + 1, P, nn, lsz);
+    }
+}
+
+static void fix_heap(uint8_t *d, size_t n, unsigned P)
+{
+    if (n < 3 + (size_t)P)
+        return;
+    unsigned slots = (unsigned)ldn(d + 1 + P, 2);
+    size_t tsz = P == 4 ? 7 + 8 * (size_t)slots : slots ? 16 * (size_t)slots - 5 : 0;
+    xor_fix(d, 3 + P);
+    if (tsz >= 3 + (size_t)P)
+        fix_chain(d, n, pos_at(d + 1, P, n, tsz), tsz, 3, P);
+}
+
+void fz_fix_files(uint8_t *ndx, size_t nn, uint8_t *dat, size_t dn, int layout)
+{
+    unsigned P = layout == UDB_LAYOUT_CLASSIC ? 4 : 8, isz = P == 4 ? 39 : 67;
+    if (nn < 3)
+        return;
+    unsigned cnt = (unsigned)ldn(ndx + 1, 2);
+    size_t keys_len = 0;
+    fix_ix first = {0};
+    for (unsigned i = 0; i < cnt && 3 + (size_t)(i + 1) * isz <= nn; i++) {
+        uint8_t *f = ndx + 3 + (size_t)i * isz;
+        fix_ix x = {(unsigned)ldn(f + 5, 2), (unsigned)ldn(f + 7, 2), (unsigned)ldn(f + 9 + 4 * P, 2), 0, 0, 0, 0};
+        size_t nsz = 3 + 2 * (size_t)P + (size_t)x.maxitems * (x.ks + P), lsz = 1 + 3 * (size_t)P + x.ks;
+        x.root = pos_at(f + 11 + 4 * P, P, nn, nsz);
+        x.first = pos_at(f + 11 + 5 * P, P, nn, lsz);
+        x.free_node = pos_at(f + 9 + 2 * P, P, nn, nsz);
+        x.free_leaf = pos_at(f + 9 + 3 * P, P, nn, lsz);
+        if (ldn(f + 3, 2) && x.maxitems && x.levels <= 64) {
+            fix_chain(ndx, nn, x.first, lsz, 1, P);
+            fix_chain(ndx, nn, x.free_leaf, lsz, 1, P);
+            fix_chain(ndx, nn, x.free_node, nsz, 3, P);
+            fix_nodes(ndx, nn, &x, P);
+        }
+        keys_len += x.ks;
+        if (i == 0)
+            first = x;
+        xor_fix(f, isz);
+    }
+    xor_fix(ndx, 3);
+    if (dat) {
+        fix_frames(dat, dn, ndx, nn, &first, cnt, cnt > 1 ? keys_len : 0, P, P == 4 ? 7 : 11);
+        fix_heap(dat, dn, P);
+    }
+}
+
+void fz_fix_journal(uint8_t *j, size_t n)
+{
+    if (n < 512 || memcmp(j, "udbjrnl\1", 8))
+        return;
+    uint32_t psize = (uint32_t)ldn(j + 12, 4), c = (uint32_t)crc32(0, j, 508);
+    for (int i = 0; i < 4; i++)
+        j[508 + i] = (uint8_t)(c >> (8 * i));
+    for (size_t off = 512; psize && psize <= 65536 && off + 32 + psize <= n; off += 32 + psize)
+        if (!memcmp(j + off, "1rec", 4)) {
+            c = (uint32_t)crc32(crc32(0, j + off, 24), j + off + 32, psize);
+            for (int i = 0; i < 4; i++)
+                j[off + 24 + i] = (uint8_t)(c >> (8 * i));
+        }
+}
+
+int fz_plant_pair(fz_part ndx, fz_part dat, int fix, int layout)
+{
+    uint8_t *a = malloc(ndx.n + 1), *b = malloc(dat.n + 1);
+    if (!a || !b)
+        abort();
+    if (ndx.n)
+        memcpy(a, ndx.p, ndx.n);
+    if (dat.n)
+        memcpy(b, dat.p, dat.n);
+    if (fix)
+        fz_fix_files(a, ndx.n, dat.n ? b : NULL, dat.n, layout);
+    int n = fz_plant(FZ_NAME ".ndx", (fz_part){a, ndx.n}) + fz_plant(FZ_NAME ".dat", (fz_part){b, dat.n});
+    free(a);
+    free(b);
+    return n;
+}
+
 /* ---- valid files ---------------------------------------------------------------------------------------- */
 static void key_text(char *b, size_t cap, unsigned i)
 {

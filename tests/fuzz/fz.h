@@ -90,6 +90,24 @@ void fz_ndx_dump(udb_ndx *d, const char *title);
    (keysize bytes each, ks set) in keys. Returns the keys kept. */
 unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks);
 
+/* ---- checksums made right --------------------------------------------------------------------- */
+/* An attacker computes checksums; a fuzzer's mutation breaks them, and
+   then the code behind them is never reached. These rewrite the checksums
+   of what the documented formats (doc/format.md, udb/journal.c) reach from
+   the start of a file, in place: */
+/* an index file of the layout: the header, every info, the leaf chain and
+   the free leaves of each index, its nodes level by level from the root,
+   the free nodes; and, with dat != NULL, the frames of a store's heap that
+   index 1 points at (and the descriptor), and the heap's header and holes
+   tables */
+void fz_fix_files(uint8_t *ndx, size_t nn, uint8_t *dat, size_t dn, int layout);
+/* a journal: the header's crc32 and every record's that carries the magic */
+void fz_fix_journal(uint8_t *j, size_t n);
+/* Plant FZ_NAME.ndx and FZ_NAME.dat from the parts (empty: not planted),
+   with fix their checksums made right for the layout first. Returns how
+   many were planted. */
+int fz_plant_pair(fz_part ndx, fz_part dat, int fix, int layout);
+
 /* ---- valid files ------------------------------------------------------------------------------------ */
 /* Build in m (at FZ_NAME) a small store of the layout: kind 0 two indexes
    (STRING 12 UNIQUE, LONG_INT with duplicates), kind 1 one BLOCK index with

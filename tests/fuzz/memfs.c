@@ -65,6 +65,7 @@ struct memfs {
     char **dirs;
     size_t ndirs, capdirs;
     mfd fds[MAXFD];
+    int fd_hi;                  /* no slot from here on was used since the reset */
     mreg *regs;
     size_t nregs, capregs;
     mrange *res;
@@ -463,6 +464,8 @@ static int m_open(void *ctx, const char *path, int flags, int *fd)
     }
     mfd *f = &m->fds[slot];
     memset(f, 0, sizeof *f);
+    if (slot >= m->fd_hi)
+        m->fd_hi = slot + 1;
     if (!(f->path = strdup(p))) {
         if (nd)
             node_put(m, nd);
@@ -589,7 +592,7 @@ static int m_lock(void *ctx, int fd, int type, uint64_t start, uint64_t len)
     if (len == 0 || len > MAXLOCK || type < 0 || type > 2 || start > UINT64_MAX - len)
         return -EINVAL;
     for (uint64_t b = start; type && b < start + len; b++)
-        for (int i = 0; i < MAXFD; i++) {
+        for (int i = 0; i < m->fd_hi; i++) {
             mfd *o = &m->fds[i];
             mlk *l = o != f && o->used && o->nd == f->nd ? held(o, b) : NULL;
             if (l && (type == 2 || l->type == 2))
@@ -789,6 +792,7 @@ unsigned memfs_reset(memfs *m)
     for (size_t i = 0; i < m->ndirs; i++)
         free(m->dirs[i]);
     m->ndirs = 0;
+    m->fd_hi = 0;
     m->guard = NULL;
     m->limit = LIMIT_DEFAULT;
     m->fail_at = m->changes = 0;

@@ -146,19 +146,20 @@ static void single_files(void)
 /* ---- fuzz_store and fuzz_writes: stores and index files ---------------------------------------- */
 static void store_files(void)
 {
-    /* control byte 0 of fuzz_writes: bit 0 store, bit 1 kind, 2-3 layout,
-       4 exclusive, 5-6 dirty limit, 7 sync off; then the operations */
+    /* fuzz_writes: the setup byte (bit 0 store, 1 built-in kind, 2-3 layout,
+       4 exclusive, 5-6 dirty limit, 7 sync off), the options byte (0), then
+       the operations */
     static const uint8_t progs[][24] = {
-        {0, 0, 7, 1, 0x20, 0, 3, 1, 3, 3, 0xc1, 'x', 1, 0, 1, 1, 9},
-        {0x61, 4, 0, 0, 0, 0, 0x21, 3, 0, 2, 0, 5, 0, 3, 0, 0, 8, 0x10, 6, 9},
-        {0x20, 4, 0, 0x81, 'q', 7, 5, 7, 0, 0, 0, 0xf8, 0x83, 0, 0, 0xc2, 'a', 'b', 9},
-        {0x10, 8, 1, 9, 3, 5, 9},
+        {0, 0, 0, 7, 1, 0x20, 0, 3, 1, 3, 3, 0xc1, 'x', 1, 0, 1, 1, 9},
+        {0x61, 0, 4, 0, 0, 0, 0, 0x21, 3, 0, 2, 0, 5, 0, 3, 0, 0, 8, 0x10, 6, 9},
+        {0x20, 0, 4, 0, 0x81, 'q', 7, 5, 7, 0, 0, 0, 0xf8, 0x83, 0, 0, 0xc2, 'a', 'b', 9},
+        {0x10, 0, 8, 1, 9, 3, 5, 9},
     };
     static const uint8_t sprogs[][24] = {
-        {0x01, 0, 0xc1, 'k', 0x81, 4, 'v', 'a', 'l', 'u', 1, 0, 2, 1, 0xe2, 3, 0, 1},
-        {0x21, 5, 0, 0xc2, 'n', 'e', 0, 0xe3, 4, 1, 1, 4, 6, 6, 7, 8, 10},
-        {0x63, 5, 3, 0, 0, 0, 0x10, 0xf9, 0xe1, 2, 0, 0, 0xe0, 8, 7},
-        {0x41, 9, 40, 5, 0, 0xc3, 'a', 'b', 'c', 0xc1, 'z', 0x10, 7, 10},
+        {0x01, 0, 0, 0xc1, 'k', 0x81, 4, 'v', 'a', 'l', 'u', 1, 0, 2, 1, 0xe2, 3, 0, 1},
+        {0x21, 0, 5, 0, 0xc2, 'n', 'e', 0, 0xe3, 4, 1, 1, 4, 6, 6, 7, 8, 10},
+        {0x63, 0, 5, 3, 0, 0, 0, 0x10, 0xf9, 0xe1, 2, 0, 0, 0xe0, 8, 7},
+        {0x41, 0, 9, 40, 5, 0, 0xc3, 'a', 'b', 'c', 0xc1, 'z', 0x10, 7, 10},
     };
     unsigned np = 0;
     for (int w = 0; w < 2; w++)
@@ -179,10 +180,13 @@ static void store_files(void)
                 const uint8_t *p = sprogs[np % 4];
                 uint8_t prog[24];
                 memcpy(prog, p, sizeof prog);
-                prog[0] = (uint8_t)((prog[0] & ~2) | (kind << 1));
+                prog[0] = (uint8_t)((prog[0] & ~2) | (kind << 1) | 1); /* a store */
                 emit("fuzz_writes", name, prog, sizeof prog, f, 2);
             } else {
-                emit("fuzz_writes", name, progs[np % 4], sizeof progs[0], f, 1);
+                uint8_t prog[24];
+                memcpy(prog, progs[np % 4], sizeof prog);
+                prog[0] &= (uint8_t)~1;
+                emit("fuzz_writes", name, prog, sizeof prog, f, 1);
             }
             np++;
             drop(f, 2);
@@ -194,7 +198,10 @@ static void store_files(void)
         if (!strstr(path, ".ndx"))
             continue;
         buf b = load(path);
-        emit("fuzz_writes", strchr(fixtures[i], '/') + 1, progs[i % 4], sizeof progs[0], &b, 1);
+        uint8_t prog[24];
+        memcpy(prog, progs[i % 4], sizeof prog);
+        prog[0] &= (uint8_t)~1; /* an index file */
+        emit("fuzz_writes", strchr(fixtures[i], '/') + 1, prog, sizeof prog, &b, 1);
         free(b.p);
     }
 }
