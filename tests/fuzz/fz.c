@@ -455,7 +455,7 @@ void fz_fix_files(uint8_t *ndx, size_t nn, uint8_t *dat, size_t dn, int layout)
         return;
     unsigned cnt = (unsigned)ldn(ndx + 1, 2);
     size_t keys_len = 0;
-    fix_ix first = {0};
+    fix_ix first = {0, 0, 0, -1, -1, -1, -1};
     for (unsigned i = 0; i < cnt && 3 + (size_t)(i + 1) * isz <= nn; i++) {
         uint8_t *f = ndx + 3 + (size_t)i * isz;
         fix_ix x = {(unsigned)ldn(f + 5, 2), (unsigned)ldn(f + 7, 2), (unsigned)ldn(f + 9 + 4 * P, 2), 0, 0, 0, 0};
