@@ -611,17 +611,28 @@ static void store_op(wst *w, unsigned op)
     }
 }
 
+static void first_problem(void *arg, int severity, int64_t offset, unsigned index, const char *text)
+{
+    char *b = arg;
+    if (severity == UDB_PROBLEM && !b[0])
+        snprintf(b, 300, "index %u, offset %lld: %s", index, (long long)offset, text);
+}
+
 static void final_check(wst *w)
 {
     close_all(w);
     memfs_fail_at(w->m, 0, 0, 0);
     w->o.flags &= ~UDB_RDONLY;
+    char why[300] = "";
     int rc = open_all(w);
     if (!rc)
-        rc = check(w);
+        rc = w->store ? udb_store_check(w->s, first_problem, why, NULL)
+                      : udb_ndx_check(w->d, first_problem, why, NULL);
+    if (rc && !why[0])
+        snprintf(why, sizeof why, "%s", w->store ? udb_store_errmsg(w->s) : udb_ndx_errmsg(w->d));
     if (rc && w->clean0 && !w->corrupt)
-        fz_fail("check", "the file checked clean before the writes and %s after (%s)",
-                rc == UDB_CORRUPT ? "is corrupt" : "fails", udb_strerror(rc));
+        fz_fail("check", "the file checked clean before the writes and %s after (%s: %s)",
+                rc == UDB_CORRUPT ? "is corrupt" : "fails", udb_strerror(rc), why);
     close_all(w);
 }
 
