@@ -482,6 +482,41 @@ void fz_fix_files(uint8_t *ndx, size_t nn, uint8_t *dat, size_t dn, int layout)
     }
 }
 
+/* Batch bytes of the plausible infos read as the layout of position width
+   P; *valid gets the number of infos whose checksum holds. */
+static uint64_t batch_as(const uint8_t *ndx, size_t nn, unsigned P, unsigned *valid)
+{
+    unsigned cnt = (unsigned)ldn(ndx + 1, 2), isz = P == 4 ? 39 : 67;
+    uint64_t most = 0;
+    *valid = 0;
+    for (unsigned i = 0; i < cnt && 3 + (size_t)(i + 1) * isz <= nn; i++) {
+        const uint8_t *f = ndx + 3 + (size_t)i * isz;
+        uint64_t ks = ldn(f + 5, 2), mi = ldn(f + 7, 2), type = ldn(f + 3, 2);
+        uint8_t x = 0;
+        for (unsigned k = 0; k < isz; k++)
+            x ^= f[k];
+        *valid += !x;
+        if (type < 1 || type > 7 || ks < 1 || mi < 3)
+            continue; /* undefined (repair reads infos whatever their checksum) */
+        uint64_t b[2] = {ldn(f + 9, P) * (3 + 2 * P + mi * (ks + P)), ldn(f + 9 + P, P) * (1 + 3 * P + ks)};
+        for (int k = 0; k < 2; k++) {
+            if (b[k] / (ks + 3 * P + 3) > (uint64_t)1 << 40) /* a negative count or an overflow */
+                b[k] = UINT64_MAX;
+            most = b[k] > most ? b[k] : most;
+        }
+    }
+    return most;
+}
+
+uint64_t fz_ndx_batch(const uint8_t *ndx, size_t nn)
+{
+    unsigned vc, vw;
+    if (nn < 3)
+        return 0;
+    uint64_t c = batch_as(ndx, nn, 4, &vc), w = batch_as(ndx, nn, 8, &vw);
+    return vc != vw ? (vc > vw ? c : w) : c > w ? c : w; /* the layout more infos fit; else either */
+}
+
 void fz_fix_journal(uint8_t *j, size_t n)
 {
     if (n < 512 || memcmp(j, "udbjrnl\1", 8))

@@ -103,6 +103,10 @@ unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_
 void fz_fix_files(uint8_t *ndx, size_t nn, uint8_t *dat, size_t dn, int layout);
 /* a journal: the header's crc32 and every record's that carries the magic */
 void fz_fix_journal(uint8_t *j, size_t n);
+/* The largest growth batch (create_nodes or create_leaves blocks, as the
+   library caps it) an index info of the file asks for, in bytes, read as
+   either layout: a file that asks for megabytes makes every write slow. */
+uint64_t fz_ndx_batch(const uint8_t *ndx, size_t nn);
 /* Plant FZ_NAME.ndx and FZ_NAME.dat from the parts (empty: not planted),
    with fix their checksums made right for the layout first. Returns how
    many were planted. */
