@@ -126,9 +126,13 @@ static void single_files(void)
                     snprintf(name, sizeof name, "made-%s-%d.%s", w ? "wide" : "classic", kind, k ? "dat" : "ndx");
                     emit("fuzz_open", name, f[k].p, f[k].n, NULL, 0);
                 }
-            uint8_t ctl[3] = {(uint8_t)(kind & 3), 0, 0};
-            snprintf(name, sizeof name, "made-%s-%d", w ? "wide" : "classic", kind);
-            emit("fuzz_repair", name, ctl, sizeof ctl, f, 1);
+            uint8_t ctl[3] = {0, 0, 0};
+            for (unsigned op = 0; op < 4; op++) { /* repair to a file, in place, convert */
+                ctl[0] = (uint8_t)op;
+                snprintf(name, sizeof name, "made-%s-%d-op%u", w ? "wide" : "classic", kind, op);
+                emit("fuzz_repair", name, ctl, sizeof ctl, f, 1);
+            }
+            ctl[0] = (uint8_t)(kind & 1);
             if (f[1].n) { /* a damaged leaf area: repair has work */
                 buf d = {0};
                 put(&d, f[0].p, f[0].n);
