@@ -6,7 +6,7 @@
 #   make check SANITIZE=1     the same under AddressSanitizer + UBSan
 #   make valgrind             the unit tests under valgrind
 #   make crashtest CYCLES=5000   many kill -9 cycles of a writer process
-#   make fuzz                 a short libFuzzer run (clang)
+#   make fuzz                 every libFuzzer target briefly (clang; tests/fuzz/README.md)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench N=100000       the benchmark against SQLite, Berkeley DB, LMDB
 #                             (bench/README.md: N=, REPS=, ENGINES=, BENCH_OUT=)
@@ -102,18 +102,71 @@ check: export UDB_EXAMPLES = $(BUILD)/examples
 check: tests
 	@tests/run.sh $(BUILD) $(DBE) $(TEST_BIN)
 
-FUZZ_SECONDS ?= 60
-build-fuzz/fuzz_open: tests/fuzz/fuzz_open.c $(LIB_SRC) $(wildcard udb/*.h)
-	@mkdir -p build-fuzz
-	clang $(STD) -g -O1 -fsanitize=fuzzer,address,undefined -Iudb \
-	    tests/fuzz/fuzz_open.c $(LIB_SRC) $(LDLIBS) -o $@
+# ---- fuzzing (tests/fuzz/README.md) ----------------------------------------------------
+# libFuzzer targets on an in-memory file system, built with clang and
+# ASan + UBSan into build-fuzz/. `make fuzz` runs each for FUZZ_SECONDS with
+# its committed seed corpus (tests/fuzz/corpus/TARGET); new corpus units go
+# to build-fuzz/corpus/TARGET, findings to build-fuzz/findings/.
+#   make fuzz FUZZ_SECONDS=30      every target, one after the other
+#   make fuzz-long                 the same for FUZZ_LONG_SECONDS (1 hour) each
+#   make fuzz FUZZ_TARGETS=fuzz_writes FUZZ_ARGS=-jobs=2
+#   make fuzz FUZZ_ENV="UDB_FUZZ_TOLERATE=escape ..."   past known bugs (README)
+#   make fuzz-seeds                regenerate tests/fuzz/corpus (tests/fuzz/mkseed.c)
+FUZZ_SECONDS ?= 30
+FUZZ_LONG_SECONDS ?= 3600
+FUZZ_TARGETS ?= fuzz_open fuzz_journal fuzz_store fuzz_writes fuzz_repair
+FUZZ_ARGS ?=
+FUZZ_ENV ?=
+FUZZ_CC ?= clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = $(STD) $(WARN) -g -O1 $(FUZZ_SAN) -Iudb -Itests/fuzz $(DEPFLAGS)
+FUZZ_OBJ = $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/tests/fuzz/fz.o build-fuzz/obj/tests/fuzz/memfs.o
+FUZZ_BIN = $(addprefix build-fuzz/,$(FUZZ_TARGETS))
+FUZZ_RUN = -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 \
+    -print_final_stats=1 -dict=tests/fuzz/udb.dict $(FUZZ_ARGS)
 
-# A short coverage-guided run seeded with the fixtures; findings go to build-fuzz/.
-fuzz: build-fuzz/fuzz_open
-	@mkdir -p build-fuzz/corpus
-	@cp tests/fixtures/*/*.ndx tests/fixtures/*/*.dat build-fuzz/corpus/
-	cd build-fuzz && ./fuzz_open -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=20 \
-	    -rss_limit_mb=4096 -print_final_stats=1 corpus
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+# the harness itself is not fuzzed: no coverage feedback from it
+build-fuzz/obj/tests/fuzz/fz.o build-fuzz/obj/tests/fuzz/memfs.o: build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BIN): build-fuzz/%: build-fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+-include $(wildcard build-fuzz/obj/*/*.d build-fuzz/obj/*/*/*.d)
+
+.PHONY: fuzz-build fuzz-long fuzz-seeds
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build-fuzz/findings
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build-fuzz/corpus/$$t; \
+	    echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	    env $(FUZZ_ENV) build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_RUN) \
+	        -artifact_prefix=build-fuzz/findings/$$t- build-fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	        2>build-fuzz/$$t.log || { tail -60 build-fuzz/$$t.log; exit 1; }; \
+	    grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' build-fuzz/$$t.log; \
+	done
+
+fuzz-long:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS)
+
+# The seed generator runs on the in-memory file system too (no fuzzer runtime);
+# make check builds it, so memfs and the harness compile with every compiler.
+tests: $(BUILD)/tests/fuzz/mkseed
+$(BUILD)/tests/fuzz/mkseed: $(BUILD)/tests/fuzz/mkseed.o $(BUILD)/tests/fuzz/fz.o $(BUILD)/tests/fuzz/memfs.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+-include $(BUILD)/tests/fuzz/mkseed.d $(BUILD)/tests/fuzz/fz.d $(BUILD)/tests/fuzz/memfs.d
+
+fuzz-seeds: $(BUILD)/tests/fuzz/mkseed
+	rm -rf tests/fuzz/corpus
+	$(BUILD)/tests/fuzz/mkseed tests/fuzz/corpus
 
 # Many real crashes (tests/test_kill.c kills a writer process CYCLES times
 # per store); make check runs a short version. Not part of CI.

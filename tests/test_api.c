@@ -4,8 +4,9 @@
  * handle works again); a failed bulk load inside an explicit transaction
  * poisons it; bad arguments are UDB_INVAL and do not poison; transaction
  * calls on a handle that failed to open are refused; a store cursor's
- * current record after a delete; a cursor's new data position; check
- * reports are safe to free.
+ * current record after a delete; a cursor's new data position; a cursor
+ * change refused for its key ends its write (the next change commits);
+ * check reports are safe to free.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,34 @@ static void test_cursor_set_datapos(void **state)
     }
 }
 
+/* A cursor append or delete_key refused for its key (too long) ends the
+   write it began: the next change is committed on its own, not folded
+   into a transaction nobody commits (found by fuzz_writes). */
+static void test_cursor_refused_key(void **state)
+{
+    (void)state;
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = UDB_SYNC_OFF;
+    udb_ndx *d = new_ndx("curkey.ndx", &o);
+    udb_cursor *c;
+    uint8_t longkey[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    int32_t k = 42;
+    int64_t dp;
+    assert_int_equal(udb_cursor_open(d, 1, &c), 0);
+    assert_int_equal(udb_cursor_append(c, longkey, sizeof longkey, 1), UDB_INVAL);
+    assert_int_equal(udb_cursor_delete_key(c, longkey, sizeof longkey, NULL), UDB_INVAL);
+    assert_int_equal(udb_ndx_append(d, 1, &k, 4, 7), 0);
+    assert_int_equal(udb_ndx_begin(d), 0); /* no transaction was left open */
+    assert_int_equal(udb_ndx_rollback(d), 0);
+    udb_cursor_close(c);
+    assert_int_equal(udb_ndx_close(d), 0);
+    d = open_ndx(path_in(dir, "curkey.ndx"), 0);
+    assert_int_equal(udb_ndx_find(d, 1, &k, 4, &dp), 0);
+    assert_int_equal(dp, 7);
+    udb_ndx_close(d);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -250,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_failed_handles),
         cmocka_unit_test(test_store_cursor_current),
         cmocka_unit_test(test_cursor_set_datapos),
+        cmocka_unit_test(test_cursor_refused_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,7 +7,9 @@
  * in turn fails with EIO or ENOSPC, or the process "crashes" there (that
  * call and all later ones never reach the disk; a torn write leaves only a
  * prefix). Reopening must give byte for byte the old files or the new ones
- * (the new ones whenever commit said it succeeded), and a clean check.
+ * (the new ones whenever commit said it succeeded), and a clean check. A
+ * handle whose rollback failed rolls the hot journal back before it writes
+ * again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,12 +131,10 @@ static int heap_base(const char *name, int layout)
     return rc;
 }
 
-static int store_txn(const char *name, const udb_options *o)
+/* The store scenario's transaction on an open handle. */
+static int store_changes(udb_store *s)
 {
-    udb_store *s;
-    int rc = udb_store_open(name, o, &s);
-    if (!rc)
-        rc = udb_store_begin(s);
+    int rc = udb_store_begin(s);
     char val[3000];
     for (int i = 0; i < 60 && !rc; i++) {
         int32_t id = 1000 + i;
@@ -156,6 +156,17 @@ static int store_txn(const char *name, const udb_options *o)
     }
     if (!rc)
         rc = udb_store_commit(s);
+    if (rc)
+        udb_store_rollback(s);
+    return rc;
+}
+
+static int store_txn(const char *name, const udb_options *o)
+{
+    udb_store *s;
+    int rc = udb_store_open(name, o, &s);
+    if (!rc)
+        rc = store_changes(s);
     udb_store_close(s);
     return rc;
 }
@@ -384,6 +395,44 @@ static void test_rollback_after_spill(void **state)
     image_free(&got);
 }
 
+/* A handle with UDB_EXCLUSIVE whose rollback could not restore the files
+   (the disk kept failing, then came back) rolls the hot journal back
+   before its next transaction instead of writing over it (found by
+   fuzz_writes). */
+static void test_exclusive_after_failed_rollback(void **state)
+{
+    (void)state;
+    char name[400];
+    snprintf(name, sizeof name, "%s/xrollback", dir);
+    assert_int_equal(store_base(name, UDB_LAYOUT_WIDE), 0);
+    image old;
+    snap(name, &old);
+    fault_os f;
+    fault_os_init(&f, FAULT_NONE, 0);
+    udb_options o;
+    udb_options_init(&o);
+    o.os = &f.os;
+    o.flags = UDB_EXCLUSIVE;
+    assert_int_equal(store_txn(name, &o), 0);
+    long total = f.calls, failed = 0;
+    for (long k = 1; k <= total; k++) {
+        restore(name, &old);
+        fault_os_init(&f, FAULT_CRASH, k);
+        udb_store *s;
+        assert_int_equal(udb_store_open(name, &o, &s), 0);
+        failed += store_changes(s) != 0;
+        f.crashed = 0; /* the disk is back */
+        f.fail_at = 0;
+        int32_t id = 99999;
+        udb_key key[2] = {{&id, 4}, {"after", 5}};
+        assert_int_equal(udb_store_put(s, key, "v", 1), 0);
+        udb_store_close(s);
+        recover_and_check(name, 2);
+    }
+    assert_true(failed > 0);
+    image_free(&old);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -402,6 +451,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rollback_after_spill),
+        cmocka_unit_test(test_exclusive_after_failed_rollback),
         cmocka_unit_test(test_ndx_faults),
         cmocka_unit_test(test_heap_faults),
         cmocka_unit_test(test_store_faults),

@@ -598,16 +598,15 @@ static int cursor_change(udb_cursor *c, int how, const void *key, size_t keylen,
     int64_t landing = -1, rdp = 0;
     uint64_t n = 0;
     int began, rc = api_write_begin(&d->b, &began);
-    if (!rc && how != CH_DELETE && how != CH_DATAPOS)
-        rc = key_in(d, ix, key, keylen, &k);
     if (!rc) {
-        if (how == CH_APPEND) {
+        if (how != CH_DELETE && how != CH_DATAPOS)
+            rc = key_in(d, ix, key, keylen, &k);
+        if (!rc && how == CH_APPEND)
             rc = mindex_append(m, ix, k, dp, &landing);
-        } else if (how == CH_DELETE_KEY) {
+        else if (!rc && how == CH_DELETE_KEY)
             rc = mindex_delete_key(m, ix, k, &n, &landing);
-        } else {
+        else if (!rc)
             rc = change_here(c, how, dp, &landing, &rdp);
-        }
         if (!rc)
             rc = mcursor_set(m, &c->c, landing);
         rc = api_write_end(&d->b, began, rc);

@@ -782,6 +782,9 @@ int pager_rollback(pager_group *g)
         int r = lock_excl(g);
         if (!r)
             r = journal_playback(g, g->jpath);
+        if (r)
+            g->checked = 0; /* the hot journal stays: the next transaction plays it back, even
+                               with the handle's locks held for good (UDB_EXCLUSIVE) */
         rc = r;
     }
     if (any_change(g) || g->spilled)
