@@ -589,15 +589,17 @@ static int m_lock(void *ctx, int fd, int type, uint64_t start, uint64_t len)
     mfd *f = file_fd(m, fd);
     if (!f)
         return -EBADF;
-    if (len == 0 || len > MAXLOCK || type < 0 || type > 2 || start > UINT64_MAX - len)
+    if (len == 0 || len > MAXLOCK || type < 0 || type > 3 || start > UINT64_MAX - len)
         return -EINVAL;
     for (uint64_t b = start; type && b < start + len; b++)
         for (int i = 0; i < m->fd_hi; i++) {
             mfd *o = &m->fds[i];
             mlk *l = o != f && o->used && o->nd == f->nd ? held(o, b) : NULL;
-            if (l && (type == 2 || l->type == 2))
+            if (l && (type >= 2 || l->type == 2))
                 return -EAGAIN;
         }
+    if (type == 3) /* a test: would an exclusive lock be granted? */
+        return 0;
     for (uint64_t b = start; b < start + len; b++) {
         mlk *l = held(f, b);
         if (!type && l)
@@ -633,6 +635,8 @@ static int m_unlink(void *ctx, const char *path)
 static int m_map(void *ctx, void *addr, size_t len, int prot, int fd, uint64_t off, void **out)
 {
     memfs *m = ctx;
+    if (prot & UDB_MAP_SHARED)
+        return -ENODEV; /* no shared maps here: WAL mode's shared memory fails to open */
     int p = prot == 0 ? PROT_NONE : prot == 1 ? PROT_READ : PROT_READ | PROT_WRITE;
     mfd *f = NULL;
     if (fd >= 0 && !(f = fd_of(m, fd)))
