@@ -249,7 +249,7 @@ static int crash_txn(memfs *m, int kind, int layout, long at)
             udb_store_begin(s);
             for (int i = 0; i < 12; i++) {
                 int32_t n = i;
-                char k[8];
+                char k[16];
                 snprintf(k, sizeof k, "j%d", i);
                 udb_key keys[2] = {{k, strlen(k)}, {&n, 4}};
                 udb_store_put(s, keys, v, 100 + 40 * (size_t)i);
