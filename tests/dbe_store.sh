@@ -268,13 +268,7 @@ same "read: any file, raw" "$T/out" '00000004  61 20 75                         
 err_has "raw bytes"
 
 # ---- hot journals: a helper leaves one, as a killed dbe would
-H=""
-lib=$(dirname "$DBE")/libudb.a
-[ -f "$lib" ] || lib=libudb.a
-for flags in "" "-fsanitize=address,undefined"; do
-    ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -Iudb $flags tests/dbe_hot.c "$lib" -lz -lpthread \
-        -o "$T/dbe_hot" 2>/dev/null && { H=$T/dbe_hot; break; }
-done
+build_hot
 if [ -z "$H" ]; then
     echo "skip hot-journal tests: cannot build tests/dbe_hot.c against $lib"
 else

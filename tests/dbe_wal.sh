@@ -31,13 +31,7 @@ same "index file in WAL mode" "$T/out" "a\t1\n"
 expect 0 $DBE checkpoint $X
 
 # ---- beside a process holding the store open in WAL mode
-H=""
-lib=$(dirname "$DBE")/libudb.a
-[ -f "$lib" ] || lib=libudb.a
-for flags in "" "-fsanitize=address,undefined"; do
-    ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -Iudb $flags tests/dbe_hot.c "$lib" -lz -lpthread \
-        -o "$T/dbe_hot" 2>/dev/null && { H=$T/dbe_hot; break; }
-done
+build_hot
 if [ -z "$H" ]; then
     bad "cannot build tests/dbe_hot.c against $lib"
 else

@@ -50,37 +50,20 @@ typedef struct jhdr {
     char name[PAGER_MAX_FILES][NAME_MAX_LEN + 1];
 } jhdr;
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
-static char *str_cat(const char *a, size_t alen, const char *b)
-{
-    size_t bl = strlen(b);
-    char *s = malloc(alen + bl + 1);
-    if (s) {
-        memcpy(s, a, alen);
-        memcpy(s + alen, b, bl + 1);
-    }
-    return s;
-}
-
 int journal_attach(pager_group *g, const char *path0)
 {
     size_t n = strlen(path0);
-    g->jpath = str_cat(path0, n, JSUFFIX);
+    g->jpath = pager_path_cat(path0, n, JSUFFIX);
     if (!g->jpath)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    if (strlen(base_name(path0)) > NAME_MAX_LEN)
+    if (strlen(pager_base_name(path0)) > NAME_MAX_LEN)
         return udb_err_set(g->err, UDB_INVAL, "file name too long: %s", path0);
     /* a heap file X.dat may belong to the store X, whose journal is X.ndx-journal */
     if (n > 4 && !strcmp(path0 + n - 4, ".dat")) {
-        char *ndx = str_cat(path0, n - 4, ".ndx");
+        char *ndx = pager_path_cat(path0, n - 4, ".ndx");
         if (!ndx)
             return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-        g->xjpath = str_cat(ndx, strlen(ndx), JSUFFIX);
+        g->xjpath = pager_path_cat(ndx, strlen(ndx), JSUFFIX);
         free(ndx);
         if (!g->xjpath)
             return udb_err_set(g->err, UDB_NOMEM, "out of memory");
@@ -175,7 +158,7 @@ static const char *shown(char *out, size_t cap, const char *s)
    after, then for X.ndx the store's heap X.dat. Returns how many. */
 static unsigned group_names(const char *jpath, char want[PAGER_MAX_FILES][NAME_MAX_LEN + 1])
 {
-    const char *b = base_name(jpath);
+    const char *b = pager_base_name(jpath);
     size_t n = strlen(b) - (sizeof JSUFFIX - 1); /* journal_attach made it: at most 200 */
     memcpy(want[0], b, n);
     want[0][n] = 0;
@@ -238,7 +221,7 @@ static void hdr_of_group(pager_group *g, jhdr *h, unsigned state)
     h->nfiles = (unsigned)g->nfiles;
     for (int i = 0; i < g->nfiles; i++) {
         h->orig[i] = g->files[i]->orig_size;
-        strcpy(h->name[i], base_name(g->files[i]->path));
+        strcpy(h->name[i], pager_base_name(g->files[i]->path));
     }
 }
 
@@ -394,19 +377,9 @@ static int sync_dir(pager_group *g)
 {
     if (g->jdir_synced || g->sync == UDB_SYNC_OFF)
         return 0;
-    const char *slash = strrchr(g->jpath, '/');
-    char *dir = slash ? str_cat(g->jpath, (size_t)(slash - g->jpath) + (slash == g->jpath), "")
-                      : str_cat(".", 1, "");
-    if (!dir)
-        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    int fd, rc = g->os->open(g->os->ctx, dir, UDB_OS_READ, &fd);
-    if (rc == 0) {
-        g->os->fsync(g->os->ctx, fd); /* best effort: some systems refuse */
-        g->os->close(g->os->ctx, fd);
-    }
-    free(dir);
-    g->jdir_synced = 1;
-    return 0;
+    int rc = pager_sync_dir(g, g->jpath);
+    g->jdir_synced = !rc;
+    return rc;
 }
 
 int journal_sync(pager_group *g)
@@ -486,7 +459,7 @@ static int member_fd(pager_group *g, const char *jpath, const char *name, int wr
     *opened = 0;
     const char *slash = strrchr(jpath, '/');
     size_t dl = slash ? (size_t)(slash - jpath) + 1 : 0;
-    char *path = str_cat(jpath, dl, name);
+    char *path = pager_path_cat(jpath, dl, name);
     if (!path)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
     for (int i = 0; i < g->nfiles; i++)

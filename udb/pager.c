@@ -221,6 +221,23 @@ int pager_prepare(pager_group *g, uint64_t headroom)
     return 0;
 }
 
+const char *pager_base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+char *pager_path_cat(const char *a, size_t alen, const char *b)
+{
+    size_t bl = strlen(b);
+    char *s = malloc(alen + bl + 1);
+    if (s) {
+        memcpy(s, a, alen);
+        memcpy(s + alen, b, bl + 1);
+    }
+    return s;
+}
+
 /* Make the directory entry of path durable (best effort: some systems
    refuse to sync a directory). */
 int pager_sync_dir(pager_group *g, const char *path)

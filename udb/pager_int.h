@@ -108,6 +108,10 @@ int pager_cover(pager_file *f, uint64_t size);
 int pager_refresh(pager_file *f, uint64_t disk_size, uint64_t size);
 int pager_lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte);
 int pager_sync_dir(pager_group *g, const char *path);
+/* The last part of a path; a malloc'd copy of the first alen bytes of a
+   followed by b (NULL when out of memory). */
+const char *pager_base_name(const char *p);
+char *pager_path_cat(const char *a, size_t alen, const char *b);
 /* Roll back a hot rollback journal now (no transaction is open). */
 int pager_journal_recover(pager_group *g);
 

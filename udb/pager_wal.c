@@ -15,33 +15,16 @@
 #include "journal.h"
 #include "pager_int.h"
 
-static const char *base_of(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
-static char *with_suffix(const char *path, size_t len, const char *suffix)
-{
-    size_t n = strlen(suffix);
-    char *s = malloc(len + n + 1);
-    if (s) {
-        memcpy(s, path, len);
-        memcpy(s + len, suffix, n + 1);
-    }
-    return s;
-}
-
 static int paths(pager_group *g)
 {
     if (g->wal_path)
         return 0;
     const char *p = g->files[0]->path;
     size_t n = strlen(p);
-    g->wal_path = with_suffix(p, n, "-wal");
-    g->shm_path = with_suffix(p, n, "-shm");
+    g->wal_path = pager_path_cat(p, n, "-wal");
+    g->shm_path = pager_path_cat(p, n, "-shm");
     if (n > 4 && !strcmp(p + n - 4, ".dat")) /* a store's heap: the store's log */
-        g->xwal_path = with_suffix(p, n - 4, ".ndx-wal");
+        g->xwal_path = pager_path_cat(p, n - 4, ".ndx-wal");
     if (!g->wal_path || !g->shm_path || (n > 4 && !strcmp(p + n - 4, ".dat") && !g->xwal_path))
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
     return 0;
@@ -74,7 +57,7 @@ static int member_now(pager_group *g, int i, wal_member *m)
     pager_file *f = g->files[i];
     int64_t mt;
     memset(m, 0, sizeof *m);
-    snprintf(m->name, sizeof m->name, "%s", base_of(f->path));
+    snprintf(m->name, sizeof m->name, "%s", pager_base_name(f->path));
     int rc = g->os->fstat(g->os->ctx, f->fd, &m->size, &mt);
     if (rc < 0)
         return pager_oserr(g, rc, "cannot stat", f->path);
@@ -562,7 +545,7 @@ int wal_recover(pager_group *g, int *found)
     const char *p = g->files[0]->path;
     size_t n = strlen(p);
     if (g->nfiles == 1 && n > 4 && !strcmp(p + n - 4, ".ndx")) { /* a store's: its heap too */
-        char *dat = with_suffix(p, n - 4, ".dat");
+        char *dat = pager_path_cat(p, n - 4, ".dat");
         pager_file *f;
         if (!dat)
             return udb_err_set(g->err, UDB_NOMEM, "out of memory");

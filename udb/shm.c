@@ -107,21 +107,11 @@ int shm_read(const shm_seqview *sv, shm_view *v)
 
 int shm_read_ge(const shm_seqview *sv, uint64_t *gen, uint64_t *end)
 {
-    shm_seqview *w = (shm_seqview *)sv;
-    for (unsigned spin = 0; spin < SPINS; spin++) {
-        uint64_t s1 = atomic_load_explicit(&w->seq, memory_order_acquire);
-        if (s1 & 1) {
-            if ((spin & 1023) == 1023)
-                sched_yield();
-            continue;
-        }
-        *gen = atomic_load_explicit(&w->gen, memory_order_relaxed);
-        *end = atomic_load_explicit(&w->end, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&w->seq, memory_order_relaxed) == s1)
-            return 0;
-    }
-    return UDB_LOCKED;
+    shm_view v = {0};
+    int rc = shm_read(sv, &v);
+    *gen = v.gen;
+    *end = v.end;
+    return rc;
 }
 
 void shm_publish(shm_seqview *sv, const shm_view *v)
