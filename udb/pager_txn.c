@@ -470,16 +470,23 @@ static void clear_dirty(pager_file *f)
     f->dirty_hi = 0;
 }
 
+/* A commit failed before anything was committed: roll back, keep the
+   error and say so. */
+static int failed_commit(pager_group *g)
+{
+    int keep = g->err->code;
+    char msg[sizeof g->err->msg];
+    memcpy(msg, g->err->msg, sizeof msg);
+    pager_rollback(g);
+    udb_err_set(g->err, keep, "%s (transaction rolled back)", msg);
+    return keep;
+}
+
 static int commit_wal(pager_group *g)
 {
     int rc = 0;
     if (any_change(g) && (rc = wal_commit(g)) && g->wlocked) { /* nothing committed */
-        int keep = g->err->code;
-        char msg[sizeof g->err->msg];
-        memcpy(msg, g->err->msg, sizeof msg);
-        pager_rollback(g);
-        udb_err_set(g->err, keep, "%s (transaction rolled back)", msg);
-        return keep;
+        return failed_commit(g);
     }
     if (g->wlocked) /* nothing changed */
         wal_rollback(g);
@@ -518,12 +525,7 @@ int pager_commit(pager_group *g)
     if (!rc)
         rc = journal_finish(g);
     if (rc) {
-        int keep = g->err->code;
-        char msg[sizeof g->err->msg];
-        memcpy(msg, g->err->msg, sizeof msg);
-        pager_rollback(g);
-        udb_err_set(g->err, keep, "%s (transaction rolled back)", msg);
-        return keep;
+        return failed_commit(g);
     }
     refresh_stat(g);
     g->stats.commits++;
