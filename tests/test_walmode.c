@@ -13,10 +13,14 @@
  *     changes; a damaged log keeps a prefix of the transactions;
  *   - every injected I/O fault / crash point of a commit and a checkpoint
  *     (tests/faultos.c) leaves the old or the new state;
+ *   - group commit: four threads committing against a slow log sync share
+ *     syncs (three or more commits per sync);
  *   - processes: a writer moves amounts between two records while readers
  *     check in every snapshot that the sum never changes.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +228,75 @@ static void test_warm_read(void **state)
     assert_int_equal(get(r, 3), 8);
     assert_true(cnt.calls > 0);
     assert_int_equal(udb_store_close(r), 0);
+}
+
+/* ---- group commit ------------------------------------------------------------------------------ */
+/* A log sync that takes 3 ms (a slow disk): committers arriving during it
+   must share the next one, and a commit covered by a sync must not wait
+   for the next. */
+static atomic_long syncs;
+static int slow_datasync(void *c, int fd)
+{
+    atomic_fetch_add(&syncs, 1);
+    usleep(3000);
+    return udb_os_posix()->datasync(c, fd);
+}
+
+typedef struct committer {
+    const char *name;
+    const udb_os *os;
+    int id;
+} committer;
+
+#define GC_THREADS 4
+#define GC_COMMITS 40
+static void *commit_loop(void *arg)
+{
+    committer *c = arg;
+    udb_options o;
+    opts(&o, UDB_JOURNAL_WAL);
+    o.os = c->os;
+    udb_store *s;
+    if (udb_store_open(c->name, &o, &s))
+        return "open";
+    for (int32_t k = 0; k < GC_COMMITS; k++) {
+        int32_t key = c->id * 1000 + k, v = k;
+        udb_key kk = {&key, 4};
+        if (udb_store_begin(s) || udb_store_put(s, &kk, &v, 4) || udb_store_commit(s))
+            return "commit";
+    }
+    return udb_store_close(s) ? "close" : NULL;
+}
+
+static void test_group_commit(void **state)
+{
+    (void)state;
+    udb_os os = *udb_os_posix();
+    os.datasync = slow_datasync;
+    const char *name = path_in(dir, "group");
+    udb_options o;
+    opts(&o, UDB_JOURNAL_WAL);
+    udb_store *keep = make_store(name, &o); /* keeps the log between the threads' handles */
+    committer c[GC_THREADS];
+    pthread_t t[GC_THREADS];
+    atomic_store(&syncs, 0);
+    for (int i = 0; i < GC_THREADS; i++) {
+        c[i] = (committer){name, &os, i + 1};
+        assert_int_equal(pthread_create(&t[i], NULL, commit_loop, &c[i]), 0);
+    }
+    for (int i = 0; i < GC_THREADS; i++) {
+        void *err;
+        pthread_join(t[i], &err);
+        if (err)
+            fail_msg("thread %d: %s", i, (const char *)err);
+    }
+    long n = atomic_load(&syncs);
+    print_message("group commit: %d commits, %ld log syncs\n", GC_THREADS * GC_COMMITS, n);
+    assert_true(n * 3 <= GC_THREADS * GC_COMMITS); /* 3 or more commits per sync */
+    for (int i = 1; i <= GC_THREADS; i++)
+        for (int32_t k = 0; k < GC_COMMITS; k += 13)
+            assert_int_equal(get(keep, i * 1000 + k), k);
+    assert_int_equal(udb_store_close(keep), 0);
 }
 
 /* ---- modes -------------------------------------------------------------------------------------- */
@@ -518,7 +591,7 @@ int main(void)
         cmocka_unit_test(test_snapshot),    cmocka_unit_test(test_warm_read),
         cmocka_unit_test(test_modes),       cmocka_unit_test(test_crash_log),
         cmocka_unit_test(test_damaged_log), cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_processes),
+        cmocka_unit_test(test_processes),   cmocka_unit_test(test_group_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

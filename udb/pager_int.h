@@ -76,6 +76,7 @@ struct pager_group {
     shm_view wv;            /* that view */
     uint64_t wlogseq;       /* of the log file it was read from */
     int wlocked;            /* this handle holds the writer mutex */
+    uint64_t last_sync_us;  /* how long this handle's last log sync took */
     pagemap pm;             /* pages of the current log generation in the mapping */
     /* background checkpoints (pager_wal.c; the built-in os table only):
        the thread works on ck_ctx, a copy of this group made when asked,

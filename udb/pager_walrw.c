@@ -6,9 +6,21 @@
  * pager_wal.c's, the log's bytes wal.c's, the shared region's shm.c's.
  * Must not know about any data-file layout.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "pager_int.h"
+
+/* Release the publishers' mutex and wake the committers waiting for a
+   sync (group_sync). */
+static void sync_unlock(pager_group *g)
+{
+    atomic_fetch_add(&g->sh.h->sync_seq, 1);
+    shm_unlock(&g->sh.h->sync);
+    if (atomic_load(&g->sh.h->sync_waiters))
+        shm_wake_all(&g->sh.h->sync_seq);
+}
 
 /* ---- catching up with a view ----------------------------------------------------------- */
 typedef struct overlay {
@@ -123,7 +135,7 @@ static int repair_view(pager_group *g)
         else
             shm_publish(&g->sh.h->view, &t);
     }
-    shm_unlock(&g->sh.h->sync);
+    sync_unlock(g);
     return rc;
 }
 
@@ -179,10 +191,19 @@ void wal_read_end(pager_group *g)
 
 /* ---- writers ---------------------------------------------------------------------------- */
 
+/* The writer mutex goes; this handle's transaction is no longer on its
+   way to the log. */
+static void writer_release(pager_group *g)
+{
+    shm_committing(&g->sh, 0);
+    if (g->wlocked)
+        shm_unlock(&g->sh.h->writer);
+    g->wlocked = 0;
+}
+
 static int writer_fail(pager_group *g, int rc)
 {
-    shm_unlock(&g->sh.h->writer);
-    g->wlocked = 0;
+    writer_release(g);
     return rc;
 }
 
@@ -249,17 +270,18 @@ static int restart(pager_group *g, shm_view *t)
     if ((rc = shm_lock(&g->sh.h->sync, g->lock_timeout_ms, &died)))
         return udb_err_set(g->err, rc, "%s: cannot publish the new log", g->shm_path);
     shm_publish(&g->sh.h->view, &n);
-    shm_unlock(&g->sh.h->sync);
+    sync_unlock(g);
     *t = n;
     return 0;
 }
 
 int wal_write_begin(pager_group *g, int *changed)
 {
+    shm_committing(&g->sh, 1);
     int died, rc = shm_lock(&g->sh.h->writer, g->lock_timeout_ms, &died);
     if (rc)
-        return udb_err_set(g->err, UDB_LOCKED, "%s is locked by another writer (waited %u ms)",
-                           g->files[0]->path, g->lock_timeout_ms);
+        return writer_fail(g, udb_err_set(g->err, UDB_LOCKED, "%s is locked by another writer (waited %u ms)",
+                           g->files[0]->path, g->lock_timeout_ms));
     g->wlocked = 1;
     if (atomic_load(&g->sh.h->broken))
         return writer_fail(g, udb_err_set(g->err, UDB_IO,
@@ -351,17 +373,55 @@ static int append_txn(pager_group *g, wal_pos *pos)
     return rc;
 }
 
-/* Make the log durable up to end, for this commit and every other one
-   appended by then (group commit), and publish it to readers. */
-static int group_sync(pager_group *g, uint64_t end)
+static uint64_t now_us(void)
 {
-    int died, rc = shm_lock(&g->sh.h->sync, UINT32_MAX / 2, &died);
-    if (rc)
-        return udb_err_set(g->err, UDB_IO, "%s: cannot lock the log for its sync", g->wal_path);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Group commit: while other handles' transactions are on their way to the
+   log and keep arriving, let them append first, so that the one sync
+   covers them too. Waits at most as long as the last sync took (the
+   committers would otherwise wait for the next sync) and gives up once
+   GATHER_IDLE_US pass without an append (a long transaction, a dead
+   owner's flag). Committers just woken by the last sync get one yield to
+   begin their next transaction. */
+#define GATHER_IDLE_US 200u
+#define GATHER_MAX_US 2000u
+static void gather(pager_group *g)
+{
+    uint64_t start = now_us(), seen = start, gen, end0, end;
+    uint64_t most = g->last_sync_us < GATHER_MAX_US ? g->last_sync_us : GATHER_MAX_US;
+    if (shm_read_ge(&g->sh.h->tail, &gen, &end0))
+        return;
+    if (!shm_committers(&g->sh))
+        sched_yield();
+    while (shm_committers(&g->sh)) {
+        sched_yield();
+        uint64_t t = now_us();
+        if (!shm_read_ge(&g->sh.h->tail, &gen, &end) && end != end0) {
+            end0 = end;
+            seen = t;
+        }
+        if (t - seen > GATHER_IDLE_US || t - start > most)
+            break;
+    }
+}
+
+/* Sync the log as the leader (holding the publishers' mutex): every
+   commit appended by now becomes durable and visible to readers. */
+static int lead_sync(pager_group *g, uint64_t end, int died)
+{
+    int rc = 0;
+    shm_view t;
     if (atomic_load(&g->sh.h->synced) < end) {
-        shm_view t;
+        gather(g);
         if ((rc = shm_read(&g->sh.h->tail, &t)) == 0) {
-            if ((rc = pw_sync_log(g))) {
+            uint64_t t0 = now_us();
+            rc = pw_sync_log(g);
+            g->last_sync_us = now_us() - t0;
+            if (rc) {
                 atomic_store(&g->sh.h->broken, 1);
             } else {
                 atomic_store(&g->sh.h->synced, t.end);
@@ -370,13 +430,39 @@ static int group_sync(pager_group *g, uint64_t end)
         } else {
             rc = udb_err_set(g->err, UDB_IO, "%s: the shared memory is damaged", g->shm_path);
         }
-    } else if (died) {
-        shm_view t;
-        if (!shm_read(&g->sh.h->tail, &t))
-            publish_view(g, &t);
+    } else if (died && !shm_read(&g->sh.h->tail, &t)) {
+        publish_view(g, &t);
     }
-    shm_unlock(&g->sh.h->sync);
     return rc;
+}
+
+/* Make the log durable up to end, for this commit and every other one
+   appended by then (group commit), and publish it to readers. One
+   committer leads the sync, holding the publishers' mutex through it; the
+   others wait on sync_seq and return as soon as a sync covered them (10 ms
+   at most per wait: a leader that died leaves the mutex to the next). */
+static int group_sync(pager_group *g, uint64_t end)
+{
+    shm_hdr *h = g->sh.h;
+    for (;;) {
+        uint32_t seq = atomic_load(&h->sync_seq);
+        if (atomic_load(&h->synced) >= end)
+            return 0;
+        if (atomic_load(&h->broken))
+            return udb_err_set(g->err, UDB_IO, "%s: the log could not be made durable", g->wal_path);
+        int died, rc = shm_trylock(&h->sync, &died);
+        if (rc == UDB_LOCKED) {
+            atomic_fetch_add(&h->sync_waiters, 1);
+            shm_wait(&h->sync_seq, seq, 10);
+            atomic_fetch_sub(&h->sync_waiters, 1);
+            continue;
+        }
+        if (rc)
+            return udb_err_set(g->err, UDB_IO, "%s: cannot lock the log for its sync", g->wal_path);
+        rc = lead_sync(g, end, died);
+        sync_unlock(g);
+        return rc;
+    }
 }
 
 int wal_commit(pager_group *g)
@@ -397,11 +483,10 @@ int wal_commit(pager_group *g)
         int died;
         if (!shm_lock(&g->sh.h->sync, UINT32_MAX / 2, &died)) {
             publish_view(g, &t);
-            shm_unlock(&g->sh.h->sync);
+            sync_unlock(g);
         }
     }
-    shm_unlock(&g->sh.h->writer);
-    g->wlocked = 0;
+    writer_release(g);
     if (g->sync == UDB_SYNC_FULL && (rc = group_sync(g, t.end)))
         return rc;
     g->stats.commits++;
@@ -442,8 +527,6 @@ int wal_rollback(pager_group *g)
         g->wgen = 0;
         rc = catch_up(g, &t);
     }
-    if (g->wlocked)
-        shm_unlock(&g->sh.h->writer);
-    g->wlocked = 0;
+    writer_release(g);
     return rc;
 }

@@ -12,6 +12,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 #include "shm.h"
 
 static const char MAGIC[8] = {'u', 'd', 'b', 'S', 'H', 'M', 0, 1};
@@ -138,6 +142,7 @@ int shm_slot_claim(shm *s)
         if (s->os->lock(s->os->ctx, s->fd, 2, SHM_SLOT_LOCK + k, 1) != 0)
             continue; /* a live owner, or an error: try the next */
         atomic_store(&s->slots[k].snap, SHM_IDLE);
+        atomic_store(&s->slots[k].committing, 0);
         atomic_store(&s->slots[k].pid, (int64_t)getpid());
         s->slot = (int)k;
         return 0;
@@ -150,6 +155,7 @@ void shm_slot_release(shm *s)
     if (s->slot < 0)
         return;
     atomic_store(&s->slots[s->slot].snap, SHM_IDLE);
+    atomic_store(&s->slots[s->slot].committing, 0);
     s->os->lock(s->os->ctx, s->fd, 0, SHM_SLOT_LOCK + (uint64_t)s->slot, 1);
     s->slot = -1;
 }
@@ -162,8 +168,23 @@ static int slot_dead(shm *s, unsigned k)
     if (s->os->lock(s->os->ctx, s->fd, 2, SHM_SLOT_LOCK + k, 1) != 0)
         return 0;
     atomic_store(&s->slots[k].snap, SHM_IDLE);
+    atomic_store(&s->slots[k].committing, 0);
     s->os->lock(s->os->ctx, s->fd, 0, SHM_SLOT_LOCK + k, 1);
     return 1;
+}
+
+unsigned shm_committers(const shm *s)
+{
+    unsigned n = 0;
+    for (unsigned k = 0; k < SHM_SLOTS; k++)
+        n += (int)k != s->slot && atomic_load_explicit(&s->slots[k].committing, memory_order_relaxed);
+    return n;
+}
+
+void shm_committing(shm *s, int on)
+{
+    if (s->slot >= 0)
+        atomic_store(&s->slots[s->slot].committing, (uint32_t)on);
 }
 
 uint64_t shm_min_reader(shm *s, uint64_t gen, uint64_t limit)
@@ -186,7 +207,48 @@ uint64_t shm_min_reader(shm *s, uint64_t gen, uint64_t limit)
     return limit;
 }
 
+/* ---- waiting for a word to change ---------------------------------------------------- */
+void shm_wait(_Atomic uint32_t *w, uint32_t old, unsigned timeout_ms)
+{
+#ifdef __linux__
+    struct timespec ts = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000000L};
+    if (atomic_load(w) == old) /* a shared futex: the word lives in a file mapping */
+        syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, old, &ts, NULL, 0);
+#else
+    (void)timeout_ms;
+    if (atomic_load(w) == old)
+        sched_yield();
+#endif
+}
+
+void shm_wake_all(_Atomic uint32_t *w)
+{
+#ifdef __linux__
+    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+#else
+    (void)w;
+#endif
+}
+
 /* ---- robust mutexes ------------------------------------------------------------------- */
+static int lock_result(shm_mutex *m, int rc, int *owner_died)
+{
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(&m->mu);
+        *owner_died = 1;
+        return 0;
+    }
+    if (rc == EBUSY || rc == ETIMEDOUT)
+        return UDB_LOCKED;
+    return rc ? UDB_IO : 0;
+}
+
+int shm_trylock(shm_mutex *m, int *owner_died)
+{
+    *owner_died = 0;
+    return lock_result(m, pthread_mutex_trylock(&m->mu), owner_died);
+}
+
 int shm_lock(shm_mutex *m, unsigned timeout_ms, int *owner_died)
 {
     *owner_died = 0;
@@ -202,14 +264,7 @@ int shm_lock(shm_mutex *m, unsigned timeout_ms, int *owner_died)
         }
         rc = timeout_ms ? pthread_mutex_timedlock(&m->mu, &ts) : EBUSY;
     }
-    if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(&m->mu);
-        *owner_died = 1;
-        return 0;
-    }
-    if (rc == EBUSY || rc == ETIMEDOUT)
-        return UDB_LOCKED;
-    return rc ? UDB_IO : 0;
+    return lock_result(m, rc, owner_died);
 }
 
 void shm_unlock(shm_mutex *m)

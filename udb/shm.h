@@ -55,11 +55,17 @@ typedef struct shm_hdr {
     shm_mutex writer, sync, ckpt;
     shm_seqview view;           /* for readers: committed and durable */
     shm_seqview tail;           /* for writers: committed, maybe not durable */
+    _Alignas(64) _Atomic uint32_t sync_seq; /* +1 whenever the sync mutex is
+                                   released: the word committers wait on */
+    _Atomic uint32_t sync_waiters; /* committers waiting on sync_seq */
 } shm_hdr;
 
 typedef struct shm_slot {
     _Alignas(64) _Atomic uint64_t snap; /* SHM_IDLE, or shm_snap(gen, end) */
     _Atomic int64_t pid;        /* owner (diagnostics) */
+    _Atomic uint32_t committing; /* 1: the owner's write transaction is on its
+                                   way to the log (waits for or holds the
+                                   writer mutex); group commit waits for it */
 } shm_slot;
 
 typedef struct shm {
@@ -96,9 +102,21 @@ void shm_slot_release(shm *s);
    0 when a reader of another gen is active. Clears slots of dead owners. */
 uint64_t shm_min_reader(shm *s, uint64_t gen, uint64_t limit);
 
+/* How many other handles' write transactions are on their way to the log
+   (slot flag committing; a dead owner's flag goes with its slot). */
+unsigned shm_committers(const shm *s);
+void shm_committing(shm *s, int on);
+
+/* Wait until *w no longer holds old (a wake from shm_wake_all, or at most
+   timeout_ms; may return early). Linux: a futex; elsewhere: a yield. */
+void shm_wait(_Atomic uint32_t *w, uint32_t old, unsigned timeout_ms);
+void shm_wake_all(_Atomic uint32_t *w);
+
 /* Robust process-shared mutex with a timeout: 0, or UDB_LOCKED after
    timeout_ms; *owner_died = 1 when the last owner died holding it. */
 int shm_lock(shm_mutex *m, unsigned timeout_ms, int *owner_died);
+/* The same without waiting: 0, or UDB_LOCKED while another holds it. */
+int shm_trylock(shm_mutex *m, int *owner_died);
 void shm_unlock(shm_mutex *m);
 
 #endif
