@@ -1,6 +1,8 @@
 /*
  * test_wal.c — the write-ahead log file (udb/wal.c) and the shared-memory
  * region (udb/shm.c) as modules, below the pager:
+ *   - page changes (wal_diff, wal_apply): random pages round-trip; hostile
+ *     runs refused;
  *   - batches written and scanned back: every committed frame, in order,
  *     with the sizes of the last commit; an uncommitted tail is ignored;
  *   - every byte of a log damaged in turn (a torn or flipped batch): the
@@ -47,6 +49,14 @@ static void fill(uint8_t *p, uint64_t txn, uint64_t page)
         p[i] = (uint8_t)(txn * 31 + page * 7 + i);
 }
 
+/* An entry that writes page `page` of `file` whole: its change against
+   zeros, built in data (PS + 8 bytes). */
+static wal_entry whole(uint8_t *data, const uint8_t *img, unsigned file, uint64_t page)
+{
+    size_t n = wal_diff(data, NULL, img, 0, PS);
+    return (wal_entry){file, page, wal_page0_crc(img, PS, PS), 0, data, n};
+}
+
 typedef struct seen {
     wal_frame f[4096];
     size_t n;
@@ -73,13 +83,13 @@ static void write_log(const char *path, int ntx, unsigned per, int open_tail, ui
     udb_err err = {0};
     unlink(path);
     assert_int_equal(wal_create(&w, udb_os_posix(), &err, path, PS, 2, m, 0x1234, 1, &pos), 0);
-    static uint8_t img[64][PS];
+    static uint8_t img[64][PS], data[64][PS + 8];
     for (int t = 1; t <= ntx; t++) {
         unsigned n = 1 + (unsigned)t % 5;
         wal_entry e[64];
         for (unsigned k = 0; k < n; k++) {
             fill(img[k], (uint64_t)t, (uint64_t)t + k);
-            e[k] = (wal_entry){(unsigned)t % 2, (uint64_t)t + k, img[k]};
+            e[k] = whole(data[k], img[k], (unsigned)t % 2, (uint64_t)t + k);
         }
         uint64_t sizes[2] = {(uint64_t)t * PS + 100, (uint64_t)t * 2 * PS};
         for (unsigned k = 0; k < n; k += per) {
@@ -102,14 +112,18 @@ static void check_scan(const char *path, int ntx, const seen *s, const wal_pos *
             assert_true(i < s->n);
             assert_int_equal(s->f[i].file, (unsigned)t % 2);
             assert_int_equal(s->f[i].page, (uint64_t)t + k);
-            uint8_t want[PS], got[PS];
+            uint8_t want[PS], got[PS], data[PS + 8];
             fill(want, (uint64_t)t, (uint64_t)t + k);
+            assert_true(s->f[i].len <= sizeof data);
             FILE *fp = fopen(path, "rb");
             assert_non_null(fp);
             assert_int_equal(fseek(fp, (long)s->f[i].off, SEEK_SET), 0);
-            assert_int_equal(fread(got, 1, PS, fp), PS);
+            assert_int_equal(fread(data, 1, s->f[i].len, fp), s->f[i].len);
             fclose(fp);
+            memset(got, 0x5a, PS);
+            assert_int_equal(wal_apply(got, PS, s->f[i].zfrom, data, s->f[i].len), 0);
             assert_memory_equal(want, got, PS);
+            assert_int_equal(s->f[i].crc, wal_page0_crc(want, PS, PS));
         }
     assert_int_equal(i, s->n);
     if (ntx) {
@@ -182,6 +196,54 @@ static void test_damage(void **state)
     free(orig);
 }
 
+/* wal_diff / wal_apply: random pages changed in random places (single
+   bytes, runs, everything), zfrom anywhere: applying the change to the
+   page as it was (garbage from zfrom on) gives the page after; a change
+   never costs more than the range plus one run header; runs that leave
+   the page or the data are refused. */
+static void test_changes(void **state)
+{
+    (void)state;
+    static uint8_t before[PS], after[PS], page[PS], data[PS + 16];
+    srand(7);
+    for (int round = 0; round < 3000; round++) {
+        for (unsigned i = 0; i < PS; i++)
+            before[i] = (uint8_t)(round % 3 ? rand() : 0);
+        memcpy(after, before, PS);
+        int edits = rand() % 6 == 0 ? 0 : 1 + rand() % 40;
+        for (int k = 0; k < edits; k++) {
+            unsigned at = (unsigned)rand() % PS, len = 1 + (unsigned)rand() % (rand() % 4 ? 8 : 600);
+            for (unsigned i = at; i < at + len && i < PS; i++)
+                after[i] = (uint8_t)rand();
+        }
+        if (round % 50 == 0)
+            memset(after, 0, PS);
+        unsigned zfrom = (unsigned)(rand() % 3 ? rand() % (PS + 1) : rand() % 2 ? PS : 0);
+        size_t n1 = wal_diff(data, before, after, 0, zfrom);
+        assert_true(n1 <= zfrom + 8u);
+        size_t n2 = wal_diff(data + n1, NULL, after, zfrom, PS);
+        assert_true(n2 <= PS - zfrom + 8u);
+        memcpy(page, before, PS);
+        for (unsigned i = zfrom; i < PS; i++)
+            page[i] = (uint8_t)rand(); /* whatever lies past zfrom does not count */
+        assert_int_equal(wal_apply(page, PS, zfrom, data, n1 + n2), 0);
+        assert_memory_equal(page, after, PS);
+        if (zfrom == PS && !memcmp(before, after, PS))
+            assert_int_equal(n1 + n2, 0);
+    }
+    /* hostile runs */
+    uint8_t bad[32] = {0};
+    bad[0] = 0xf8; bad[1] = 0x0f; bad[4] = 9;          /* 4088 + 9 > PS */
+    assert_int_equal(wal_apply(page, PS, PS, bad, 8 + 9), UDB_CORRUPT);
+    memset(bad, 0, sizeof bad);
+    bad[4] = 200;                                        /* longer than the data */
+    assert_int_equal(wal_apply(page, PS, PS, bad, 20), UDB_CORRUPT);
+    assert_int_equal(wal_apply(page, PS, PS, bad, 5), UDB_CORRUPT); /* a torn run header */
+    assert_int_equal(wal_apply(page, PS, PS + 1, bad, 0), UDB_CORRUPT);
+    bad[0] = 0xff; bad[1] = 0xff; bad[2] = 0xff; bad[3] = 0xff; bad[4] = 1; /* offset overflow */
+    assert_int_equal(wal_apply(page, PS, PS, bad, 9), UDB_CORRUPT);
+}
+
 /* A header page with a field changed and the crc made right again. */
 static void rewrite_header(const char *path, void (*edit)(uint8_t *))
 {
@@ -245,9 +307,9 @@ static void test_other_salt(void **state)
     udb_err err = {0};
     unlink(p);
     assert_int_equal(wal_create(&w, udb_os_posix(), &err, p, PS, 2, m, 1, 1, &pos), 0);
-    static uint8_t img[PS];
+    static uint8_t img[PS], data[PS + 8];
     fill(img, 1, 1);
-    wal_entry e = {0, 1, img};
+    wal_entry e = whole(data, img, 0, 1);
     uint64_t sizes[2] = {PS, PS};
     assert_int_equal(wal_append(&w, &pos, 1, 1, sizes, &e, 1), 0);
     w.salt = 2; /* what another log would have written */
@@ -296,9 +358,9 @@ static void test_belongs(void **state)
     member(&m[0], "c.ndx", PS);
     unlink(p);
     assert_int_equal(wal_create(&w, udb_os_posix(), &err, p, PS, 1, m, 3, 1, &pos), 0);
-    static uint8_t img[PS];
+    static uint8_t img[PS], data[PS + 8];
     fill(img, 9, 0);
-    wal_entry e = {0, 0, img};
+    wal_entry e = whole(data, img, 0, 0);
     uint64_t sizes[1] = {PS};
     assert_int_equal(wal_append(&w, &pos, 1, 1, sizes, &e, 1), 0);
     wal_close(&w);
@@ -406,6 +468,7 @@ int main(void)
     dir = scratch_dir("wal");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),   cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_changes),
         cmocka_unit_test(test_bad_headers), cmocka_unit_test(test_other_salt),
         cmocka_unit_test(test_belongs),     cmocka_unit_test(test_shm),
     };

@@ -322,7 +322,7 @@ void pager_group_close(pager_group *g)
     for (int i = 0; i < g->nfiles; i++)
         file_free(g->files[i]);
     journal_close(g);
-    pagemap_free(&g->pm);
+    pw_free_txn(g);
     free(g->wal_path);
     free(g->shm_path);
     free(g->xwal_path);
@@ -409,6 +409,10 @@ static int page_dirty(pager_file *f, uint64_t pg)
         if (rc)
             return rc;
         bit_set(f->journaled, pg);
+    } else if (g->wal && pg < orig_pages) {
+        int rc = wal_keep_before(g, f, pg);
+        if (rc)
+            return rc;
     } else if (pg < f->wb_end >> f->pshift) {
         f->wb_again++; /* written behind, changed again */
     }

@@ -7,7 +7,6 @@
 
 #include <pthread.h>
 #include "pager.h"
-#include "pagemap.h"
 #include "shm.h"
 #include "wal.h"
 
@@ -22,6 +21,13 @@ enum { MAP_FILE_PART, MAP_ANON_PART, MAP_NONE_PART };
 #define LOCK_RBMODE (LOCK_PENDING + 17)
 
 enum { LK_READ = 1, LK_RESERVED = 2, LK_EXCL = 4 };
+
+/* A page image kept before a WAL transaction changed it: page page of
+   file file, image number slot in pre_buf. */
+typedef struct wal_before {
+    uint64_t page;
+    unsigned file, slot;
+} wal_before;
 
 struct pager_group {
     const udb_os *os;
@@ -77,7 +83,14 @@ struct pager_group {
     uint64_t wlogseq;       /* of the log file it was read from */
     int wlocked;            /* this handle holds the writer mutex */
     uint64_t last_sync_us;  /* how long this handle's last log sync took */
-    pagemap pm;             /* pages of the current log generation in the mapping */
+    /* the write transaction's pages as they were (pager_waltx.c) */
+    uint8_t *pre_buf;       /* the images */
+    wal_before *pre;        /* which page each is */
+    size_t npre, cappre;
+    int pre_lost;           /* a page changed without its image kept */
+    uint8_t *wdata;         /* change data of the batch being written */
+    size_t wdcap, *wat;     /* and where each entry's starts */
+    wal_entry *went;        /* entries of the batch being written */
     /* background checkpoints (pager_wal.c; the built-in os table only):
        the thread works on ck_ctx, a copy of this group made when asked,
        with a log descriptor and an error record of its own */
@@ -131,6 +144,15 @@ void wal_read_end(pager_group *g);
 int wal_write_begin(pager_group *g, int *changed);
 int wal_commit(pager_group *g);
 int wal_rollback(pager_group *g);
+/* pager_waltx.c: keep page pg of f as it was before the transaction
+   changes it (called when it is first made dirty); forget them all; put
+   them back (1: a page changed without its image); append the
+   transaction's changes; free the buffers. */
+int wal_keep_before(pager_group *g, pager_file *f, uint64_t pg);
+void pw_forget_before(pager_group *g);
+int pw_restore_before(pager_group *g);
+int pw_append_txn(pager_group *g, wal_pos *pos);
+void pw_free_txn(pager_group *g);
 /* shared by pager_wal.c and pager_walrw.c */
 int pw_try_lock(pager_group *g, int type, uint64_t byte);
 int pw_sync_log(pager_group *g);

@@ -110,9 +110,6 @@ static int cmp_frame(const void *a, const void *b)
     return (x->off > y->off) - (x->off < y->off);
 }
 
-/* Copy the newest image of every page in l into the files (only what lies
-   below each file's size), then give each file exactly its size when
-   exact, else only let it grow. */
 #define COPY_RUN 256 /* pages written by one call: 1 MiB with 4 KiB pages */
 
 /* Give every file its size (only let it grow unless exact: a file is cut
@@ -140,56 +137,72 @@ static int set_sizes(pager_group *g, const uint64_t *sizes, int exact)
     return rc;
 }
 
-/* Keep the newest frame of each page below its file's size, in (file,
-   page) order. */
-static void newest_frames(frames *l, const uint64_t *sizes, unsigned ps)
+/* Keep the frames of pages below their file's size, in (file, page, log)
+   order. */
+static void sort_frames(frames *l, const uint64_t *sizes, unsigned ps)
 {
     qsort(l->f, l->n, sizeof *l->f, cmp_frame);
     size_t n = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        const wal_frame *fr = &l->f[i];
-        if (i + 1 < l->n && l->f[i + 1].file == fr->file && l->f[i + 1].page == fr->page)
-            continue; /* a newer image follows */
-        if (fr->page * ps < sizes[fr->file])
-            l->f[n++] = *fr;
-    }
+    for (size_t i = 0; i < l->n; i++)
+        if (l->f[i].page * ps < sizes[l->f[i].file])
+            l->f[n++] = l->f[i];
     l->n = n;
 }
 
-/* Write the frames f[0..n) (consecutive pages of one file) with one call,
-   up to the file's size. */
-static int write_run(pager_group *g, const wal_frame *f, size_t n, uint64_t size, uint8_t *buf)
+/* Build the m consecutive pages that the frames f[0..nf) change (one
+   file, in page and log order) in buf: as the file holds them, then
+   every frame over them in order; each page must end with the crc its
+   last frame gives. Write them, up to the file's size. */
+static int write_run(pager_group *g, const wal_frame *f, size_t nf, size_t m, uint64_t size, uint8_t *buf)
 {
     unsigned ps = g->log.psize;
-    for (size_t k = 0; k < n; k++) {
-        int rc = wal_read(&g->log, buf + (size_t)ps * k, ps, f[k].off);
-        if (rc)
-            return rc;
-    }
-    uint64_t at = f[0].page * ps, end = (f[0].page + n) * ps < size ? (f[0].page + n) * ps : size;
     pager_file *pf = g->files[f[0].file];
-    int r = g->os->pwrite(g->os->ctx, pf->fd, buf, (size_t)(end - at), at);
+    uint64_t at = f[0].page * ps;
+    size_t got = 0;
+    int r = g->os->pread(g->os->ctx, pf->fd, buf, m * ps, at, &got);
+    if (r < 0)
+        return pager_oserr(g, r, "cannot read", pf->path);
+    memset(buf + got, 0, m * ps - got);
+    for (size_t k = 0; k < nf; k++) {
+        uint8_t *page = buf + (size_t)(f[k].page - f[0].page) * ps;
+        const uint8_t *d = wal_data(&g->log, f[k].off, f[k].len);
+        if (!d || wal_apply(page, ps, f[k].zfrom, d, f[k].len))
+            return udb_err_set(g->err, UDB_CORRUPT, "%s: a committed change of page %llu does not apply",
+                               g->log.path, (unsigned long long)f[k].page);
+        uint64_t in = size - f[k].page * ps;
+        if ((k + 1 == nf || f[k + 1].page != f[k].page) &&
+            wal_page0_crc(page, in < ps ? (size_t)in : ps, ps) != f[k].crc)
+            return udb_err_set(g->err, UDB_CORRUPT, "%s: page %llu of %s rebuilt from the log does not "
+                               "match its checksum", g->log.path, (unsigned long long)f[k].page, pf->path);
+    }
+    uint64_t end = at + m * ps < size ? at + m * ps : size;
+    r = g->os->pwrite(g->os->ctx, pf->fd, buf, (size_t)(end - at), at);
     return r < 0 ? pager_oserr(g, r, "cannot write", pf->path) : 0;
 }
 
-/* Copy the newest image of every page in l into the files (only what lies
-   below each file's size), in runs of consecutive pages (large writes make
-   large page-cache folios: later mappings of the files fault less), then
-   give each file exactly its size when exact, else only let it grow. */
+/* Bring every page that frames in l change (below each file's size) into
+   the files, in runs of consecutive pages (large writes make large
+   page-cache folios: later mappings of the files fault less), then give
+   each file exactly its size when exact, else only let it grow. */
 static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exact)
 {
     unsigned ps = g->log.psize;
-    newest_frames(l, sizes, ps);
+    sort_frames(l, sizes, ps);
     uint8_t *buf = malloc((size_t)ps * COPY_RUN);
     if (!buf)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory (checkpoint)");
     int rc = 0;
+    const wal_frame *f = l->f;
     for (size_t i = 0, j; i < l->n && !rc; i = j) {
-        for (j = i + 1; j < l->n && j - i < COPY_RUN && l->f[j].file == l->f[i].file &&
-                        l->f[j].page == l->f[j - 1].page + 1;
-             j++)
-            ;
-        rc = write_run(g, l->f + i, j - i, sizes[l->f[i].file], buf);
+        size_t pages = 1;
+        for (j = i + 1; j < l->n && f[j].file == f[i].file; j++) {
+            if (f[j].page == f[j - 1].page)
+                continue;
+            if (f[j].page != f[j - 1].page + 1 || pages == COPY_RUN)
+                break;
+            pages++;
+        }
+        rc = write_run(g, f + i, j - i, pages, sizes[f[i].file], buf);
     }
     free(buf);
     return rc ? rc : set_sizes(g, sizes, exact);

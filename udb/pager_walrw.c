@@ -29,6 +29,8 @@ typedef struct overlay {
     uint64_t after;             /* frames at or below are in the files already */
 } overlay;
 
+/* Apply a committed frame's change to the mapping (the page shows the
+   state before it: the files as of the backfill plus the frames since). */
 static int put_frame(void *arg, const wal_frame *fr)
 {
     overlay *o = arg;
@@ -39,10 +41,11 @@ static int put_frame(void *arg, const wal_frame *fr)
     uint64_t ps = (uint64_t)1 << f->pshift, at = fr->page * ps;
     if (at >= o->v->sizes[fr->file])
         return 0;
-    int rc = wal_read(&g->log, f->base + at, (size_t)ps, fr->off);
-    if (!rc && pagemap_put(&g->pm, fr->file, fr->page, fr->off))
-        rc = udb_err_set(g->err, UDB_NOMEM, "out of memory (log page map)");
-    return rc;
+    const uint8_t *d = wal_data(&g->log, fr->off, fr->len);
+    if (!d || ps != g->log.psize || wal_apply(f->base + at, (unsigned)ps, fr->zfrom, d, fr->len))
+        return udb_err_set(g->err, UDB_CORRUPT, "%s: a committed change of page %llu does not apply",
+                           g->log.path, (unsigned long long)fr->page);
+    return 0;
 }
 
 
@@ -61,7 +64,6 @@ static int needs_refresh(pager_group *g, const shm_view *v, int *need)
 static int refresh_all(pager_group *g, const shm_view *v, uint64_t *after)
 {
     *after = atomic_load(&g->sh.h->backfill);
-    pagemap_clear(&g->pm);
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
         uint64_t disk;
@@ -258,7 +260,6 @@ static int restart(pager_group *g, shm_view *t)
     }
     if (!rc)
         rc = pw_new_log(g, t->logseq + 1, t->logseq ? t->sizes : NULL, &n);
-    pagemap_clear(&g->pm);
     shm_unlock(&g->sh.h->ckpt);
     if (rc)
         return rc;
@@ -304,73 +305,6 @@ int wal_write_begin(pager_group *g, int *changed)
                                                             g->wal_path) : rc);
     *changed = old_gen != t.gen || old_end != t.end;
     return 0;
-}
-
-/* The pages of a transaction on their way into the log. */
-typedef struct txn_out {
-    wal_entry *e;               /* the batch being filled */
-    unsigned n, max;
-    wal_frame *done;            /* where every page went */
-    size_t ndone, capdone;
-} txn_out;
-
-/* Write the batch in out->e and remember where each page went. */
-static int flush_batch(pager_group *g, txn_out *out, wal_pos *pos, uint64_t txn, int commit,
-                       const uint64_t *sizes)
-{
-    uint64_t at = pos->end;
-    if (out->ndone + out->n > out->capdone) {
-        size_t cap = out->capdone ? 2 * out->capdone : 256;
-        while (cap < out->ndone + out->n)
-            cap *= 2;
-        wal_frame *d = realloc(out->done, cap * sizeof *d);
-        if (!d)
-            return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-        out->done = d;
-        out->capdone = cap;
-    }
-    int rc = wal_append(&g->log, pos, txn, commit, sizes, out->e, out->n);
-    for (unsigned k = 0; !rc && k < out->n; k++)
-        out->done[out->ndone++] = (wal_frame){out->e[k].page, at + (uint64_t)g->log.psize * (1 + k),
-                                              out->e[k].file, 0};
-    out->n = 0;
-    return rc;
-}
-
-/* Append the transaction's dirty pages as batches, the last one the
-   commit; *pos moves past it, the page map learns where each page is. */
-static int append_txn(pager_group *g, wal_pos *pos)
-{
-    txn_out out = {.max = wal_batch_max(g->log.psize)};
-    uint64_t sizes[WAL_MAX_FILES] = {0}, txn = pos->txn + 1;
-    if (!(out.e = malloc(out.max * sizeof *out.e)))
-        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    for (int i = 0; i < g->nfiles; i++)
-        sizes[i] = g->files[i]->size;
-    int rc = 0;
-    for (int i = 0; i < g->nfiles && !rc; i++) {
-        pager_file *f = g->files[i];
-        uint64_t ps = (uint64_t)1 << f->pshift, top = pager_round(f, f->size) >> f->pshift;
-        for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && pg < top && !rc; pg++) {
-            if (!(f->dirty[pg >> 6] >> (pg & 63) & 1))
-                continue;
-            if (out.n == out.max)
-                rc = flush_batch(g, &out, pos, txn, 0, sizes);
-            out.e[out.n++] = (wal_entry){(unsigned)i, pg, f->base + pg * ps};
-            g->stats.pages_written++;
-        }
-    }
-    static const uint8_t zeros[65536];
-    if (!rc && !out.n) /* only sizes changed: the commit batch carries page 0 */
-        out.e[out.n++] = (wal_entry){0, 0, g->files[0]->size ? g->files[0]->base : zeros};
-    if (!rc)
-        rc = flush_batch(g, &out, pos, txn, 1, sizes);
-    for (size_t k = 0; !rc && k < out.ndone; k++)
-        if (pagemap_put(&g->pm, out.done[k].file, out.done[k].page, out.done[k].off))
-            rc = udb_err_set(g->err, UDB_NOMEM, "out of memory (log page map)");
-    free(out.e);
-    free(out.done);
-    return rc;
 }
 
 static uint64_t now_us(void)
@@ -470,7 +404,7 @@ int wal_commit(pager_group *g)
     wal_pos pos = {.end = g->wv.end, .txn = g->wv.txn, .crc = g->wv.crc};
     for (int i = 0; i < g->nfiles; i++)
         pos.sizes[i] = g->wv.sizes[i];
-    int rc = append_txn(g, &pos);
+    int rc = pw_append_txn(g, &pos);
     if (rc)
         return rc; /* the caller rolls back; the frames beyond the tail are ignored */
     shm_view t = {.gen = g->wv.gen, .logseq = g->wv.logseq, .end = pos.end, .txn = pos.txn,
@@ -479,6 +413,7 @@ int wal_commit(pager_group *g)
         t.sizes[i] = pos.sizes[i];
     shm_publish(&g->sh.h->tail, &t);
     g->wv = t; /* the mapping shows it: the dirty pages are its images */
+    pw_forget_before(g);
     if (g->sync != UDB_SYNC_FULL) {
         int died;
         if (!shm_lock(&g->sh.h->sync, UINT32_MAX / 2, &died)) {
@@ -495,34 +430,19 @@ int wal_commit(pager_group *g)
     return 0;
 }
 
-/* Give page pg of f its committed image back: from the log when a
-   committed frame has it, else from the file (or zeros past it). */
-static int restore_page(pager_group *g, pager_file *f, uint64_t pg)
-{
-    uint64_t ps = (uint64_t)1 << f->pshift, off = pagemap_get(&g->pm, (unsigned)f->idx, pg);
-    if (off)
-        return wal_read(&g->log, f->base + pg * ps, (size_t)ps, off);
-    if (pg * ps < f->file_mapped)
-        return pager_map_range(f, pg * ps, (pg + 1) * ps, MAP_FILE_PART);
-    memset(f->base + pg * ps, 0, (size_t)ps);
-    return 0;
-}
-
 int wal_rollback(pager_group *g)
 {
-    int rc = 0;
+    int rc = 0, lost = pw_restore_before(g);
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
-        for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && !rc; pg++)
-            if (f->dirty[pg >> 6] >> (pg & 63) & 1)
-                rc = restore_page(g, f, pg);
         if (f->dirty_hi > f->dirty_lo)
             memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
         f->dirty_lo = UINT64_MAX;
         f->dirty_hi = 0;
         f->size = f->orig_size = g->wv.sizes[i];
     }
-    if (rc) { /* the mapping cannot be trusted: map everything afresh */
+    pw_forget_before(g);
+    if (lost) { /* a page changed without its image: map everything afresh */
         shm_view t = g->wv;
         g->wgen = 0;
         rc = catch_up(g, &t);

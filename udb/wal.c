@@ -4,18 +4,25 @@
  * not know about data-file layouts, the shared memory or locks.
  *
  * Header (page 0), little-endian:
- *   0 magic "udbWAL\0\1"   8 version (1)   12 page size   16 salt
+ *   0 magic "udbWAL\0\1"   8 version (2)   12 page size   16 salt
  *  24 log sequence   32 number of files   36 zero
  *  40 + 256*i file i: size (8), device (8), inode (8), crc32 of its first
  *     page (4), name length (2), zero (2), base name (up to 200)
  *  psize-4 crc32 of bytes 0 .. psize-5
- * Batch (1 + n pages): header page, then n page images in entry order:
- *   0 magic "udbWBT\0\1"   8 salt   16 txn id   24 flags (bit 0: commit)
+ * Batch (whole pages): header, n entries, then the entries' change data:
+ *   0 magic "udbWBT\0\2"   8 salt   16 txn id   24 flags (bit 0: commit)
  *  28 n   32 file sizes (8 x 2, commit batches)   48 crc of the batch
- *  before (the header's crc for the first)   52 crc32 of the page's other
- *  bytes (0..51, 56..psize-1)   56..127 zero
- *  128 + 16*k entry k: page number (8), crc32 of the image (4), file (1),
- *     zero (3)
+ *  before (the header's crc for the first)   52 crc32 of the batch's other
+ *  bytes, padding included (0..51, 56..end)   56 length of the change data
+ *  D   60..127 zero
+ *  128 + 32*k entry k: page number (8), crc32 of the page after the change
+ *     (4), file (1), zero (3), zfrom (4): the page's bytes from here on
+ *     start as zeros, offset of its change data in D (4), its length (4),
+ *     zero (4)
+ *  L = 128 + 32*n + D bytes in all, zero-padded to whole pages.
+ * A page's change data: runs of offset (4), length (4), bytes, each run
+ * inside the page; the page becomes its bytes before the change below
+ * zfrom, zeros from zfrom, then every run written over it in order.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,13 +32,13 @@
 #include "wal.h"
 
 static const uint8_t HMAGIC[8] = {'u', 'd', 'b', 'W', 'A', 'L', 0, 1};
-static const uint8_t BMAGIC[8] = {'u', 'd', 'b', 'W', 'B', 'T', 0, 1};
-#define VERSION 1u
+static const uint8_t BMAGIC[8] = {'u', 'd', 'b', 'W', 'B', 'T', 0, 2};
+#define VERSION 2u
 #define MEMBER_OFF 40u
 #define MEMBER_SIZE 256u
 #define ENTRY_OFF 128u
-#define ENTRY_SIZE 16u
-#define WBUF_MAX ((size_t)256 << 10)
+#define ENTRY_SIZE 32u
+#define RUN_HDR 8u
 #define SCAN_CHUNK ((size_t)1 << 20)
 
 unsigned wal_batch_max(unsigned psize) { return (psize - ENTRY_OFF) / ENTRY_SIZE; }
@@ -291,6 +298,13 @@ int wal_map(wal_log *w, uint64_t need)
     return 0;
 }
 
+const uint8_t *wal_data(wal_log *w, uint64_t off, size_t len)
+{
+    if (off > WAL_MAX_FILE_SIZE || len > WAL_MAX_FILE_SIZE || wal_map(w, off + len))
+        return NULL;
+    return w->map + off;
+}
+
 int wal_read(wal_log *w, void *dst, size_t len, uint64_t off)
 {
     if (off <= w->mapok && len <= w->mapok - off) {
@@ -304,17 +318,81 @@ int wal_read(wal_log *w, void *dst, size_t len, uint64_t off)
     return got < len ? udb_err_set(w->err, UDB_CORRUPT, "%s: a frame lies beyond its end", w->path) : 0;
 }
 
-/* ---- writing -------------------------------------------------------------------- */
-/* A batch header's crc: every byte of its page but the crc field. */
-static uint32_t batch_crc(const uint8_t *b, unsigned psize)
+/* ---- page changes ---------------------------------------------------------------- */
+int wal_apply(uint8_t *page, unsigned psize, uint32_t zfrom, const uint8_t *data, size_t len)
 {
-    return udb_crc32(udb_crc32(0, b, 52), b + 56, psize - 56);
+    if (zfrom > psize)
+        return UDB_CORRUPT;
+    memset(page + zfrom, 0, psize - zfrom);
+    for (size_t k = 0; k < len;) {
+        if (len - k < RUN_HDR)
+            return UDB_CORRUPT;
+        uint32_t off = ld32(data + k), n = ld32(data + k + 4);
+        k += RUN_HDR;
+        if (off > psize || n > psize - off || n > len - k)
+            return UDB_CORRUPT;
+        memcpy(page + off, data + k, n);
+        k += n;
+    }
+    return 0;
 }
 
-static void batch_header(const wal_log *w, uint8_t *b, const wal_pos *pos, uint64_t txn, int commit,
-                         const uint64_t *sizes, const wal_entry *e, unsigned n)
+static int same_at(const uint8_t *before, const uint8_t *after, size_t i)
 {
-    memset(b, 0, w->psize);
+    return after[i] == (before ? before[i] : 0);
+}
+
+static int same_word(const uint8_t *before, const uint8_t *after, size_t i)
+{
+    uint64_t a, b = 0;
+    memcpy(&a, after + i, 8);
+    if (before)
+        memcpy(&b, before + i, 8);
+    return a == b;
+}
+
+#define RUN_GAP 16 /* equal bytes that end a run (a run header costs 8) */
+
+size_t wal_diff(uint8_t *out, const uint8_t *before, const uint8_t *after, unsigned from, unsigned to)
+{
+    size_t n = 0, cap = (size_t)(to - from) + RUN_HDR;
+    for (size_t i = from; i < to;) {
+        while (!(i & 7) && i + 8 <= to && same_word(before, after, i))
+            i += 8;
+        if (i >= to)
+            break;
+        if (same_at(before, after, i)) {
+            i++;
+            continue;
+        }
+        size_t e = i + 1;
+        for (size_t j = e; j < to && j - e < RUN_GAP; j++)
+            if (!same_at(before, after, j))
+                e = j + 1;
+        if (n + RUN_HDR + (e - i) > cap) { /* no cheaper than the whole range */
+            st32(out, from);
+            st32(out + 4, to - from);
+            memcpy(out + RUN_HDR, after + from, to - from);
+            return cap;
+        }
+        st32(out + n, (uint32_t)i);
+        st32(out + n + 4, (uint32_t)(e - i));
+        memcpy(out + n + RUN_HDR, after + i, e - i);
+        n += RUN_HDR + (e - i);
+        i = e;
+    }
+    return n;
+}
+
+/* ---- writing -------------------------------------------------------------------- */
+static size_t batch_len(unsigned n, size_t data) { return ENTRY_OFF + (size_t)ENTRY_SIZE * n + data; }
+
+static size_t round_up(size_t x, unsigned ps) { return (x + ps - 1) / ps * ps; }
+
+static void batch_header(const wal_log *w, uint8_t *b, const wal_pos *pos, uint64_t txn, int commit,
+                         const uint64_t *sizes, const wal_entry *e, unsigned n, size_t data)
+{
+    memset(b, 0, batch_len(n, 0));
     memcpy(b, BMAGIC, 8);
     st64(b + 8, w->salt);
     st64(b + 16, txn);
@@ -323,64 +401,61 @@ static void batch_header(const wal_log *w, uint8_t *b, const wal_pos *pos, uint6
     for (unsigned i = 0; commit && i < w->nfiles; i++)
         st64(b + 32 + 8 * i, sizes[i]);
     st32(b + 48, pos->crc);
+    st32(b + 56, (uint32_t)data);
+    size_t at = 0;
     for (unsigned k = 0; k < n; k++) {
         uint8_t *x = b + ENTRY_OFF + ENTRY_SIZE * k;
         st64(x, e[k].page);
-        st32(x + 8, udb_crc32(0, e[k].img, w->psize));
+        st32(x + 8, e[k].crc);
         x[12] = (uint8_t)e[k].file;
+        st32(x + 16, e[k].zfrom);
+        st32(x + 20, (uint32_t)at);
+        st32(x + 24, (uint32_t)e[k].len);
+        at += e[k].len;
     }
-    st32(b + 52, batch_crc(b, w->psize));
 }
 
-/* Write n images starting at off, joining images that lie next to each
-   other in memory into one call. */
-static int write_images(wal_log *w, const wal_entry *e, unsigned n, uint64_t off)
+static uint32_t batch_crc(const uint8_t *b, size_t len)
 {
-    size_t ps = w->psize;
-    for (unsigned k = 0; k < n;) {
-        unsigned j = k + 1;
-        while (j < n && e[j].img == e[j - 1].img + ps)
-            j++;
-        int rc = w->os->pwrite(w->os->ctx, w->fd, e[k].img, ps * (j - k), off);
-        if (rc < 0)
-            return oserr(w, rc, "cannot write");
-        off += ps * (j - k);
-        k = j;
-    }
-    return 0;
+    return udb_crc32(udb_crc32(0, b, 52), b + 56, len - 56);
 }
 
 int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_t *sizes,
                const wal_entry *e, unsigned n)
 {
-    size_t ps = w->psize, total = ps * (1 + (size_t)n);
+    size_t ps = w->psize, data = 0;
     if (n < 1 || n > wal_batch_max(w->psize))
         return udb_err_set(w->err, UDB_INVAL, "%s: bad batch of %u pages", w->path, n);
-    for (unsigned k = 0; k < n; k++)
-        if (e[k].file >= w->nfiles || e[k].page > WAL_MAX_FILE_SIZE / ps)
+    for (unsigned k = 0; k < n; k++) {
+        if (e[k].file >= w->nfiles || e[k].page > WAL_MAX_FILE_SIZE / ps || e[k].zfrom > ps ||
+            e[k].len > ps + RUN_HDR * 2)
             return udb_err_set(w->err, UDB_INVAL, "%s: page out of range", w->path);
-    size_t want = total <= WBUF_MAX ? total : ps; /* small batches go out in one call */
-    if (w->wcap < want) {
-        uint8_t *b = realloc(w->wbuf, want);
+        data += e[k].len;
+    }
+    if (data > WAL_BATCH_DATA + ps + RUN_HDR * 2)
+        return udb_err_set(w->err, UDB_INVAL, "%s: batch too large", w->path);
+    size_t len = batch_len(n, data), total = round_up(len, w->psize);
+    if (w->wcap < total) {
+        uint8_t *b = realloc(w->wbuf, total);
         if (!b)
             return udb_err_set(w->err, UDB_NOMEM, "out of memory");
         w->wbuf = b;
-        w->wcap = want;
+        w->wcap = total;
     }
-    batch_header(w, w->wbuf, pos, txn, commit, sizes, e, n);
-    int rc;
-    if (total <= WBUF_MAX) {
-        for (unsigned k = 0; k < n; k++)
-            memcpy(w->wbuf + ps * (1 + k), e[k].img, ps);
-        if ((rc = w->os->pwrite(w->os->ctx, w->fd, w->wbuf, total, pos->end)) < 0)
-            return oserr(w, rc, "cannot write");
-    } else if ((rc = w->os->pwrite(w->os->ctx, w->fd, w->wbuf, ps, pos->end)) < 0) {
+    batch_header(w, w->wbuf, pos, txn, commit, sizes, e, n, data);
+    uint8_t *d = w->wbuf + batch_len(n, 0);
+    for (unsigned k = 0; k < n; k++) {
+        memcpy(d, e[k].data, e[k].len);
+        d += e[k].len;
+    }
+    memset(w->wbuf + len, 0, total - len);
+    uint32_t crc = batch_crc(w->wbuf, total);
+    st32(w->wbuf + 52, crc);
+    int rc = w->os->pwrite(w->os->ctx, w->fd, w->wbuf, total, pos->end);
+    if (rc < 0)
         return oserr(w, rc, "cannot write");
-    } else if ((rc = write_images(w, e, n, pos->end + ps))) {
-        return rc;
-    }
     pos->end += total;
-    pos->crc = ld32(w->wbuf + 52);
+    pos->crc = crc;
     if (commit) {
         pos->txn = txn;
         for (unsigned i = 0; i < w->nfiles; i++)
@@ -392,67 +467,70 @@ int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_
 /* ---- scanning --------------------------------------------------------------------- */
 typedef struct scan {
     wal_log *w;
-    uint8_t *hdr, *buf;         /* a header page; image chunks */
+    uint8_t *hdr, *buf;         /* a header page; chunks of a batch */
     wal_frame *fr;              /* frames of the transaction being read */
     size_t nfr, capfr;
     uint64_t fsize;
+    unsigned n;                 /* the batch read: entries, */
+    int commit;                 /* its commit flag, */
+    uint64_t len;               /* its length before padding */
 } scan;
 
-/* Validate the batch header at off for txn after chain; 0 = valid. */
-static int batch_ok(scan *s, uint64_t off, uint64_t txn, uint32_t chain, unsigned *n, int *commit)
+static int read_at(scan *s, uint8_t *dst, size_t len, uint64_t off)
+{
+    wal_log *w = s->w;
+    size_t got = 0;
+    if (off + len <= w->mapok) {
+        memcpy(dst, w->map + off, len);
+        return 0;
+    }
+    return w->os->pread(w->os->ctx, w->fd, dst, len, off, &got) < 0 || got < len;
+}
+
+/* Validate the batch at off for txn after chain (its header page and its
+   entries; with verify its crc over every byte too); 0 = valid. */
+static int batch_ok(scan *s, uint64_t off, uint64_t txn, uint32_t chain, int verify)
 {
     wal_log *w = s->w;
     const uint8_t *b = s->hdr;
     uint64_t ps = w->psize;
-    size_t got = 0;
-    if (off > s->fsize || s->fsize - off < ps)
+    if (off > s->fsize || s->fsize - off < ps || read_at(s, s->hdr, ps, off))
         return 1;
-    if (off + ps <= w->mapok)
-        memcpy(s->hdr, w->map + off, ps);
-    else if (w->os->pread(w->os->ctx, w->fd, s->hdr, ps, off, &got) < 0 || got < ps)
-        return 1;
-    *n = ld32(b + 28);
-    *commit = ld32(b + 24) == 1;
+    s->n = ld32(b + 28);
+    s->commit = ld32(b + 24) == 1;
+    uint64_t data = ld32(b + 56);
     if (memcmp(b, BMAGIC, 8) || ld64(b + 8) != w->salt || ld64(b + 16) != txn || ld32(b + 24) > 1 ||
-        *n < 1 || *n > wal_batch_max(w->psize) || ld32(b + 48) != chain)
+        s->n < 1 || s->n > wal_batch_max(w->psize) || ld32(b + 48) != chain)
         return 1;
-    if (ld32(b + 52) != batch_crc(b, w->psize))
-        return 1;
-    if ((s->fsize - off) / ps - 1 < *n)
-        return 1; /* images torn off */
-    for (unsigned i = 0; *commit && i < w->nfiles; i++)
+    s->len = batch_len(s->n, data);
+    uint64_t total = round_up((size_t)s->len, w->psize);
+    if (total > s->fsize - off)
+        return 1; /* torn off */
+    for (unsigned i = 0; s->commit && i < w->nfiles; i++)
         if (ld64(b + 32 + 8 * i) > WAL_MAX_FILE_SIZE)
             return 1;
-    for (unsigned k = 0; k < *n; k++) {
+    for (unsigned k = 0; k < s->n; k++) {
         const uint8_t *x = b + ENTRY_OFF + ENTRY_SIZE * k;
-        if (x[12] >= w->nfiles || x[13] || x[14] || x[15] || ld64(x) > WAL_MAX_FILE_SIZE / ps)
+        if (x[12] >= w->nfiles || x[13] || x[14] || x[15] || ld64(x) > WAL_MAX_FILE_SIZE / ps ||
+            ld32(x + 16) > ps || (uint64_t)ld32(x + 20) + ld32(x + 24) > data || ld32(x + 28))
             return 1;
     }
-    return 0;
-}
-
-/* Every image of the batch at off matches its crc; 0 = yes. */
-static int images_ok(scan *s, uint64_t off, unsigned n)
-{
-    wal_log *w = s->w;
-    size_t ps = w->psize, per = SCAN_CHUNK / ps;
-    for (unsigned k = 0; k < n; k += (unsigned)per) {
-        unsigned m = n - k < per ? n - k : (unsigned)per;
-        size_t got = 0;
-        uint64_t at = off + ps * (1 + (uint64_t)k);
-        if (at + ps * m <= w->mapok)
-            memcpy(s->buf, w->map + at, ps * m);
-        else if (w->os->pread(w->os->ctx, w->fd, s->buf, ps * m, at, &got) < 0 || got < ps * m)
+    if (!verify)
+        return 0;
+    uint32_t c = udb_crc32(0, b, 52);
+    for (uint64_t at = 56; at < total;) {
+        size_t k = total - at < SCAN_CHUNK ? (size_t)(total - at) : SCAN_CHUNK;
+        if (read_at(s, s->buf, k, off + at))
             return 1;
-        for (unsigned j = 0; j < m; j++)
-            if (udb_crc32(0, s->buf + ps * j, ps) != ld32(s->hdr + ENTRY_OFF + ENTRY_SIZE * (k + j) + 8))
-                return 1;
+        c = udb_crc32(c, s->buf, k);
+        at += k;
     }
-    return 0;
+    return c != ld32(b + 52);
 }
 
-static int keep_frames(scan *s, uint64_t off, unsigned n)
+static int keep_frames(scan *s, uint64_t off)
 {
+    unsigned n = s->n;
     if (s->nfr + n > s->capfr) {
         size_t cap = s->capfr ? s->capfr : 256;
         while (cap < s->nfr + n)
@@ -463,18 +541,21 @@ static int keep_frames(scan *s, uint64_t off, unsigned n)
         s->fr = f;
         s->capfr = cap;
     }
+    uint64_t data = off + batch_len(n, 0);
     for (unsigned k = 0; k < n; k++) {
         const uint8_t *x = s->hdr + ENTRY_OFF + ENTRY_SIZE * k;
         wal_frame *f = &s->fr[s->nfr++];
         f->page = ld64(x);
         f->crc = ld32(x + 8);
         f->file = x[12];
-        f->off = off + (uint64_t)s->w->psize * (1 + k);
+        f->zfrom = ld32(x + 16);
+        f->off = data + ld32(x + 20);
+        f->len = ld32(x + 24);
     }
     return 0;
 }
 
-int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int verify_images,
+int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int verify,
              wal_frame_fn fn, void *arg)
 {
     scan s = {.w = w};
@@ -488,23 +569,20 @@ int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int ve
     if (upto && upto < s.fsize)
         s.fsize = upto; /* nothing at or beyond upto is read */
     s.hdr = malloc(w->psize);
-    s.buf = verify_images ? malloc(SCAN_CHUNK) : NULL;
-    if (!s.hdr || (verify_images && !s.buf)) {
+    s.buf = verify ? malloc(SCAN_CHUNK) : NULL;
+    if (!s.hdr || (verify && !s.buf)) {
         free(s.hdr);
         free(s.buf);
         return udb_err_set(w->err, UDB_NOMEM, "out of memory (log scan)");
     }
     uint64_t off = from->end;
     uint32_t chain = from->crc;
-    unsigned n;
-    int commit;
-    while (!rc && !batch_ok(&s, off, to->txn + 1, chain, &n, &commit) &&
-           !(verify_images && images_ok(&s, off, n))) {
-        if ((rc = keep_frames(&s, off, n)))
+    while (!rc && !batch_ok(&s, off, to->txn + 1, chain, verify)) {
+        if ((rc = keep_frames(&s, off)))
             break;
         chain = ld32(s.hdr + 52);
-        off += (uint64_t)w->psize * (1 + n);
-        if (!commit)
+        off += round_up((size_t)s.len, w->psize);
+        if (!s.commit)
             continue;
         for (size_t i = 0; fn && i < s.nfr && !rc; i++)
             rc = fn(arg, &s.fr[i]);

@@ -1,7 +1,7 @@
 /*
  * wal.h — the write-ahead log file (P-wal): a header naming the files it
- * belongs to, then batches of page images, each batch's header chained to
- * the one before by crc32. Writing batches, validating the header, and the
+ * belongs to, then batches of page changes (byte runs over the page as it
+ * was, or over zeros), each batch chained to the one before by crc32. Writing batches, validating the header, and the
  * recovery scan that keeps exactly the committed transactions.
  * Part of the pager layer: knows no data-file layout and nothing of the
  * shared memory or of locks; all I/O goes through the udb_os table.
@@ -48,22 +48,39 @@ typedef struct wal_pos {
     uint64_t sizes[WAL_MAX_FILES]; /* logical file sizes */
 } wal_pos;
 
-/* One page image to append. */
+/* One page's change to append: the page's bytes from zfrom on start as
+   zeros, then the runs in data[0..len) (wal_diff) go over it; crc is the
+   crc32 of the whole page after the change. */
 typedef struct wal_entry {
     unsigned file;
     uint64_t page;
-    const uint8_t *img;          /* psize bytes */
+    uint32_t crc, zfrom;
+    const uint8_t *data;
+    size_t len;                  /* at most psize + 16 */
 } wal_entry;
 
-/* Where a committed frame lies: page page of file file, image at off. */
+/* Where a committed frame lies: the change of page page of file file,
+   len bytes of runs at log offset off. */
 typedef struct wal_frame {
     uint64_t page, off;
     unsigned file;
-    uint32_t crc;                /* crc32 of the image */
+    uint32_t crc;                /* crc32 of the page after the change */
+    uint32_t zfrom, len;
 } wal_frame;
 
 /* The most entries one batch holds for a page size. */
 unsigned wal_batch_max(unsigned psize);
+/* The change data a writer puts into one batch (one more page's may go
+   over it). */
+#define WAL_BATCH_DATA ((size_t)1 << 20)
+
+/* The runs that turn page `before` (NULL: zeros) into `after` over bytes
+   [from, to), written to out (room for to - from + 8 bytes); returns their
+   length (0: no difference). */
+size_t wal_diff(uint8_t *out, const uint8_t *before, const uint8_t *after, unsigned from, unsigned to);
+/* Apply a frame's change to page (psize bytes): zeros from zfrom, then the
+   runs. UDB_CORRUPT (no message) when a run leaves the page or the data. */
+int wal_apply(uint8_t *page, unsigned psize, uint32_t zfrom, const uint8_t *data, size_t len);
 
 /* Create the log at path (it must not exist) for members m[0..nfiles),
    sync it; *start is the position after the header (txn 0, sizes of m). */
@@ -83,14 +100,18 @@ void wal_close(wal_log *w);
    mapping has to grow); UDB_CORRUPT when the file is shorter. Reads below
    mapok then cost no system call. */
 int wal_map(wal_log *w, uint64_t need);
+/* The len bytes at off of the log, in the mapping (mapped further when
+   needed); NULL (error set) when the file is shorter or cannot be mapped. */
+const uint8_t *wal_data(wal_log *w, uint64_t off, size_t len);
 /* Copy len bytes at off of the log into dst (from the mapping when it
    covers them). */
 int wal_read(wal_log *w, void *dst, size_t len, uint64_t off);
 
-/* Append one batch of n (1..wal_batch_max) entries at pos->end for
-   transaction txn; the commit batch (commit = 1) records sizes[] and moves
-   *pos past the transaction (txn becomes pos->txn). Without commit only
-   pos->end and pos->crc move. One write call for batches up to 256 KiB. */
+/* Append one batch of n (1..wal_batch_max) entries, their data together at
+   most WAL_BATCH_DATA plus one page's, at pos->end for transaction txn;
+   the commit batch (commit = 1) records sizes[] and moves *pos past the
+   transaction (txn becomes pos->txn). Without commit only pos->end and
+   pos->crc move. One write call. */
 int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_t *sizes,
                const wal_entry *e, unsigned n);
 
@@ -99,10 +120,10 @@ int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_
    *to is the end of the last valid committed transaction. Stops quietly at
    the first batch that is torn, corrupt, out of sequence or from another
    log, and before any transaction that would end beyond upto (0: no
-   limit); verify_images = 0 skips the page crcs (frames published by live
-   handles). */
+   limit); verify = 0 skips the batches' crcs (frames published by live
+   handles: only their structure is checked). */
 typedef int (*wal_frame_fn)(void *arg, const wal_frame *fr);
-int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int verify_images,
+int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int verify,
              wal_frame_fn fn, void *arg);
 
 /* Does the log belong to these members (same count and base names, and
