@@ -20,10 +20,14 @@
  * A transaction far beyond its dirty limit, with the pager's write-behind
  * helper thread at work: changes to pages in flight, commit, rollback.
  *
+ * Rollback journal: a reader with a 100 ms lock timeout reads the committed
+ * state at once while another handle's commit syncs its journal (400 ms).
+ *
  * Run under ThreadSanitizer with `make check SANITIZE=thread` (build-tsan).
  *   UDB_THREAD_OPS=N   operations per thread (default 2000)
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -771,6 +775,88 @@ static int teardown(void **state)
     return 0;
 }
 
+/* ---- rollback journal: readers go on while a commit syncs its journal ---------------------- */
+static atomic_int journal_fd = -1, slow_sync, in_sync;
+static int jw_open(void *c, const char *path, int flags, int *fd)
+{
+    int rc = udb_os_posix()->open(c, path, flags, fd);
+    size_t n = strlen(path);
+    if (rc == 0 && (flags & UDB_OS_RDWR) && n > 8 && !strcmp(path + n - 8, "-journal"))
+        atomic_store(&journal_fd, *fd);
+    return rc;
+}
+static int jw_fsync(void *c, int fd)
+{
+    if (fd == atomic_load(&journal_fd) && atomic_load(&slow_sync)) {
+        atomic_store(&in_sync, 1);
+        usleep(400000);
+        atomic_store(&in_sync, 0);
+    }
+    return udb_os_posix()->fsync(c, fd);
+}
+
+static void *slow_commit(void *arg)
+{
+    udb_store *w = arg;
+    int32_t k = 77, v = 7;
+    udb_key key = {&k, 4};
+    if (udb_store_begin(w) || udb_store_update(w, 1, &k, 4, &v, 4) || udb_store_commit(w))
+        return "commit";
+    (void)key;
+    return NULL;
+}
+
+static void test_read_during_journal_sync(void **state)
+{
+    (void)state;
+    udb_os os = *udb_os_posix();
+    os.open = jw_open;
+    os.fsync = jw_fsync;
+    char name[600];
+    snprintf(name, sizeof name, "%s/jsync", dir);
+    udb_options o;
+    udb_options_init(&o);
+    o.journal = UDB_JOURNAL_ROLLBACK;
+    o.os = &os;
+    udb_index_def d = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 8, 0, 0};
+    udb_store_def sd = {1, &d, 0, 0};
+    udb_store *w, *r;
+    assert_int_equal(udb_store_create(name, &o, &sd, &w), 0);
+    for (int32_t k = 0; k < 100; k++) {
+        int32_t v = k;
+        udb_key key = {&k, 4};
+        assert_int_equal(udb_store_put(w, &key, &v, 4), 0);
+    }
+    udb_options ro = o;
+    ro.lock_timeout_ms = 100; /* far less than the journal's sync */
+    ro.flags = UDB_RDONLY;     /* (opens the journal read-only: journal_fd stays the writer's) */
+    assert_int_equal(udb_store_open(name, &ro, &r), 0);
+    atomic_store(&slow_sync, 1);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, slow_commit, w), 0);
+    for (int waited = 0; !atomic_load(&in_sync); waited++) {
+        if (waited > 5000)
+            fail_msg("the commit never synced its journal");
+        usleep(1000);
+    }
+    udb_val v = {0};
+    int32_t k = 77;
+    int rc = udb_store_get(r, 1, &k, 4, &v); /* the committed state, at once */
+    if (rc)
+        fail_msg("read during the journal sync: %s", udb_store_errmsg(r));
+    assert_int_equal(*(int32_t *)v.data, 77);
+    assert_true(atomic_load(&in_sync)); /* it did not wait for the sync */
+    void *err;
+    pthread_join(t, &err);
+    assert_null(err);
+    atomic_store(&slow_sync, 0);
+    assert_int_equal(udb_store_get(r, 1, &k, 4, &v), 0);
+    assert_int_equal(*(int32_t *)v.data, 7);
+    udb_val_free(&v);
+    assert_int_equal(udb_store_close(r), 0);
+    assert_int_equal(udb_store_close(w), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -778,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_errmsg_per_thread),
         cmocka_unit_test(test_write_behind),
+        cmocka_unit_test(test_read_during_journal_sync),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

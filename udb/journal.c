@@ -287,6 +287,8 @@ int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_
         if ((rc = read_state(g, g->jfd, &h, hot)) < 0)
             return pager_oserr(g, rc, "cannot read journal", g->jpath);
         *counter = h.counter;
+        if (*hot && pager_writer_alive(g))
+            *hot = 0; /* a live writer's commit: the files are as committed until it takes them */
         if (*hot && (rc = peek_check(g, g->jfd, g->jpath, &h, 1)))
             return rc;
     }
@@ -302,6 +304,8 @@ int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_
             rc = pager_oserr(g, rc, "cannot read journal", g->xjpath);
         } else {
             *xcounter = h.counter;
+            if (xh && pager_writer_alive(g))
+                xh = 0;
             *xhot = xh && h.nfiles == 2; /* checked next: its file 1 is this heap file */
             if (xh)
                 rc = peek_check(g, fd, g->xjpath, &h, 2);
@@ -442,6 +446,19 @@ int journal_finish(pager_group *g)
         g->os->ftruncate(g->os->ctx, g->jfd, JHDR); /* harmless if it fails */
     journal_reset(g);
     return 0;
+}
+
+int journal_cancel(pager_group *g)
+{
+    int rc = 0;
+    if (g->jhdr_written && g->jfd >= 0) {
+        jhdr h;
+        hdr_of_group(g, &h, STATE_CLEAN);
+        if (!(rc = write_clean(g, g->jfd, g->jpath, &h, 0)))
+            g->jcounter = h.counter;
+    }
+    journal_reset(g);
+    return rc;
 }
 
 void journal_reset(pager_group *g)

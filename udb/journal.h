@@ -19,6 +19,10 @@ int journal_finish(pager_group *g);
 /* Forget this transaction's records (after a rollback): the next one
    writes from the start again. */
 void journal_reset(pager_group *g);
+/* The same for a transaction that ends without having changed the files
+   after its journal was made hot: mark it clean again (not synced: played
+   back after a crash it would restore the pages the files still hold). */
+int journal_cancel(pager_group *g);
 /* Read the state of the group's journal (hot?) and of the store journal
    that may cover member 0; counters for change detection. A hot journal's
    header is checked (UDB_CORRUPT / UDB_RECOVER when refused); a read-only

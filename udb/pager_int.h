@@ -16,6 +16,7 @@ enum { MAP_FILE_PART, MAP_ANON_PART, MAP_NONE_PART };
 #define LOCK_PENDING 0x4000000000000000ULL
 #define LOCK_SHARED (LOCK_PENDING + 1)   /* adjacent: readers take both at once */
 #define LOCK_RESERVED (LOCK_PENDING + 2)
+#define LOCK_WAITQ (LOCK_PENDING + 3)    /* shared: writers queued for RESERVED */
 /* held shared for a handle's life (pager_wal.c): the journal mode in use */
 #define LOCK_WALMODE (LOCK_PENDING + 16)
 #define LOCK_RBMODE (LOCK_PENDING + 17)
@@ -107,6 +108,9 @@ int pager_oserr(pager_group *g, int rc, const char *what, const char *path);
 uint64_t pager_round(const pager_file *f, uint64_t n);
 int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what);
 void pager_unlock_all(pager_group *g);
+/* Rollback journal: does another handle hold RESERVED (a live writer,
+   whose hot journal is its own commit in progress, not a crash)? */
+int pager_writer_alive(pager_group *g);
 /* Follow the on-disk size after another handle changed it. */
 int pager_follow(pager_file *f, uint64_t newsize);
 /* Wait for the write-behind job in flight and let the mapping show the file

@@ -7,9 +7,11 @@
  *
  * Locks (byte-range, on every file of the group, far beyond the data):
  *   reader:  shared PENDING+SHARED (one call), release PENDING
- *   writer:  exclusive RESERVED for the whole transaction
- *   commit:  exclusive PENDING (no new readers), exclusive SHARED (readers
- *            drained), then the file pages change
+ *   writer:  exclusive RESERVED for the whole transaction (queued behind
+ *            shared WAITQ when it has to wait)
+ *   commit:  the journal written and synced under RESERVED; then exclusive
+ *            PENDING (no new readers), exclusive SHARED (readers drained),
+ *            then the file pages change
  */
 #include <errno.h>
 #include <string.h>
@@ -24,11 +26,13 @@ static const char *lock_name(uint64_t byte)
                                                                           : "a committing writer";
 }
 
-int pager_lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte)
+/* Take a byte-range lock, polling every 1, 2, 4, 4 ... ms (short steps: a
+   waiter notices a released lock soon) for up to lock_timeout_ms. */
+static int lock_wait_len(pager_group *g, pager_file *f, int type, uint64_t byte, uint64_t len)
 {
     unsigned waited = 0, step = 1;
     for (;;) {
-        int rc = g->os->lock(g->os->ctx, f->fd, type, byte, 1);
+        int rc = g->os->lock(g->os->ctx, f->fd, type, byte, len);
         if (rc == 0)
             return 0;
         if (rc != -EAGAIN)
@@ -39,9 +43,14 @@ int pager_lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte)
         unsigned s = step < g->lock_timeout_ms - waited ? step : g->lock_timeout_ms - waited;
         g->os->sleep_ms(g->os->ctx, s);
         waited += s;
-        if (step < 32)
+        if (step < 4)
             step *= 2;
     }
+}
+
+int pager_lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte)
+{
+    return lock_wait_len(g, f, type, byte, 1);
 }
 
 static void unlock(pager_group *g, pager_file *f, uint64_t byte)
@@ -55,27 +64,7 @@ static int lock_read(pager_group *g)
 {
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
-        int rc = 0;
-        unsigned waited = 0, step = 1;
-        for (;;) {
-            int r = g->os->lock(g->os->ctx, f->fd, 1, LOCK_PENDING, 2);
-            if (r == 0)
-                break;
-            if (r != -EAGAIN) {
-                rc = pager_oserr(g, r, "cannot lock", f->path);
-                break;
-            }
-            if (waited >= g->lock_timeout_ms) {
-                rc = udb_err_set(g->err, UDB_LOCKED, "%s is locked by a committing writer (waited %u ms)",
-                                 f->path, waited);
-                break;
-            }
-            unsigned s = step < g->lock_timeout_ms - waited ? step : g->lock_timeout_ms - waited;
-            g->os->sleep_ms(g->os->ctx, s);
-            waited += s;
-            if (step < 32)
-                step *= 2;
-        }
+        int rc = lock_wait_len(g, f, 1, LOCK_PENDING, 2);
         if (!rc)
             g->os->lock(g->os->ctx, f->fd, 0, LOCK_PENDING, 1);
         if (rc) {
@@ -90,10 +79,47 @@ static int lock_read(pager_group *g)
     return 0;
 }
 
+/* Is another writer queued for RESERVED on f (WAITQ held)? */
+static int queued(pager_group *g, pager_file *f)
+{
+    int rc = g->os->lock(g->os->ctx, f->fd, 2, LOCK_WAITQ, 1);
+    if (rc == 0)
+        unlock(g, f, LOCK_WAITQ);
+    return rc == -EAGAIN;
+}
+
+/* RESERVED on f. A writer that has to wait queues (WAITQ shared while it
+   polls), and a writer coming back while others are queued queues behind
+   them instead of taking the lock the moment it is free: the lock goes
+   round the waiting writers instead of to whoever just released it. */
+static int reserve(pager_group *g, pager_file *f)
+{
+    if (!queued(g, f)) {
+        int r = g->os->lock(g->os->ctx, f->fd, 2, LOCK_RESERVED, 1);
+        if (r != -EAGAIN)
+            return r < 0 ? pager_oserr(g, r, "cannot lock", f->path) : 0;
+    }
+    g->os->lock(g->os->ctx, f->fd, 1, LOCK_WAITQ, 1);
+    int rc = pager_lock_wait(g, f, 2, LOCK_RESERVED);
+    unlock(g, f, LOCK_WAITQ);
+    return rc;
+}
+
+int pager_writer_alive(pager_group *g)
+{
+    pager_file *f = g->files[0];
+    if (f->locks & LK_RESERVED)
+        return 0; /* this handle is the writer: a hot journal is a crashed one's */
+    int rc = g->os->lock(g->os->ctx, f->fd, 1, LOCK_RESERVED, 1); /* shared: read-only too */
+    if (rc == 0)
+        unlock(g, f, LOCK_RESERVED);
+    return rc == -EAGAIN;
+}
+
 static int lock_reserved(pager_group *g)
 {
     for (int i = 0; i < g->nfiles; i++) {
-        int rc = pager_lock_wait(g, g->files[i], 2, LOCK_RESERVED);
+        int rc = reserve(g, g->files[i]);
         if (rc) {
             while (i-- > 0) {
                 unlock(g, g->files[i], LOCK_RESERVED);
@@ -144,7 +170,7 @@ void pager_unlock_all(pager_group *g)
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
         if (f->locks)
-            g->os->lock(g->os->ctx, f->fd, 0, LOCK_PENDING, 3);
+            g->os->lock(g->os->ctx, f->fd, 0, LOCK_PENDING, 4);
         f->locks = 0;
     }
     g->long_locks = 0;
@@ -436,11 +462,12 @@ static int any_change(pager_group *g)
 static int write_out(pager_group *g)
 {
     int rc = pager_wb_finish(g);
+    if (!rc) /* under RESERVED only: readers go on reading the files meanwhile
+                (pager_writer_alive tells them the hot journal is live) */
+        rc = journal_sync(g);
     if (!rc)
         rc = lock_excl(g);
     if (rc)
-        return rc;
-    if ((rc = journal_sync(g)))
         return rc;
     g->spilled = 1; /* from here on the files may differ from their start */
     for (int i = 0; i < g->nfiles && !rc; i++)
@@ -795,7 +822,10 @@ int pager_rollback(pager_group *g)
             if (r && !rc)
                 rc = r;
         }
-    journal_reset(g);
+    if (g->spilled)
+        journal_reset(g);
+    else if (journal_cancel(g) && !rc) /* a synced journal of a commit that wrote nothing */
+        rc = g->err->code;
     end_write(g);
     return rc;
 }
