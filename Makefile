@@ -27,10 +27,12 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 PYTHON ?= python3
 
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
+# parallel by default: one job per CPU unless -j is given (sub-makes share
+# the jobs of the top one; `make clean all` stays in order)
+ifeq ($(MAKELEVEL)$(filter -j%,$(MAKEFLAGS))$(filter clean,$(MAKECMDGOALS)),0)
   MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
-# quiet: "  CC  udb/pager.o"; V=1 prints the commands instead
+# quiet: "  CC  build/udb/pager.o"; V=1 prints the commands instead
 ifeq ($(V),1)
   say =
 else

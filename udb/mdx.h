@@ -15,16 +15,7 @@
 #define UDB_MDX_H
 
 #include <stdint.h>
-
-/* What the shared library exports: it is built with -fvisibility=hidden,
-   and every function declared here is marked UDB_API. */
-#ifndef UDB_API
-#if defined(__GNUC__) || defined(__clang__)
-#define UDB_API __attribute__((visibility("default")))
-#else
-#define UDB_API
-#endif
-#endif
+#include "udb.h" /* UDB_API: what the shared library exports */
 
 #ifdef __cplusplus
 extern "C" {

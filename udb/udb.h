@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* What the shared library exports: it is built with -fvisibility=hidden,
-   and every function declared here is marked UDB_API. */
+   and every function declared here and in mdx.h is marked UDB_API. */
 #ifndef UDB_API
 #if defined(__GNUC__) || defined(__clang__)
 #define UDB_API __attribute__((visibility("default")))
