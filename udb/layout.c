@@ -1,6 +1,7 @@
 /*
  * layout.c — encode/decode of every on-disk structure of both layouts, XOR
- * checksums, sentinel keys, key comparison and layout detection.
+ * checksums, sentinel keys, key comparison, keys as text for messages and
+ * layout detection.
  * Owns byte offsets; must not do I/O or allocate.
  */
 #include <stdio.h>
@@ -215,8 +216,6 @@ int lay_key_make(const lay_tree *T, const void *key, size_t len, uint8_t *out)
     return 0;
 }
 
-/* A key as text: STRING quoted with escapes, INTEGER and LONG_INT as
-   numbers, anything else as 0x and hex bytes; long keys are cut. */
 void lay_key_text(int keytype, const uint8_t *key, unsigned ks, char *out, size_t len)
 {
     size_t n = 0, max = len - 8;
