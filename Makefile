@@ -1,13 +1,17 @@
 # udb — build, test, install.
 #
-#   make                      libudb.a and dbe/dbe
-#   make check                build and run every test (installs missing
-#                             build dependencies with apt-get when it can)
+#   make                      libudb.a, libudb.so (+ versioned names) and dbe/dbe,
+#                             quiet (V=1: every command) and in parallel
+#                             (-j of the CPU count unless -j is given)
+#   make check                build and run every test (missing build
+#                             dependencies: says which and why, then installs
+#                             them with apt-get as root or with sudo, else
+#                             prints the command and stops)
 #   make check SANITIZE=1     the same under AddressSanitizer + UBSan
 #   make valgrind             the unit tests under valgrind
 #   make crashtest CYCLES=5000   many kill -9 cycles of a writer process
 #   make fuzz                 every libFuzzer target briefly (clang; tests/fuzz/README.md)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   (make uninstall: the same files go)
 #   make bench N=100000       the benchmark against SQLite, Berkeley DB, LMDB
 #                             (bench/README.md: N=, REPS=, ENGINES=, BENCH_OUT=)
 #   make bench-durability N=1000000   sync FULL vs OFF and single-record
@@ -22,6 +26,18 @@ CFLAGS ?= -O2 -g
 PREFIX ?= /usr/local
 DESTDIR ?=
 PYTHON ?= python3
+
+# parallel by default: one job per CPU unless -j is given (sub-makes share
+# the jobs of the top one; `make clean all` stays in order)
+ifeq ($(MAKELEVEL)$(filter -j%,$(MAKEFLAGS))$(filter clean,$(MAKECMDGOALS)),0)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+# quiet: "  CC  build/udb/pager.o"; V=1 prints the commands instead
+ifeq ($(V),1)
+  say =
+else
+  say = @printf '  %-4s%s\n' '$(1)' '$(2)';
+endif
 
 STD = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -48,33 +64,53 @@ endif
 
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) -Iudb
 
+# The shared library beside the archive: libudb.so.VERSION (VERSION is
+# UDB_VERSION of udb/udb.h), its soname libudb.so.MAJOR and libudb.so
+# (symbolic links). It exports only what udb.h and mdx.h mark UDB_API.
+VERSION := $(shell sed -n 's/^\#define UDB_VERSION "\(.*\)"/\1/p' udb/udb.h)
+SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
+SO = $(LIB:.a=.so)
+SO_FILE = $(SO).$(VERSION)
+SO_LINK = $(SO).$(SOMAJOR)
+
 LIB_SRC = $(sort $(wildcard udb/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DBE_SRC = $(sort $(wildcard dbe/*.c))
 DBE_OBJ = $(DBE_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all clean check install uninstall deps valgrind fuzz bench bench-bin bench-durability bench-bulk demo tests
-all: $(LIB) $(DBE)
+all: $(LIB) $(SO) $(DBE)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# the library's objects serve the archive and the shared library
+$(LIB_OBJ): ALL_CFLAGS += -fPIC -fvisibility=hidden
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
+
+$(SO_FILE): $(LIB_OBJ)
+	$(call say,LD,$@)$(CC) -shared -Wl,-soname,libudb.so.$(SOMAJOR) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(SO_LINK): $(SO_FILE)
+$(SO): $(SO_LINK)
+$(SO_LINK) $(SO):
+	$(call say,LN,$@)ln -sf $(notdir $<) $@
 
 $(DBE): $(DBE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(DBE_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $(DBE_OBJ) $(LIB) $(LDLIBS) -o $@
 
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UTIL = $(BUILD)/tests/testutil.o $(BUILD)/tests/model.o $(BUILD)/tests/faultos.o
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
-	$(CC) $(LDFLAGS) $< $(TEST_UTIL) $(LIB) -lcmocka $(LDLIBS) -o $@
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $< $(TEST_UTIL) $(LIB) -lcmocka $(LDLIBS) -o $@
 
 .SECONDARY:
 
@@ -86,18 +122,24 @@ EXAMPLE_BIN = $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 all: $(EXAMPLE_BIN)
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIB)
-	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 -include $(EXAMPLE_BIN:=.d)
 
-# Build dependencies: zlib and cmocka headers (installed with apt-get when
-# missing and possible, otherwise the exact command is printed).
+# Build dependencies: zlib and cmocka headers (when missing: named with the
+# reason, then installed with apt-get as root or with sudo; else the exact
+# command is printed and make stops). `tests` checks them before anything
+# compiles, then builds what the tests run (test-bin).
 deps:
 	@.ci/deps.sh build
 
-tests: deps $(LIB) $(DBE) $(TEST_BIN)
+.PHONY: test-bin
+tests: deps
+	@$(MAKE) --no-print-directory test-bin
 
-tests: $(EXAMPLE_BIN)
+test-bin: $(LIB) $(SO) $(DBE) $(TEST_BIN)
+
+test-bin: $(EXAMPLE_BIN)
 check: export UDB_EXAMPLES = $(BUILD)/examples
 check: tests
 	@tests/run.sh $(BUILD) $(DBE) $(TEST_BIN)
@@ -127,15 +169,15 @@ FUZZ_RUN = -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 \
 
 build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 # the harness itself is not fuzzed: no coverage feedback from it
 build-fuzz/obj/tests/fuzz/fz.o build-fuzz/obj/tests/fuzz/memfs.o: build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_BIN): build-fuzz/%: build-fuzz/obj/tests/fuzz/%.o $(FUZZ_OBJ)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+	$(call say,LD,$@)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 -include $(wildcard build-fuzz/obj/*/*.d build-fuzz/obj/*/*/*.d)
 
@@ -158,9 +200,9 @@ fuzz-long:
 
 # The seed generator runs on the in-memory file system too (no fuzzer runtime);
 # make check builds it, so memfs and the harness compile with every compiler.
-tests: $(BUILD)/tests/fuzz/mkseed
+test-bin: $(BUILD)/tests/fuzz/mkseed
 $(BUILD)/tests/fuzz/mkseed: $(BUILD)/tests/fuzz/mkseed.o $(BUILD)/tests/fuzz/fz.o $(BUILD)/tests/fuzz/memfs.o $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 -include $(BUILD)/tests/fuzz/mkseed.d $(BUILD)/tests/fuzz/fz.d $(BUILD)/tests/fuzz/memfs.d
 
@@ -178,27 +220,45 @@ crashtest: tests
 valgrind: tests
 	@VALGRIND=1 tests/run.sh $(BUILD) $(DBE) $(TEST_BIN)
 
-udb.pc: Makefile
-	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+# udb.pc is written at every install: it holds the PREFIX of that install.
+# The headers go to include/udb/; include/udb.h forwards to udb/udb.h so
+# that both #include <udb.h> and #include <udb/udb.h> work.
+.PHONY: udb.pc
+udb.pc:
+	$(call say,GEN,$@)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	    'Name: udb' 'Description: key -> position -> record storage for EMDX and UDB files' \
-	    'Version: $(shell sed -n 's/^#define UDB_VERSION "\(.*\)"/\1/p' udb/udb.h)' \
-	    'Libs: -L$${libdir} -ludb -lz -lpthread' 'Cflags: -I$${includedir}' > $@
+	    'Version: $(VERSION)' 'Libs: -L$${libdir} -ludb' 'Libs.private: -lz -lpthread' \
+	    'Cflags: -I$${includedir}' > $@
 
-HEADERS = udb/udb.h $(wildcard udb/mdx.h)
+HEADERS = udb/udb.h udb/mdx.h
+DOCS = $(wildcard doc/*.md) doc/tree.svg
+INC = $(DESTDIR)$(PREFIX)/include
+LIBDIR = $(DESTDIR)$(PREFIX)/lib
+DOCDIR = $(DESTDIR)$(PREFIX)/share/doc/udb
 
-install: $(LIB) $(DBE) udb.pc
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libudb.a
-	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
+install: $(LIB) $(SO) $(DBE) udb.pc
+	install -d $(LIBDIR)/pkgconfig $(INC)/udb $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DOCDIR)
+	install -m 644 $(LIB) $(LIBDIR)/libudb.a
+	install -m 755 $(SO_FILE) $(LIBDIR)/$(notdir $(SO_FILE))
+	ln -sf $(notdir $(SO_FILE)) $(LIBDIR)/$(notdir $(SO_LINK))
+	ln -sf $(notdir $(SO_LINK)) $(LIBDIR)/libudb.so
+	install -m 644 $(HEADERS) $(INC)/udb/
+	printf '%s\n' '/* udb: the public API is <udb/udb.h>; this keeps #include <udb.h> working. */' \
+	    '#include "udb/udb.h"' > $(INC)/udb.h
+	chmod 644 $(INC)/udb.h
 	install -m 755 $(DBE) $(DESTDIR)$(PREFIX)/bin/dbe
-	install -m 644 udb.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/udb.pc
+	install -m 644 udb.pc $(LIBDIR)/pkgconfig/udb.pc
 	install -m 644 doc/dbe.1 $(DESTDIR)$(PREFIX)/share/man/man1/dbe.1
+	install -m 644 $(DOCS) $(DOCDIR)/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig 2>/dev/null || true; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libudb.a $(DESTDIR)$(PREFIX)/bin/dbe \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/udb.pc $(DESTDIR)$(PREFIX)/share/man/man1/dbe.1 \
-	    $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(HEADERS)))
+	rm -f $(LIBDIR)/libudb.a $(LIBDIR)/$(notdir $(SO_FILE)) $(LIBDIR)/$(notdir $(SO_LINK)) \
+	    $(LIBDIR)/libudb.so $(LIBDIR)/pkgconfig/udb.pc $(INC)/udb.h \
+	    $(addprefix $(INC)/udb/,$(notdir $(HEADERS))) $(DESTDIR)$(PREFIX)/bin/dbe \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/dbe.1 $(addprefix $(DOCDIR)/,$(notdir $(DOCS)))
+	rmdir $(INC)/udb $(DOCDIR) 2>/dev/null || true
 
 # ---- benchmark (bench/README.md); never part of make check --------------------------
 # The peers (SQLite, Berkeley DB, LMDB) are linked only into the bench
@@ -213,10 +273,10 @@ BENCH_OBJ = $(addprefix $(BUILD)/bench/,driver.o workload.o report.o durability.
     w2.o w2_work.o engines.o eng_udb_store.o eng_udb_ndx.o eng_sqlite.o eng_bdb.o eng_lmdb.o)
 
 $(BUILD)/bench/udb-bench: $(BENCH_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(BENCH_LIBS) $(LDLIBS) -o $@
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(BENCH_LIBS) $(LDLIBS) -o $@
 
 $(BUILD)/bench/udb-churn: $(BUILD)/bench/churn.o $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 bench-bin: $(BUILD)/bench/udb-bench $(BUILD)/bench/udb-churn
 
@@ -269,5 +329,5 @@ demo: all
 	@sh examples/demo.sh $(DBE)
 
 clean:
-	rm -f udb.pc
+	rm -f udb.pc libudb.so libudb.so.*
 	rm -rf build build-san build-tsan build-fuzz libudb.a dbe/dbe tests/out bench/out

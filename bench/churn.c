@@ -43,7 +43,7 @@ static uint64_t next_rand(churn *c)
 
 static void die(churn *c, const char *what, int rc)
 {
-    fprintf(stderr, "udb-churn: %s: %s: %s\n", what, udb_strerror(rc),
+    fprintf(stderr, "udb-churn: %s: %s: %s\n", what, udb_errname(rc),
             c->h ? udb_heap_errmsg(c->h) : "");
     exit(1);
 }

@@ -34,7 +34,7 @@ unsigned bench_udb_node(int layout)
 
 static int err(ndx_db *x, const char *what, int rc)
 {
-    fprintf(stderr, "udb-ndx: %s: %s: %s\n", what, udb_strerror(rc),
+    fprintf(stderr, "udb-ndx: %s: %s: %s\n", what, udb_errname(rc),
             x && x->d ? udb_ndx_errmsg(x->d) : "");
     return -1;
 }

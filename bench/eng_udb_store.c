@@ -23,7 +23,7 @@ typedef struct store_db {
 
 static int err(store_db *x, const char *what, int rc)
 {
-    fprintf(stderr, "udb-store: %s: %s: %s\n", what, udb_strerror(rc),
+    fprintf(stderr, "udb-store: %s: %s: %s\n", what, udb_errname(rc),
             x && x->s ? udb_store_errmsg(x->s) : "");
     return -1;
 }

@@ -261,7 +261,7 @@ static const scommand *lookup(const char *word)
 
 static void prompt(session *s)
 {
-    printf("[index %u, error %s%s] > ", s->active, s->last_error ? udb_strerror(s->last_error) : "0",
+    printf("[index %u, error %s%s] > ", s->active, s->last_error ? udb_errname(s->last_error) : "0",
            s->in_txn ? ", in transaction" : "");
     fflush(stdout);
 }

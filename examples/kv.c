@@ -146,7 +146,7 @@ static void expect(int ok, const char *what)
 static void ok_or_die(kv *db, int rc, const char *what)
 {
     if (rc) {
-        fprintf(stderr, "kv: %s: %s: %s\n", what, udb_strerror(rc), kv_errmsg(db));
+        fprintf(stderr, "kv: %s: %s: %s\n", what, udb_errname(rc), kv_errmsg(db));
         exit(2);
     }
 }
@@ -159,7 +159,7 @@ static void check_get(kv *db, const char *key, const char *want)
     int rc = kv_get(db, key, &val, &len);
     if (!want) {
         expect(rc == UDB_NOTFOUND, key);
-        printf("get %-14s -> %s\n", key, udb_strerror(rc));
+        printf("get %-14s -> %s\n", key, udb_errname(rc));
         return;
     }
     ok_or_die(db, rc, "get");
@@ -215,7 +215,7 @@ int main(int argc, char **argv)
     expect(kv_del(db, "user:alice") == UDB_NOTFOUND, "second delete");
     rc = kv_put(db, "a key that is far too long for the index: more than 63 bytes of it", "x", 1);
     expect(rc == UDB_INVAL, "long key refused");
-    printf("put of a 66-byte key -> %s (%s)\n", udb_strerror(rc), kv_errmsg(db));
+    printf("put of a 66-byte key -> %s (%s)\n", udb_errname(rc), kv_errmsg(db));
     kv_close(db);
 
     /* everything committed is there after a reopen */

@@ -91,7 +91,7 @@ static double now(void)
 /* A udb call failed: say which and why, and stop. */
 static void die(const char *what, int rc, udb_store *s)
 {
-    fprintf(stderr, "tracestore: %s: %s: %s\n", what, udb_strerror(rc),
+    fprintf(stderr, "tracestore: %s: %s: %s\n", what, udb_errname(rc),
             s ? udb_store_errmsg(s) : "");
     exit(2);
 }
@@ -229,7 +229,7 @@ static void query_by_id(udb_store *s, const trace *t)
     put_le32(k, NTRACES + 1);
     int rc = udb_store_get(s, IX_ID, k, 4, &v);
     expect(rc == UDB_NOTFOUND, "an absent id is UDB_NOTFOUND");
-    printf("  #%-6d %s\n", NTRACES + 1, udb_strerror(rc));
+    printf("  #%-6d %s\n", NTRACES + 1, udb_errname(rc));
     udb_val_free(&v);
 }
 

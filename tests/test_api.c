@@ -6,8 +6,10 @@
  * calls on a handle that failed to open are refused; a store cursor's
  * current record after a delete; a cursor's new data position; a cursor
  * change refused for its key ends its write (the next change commits);
- * check reports are safe to free.
+ * check reports are safe to free; each code's name and sentence; a lookup
+ * that finds nothing names the key and the index in the message.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +258,106 @@ static void test_cursor_refused_key(void **state)
     udb_ndx_close(d);
 }
 
+static void test_error_texts(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "UDB_OK", "UDB_NOTFOUND", "UDB_EXISTS", "UDB_CORRUPT", "UDB_IO", "UDB_INVAL", "UDB_LOCKED",
+        "UDB_NOMEM", "UDB_READONLY", "UDB_RANGE", "UDB_STALE", "UDB_RECOVER", "UDB_ABORTED",
+        "UDB_FORMAT"};
+    for (int i = 0; i < 14; i++) {
+        assert_string_equal(udb_errname(-i), names[i]);
+        assert_string_not_equal(udb_strerror(-i), "unknown error code");
+        for (int j = 0; j < i; j++) /* a sentence per code */
+            assert_string_not_equal(udb_strerror(-i), udb_strerror(-j));
+    }
+    assert_int_equal(UDB_FORMAT, -13);
+    assert_string_equal(udb_strerror(UDB_NOTFOUND),
+                        "not found: no record with that key, no further record, or no such file");
+    assert_string_equal(udb_strerror(UDB_LOCKED), "locked: another handle holds a conflicting lock");
+    assert_string_equal(udb_strerror(UDB_OK), "success");
+    for (int bad = 0; bad < 4; bad++) {
+        int code = (int[]){-14, 1, INT_MIN, INT_MAX}[bad];
+        assert_string_equal(udb_errname(code), "UDB_UNKNOWN");
+        assert_string_equal(udb_strerror(code), "unknown error code");
+    }
+}
+
+/* udb_ndx: find, delete, cursor find and delete_key of an absent key name
+   it (escaped, cut when long) and the index; an undefined index keeps its
+   own message. */
+static void test_notfound_ndx(void **state)
+{
+    (void)state;
+    udb_ndx *d;
+    assert_int_equal(udb_ndx_create(path_in(dir, "nf.ndx"), NULL, 4, &d), 0);
+    udb_index_def str = {UDB_KEY_STRING, 200, 0, 8, 0, 0};
+    udb_index_def num = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 8, 0, 0};
+    udb_index_def blk = {UDB_KEY_BLOCK, 4, 0, 8, 0, 0};
+    assert_int_equal(udb_ndx_define(d, 1, &str), 0);
+    assert_int_equal(udb_ndx_define(d, 2, &num), 0);
+    assert_int_equal(udb_ndx_define(d, 3, &blk), 0);
+    assert_int_equal(udb_ndx_append(d, 1, "abd", 3, 1), 0);
+    assert_string_equal(udb_ndx_errmsg(d), "no error");
+    assert_int_equal(udb_ndx_find(d, 1, "abc", 3, NULL), UDB_NOTFOUND);
+    assert_string_equal(udb_ndx_errmsg(d), "no record with key \"abc\" in index 1");
+    assert_int_equal(udb_ndx_find(d, 1, "a\"\\\x01\xff", 5, NULL), UDB_NOTFOUND);
+    assert_string_equal(udb_ndx_errmsg(d), "no record with key \"a\\\"\\\\\\x01\\xff\" in index 1");
+    assert_int_equal(udb_ndx_delete(d, 2, &(int32_t){-5}, 4, NULL), UDB_NOTFOUND);
+    assert_string_equal(udb_ndx_errmsg(d), "no record with key -5 in index 2");
+    assert_int_equal(udb_ndx_find(d, 3, "\x00\x7f\xab", 3, NULL), UDB_NOTFOUND);
+    assert_string_equal(udb_ndx_errmsg(d), "no record with key 0x007fab00 in index 3");
+    char longkey[199];
+    memset(longkey, 'x', sizeof longkey);
+    assert_int_equal(udb_ndx_find(d, 1, longkey, sizeof longkey, NULL), UDB_NOTFOUND);
+    const char *msg = udb_ndx_errmsg(d);
+    assert_true(strncmp(msg, "no record with key \"xxxxxxxx", 27) == 0);
+    assert_non_null(strstr(msg, "xxx\"... in index 1"));
+    assert_true(strlen(msg) < 200);
+    udb_cursor *c;
+    assert_int_equal(udb_cursor_open(d, 1, &c), 0);
+    assert_int_equal(udb_cursor_find(c, "abb", 3, NULL), UDB_NOTFOUND);
+    assert_string_equal(udb_ndx_errmsg(d), "no record with key \"abb\" in index 1");
+    assert_int_equal(udb_cursor_delete_key(c, "zz", 2, NULL), UDB_NOTFOUND);
+    assert_string_equal(udb_ndx_errmsg(d), "no record with key \"zz\" in index 1");
+    assert_int_equal(udb_cursor_next(c, NULL), UDB_NOTFOUND); /* not a lookup */
+    assert_string_equal(udb_ndx_errmsg(d), "no record with key \"zz\" in index 1");
+    udb_cursor_close(c);
+    assert_int_equal(udb_ndx_find(d, 4, "k", 1, NULL), UDB_NOTFOUND);
+    assert_string_equal(udb_ndx_errmsg(d), "index 4: not defined");
+    udb_ndx_close(d);
+}
+
+/* udb_store: get, update and delete of an absent key name it; a delete
+   that removes records leaves the message alone. */
+static void test_notfound_store(void **state)
+{
+    (void)state;
+    udb_store *s;
+    udb_index_def defs[2] = {{UDB_KEY_STRING, 16, 0, 8, 0, 0}, {UDB_KEY_INTEGER, 2, 0, 8, 0, 0}};
+    udb_store_def sd = {2, defs, 0, 0};
+    assert_int_equal(udb_store_create(path_in(dir, "nfstore"), NULL, &sd, &s), 0);
+    for (int16_t i = 1; i <= 2; i++) {
+        udb_key k[2] = {{"dup", 3}, {&i, 2}};
+        assert_int_equal(udb_store_put(s, k, "v", 1), 0);
+    }
+    udb_val v = {0};
+    assert_int_equal(udb_store_get(s, 1, "tab\there", 8, &v), UDB_NOTFOUND);
+    assert_string_equal(udb_store_errmsg(s), "no record with key \"tab\\x09here\" in index 1");
+    assert_int_equal(udb_store_update(s, 2, &(int16_t){300}, 2, "w", 1), UDB_NOTFOUND);
+    assert_string_equal(udb_store_errmsg(s), "no record with key 300 in index 2");
+    uint64_t n;
+    assert_int_equal(udb_store_delete(s, 1, "", 0, &n), UDB_NOTFOUND);
+    assert_string_equal(udb_store_errmsg(s), "no record with key \"\" in index 1");
+    assert_int_equal(udb_store_delete(s, 1, "dup", 3, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(udb_store_errmsg(s), "no record with key \"\" in index 1");
+    assert_int_equal(udb_store_get(s, 2, &(int16_t){1}, 2, &v), UDB_NOTFOUND);
+    assert_string_equal(udb_store_errmsg(s), "no record with key 1 in index 2");
+    udb_val_free(&v);
+    udb_store_close(s);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -280,6 +382,9 @@ int main(void)
         cmocka_unit_test(test_store_cursor_current),
         cmocka_unit_test(test_cursor_set_datapos),
         cmocka_unit_test(test_cursor_refused_key),
+        cmocka_unit_test(test_error_texts),
+        cmocka_unit_test(test_notfound_ndx),
+        cmocka_unit_test(test_notfound_store),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

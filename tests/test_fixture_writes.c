@@ -329,13 +329,13 @@ static void same_cursor(const fxrun *R, unsigned i, int rc, const udb_item *it, 
     if (m->cur >= 0 && (size_t)m->cur < m->n) {
         if (rc != 0)
             fail_msg("%s index %u %s: %s, model on record %ld (%s)", R->name, i + 1, what,
-                     udb_strerror(rc), m->cur, udb_ndx_errmsg(R->d));
+                     udb_errname(rc), m->cur, udb_ndx_errmsg(R->d));
         same_rec(R, i, it, &m->r[m->cur], what);
     } else if (rc == 0) {
         fail_msg("%s index %u %s: the file gives %s/%lld, the model nothing", R->name, i + 1, what,
                  ktext(R, i, it->key), (long long)it->datapos);
     } else if (rc != UDB_NOTFOUND) {
-        fail_msg("%s index %u %s: %s, model nowhere", R->name, i + 1, what, udb_strerror(rc));
+        fail_msg("%s index %u %s: %s, model nowhere", R->name, i + 1, what, udb_errname(rc));
     }
 }
 
@@ -578,7 +578,7 @@ static void op_append(fxrun *R, unsigned i)
     int rc = through_cursor ? udb_cursor_append(x->c, k, kl, dp) : udb_ndx_append(R->d, i + 1, k, kl, dp);
     if (rc != want)
         fail_msg("%s index %u: append %s/%lld: %s, want %s (%s)", R->name, i + 1, ktext(R, i, k),
-                 (long long)dp, udb_strerror(rc), udb_strerror(want), udb_ndx_errmsg(R->d));
+                 (long long)dp, udb_errname(rc), udb_errname(want), udb_ndx_errmsg(R->d));
     if (rc == 0) {
         R->appends++;
         x->wrote = 1;
@@ -607,7 +607,7 @@ static void op_delete_key(fxrun *R, unsigned i)
                             : udb_ndx_delete(R->d, i + 1, k, kl, &removed);
     if (rc != (want ? 0 : UDB_NOTFOUND) || removed != want)
         fail_msg("%s index %u: delete %s: %s, %llu removed; model %zu (%s)", R->name, i + 1, ktext(R, i, k),
-                 udb_strerror(rc), (unsigned long long)removed, want, udb_ndx_errmsg(R->d));
+                 udb_errname(rc), (unsigned long long)removed, want, udb_ndx_errmsg(R->d));
     if (want) {
         R->deletes++;
         x->wrote = 1;
@@ -670,7 +670,7 @@ static void test_seek_old_sentinel(void **state)
         assert_int_equal(udb_cursor_open(d, probe[p].ix, &c), 0);
         int rc = udb_cursor_seek(c, probe[p].key, kl, &it);
         if (rc != UDB_NOTFOUND)
-            fail_msg("index %u: seek above every key gave %s, record %lld", probe[p].ix, udb_strerror(rc),
+            fail_msg("index %u: seek above every key gave %s, record %lld", probe[p].ix, udb_errname(rc),
                      (long long)it.datapos);
         assert_int_equal(udb_cursor_find(c, probe[p].key, kl, &it), UDB_NOTFOUND);
         assert_int_equal(udb_cursor_current(c, &it), UDB_NOTFOUND); /* at the end */

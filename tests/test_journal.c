@@ -117,7 +117,7 @@ static int hot_of(const char *path)
     char msg[400];
     int rc = udb_journal_hot(path, &hot, msg, sizeof msg);
     if (rc)
-        fail_msg("udb_journal_hot %s: %s: %s", path, udb_strerror(rc), msg);
+        fail_msg("udb_journal_hot %s: %s: %s", path, udb_errname(rc), msg);
     return hot;
 }
 
@@ -352,7 +352,7 @@ static void test_foreign_journal(void **state)
     int hot = -1;
     char msg[400] = "";
     int rc = udb_journal_hot(fb.path[0], &hot, msg, sizeof msg);
-    fprintf(stderr, "udb_journal_hot on B with A's journal: %s, hot %d, \"%s\"\n", udb_strerror(rc), hot,
+    fprintf(stderr, "udb_journal_hot on B with A's journal: %s, hot %d, \"%s\"\n", udb_errname(rc), hot,
             msg);
 
     udb_options ro;
@@ -361,7 +361,7 @@ static void test_foreign_journal(void **state)
     udb_ndx *d;
     for (int w = 0; w < 2; w++) {
         rc = udb_ndx_open(fb.path[0], w ? NULL : &ro, &d);
-        fprintf(stderr, "%s open of B: %s: %s\n", w ? "writable" : "read-only", udb_strerror(rc),
+        fprintf(stderr, "%s open of B: %s: %s\n", w ? "writable" : "read-only", udb_errname(rc),
                 udb_ndx_errmsg(d));
         assert_int_equal(rc, UDB_RECOVER);
         assert_non_null(strstr(udb_ndx_errmsg(d), "fa.ndx")); /* names the owner */
@@ -372,7 +372,7 @@ static void test_foreign_journal(void **state)
     }
     int found = -1;
     rc = udb_recover(fb.path[0], NULL, &found, msg, sizeof msg);
-    fprintf(stderr, "udb_recover of B: %s: %s\n", udb_strerror(rc), msg);
+    fprintf(stderr, "udb_recover of B: %s: %s\n", udb_errname(rc), msg);
     assert_int_equal(rc, UDB_RECOVER);
     assert_non_null(strstr(msg, "fa.ndx"));
     assert_files(&fb, &bwith, 2, "B after udb_recover with A's journal");
@@ -900,7 +900,7 @@ static void expect_refused(const kind *k, const char *what, int code, const char
             rc = udb_journal_hot(k->first, &found, msg, sizeof msg);
         if (rc != code || !strstr(msg, k->jpath) || !strstr(msg, says))
             fail_msg("%s, %s: %s: %s: %s (want %s naming the journal and '%s')", k->what, what, ways[way],
-                     udb_strerror(rc), msg, udb_strerror(code), says);
+                     udb_errname(rc), msg, udb_errname(code), says);
         if (way == 0)
             fprintf(stderr, "%s, %s: %s\n", k->what, what, msg);
         char when[300];
@@ -1097,7 +1097,7 @@ static void test_journal_changed_during_playback(void **state)
     int found = 0;
     char msg[480];
     int rc = udb_recover(k.first, &o, &found, msg, sizeof msg);
-    fprintf(stderr, "journal changed during playback: %s: %s\n", udb_strerror(rc), msg);
+    fprintf(stderr, "journal changed during playback: %s: %s\n", udb_errname(rc), msg);
     assert_int_equal(swap.hits, 2);
     assert_int_equal(rc, UDB_CORRUPT);
     assert_non_null(strstr(msg, "changed while it was played back"));
@@ -1151,7 +1151,7 @@ static void test_symlinks(void **state)
     int rc = udb_ndx_open(k.watch.path[0], NULL, &d);
     snprintf(msg, sizeof msg, "%s", udb_ndx_errmsg(d));
     udb_ndx_close(d);
-    fprintf(stderr, "index file alone, its store's heap a symbolic link: %s: %s\n", udb_strerror(rc), msg);
+    fprintf(stderr, "index file alone, its store's heap a symbolic link: %s: %s\n", udb_errname(rc), msg);
     assert_int_equal(rc, UDB_CORRUPT);
     assert_non_null(strstr(msg, "symbolic link"));
     int found = 0;

@@ -152,7 +152,7 @@ static int txn(kmodel *m, uint64_t t, udb_store *s, int out_fd, uint8_t *vbuf, u
             /* refused as a whole; the transaction goes on unharmed */
             if (s && (rc = udb_store_put(s, keys, "dup", 3)) != UDB_EXISTS)
                 return fprintf(stderr, "txn %llu: duplicate put %d gave %s\n", (unsigned long long)t,
-                               id, udb_strerror(rc)), 5;
+                               id, udb_errname(rc)), 5;
         } else if (s) {
             if ((rc = udb_store_get(s, 1, &id, 4, got)))
                 return fprintf(stderr, "txn %llu: get %d: %s\n", (unsigned long long)t, id,

@@ -94,7 +94,7 @@ static int rec_state(int w, int t, int j, int c, int *ver)
         while ((r_ = (call)) == UDB_LOCKED && tries_++ < 1000)                                 \
             sleep_ms(1);                                                                        \
         if (r_) {                                                                               \
-            fprintf(stderr, "%s: %s (%s)\n", what, udb_strerror(r_), udb_store_errmsg(s));     \
+            fprintf(stderr, "%s: %s (%s)\n", what, udb_errname(r_), udb_store_errmsg(s));     \
             _exit(3);                                                                           \
         }                                                                                       \
     } while (0)
@@ -328,7 +328,7 @@ static void reader(const char *name, int r, shared *sh)
                 sleep_ms(1);
         }
         if (rc) {
-            fprintf(stderr, "reader %d: read %ld: %s (%s)\n", r, reads, udb_strerror(rc), udb_store_errmsg(s));
+            fprintf(stderr, "reader %d: read %ld: %s (%s)\n", r, reads, udb_errname(rc), udb_store_errmsg(s));
             _exit(3);
         }
         if (snap_check(&sn)) {
@@ -761,7 +761,7 @@ static void test_concurrent_recovery(void **state)
                 long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
                 long msg[2] = {rc, ms};
                 if (rc)
-                    fprintf(stderr, "round %d process %d: %s after %ld ms: %s\n", round, p, udb_strerror(rc),
+                    fprintf(stderr, "round %d process %d: %s after %ld ms: %s\n", round, p, udb_errname(rc),
                             ms, udb_store_errmsg(h));
                 udb_val_free(&v);
                 udb_store_close(h);

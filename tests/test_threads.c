@@ -131,11 +131,11 @@ static int check_get(worker *w, udb_store *s, int i, udb_val *v, const char *via
     int rc = LOCKED_RETRY(udb_store_get(s, 1, &id, 4, v));
     if (!w->k[i].present) {
         if (rc != UDB_NOTFOUND)
-            FAIL(w, "thread %d: get %d via %s: %s, expected UDB_NOTFOUND", w->th, id, via, udb_strerror(rc));
+            FAIL(w, "thread %d: get %d via %s: %s, expected UDB_NOTFOUND", w->th, id, via, udb_errname(rc));
         return 0;
     }
     if (rc)
-        FAIL(w, "thread %d: get %d via %s: %s", w->th, id, via, udb_strerror(rc));
+        FAIL(w, "thread %d: get %d via %s: %s", w->th, id, via, udb_errname(rc));
     uint8_t want[MAXV];
     value_of(id, w->k[i].ver, w->k[i].len, want);
     if (v->len != w->k[i].len || memcmp(v->data, want, v->len))
@@ -178,7 +178,7 @@ static int cursor_own(worker *w, udb_store *s)
     udb_store_cursor *c;
     int rc = LOCKED_RETRY(udb_store_cursor_open(s, 1, &c));
     if (rc)
-        FAIL(w, "thread %d: cursor open: %s", w->th, udb_strerror(rc));
+        FAIL(w, "thread %d: cursor open: %s", w->th, udb_errname(rc));
     udb_item it;
     udb_val v = {0};
     int32_t lo = w->th * RANGE;
@@ -201,7 +201,7 @@ static int cursor_own(worker *w, udb_store *s)
     udb_val_free(&v);
     udb_store_cursor_close(c);
     if (rc && rc != UDB_NOTFOUND)
-        FAIL(w, "thread %d: cursor walk: %s", w->th, udb_strerror(rc));
+        FAIL(w, "thread %d: cursor walk: %s", w->th, udb_errname(rc));
     if (i < KEYS)
         FAIL(w, "thread %d: cursor walk missed %d", w->th, id_of(w->th, i));
     return 0;
@@ -213,7 +213,7 @@ static int cursor_all(worker *w, udb_store *s)
     udb_store_cursor *c;
     int rc = LOCKED_RETRY(udb_store_cursor_open(s, 1, &c));
     if (rc)
-        FAIL(w, "thread %d: cursor open: %s", w->th, udb_strerror(rc));
+        FAIL(w, "thread %d: cursor open: %s", w->th, udb_errname(rc));
     udb_item it;
     udb_val v = {0};
     int64_t prev = INT64_MAX;
@@ -234,7 +234,7 @@ static int cursor_all(worker *w, udb_store *s)
     udb_store_cursor_close(c);
     /* UDB_STALE: another thread removed the record under the cursor */
     if (rc && rc != UDB_NOTFOUND && rc != UDB_STALE)
-        FAIL(w, "thread %d: walk of all records: %s", w->th, udb_strerror(rc));
+        FAIL(w, "thread %d: walk of all records: %s", w->th, udb_errname(rc));
     return 0;
 }
 
@@ -260,7 +260,7 @@ static int store_op(worker *w, udb_val *v)
             w->ops[1]++;
         }
         if (rc)
-            FAIL(w, "thread %d: put/update %d: %s", w->th, id, udb_strerror(rc));
+            FAIL(w, "thread %d: put/update %d: %s", w->th, id, udb_errname(rc));
         *e = (tkey){ver, len, 1};
         if (w->other && !w->explicit_txn && check_get(w, w->other, i, v, "the other handle"))
             return -1;
@@ -269,7 +269,7 @@ static int store_op(worker *w, udb_val *v)
         rc = LOCKED_RETRY(udb_store_delete(w->s, 1, &id, 4, &removed));
         w->ops[2]++;
         if (e->present ? rc != 0 || removed != 1 : rc != UDB_NOTFOUND)
-            FAIL(w, "thread %d: delete %d: %s, %llu removed", w->th, id, udb_strerror(rc),
+            FAIL(w, "thread %d: delete %d: %s, %llu removed", w->th, id, udb_errname(rc),
                  (unsigned long long)removed);
         e->present = 0;
         if (w->other && !w->explicit_txn && check_get(w, w->other, i, v, "the other handle"))
@@ -280,7 +280,7 @@ static int store_op(worker *w, udb_val *v)
             udb_key keys[2] = {{&id, 4}, {nm, strlen(nm)}};
             rc = LOCKED_RETRY(udb_store_put(w->s, keys, "x", 1));
             if (rc != UDB_EXISTS)
-                FAIL(w, "thread %d: duplicate put %d: %s", w->th, id, udb_strerror(rc));
+                FAIL(w, "thread %d: duplicate put %d: %s", w->th, id, udb_errname(rc));
         }
     } else if (x < 75) {
         w->ops[3]++;
@@ -294,7 +294,7 @@ static int store_op(worker *w, udb_val *v)
         int32_t lo = w->th * RANGE, hi = lo + RANGE - 1;
         rc = LOCKED_RETRY(udb_store_scan(w->s, 1, &lo, 4, &hi, 4, NULL, 0, scan_own, &wk));
         if (rc || wk.bad || next_present(w, wk.next_i) < KEYS)
-            FAIL(w, "thread %d: scan of its range: %s%s", w->th, udb_strerror(rc), wk.bad ? ", wrong record" : "");
+            FAIL(w, "thread %d: scan of its range: %s%s", w->th, udb_errname(rc), wk.bad ? ", wrong record" : "");
     } else if (x < 97) {
         w->ops[6]++;
         return cursor_all(w, w->s);
@@ -314,25 +314,25 @@ static int ndx_op(worker *w)
     if (x < 4) {
         if (!w->nk[i]) {
             if ((rc = LOCKED_RETRY(udb_ndx_append(w->d, 1, &key, 4, (int64_t)key * 7))))
-                FAIL(w, "thread %d: ndx append %d: %s", w->th, key, udb_strerror(rc));
+                FAIL(w, "thread %d: ndx append %d: %s", w->th, key, udb_errname(rc));
             w->nk[i] = 1;
         }
     } else if (x < 5) {
         uint64_t removed = 0;
         rc = LOCKED_RETRY(udb_ndx_delete(w->d, 1, &key, 4, &removed));
         if (w->nk[i] ? rc || removed != 1 : rc != UDB_NOTFOUND)
-            FAIL(w, "thread %d: ndx delete %d: %s (%llu)", w->th, key, udb_strerror(rc),
+            FAIL(w, "thread %d: ndx delete %d: %s (%llu)", w->th, key, udb_errname(rc),
                  (unsigned long long)removed);
         w->nk[i] = 0;
     } else if (x < 9) {
         rc = LOCKED_RETRY(udb_ndx_find(w->d, 1, &key, 4, &dp));
         if (w->nk[i] ? rc || dp != (int64_t)key * 7 : rc != UDB_NOTFOUND)
-            FAIL(w, "thread %d: ndx find %d: %s", w->th, key, udb_strerror(rc));
+            FAIL(w, "thread %d: ndx find %d: %s", w->th, key, udb_errname(rc));
     } else {
         udb_cursor *c;
         udb_item it;
         if ((rc = LOCKED_RETRY(udb_cursor_open(w->d, 1, &c))))
-            FAIL(w, "thread %d: ndx cursor open: %s", w->th, udb_strerror(rc));
+            FAIL(w, "thread %d: ndx cursor open: %s", w->th, udb_errname(rc));
         int32_t lo = w->th * RANGE;
         int j = 0;
         while (j < KEYS && !w->nk[j])
@@ -352,7 +352,7 @@ static int ndx_op(worker *w)
         }
         udb_cursor_close(c);
         if ((rc && rc != UDB_NOTFOUND) || j < KEYS)
-            FAIL(w, "thread %d: ndx cursor walk: %s, stopped before %d", w->th, udb_strerror(rc),
+            FAIL(w, "thread %d: ndx cursor walk: %s, stopped before %d", w->th, udb_errname(rc),
                  j < KEYS ? id_of(w->th, j) : -1);
     }
     return 0;
@@ -368,7 +368,7 @@ static void *run_worker(void *arg)
                (retrying UDB_LOCKED: the transaction stays open) */
             int rc = LOCKED_RETRY(udb_store_begin(w->s));
             if (rc) {
-                snprintf(w->err, sizeof w->err, "thread %d: begin: %s", w->th, udb_strerror(rc));
+                snprintf(w->err, sizeof w->err, "thread %d: begin: %s", w->th, udb_errname(rc));
                 break;
             }
             tkey before[KEYS];
@@ -380,10 +380,10 @@ static void *run_worker(void *arg)
                 break;
             if (rnd(w) % 6 == 0) {
                 if ((rc = udb_store_rollback(w->s)))
-                    snprintf(w->err, sizeof w->err, "thread %d: rollback: %s", w->th, udb_strerror(rc));
+                    snprintf(w->err, sizeof w->err, "thread %d: rollback: %s", w->th, udb_errname(rc));
                 memcpy(w->k, before, sizeof before);
             } else if ((rc = LOCKED_RETRY(udb_store_commit(w->s)))) {
-                snprintf(w->err, sizeof w->err, "thread %d: commit: %s (%s)", w->th, udb_strerror(rc),
+                snprintf(w->err, sizeof w->err, "thread %d: commit: %s (%s)", w->th, udb_errname(rc),
                          udb_store_errmsg(w->s));
             }
             for (int i = 0; i < KEYS && !w->err[0] && n % 8 == 0; i += 17)

@@ -244,8 +244,8 @@ int udb_ndx_find(udb_ndx *d, unsigned index, const void *key, size_t keylen, int
     int began, rc = check_index_arg(d, index);
     if (!rc && !(rc = api_read_begin(&d->b, &began))) {
         rc = key_in(d, index - 1, key, keylen, &k);
-        if (!rc)
-            rc = mindex_find(&d->m, index - 1, k, &leaf);
+        if (!rc && (rc = mindex_find(&d->m, index - 1, k, &leaf)) == UDB_NOTFOUND)
+            rc = mindex_missing(&d->m, index - 1, k);
         if (!rc) {
             mindex_index *x = &d->m.ix[index - 1];
             const uint8_t *l = mindex_leaf(&d->m, x, leaf);
@@ -270,6 +270,14 @@ int udb_ndx_compare(udb_ndx *d, unsigned index, const void *a, const void *b, in
     return rc;
 }
 
+/* Remove every record with key k (a full key) from index ix; UDB_NOTFOUND
+   names the key. */
+static int delete_key(mindex *m, unsigned ix, const uint8_t *k, uint64_t *n, int64_t *landing)
+{
+    int rc = mindex_delete_key(m, ix, k, n, landing);
+    return rc == UDB_NOTFOUND ? mindex_missing(m, ix, k) : rc;
+}
+
 int udb_ndx_delete(udb_ndx *d, unsigned index, const void *key, size_t keylen, uint64_t *removed)
 {
     api_lock(&d->b);
@@ -280,7 +288,7 @@ int udb_ndx_delete(udb_ndx *d, unsigned index, const void *key, size_t keylen, u
     if (!rc && !(rc = api_write_begin(&d->b, &began))) {
         rc = key_in(d, index - 1, key, keylen, &k);
         if (!rc)
-            rc = mindex_delete_key(&d->m, index - 1, k, &n, &landing);
+            rc = delete_key(&d->m, index - 1, k, &n, &landing);
         rc = api_write_end(&d->b, began, rc);
     }
     if (removed)
@@ -519,7 +527,10 @@ static int cursor_move(udb_cursor *c, int how, const void *key, size_t keylen, u
         case MV_NEXT: rc = mcursor_next(m, &c->c); break;
         case MV_PREV: rc = mcursor_prev(m, &c->c); break;
         case MV_SEEK: rc = mcursor_seek(m, &c->c, k); break;
-        case MV_FIND: rc = mcursor_find(m, &c->c, k); break;
+        case MV_FIND:
+            if ((rc = mcursor_find(m, &c->c, k)) == UDB_NOTFOUND)
+                rc = mindex_missing(m, c->c.ix, k);
+            break;
         default:
             rc = mcursor_valid(m, &c->c);
             if (!rc && (c->c.leaf == -1 || c->c.leaf == m->ix[c->c.ix].info.last_leaf))
@@ -604,7 +615,7 @@ static int cursor_change(udb_cursor *c, int how, const void *key, size_t keylen,
         if (!rc && how == CH_APPEND)
             rc = mindex_append(m, ix, k, dp, &landing);
         else if (!rc && how == CH_DELETE_KEY)
-            rc = mindex_delete_key(m, ix, k, &n, &landing);
+            rc = delete_key(m, ix, k, &n, &landing);
         else if (!rc)
             rc = change_here(c, how, dp, &landing, &rdp);
         if (!rc)

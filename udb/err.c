@@ -1,7 +1,8 @@
 /*
- * err.c — error codes and per-handle messages. Owns the code names; must not
- * print or exit. Its only state outside handles is each thread's copy of its
- * own last message (so that threads sharing a handle read their own).
+ * err.c — error codes and per-handle messages. Owns the code names and their
+ * sentences; must not print or exit. Its only state outside handles is each
+ * thread's copy of its own last message (so that threads sharing a handle
+ * read their own).
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,25 +51,38 @@ void udb_err_forget(const udb_err *e)
         tl_owner = NULL;
 }
 
+/* Each code's name and the sentence udb_strerror gives, in code order
+   (UDB_OK, then -1, -2, ...). */
+static const struct {
+    const char *name, *text;
+} codes[] = {
+    {"UDB_OK", "success"},
+    {"UDB_NOTFOUND", "not found: no record with that key, no further record, or no such file"},
+    {"UDB_EXISTS", "already exists: a unique index holds the key, or the file exists"},
+    {"UDB_CORRUPT", "corrupt: the file's structure is damaged"},
+    {"UDB_IO", "I/O error: the operating system refused an operation"},
+    {"UDB_INVAL", "invalid argument, definition or call order"},
+    {"UDB_LOCKED", "locked: another handle holds a conflicting lock"},
+    {"UDB_NOMEM", "out of memory or address space"},
+    {"UDB_READONLY", "read-only: the handle or the file cannot be written"},
+    {"UDB_RANGE", "out of range: the value does not fit the file's layout"},
+    {"UDB_STALE", "stale cursor: its record was removed by another change"},
+    {"UDB_RECOVER", "recovery needed: a hot journal is pending and this handle cannot roll it back"},
+    {"UDB_ABORTED", "transaction aborted: an earlier failure poisoned it; roll it back"},
+    {"UDB_FORMAT", "unknown format: not a file of either layout, or an unsupported shape"},
+};
+
+#define NCODES (sizeof codes / sizeof codes[0])
+_Static_assert(NCODES == 1 - UDB_FORMAT, "one entry per UDB_* code");
+
 const char *udb_strerror(int code)
 {
-    switch (code) {
-    case UDB_OK: return "UDB_OK";
-    case UDB_NOTFOUND: return "UDB_NOTFOUND";
-    case UDB_EXISTS: return "UDB_EXISTS";
-    case UDB_CORRUPT: return "UDB_CORRUPT";
-    case UDB_IO: return "UDB_IO";
-    case UDB_INVAL: return "UDB_INVAL";
-    case UDB_LOCKED: return "UDB_LOCKED";
-    case UDB_NOMEM: return "UDB_NOMEM";
-    case UDB_READONLY: return "UDB_READONLY";
-    case UDB_RANGE: return "UDB_RANGE";
-    case UDB_STALE: return "UDB_STALE";
-    case UDB_RECOVER: return "UDB_RECOVER";
-    case UDB_ABORTED: return "UDB_ABORTED";
-    case UDB_FORMAT: return "UDB_FORMAT";
-    default: return "UDB_UNKNOWN";
-    }
+    return code <= 0 && code > -(int)NCODES ? codes[-code].text : "unknown error code";
+}
+
+const char *udb_errname(int code)
+{
+    return code <= 0 && code > -(int)NCODES ? codes[-code].name : "UDB_UNKNOWN";
 }
 
 const char *udb_version(void)

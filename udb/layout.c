@@ -1,6 +1,7 @@
 /*
  * layout.c — encode/decode of every on-disk structure of both layouts, XOR
- * checksums, sentinel keys, key comparison and layout detection.
+ * checksums, sentinel keys, key comparison, keys as text for messages and
+ * layout detection.
  * Owns byte offsets; must not do I/O or allocate.
  */
 #include <stdio.h>
@@ -213,6 +214,40 @@ int lay_key_make(const lay_tree *T, const void *key, size_t len, uint8_t *out)
     memset(out, 0, T->ks);
     memcpy(out, key, len);
     return 0;
+}
+
+void lay_key_text(int keytype, const uint8_t *key, unsigned ks, char *out, size_t len)
+{
+    size_t n = 0, max = len - 8;
+    unsigned i = 0;
+    if (keytype == UDB_KEY_INTEGER && ks >= 2) {
+        snprintf(out, len, "%d", (int16_t)(key[0] | key[1] << 8));
+        return;
+    }
+    if (keytype == UDB_KEY_LONG_INT && ks >= 4) {
+        snprintf(out, len, "%ld", (long)(int32_t)((uint32_t)key[0] | (uint32_t)key[1] << 8 |
+                                                  (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24));
+        return;
+    }
+    if (keytype != UDB_KEY_STRING) {
+        n += (size_t)snprintf(out, len, "0x");
+        for (; i < ks && n < max; i++)
+            n += (size_t)snprintf(out + n, len - n, "%02x", key[i]);
+    } else {
+        out[n++] = '"';
+        for (; i < ks && key[i] && n < max; i++) {
+            int ch = key[i];
+            if (ch == '"' || ch == '\\')
+                n += (size_t)snprintf(out + n, len - n, "\\%c", ch);
+            else if (ch >= 0x20 && ch <= 0x7e)
+                out[n++] = (char)ch;
+            else
+                n += (size_t)snprintf(out + n, len - n, "\\x%02x", ch);
+        }
+        out[n++] = '"';
+    }
+    int cut = i < ks && (keytype != UDB_KEY_STRING || key[i]);
+    snprintf(out + n, len - n, "%s", cut ? "..." : "");
 }
 
 /* ---- nodes ------------------------------------------------------------------------ */

@@ -159,6 +159,10 @@ unsigned lay_min_keysize(int keytype);
    zero padding (text must be shorter than ks), others are zero-padded.
    Returns 0 or UDB_INVAL. */
 int lay_key_make(const lay_tree *T, const void *key, size_t len, uint8_t *out);
+/* A key of ks bytes as text for messages, at most len - 1 bytes (len >= 16):
+   STRING quoted with escapes, INTEGER and LONG_INT as numbers, anything
+   else as 0x and hex bytes; a long key is cut and ends in "...". */
+void lay_key_text(int keytype, const uint8_t *key, unsigned ks, char *out, size_t len);
 
 /* ---- nodes ------------------------------------------------------------------ */
 static inline unsigned lay_node_count(const uint8_t *n) { return ld16(n + 1); }

@@ -15,6 +15,7 @@
 #define UDB_MDX_H
 
 #include <stdint.h>
+#include "udb.h" /* UDB_API: what the shared library exports */
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,42 +82,42 @@ extern "C" {
 #define MDX_MAX_HANDLES 256
 
 /* ---- files ---------------------------------------------------------------- */
-int FAR PASCAL MDXCreateFile(const char FAR *IndexFileName, int NumIndexes);
-int FAR PASCAL MDXOpenFile(const char FAR *IndexFileName);
-void FAR PASCAL MDXCloseFile(int MDXHandle);
-void FAR PASCAL MDXCLoseAll(void);
-void FAR PASCAL MDXFlushFile(int MDXHandle);
+UDB_API int FAR PASCAL MDXCreateFile(const char FAR *IndexFileName, int NumIndexes);
+UDB_API int FAR PASCAL MDXOpenFile(const char FAR *IndexFileName);
+UDB_API void FAR PASCAL MDXCloseFile(int MDXHandle);
+UDB_API void FAR PASCAL MDXCLoseAll(void);
+UDB_API void FAR PASCAL MDXFlushFile(int MDXHandle);
 
 /* ---- indexes -------------------------------------------------------------- */
-void FAR PASCAL MDXCreateIndex(int MDXHandle, unsigned int AKeyCode, unsigned int AKeySize,
-                               unsigned int AAttrib, unsigned int ANumItems,
-                               int32_t AFreeCreateNode, int32_t AFreeCreateLeave);
-unsigned int FAR PASCAL MDXGetNumIndexes(int MDXHandle);
-void FAR PASCAL MDXSetActiveIndex(int MDXHandle, unsigned int AIndexNo);
-unsigned int FAR PASCAL MDXGetKeyType(int MDXHandle);
-unsigned int FAR PASCAL MDXGetKeySize(int MDXHandle);
-int FAR PASCAL MDXUnque(int MDXHandle);
-int FAR PASCAL MDXCanDelete(int MDXHandle);
-int FAR PASCAL MDXCompare(int MDXHandle, const void FAR *AKey1, const void FAR *AKey2);
+UDB_API void FAR PASCAL MDXCreateIndex(int MDXHandle, unsigned int AKeyCode, unsigned int AKeySize,
+                                       unsigned int AAttrib, unsigned int ANumItems,
+                                       int32_t AFreeCreateNode, int32_t AFreeCreateLeave);
+UDB_API unsigned int FAR PASCAL MDXGetNumIndexes(int MDXHandle);
+UDB_API void FAR PASCAL MDXSetActiveIndex(int MDXHandle, unsigned int AIndexNo);
+UDB_API unsigned int FAR PASCAL MDXGetKeyType(int MDXHandle);
+UDB_API unsigned int FAR PASCAL MDXGetKeySize(int MDXHandle);
+UDB_API int FAR PASCAL MDXUnque(int MDXHandle);
+UDB_API int FAR PASCAL MDXCanDelete(int MDXHandle);
+UDB_API int FAR PASCAL MDXCompare(int MDXHandle, const void FAR *AKey1, const void FAR *AKey2);
 
 /* ---- records (on the active index) ------------------------------------------ */
-int FAR PASCAL MDXAppend(int MDXHandle, const void FAR *AKey, int32_t ADataPos);
-int32_t FAR PASCAL MDXFind(int MDXHandle, const void FAR *AKey);
-int FAR PASCAL MDXDelete(int MDXHandle, const void FAR *AKey);
-int32_t FAR PASCAL MDXDeleteCurrent(int MDXHandle);
+UDB_API int FAR PASCAL MDXAppend(int MDXHandle, const void FAR *AKey, int32_t ADataPos);
+UDB_API int32_t FAR PASCAL MDXFind(int MDXHandle, const void FAR *AKey);
+UDB_API int FAR PASCAL MDXDelete(int MDXHandle, const void FAR *AKey);
+UDB_API int32_t FAR PASCAL MDXDeleteCurrent(int MDXHandle);
 
 /* ---- the cursor of the active index -------------------------------------------- */
-int32_t FAR PASCAL MDXGetFirst(int MDXHandle, void FAR *AKey);
-int32_t FAR PASCAL MDXGetNext(int MDXHandle, void FAR *AKey);
-int32_t FAR PASCAL MDXGetPrev(int MDXHandle, void FAR *AKey);
-int32_t FAR PASCAL MDXGetCurrent(int MDXHandle, void FAR *AKey);
-int FAR PASCAL MDXGetEOF(int MDXHandle);
-int FAR PASCAL MDXGetBOF(int MDXHandle);
+UDB_API int32_t FAR PASCAL MDXGetFirst(int MDXHandle, void FAR *AKey);
+UDB_API int32_t FAR PASCAL MDXGetNext(int MDXHandle, void FAR *AKey);
+UDB_API int32_t FAR PASCAL MDXGetPrev(int MDXHandle, void FAR *AKey);
+UDB_API int32_t FAR PASCAL MDXGetCurrent(int MDXHandle, void FAR *AKey);
+UDB_API int FAR PASCAL MDXGetEOF(int MDXHandle);
+UDB_API int FAR PASCAL MDXGetBOF(int MDXHandle);
 
 /* ---- errors ----------------------------------------------------------------------- */
-int FAR PASCAL MDXGetError(int MDXHandle);
-void FAR PASCAL MDXSetError(int MDXHandle, int AError);
-void FAR PASCAL MDXClearError(int MDXHandle);
+UDB_API int FAR PASCAL MDXGetError(int MDXHandle);
+UDB_API void FAR PASCAL MDXSetError(int MDXHandle, int AError);
+UDB_API void FAR PASCAL MDXClearError(int MDXHandle);
 
 #ifdef __cplusplus
 }

@@ -430,6 +430,14 @@ int mindex_find(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf)
     return mindex_find_path(m, ix, key, leaf, &p);
 }
 
+int mindex_missing(mindex *m, unsigned ix, const uint8_t *key)
+{
+    const lay_tree *T = &m->ix[ix].T;
+    char text[160];
+    lay_key_text(T->keytype, key, T->ks, text, sizeof text);
+    return udb_err_set(m->err, UDB_NOTFOUND, "no record with key %s in index %u", text, ix + 1);
+}
+
 int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, mpath *path)
 {
     int rc = mindex_readable(m, ix);

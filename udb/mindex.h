@@ -134,6 +134,9 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p);
 int mindex_find(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf);
 /* The same, keeping the search path (for mindex_delete_found). */
 int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, mpath *p);
+/* UDB_NOTFOUND, with the message that index ix holds no record with key
+   (a full key): for the API's lookups, not for the searches inside. */
+int mindex_missing(mindex *m, unsigned ix, const uint8_t *key);
 
 int mcursor_init(mindex *m, unsigned ix, mcursor *c);
 void mcursor_free(mcursor *c);

@@ -26,42 +26,6 @@ void rep_say(rctx *c, int sev, int64_t off, unsigned index, const char *fmt, ...
         c->fn(c->arg, sev, off, index, buf);
 }
 
-/* A key as text: STRING quoted with escapes, INTEGER and LONG_INT as
-   numbers, anything else as 0x and hex bytes; long keys are cut. */
-static void key_text(int keytype, const uint8_t *key, unsigned ks, char *out, size_t len)
-{
-    size_t n = 0, max = len - 8;
-    unsigned i = 0;
-    if (keytype == UDB_KEY_INTEGER && ks >= 2) {
-        snprintf(out, len, "%d", (int16_t)(key[0] | key[1] << 8));
-        return;
-    }
-    if (keytype == UDB_KEY_LONG_INT && ks >= 4) {
-        snprintf(out, len, "%ld", (long)(int32_t)((uint32_t)key[0] | (uint32_t)key[1] << 8 |
-                                                  (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24));
-        return;
-    }
-    if (keytype != UDB_KEY_STRING) {
-        n += (size_t)snprintf(out, len, "0x");
-        for (; i < ks && n < max; i++)
-            n += (size_t)snprintf(out + n, len - n, "%02x", key[i]);
-    } else {
-        out[n++] = '"';
-        for (; i < ks && key[i] && n < max; i++) {
-            int ch = key[i];
-            if (ch == '"' || ch == '\\')
-                n += (size_t)snprintf(out + n, len - n, "\\%c", ch);
-            else if (ch >= 0x20 && ch <= 0x7e)
-                out[n++] = (char)ch;
-            else
-                n += (size_t)snprintf(out + n, len - n, "\\x%02x", ch);
-        }
-        out[n++] = '"';
-    }
-    int cut = i < ks && (keytype != UDB_KEY_STRING || key[i]);
-    snprintf(out + n, len - n, "%s", cut ? "..." : "");
-}
-
 void rep_record(rctx *c, int sev, unsigned index, int keytype, const uint8_t *key, unsigned ks,
                 int64_t dp, int64_t leaf, const char *fmt, ...)
 {
@@ -70,7 +34,7 @@ void rep_record(rctx *c, int sev, unsigned index, int keytype, const uint8_t *ke
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    key_text(keytype, key, ks, kt, sizeof kt);
+    lay_key_text(keytype, key, ks, kt, sizeof kt);
     if (sev == UDB_PROBLEM)
         c->dropped++;
     else

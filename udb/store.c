@@ -699,14 +699,16 @@ int udb_store_put(udb_store *s, const udb_key *keys, const void *val, size_t len
 }
 
 /* The newest record with key in index ix: its leaf, frame and the path.
-   neighbours: also start fetching the leaves around it (a delete's). */
+   neighbours: also start fetching the leaves around it (a delete's).
+   say_missing: UDB_NOTFOUND sets the message naming the key. */
 static int find_record_path(udb_store *s, unsigned ix, const void *key, size_t keylen, int64_t *leaf,
-                            record *r, mpath *p, int neighbours)
+                            record *r, mpath *p, int neighbours, int say_missing)
 {
     uint8_t *k;
     int rc = store_key_in(s, ix, key, keylen, &k);
-    if (!rc)
-        rc = mindex_find_path(&s->m, ix, k, leaf, p);
+    if (!rc && !(rc = mindex_readable(&s->m, ix)) &&
+        (rc = mindex_find_path(&s->m, ix, k, leaf, p)) == UDB_NOTFOUND && say_missing)
+        rc = mindex_missing(&s->m, ix, k);
     if (rc)
         return rc;
     mindex_index *x = &s->m.ix[ix];
@@ -726,7 +728,7 @@ static int find_record(udb_store *s, unsigned ix, const void *key, size_t keylen
                        record *r)
 {
     mpath p;
-    return find_record_path(s, ix, key, keylen, leaf, r, &p, 0);
+    return find_record_path(s, ix, key, keylen, leaf, r, &p, 0, 1);
 }
 
 int udb_store_get(udb_store *s, unsigned index, const void *key, size_t keylen, udb_val *out)
@@ -801,7 +803,7 @@ static int delete_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
     int rc, last = 0;
     *removed = 0;
     /* one record at a time: the newest with the key, until none is left */
-    while (!last && (rc = find_record_path(s, ix, key, keylen, &leaf, &r, &p, 1)) == 0) {
+    while (!last && (rc = find_record_path(s, ix, key, keylen, &leaf, &r, &p, 1, !*removed)) == 0) {
         if ((rc = store_unlink_found(s, &r, ix, leaf, &p, &last)))
             return rc;
         ++*removed;

@@ -14,6 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the shared library exports: it is built with -fvisibility=hidden,
+   and every function declared here and in mdx.h is marked UDB_API. */
+#ifndef UDB_API
+#if defined(__GNUC__) || defined(__clang__)
+#define UDB_API __attribute__((visibility("default")))
+#else
+#define UDB_API
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,8 +50,12 @@ enum {
     UDB_FORMAT = -13,   /* not a file of either layout / unsupported shape */
 };
 
-/* Short name of a code ("UDB_NOTFOUND"...). Never NULL. */
-const char *udb_strerror(int code);
+/* A sentence saying what a code means ("not found: no record with that
+   key, ..."); udb_errmsg() gives the detail of a failure. Never NULL. */
+UDB_API const char *udb_strerror(int code);
+/* The code's name ("UDB_NOTFOUND", ...; "UDB_UNKNOWN" for other values).
+   Never NULL. */
+UDB_API const char *udb_errname(int code);
 
 /* ---- layouts, key types, attributes ------------------------------------ */
 enum { UDB_LAYOUT_AUTO = 0, UDB_LAYOUT_CLASSIC = 1, UDB_LAYOUT_WIDE = 2 };
@@ -122,7 +136,7 @@ enum { UDB_MAP_SHARED = 8 };
 enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4, UDB_OS_NOFOLLOW = 8 };
 
 /* The POSIX implementation (a constant table). */
-const udb_os *udb_os_posix(void);
+UDB_API const udb_os *udb_os_posix(void);
 
 /* ---- options ------------------------------------------------------------ */
 /* Progress of a long call (udb_repair, udb_convert, udb_ndx_check,
@@ -152,7 +166,7 @@ typedef struct udb_options {
     void *progress_arg;     /* passed to progress                          */
 } udb_options;
 
-void udb_options_init(udb_options *o);
+UDB_API void udb_options_init(udb_options *o);
 
 /* ---- MultiIndex files (.ndx) -------------------------------------------- */
 typedef struct udb_ndx udb_ndx;
@@ -181,63 +195,64 @@ typedef struct udb_index_info {
    store's heap) opens only read-only (UDB_RDONLY) or with UDB_RAW: a
    writable open fails with UDB_READONLY and changes nothing (index-level
    writes would break the store; change it through udb_store_*). */
-int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out);
+UDB_API int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out);
 /* Create a new file holding num_indexes (>= 1) undefined indexes; fails
    with UDB_EXISTS if path exists. opts->layout picks the layout (default
    wide). Refused like a writable open for NAME.ndx beside a store's
    NAME.dat (udb_store_repair rebuilds a store's lost index file). */
-int udb_ndx_create(const char *path, const udb_options *opts,
-                   unsigned num_indexes, udb_ndx **out);
+UDB_API int udb_ndx_create(const char *path, const udb_options *opts,
+                           unsigned num_indexes, udb_ndx **out);
 /* Rolls back a transaction begun explicitly and not committed; every commit
    already wrote the header and the index infos. Releases locks. NULL is a
    no-op. */
-int udb_ndx_close(udb_ndx *ndx);
-const char *udb_ndx_errmsg(const udb_ndx *ndx);
-int udb_ndx_layout(const udb_ndx *ndx);          /* UDB_LAYOUT_CLASSIC/WIDE */
-unsigned udb_ndx_count(const udb_ndx *ndx);      /* number of indexes */
-uint64_t udb_ndx_file_size(udb_ndx *ndx);
+UDB_API int udb_ndx_close(udb_ndx *ndx);
+UDB_API const char *udb_ndx_errmsg(const udb_ndx *ndx);
+UDB_API int udb_ndx_layout(const udb_ndx *ndx);          /* UDB_LAYOUT_CLASSIC/WIDE */
+        UDB_API unsigned udb_ndx_count(const udb_ndx *ndx);      /* number of indexes */
+        UDB_API uint64_t udb_ndx_file_size(udb_ndx *ndx);
 /* index numbers are 1-based, as in the originals */
-int udb_ndx_info(udb_ndx *ndx, unsigned index, udb_index_info *out);
+UDB_API int udb_ndx_info(udb_ndx *ndx, unsigned index, udb_index_info *out);
 /* Define (initialise) an undefined index: writes its info, its first node
    and leaf batches, the EOF leaf and the root. */
-int udb_ndx_define(udb_ndx *ndx, unsigned index, const udb_index_def *def);
+UDB_API int udb_ndx_define(udb_ndx *ndx, unsigned index, const udb_index_def *def);
 /* Validate a definition for a layout; 0 or UDB_INVAL with msg (may be NULL). */
-int udb_index_def_check(int layout, const udb_index_def *def, char *msg, size_t msglen);
+UDB_API int udb_index_def_check(int layout, const udb_index_def *def, char *msg, size_t msglen);
 
 /* Append one (key, datapos). keylen may be shorter than the key size
    (STRING: the text, NUL added; others zero-padded). */
-int udb_ndx_append(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
-                   int64_t datapos);
+UDB_API int udb_ndx_append(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
+                           int64_t datapos);
 /* Data position of the newest record with key, or UDB_NOTFOUND. */
-int udb_ndx_find(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
-                 int64_t *datapos);
+UDB_API int udb_ndx_find(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
+                         int64_t *datapos);
 /* Compare two full keysize keys by the index's key type: *result < 0, 0, > 0. */
-int udb_ndx_compare(udb_ndx *ndx, unsigned index, const void *a, const void *b, int *result);
+UDB_API int udb_ndx_compare(udb_ndx *ndx, unsigned index, const void *a, const void *b,
+                            int *result);
 /* Remove every record with key; *removed (may be NULL) gets the count. */
-int udb_ndx_delete(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
-                   uint64_t *removed);
+UDB_API int udb_ndx_delete(udb_ndx *ndx, unsigned index, const void *key, size_t keylen,
+                           uint64_t *removed);
 
 /* Bulk load into an empty index: next() gives keys in key order (equal keys
    keep the given order) until it returns 1 (0 = one more in *key, *keylen,
    *datapos; < 0 = abort with that code). Leaves are placed in key order and
    nodes built full, bottom-up. */
 typedef int (*udb_ndx_load_fn)(void *arg, const void **key, size_t *keylen, int64_t *datapos);
-int udb_ndx_load_sorted(udb_ndx *ndx, unsigned index, udb_ndx_load_fn next, void *arg,
-                        uint64_t *loaded);
+UDB_API int udb_ndx_load_sorted(udb_ndx *ndx, unsigned index, udb_ndx_load_fn next, void *arg,
+                                uint64_t *loaded);
 
 /* ---- transactions -------------------------------------------------------- */
-int udb_ndx_begin(udb_ndx *ndx);
-int udb_ndx_commit(udb_ndx *ndx);
-int udb_ndx_rollback(udb_ndx *ndx);
+UDB_API int udb_ndx_begin(udb_ndx *ndx);
+UDB_API int udb_ndx_commit(udb_ndx *ndx);
+UDB_API int udb_ndx_rollback(udb_ndx *ndx);
 /* A read transaction on any handle (writable ones too): every read until
    udb_ndx_commit or udb_ndx_rollback sees one committed state. In WAL
    mode it never waits for a writer nor holds one up. */
-int udb_ndx_begin_read(udb_ndx *ndx);
+UDB_API int udb_ndx_begin_read(udb_ndx *ndx);
 /* WAL mode: copy what the log holds into the file(s) as far as readers'
    snapshots allow (waits up to lock_timeout_ms for another checkpoint);
    after the last handle closes everything is copied and the log removed.
    Nothing to do with the rollback journal. */
-int udb_ndx_checkpoint(udb_ndx *ndx);
+UDB_API int udb_ndx_checkpoint(udb_ndx *ndx);
 
 /* ---- cursors ------------------------------------------------------------- */
 typedef struct udb_item {
@@ -248,39 +263,39 @@ typedef struct udb_item {
     int64_t leaf;               /* file position of the record's leaf */
 } udb_item;
 
-int udb_cursor_open(udb_ndx *ndx, unsigned index, udb_cursor **out);
-void udb_cursor_close(udb_cursor *c);
+UDB_API int udb_cursor_open(udb_ndx *ndx, unsigned index, udb_cursor **out);
+UDB_API void udb_cursor_close(udb_cursor *c);
 /* Moves: 0 and *out filled (out may be NULL), or UDB_NOTFOUND when there is
    nothing to move to (the cursor stays where it was), or an error.
    UDB_STALE: the record under the cursor was removed by another cursor or
    handle; reposition with first/last/seek/find. */
-int udb_cursor_first(udb_cursor *c, udb_item *out);
-int udb_cursor_last(udb_cursor *c, udb_item *out);
-int udb_cursor_next(udb_cursor *c, udb_item *out);
-int udb_cursor_prev(udb_cursor *c, udb_item *out);
-int udb_cursor_current(udb_cursor *c, udb_item *out);
+UDB_API int udb_cursor_first(udb_cursor *c, udb_item *out);
+UDB_API int udb_cursor_last(udb_cursor *c, udb_item *out);
+UDB_API int udb_cursor_next(udb_cursor *c, udb_item *out);
+UDB_API int udb_cursor_prev(udb_cursor *c, udb_item *out);
+UDB_API int udb_cursor_current(udb_cursor *c, udb_item *out);
 /* First record whose key is >= key (UDB_NOTFOUND: none; cursor at end). */
-int udb_cursor_seek(udb_cursor *c, const void *key, size_t keylen, udb_item *out);
+UDB_API int udb_cursor_seek(udb_cursor *c, const void *key, size_t keylen, udb_item *out);
 /* Exact find, newest duplicate. On UDB_NOTFOUND the cursor is left on the
    next larger record, as the originals' Find did. */
-int udb_cursor_find(udb_cursor *c, const void *key, size_t keylen, udb_item *out);
+UDB_API int udb_cursor_find(udb_cursor *c, const void *key, size_t keylen, udb_item *out);
 /* Append through the cursor; the cursor lands on the new record. */
-int udb_cursor_append(udb_cursor *c, const void *key, size_t keylen, int64_t datapos);
+UDB_API int udb_cursor_append(udb_cursor *c, const void *key, size_t keylen, int64_t datapos);
 /* Remove every record with key; the cursor lands on the record after the
    removed run (else before it, else nowhere), as the originals' Delete. */
-int udb_cursor_delete_key(udb_cursor *c, const void *key, size_t keylen,
-                          uint64_t *removed);
+UDB_API int udb_cursor_delete_key(udb_cursor *c, const void *key, size_t keylen,
+                                  uint64_t *removed);
 /* Remove the record under the cursor; *out gets the removed record. The
    cursor moves to the following record, else the preceding one. */
-int udb_cursor_delete(udb_cursor *c, udb_item *out);
+UDB_API int udb_cursor_delete(udb_cursor *c, udb_item *out);
 /* Give the record under the cursor another data position (its key and
    place stay); the cursor stays on it. */
-int udb_cursor_set_datapos(udb_cursor *c, int64_t datapos);
+UDB_API int udb_cursor_set_datapos(udb_cursor *c, int64_t datapos);
 /* The originals' BOF / EOF flags: 1 when on the first / last record, and
    both 1 at the end position (after a seek past every key, or on an empty
    index). */
-int udb_cursor_bof(udb_cursor *c);
-int udb_cursor_eof(udb_cursor *c);
+UDB_API int udb_cursor_bof(udb_cursor *c);
+UDB_API int udb_cursor_eof(udb_cursor *c);
 
 /* ---- inspection ---------------------------------------------------------- */
 typedef struct udb_node_view {
@@ -295,15 +310,15 @@ typedef struct udb_node_view {
 
 /* Every node of an index's tree, level by level from the root, left to
    right along each level. fn returns non-zero to stop (returned). */
-int udb_ndx_walk_tree(udb_ndx *ndx, unsigned index,
-                      int (*fn)(void *arg, const udb_node_view *node), void *arg);
+UDB_API int udb_ndx_walk_tree(udb_ndx *ndx, unsigned index,
+                              int (*fn)(void *arg, const udb_node_view *node), void *arg);
 
 typedef struct udb_stats {
     uint64_t commits, pages_written, journal_pages, spills;
     uint64_t node_cache_hits, node_cache_misses; /* nodes whose checksum was
                                                     already verified / not */
 } udb_stats;
-int udb_ndx_stats(udb_ndx *ndx, udb_stats *out);
+UDB_API int udb_ndx_stats(udb_ndx *ndx, udb_stats *out);
 
 /* ---- integrity check ----------------------------------------------------- */
 typedef struct udb_check_index {
@@ -336,8 +351,8 @@ typedef void (*udb_problem_fn)(void *arg, int severity, int64_t offset, unsigned
    0 when clean, UDB_CORRUPT when problems were found (each one reported
    through fn), or another error. rep may be NULL; free it with
    udb_check_report_free. */
-int udb_ndx_check(udb_ndx *ndx, udb_problem_fn fn, void *arg, udb_check_report *rep);
-void udb_check_report_free(udb_check_report *rep);
+UDB_API int udb_ndx_check(udb_ndx *ndx, udb_problem_fn fn, void *arg, udb_check_report *rep);
+UDB_API void udb_check_report_free(udb_check_report *rep);
 
 /* ---- repair and conversion --------------------------------------------------- */
 typedef struct udb_repair_index {
@@ -376,17 +391,17 @@ typedef struct udb_repair_report {
    kept is named ("record KEY (data position DP, leaf at OFFSET) WHY", a
    UDB_PROBLEM at its leaf), and so is every record kept in doubt (a
    UDB_NOTE). rep may be NULL; free it with udb_repair_report_free. */
-int udb_repair(const char *path, const char *out, const udb_options *opts, udb_problem_fn fn,
-               void *arg, udb_repair_report *rep);
-void udb_repair_report_free(udb_repair_report *rep);
+UDB_API int udb_repair(const char *path, const char *out, const udb_options *opts,
+                       udb_problem_fn fn, void *arg, udb_repair_report *rep);
+UDB_API void udb_repair_report_free(udb_repair_report *rep);
 
 /* Copy every index (definition, records, duplicate order) of in to a new
    file out in opts->layout, with maxitems / keysize changed when not 0.
    Refuses (UDB_RANGE) data positions or sizes the target layout cannot
    address; an index the original left out of key order is sorted (noted
    through fn). */
-int udb_convert(const char *in, const char *out, const udb_options *opts, unsigned maxitems,
-                unsigned keysize, udb_problem_fn fn, void *arg);
+UDB_API int udb_convert(const char *in, const char *out, const udb_options *opts, unsigned maxitems,
+                        unsigned keysize, udb_problem_fn fn, void *arg);
 
 /* ---- HeapFiles (.dat) ------------------------------------------------------ */
 typedef struct udb_heap udb_heap;
@@ -410,16 +425,16 @@ typedef struct udb_hole {
 
 /* A record store's heap (one that begins with a store descriptor) opens
    only read-only or with UDB_RAW, as udb_ndx_open. */
-int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out);
+UDB_API int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out);
 /* New heap file; table_slots = slots per holes table (0 = default 256). */
-int udb_heap_create(const char *path, const udb_options *opts, unsigned table_slots,
-                    udb_heap **out);
-int udb_heap_close(udb_heap *h);
-const char *udb_heap_errmsg(const udb_heap *h);
-int udb_heap_info_get(udb_heap *h, udb_heap_info *out);
+UDB_API int udb_heap_create(const char *path, const udb_options *opts, unsigned table_slots,
+                            udb_heap **out);
+UDB_API int udb_heap_close(udb_heap *h);
+UDB_API const char *udb_heap_errmsg(const udb_heap *h);
+UDB_API int udb_heap_info_get(udb_heap *h, udb_heap_info *out);
 /* Walk the holes tables as stored: fn is called for every readable hole. */
-int udb_heap_holes(udb_heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg);
-int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len);
+UDB_API int udb_heap_holes(udb_heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg);
+UDB_API int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len);
 /* The check of a heap file: every holes table of the chain (inside the
    file, checksum, records in use, not overlapping another table) and every
    hole as the allocator validates it (inside the file, clear of the
@@ -427,19 +442,19 @@ int udb_heap_read(udb_heap *h, int64_t pos, void *buf, size_t len);
    would accept the file, UDB_CORRUPT when they would refuse it (each
    problem reported through fn, index 0), or another error. rep (may be
    NULL) gets the problem count; free it with udb_check_report_free. */
-int udb_heap_check(udb_heap *h, udb_problem_fn fn, void *arg, udb_check_report *rep);
+UDB_API int udb_heap_check(udb_heap *h, udb_problem_fn fn, void *arg, udb_check_report *rep);
 /* Reserve n bytes (a fitting hole, else the end of the file); the space is
    reserved at once: two allocations never overlap. */
-int udb_heap_alloc(udb_heap *h, uint64_t n, int64_t *pos);
+UDB_API int udb_heap_alloc(udb_heap *h, uint64_t n, int64_t *pos);
 /* Give n bytes at pos back (coalesced with neighbouring holes; a hole at
    the end of the file is returned to the file system at commit). */
-int udb_heap_free(udb_heap *h, int64_t pos, uint64_t n);
-int udb_heap_write(udb_heap *h, int64_t pos, const void *buf, size_t len);
-int udb_heap_begin(udb_heap *h);
-int udb_heap_commit(udb_heap *h);
-int udb_heap_rollback(udb_heap *h);
-int udb_heap_begin_read(udb_heap *h);
-int udb_heap_checkpoint(udb_heap *h);
+UDB_API int udb_heap_free(udb_heap *h, int64_t pos, uint64_t n);
+UDB_API int udb_heap_write(udb_heap *h, int64_t pos, const void *buf, size_t len);
+UDB_API int udb_heap_begin(udb_heap *h);
+UDB_API int udb_heap_commit(udb_heap *h);
+UDB_API int udb_heap_rollback(udb_heap *h);
+UDB_API int udb_heap_begin_read(udb_heap *h);
+UDB_API int udb_heap_checkpoint(udb_heap *h);
 
 /* ---- record stores: NAME.ndx + NAME.dat ------------------------------------- */
 typedef struct udb_store udb_store;
@@ -464,49 +479,50 @@ typedef struct udb_val {
     void *data;
     size_t len, cap;
 } udb_val;
-void udb_val_free(udb_val *v);
+UDB_API void udb_val_free(udb_val *v);
 
-int udb_store_create(const char *name, const udb_options *opts, const udb_store_def *def,
-                     udb_store **out);
-int udb_store_open(const char *name, const udb_options *opts, udb_store **out);
-int udb_store_close(udb_store *s);
-const char *udb_store_errmsg(const udb_store *s);
-unsigned udb_store_count(udb_store *s);
-int udb_store_index_info(udb_store *s, unsigned index, udb_index_info *out);
+UDB_API int udb_store_create(const char *name, const udb_options *opts, const udb_store_def *def,
+                             udb_store **out);
+UDB_API int udb_store_open(const char *name, const udb_options *opts, udb_store **out);
+UDB_API int udb_store_close(udb_store *s);
+UDB_API const char *udb_store_errmsg(const udb_store *s);
+UDB_API unsigned udb_store_count(udb_store *s);
+UDB_API int udb_store_index_info(udb_store *s, unsigned index, udb_index_info *out);
 /* Write the record once and add keys[i] to index i+1 for every index.
    Refused as a whole (UDB_EXISTS, nothing changed) if a UNIQUE index
    already has its key. */
-int udb_store_put(udb_store *s, const udb_key *keys, const void *val, size_t len);
+UDB_API int udb_store_put(udb_store *s, const udb_key *keys, const void *val, size_t len);
 /* The newest record whose key in index is key. */
-int udb_store_get(udb_store *s, unsigned index, const void *key, size_t keylen, udb_val *out);
+UDB_API int udb_store_get(udb_store *s, unsigned index, const void *key, size_t keylen,
+                          udb_val *out);
 /* Replace the value of the newest record with key (in place when it fits,
    else moved, every index following). */
-int udb_store_update(udb_store *s, unsigned index, const void *key, size_t keylen,
-                     const void *val, size_t len);
+UDB_API int udb_store_update(udb_store *s, unsigned index, const void *key, size_t keylen,
+                             const void *val, size_t len);
 /* Remove every record whose key in index is key, from every index. */
-int udb_store_delete(udb_store *s, unsigned index, const void *key, size_t keylen,
-                     uint64_t *removed);
-int udb_store_begin(udb_store *s);
-int udb_store_commit(udb_store *s);
-int udb_store_rollback(udb_store *s);
-int udb_store_begin_read(udb_store *s);
-int udb_store_checkpoint(udb_store *s);
+UDB_API int udb_store_delete(udb_store *s, unsigned index, const void *key, size_t keylen,
+                             uint64_t *removed);
+UDB_API int udb_store_begin(udb_store *s);
+UDB_API int udb_store_commit(udb_store *s);
+UDB_API int udb_store_rollback(udb_store *s);
+UDB_API int udb_store_begin_read(udb_store *s);
+UDB_API int udb_store_checkpoint(udb_store *s);
 
 /* Cursors: moves as udb_cursor_*; key gets the index key (may be NULL),
    val the record (may be NULL: keys only). */
-int udb_store_cursor_open(udb_store *s, unsigned index, udb_store_cursor **out);
-void udb_store_cursor_close(udb_store_cursor *c);
-int udb_store_cursor_first(udb_store_cursor *c, udb_item *key, udb_val *val);
-int udb_store_cursor_last(udb_store_cursor *c, udb_item *key, udb_val *val);
-int udb_store_cursor_next(udb_store_cursor *c, udb_item *key, udb_val *val);
-int udb_store_cursor_prev(udb_store_cursor *c, udb_item *key, udb_val *val);
-int udb_store_cursor_seek(udb_store_cursor *c, const void *k, size_t klen, udb_item *key,
-                          udb_val *val);
+UDB_API int udb_store_cursor_open(udb_store *s, unsigned index, udb_store_cursor **out);
+UDB_API void udb_store_cursor_close(udb_store_cursor *c);
+UDB_API int udb_store_cursor_first(udb_store_cursor *c, udb_item *key, udb_val *val);
+UDB_API int udb_store_cursor_last(udb_store_cursor *c, udb_item *key, udb_val *val);
+UDB_API int udb_store_cursor_next(udb_store_cursor *c, udb_item *key, udb_val *val);
+UDB_API int udb_store_cursor_prev(udb_store_cursor *c, udb_item *key, udb_val *val);
+UDB_API int udb_store_cursor_seek(udb_store_cursor *c, const void *k, size_t klen, udb_item *key,
+                                  udb_val *val);
 /* The record under the cursor (UDB_NOTFOUND: none; UDB_STALE: removed). */
-int udb_store_cursor_current(udb_store_cursor *c, udb_item *key, udb_val *val);
+UDB_API int udb_store_cursor_current(udb_store_cursor *c, udb_item *key, udb_val *val);
 /* Remove the record under the cursor from every index; the cursor moves on
    as udb_cursor_delete. */
-int udb_store_cursor_delete(udb_store_cursor *c);
+UDB_API int udb_store_cursor_delete(udb_store_cursor *c);
 
 /* Scan index in key order: from (inclusive, NULL = first), to (inclusive,
    NULL = last), and only keys starting with prefix (STRING: text prefix;
@@ -514,30 +530,30 @@ int udb_store_cursor_delete(udb_store_cursor *c);
    value is returned as it is. Callbacks (scan, holes, check, tree walk)
    run with the handle locked: they must not call the same handle. */
 typedef int (*udb_scan_fn)(void *arg, const udb_item *key, const void *val, size_t len);
-int udb_store_scan(udb_store *s, unsigned index, const void *from, size_t fromlen,
-                   const void *to, size_t tolen, const void *prefix, size_t prefixlen,
-                   udb_scan_fn fn, void *arg);
+UDB_API int udb_store_scan(udb_store *s, unsigned index, const void *from, size_t fromlen,
+                           const void *to, size_t tolen, const void *prefix, size_t prefixlen,
+                           udb_scan_fn fn, void *arg);
 
 /* Records sorted by index 1's key, fed by next() until it returns 1 (0 =
    one more record in *keys / *val, < 0 = abort with that code): builds
    the trees bottom-up with leaves in key order. The store must be empty. */
 typedef int (*udb_load_fn)(void *arg, udb_key *keys, const void **val, size_t *len);
-int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *loaded);
+UDB_API int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uint64_t *loaded);
 
 /* Move records so that holes close up; the heap shrinks. */
-int udb_store_compact(udb_store *s);
+UDB_API int udb_store_compact(udb_store *s);
 /* The index check of every index, plus the heap: the holes as
    udb_heap_check validates them, every record's frame and crc32, every
    compressed record inflates to its declared length, every record in every
    index once under the keys its frame holds, and every byte of the heap is
    the header, the store descriptor, a record, a hole or a holes table. */
-int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report *rep);
+UDB_API int udb_store_check(udb_store *s, udb_problem_fn fn, void *arg, udb_check_report *rep);
 
 /* Is path a file of a record store: NAME.ndx or NAME.dat where NAME.dat
    (or path itself, for a heap of another name) begins with a store
    descriptor? 1 (name, when not NULL, gets NAME, cut to namelen) or 0.
    Reads a few bytes through opts->os (opts may be NULL); takes no lock. */
-int udb_store_owner(const char *path, const udb_options *opts, char *name, size_t namelen);
+UDB_API int udb_store_owner(const char *path, const udb_options *opts, char *name, size_t namelen);
 
 /* What a store's descriptor (in NAME.dat; NAME.ndx is not read) says. */
 typedef struct udb_store_about {
@@ -553,8 +569,8 @@ typedef struct udb_store_about {
     udb_index_def index[64];
 } udb_store_about;
 /* Read NAME.dat's store descriptor (read-only). UDB_FORMAT: not a store. */
-int udb_store_about_get(const char *name, const udb_options *opts, udb_store_about *out,
-                        char *msg, size_t msglen);
+UDB_API int udb_store_about_get(const char *name, const udb_options *opts, udb_store_about *out,
+                                char *msg, size_t msglen);
 
 /* Where udb_store_repair took the index definitions from. */
 enum { UDB_DEFS_INFOS = 1, UDB_DEFS_DESCRIPTOR = 2, UDB_DEFS_CALLER = 3 };
@@ -586,8 +602,8 @@ typedef struct udb_store_repair_report {
    as it was or rebuilt. A one-index store written by udb 0.1 keeps no key
    in its frames: refused (UDB_FORMAT; udb_repair of NAME.ndx rebuilds it
    from its leaves). opts must not be read-only. rep may be NULL. */
-int udb_store_repair(const char *name, const udb_options *opts, const udb_store_def *def,
-                     udb_problem_fn fn, void *arg, udb_store_repair_report *rep);
+UDB_API int udb_store_repair(const char *name, const udb_options *opts, const udb_store_def *def,
+                             udb_problem_fn fn, void *arg, udb_store_repair_report *rep);
 
 /* ---- transactions on any handle (C11 _Generic) ------------------------------------ */
 #if !defined(__cplusplus)
@@ -615,15 +631,16 @@ int udb_store_repair(const char *name, const udb_options *opts, const udb_store_
    journal X.ndx-journal)? Changes nothing. Fails like an open would when
    the journal cannot be read (UDB_IO) or is the hot journal of another
    file (UDB_RECOVER, *hot = 1). */
-int udb_journal_hot(const char *path, int *hot, char *msg, size_t msglen);
+UDB_API int udb_journal_hot(const char *path, int *hot, char *msg, size_t msglen);
 /* Roll back a hot journal of the file at path (*found = 1), or copy a
    write-ahead log a crash left into the files and remove it (*found = 2);
    *found = 0 when there was neither. Opening a file writable does this
    too; this is the explicit form. */
-int udb_recover(const char *path, const udb_options *opts, int *found, char *msg, size_t msglen);
+UDB_API int udb_recover(const char *path, const udb_options *opts, int *found, char *msg,
+                        size_t msglen);
 
 /* Version string of the library. */
-const char *udb_version(void);
+UDB_API const char *udb_version(void);
 
 #ifdef __cplusplus
 }

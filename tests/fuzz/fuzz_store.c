@@ -151,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t h;
         int rc = fz_store_check(t.s), bad;
         if (!rc && (bad = fz_store_digest(t.s, &h)) && bad != UDB_NOMEM)
-            fz_fail("read", "the store checks clean but a record does not read: %s (%s)", udb_strerror(bad),
+            fz_fail("read", "the store checks clean but a record does not read: %s (%s)", udb_errname(bad),
                     udb_store_errmsg(t.s));
         if (!rdonly) {
             writes(&t);

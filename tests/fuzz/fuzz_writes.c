@@ -265,13 +265,13 @@ static int unchanged(wst *w, const pre *p)
 /* After a write that returned rc (bulk: a bulk load, which poisons on any failure). */
 static void after(wst *w, pre *p, int rc, int bulk, const char *what)
 {
-    fz_trace("  %s: %s", what, udb_strerror(rc));
+    fz_trace("  %s: %s", what, udb_errname(rc));
     if (rc == UDB_CORRUPT)
         w->corrupt = 1;
     if (rc && w->txn && (bulk || poisons(rc)))
         w->poisoned = 1;
     else if (rc && p->what && strict(w) && !unchanged(w, p))
-        fz_fail("digest", "%s failed with %s and changed %s", what, udb_strerror(rc),
+        fz_fail("digest", "%s failed with %s and changed %s", what, udb_errname(rc),
                 p->what == 1 ? "the records" : "the files");
     free(p->bytes);
 }
@@ -281,7 +281,7 @@ static void expect_find(wst *w, unsigned ix, const void *k, size_t kl, int64_t d
     int64_t got = -1;
     int rc = udb_ndx_find(w->d, ix, k, kl, &got);
     if (strict(w) && (dp < 0 ? rc != UDB_NOTFOUND : rc || got != dp))
-        fz_fail("read", "index %u: after %s find gives %s / %lld, not %lld", ix, what, udb_strerror(rc),
+        fz_fail("read", "index %u: after %s find gives %s / %lld, not %lld", ix, what, udb_errname(rc),
                 (long long)got, (long long)dp);
 }
 
@@ -293,7 +293,7 @@ static void expect_get(wst *w, unsigned ix, const void *k, size_t kl, const void
         return;
     if (v ? rc || w->val.len != vl || (vl && memcmp(w->val.data, v, vl)) : rc != UDB_NOTFOUND)
         fz_fail("read", "index %u: after %s get gives %s (%zu bytes), not the %s", ix, what,
-                udb_strerror(rc), w->val.len, v ? "value written" : "absence");
+                udb_errname(rc), w->val.len, v ? "value written" : "absence");
 }
 
 /* ---- bulk loads ------------------------------------------------------------------------------------ */
@@ -342,7 +342,7 @@ static void op_txn(wst *w, unsigned which)
     int rc;
     if (which == 0) { /* begin */
         rc = w->store ? udb_store_begin(w->s) : udb_ndx_begin(w->d);
-        fz_trace("  begin: %s", udb_strerror(rc));
+        fz_trace("  begin: %s", udb_errname(rc));
         if (!rc) {
             w->txn = 1;
             w->poisoned = 0;
@@ -352,9 +352,9 @@ static void op_txn(wst *w, unsigned which)
     }
     if (which == 1 && w->txn) { /* commit */
         rc = w->store ? udb_store_commit(w->s) : udb_ndx_commit(w->d);
-        fz_trace("  commit: %s", udb_strerror(rc));
+        fz_trace("  commit: %s", udb_errname(rc));
         if (w->poisoned && rc != UDB_ABORTED && strict(w))
-            fz_fail("digest", "commit of a poisoned transaction gave %s, not UDB_ABORTED", udb_strerror(rc));
+            fz_fail("digest", "commit of a poisoned transaction gave %s, not UDB_ABORTED", udb_errname(rc));
         if (!rc) {
             w->txn = 0;
             return;
@@ -365,7 +365,7 @@ static void op_txn(wst *w, unsigned which)
     if (!w->txn)
         return;
     rc = w->store ? udb_store_rollback(w->s) : udb_ndx_rollback(w->d);
-    fz_trace("  rollback: %s", udb_strerror(rc));
+    fz_trace("  rollback: %s", udb_errname(rc));
     w->txn = w->poisoned = 0;
     uint64_t h;
     if (!rc && w->txn_digest_ok && strict(w) && !digest(w, &h) && h != w->txn_digest)
@@ -384,11 +384,11 @@ static void op_reopen(wst *w)
         fz_ndx_dump(w->d, "before close");
     close_all(w);
     int rc = open_all(w);
-    fz_trace("  reopen: %s", udb_strerror(rc));
+    fz_trace("  reopen: %s", udb_errname(rc));
     if (!rc && !w->store)
         fz_ndx_dump(w->d, "after reopen");
     if (rc && strict(w))
-        fz_fail("reopen", "the file no longer opens: %s", udb_strerror(rc));
+        fz_fail("reopen", "the file no longer opens: %s", udb_errname(rc));
     if (!rc && ok && strict(w) && !digest(w, &h) && h != h0)
         fz_fail("digest", "close and reopen changed the records");
 }
@@ -633,7 +633,7 @@ static void final_check(wst *w)
         snprintf(why, sizeof why, "%s", w->store ? udb_store_errmsg(w->s) : udb_ndx_errmsg(w->d));
     if (rc && w->clean0 && !w->corrupt)
         fz_fail("check", "the file checked clean before the writes and %s after (%s: %s)",
-                rc == UDB_CORRUPT ? "is corrupt" : "fails", udb_strerror(rc), why);
+                rc == UDB_CORRUPT ? "is corrupt" : "fails", udb_errname(rc), why);
     close_all(w);
 }
 

@@ -314,7 +314,7 @@ void fz_ndx_dump(udb_ndx *d, const char *title)
                 fprintf(stderr, "%02x", it.key[i]);
             fprintf(stderr, " %lld leaf %lld\n", (long long)it.datapos, (long long)it.leaf);
         }
-        fprintf(stderr, "%u: end %s\n", ix, udb_strerror(rc));
+        fprintf(stderr, "%u: end %s\n", ix, udb_errname(rc));
         udb_cursor_close(c);
     }
 }

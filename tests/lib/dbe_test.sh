@@ -21,11 +21,15 @@ same() { # same WHAT FILE TEXT: FILE holds exactly TEXT (printf %b form)
 has() { # has WHAT FILE TEXT: FILE has a line containing TEXT
     grep -q -- "$3" "$2" && ok "$1" || { bad "$1: no '$3'"; sed 's/^/    /' "$2"; }
 }
+udb_lib() { # udb_lib EXT: lib = the libudb.EXT (a, so) built with dbe (the
+    # sanitizer builds keep theirs beside dbe, the plain build at the top)
+    lib=$(dirname "$DBE")/libudb.$1
+    [ -e "$lib" ] || lib=libudb.$1
+}
 build_hot() { # H = tests/dbe_hot.c built against dbe's libudb.a (plain, else
     # with the sanitizers the library was built with), or "" when neither links
     H=""
-    lib=$(dirname "$DBE")/libudb.a
-    [ -f "$lib" ] || lib=libudb.a
+    udb_lib a
     for flags in "" "-fsanitize=address,undefined"; do
         ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -Iudb $flags tests/dbe_hot.c "$lib" -lz -lpthread \
             -o "$T/dbe_hot" 2>/dev/null && { H=$T/dbe_hot; break; }
