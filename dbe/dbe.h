@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "udb.h"
+#include "json.h"
 
 enum { EX_OK = 0, EX_ABSENT = 1, EX_USAGE = 2 };
 
@@ -51,8 +52,6 @@ const char *dbe_attrs_name(unsigned attrs);
 long dbe_unescape(const char *s, uint8_t *out, size_t max);
 /* Bytes with C escapes: printable ASCII as is, \\ \n \t, \xHH otherwise. */
 void dbe_escape(FILE *f, const uint8_t *p, size_t n);
-/* Bytes as a JSON string, quotes included (the bytes themselves: UTF-8 stays). */
-void dbe_json_string(FILE *f, const uint8_t *p, size_t n);
 
 /* `dbe --raw COMMAND`: index- and heap-level writes to a record store's
    own files are allowed (UDB_RAW); set by main before the command runs. */
