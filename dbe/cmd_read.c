@@ -122,7 +122,7 @@ int dbe_open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap **h)
         return 0;
     }
     if (rh == UDB_FORMAT)
-        dbe_fail(rc, "%s; %s", udb_ndx_errmsg(*d), udb_heap_errmsg(*h));
+        dbe_not_kind(dbe_command, path, o, DBE_NEED_UDB, udb_ndx_errmsg(*d));
     else
         dbe_fail(rh, "%s", udb_heap_errmsg(*h));
     return rh;
@@ -141,6 +141,7 @@ int cmd_info(int argc, char **argv)
         return dbe_usage("info");
     if (dbe_is_store(argv[1]))
         return dbe_info_store(argv[1], &o);
+    dbe_say_store_file("info", argv[1]);
     udb_ndx *d;
     udb_heap *h;
     int rc = dbe_open_any(argv[1], &o, &d, &h);
@@ -288,6 +289,7 @@ int cmd_check(int argc, char **argv)
         return dbe_usage("check");
     if (dbe_is_store(argv[1]))
         return dbe_check_store(argv[1], &o);
+    dbe_say_store_file("check", argv[1]);
     if (dbe_report_hot(argv[1], argv[1]))
         return EX_ABSENT;
     udb_ndx *d;

@@ -295,8 +295,10 @@ int cmd_stat(int argc, char **argv)
     unsigned problems = 0;
     if (dbe_parse_opts(argc, argv, &o, "layout,json") != 1)
         return dbe_usage("stat");
-    int ex = dbe_is_store(argv[1]) ? stat_store(argv[1], &o, &problems)
-                                   : stat_path(argv[1], &o, "", &problems);
+    int store = dbe_is_store(argv[1]);
+    if (!store)
+        dbe_say_store_file("stat", argv[1]);
+    int ex = store ? stat_store(argv[1], &o, &problems) : stat_path(argv[1], &o, "", &problems);
     if (ex == EX_OK && o.json)
         putchar('\n');
     if (ex == EX_OK && problems && !o.json)

@@ -12,28 +12,6 @@
 #include "dbe_store.h"
 
 /* ---- opening -------------------------------------------------------------------------- */
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-int dbe_is_store(const char *name)
-{
-    size_t n = strlen(name);
-    char *p = malloc(n + 5);
-    int yes = 0;
-    if (p && !exists(name)) {
-        memcpy(p, name, n);
-        memcpy(p + n, ".ndx", 5);
-        yes = exists(p);
-        memcpy(p + n, ".dat", 5);
-        yes = exists(p) && (yes || udb_store_owner(p, NULL, NULL, 0)); /* NAME.ndx may be lost */
-    }
-    free(p);
-    return yes;
-}
-
 static int store_defs(dbe_store *st, const char *cmd)
 {
     st->n = udb_store_count(st->s);
@@ -52,12 +30,21 @@ static int store_defs(dbe_store *st, const char *cmd)
     return EX_OK;
 }
 
-int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char *cmd, dbe_store *st)
+int dbe_store_open(const char *arg, const dbe_opts *o, int writable, const char *cmd, dbe_store *st)
 {
     udb_options opts;
+    int named_file;
+    struct stat sb;
     memset(st, 0, sizeof *st);
+    st->name = dbe_store_of(arg, &named_file);
+    if (!st->name && !stat(arg, &sb))
+        return dbe_not_kind(cmd, arg, o, DBE_NEED_STORE, NULL);
+    if (!st->name && !(st->name = strdup(arg))) /* the library says what is missing */
+        return dbe_fail(EX_USAGE, "out of memory");
+    if (named_file)
+        dbe_say_store(st->name);
     dbe_options(&opts, o, writable);
-    int rc = udb_store_open(name, &opts, &st->s);
+    int rc = udb_store_open(st->name, &opts, &st->s);
     if (rc)
         return dbe_fail(dbe_open_exit(rc), "%s: %s", cmd, udb_store_errmsg(st->s));
     return store_defs(st, cmd);
@@ -71,6 +58,7 @@ int dbe_store_close(dbe_store *st, int ex)
     free(st->key);
     free(st->len);
     free(st->inf);
+    free(st->name);
     if (rc && ex == EX_OK)
         return dbe_fail(EX_USAGE, "closing the store failed (%s)", udb_strerror(rc));
     return ex;
@@ -331,14 +319,14 @@ int cmd_compact(int argc, char **argv)
         return dbe_usage("compact");
     int ex = dbe_store_open(argv[1], &o, 1, "compact", &st);
     if (ex == EX_OK) {
-        long long before = file_size(argv[1], ".dat"), after;
+        long long before = file_size(st.name, ".dat"), after;
         int rc = udb_store_compact(st.s);
         dbe_progress_end();
-        after = file_size(argv[1], ".dat");
+        after = file_size(st.name, ".dat");
         if (rc)
             ex = dbe_fail(dbe_exit_code(rc), "compact: %s", udb_store_errmsg(st.s));
         else
-            printf("%s.dat: %lld bytes before, %lld after (%lld freed)\n", argv[1], before, after,
+            printf("%s.dat: %lld bytes before, %lld after (%lld freed)\n", st.name, before, after,
                    before - after);
     }
     return dbe_store_close(&st, ex);

@@ -65,6 +65,14 @@ void dbe_options(udb_options *opts, const dbe_opts *o, int writable);
    dbe --raw: prints which store it belongs to and the store commands to
    use; returns EX_USAGE. EX_OK when path is no store's or --raw was given. */
 int dbe_refuse_store_file(const char *cmd, const char *path);
+/* What a command needs its file to be (dbe_not_kind). */
+enum { DBE_NEED_NDX, DBE_NEED_HEAP, DBE_NEED_UDB, DBE_NEED_STORE };
+/* path (an argument of cmd) could not be opened as what cmd needs: one
+   message saying what it is instead (a record store or one of its files,
+   a file of the other kind, an empty file, no udb file; libmsg, the
+   library's message of the failed open, otherwise) and what to use;
+   returns the exit code (2 when path does not exist, else 1). */
+int dbe_not_kind(const char *cmd, const char *path, const dbe_opts *o, int need, const char *libmsg);
 /* Open path read-only as a MultiIndex file or, failing that, as a heap
    file: the other handle is NULL. Prints on failure; close both with
    dbe_close_any. */

@@ -16,13 +16,28 @@ typedef struct dbe_store {
     udb_index_info *inf;        /* n definitions */
     uint8_t **key;              /* n keysize buffers, filled by dbe_store_key */
     size_t *len;                /* their key lengths */
+    char *name;                 /* the store's NAME (the argument may have
+                                   been NAME.ndx or NAME.dat) */
 } dbe_store;
-/* 1 when NAME itself does not exist but NAME.ndx and NAME.dat do. */
+/* 1 when NAME itself does not exist but NAME.ndx and NAME.dat do (or
+   NAME.dat alone, when it begins with a store descriptor). */
 int dbe_is_store(const char *name);
+/* The store an argument names, in a fresh buffer (free it): NAME itself
+   (dbe_is_store), or NAME for NAME.ndx or NAME.dat of a store (then
+   *named_file is 1); NULL when it names no store. */
+char *dbe_store_of(const char *arg, int *named_file);
+/* "dbe: store NAME (NAME.ndx + NAME.dat)" on stderr: what a command that
+   works on the whole store opened when it was given one of its files. */
+void dbe_say_store(const char *name);
+/* When path is NAME.ndx or NAME.dat of a store: a line on stderr saying
+   that cmd reads that file alone, and how to name the whole store. */
+void dbe_say_store_file(const char *cmd, const char *path);
 /* NAME.ext in a fresh buffer (free it), or NULL. */
 char *dbe_with_ext(const char *name, const char *ext);
-/* Open (read-only unless writable) and read every definition; prints on
-   failure and returns the exit code. Close with dbe_store_close. */
+/* Open the store arg names (dbe_store_of; says which when arg is one of
+   its files), read-only unless writable, and read every definition; prints
+   on failure (an existing arg that is no store's: dbe_not_kind) and
+   returns the exit code. Close with dbe_store_close, also after a failure. */
 int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char *cmd, dbe_store *st);
 /* Close (reporting a failed close when ex is EX_OK); returns the exit code. */
 int dbe_store_close(dbe_store *st, int ex);

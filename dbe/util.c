@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "dbe.h"
+#include "dbe_store.h"
 
 int dbe_exit_code(int rc)
 {
@@ -255,8 +255,9 @@ int dbe_refuse_store_file(const char *cmd, const char *path)
     if (dbe_raw || !udb_store_owner(path, NULL, name, sizeof name))
         return EX_OK;
     return dbe_fail(EX_USAGE, "%s: %s belongs to the record store %s: writing it alone would break "
-                    "the store; use dbe put, del, import, compact or repair %s (dbe --raw %s ... "
-                    "writes the file itself)", cmd, path, name, name, cmd);
+                    "the store; use dbe put, del, import, compact or repair %s, or dbe update or "
+                    "session %s (dbe --raw %s ... writes the file itself)", cmd, path, name, name,
+                    name, cmd);
 }
 
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out)
@@ -267,8 +268,11 @@ int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **ou
         return UDB_READONLY;
     dbe_options(&opts, o, writable);
     int rc = udb_ndx_open(path, &opts, out);
-    if (rc) {
+    if (rc == UDB_FORMAT || (rc && dbe_is_store(path)))
+        dbe_not_kind(dbe_command, path, o, DBE_NEED_NDX, udb_ndx_errmsg(*out));
+    else if (rc)
         dbe_fail(rc, "%s", udb_ndx_errmsg(*out));
+    if (rc) {
         udb_ndx_close(*out);
         *out = NULL;
     }
