@@ -22,6 +22,7 @@ typedef struct dbe_opts {
     int compress, hex, keys, sorted;        /* flags of the store commands */
     const char *from, *to, *prefix, *format; /* their values, NULL when absent */
     const char *output;  /* -o OUT of repair, NULL when absent */
+    const char *limit;   /* --limit N of scan, NULL when absent */
     unsigned maxitems, keysize; /* --maxitems, --keysize of convert, 0 when absent */
 } dbe_opts;
 
@@ -137,6 +138,8 @@ int cmd_put(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_del(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_count(int argc, char **argv);
+int cmd_update(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_heap(int argc, char **argv);
 int cmd_read(int argc, char **argv);

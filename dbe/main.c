@@ -44,8 +44,15 @@ static const command commands[] = {
      "the value of the newest record with KEY, raw on stdout (--hex: dumped); exit 1 if absent"},
     {"del", cmd_del, "del STORE [-i N] KEY",
      "remove every record with KEY from every index; prints how many; exit 1 if none"},
-    {"scan", cmd_scan, "scan STORE [-i N] [--from K] [--to K] [--prefix P] [--keys]",
-     "records in key order: key<TAB>value with C escapes (--keys: keys only)"},
+    {"update", cmd_update, "update STORE [-i N] KEY -- VALUE",
+     "replace the value of the newest record with KEY (one transaction; VALUE - reads stdin); "
+     "exit 1 if absent"},
+    {"scan", cmd_scan,
+     "scan STORE [-i N] [--from K] [--to K] [--prefix P] [--keys] [--limit N] [--reverse] [--json]",
+     "records in key order: key<TAB>value with C escapes (--keys: keys only; --reverse: from the "
+     "last; --limit: the first N; --json: JSON lines, text that is not UTF-8 as {\"base64\": ...})"},
+    {"count", cmd_count, "count STORE|FILE [-i N]",
+     "the number of records (of index N of a MultiIndex FILE)"},
     {"compact", cmd_compact, "compact STORE",
      "move records over the holes and shrink STORE.dat; prints its size before and after"},
     {"export", cmd_export, "export STORE|FILE [-i N] [--format tsv|csv|jsonl]",

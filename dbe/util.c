@@ -118,7 +118,7 @@ static int store_flag(dbe_opts *o, const char *name)
     return flag != NULL;
 }
 
-/* The store commands' values (--from --to --prefix --format). */
+/* The store commands' values (--from --to --prefix --format --limit, -o). */
 static void store_value(dbe_opts *o, const char *name, const char *v)
 {
     if (!strcmp(name, "from"))
@@ -131,6 +131,8 @@ static void store_value(dbe_opts *o, const char *name, const char *v)
         o->format = v;
     else if (!strcmp(name, "output"))
         o->output = v;
+    else if (!strcmp(name, "limit"))
+        o->limit = v;
 }
 
 /* --maxitems and --keysize: a number 1..65535; -1 after a message. */
