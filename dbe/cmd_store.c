@@ -381,15 +381,42 @@ static void print_defs(const char *name, const dbe_opts *o, udb_store_about *a)
                dbe_attrs_name(a->index[i].attrs), a->index[i].maxitems, from);
 }
 
-static void info_json(const char *name, const udb_store_about *a)
+static void print_descriptor(const udb_store_about *a)
+{
+    printf("descriptor: version %u, %u index(es), new records %s\n", a->version, a->num_indexes,
+           a->compress ? "deflated when that saves space" : "stored plain");
+}
+
+static void about_json(const udb_store_about *a)
 {
     static const char *kinds[] = {"no", "with_definitions", "alone"};
+    printf("  \"descriptor_version\": %u,\n  \"compress\": %s,\n  \"keyed\": %s,\n"
+           "  \"rebuild\": \"%s\",\n", a->version, a->compress ? "true" : "false",
+           a->keyed ? "true" : "false", kinds[rebuild_kind(a)]);
+}
+
+int dbe_store_about_print(const char *name, const dbe_opts *o, int json)
+{
+    udb_store_about a;
+    char msg[512];
+    int rc = about(name, o, &a, msg, sizeof msg);
+    if (!rc && json)
+        about_json(&a);
+    if (!rc && !json) {
+        print_descriptor(&a);
+        print_rebuild(name, &a);
+    }
+    return rc;
+}
+
+static void info_json(const char *name, const udb_store_about *a)
+{
     printf("{\n  \"store\": ");
     dbe_json_string(stdout, (const uint8_t *)name, strlen(name));
-    printf(",\n  \"kind\": \"store\",\n  \"layout\": \"%s\",\n  \"descriptor_version\": %u,\n"
-           "  \"compress\": %s,\n  \"keyed\": %s,\n  \"rebuild\": \"%s\",\n  \"indexes\": [",
-           a->layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide", a->version,
-           a->compress ? "true" : "false", a->keyed ? "true" : "false", kinds[rebuild_kind(a)]);
+    printf(",\n  \"kind\": \"store\",\n  \"layout\": \"%s\",\n",
+           a->layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide");
+    about_json(a);
+    printf("  \"indexes\": [");
     for (unsigned i = 0; i < a->num_indexes; i++)
         if (a->defs)
             printf("%s\n    {\"index\": %u, \"type\": \"%s\", \"keysize\": %u, \"attrs\": %u, "
@@ -414,8 +441,7 @@ int dbe_info_store(const char *name, const dbe_opts *o)
     int classic = a.layout == UDB_LAYOUT_CLASSIC;
     printf("store: %s (%s.ndx + %s.dat)\nlayout: %s (%d-bit positions)\n", name, name, name,
            classic ? "classic" : "wide", classic ? 32 : 64);
-    printf("descriptor: version %u, %u index(es), new records %s\n", a.version, a.num_indexes,
-           a.compress ? "deflated when that saves space" : "stored plain");
+    print_descriptor(&a);
     print_defs(name, o, &a);
     print_rebuild(name, &a);
     return EX_OK;

@@ -52,6 +52,17 @@ int dbe_check_store(const char *name, const dbe_opts *o);
 int dbe_store_rebuild_line(const char *name, const dbe_opts *o);
 /* dbe info STORE: the descriptor, the definitions, what can be rebuilt. */
 int dbe_info_store(const char *name, const dbe_opts *o);
+/* What the store descriptor says beyond the definitions, as info shows it:
+   the "descriptor:" and "rebuild:" lines, or (json) the members
+   descriptor_version, compress, keyed and rebuild, each on a line of its
+   own indented by 2 and followed by a comma. A udb code, nothing printed,
+   when the descriptor cannot be read. */
+int dbe_store_about_print(const char *name, const dbe_opts *o, int json);
+/* info's lines on a defined index after its definition (the batches, the
+   levels and positions of its tree, the sentinel), and the same as JSON
+   members, each after ", " (attrs and initialised too): stat shows them. */
+void dbe_index_places_text(const udb_index_info *f);
+void dbe_index_places_json(const udb_index_info *f);
 
 /* hexdump -C style dump of a stream of bytes starting at offset base. */
 typedef struct dbe_dump {
