@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what udb needs on a Debian/Ubuntu machine, if missing.
-#   .ci/deps.sh build   zlib and cmocka headers (make, make check)
+#   .ci/deps.sh build   zlib, cmocka and libedit headers (make, make check;
+#                       without libedit dbe's session has no line editing)
 #   .ci/deps.sh bench   SQLite, Berkeley DB and LMDB headers (make bench)
 #   .ci/deps.sh tools   valgrind, clang (sanitizer and fuzz runs) and
 #                       graphviz (tests/dbe_inspect.sh draws dbe dot's output)
@@ -12,6 +13,7 @@ build)
     have_hdr zlib.h || need="$need zlib1g-dev"
     printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <cmocka.h>\n' |
         ${CC:-cc} -E -x c - >/dev/null 2>&1 || need="$need libcmocka-dev"
+    have_hdr histedit.h || need="$need libedit-dev"
     ;;
 bench)
     have_hdr sqlite3.h || need="$need libsqlite3-dev"

@@ -175,22 +175,28 @@ int cmd_scan(int argc, char **argv)
 }
 
 /* ---- count -------------------------------------------------------------------------------- */
-static int count_store(const char *arg, const dbe_opts *o, unsigned ix, uint64_t *n)
+int dbe_store_records(udb_store *s, unsigned ix, uint64_t *n)
 {
-    dbe_store st;
     udb_store_cursor *c = NULL;
-    int ex = dbe_store_open(arg, o, 0, "count", &st), rc;
-    if (ex)
-        return dbe_store_close(&st, ex);
-    if (ix > st.n)
-        return dbe_store_close(&st, dbe_fail(EX_USAGE, "count: no index %u (the store has %u)", ix,
-                                             st.n));
-    if (!(rc = udb_store_begin_read(st.s)) && !(rc = udb_store_cursor_open(st.s, ix, &c)))
+    int began = !udb_store_begin_read(s); /* fails inside a transaction: counted in it */
+    int rc = udb_store_cursor_open(s, ix, &c);
+    *n = 0;
+    if (!rc)
         for (rc = udb_store_cursor_first(c, NULL, NULL); !rc; rc = udb_store_cursor_next(c, NULL, NULL))
             ++*n;
     udb_store_cursor_close(c);
-    udb_store_commit(st.s);
-    if (rc != UDB_NOTFOUND)
+    if (began)
+        udb_store_commit(s);
+    return rc == UDB_NOTFOUND ? 0 : rc;
+}
+
+static int count_store(const char *arg, const dbe_opts *o, unsigned ix, uint64_t *n)
+{
+    dbe_store st;
+    int ex = dbe_store_open(arg, o, 0, "count", &st), rc;
+    if (ex == EX_OK && ix > st.n)
+        ex = dbe_fail(EX_USAGE, "count: no index %u (the store has %u)", ix, st.n);
+    if (ex == EX_OK && (rc = dbe_store_records(st.s, ix, n)))
         ex = dbe_fail(dbe_exit_code(rc), "count: %s", udb_store_errmsg(st.s));
     return dbe_store_close(&st, ex);
 }

@@ -115,9 +115,15 @@ int dbe_tree_levels(udb_ndx *d, unsigned ix, dbe_levels *out);
 void dbe_print_finding(void *arg, int severity, int64_t off, unsigned index, const char *text);
 int dbe_print_check_summary(const udb_check_report *rep);
 
-/* Progress on a terminal (stderr), quiet in a pipe; DBE_PROGRESS=1 in the
-   environment shows it anyway (for the tests). At most 5 lines a second,
-   but a new phase (another what) at once. */
+/* Help text: lead, padded to indent, then text word-wrapped to fit 80
+   columns, continuation lines indented by indent. */
+void dbe_wrap(FILE *f, const char *lead, size_t indent, const char *text);
+
+/* Progress on a terminal (stderr), one line rewritten in place (CR, the
+   text, ESC [K) and cleared at the end; quiet in a pipe. DBE_PROGRESS=1
+   in the environment shows it anyway, as plain text without escapes,
+   ended by a newline (for the tests). At most 5 updates a second, but a
+   new phase (another what) at once. */
 void dbe_progress(const char *what, uint64_t done, uint64_t total);
 void dbe_progress_end(void);
 /* The library's progress callback (udb_options.progress): dbe_progress. */
@@ -133,6 +139,8 @@ int cmd_append(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_session(int argc, char **argv);
+/* "libedit" when the session has line editing and history on a terminal. */
+const char *dbe_session_editing(void);
 int cmd_create_store(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_get(int argc, char **argv);

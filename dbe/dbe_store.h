@@ -43,6 +43,9 @@ int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char
 int dbe_store_close(dbe_store *st, int ex);
 /* Parse text as a key of index ix (1-based) into st->key[ix-1]; prints. */
 int dbe_store_key(dbe_store *st, unsigned ix, const char *cmd, const char *text);
+/* The records of index ix of an open store (a cursor walk in one read
+   snapshot, or inside the transaction that is open); a udb code. */
+int dbe_store_records(udb_store *s, unsigned ix, uint64_t *n);
 /* A hot journal for path (a file, or a store's NAME.ndx)? Prints it. */
 int dbe_report_hot(const char *path, const char *shown);
 int dbe_check_store(const char *name, const dbe_opts *o);

@@ -1,6 +1,7 @@
 /*
  * util.c — dbe's shared plumbing: exit codes, messages, option parsing,
- * progress display, opening files. Owns no command logic.
+ * help text wrapping, progress display, opening files. Owns no command
+ * logic.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -303,13 +304,53 @@ int dbe_index_empty(udb_ndx *d, unsigned ix)
     return rc == UDB_NOTFOUND;
 }
 
+/* ---- help text ------------------------------------------------------------------ */
+enum { HELP_WIDTH = 79 };        /* every line of help fits an 80-column terminal */
+
+/* The length of the word at p: up to a space outside brackets (an option
+   of a usage, "[--limit N]", stays on one line). */
+static size_t word_len(const char *p)
+{
+    size_t n = 0;
+    for (int depth = 0; p[n] && (p[n] != ' ' || depth > 0); n++)
+        depth += p[n] == '[' ? 1 : p[n] == ']' && depth > 0 ? -1 : 0;
+    return n;
+}
+
+void dbe_wrap(FILE *f, const char *lead, size_t indent, const char *text)
+{
+    size_t col = strlen(lead);
+    fputs(lead, f);
+    for (; col < indent; col++)
+        fputc(' ', f);
+    int first = 1;
+    while (*text) {
+        size_t n = word_len(text);
+        if (!first && col + 1 + n > HELP_WIDTH) {
+            fprintf(f, "\n%*s", (int)indent, "");
+            col = indent;
+        } else if (!first) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(text, 1, n, f);
+        col += n;
+        first = 0;
+        text += n;
+        text += strspn(text, " ");
+    }
+    fputc('\n', f);
+}
+
 /* ---- progress ------------------------------------------------------------------ */
 static int progress_shown;
 
+/* 1: on a terminal (the line is cleared with ESC [K); 2: forced by
+   DBE_PROGRESS=1 elsewhere (plain text, a newline at the end); 0: none. */
 static int progress_wanted(void)
 {
     const char *force = getenv("DBE_PROGRESS");
-    return (force && !strcmp(force, "1")) || isatty(2);
+    return isatty(2) ? 1 : force && !strcmp(force, "1") ? 2 : 0;
 }
 
 void dbe_progress(const char *what, uint64_t done, uint64_t total)
@@ -317,7 +358,8 @@ void dbe_progress(const char *what, uint64_t done, uint64_t total)
     static struct timespec last;
     static const char *last_what;
     struct timespec now;
-    if (!progress_wanted())
+    int mode = progress_wanted();
+    if (!mode)
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (progress_shown && what == last_what &&
@@ -326,17 +368,19 @@ void dbe_progress(const char *what, uint64_t done, uint64_t total)
     last = now;
     last_what = what;
     if (total)
-        fprintf(stderr, "\r%s: %llu / %llu (%u%%)   ", what, (unsigned long long)done,
+        fprintf(stderr, "\r%s: %llu / %llu (%u%%)", what, (unsigned long long)done,
                 (unsigned long long)total, (unsigned)(done * 100 / total));
     else
-        fprintf(stderr, "\r%s: %llu   ", what, (unsigned long long)done);
+        fprintf(stderr, "\r%s: %llu", what, (unsigned long long)done);
+    fputs(mode == 1 ? "\033[K" : "", stderr);
     progress_shown = 1;
 }
 
 void dbe_progress_end(void)
 {
-    if (progress_shown && progress_wanted())
-        fputs("\r\033[K", stderr);
+    int mode = progress_wanted();
+    if (progress_shown && mode)
+        fputs(mode == 1 ? "\r\033[K" : "\n", stderr);
     progress_shown = 0;
 }
 
