@@ -74,13 +74,16 @@ enum { DBE_NEED_NDX, DBE_NEED_HEAP, DBE_NEED_UDB, DBE_NEED_STORE };
    library's message of the failed open, otherwise) and what to use;
    returns the exit code (2 when path does not exist, else 1). */
 int dbe_not_kind(const char *cmd, const char *path, const dbe_opts *o, int need, const char *libmsg);
+/* 1 when path itself begins with a store descriptor: a record store's heap. */
+int dbe_store_heap(const char *path);
 /* Open path read-only as a MultiIndex file or, failing that, as a heap
    file: the other handle is NULL. Prints on failure; close both with
    dbe_close_any. */
 int dbe_open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap **h);
 void dbe_close_any(udb_ndx *d, udb_heap *h);
 /* Open an index file (read-only unless writable) with a forced layout; a
-   writable open of a store's index file is refused (dbe_refuse_store_file). */
+   writable open of a store's index file is refused (dbe_refuse_store_file);
+   a file of another kind is named (dbe_not_kind). */
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out);
 /* Create path with one index per definition, in one transaction; refuses
    an existing path and leaves no file behind on failure. Prints errors. */

@@ -59,6 +59,12 @@ static char *store_of_file(const char *path)
     return name;
 }
 
+int dbe_store_heap(const char *path)
+{
+    const char *ext = store_ext(path);
+    return !(ext && !strcmp(ext, ".ndx")) && udb_store_owner(path, NULL, NULL, 0);
+}
+
 char *dbe_store_of(const char *arg, int *named_file)
 {
     *named_file = 0;

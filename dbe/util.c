@@ -267,6 +267,10 @@ int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **ou
 {
     udb_options opts;
     *out = NULL;
+    if (writable && dbe_store_heap(path)) { /* refused before the kind is looked at */
+        dbe_not_kind(dbe_command, path, o, DBE_NEED_NDX, NULL);
+        return UDB_FORMAT;
+    }
     if (writable && dbe_refuse_store_file(dbe_command, path))
         return UDB_READONLY;
     dbe_options(&opts, o, writable);
