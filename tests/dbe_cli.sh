@@ -255,7 +255,7 @@ $DBE check $B >/dev/null 2>"$T/perr"
 [ ! -s "$T/perr" ] && ok "no progress in a pipe" || bad "progress in a pipe"
 if command -v script >/dev/null 2>&1; then
     script -qec "$DBE check $B" /dev/null >"$T/tty" 2>&1
-    grep -q "$(printf 'check: [0-9].*\033\\[K')" "$T/tty" && ok "terminal: each update clears the rest of the line" ||
+    grep -q "$(printf 'check: [0-9].*%%)\033\\[K')" "$T/tty" && ok "terminal: each update clears the rest of the line" ||
         { bad "terminal: no ESC [K after an update"; od -c "$T/tty" | head -5; }
     grep -q "$(printf '\033\\[K\r\033\\[K')" "$T/tty" && ok "terminal: the line is cleared before the result" ||
         { bad "terminal: progress line not cleared"; od -c "$T/tty" | head -5; }
