@@ -420,12 +420,13 @@ static int run_line(session *s, char *line)
 }
 
 /* The first line may still be the originals' answer to C/O: O is taken
-   as said, C refused (the file exists; nothing is overwritten). -1: C. */
+   as said (1), C refused (-1: the file exists; nothing is overwritten);
+   2 for a blank line or a comment, which leaves the next line first. */
 static int answered(session *s, char *line)
 {
     char *rest, *copy = strdup(line);
     char *w = copy ? first_word(copy, &rest) : NULL;
-    int r = w && !rest ? is_word(w, "o", "open") ? 1 : is_word(w, "c", "create") ? -1 : 0 : 0;
+    int r = !w ? 2 : rest ? 0 : is_word(w, "o", "open") ? 1 : is_word(w, "c", "create") ? -1 : 0;
     free(copy);
     if (r < 0)
         dbe_fail(EX_USAGE, "%s exists; dbe never overwrites a file (the session opens it: leave "
@@ -443,7 +444,7 @@ static int session_loop(session *s, char **buf, size_t *cap, int asked)
                                                  : "index file, wide layout", s->nix);
         print_schema(s);
     }
-    for (int first = !asked;; first = 0) {
+    for (int first = !asked;;) {
         snprintf(prompt, sizeof prompt, "[index %u, error %s%s] > ", s->active,
                  s->last_error ? udb_strerror(s->last_error) : "0", s->in_txn ? ", in transaction" : "");
         if (!read_line(s, prompt, buf, cap)) {
@@ -454,6 +455,7 @@ static int session_loop(session *s, char **buf, size_t *cap, int asked)
         int a = first ? answered(s, *buf) : 0;
         if (a < 0)
             return EX_USAGE;
+        first = first && a == 2;
         if (!a && !run_line(s, *buf))
             return EX_OK;
     }

@@ -129,6 +129,8 @@ session 0 'A q1\nF q1\n' $S
 same "no question for an existing file" "$T/out" 'added\tq1\t1\nfound\tq1\t1\n'
 session 2 'c\n' $S
 has "C on an existing file" "$T/err" "exists; dbe never overwrites a file"
+session 0 '# the originals answer first\n\nO\nF q1\n' $S
+same "O after a comment and a blank line is still the answer" "$T/out" 'found\tq1\t1\n'
 session 1 'F q1\nC\n' $S
 has "C later is C n" "$T/err" "line 2: usage: C n"
 
