@@ -73,6 +73,14 @@ SO = $(LIB:.a=.so)
 SO_FILE = $(SO).$(VERSION)
 SO_LINK = $(SO).$(SOMAJOR)
 
+# The session's line editing and history: libedit when installed (pkg-config,
+# else a test compile); without it the session reads plain lines.
+EDIT := $(shell pkg-config --exists libedit 2>/dev/null && echo pc || { printf '\043include <stdio.h>\n\043include <editline/readline.h>\nint main(void) { return !readline(""); }\n' | $(CC) -x c - -ledit -o /dev/null 2>/dev/null && echo yes; })
+ifneq ($(EDIT),)
+  EDIT_CFLAGS = -DDBE_HAVE_LIBEDIT $(if $(filter pc,$(EDIT)),$(shell pkg-config --cflags libedit))
+  EDIT_LIBS = $(if $(filter pc,$(EDIT)),$(shell pkg-config --libs libedit),-ledit)
+endif
+
 LIB_SRC = $(sort $(wildcard udb/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DBE_SRC = $(sort $(wildcard dbe/*.c))
@@ -101,9 +109,10 @@ $(SO): $(SO_LINK)
 $(SO_LINK) $(SO):
 	$(call say,LN,$@)ln -sf $(notdir $<) $@
 
+$(DBE_OBJ): ALL_CFLAGS += $(EDIT_CFLAGS)
 $(DBE): $(DBE_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) $(DBE_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $(DBE_OBJ) $(LIB) $(EDIT_LIBS) $(LDLIBS) -o $@
 
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)

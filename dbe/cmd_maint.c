@@ -15,17 +15,6 @@
 
 enum { CHUNK = 65536 };
 
-char *dbe_with_ext(const char *name, const char *ext)
-{
-    size_t n = strlen(name);
-    char *p = malloc(n + strlen(ext) + 1);
-    if (p) {
-        memcpy(p, name, n);
-        strcpy(p + n, ext);
-    }
-    return p;
-}
-
 /* ---- hex dump ---------------------------------------------------------------------------- */
 void dbe_dump_start(dbe_dump *d, FILE *f, uint64_t base)
 {
@@ -81,6 +70,26 @@ void dbe_dump_end(dbe_dump *d)
         dump_line(d);
     if (d->have_prev)
         fprintf(d->f, "%08llx\n", (unsigned long long)d->off);
+}
+
+/* The file of a store's that a command on arg opens: NAME + ext for a store
+   or one of its files when that file exists (said on stderr when it is not
+   the file named), else arg itself (a heap alone has its own journal); a
+   fresh buffer or NULL. */
+static char *store_path(const char *arg, const char *ext)
+{
+    int named_file;
+    struct stat sb;
+    char *name = dbe_store_of(arg, &named_file);
+    char *path = name ? dbe_with_ext(name, ext) : NULL;
+    if (path && named_file && stat(path, &sb)) {
+        free(path);
+        path = NULL;
+    }
+    if (path && named_file && strcmp(path, arg))
+        dbe_say_store(name);
+    free(name);
+    return path ? path : strdup(arg);
 }
 
 /* ---- heap ------------------------------------------------------------------------------- */
@@ -171,12 +180,14 @@ int cmd_heap(int argc, char **argv)
     udb_heap *h;
     if (dbe_parse_opts(argc, argv, &o, "layout") != 1)
         return dbe_usage("heap");
-    char *path = dbe_is_store(argv[1]) ? dbe_with_ext(argv[1], ".dat") : strdup(argv[1]);
+    char *path = store_path(argv[1], ".dat");
     if (!path)
         return dbe_fail(EX_USAGE, "out of memory");
     dbe_options(&opts, &o, 0);
     int rc = udb_heap_open(path, &opts, &h), ex;
-    if (rc) {
+    if (rc == UDB_FORMAT) {
+        ex = dbe_not_kind("heap", path, &o, DBE_NEED_HEAP, udb_heap_errmsg(h));
+    } else if (rc) {
         ex = dbe_fail(dbe_open_exit(rc), "heap: %s", udb_heap_errmsg(h));
     } else {
         udb_heap_begin(h); /* one snapshot for the whole listing */
@@ -321,7 +332,7 @@ int cmd_recover(int argc, char **argv)
     int found = 0;
     if (dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
         return dbe_usage("recover");
-    char *path = dbe_is_store(argv[1]) ? dbe_with_ext(argv[1], ".ndx") : strdup(argv[1]);
+    char *path = store_path(argv[1], ".ndx");
     if (!path)
         return dbe_fail(EX_USAGE, "out of memory");
     dbe_options(&opts, &o, 1);
@@ -341,8 +352,11 @@ int cmd_checkpoint(int argc, char **argv)
     dbe_opts o = {0};
     if (dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
         return dbe_usage("checkpoint");
-    int rc;
-    if (dbe_is_store(argv[1])) {
+    int rc, named_file;
+    char *name = dbe_store_of(argv[1], &named_file);
+    int store = name != NULL;
+    free(name);
+    if (store) {
         dbe_store st;
         int ex = dbe_store_open(argv[1], &o, 1, "checkpoint", &st);
         if (ex)
@@ -365,9 +379,11 @@ int cmd_checkpoint(int argc, char **argv)
                 udb_heap_close(h);
                 return rc ? dbe_exit_code(rc) : (printf("%s: checkpointed\n", argv[1]), EX_OK);
             }
-            dbe_fail(dbe_open_exit(rc), "%s", udb_heap_errmsg(h));
+            int ex = rc == UDB_FORMAT
+                         ? dbe_not_kind("checkpoint", argv[1], &o, DBE_NEED_UDB, udb_heap_errmsg(h))
+                         : dbe_fail(dbe_open_exit(rc), "%s", udb_heap_errmsg(h));
             udb_heap_close(h);
-            return dbe_open_exit(rc);
+            return ex;
         }
         if (!rc && (rc = udb_ndx_checkpoint(d)))
             dbe_fail(dbe_exit_code(rc), "checkpoint: %s", udb_ndx_errmsg(d));

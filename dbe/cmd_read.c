@@ -11,6 +11,32 @@ static const char *layout_name(int l)
     return l == UDB_LAYOUT_CLASSIC ? "classic" : "wide";
 }
 
+void dbe_index_places_text(const udb_index_info *f)
+{
+    printf("  batches: %lld nodes, %lld leaves\n", (long long)f->def.create_nodes,
+           (long long)f->def.create_leaves);
+    printf("  levels %u, root %lld, first leaf %lld, last leaf %lld, free node %lld, free leaf %lld\n",
+           f->levels, (long long)f->root, (long long)f->first_leaf, (long long)f->last_leaf,
+           (long long)f->free_node, (long long)f->free_leaf);
+    if (!f->initialised)
+        printf("  no tree recorded in the index info (stale infos? see dbe check)\n");
+    else
+        printf("  sentinel: %s\n", f->sentinel_is_max ? "the maximum key"
+                                   : "the original's (not the maximum; udb rewrites it on the first change)");
+}
+
+void dbe_index_places_json(const udb_index_info *f)
+{
+    printf(", \"attrs\": %u, \"create_nodes\": %lld, \"create_leaves\": %lld, \"root\": %lld, "
+           "\"first_leaf\": %lld, \"last_leaf\": %lld, \"free_node\": %lld, \"free_leaf\": %lld, "
+           "\"initialised\": %s", f->def.attrs, (long long)f->def.create_nodes,
+           (long long)f->def.create_leaves, (long long)f->root, (long long)f->first_leaf,
+           (long long)f->last_leaf, (long long)f->free_node, (long long)f->free_leaf,
+           f->initialised ? "true" : "false");
+    if (f->initialised)
+        printf(", \"sentinel_is_max\": %s", f->sentinel_is_max ? "true" : "false");
+}
+
 static void print_index_text(udb_ndx *d, unsigned ix, const udb_index_info *f)
 {
     printf("index %u: %s keysize %u attrs %s maxitems %u (node %zu bytes, leaf %zu bytes)\n", ix,
@@ -20,35 +46,20 @@ static void print_index_text(udb_ndx *d, unsigned ix, const udb_index_info *f)
         printf("  not defined\n");
         return;
     }
-    printf("  batches: %lld nodes, %lld leaves\n", (long long)f->def.create_nodes,
-           (long long)f->def.create_leaves);
-    printf("  levels %u, root %lld, first leaf %lld, last leaf %lld, free node %lld, free leaf %lld\n",
-           f->levels, (long long)f->root, (long long)f->first_leaf, (long long)f->last_leaf,
-           (long long)f->free_node, (long long)f->free_leaf);
-    if (!f->initialised) {
-        printf("  no tree recorded in the index info (stale infos? see dbe check)\n");
-        return;
-    }
-    printf("  records %llu\n", (unsigned long long)dbe_count_records(d, ix));
-    printf("  sentinel: %s\n", f->sentinel_is_max
-                                   ? "the maximum key"
-                                   : "the original's (not the maximum; udb rewrites it on the first change)");
+    dbe_index_places_text(f);
+    if (f->initialised)
+        printf("  records %llu\n", (unsigned long long)dbe_count_records(d, ix));
 }
 
 static void print_index_json(udb_ndx *d, unsigned ix, const udb_index_info *f, int last)
 {
-    printf("    {\"index\": %u, \"type\": \"%s\", \"keysize\": %u, \"attrs\": %u, \"maxitems\": %u, "
-           "\"node_size\": %zu, \"leaf_size\": %zu, \"create_nodes\": %lld, \"create_leaves\": %lld, "
-           "\"levels\": %u, \"root\": %lld, \"first_leaf\": %lld, \"last_leaf\": %lld, "
-           "\"free_node\": %lld, \"free_leaf\": %lld, \"initialised\": %s",
-           ix, dbe_type_name(f->def.keytype), f->def.keysize, f->def.attrs, f->def.maxitems,
-           f->node_size, f->leaf_size, (long long)f->def.create_nodes,
-           (long long)f->def.create_leaves, f->levels, (long long)f->root,
-           (long long)f->first_leaf, (long long)f->last_leaf, (long long)f->free_node,
-           (long long)f->free_leaf, f->initialised ? "true" : "false");
+    printf("    {\"index\": %u, \"type\": \"%s\", \"keysize\": %u, \"maxitems\": %u, "
+           "\"node_size\": %zu, \"leaf_size\": %zu, \"levels\": %u",
+           ix, dbe_type_name(f->def.keytype), f->def.keysize, f->def.maxitems, f->node_size,
+           f->leaf_size, f->levels);
+    dbe_index_places_json(f);
     if (f->initialised)
-        printf(", \"records\": %llu, \"sentinel_is_max\": %s",
-               (unsigned long long)dbe_count_records(d, ix), f->sentinel_is_max ? "true" : "false");
+        printf(", \"records\": %llu", (unsigned long long)dbe_count_records(d, ix));
     printf("}%s\n", last ? "" : ",");
 }
 
@@ -122,7 +133,7 @@ int dbe_open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap **h)
         return 0;
     }
     if (rh == UDB_FORMAT)
-        dbe_fail(rc, "%s; %s", udb_ndx_errmsg(*d), udb_heap_errmsg(*h));
+        dbe_not_kind(dbe_command, path, o, DBE_NEED_UDB, udb_ndx_errmsg(*d));
     else
         dbe_fail(rh, "%s", udb_heap_errmsg(*h));
     return rh;
@@ -141,6 +152,7 @@ int cmd_info(int argc, char **argv)
         return dbe_usage("info");
     if (dbe_is_store(argv[1]))
         return dbe_info_store(argv[1], &o);
+    dbe_say_store_file("info", argv[1]);
     udb_ndx *d;
     udb_heap *h;
     int rc = dbe_open_any(argv[1], &o, &d, &h);
@@ -288,6 +300,7 @@ int cmd_check(int argc, char **argv)
         return dbe_usage("check");
     if (dbe_is_store(argv[1]))
         return dbe_check_store(argv[1], &o);
+    dbe_say_store_file("check", argv[1]);
     if (dbe_report_hot(argv[1], argv[1]))
         return EX_ABSENT;
     udb_ndx *d;

@@ -1,8 +1,9 @@
 /*
- * cmd_stat.c — dbe stat: the shape of a file in numbers. Per index of a
- * MultiIndex file: records, distinct keys, levels, nodes per level, fill,
- * free nodes and leaves, bytes used and wasted; for a heap file: live
- * bytes, holes and the largest; for a store both; as text or --json.
+ * cmd_stat.c — dbe stat: the shape of a file in numbers, with every
+ * attribute dbe info shows. Per index of a MultiIndex file: records,
+ * distinct keys, levels, nodes per level, fill, free nodes and leaves,
+ * bytes used and wasted; for a heap file: live bytes, holes and the
+ * largest; for a store both and its descriptor; as text or --json.
  * Reads through udb_ndx_check, the tree walk and udb_heap_*; opens files
  * read-only and changes nothing.
  */
@@ -126,6 +127,8 @@ static void text_index(unsigned i, const ixstat *x)
     const udb_index_info *f = &x->inf;
     printf("index %u: %s keysize %u maxitems %u (node %zu bytes, leaf %zu bytes)\n", i,
            dbe_type_name(f->def.keytype), f->def.keysize, f->def.maxitems, f->node_size, f->leaf_size);
+    printf("  attrs %s\n", dbe_attrs_name(f->def.attrs));
+    dbe_index_places_text(f);
     printf("  records %llu, distinct keys %llu, levels %u, nodes %llu\n",
            (unsigned long long)x->ck.records, (unsigned long long)x->ck.distinct, x->ck.levels,
            (unsigned long long)x->ck.nodes);
@@ -145,6 +148,7 @@ static void ndx_text(const ndxstat *s, const char *path)
 {
     printf("file: %s (MultiIndex, %s layout, %llu bytes)\n", path,
            s->layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide", (unsigned long long)s->size);
+    printf("indexes: %u\n", s->n);
     for (unsigned i = 0; i < s->n; i++) {
         if (s->ix[i].inf.def.keytype == UDB_KEY_VOID)
             printf("index %u: not defined\n", i + 1);
@@ -165,6 +169,8 @@ static void heap_text(const heapstat *s, const char *path)
            (unsigned long long)s->f.hole_bytes, (unsigned long long)s->largest);
     printf("  holes tables %u, %llu bytes; header %llu bytes\n", s->f.tables,
            (unsigned long long)s->table_bytes, (unsigned long long)s->header);
+    printf("  first holes table %lld, %u slots per table (%zu bytes each)\n",
+           (long long)s->f.first_table, s->f.table_slots, s->f.table_size);
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------------- */
@@ -194,6 +200,7 @@ static void json_index(unsigned i, const ixstat *x, const char *in)
                (unsigned long long)x->slack, x->why[0] ? "false" : "true");
         json_levels("nodes_per_level", &x->lv, 0);
         json_levels("items_per_level", &x->lv, 1);
+        dbe_index_places_json(f);
     }
     printf("}");
 }
@@ -222,11 +229,13 @@ static void heap_json(const heapstat *s, const char *path, const char *in)
     printf(",\n%s  \"kind\": \"heap\",\n%s  \"layout\": \"%s\",\n%s  \"size\": %llu,\n"
            "%s  \"live_bytes\": %llu,\n%s  \"holes\": %llu,\n%s  \"hole_bytes\": %llu,\n"
            "%s  \"largest_hole\": %llu,\n%s  \"tables\": %u,\n%s  \"table_bytes\": %llu,\n"
+           "%s  \"first_table\": %lld,\n%s  \"table_slots\": %u,\n%s  \"table_size\": %zu,\n"
            "%s  \"header_bytes\": %llu\n%s}",
            in, in, s->f.layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide", in,
            (unsigned long long)s->f.file_size, in, (unsigned long long)s->live, in,
            (unsigned long long)s->f.holes, in, (unsigned long long)s->f.hole_bytes, in,
            (unsigned long long)s->largest, in, s->f.tables, in, (unsigned long long)s->table_bytes,
+           in, (long long)s->f.first_table, in, s->f.table_slots, in, s->f.table_size,
            in, (unsigned long long)s->header, in);
 }
 
@@ -273,9 +282,12 @@ static int stat_store(const char *name, const dbe_opts *o, unsigned *problems)
     if (ex == EX_OK && o->json) {
         printf("{\n  \"store\": ");
         dbe_json_string(stdout, (const uint8_t *)name, strlen(name));
-        printf(",\n  \"kind\": \"store\",\n  \"index_file\": ");
+        printf(",\n  \"kind\": \"store\",\n");
+        dbe_store_about_print(name, o, 1);
+        printf("  \"index_file\": ");
     } else if (ex == EX_OK) {
         printf("store: %s (%s + %s)\n", name, ndx, dat);
+        dbe_store_about_print(name, o, 0);
     }
     if (ex == EX_OK)
         ex = stat_path(ndx, o, "  ", problems);
@@ -295,8 +307,10 @@ int cmd_stat(int argc, char **argv)
     unsigned problems = 0;
     if (dbe_parse_opts(argc, argv, &o, "layout,json") != 1)
         return dbe_usage("stat");
-    int ex = dbe_is_store(argv[1]) ? stat_store(argv[1], &o, &problems)
-                                   : stat_path(argv[1], &o, "", &problems);
+    int store = dbe_is_store(argv[1]);
+    if (!store)
+        dbe_say_store_file("stat", argv[1]);
+    int ex = store ? stat_store(argv[1], &o, &problems) : stat_path(argv[1], &o, "", &problems);
     if (ex == EX_OK && o.json)
         putchar('\n');
     if (ex == EX_OK && problems && !o.json)

@@ -1,8 +1,8 @@
 /*
- * cmd_store.c — dbe's record-store commands: create-store, put, get, del,
- * scan, compact, info of a store (its descriptor, what can be rebuilt), and
- * opening a store with its index definitions (shared with export and
- * import). Works through udb_store_* only; never touches
+ * cmd_store.c — dbe's record-store commands: create-store, put, update,
+ * get, del, compact, info of a store (its descriptor, what can be rebuilt),
+ * and opening a store with its index definitions (shared with scan, count,
+ * export and import). Works through udb_store_* only; never touches
  * NAME.ndx or NAME.dat directly.
  */
 #include <stdlib.h>
@@ -12,28 +12,6 @@
 #include "dbe_store.h"
 
 /* ---- opening -------------------------------------------------------------------------- */
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-int dbe_is_store(const char *name)
-{
-    size_t n = strlen(name);
-    char *p = malloc(n + 5);
-    int yes = 0;
-    if (p && !exists(name)) {
-        memcpy(p, name, n);
-        memcpy(p + n, ".ndx", 5);
-        yes = exists(p);
-        memcpy(p + n, ".dat", 5);
-        yes = exists(p) && (yes || udb_store_owner(p, NULL, NULL, 0)); /* NAME.ndx may be lost */
-    }
-    free(p);
-    return yes;
-}
-
 static int store_defs(dbe_store *st, const char *cmd)
 {
     st->n = udb_store_count(st->s);
@@ -52,12 +30,21 @@ static int store_defs(dbe_store *st, const char *cmd)
     return EX_OK;
 }
 
-int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char *cmd, dbe_store *st)
+int dbe_store_open(const char *arg, const dbe_opts *o, int writable, const char *cmd, dbe_store *st)
 {
     udb_options opts;
+    int named_file;
+    struct stat sb;
     memset(st, 0, sizeof *st);
+    st->name = dbe_store_of(arg, &named_file);
+    if (!st->name && !stat(arg, &sb))
+        return dbe_not_kind(cmd, arg, o, DBE_NEED_STORE, NULL);
+    if (!st->name && !(st->name = strdup(arg))) /* the library says what is missing */
+        return dbe_fail(EX_USAGE, "out of memory");
+    if (named_file)
+        dbe_say_store(st->name);
     dbe_options(&opts, o, writable);
-    int rc = udb_store_open(name, &opts, &st->s);
+    int rc = udb_store_open(st->name, &opts, &st->s);
     if (rc)
         return dbe_fail(dbe_open_exit(rc), "%s: %s", cmd, udb_store_errmsg(st->s));
     return store_defs(st, cmd);
@@ -71,6 +58,7 @@ int dbe_store_close(dbe_store *st, int ex)
     free(st->key);
     free(st->len);
     free(st->inf);
+    free(st->name);
     if (rc && ex == EX_OK)
         return dbe_fail(EX_USAGE, "closing the store failed (%s)", udb_strerror(rc));
     return ex;
@@ -136,7 +124,7 @@ static int read_stdin(udb_val *v)
         got = fread((char *)v->data + v->len, 1, v->cap - v->len, stdin);
         v->len += got;
     } while (got);
-    return ferror(stdin) ? dbe_fail(EX_USAGE, "put: reading the standard input failed") : EX_OK;
+    return EX_OK;
 }
 
 /* argv: put STORE KEY... -- VALUE; the position of that "--" (the one
@@ -146,10 +134,29 @@ static int put_split(int npos, char **argv)
     return npos >= 3 && !strcmp(argv[npos - 1], "--") ? npos - 1 : 0;
 }
 
+/* The VALUE argument: itself, or for "-" the standard input into v. */
+static int value_arg(const char *cmd, const char *value, udb_val *v, const void **p, size_t *len)
+{
+    *p = value;
+    *len = strlen(value);
+    if (strcmp(value, "-"))
+        return EX_OK;
+    int ex = read_stdin(v);
+    if (ex)
+        return ex;
+    if (ferror(stdin))
+        return dbe_fail(EX_USAGE, "%s: reading the standard input failed", cmd);
+    *p = v->data ? v->data : "";
+    *len = v->len;
+    return EX_OK;
+}
+
 static int put_record(dbe_store *st, int nkeys, char **keys, const char *value)
 {
     udb_val v = {0};
     udb_key k[64];
+    const void *p;
+    size_t len;
     if ((unsigned)nkeys != st->n)
         return dbe_fail(EX_USAGE, "put: the store has %u index(es): give one KEY for each, in "
                         "index order, then -- VALUE", st->n);
@@ -158,9 +165,7 @@ static int put_record(dbe_store *st, int nkeys, char **keys, const char *value)
             return EX_USAGE;
         k[i] = (udb_key){st->key[i], st->len[i]};
     }
-    int ex = strcmp(value, "-") ? EX_OK : read_stdin(&v);
-    const void *p = v.data ? v.data : value;
-    size_t len = v.data ? v.len : strlen(value);
+    int ex = value_arg("put", value, &v, &p, &len);
     int rc = ex ? 0 : udb_store_put(st->s, k, p, len);
     if (rc)
         ex = dbe_fail(rc == UDB_EXISTS ? EX_ABSENT : EX_USAGE, "put: %s", udb_store_errmsg(st->s));
@@ -179,6 +184,36 @@ int cmd_put(int argc, char **argv)
     int ex = dbe_store_open(argv[1], &o, 1, "put", &st);
     if (ex == EX_OK)
         ex = put_record(&st, dash - 2, argv + 2, argv[dash + 1]);
+    return dbe_store_close(&st, ex);
+}
+
+/* update STORE [-i N] KEY -- VALUE: the newest record with KEY, in one
+   transaction (udb_store_update). */
+int cmd_update(int argc, char **argv)
+{
+    dbe_opts o = {0};
+    dbe_store st;
+    udb_val v = {0};
+    const void *p;
+    size_t len;
+    int npos = dbe_parse_opts(argc, argv, &o, "layout,index,sync");
+    if (npos < 0 || put_split(npos, argv) != 3)
+        return dbe_usage("update");
+    unsigned ix = o.index ? o.index : 1;
+    int ex = dbe_store_open(argv[1], &o, 1, "update", &st);
+    if (ex == EX_OK)
+        ex = dbe_store_key(&st, ix, "update", argv[2]);
+    if (ex == EX_OK)
+        ex = value_arg("update", argv[4], &v, &p, &len);
+    if (ex == EX_OK) {
+        int rc = udb_store_update(st.s, ix, st.key[ix - 1], st.len[ix - 1], p, len);
+        if (rc == UDB_NOTFOUND)
+            ex = dbe_fail(EX_ABSENT, "update: index %u holds no record with the key %s; nothing "
+                          "changed (dbe put adds one)", ix, argv[2]);
+        else if (rc)
+            ex = dbe_fail(EX_USAGE, "update: %s", udb_store_errmsg(st.s));
+    }
+    udb_val_free(&v);
     return dbe_store_close(&st, ex);
 }
 
@@ -247,73 +282,6 @@ int cmd_del(int argc, char **argv)
     return dbe_store_close(&st, ex);
 }
 
-/* ---- scan --------------------------------------------------------------------------------- */
-typedef struct scan_out {
-    const udb_index_info *inf;
-    int keys_only;
-} scan_out;
-
-static int scan_line(void *arg, const udb_item *key, const void *val, size_t len)
-{
-    scan_out *so = arg;
-    dbe_key_print(stdout, so->inf, UDB_LAYOUT_AUTO, key->key, 0);
-    if (!so->keys_only) {
-        putchar('\t');
-        dbe_escape(stdout, val, len);
-    }
-    putchar('\n');
-    return ferror(stdout) ? UDB_IO : 0;
-}
-
-/* Parse an optional bound (--from, --to, --prefix) of index ix into buf. */
-static int scan_bound(dbe_store *st, unsigned ix, const char *what, const char *text, uint8_t **buf,
-                      size_t *len)
-{
-    *buf = NULL;
-    *len = 0;
-    if (!text)
-        return EX_OK;
-    if (!(*buf = malloc(st->inf[ix - 1].def.keysize)))
-        return dbe_fail(EX_USAGE, "out of memory");
-    char err[200];
-    if (dbe_key_parse(&st->inf[ix - 1], UDB_LAYOUT_AUTO, text, *buf, len, err, sizeof err))
-        return dbe_fail(EX_USAGE, "scan: %s: %s", what, err);
-    return EX_OK;
-}
-
-static int scan_run(dbe_store *st, const dbe_opts *o, unsigned ix)
-{
-    uint8_t *b[3] = {NULL, NULL, NULL};
-    size_t l[3];
-    int ex = ix > st->n ? dbe_fail(EX_USAGE, "scan: no index %u (the store has %u)", ix, st->n)
-                        : EX_OK;
-    if (ex == EX_OK && !(ex = scan_bound(st, ix, "--from", o->from, &b[0], &l[0])) &&
-        !(ex = scan_bound(st, ix, "--to", o->to, &b[1], &l[1])) &&
-        !(ex = scan_bound(st, ix, "--prefix", o->prefix, &b[2], &l[2]))) {
-        scan_out so = {&st->inf[ix - 1], o->keys};
-        int rc = udb_store_scan(st->s, ix, b[0], l[0], b[1], l[1], b[2], l[2], scan_line, &so);
-        if (rc == UDB_IO && ferror(stdout))
-            ex = dbe_fail(EX_USAGE, "scan: writing the output failed");
-        else if (rc)
-            ex = dbe_fail(dbe_exit_code(rc), "scan: %s", udb_store_errmsg(st->s));
-    }
-    for (int i = 0; i < 3; i++)
-        free(b[i]);
-    return ex;
-}
-
-int cmd_scan(int argc, char **argv)
-{
-    dbe_opts o = {0};
-    dbe_store st;
-    if (dbe_parse_opts(argc, argv, &o, "layout,index,from,to,prefix,keys") != 1)
-        return dbe_usage("scan");
-    int ex = dbe_store_open(argv[1], &o, 0, "scan", &st);
-    if (ex == EX_OK)
-        ex = scan_run(&st, &o, o.index ? o.index : 1);
-    return dbe_store_close(&st, ex);
-}
-
 /* ---- compact -------------------------------------------------------------------------------- */
 static long long file_size(const char *name, const char *ext)
 {
@@ -331,14 +299,14 @@ int cmd_compact(int argc, char **argv)
         return dbe_usage("compact");
     int ex = dbe_store_open(argv[1], &o, 1, "compact", &st);
     if (ex == EX_OK) {
-        long long before = file_size(argv[1], ".dat"), after;
+        long long before = file_size(st.name, ".dat"), after;
         int rc = udb_store_compact(st.s);
         dbe_progress_end();
-        after = file_size(argv[1], ".dat");
+        after = file_size(st.name, ".dat");
         if (rc)
             ex = dbe_fail(dbe_exit_code(rc), "compact: %s", udb_store_errmsg(st.s));
         else
-            printf("%s.dat: %lld bytes before, %lld after (%lld freed)\n", argv[1], before, after,
+            printf("%s.dat: %lld bytes before, %lld after (%lld freed)\n", st.name, before, after,
                    before - after);
     }
     return dbe_store_close(&st, ex);
@@ -413,15 +381,42 @@ static void print_defs(const char *name, const dbe_opts *o, udb_store_about *a)
                dbe_attrs_name(a->index[i].attrs), a->index[i].maxitems, from);
 }
 
-static void info_json(const char *name, const udb_store_about *a)
+static void print_descriptor(const udb_store_about *a)
+{
+    printf("descriptor: version %u, %u index(es), new records %s\n", a->version, a->num_indexes,
+           a->compress ? "deflated when that saves space" : "stored plain");
+}
+
+static void about_json(const udb_store_about *a)
 {
     static const char *kinds[] = {"no", "with_definitions", "alone"};
+    printf("  \"descriptor_version\": %u,\n  \"compress\": %s,\n  \"keyed\": %s,\n"
+           "  \"rebuild\": \"%s\",\n", a->version, a->compress ? "true" : "false",
+           a->keyed ? "true" : "false", kinds[rebuild_kind(a)]);
+}
+
+int dbe_store_about_print(const char *name, const dbe_opts *o, int json)
+{
+    udb_store_about a;
+    char msg[512];
+    int rc = about(name, o, &a, msg, sizeof msg);
+    if (!rc && json)
+        about_json(&a);
+    if (!rc && !json) {
+        print_descriptor(&a);
+        print_rebuild(name, &a);
+    }
+    return rc;
+}
+
+static void info_json(const char *name, const udb_store_about *a)
+{
     printf("{\n  \"store\": ");
     dbe_json_string(stdout, (const uint8_t *)name, strlen(name));
-    printf(",\n  \"kind\": \"store\",\n  \"layout\": \"%s\",\n  \"descriptor_version\": %u,\n"
-           "  \"compress\": %s,\n  \"keyed\": %s,\n  \"rebuild\": \"%s\",\n  \"indexes\": [",
-           a->layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide", a->version,
-           a->compress ? "true" : "false", a->keyed ? "true" : "false", kinds[rebuild_kind(a)]);
+    printf(",\n  \"kind\": \"store\",\n  \"layout\": \"%s\",\n",
+           a->layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide");
+    about_json(a);
+    printf("  \"indexes\": [");
     for (unsigned i = 0; i < a->num_indexes; i++)
         if (a->defs)
             printf("%s\n    {\"index\": %u, \"type\": \"%s\", \"keysize\": %u, \"attrs\": %u, "
@@ -446,8 +441,7 @@ int dbe_info_store(const char *name, const dbe_opts *o)
     int classic = a.layout == UDB_LAYOUT_CLASSIC;
     printf("store: %s (%s.ndx + %s.dat)\nlayout: %s (%d-bit positions)\n", name, name, name,
            classic ? "classic" : "wide", classic ? 32 : 64);
-    printf("descriptor: version %u, %u index(es), new records %s\n", a.version, a.num_indexes,
-           a.compress ? "deflated when that saves space" : "stored plain");
+    print_descriptor(&a);
     print_defs(name, o, &a);
     print_rebuild(name, &a);
     return EX_OK;

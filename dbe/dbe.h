@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "udb.h"
+#include "json.h"
 
 enum { EX_OK = 0, EX_ABSENT = 1, EX_USAGE = 2 };
 
@@ -21,6 +22,7 @@ typedef struct dbe_opts {
     int compress, hex, keys, sorted;        /* flags of the store commands */
     const char *from, *to, *prefix, *format; /* their values, NULL when absent */
     const char *output;  /* -o OUT of repair, NULL when absent */
+    const char *limit;   /* --limit N of scan, NULL when absent */
     unsigned maxitems, keysize; /* --maxitems, --keysize of convert, 0 when absent */
 } dbe_opts;
 
@@ -51,8 +53,6 @@ const char *dbe_attrs_name(unsigned attrs);
 long dbe_unescape(const char *s, uint8_t *out, size_t max);
 /* Bytes with C escapes: printable ASCII as is, \\ \n \t, \xHH otherwise. */
 void dbe_escape(FILE *f, const uint8_t *p, size_t n);
-/* Bytes as a JSON string, quotes included (the bytes themselves: UTF-8 stays). */
-void dbe_json_string(FILE *f, const uint8_t *p, size_t n);
 
 /* `dbe --raw COMMAND`: index- and heap-level writes to a record store's
    own files are allowed (UDB_RAW); set by main before the command runs. */
@@ -66,13 +66,24 @@ void dbe_options(udb_options *opts, const dbe_opts *o, int writable);
    dbe --raw: prints which store it belongs to and the store commands to
    use; returns EX_USAGE. EX_OK when path is no store's or --raw was given. */
 int dbe_refuse_store_file(const char *cmd, const char *path);
+/* What a command needs its file to be (dbe_not_kind). */
+enum { DBE_NEED_NDX, DBE_NEED_HEAP, DBE_NEED_UDB, DBE_NEED_STORE };
+/* path (an argument of cmd) could not be opened as what cmd needs: one
+   message saying what it is instead (a record store or one of its files,
+   a file of the other kind, an empty file, no udb file; libmsg, the
+   library's message of the failed open, otherwise) and what to use;
+   returns the exit code (2 when path does not exist, else 1). */
+int dbe_not_kind(const char *cmd, const char *path, const dbe_opts *o, int need, const char *libmsg);
+/* 1 when path itself begins with a store descriptor: a record store's heap. */
+int dbe_store_heap(const char *path);
 /* Open path read-only as a MultiIndex file or, failing that, as a heap
    file: the other handle is NULL. Prints on failure; close both with
    dbe_close_any. */
 int dbe_open_any(const char *path, const dbe_opts *o, udb_ndx **d, udb_heap **h);
 void dbe_close_any(udb_ndx *d, udb_heap *h);
 /* Open an index file (read-only unless writable) with a forced layout; a
-   writable open of a store's index file is refused (dbe_refuse_store_file). */
+   writable open of a store's index file is refused (dbe_refuse_store_file);
+   a file of another kind is named (dbe_not_kind). */
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out);
 /* Create path with one index per definition, in one transaction; refuses
    an existing path and leaves no file behind on failure. Prints errors. */
@@ -107,9 +118,15 @@ int dbe_tree_levels(udb_ndx *d, unsigned ix, dbe_levels *out);
 void dbe_print_finding(void *arg, int severity, int64_t off, unsigned index, const char *text);
 int dbe_print_check_summary(const udb_check_report *rep);
 
-/* Progress on a terminal (stderr), quiet in a pipe; DBE_PROGRESS=1 in the
-   environment shows it anyway (for the tests). At most 5 lines a second,
-   but a new phase (another what) at once. */
+/* Help text: lead, padded to indent, then text word-wrapped to fit 80
+   columns, continuation lines indented by indent. */
+void dbe_wrap(FILE *f, const char *lead, size_t indent, const char *text);
+
+/* Progress on a terminal (stderr), one line rewritten in place (CR, the
+   text, ESC [K) and cleared at the end; quiet in a pipe. DBE_PROGRESS=1
+   in the environment shows it anyway, as plain text without escapes,
+   ended by a newline (for the tests). At most 5 updates a second, but a
+   new phase (another what) at once. */
 void dbe_progress(const char *what, uint64_t done, uint64_t total);
 void dbe_progress_end(void);
 /* The library's progress callback (udb_options.progress): dbe_progress. */
@@ -125,11 +142,15 @@ int cmd_append(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_session(int argc, char **argv);
+/* "libedit" when the session has line editing and history on a terminal. */
+const char *dbe_session_editing(void);
 int cmd_create_store(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_del(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_count(int argc, char **argv);
+int cmd_update(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_heap(int argc, char **argv);
 int cmd_read(int argc, char **argv);

@@ -1,8 +1,8 @@
 /*
  * keys.c — keys as text in dbe: parsing typed text (decimal numbers, 0x hex
  * for any type, C escapes in strings) into a keysize buffer, printing
- * keys for listings, the escapes of bytes in text and JSON, and the names
- * of key types and attributes. Owns nothing else.
+ * keys for listings, the C escapes of bytes, and the names of key types
+ * and attributes. Owns nothing else (JSON is json.c's).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -215,21 +215,4 @@ void dbe_escape(FILE *f, const uint8_t *p, size_t n)
         else
             fprintf(f, "\\x%02x", c);
     }
-}
-
-void dbe_json_string(FILE *f, const uint8_t *p, size_t n)
-{
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        int c = p[i];
-        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
-                      : c == '\t' ? "\\t" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
-        if (e)
-            fputs(e, f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
 }

@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "dbe.h"
+#include "dbe_store.h"
 
 typedef struct command {
     const char *name;
@@ -44,8 +44,15 @@ static const command commands[] = {
      "the value of the newest record with KEY, raw on stdout (--hex: dumped); exit 1 if absent"},
     {"del", cmd_del, "del STORE [-i N] KEY",
      "remove every record with KEY from every index; prints how many; exit 1 if none"},
-    {"scan", cmd_scan, "scan STORE [-i N] [--from K] [--to K] [--prefix P] [--keys]",
-     "records in key order: key<TAB>value with C escapes (--keys: keys only)"},
+    {"update", cmd_update, "update STORE [-i N] KEY -- VALUE",
+     "replace the value of the newest record with KEY (one transaction; VALUE - reads stdin); "
+     "exit 1 if absent"},
+    {"scan", cmd_scan,
+     "scan STORE [-i N] [--from K] [--to K] [--prefix P] [--keys] [--limit N] [--reverse] [--json]",
+     "records in key order: key<TAB>value with C escapes (--keys: keys only; --reverse: from the "
+     "last; --limit: the first N; --json: JSON lines, text that is not UTF-8 as {\"base64\": ...})"},
+    {"count", cmd_count, "count STORE|FILE [-i N]",
+     "the number of records (of index N of a MultiIndex FILE)"},
     {"compact", cmd_compact, "compact STORE",
      "move records over the holes and shrink STORE.dat; prints its size before and after"},
     {"export", cmd_export, "export STORE|FILE [-i N] [--format tsv|csv|jsonl]",
@@ -79,9 +86,10 @@ static const command commands[] = {
     {"stat", cmd_stat, "stat FILE|STORE [--json]",
      "per index: records, distinct keys, levels, nodes per level, fill, free blocks, bytes used "
      "and wasted; per heap: live bytes, holes, the largest; exit 1 if the check finds problems"},
-    {"session", cmd_session, "[session] [--layout classic|wide] FILE",
-     "the originals' interactive test program: C(reate) or O(pen), then A D F N L . + - T R C S "
-     "X; H lists them"},
+    {"session", cmd_session, "[session] [--layout classic|wide] FILE|STORE",
+     "the originals' interactive test program on an index file (A D F N L . + - T R C S; a new "
+     "FILE: C creates it) or on a record store (get put update del scan C S); BEGIN COMMIT "
+     "ROLLBACK; H (help) lists them, X (quit) ends; in a pipe exit 1 if a command failed"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -90,16 +98,21 @@ static void help(FILE *f)
 {
     fprintf(f, "usage: dbe [--raw] COMMAND [ARGS]   (dbe --help, dbe COMMAND --help)\n\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (strlen(commands[i].usage) > 52)
-            fprintf(f, "  dbe %s\n  %-56s %s\n", commands[i].usage, "", commands[i].help);
-        else
-            fprintf(f, "  dbe %-52s %s\n", commands[i].usage, commands[i].help);
+        dbe_wrap(f, "  dbe ", 6, commands[i].usage);
+        dbe_wrap(f, "", 8, commands[i].help);
     }
     fprintf(f, "\nKeys are typed text: decimal for INTEGER/LONG_INT/NUM_BLOCK, 0x... hex for any\n"
                "type, C escapes (\\\\ \\n \\t \\xHH) in strings. Exit status: 0 success, 1 absent\n"
-               "or damaged, 2 usage or I/O error. A record store's own NAME.ndx and NAME.dat are\n"
-               "changed only through the store commands; dbe --raw COMMAND ... lets the file\n"
-               "commands write them (and break the store). See dbe(1).\n");
+               "or damaged, 2 usage or I/O error. A store is named NAME, NAME.ndx or NAME.dat.\n"
+               "A record store's own NAME.ndx and NAME.dat are changed only through the store\n"
+               "commands; dbe --raw COMMAND ... lets the file commands write them (and break\n"
+               "the store). See dbe(1).\n");
+}
+
+/* "usage: dbe USAGE", wrapped under its first word. */
+static void usage_line(FILE *f, const command *c)
+{
+    dbe_wrap(f, "usage: dbe ", 11, c->usage);
 }
 
 static const command *find_command(const char *name)
@@ -114,7 +127,7 @@ int dbe_usage(const char *cmd)
 {
     const command *c = find_command(cmd);
     if (c)
-        fprintf(stderr, "usage: dbe %s\n", c->usage);
+        usage_line(stderr, c);
     else
         help(stderr);
     return EX_USAGE;
@@ -125,18 +138,20 @@ static int run(const command *c, int argc, char **argv)
     dbe_command = c->name;
     for (int a = 1; a < argc; a++)
         if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
-            printf("usage: dbe %s\n  %s\n", c->usage, c->help);
+            usage_line(stdout, c);
+            dbe_wrap(stdout, "", 2, c->help);
             return EX_OK;
         }
     return c->run(argc, argv);
 }
 
 /* "dbe FILE" and "dbe --layout L FILE" start a session; a bare word is
-   taken for a mistyped command unless it looks like a file name. */
+   taken for a mistyped command unless it looks like a file name or is a
+   store. */
 static int starts_session(const char *arg)
 {
     return !strncmp(arg, "--layout", 8) || !strncmp(arg, "--sync", 6) || strchr(arg, '/') ||
-           strchr(arg, '.');
+           strchr(arg, '.') || dbe_is_store(arg);
 }
 
 int main(int argc, char **argv)
@@ -151,13 +166,20 @@ int main(int argc, char **argv)
         help(stderr);
         return EX_USAGE;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        (!strcmp(argv[1], "help") && argc == 2)) {
         help(stdout);
         return EX_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("dbe (udb) %s\n", udb_version());
+        printf("dbe (udb) %s\nsession line editing: %s\n", udb_version(), dbe_session_editing());
         return EX_OK;
+    }
+    if (!strcmp(argv[1], "help") && argc > 2) { /* dbe help CMD */
+        char *args[] = {argv[2], (char *)"--help", NULL};
+        const command *h = find_command(argv[2]);
+        return h ? run(h, 2, args)
+                 : dbe_fail(EX_USAGE, "unknown command '%s' (dbe --help lists them)", argv[2]);
     }
 
     const command *c = find_command(argv[1]);

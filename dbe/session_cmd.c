@@ -1,8 +1,9 @@
 /*
- * session_cmd.c — the record commands of the interactive session (A D F N
- * L . + - T R C S), each on the active index through that index's own
- * cursor, as the originals' one POSITION per index. Prints results on
- * stdout; must not read input or open and close the file (session.c does).
+ * session_cmd.c — the record commands of the interactive session on an
+ * index file (A D F N L . + - T R S), each on the active index through
+ * that index's own cursor, as the originals' one POSITION per index.
+ * Prints results on stdout; must not read input or open and close the
+ * file (session.c does).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -58,8 +59,7 @@ static void say_record(session *s, const char *word, const uint8_t *key, int64_t
     printf("\t%" PRId64 "\n", dp);
 }
 
-/* "word<TAB>key": a key the command was about. */
-static void say_key(session *s, const char *word, const uint8_t *key)
+void session_say_key(session *s, const char *word, const uint8_t *key)
 {
     printf("%s\t", word);
     dbe_key_print(stdout, &s->inf[s->active - 1], s->layout, key, 0);
@@ -89,7 +89,7 @@ void scmd_delete(session *s, const char *arg)
         return;
     int rc = udb_cursor_delete_key(c, s->key, len, &removed);
     if (rc == UDB_NOTFOUND) {
-        say_key(s, "absent", s->key);
+        session_say_key(s, "absent", s->key);
     } else if (rc) {
         session_fail(s, rc, "D");
     } else {
@@ -109,7 +109,7 @@ void scmd_find(session *s, const char *arg)
         return;
     int rc = udb_cursor_find(c, s->key, len, &it);
     if (rc == UDB_NOTFOUND)
-        say_key(s, "absent", s->key);
+        session_say_key(s, "absent", s->key);
     else if (rc)
         session_fail(s, rc, "F");
     else
@@ -247,17 +247,6 @@ void scmd_remove(session *s, const char *arg)
     if (c)
         say_move(s, udb_cursor_delete(c, &it), &it, "removed", "not removed: no current record",
                  "R");
-}
-
-void scmd_change(session *s, const char *arg)
-{
-    unsigned long long n;
-    if (dbe_parse_uint(arg, s->nix, &n) || n == 0) {
-        session_refuse(s, "C takes an index number 1..%u, not '%s'", s->nix, arg);
-        return;
-    }
-    s->active = (unsigned)n;
-    printf("index\t%u\n", s->active);
 }
 
 static void stats_cursor(session *s)

@@ -1,6 +1,7 @@
 /*
  * util.c — dbe's shared plumbing: exit codes, messages, option parsing,
- * progress display, opening files. Owns no command logic.
+ * help text wrapping, progress display, opening files. Owns no command
+ * logic.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "dbe.h"
+#include "dbe_store.h"
 
 int dbe_exit_code(int rc)
 {
@@ -118,7 +119,7 @@ static int store_flag(dbe_opts *o, const char *name)
     return flag != NULL;
 }
 
-/* The store commands' values (--from --to --prefix --format). */
+/* The store commands' values (--from --to --prefix --format --limit, -o). */
 static void store_value(dbe_opts *o, const char *name, const char *v)
 {
     if (!strcmp(name, "from"))
@@ -131,6 +132,8 @@ static void store_value(dbe_opts *o, const char *name, const char *v)
         o->format = v;
     else if (!strcmp(name, "output"))
         o->output = v;
+    else if (!strcmp(name, "limit"))
+        o->limit = v;
 }
 
 /* --maxitems and --keysize: a number 1..65535; -1 after a message. */
@@ -255,20 +258,28 @@ int dbe_refuse_store_file(const char *cmd, const char *path)
     if (dbe_raw || !udb_store_owner(path, NULL, name, sizeof name))
         return EX_OK;
     return dbe_fail(EX_USAGE, "%s: %s belongs to the record store %s: writing it alone would break "
-                    "the store; use dbe put, del, import, compact or repair %s (dbe --raw %s ... "
-                    "writes the file itself)", cmd, path, name, name, cmd);
+                    "the store; use dbe put, del, import, compact or repair %s, or dbe update or "
+                    "session %s (dbe --raw %s ... writes the file itself)", cmd, path, name, name,
+                    name, cmd);
 }
 
 int dbe_open_ndx(const char *path, const dbe_opts *o, int writable, udb_ndx **out)
 {
     udb_options opts;
     *out = NULL;
+    if (writable && dbe_store_heap(path)) { /* refused before the kind is looked at */
+        dbe_not_kind(dbe_command, path, o, DBE_NEED_NDX, NULL);
+        return UDB_FORMAT;
+    }
     if (writable && dbe_refuse_store_file(dbe_command, path))
         return UDB_READONLY;
     dbe_options(&opts, o, writable);
     int rc = udb_ndx_open(path, &opts, out);
-    if (rc) {
+    if (rc == UDB_FORMAT || (rc && dbe_is_store(path)))
+        dbe_not_kind(dbe_command, path, o, DBE_NEED_NDX, udb_ndx_errmsg(*out));
+    else if (rc)
         dbe_fail(rc, "%s", udb_ndx_errmsg(*out));
+    if (rc) {
         udb_ndx_close(*out);
         *out = NULL;
     }
@@ -297,13 +308,53 @@ int dbe_index_empty(udb_ndx *d, unsigned ix)
     return rc == UDB_NOTFOUND;
 }
 
+/* ---- help text ------------------------------------------------------------------ */
+enum { HELP_WIDTH = 79 };        /* every line of help fits an 80-column terminal */
+
+/* The length of the word at p: up to a space outside brackets (an option
+   of a usage, "[--limit N]", stays on one line). */
+static size_t word_len(const char *p)
+{
+    size_t n = 0;
+    for (int depth = 0; p[n] && (p[n] != ' ' || depth > 0); n++)
+        depth += p[n] == '[' ? 1 : p[n] == ']' && depth > 0 ? -1 : 0;
+    return n;
+}
+
+void dbe_wrap(FILE *f, const char *lead, size_t indent, const char *text)
+{
+    size_t col = strlen(lead);
+    fputs(lead, f);
+    for (; col < indent; col++)
+        fputc(' ', f);
+    int first = 1;
+    while (*text) {
+        size_t n = word_len(text);
+        if (!first && col + 1 + n > HELP_WIDTH) {
+            fprintf(f, "\n%*s", (int)indent, "");
+            col = indent;
+        } else if (!first) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(text, 1, n, f);
+        col += n;
+        first = 0;
+        text += n;
+        text += strspn(text, " ");
+    }
+    fputc('\n', f);
+}
+
 /* ---- progress ------------------------------------------------------------------ */
 static int progress_shown;
 
+/* 1: on a terminal (the line is cleared with ESC [K); 2: forced by
+   DBE_PROGRESS=1 elsewhere (plain text, a newline at the end); 0: none. */
 static int progress_wanted(void)
 {
     const char *force = getenv("DBE_PROGRESS");
-    return (force && !strcmp(force, "1")) || isatty(2);
+    return isatty(2) ? 1 : force && !strcmp(force, "1") ? 2 : 0;
 }
 
 void dbe_progress(const char *what, uint64_t done, uint64_t total)
@@ -311,7 +362,8 @@ void dbe_progress(const char *what, uint64_t done, uint64_t total)
     static struct timespec last;
     static const char *last_what;
     struct timespec now;
-    if (!progress_wanted())
+    int mode = progress_wanted();
+    if (!mode)
         return;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (progress_shown && what == last_what &&
@@ -320,17 +372,19 @@ void dbe_progress(const char *what, uint64_t done, uint64_t total)
     last = now;
     last_what = what;
     if (total)
-        fprintf(stderr, "\r%s: %llu / %llu (%u%%)   ", what, (unsigned long long)done,
+        fprintf(stderr, "\r%s: %llu / %llu (%u%%)", what, (unsigned long long)done,
                 (unsigned long long)total, (unsigned)(done * 100 / total));
     else
-        fprintf(stderr, "\r%s: %llu   ", what, (unsigned long long)done);
+        fprintf(stderr, "\r%s: %llu", what, (unsigned long long)done);
+    fputs(mode == 1 ? "\033[K" : "", stderr);
     progress_shown = 1;
 }
 
 void dbe_progress_end(void)
 {
-    if (progress_shown && progress_wanted())
-        fputs("\r\033[K", stderr);
+    int mode = progress_wanted();
+    if (progress_shown && mode)
+        fputs(mode == 1 ? "\r\033[K" : "\n", stderr);
     progress_shown = 0;
 }
 

@@ -373,7 +373,8 @@ expect 0 $DBE stat $F/classic/l16_heap.dat
 same "classic heap stat" "$T/out" "file: $F/classic/l16_heap.dat (HeapFile, classic layout, 324 bytes)
   live bytes 123 (records and anything else that is no hole, holes table or header)
   holes 5, 77 bytes, the largest 33 bytes
-  holes tables 3, 117 bytes; header 7 bytes\n"
+  holes tables 3, 117 bytes; header 7 bytes
+  first holes table 207, 4 slots per table (39 bytes each)\n"
 # a store: both files
 expect 0 $DBE stat $T/st3 --json
 python3 -c "import json,sys; d=json.load(open('$T/out')); assert d['kind']=='store' and d['index_file']['indexes'][1]['records']==30 and d['heap_file']['kind']=='heap'" \
