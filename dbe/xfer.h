@@ -9,7 +9,7 @@
 
 #include "dbe_store.h"
 
-enum { XF_TSV, XF_CSV, XF_JSONL };
+enum { XF_TSV, XF_CSV, XF_JSONL, XF_COPY }; /* COPY: PostgreSQL's text format, export only */
 enum { XF_MAXCOLS = 65 };       /* 64 indexes and the value */
 
 typedef struct xtable {
@@ -23,7 +23,7 @@ typedef struct xtable {
     unsigned nkeys;             /* key columns */
 } xtable;
 
-/* --format: tsv (default), csv or jsonl. */
+/* --format: tsv (default), csv, jsonl or (export) copy. */
 int xf_format(const char *s, const char *cmd, int *fmt);
 
 /* ---- the table (xfer.c) ---- */
@@ -42,12 +42,14 @@ void xt_rollback(xtable *t);
 const char *xt_errmsg(const xtable *t);
 
 /* ---- writing fields (xfer_text.c) ---- */
-/* A key column: TSV dbe's key text; CSV and JSONL a STRING key's own bytes
-   (quoted / escaped), other types dbe's key text (JSONL: INTEGER and
-   LONG_INT as numbers). Returns 1 when a CSV/JSONL STRING key is not UTF-8. */
+/* A key column: TSV dbe's key text; CSV, JSONL and COPY a STRING key's own
+   bytes (quoted / escaped; JSONL: {"base64": ...} when not UTF-8), other
+   types dbe's key text (JSONL: INTEGER and LONG_INT as numbers). Returns 1
+   when a STRING key is not UTF-8 (CSV: written as it is; COPY: refused). */
 int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key);
-/* A value: TSV C escapes, CSV \x and hex (PostgreSQL bytea), JSONL base64. */
-void xf_value(FILE *f, int fmt, const uint8_t *p, size_t n);
+/* A value: TSV C escapes, CSV \x and hex (PostgreSQL bytea), JSONL base64,
+   COPY text. Returns 1 when COPY cannot carry it (a NUL, not UTF-8). */
+int xf_value(FILE *f, int fmt, const uint8_t *p, size_t n);
 /* Before column col of a row (separator, JSONL name), and the row's end. */
 void xf_sep(FILE *f, int fmt, unsigned col, const char *name);
 void xf_end(FILE *f, int fmt);
@@ -57,11 +59,20 @@ typedef struct xfield {
     char *p;                    /* decoded bytes, NUL-terminated */
     size_t n;
     int num;                    /* JSONL: a number, not a string */
+    int bytes;                  /* JSONL: {"base64": ...}, decoded */
 } xfield;
 
 typedef struct xreader {
     FILE *in;
     int fmt;
+    int sep;                    /* CSV: the separator (0: a comma) */
+    int lenient;                /* CSV: a quote inside an unquoted field is data */
+    int keep_raw;               /* CSV: keep each record's text in raw */
+    char *raw;                  /* the record as read, without its line end */
+    size_t rlen, rcap;
+    int pend[4];                /* CSV: characters given back */
+    unsigned npend;
+    int bom_seen, nomem;
     unsigned ncols;
     char names[XF_MAXCOLS][8];  /* JSONL: column names */
     unsigned long line, start;  /* lines read; the line the record starts on */
@@ -82,5 +93,7 @@ void xr_free(xreader *r);
 /* Decode in place (xfer_text.c): "\x" and hex; base64. The byte count or -1. */
 long xf_unhex(char *s, size_t n);
 long xf_unbase64(char *s, size_t n);
+/* Is p[0..n) well-formed UTF-8? */
+int xf_utf8(const uint8_t *p, size_t n);
 
 #endif
