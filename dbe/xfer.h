@@ -11,6 +11,7 @@
 
 enum { XF_TSV, XF_CSV, XF_JSONL, XF_COPY }; /* COPY: PostgreSQL's text format, export only */
 enum { XF_MAXCOLS = 65 };       /* 64 indexes and the value */
+enum { XR_MAXFIELDS = 1024 };   /* fields of a record read */
 
 typedef struct xtable {
     int is_store;
@@ -80,8 +81,8 @@ typedef struct xreader {
     size_t cap;
     char *dec;                  /* CSV, JSONL: decoded fields */
     size_t dlen, dcap;
-    size_t off[XF_MAXCOLS];
-    xfield f[XF_MAXCOLS];
+    size_t off[XR_MAXFIELDS];
+    xfield f[XR_MAXFIELDS];
     unsigned nf;
     char err[300];
 } xreader;
@@ -90,6 +91,33 @@ typedef struct xreader {
    end of the input, -1: a bad record (err says why), -2: a read error. */
 int xr_next(xreader *r);
 void xr_free(xreader *r);
+/* ---- import --csv / --tsv: a column mapping (xfer_map.c) ---- */
+typedef struct xmap {
+    int on;                     /* --csv or --tsv was given */
+    int sep;                    /* ',' or TAB */
+    int header;                 /* --header: the first record names the columns */
+    const char *keyarg[XF_MAXCOLS], *valarg; /* --key COL..., --value COL (NULL: the record) */
+    unsigned nkeys;
+    unsigned keycol[XF_MAXCOLS], valcol; /* the fields they name, 0-based */
+    unsigned nfields;           /* fields of every record (0: not known yet) */
+    char *name[XF_MAXCOLS];     /* --header: the names of the keys' and the value's fields */
+} xmap;
+
+/* Take --csv, --tsv, --header, --key COL and --value COL out of argv (*argc
+   shrinks). EX_OK or the exit code of the message printed. */
+int xm_take_args(int *argc, char **argv, xmap *m);
+/* Resolve the COLs once the first record (r's fields) is read: with
+   --header it names the columns (and is no data); otherwise COLs are
+   numbers and it only sets the count. Prints; EX_OK or EX_USAGE. */
+int xm_columns(xmap *m, const xreader *r);
+void xm_free(xmap *m);
+/* "column 3 (price)" for messages: slot i of the keys, nkeys the value. */
+void xm_colname(const xmap *m, unsigned slot, char *buf, size_t n);
+/* A field as a key of inf (plain text: STRING, BLOCK and CHARACTER its
+   bytes, numbers decimal, LOGICAL true/false); 0, or -1 with err set. */
+int xm_key(const udb_index_info *inf, const xfield *f, uint8_t *out, size_t *len, char *err,
+           size_t errlen);
+
 /* Decode in place (xfer_text.c): "\x" and hex; base64. The byte count or -1. */
 long xf_unhex(char *s, size_t n);
 long xf_unbase64(char *s, size_t n);

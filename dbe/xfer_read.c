@@ -82,8 +82,8 @@ static int next_tsv(xreader *r)
     r->nf = 0;
     for (char *p = r->buf, *end = r->buf + n;;) {
         char *tab = memchr(p, '\t', (size_t)(end - p));
-        if (r->nf == XF_MAXCOLS)
-            return bad(r, "more than %d fields", XF_MAXCOLS);
+        if (r->nf == XR_MAXFIELDS)
+            return bad(r, "more than %d fields", XR_MAXFIELDS);
         r->f[r->nf++] = (xfield){p, (size_t)((tab ? tab : end) - p), 0, 0};
         if (!tab)
             return 0;
@@ -171,8 +171,8 @@ static int csv_plain(xreader *r, int c)
 static int csv_fields(xreader *r, int c)
 {
     for (;;) {
-        if (r->nf == XF_MAXCOLS)
-            return bad(r, "more than %d fields", XF_MAXCOLS);
+        if (r->nf == XR_MAXFIELDS)
+            return bad(r, "more than %d fields", XR_MAXFIELDS);
         r->off[r->nf] = r->dlen;
         c = c == '"' ? csv_quoted(r) : csv_plain(r, c);
         if (c == XR_BAD || put_byte(r, 0))
