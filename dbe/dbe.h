@@ -142,5 +142,6 @@ int cmd_convert(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_dot(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 
 #endif

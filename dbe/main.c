@@ -54,6 +54,9 @@ static const command commands[] = {
     {"import", cmd_import, "import STORE|FILE [-i N] [--format tsv|csv|jsonl] [--sorted]",
      "read export's output back in one transaction (--sorted: bottom-up into an empty store or "
      "index)"},
+    {"backup", cmd_backup, "backup STORE|FILE DST",
+     "a consistent copy (page for page, one read snapshot) into the new DST (a store: DST.ndx and "
+     "DST.dat) while other processes read and write"},
     {"heap", cmd_heap, "heap FILE|STORE [--layout L]",
      "a heap file's header, every holes table (records in use, next) and hole, free bytes"},
     {"read", cmd_read, "read FILE POS LEN [--layout L]",
