@@ -12,68 +12,15 @@
 
 enum { NOT_TEXT_SHOWN = 5 };    /* COPY: fields named before the summary */
 
-typedef struct keymap {         /* another index of the store: record -> key */
-    uint8_t *e;                 /* entries: the record's position, then the key */
-    size_t n, cap, size;        /* entries, room, bytes per entry */
-} keymap;
-
 typedef struct exporter {
     xtable *t;
     int fmt;
     FILE *out;                  /* stdout, or /dev/null for COPY's check */
     const char *what;           /* progress label of the pass */
-    keymap *maps;               /* one per key column (the order's own unused) */
+    xkeymap *maps;              /* one per key column (the order's own unused) */
     char names[XF_MAXCOLS][8];
     unsigned long rows, not_utf8, not_text;
 } exporter;
-
-static int cmp_pos(const void *a, const void *b)
-{
-    int64_t x, y;
-    memcpy(&x, a, sizeof x);
-    memcpy(&y, b, sizeof y);
-    return (x > y) - (x < y);
-}
-
-static int map_add(keymap *m, const udb_item *it)
-{
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 1024;
-        uint8_t *e = realloc(m->e, cap * m->size);
-        if (!e)
-            return UDB_NOMEM;
-        m->e = e;
-        m->cap = cap;
-    }
-    memcpy(m->e + m->n * m->size, &it->datapos, 8);
-    memcpy(m->e + m->n * m->size + 8, it->key, it->keysize);
-    m->n++;
-    return 0;
-}
-
-/* Every (position, key) of index col + 1, sorted by position. */
-static int map_build(exporter *x, unsigned col)
-{
-    keymap *m = &x->maps[col];
-    udb_store_cursor *c;
-    udb_item it;
-    char what[32];
-    snprintf(what, sizeof what, "export: index %u", col + 1);
-    m->size = (8 + x->t->st.inf[col].def.keysize + 7) / 8 * 8;
-    int rc = udb_store_cursor_open(x->t->st.s, col + 1, &c);
-    for (rc = rc ? rc : udb_store_cursor_first(c, &it, NULL); !rc;
-         rc = udb_store_cursor_next(c, &it, NULL)) {
-        if ((rc = map_add(m, &it)))
-            break;
-        dbe_progress(what, m->n, 0);
-    }
-    udb_store_cursor_close(c);
-    if (rc != UDB_NOTFOUND)
-        return rc == UDB_NOMEM ? dbe_fail(EX_USAGE, "export: out of memory")
-                               : dbe_fail(dbe_exit_code(rc), "export: %s", xt_errmsg(x->t));
-    qsort(m->e, m->n, m->size, cmp_pos);
-    return EX_OK;
-}
 
 static void header(exporter *x)
 {
@@ -108,14 +55,8 @@ static int store_row(exporter *x, const udb_item *it, const udb_val *v)
     xtable *t = x->t;
     for (unsigned col = 0; col < t->nkeys; col++) {
         const uint8_t *k = it->key;
-        if (col != t->ix - 1) {
-            const uint8_t *e = bsearch(&it->datapos, x->maps[col].e, x->maps[col].n,
-                                       x->maps[col].size, cmp_pos);
-            if (!e)
-                return dbe_fail(EX_ABSENT, "export: the record at %lld is missing from index %u; "
-                                "the store is damaged (see dbe check)", (long long)it->datapos, col + 1);
-            k = e + 8;
-        }
+        if (col != t->ix - 1 && !(k = xk_find(&x->maps[col], it->datapos, col, "export")))
+            return EX_ABSENT;
         xf_sep(x->out, x->fmt, col, x->names[col]);
         if (xf_key(x->out, x->fmt, &t->st.inf[col], k))
             not_text(x, col, it->key);
@@ -193,21 +134,16 @@ static int copy_check(exporter *x)
 
 static int export_all(xtable *t, int fmt)
 {
-    exporter x = {t, fmt, stdout, "export", calloc(t->nkeys, sizeof(keymap)), {{0}}, 0, 0, 0};
-    int ex = x.maps ? EX_OK : dbe_fail(EX_USAGE, "out of memory");
+    exporter x = {t, fmt, stdout, "export", NULL, {{0}}, 0, 0, 0};
+    int ex = t->is_store ? xk_build(&t->st, t->ix, "export", &x.maps) : EX_OK;
     for (unsigned col = 0; col <= t->nkeys; col++)
         xt_colname(t, col, x.names[col], sizeof x.names[col]);
-    for (unsigned col = 0; t->is_store && col < t->nkeys && ex == EX_OK; col++)
-        if (col != t->ix - 1)
-            ex = map_build(&x, col);
     if (ex == EX_OK && fmt == XF_COPY)
         ex = copy_check(&x);
     if (ex == EX_OK)
         ex = t->is_store ? export_store(&x) : export_file(&x);
     dbe_progress_end();
-    for (unsigned col = 0; x.maps && col < t->nkeys; col++)
-        free(x.maps[col].e);
-    free(x.maps);
+    xk_free(x.maps, t->nkeys);
     if (ex == EX_OK && x.not_utf8)
         fprintf(stderr, "dbe: export: note: %lu STRING key(s) are not UTF-8; they are written as "
                 "their bytes (a UTF-8 database refuses them; --format jsonl writes them as base64, "

@@ -54,6 +54,12 @@ static const command commands[] = {
     {"import", cmd_import, "import STORE|FILE [-i N] [--format tsv|csv|jsonl] [--sorted]",
      "read export's output back in one transaction (--sorted: bottom-up into an empty store or "
      "index)"},
+    {"textdump", cmd_textdump, "textdump STORE|FILE > DUMP",
+     "the whole store or file as portable text: layout, every index definition, every record "
+     "with every key and its value (a FILE: data position); dbe textload reads it back"},
+    {"textload", cmd_textload, "textload NEW [DUMP]",
+     "create NEW (a store: NEW.ndx + NEW.dat) from a text dump (DUMP or the standard input) with "
+     "its definitions and records; any fault: no file is left"},
     {"backup", cmd_backup, "backup STORE|FILE DST",
      "a consistent copy (page for page, one read snapshot) into the new DST (a store: DST.ndx and "
      "DST.dat) while other processes read and write"},

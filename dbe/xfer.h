@@ -42,6 +42,20 @@ int xt_commit(xtable *t);
 void xt_rollback(xtable *t);
 const char *xt_errmsg(const xtable *t);
 
+/* The keys of a store's other indexes by record (xfer.c). */
+typedef struct xkeymap {
+    uint8_t *e;                 /* entries: the record's position, then the key */
+    size_t n, cap, size;        /* entries, room, bytes per entry */
+} xkeymap;
+/* One map per index but order's own (1-based; that one stays empty), in
+   the caller's read transaction. Prints; free with xk_free (also after a
+   failure). */
+int xk_build(dbe_store *st, unsigned order, const char *cmd, xkeymap **maps);
+/* The key the record at pos has in the map's index col + 1; NULL after a
+   message (the store is damaged). */
+const uint8_t *xk_find(const xkeymap *m, int64_t pos, unsigned col, const char *cmd);
+void xk_free(xkeymap *maps, unsigned n);
+
 /* ---- writing fields (xfer_text.c) ---- */
 /* A key column: TSV dbe's key text; CSV, JSONL and COPY a STRING key's own
    bytes (quoted / escaped; JSONL: {"base64": ...} when not UTF-8), other
@@ -51,6 +65,11 @@ int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key);
 /* A value: TSV C escapes, CSV \x and hex (PostgreSQL bytea), JSONL base64,
    COPY text. Returns 1 when COPY cannot carry it (a NUL, not UTF-8). */
 int xf_value(FILE *f, int fmt, const uint8_t *p, size_t n);
+/* A field of a text dump: bytes 0x21..0x7e as they are but backslash and
+   quote, other bytes \HH; the empty field "". xd_get decodes in place:
+   the byte count, or -1 when s[0..n) is not such a field. */
+void xd_put(FILE *f, const uint8_t *p, size_t n);
+long xd_get(char *s, size_t n);
 /* Before column col of a row (separator, JSONL name), and the row's end. */
 void xf_sep(FILE *f, int fmt, unsigned col, const char *name);
 void xf_end(FILE *f, int fmt);

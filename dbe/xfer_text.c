@@ -148,6 +148,18 @@ int xf_value(FILE *f, int fmt, const uint8_t *p, size_t n)
     return 0;
 }
 
+void xd_put(FILE *f, const uint8_t *p, size_t n)
+{
+    if (!n)
+        fputs("\"\"", f);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] > 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '"')
+            fputc(p[i], f);
+        else
+            fprintf(f, "\\%02x", p[i]);
+    }
+}
+
 void xf_sep(FILE *f, int fmt, unsigned col, const char *name)
 {
     if (fmt == XF_JSONL)
@@ -179,6 +191,27 @@ long xf_unhex(char *s, size_t n)
         s[i / 2 - 1] = (char)(a << 4 | b);
     }
     return (long)(n / 2 - 1);
+}
+
+long xd_get(char *s, size_t n)
+{
+    size_t out = 0;
+    if (n == 2 && s[0] == '"' && s[1] == '"')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '\\') {
+            int a = i + 2 < n ? hexval(s[i + 1]) : -1, b = a < 0 ? -1 : hexval(s[i + 2]);
+            if (b < 0)
+                return -1;
+            c = a << 4 | b;
+            i += 2;
+        } else if (c <= 0x20 || c >= 0x7f || c == '"') {
+            return -1;
+        }
+        s[out++] = (char)c;
+    }
+    return (long)out;
 }
 
 static int b64val(int c)

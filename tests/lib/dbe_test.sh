@@ -21,16 +21,18 @@ same() { # same WHAT FILE TEXT: FILE holds exactly TEXT (printf %b form)
 has() { # has WHAT FILE TEXT: FILE has a line containing TEXT
     grep -q -- "$3" "$2" && ok "$1" || { bad "$1: no '$3'"; sed 's/^/    /' "$2"; }
 }
-build_hot() { # H = tests/dbe_hot.c built against dbe's libudb.a (plain, else
-    # with the sanitizers the library was built with), or "" when neither links
+build_helper() { # build_helper NAME: H = tests/NAME.c built against dbe's libudb.a
+    # (plain, else with the sanitizers the library was built with) into $T,
+    # or "" when neither links
     H=""
     lib=$(dirname "$DBE")/libudb.a
     [ -f "$lib" ] || lib=libudb.a
     for flags in "" "-fsanitize=address,undefined"; do
-        ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -Iudb $flags tests/dbe_hot.c "$lib" -lz -lpthread \
-            -o "$T/dbe_hot" 2>/dev/null && { H=$T/dbe_hot; break; }
+        ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -Iudb $flags "tests/$1.c" "$lib" -lz -lpthread \
+            -o "$T/$1" 2>/dev/null && { H=$T/$1; break; }
     done
 }
+build_hot() { build_helper dbe_hot; } # H = tests/dbe_hot.c built, or ""
 finish() { # the scratch directory goes; the exit status is the verdict
     rm -rf "$T"
     echo "$fails failure(s)"
