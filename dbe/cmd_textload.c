@@ -244,7 +244,9 @@ static int file_sections(loader *L, udb_ndx *d)
         if (L->defs[i].keytype == UDB_KEY_VOID)
             continue;
         snprintf(want, sizeof want, "INDEX=%u", i + 1);
-        if (next_line(L) || strcmp(L->buf, want))
+        if (next_line(L))
+            return bad(L, "the dump ends before %s", want);
+        if (strcmp(L->buf, want))
             return bad(L, "%s expected", want);
         rc = udb_ndx_load_sorted(d, i + 1, file_next, L, NULL);
         if (rc && !L->err[0])
