@@ -23,6 +23,7 @@ tools)
     command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
     command -v clang >/dev/null 2>&1 || need="$need clang"
     command -v dot >/dev/null 2>&1 || need="$need graphviz"
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need="$need postgresql" # tests/dbe_pg.sh
     ;;
 *)
     echo "usage: $0 build|bench|tools" >&2

@@ -128,4 +128,12 @@ expect 2 $DBE textload $T/a $T/b $T/c
 expect 2 $DBE textload $T/a $T/missing
 expect 2 $DBE textdump $T/missing
 expect 2 $DBE textdump $S extra
+
+# ---- help and the man page name the new commands
+$DBE --help >"$T/help"
+for c in textdump textload backup; do
+    grep -q "dbe $c " "$T/help" && ok "--help: $c" || bad "--help lacks $c"
+    $DBE $c --help >"$T/h1" && grep -q "usage: dbe $c" "$T/h1" && ok "dbe $c --help" || bad "dbe $c --help"
+    grep -q "^\.B $c " doc/dbe.1 && ok "dbe.1: $c" || bad "dbe.1 lacks $c"
+done
 finish
