@@ -42,15 +42,9 @@ __attribute__((format(printf, 2, 3))) static int bad(loader *L, const char *fmt,
 /* The next line into L->buf: 0, or 1 at the end of the input. */
 static int next_line(loader *L)
 {
-    ssize_t n = getline(&L->buf, &L->cap, L->in);
-    if (n < 0)
+    if (xf_getline(&L->buf, &L->cap, L->in) < 0)
         return 1;
     L->line++;
-    if (n && L->buf[n - 1] == '\n')
-        n--;
-    if (n && L->buf[n - 1] == '\r')
-        n--;
-    L->buf[n] = 0;
     return 0;
 }
 

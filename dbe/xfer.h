@@ -7,6 +7,7 @@
 #ifndef DBE_XFER_H
 #define DBE_XFER_H
 
+#include <sys/types.h>
 #include "dbe_store.h"
 
 enum { XF_TSV, XF_CSV, XF_JSONL, XF_COPY }; /* COPY: PostgreSQL's text format, export only */
@@ -106,6 +107,9 @@ typedef struct xreader {
     char err[300];
 } xreader;
 
+/* getline without the line end (LF or CRLF): the length, or -1 at the end
+   of the input or on an error. */
+ssize_t xf_getline(char **buf, size_t *cap, FILE *in);
 /* 0: a record in f[0..nf-1] (JSONL: in column order, nf = ncols), 1: the
    end of the input, -1: a bad record (err says why), -2: a read error. */
 int xr_next(xreader *r);

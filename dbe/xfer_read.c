@@ -52,19 +52,27 @@ static int dec_reserve(xreader *r, size_t n)
     return reserve(&r->dec, r->dlen, &r->dcap, n);
 }
 
+ssize_t xf_getline(char **buf, size_t *cap, FILE *in)
+{
+    ssize_t n = getline(buf, cap, in);
+    if (n < 0)
+        return n;
+    if (n && (*buf)[n - 1] == '\n')
+        n--;
+    if (n && (*buf)[n - 1] == '\r')
+        n--;
+    (*buf)[n] = 0;
+    return n;
+}
+
 /* The next non-blank line, without its line end, in r->buf. */
 static int read_line(xreader *r, size_t *len)
 {
     for (;;) {
-        ssize_t n = getline(&r->buf, &r->cap, r->in);
+        ssize_t n = xf_getline(&r->buf, &r->cap, r->in);
         if (n < 0)
             return ferror(r->in) ? -2 : 1;
         r->line++;
-        if (n && r->buf[n - 1] == '\n')
-            n--;
-        if (n && r->buf[n - 1] == '\r')
-            n--;
-        r->buf[n] = 0;
         *len = (size_t)n;
         if (n)
             return 0;

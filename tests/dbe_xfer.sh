@@ -6,11 +6,6 @@
 # values (and read back); export --format copy (PostgreSQL COPY text) and
 # its refusal of fields that are not text.
 NAME=dbe_xfer; . tests/lib/dbe_test.sh
-expect_in() { # expect_in EXIT FILE CMD...: the same with FILE on stdin
-    want=$1; in=$2; shift 2
-    "$@" <"$in" >"$T/out" 2>"$T/err"; got=$?
-    if [ "$got" = "$want" ]; then ok "$* < $(basename "$in") -> $got"; else bad "$* < $in -> $got (want $want)"; cat "$T/err"; fi
-}
 err_has() { has "message" "$T/err" "$1"; }
 sum() { cat "$1.ndx" "$1.dat" | md5sum; }
 
@@ -33,7 +28,7 @@ printf '"Smith, J", 7 ,"said ""hi""\r\nthen left"' | cmp -s - "$T/out" && ok "th
 S2=$T/s2
 $DBE create-store $S2 --index long_int:4 --index string:8 >/dev/null
 printf '10\tb\t"tab\there"\n11\ta\t"two\nlines"\n12\tc\tq"uote\n' >"$T/b.tsv"
-expect_in 0 "$T/b.tsv" $DBE import $S2 - --tsv --key 1 --key 2 --value 3
+expect 0 sh -c "$DBE import $S2 - --tsv --key 1 --key 2 --value 3 <$T/b.tsv"
 same "TSV rows" "$T/out" '3\n'
 $DBE get $S2 10 >"$T/v"; same "quoted TAB" "$T/v" 'tab\there'
 $DBE get $S2 11 >"$T/v"; same "quoted newline" "$T/v" 'two\nlines'
@@ -124,12 +119,12 @@ PY
 has "a key that is not UTF-8 is {\"base64\": ...}" "$T/j.jsonl" '"k1": {"base64": "Y2Fm6Q=="}'
 [ ! -s "$T/err" ] && ok "no note for JSON lines" || bad "a note for JSON lines"
 $DBE create-store $T/j2 --index string:16 --index block:4 --index long_int:4 >/dev/null
-expect_in 0 "$T/j.jsonl" $DBE import $T/j2 --format jsonl
+expect 0 $DBE import $T/j2 "$T/j.jsonl" --format jsonl
 $DBE export $T/j2 --format jsonl | cmp -s - "$T/j.jsonl" && ok "JSON lines round trip" || bad "JSON lines round trip"
 printf '%s\n' '{"k1": {"base64": "!!"}, "k2": "0x00", "k3": 1, "v": ""}' \
     '{"k1": {"b64": "YQ=="}, "k2": "0x00", "k3": 1, "v": ""}' \
     '{"k1": {"base64": "YQ==", "x": 1}, "k2": "0x00", "k3": 1, "v": ""}' >"$T/badj"
-expect_in 2 "$T/badj" $DBE import $T/j2 --format jsonl
+expect 2 $DBE import $T/j2 "$T/badj" --format jsonl
 err_has 'line 1: not a base64 string in {"base64": ...}'
 err_has 'line 2: expected {"base64": "..."}'
 err_has "line 3: expected '}' after the base64 string"

@@ -148,25 +148,20 @@ static void test_identical(void **state)
         path(q, sizeof q, "qcopy", i ? ".dat" : ".ndx");
         assert_true(same_file(p, q));
     }
-    udb_ndx *d;
-    udb_heap *h;
-    udb_options o;
-    udb_options_init(&o);
-    o.flags = UDB_RDONLY;
-    path(p, sizeof p, "quiet", ".ndx");
-    path(q, sizeof q, "ndxcopy", ".ndx");
-    unlink(q);
-    assert_int_equal(udb_ndx_open(p, &o, &d), 0);
-    assert_int_equal(udb_ndx_backup(d, q), 0);
-    assert_int_equal(udb_ndx_close(d), 0);
-    assert_true(same_file(p, q));
-    path(p, sizeof p, "quiet", ".dat");
-    path(q, sizeof q, "heapcopy", ".dat");
-    unlink(q);
-    assert_int_equal(udb_heap_open(p, &o, &h), 0);
-    assert_int_equal(udb_heap_backup(h, q), 0);
-    assert_int_equal(udb_heap_close(h), 0);
-    assert_true(same_file(p, q));
+    for (int heap = 0; heap < 2; heap++) { /* each file alone, through its own handle */
+        udb_ndx *d = NULL;
+        udb_heap *h = NULL;
+        udb_options o;
+        udb_options_init(&o);
+        o.flags = UDB_RDONLY;
+        path(p, sizeof p, "quiet", heap ? ".dat" : ".ndx");
+        path(q, sizeof q, heap ? "heapcopy" : "ndxcopy", heap ? ".dat" : ".ndx");
+        unlink(q);
+        assert_int_equal(heap ? udb_heap_open(p, &o, &h) : udb_ndx_open(p, &o, &d), 0);
+        assert_int_equal(heap ? udb_heap_backup(h, q) : udb_ndx_backup(d, q), 0);
+        assert_int_equal(heap ? udb_heap_close(h) : udb_ndx_close(d), 0);
+        assert_true(same_file(p, q));
+    }
 }
 
 static void test_refusals(void **state)
