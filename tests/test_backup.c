@@ -123,9 +123,11 @@ static void test_snapshot(void **state)
 static int same_file(const char *a, const char *b)
 {
     FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
-    int same = f && g, c, d;
-    while (same && ((c = getc(f)) != EOF) | ((d = getc(g)) != EOF))
-        same = c == d;
+    int same = f && g, c = 0;
+    while (same && c != EOF) {
+        c = getc(f);
+        same = c == getc(g);
+    }
     if (f)
         fclose(f);
     if (g)
