@@ -61,6 +61,15 @@ static int parse_key(importer *im, unsigned col)
     size_t *len, ks = inf->def.keysize;
     uint8_t *k = xt_keybuf(im->t, col, &len);
     char err[200];
+    if (f->bytes && inf->def.keytype != UDB_KEY_STRING) { /* {"base64": ...}: its bytes */
+        if (f->n > ks)
+            return imp_bad(im, im->r.start, "%s: a key of %zu bytes; the key size is %zu",
+                           im->names[col], f->n, ks);
+        memset(k, 0, ks);
+        memcpy(k, f->p, f->n);
+        *len = f->n;
+        return 0;
+    }
     if (memchr(f->p, 0, f->n))
         return imp_bad(im, im->r.start, "%s: a NUL byte in a key", im->names[col]);
     if (im->r.fmt != XF_TSV && inf->def.keytype == UDB_KEY_STRING) {
@@ -88,7 +97,7 @@ static int parse_last(importer *im)
             return imp_bad(im, im->r.start, "datapos: '%.40s' is not a number >= 0", f->p);
         return 0;
     }
-    long n = f->num || memchr(f->p, 0, f->n) ? -1
+    long n = f->bytes ? (long)f->n : f->num || memchr(f->p, 0, f->n) ? -1
            : fmt == XF_TSV ? dbe_unescape(f->p, (uint8_t *)f->p, f->n)
            : fmt == XF_CSV ? xf_unhex(f->p, f->n) : xf_unbase64(f->p, f->n);
     if (n < 0)

@@ -129,6 +129,16 @@ err_has 'line 1: not a base64 string in {"base64": ...}'
 err_has 'line 2: expected {"base64": "..."}'
 err_has "line 3: expected '}' after the base64 string"
 
+# {"base64": ...} for a key of any type and for the value
+$DBE create-store $T/j3 --index block:4 --index string:8 >/dev/null
+printf '%s\n' '{"k1": {"base64": "AAEC"}, "k2": {"base64": "/w=="}, "v": {"base64": "AP8="}}' >"$T/b64"
+expect 0 $DBE import $T/j3 "$T/b64" --format jsonl
+expect 0 $DBE export $T/j3 --format jsonl
+same "base64 objects read back" "$T/out" '{"k1": "0x00010200", "k2": {"base64": "/w=="}, "v": "AP8="}\n'
+printf '%s\n' '{"k1": {"base64": "AAECAwQ="}, "k2": "x", "v": ""}' >"$T/b64"
+expect 2 $DBE import $T/j3 "$T/b64" --format jsonl
+err_has "line 1: k1: a key of 5 bytes; the key size is 4"
+
 # ---- --format copy: PostgreSQL COPY text
 C=$T/c
 $DBE create-store $C --index string:16 --index long_int:4 >/dev/null
