@@ -7,7 +7,10 @@
  *   - refused inside a write transaction, onto an existing file (untouched)
  *     or a NULL path; a store whose DST.dat exists leaves no DST.ndx;
  *   - an I/O fault at every write and sync of the copy fails the backup
- *     and leaves no file behind.
+ *     and leaves no file behind;
+ *   - WAL mode: a reader that opens while the last writer commits more and
+ *     closes (its checkpoint grows the files) sees every commit: its check
+ *     and its backup hold them all.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +236,58 @@ static void test_faults(void **state)
     assert_true(failed >= 4); /* a write and a sync of each file at least */
 }
 
+/* An udb_os that runs a hook once, when a handle opens a -shm file (the
+   POSIX table ignores its ctx, so the rest of it serves as it is). */
+typedef struct hook_os {
+    udb_os os;
+    void (*hook)(void);
+    int fired;
+} hook_os;
+
+static int hook_open(void *ctx, const char *p, int flags, int *fd)
+{
+    hook_os *h = ctx;
+    size_t n = strlen(p);
+    if (!h->fired && n > 4 && !strcmp(p + n - 4, "-shm")) {
+        h->fired = 1;
+        h->hook();
+    }
+    return udb_os_posix()->open(NULL, p, flags, fd);
+}
+
+static udb_store *last_writer;
+
+static void writer_goes(void)
+{
+    put_range(last_writer, 301, 900);
+    assert_int_equal(udb_store_close(last_writer), 0);
+}
+
+static void test_open_beside_last_close(void **state)
+{
+    (void)state;
+    char p[700], q[700];
+    hook_os h = {*udb_os_posix(), writer_goes, 0};
+    udb_options o;
+    udb_store *r;
+    h.os.ctx = &h;
+    h.os.open = hook_open;
+    last_writer = make_store("race", UDB_JOURNAL_WAL, NULL);
+    put_range(last_writer, 1, 300);
+    udb_options_init(&o);
+    o.flags = UDB_RDONLY;
+    o.os = &h.os;
+    path(p, sizeof p, "race", "");
+    assert_int_equal(udb_store_open(p, &o, &r), 0); /* the writer commits and closes meanwhile */
+    assert_true(h.fired);
+    assert_int_equal(udb_store_check(r, NULL, NULL, NULL), 0);
+    remove_store("rcopy2");
+    path(q, sizeof q, "rcopy2", "");
+    assert_int_equal(udb_store_backup(r, q), 0);
+    assert_int_equal(udb_store_close(r), 0);
+    assert_copy("rcopy2", 900);
+}
+
 int main(void)
 {
     dir = scratch_dir("backup");
@@ -241,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_identical),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_open_beside_last_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
