@@ -38,6 +38,8 @@ tools)
     have_cmd clang || want clang "the builds with clang and make fuzz"
     have_cmd dot || want graphviz "dot: tests/dbe_inspect.sh draws dbe dot's output"
     have_cmd pkg-config || want pkg-config "the install check builds programs with pkg-config"
+    { ls /usr/lib/postgresql/*/bin/initdb || command -v initdb; } >/dev/null 2>&1 ||
+        want postgresql "initdb: tests/dbe_pg.sh loads exports into a private PostgreSQL server"
     ;;
 *)
     echo "usage: $0 build|bench|tools" >&2

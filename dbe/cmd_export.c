@@ -1,83 +1,52 @@
 /*
  * cmd_export.c — dbe export: every record of a record store (its key in
  * every index, then its value) or of one index of a MultiIndex file (key
- * and data position), in the order of index N, as TSV, CSV or JSON lines on
- * the standard output, from one read snapshot. Reads only.
+ * and data position), in the order of index N, as TSV, CSV, JSON lines or
+ * PostgreSQL COPY text on the standard output, from one read snapshot.
+ * COPY text is written only when every field is text: a first pass over
+ * the same snapshot checks. Reads only.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "xfer.h"
 
-typedef struct keymap {         /* another index of the store: record -> key */
-    uint8_t *e;                 /* entries: the record's position, then the key */
-    size_t n, cap, size;        /* entries, room, bytes per entry */
-} keymap;
+enum { NOT_TEXT_SHOWN = 5 };    /* COPY: fields named before the summary */
 
 typedef struct exporter {
     xtable *t;
     int fmt;
-    keymap *maps;               /* one per key column (the order's own unused) */
+    FILE *out;                  /* stdout, or /dev/null for COPY's check */
+    const char *what;           /* progress label of the pass */
+    xkeymap *maps;              /* one per key column (the order's own unused) */
     char names[XF_MAXCOLS][8];
-    unsigned long rows, not_utf8;
+    unsigned long rows, not_utf8, not_text;
 } exporter;
-
-static int cmp_pos(const void *a, const void *b)
-{
-    int64_t x, y;
-    memcpy(&x, a, sizeof x);
-    memcpy(&y, b, sizeof y);
-    return (x > y) - (x < y);
-}
-
-static int map_add(keymap *m, const udb_item *it)
-{
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 1024;
-        uint8_t *e = realloc(m->e, cap * m->size);
-        if (!e)
-            return UDB_NOMEM;
-        m->e = e;
-        m->cap = cap;
-    }
-    memcpy(m->e + m->n * m->size, &it->datapos, 8);
-    memcpy(m->e + m->n * m->size + 8, it->key, it->keysize);
-    m->n++;
-    return 0;
-}
-
-/* Every (position, key) of index col + 1, sorted by position. */
-static int map_build(exporter *x, unsigned col)
-{
-    keymap *m = &x->maps[col];
-    udb_store_cursor *c;
-    udb_item it;
-    char what[32];
-    snprintf(what, sizeof what, "export: index %u", col + 1);
-    m->size = (8 + x->t->st.inf[col].def.keysize + 7) / 8 * 8;
-    int rc = udb_store_cursor_open(x->t->st.s, col + 1, &c);
-    for (rc = rc ? rc : udb_store_cursor_first(c, &it, NULL); !rc;
-         rc = udb_store_cursor_next(c, &it, NULL)) {
-        if ((rc = map_add(m, &it)))
-            break;
-        dbe_progress(what, m->n, 0);
-    }
-    udb_store_cursor_close(c);
-    if (rc != UDB_NOTFOUND)
-        return rc == UDB_NOMEM ? dbe_fail(EX_USAGE, "export: out of memory")
-                               : dbe_fail(dbe_exit_code(rc), "export: %s", xt_errmsg(x->t));
-    qsort(m->e, m->n, m->size, cmp_pos);
-    return EX_OK;
-}
 
 static void header(exporter *x)
 {
-    if (x->fmt == XF_JSONL)
+    if (x->fmt == XF_JSONL || x->fmt == XF_COPY)
         return;
     for (unsigned col = 0; col <= x->t->nkeys; col++) {
-        xf_sep(stdout, x->fmt, col, x->names[col]);
-        fputs(x->names[col], stdout);
+        xf_sep(x->out, x->fmt, col, x->names[col]);
+        fputs(x->names[col], x->out);
     }
-    xf_end(stdout, x->fmt);
+    xf_end(x->out, x->fmt);
+}
+
+/* Field col of the record whose key in the order's index is key is not
+   text: CSV counts the keys for a note, COPY names the first few. */
+static void not_text(exporter *x, unsigned col, const uint8_t *key)
+{
+    if (x->fmt == XF_CSV) {
+        x->not_utf8++;
+    } else if (x->fmt == XF_COPY && ++x->not_text <= NOT_TEXT_SHOWN) {
+        dbe_progress_end();
+        fprintf(stderr, "dbe: export: the record with key ");
+        dbe_key_print(stderr, xt_inf(x->t, x->t->is_store ? x->t->ix - 1 : 0), UDB_LAYOUT_AUTO,
+                      key, 0);
+        fprintf(stderr, " in index %u: %s %s\n", x->t->ix, x->names[col],
+                col < x->t->nkeys ? "is not UTF-8" : "is not UTF-8 text or holds a NUL byte");
+    }
 }
 
 /* One record of the store: item is its key in the order's index. */
@@ -86,21 +55,17 @@ static int store_row(exporter *x, const udb_item *it, const udb_val *v)
     xtable *t = x->t;
     for (unsigned col = 0; col < t->nkeys; col++) {
         const uint8_t *k = it->key;
-        if (col != t->ix - 1) {
-            const uint8_t *e = bsearch(&it->datapos, x->maps[col].e, x->maps[col].n,
-                                       x->maps[col].size, cmp_pos);
-            if (!e)
-                return dbe_fail(EX_ABSENT, "export: the record at %lld is missing from index %u; "
-                                "the store is damaged (see dbe check)", (long long)it->datapos, col + 1);
-            k = e + 8;
-        }
-        xf_sep(stdout, x->fmt, col, x->names[col]);
-        x->not_utf8 += (unsigned long)xf_key(stdout, x->fmt, &t->st.inf[col], k);
+        if (col != t->ix - 1 && !(k = xk_find(&x->maps[col], it->datapos, col, "export")))
+            return EX_ABSENT;
+        xf_sep(x->out, x->fmt, col, x->names[col]);
+        if (xf_key(x->out, x->fmt, &t->st.inf[col], k))
+            not_text(x, col, it->key);
     }
-    xf_sep(stdout, x->fmt, t->nkeys, x->names[t->nkeys]);
-    xf_value(stdout, x->fmt, v->data, v->len);
-    xf_end(stdout, x->fmt);
-    dbe_progress("export", ++x->rows, 0);
+    xf_sep(x->out, x->fmt, t->nkeys, x->names[t->nkeys]);
+    if (xf_value(x->out, x->fmt, v->data, v->len))
+        not_text(x, t->nkeys, it->key);
+    xf_end(x->out, x->fmt);
+    dbe_progress(x->what, ++x->rows, 0);
     return EX_OK;
 }
 
@@ -110,13 +75,9 @@ static int export_store(exporter *x)
     udb_store_cursor *c;
     udb_item it;
     udb_val v = {0};
-    int ex = EX_OK;
-    for (unsigned col = 0; col < t->nkeys && ex == EX_OK; col++)
-        if (col != t->ix - 1)
-            ex = map_build(x, col);
-    int rc = ex ? 0 : udb_store_cursor_open(t->st.s, t->ix, &c);
-    if (ex || rc)
-        return ex ? ex : dbe_fail(dbe_exit_code(rc), "export: %s", xt_errmsg(t));
+    int ex = EX_OK, rc = udb_store_cursor_open(t->st.s, t->ix, &c);
+    if (rc)
+        return dbe_fail(dbe_exit_code(rc), "export: %s", xt_errmsg(t));
     header(x);
     for (rc = udb_store_cursor_first(c, &it, &v); !rc && ex == EX_OK;
          rc = udb_store_cursor_next(c, &it, &v))
@@ -138,33 +99,55 @@ static int export_file(exporter *x)
         return dbe_fail(dbe_exit_code(rc), "export: %s", xt_errmsg(t));
     header(x);
     for (rc = udb_cursor_first(c, &it); !rc; rc = udb_cursor_next(c, &it)) {
-        xf_sep(stdout, x->fmt, 0, x->names[0]);
-        x->not_utf8 += (unsigned long)xf_key(stdout, x->fmt, &t->dinf, it.key);
-        xf_sep(stdout, x->fmt, 1, x->names[1]);
-        printf("%lld", (long long)it.datapos);
-        xf_end(stdout, x->fmt);
-        dbe_progress("export", ++x->rows, 0);
+        xf_sep(x->out, x->fmt, 0, x->names[0]);
+        if (xf_key(x->out, x->fmt, &t->dinf, it.key))
+            not_text(x, 0, it.key);
+        xf_sep(x->out, x->fmt, 1, x->names[1]);
+        fprintf(x->out, "%lld", (long long)it.datapos);
+        xf_end(x->out, x->fmt);
+        dbe_progress(x->what, ++x->rows, 0);
     }
     udb_cursor_close(c);
     return rc == UDB_NOTFOUND ? EX_OK : dbe_fail(dbe_exit_code(rc), "export: %s", xt_errmsg(t));
 }
 
+/* COPY text only when every field is text: the same rows into /dev/null. */
+static int copy_check(exporter *x)
+{
+    FILE *null = fopen("/dev/null", "w");
+    if (!null)
+        return dbe_fail(EX_USAGE, "export: cannot open /dev/null");
+    x->out = null;
+    x->what = "export: check";
+    int ex = x->t->is_store ? export_store(x) : export_file(x);
+    fclose(null);
+    dbe_progress_end();
+    x->out = stdout;
+    x->what = "export";
+    x->rows = 0;
+    if (ex == EX_OK && x->not_text)
+        ex = dbe_fail(EX_USAGE, "export: nothing written: %lu field(s) are not UTF-8 text or hold a "
+                      "NUL byte, which PostgreSQL's text columns cannot hold (--format csv writes "
+                      "values as bytea, --format jsonl writes any key and value)", x->not_text);
+    return ex;
+}
+
 static int export_all(xtable *t, int fmt)
 {
-    exporter x = {t, fmt, calloc(t->nkeys, sizeof(keymap)), {{0}}, 0, 0};
-    if (!x.maps)
-        return dbe_fail(EX_USAGE, "out of memory");
+    exporter x = {t, fmt, stdout, "export", NULL, {{0}}, 0, 0, 0};
+    int ex = t->is_store ? xk_build(&t->st, t->ix, "export", &x.maps) : EX_OK;
     for (unsigned col = 0; col <= t->nkeys; col++)
         xt_colname(t, col, x.names[col], sizeof x.names[col]);
-    int ex = t->is_store ? export_store(&x) : export_file(&x);
+    if (ex == EX_OK && fmt == XF_COPY)
+        ex = copy_check(&x);
+    if (ex == EX_OK)
+        ex = t->is_store ? export_store(&x) : export_file(&x);
     dbe_progress_end();
-    for (unsigned col = 0; col < t->nkeys; col++)
-        free(x.maps[col].e);
-    free(x.maps);
+    xk_free(x.maps, t->nkeys);
     if (ex == EX_OK && x.not_utf8)
         fprintf(stderr, "dbe: export: note: %lu STRING key(s) are not UTF-8; they are written as "
-                "their bytes (a UTF-8 database refuses them; --format tsv escapes them)\n",
-                x.not_utf8);
+                "their bytes (a UTF-8 database refuses them; --format jsonl writes them as base64, "
+                "--format tsv escapes them)\n", x.not_utf8);
     return ex;
 }
 

@@ -1,10 +1,12 @@
 /*
  * cmd_import.c — dbe import: export's output (TSV, CSV or JSON lines) read
  * back into an existing record store (a put per record) or one index of a
- * MultiIndex file (an append per record), all in one transaction;
- * --sorted builds the trees bottom-up into an empty store or index. Any
- * bad record: nothing is imported.
+ * MultiIndex file (an append per record), or an ordinary CSV / TSV file
+ * into a store through a column mapping (--csv / --tsv, xfer_map.c), all
+ * in one transaction; --sorted builds the trees bottom-up into an empty
+ * store or index. Any bad record: nothing is imported.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ typedef struct srow {
 
 typedef struct importer {
     xtable *t;
+    xmap *map;                  /* --csv / --tsv, else NULL */
     xreader r;
     char names[XF_MAXCOLS][8];
     unsigned long rows, bad, loaded;
@@ -58,6 +61,15 @@ static int parse_key(importer *im, unsigned col)
     size_t *len, ks = inf->def.keysize;
     uint8_t *k = xt_keybuf(im->t, col, &len);
     char err[200];
+    if (f->bytes && inf->def.keytype != UDB_KEY_STRING) { /* {"base64": ...}: its bytes */
+        if (f->n > ks)
+            return imp_bad(im, im->r.start, "%s: a key of %zu bytes; the key size is %zu",
+                           im->names[col], f->n, ks);
+        memset(k, 0, ks);
+        memcpy(k, f->p, f->n);
+        *len = f->n;
+        return 0;
+    }
     if (memchr(f->p, 0, f->n))
         return imp_bad(im, im->r.start, "%s: a NUL byte in a key", im->names[col]);
     if (im->r.fmt != XF_TSV && inf->def.keytype == UDB_KEY_STRING) {
@@ -85,7 +97,7 @@ static int parse_last(importer *im)
             return imp_bad(im, im->r.start, "datapos: '%.40s' is not a number >= 0", f->p);
         return 0;
     }
-    long n = f->num || memchr(f->p, 0, f->n) ? -1
+    long n = f->bytes ? (long)f->n : f->num || memchr(f->p, 0, f->n) ? -1
            : fmt == XF_TSV ? dbe_unescape(f->p, (uint8_t *)f->p, f->n)
            : fmt == XF_CSV ? xf_unhex(f->p, f->n) : xf_unbase64(f->p, f->n);
     if (n < 0)
@@ -93,6 +105,31 @@ static int parse_last(importer *im)
                        : fmt == XF_CSV ? "\\x and pairs of hex digits (bytea)" : "a base64 string");
     im->val = (const uint8_t *)f->p;
     im->vlen = (size_t)n;
+    return 0;
+}
+
+/* A record of an ordinary CSV / TSV file through the column mapping: 0,
+   -1 (a bad row, reported) or -2 (the mapping does not fit the file). */
+static int map_row(importer *im)
+{
+    xmap *m = im->map;
+    xreader *r = &im->r;
+    char err[200], col[100];
+    if (!m->nfields && xm_columns(m, r))
+        return -2;
+    if (r->nf != m->nfields)
+        return imp_bad(im, r->start, "%u field(s); the %s has %u", r->nf,
+                       m->header ? "header" : "first record", m->nfields);
+    for (unsigned i = 0; i < m->nkeys; i++) {
+        size_t *len;
+        uint8_t *k = xt_keybuf(im->t, i, &len);
+        if (xm_key(xt_inf(im->t, i), &r->f[m->keycol[i]], k, len, err, sizeof err)) {
+            xm_colname(m, i, col, sizeof col);
+            return imp_bad(im, r->start, "%s: %s", col, err);
+        }
+    }
+    im->val = (const uint8_t *)(m->valarg ? r->f[m->valcol].p : r->raw);
+    im->vlen = m->valarg ? r->f[m->valcol].n : r->rlen;
     return 0;
 }
 
@@ -109,9 +146,18 @@ static int next_row(importer *im)
             dbe_fail(EX_USAGE, "import: reading the standard input failed");
             return 1;
         }
-        if (rc < 0)
+        if (rc < 0) {
             imp_bad(im, im->r.start, "%s", im->r.err);
-        else if (im->r.nf != im->t->nkeys + 1)
+        } else if (im->map) {
+            if ((rc = map_row(im)) == -2) {
+                im->failed = 1;
+                return 1;
+            }
+            if (rc == 0) {
+                dbe_progress("import", ++im->rows, 0);
+                return 0;
+            }
+        } else if (im->r.nf != im->t->nkeys + 1)
             imp_bad(im, im->r.start, "%u field(s); the columns are %u", im->r.nf, im->t->nkeys + 1);
         else
             ok = 1;
@@ -203,8 +249,11 @@ static void run_add(importer *im)
 static void import_rows(importer *im)
 {
     while (next_row(im) == 0)
-        if (!im->failed)
+        if (!im->failed) {
             run_add(im);
+            if (im->map) /* a foreign file's order is the order of its puts */
+                run_flush(im);
+        }
     run_flush(im);
     free(im->run);
 }
@@ -259,13 +308,19 @@ static void import_sorted(importer *im)
 }
 
 /* ---- the whole input ---------------------------------------------------------------------- */
-/* TSV and CSV start with the column names (an empty input has none). */
+/* TSV and CSV start with the column names (an empty input has none); an
+   ordinary CSV / TSV file with --header too. */
 static int header(importer *im, const char *name)
 {
     unsigned n = im->t->nkeys + 1, same;
-    int rc = im->r.fmt == XF_JSONL ? 1 : xr_next(&im->r);
+    int rc = im->r.fmt == XF_JSONL || (im->map && !im->map->header) ? 1 : xr_next(&im->r);
     if (rc == 1)
         return EX_OK;
+    if (im->map && rc == 0)
+        return xm_columns(im->map, &im->r);
+    if (im->map)
+        return dbe_fail(EX_USAGE, "import: line %lu: %s", im->r.start,
+                        rc == -2 ? "reading the input failed" : im->r.err);
     same = rc == 0 && im->r.nf == n;
     for (unsigned i = 0; same && i < n; i++)
         same = !strcmp(im->r.f[i].p, im->names[i]);
@@ -300,12 +355,17 @@ static int import_end(importer *im)
     return EX_OK;
 }
 
-static int import_all(xtable *t, const dbe_opts *o, int fmt, const char *name)
+static int import_all(xtable *t, const dbe_opts *o, int fmt, xmap *map, FILE *in,
+                      const char *name)
 {
     importer im;
     memset(&im, 0, sizeof im);
     im.t = t;
-    im.r = (xreader){.in = stdin, .fmt = fmt, .ncols = t->nkeys + 1};
+    im.map = map;
+    im.r = (xreader){.in = in, .fmt = fmt, .ncols = t->nkeys + 1};
+    if (map)
+        im.r = (xreader){.in = in, .fmt = XF_CSV, .sep = map->sep, .lenient = 1,
+                         .keep_raw = !map->valarg};
     for (unsigned col = 0; col <= t->nkeys; col++) {
         xt_colname(t, col, im.names[col], sizeof im.names[col]);
         memcpy(im.r.names[col], im.names[col], sizeof im.names[col]);
@@ -324,20 +384,51 @@ static int import_all(xtable *t, const dbe_opts *o, int fmt, const char *name)
     return ex;
 }
 
+/* The arguments: the store or file, the input (FILE or -; none: the
+   standard input), --format or the column mapping. */
+static int import_args(int *argc, char **argv, dbe_opts *o, xmap *map, int *fmt)
+{
+    int ex = xm_take_args(argc, argv, map), npos;
+    if (ex != EX_OK)
+        return ex;
+    npos = dbe_parse_opts(*argc, argv, o, "layout,index,sync,format,sorted");
+    if (npos != 1 && npos != 2)
+        return dbe_usage("import");
+    if (xf_format(o->format, "import", fmt))
+        return EX_USAGE;
+    if (map->on && o->format)
+        return dbe_fail(EX_USAGE, "import: --format reads export's output; --csv and --tsv read "
+                        "other files: not both");
+    if (map->on && !dbe_is_store(argv[1]))
+        return dbe_fail(EX_USAGE, "import: --csv and --tsv load into a record store; %s is none",
+                        argv[1]);
+    if (o->index && dbe_is_store(argv[1]))
+        return dbe_fail(EX_USAGE, "import: a store takes every index's key from each record; -i "
+                        "is for index files");
+    *argc = npos + 1;
+    return EX_OK;
+}
+
 int cmd_import(int argc, char **argv)
 {
     dbe_opts o = {0};
+    xmap map;
     xtable t;
-    int fmt;
-    if (dbe_parse_opts(argc, argv, &o, "layout,index,sync,format,sorted") != 1)
-        return dbe_usage("import");
-    if (xf_format(o.format, "import", &fmt))
-        return EX_USAGE;
-    if (o.index && dbe_is_store(argv[1]))
-        return dbe_fail(EX_USAGE, "import: a store takes every index's key from each record; -i "
-                        "is for index files");
-    int ex = xt_open(argv[1], &o, 1, "import", &t);
-    if (ex == EX_OK)
-        ex = import_all(&t, &o, fmt, argv[1]);
-    return xt_close(&t, ex);
+    int fmt, ex = import_args(&argc, argv, &o, &map, &fmt);
+    const char *src = ex == EX_OK && argc > 2 && strcmp(argv[2], "-") ? argv[2] : NULL;
+    FILE *in = src ? fopen(src, "rb") : stdin;
+    if (ex == EX_OK && !in)
+        ex = dbe_fail(EX_USAGE, "import: cannot open %s: %s", src, strerror(errno));
+    if (ex == EX_OK && (ex = xt_open(argv[1], &o, 1, "import", &t)) == EX_OK) {
+        if (map.on && map.nkeys != t.nkeys)
+            ex = dbe_fail(EX_USAGE, "import: %s has %u index(es): give a --key COL for each, in "
+                          "index order (%u given)", argv[1], t.nkeys, map.nkeys);
+        else
+            ex = import_all(&t, &o, fmt, map.on ? &map : NULL, in, argv[1]);
+        ex = xt_close(&t, ex);
+    }
+    if (in && in != stdin)
+        fclose(in);
+    xm_free(&map);
+    return ex;
 }

@@ -163,5 +163,8 @@ int cmd_convert(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_dot(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_textdump(int argc, char **argv);
+int cmd_textload(int argc, char **argv);
 
 #endif

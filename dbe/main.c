@@ -55,12 +55,24 @@ static const command commands[] = {
      "the number of records (of index N of a MultiIndex FILE)"},
     {"compact", cmd_compact, "compact STORE",
      "move records over the holes and shrink STORE.dat; prints its size before and after"},
-    {"export", cmd_export, "export STORE|FILE [-i N] [--format tsv|csv|jsonl]",
-     "every record in the order of index N: keys and value (a FILE: key and datapos); csv "
-     "loads with PostgreSQL COPY"},
-    {"import", cmd_import, "import STORE|FILE [-i N] [--format tsv|csv|jsonl] [--sorted]",
-     "read export's output back in one transaction (--sorted: bottom-up into an empty store or "
-     "index)"},
+    {"export", cmd_export, "export STORE|FILE [-i N] [--format tsv|csv|jsonl|copy]",
+     "every record in the order of index N: keys and value (a FILE: key and datapos); csv, copy "
+     "and jsonl load into PostgreSQL (doc/dbe.md)"},
+    {"import", cmd_import,
+     "import STORE|FILE [IN] [-i N] [--format tsv|csv|jsonl] [--sorted] | import STORE [IN] "
+     "--csv|--tsv [--header] --key COL... [--value COL]",
+     "read export's output (IN or stdin) back in one transaction (--sorted: bottom-up into an "
+     "empty store or index); --csv/--tsv: any CSV or TSV file, the n-th --key COL (number or "
+     "--header name) feeding index n, the value a column or the whole record"},
+    {"textdump", cmd_textdump, "textdump STORE|FILE > DUMP",
+     "the whole store or file as portable text: layout, every index definition, every record "
+     "with every key and its value (a FILE: data position); dbe textload reads it back"},
+    {"textload", cmd_textload, "textload NEW [DUMP]",
+     "create NEW (a store: NEW.ndx + NEW.dat) from a text dump (DUMP or the standard input) with "
+     "its definitions and records; any fault: no file is left"},
+    {"backup", cmd_backup, "backup STORE|FILE DST",
+     "a consistent copy (page for page, one read snapshot) into the new DST (a store: DST.ndx and "
+     "DST.dat) while other processes read and write"},
     {"heap", cmd_heap, "heap FILE|STORE [--layout L]",
      "a heap file's header, every holes table (records in use, next) and hole, free bytes"},
     {"read", cmd_read, "read FILE POS LEN [--layout L]",

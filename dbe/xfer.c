@@ -1,7 +1,8 @@
 /*
  * xfer.c — the table export and import work on: a record store (one key
  * column per index, then the value) or one index of a MultiIndex file (key
- * and data position), with its transactions. Owns opening either kind for
+ * and data position), with its transactions, and the keys of a store's
+ * other indexes by record (export, textdump). Owns opening either kind for
  * them; the text of fields is in xfer_text.c and xfer_read.c.
  */
 #include <stdlib.h>
@@ -96,4 +97,79 @@ void xt_rollback(xtable *t)
 const char *xt_errmsg(const xtable *t)
 {
     return t->is_store ? udb_store_errmsg(t->st.s) : udb_ndx_errmsg(t->d);
+}
+
+/* ---- a store's other indexes: record position -> key ---------------------------------------- */
+static int cmp_pos(const void *a, const void *b)
+{
+    int64_t x, y;
+    memcpy(&x, a, sizeof x);
+    memcpy(&y, b, sizeof y);
+    return (x > y) - (x < y);
+}
+
+static int map_add(xkeymap *m, const udb_item *it)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 1024;
+        uint8_t *e = realloc(m->e, cap * m->size);
+        if (!e)
+            return UDB_NOMEM;
+        m->e = e;
+        m->cap = cap;
+    }
+    memcpy(m->e + m->n * m->size, &it->datapos, 8);
+    memcpy(m->e + m->n * m->size + 8, it->key, it->keysize);
+    m->n++;
+    return 0;
+}
+
+/* Every (position, key) of index col + 1, sorted by position. */
+static int map_build(dbe_store *st, unsigned col, const char *cmd, xkeymap *m)
+{
+    udb_store_cursor *c;
+    udb_item it;
+    char what[40];
+    snprintf(what, sizeof what, "%s: index %u", cmd, col + 1);
+    m->size = (8 + st->inf[col].def.keysize + 7) / 8 * 8;
+    int rc = udb_store_cursor_open(st->s, col + 1, &c);
+    for (rc = rc ? rc : udb_store_cursor_first(c, &it, NULL); !rc;
+         rc = udb_store_cursor_next(c, &it, NULL)) {
+        if ((rc = map_add(m, &it)))
+            break;
+        dbe_progress(what, m->n, 0);
+    }
+    udb_store_cursor_close(c);
+    if (rc != UDB_NOTFOUND)
+        return rc == UDB_NOMEM ? dbe_fail(EX_USAGE, "%s: out of memory", cmd)
+                               : dbe_fail(dbe_exit_code(rc), "%s: %s", cmd, udb_store_errmsg(st->s));
+    qsort(m->e, m->n, m->size, cmp_pos);
+    return EX_OK;
+}
+
+int xk_build(dbe_store *st, unsigned order, const char *cmd, xkeymap **maps)
+{
+    int ex = EX_OK;
+    if (!(*maps = calloc(st->n, sizeof **maps)))
+        return dbe_fail(EX_USAGE, "%s: out of memory", cmd);
+    for (unsigned col = 0; col < st->n && ex == EX_OK; col++)
+        if (col != order - 1)
+            ex = map_build(st, col, cmd, &(*maps)[col]);
+    return ex;
+}
+
+const uint8_t *xk_find(const xkeymap *m, int64_t pos, unsigned col, const char *cmd)
+{
+    const uint8_t *e = bsearch(&pos, m->e, m->n, m->size, cmp_pos);
+    if (!e)
+        dbe_fail(EX_ABSENT, "%s: the record at %lld is missing from index %u; the store is "
+                 "damaged (see dbe check)", cmd, (long long)pos, col + 1);
+    return e ? e + 8 : NULL;
+}
+
+void xk_free(xkeymap *maps, unsigned n)
+{
+    for (unsigned col = 0; maps && col < n; col++)
+        free(maps[col].e);
+    free(maps);
 }

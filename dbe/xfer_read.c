@@ -1,9 +1,11 @@
 /*
  * xfer_read.c — reading import's input as records of fields: TSV lines
  * (fields split at TABs), CSV records (RFC 4180: a quoted field may hold
- * commas, doubled quotes and line breaks) and JSON lines (one object of
- * strings and numbers per line). Blank lines are skipped. Knows nothing
- * of keys, values or udb.
+ * the separator, doubled quotes and line breaks; the separator is a comma
+ * or, for import --tsv, a TAB; a UTF-8 byte order mark at the start is
+ * skipped) and JSON lines (one object of strings, numbers and
+ * {"base64": "..."} objects per line). Blank lines are skipped. Knows
+ * nothing of keys, values or udb.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -25,37 +27,52 @@ void xr_free(xreader *r)
 {
     free(r->buf);
     free(r->dec);
-    r->buf = r->dec = NULL;
+    free(r->raw);
+    r->buf = r->dec = r->raw = NULL;
+}
+
+/* Room for n more bytes in *p (holding *len of *cap); -1 when out of memory. */
+static int reserve(char **p, size_t len, size_t *cap, size_t n)
+{
+    if (*cap - len >= n)
+        return 0;
+    size_t c = *cap ? *cap : 256;
+    while (c - len < n)
+        c *= 2;
+    char *q = realloc(*p, c);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
 }
 
 static int dec_reserve(xreader *r, size_t n)
 {
-    if (r->dcap - r->dlen >= n)
-        return 0;
-    size_t cap = r->dcap ? r->dcap : 256;
-    while (cap - r->dlen < n)
-        cap *= 2;
-    char *p = realloc(r->dec, cap);
-    if (!p)
-        return -1;
-    r->dec = p;
-    r->dcap = cap;
-    return 0;
+    return reserve(&r->dec, r->dlen, &r->dcap, n);
+}
+
+ssize_t xf_getline(char **buf, size_t *cap, FILE *in)
+{
+    ssize_t n = getline(buf, cap, in);
+    if (n < 0)
+        return n;
+    if (n && (*buf)[n - 1] == '\n')
+        n--;
+    if (n && (*buf)[n - 1] == '\r')
+        n--;
+    (*buf)[n] = 0;
+    return n;
 }
 
 /* The next non-blank line, without its line end, in r->buf. */
 static int read_line(xreader *r, size_t *len)
 {
     for (;;) {
-        ssize_t n = getline(&r->buf, &r->cap, r->in);
+        ssize_t n = xf_getline(&r->buf, &r->cap, r->in);
         if (n < 0)
             return ferror(r->in) ? -2 : 1;
         r->line++;
-        if (n && r->buf[n - 1] == '\n')
-            n--;
-        if (n && r->buf[n - 1] == '\r')
-            n--;
-        r->buf[n] = 0;
         *len = (size_t)n;
         if (n)
             return 0;
@@ -73,9 +90,9 @@ static int next_tsv(xreader *r)
     r->nf = 0;
     for (char *p = r->buf, *end = r->buf + n;;) {
         char *tab = memchr(p, '\t', (size_t)(end - p));
-        if (r->nf == XF_MAXCOLS)
-            return bad(r, "more than %d fields", XF_MAXCOLS);
-        r->f[r->nf++] = (xfield){p, (size_t)((tab ? tab : end) - p), 0};
+        if (r->nf == XR_MAXFIELDS)
+            return bad(r, "more than %d fields", XR_MAXFIELDS);
+        r->f[r->nf++] = (xfield){p, (size_t)((tab ? tab : end) - p), 0, 0};
         if (!tab)
             return 0;
         *tab = 0;
@@ -84,6 +101,29 @@ static int next_tsv(xreader *r)
 }
 
 /* ---- CSV ------------------------------------------------------------------------------------ */
+/* One character of the input (what unread gave back first); the record's
+   text keeps it when keep_raw asks for that. */
+static int rd(xreader *r)
+{
+    int c = r->npend ? r->pend[--r->npend] : getc(r->in);
+    if (c != EOF && r->keep_raw) {
+        if (reserve(&r->raw, r->rlen, &r->rcap, 1))
+            r->nomem = 1;
+        else
+            r->raw[r->rlen++] = (char)c;
+    }
+    return c;
+}
+
+static void unrd(xreader *r, int c)
+{
+    if (c == EOF)
+        return;
+    r->pend[r->npend++] = c;
+    if (r->keep_raw && r->rlen)
+        r->rlen--;
+}
+
 static int put_byte(xreader *r, int c)
 {
     if (dec_reserve(r, 1))
@@ -96,15 +136,15 @@ static int put_byte(xreader *r, int c)
 static int csv_quoted(xreader *r)
 {
     for (;;) {
-        int c = getc(r->in);
+        int c = rd(r);
         if (c == EOF) {
             bad(r, "the input ends inside a quoted field");
             return XR_BAD;
         }
-        if (c == '"' && (c = getc(r->in)) != '"') {
-            if (c == '\r' && (c = getc(r->in)) != '\n')
-                ungetc(c, r->in), c = '\r';
-            if (c == ',' || c == '\n' || c == EOF)
+        if (c == '"' && (c = rd(r)) != '"') {
+            if (c == '\r' && (c = rd(r)) != '\n')
+                unrd(r, c), c = '\r';
+            if (c == r->sep || c == '\n' || c == EOF)
                 return c;
             bad(r, "text after a closing quote (a quote inside a field is written \"\")");
             return XR_BAD;
@@ -118,16 +158,16 @@ static int csv_quoted(xreader *r)
 /* From the field's first character c; returns the character that ends it. */
 static int csv_plain(xreader *r, int c)
 {
-    for (; c != ',' && c != '\n' && c != EOF; c = getc(r->in)) {
-        if (c == '"') {
+    for (; c != r->sep && c != '\n' && c != EOF; c = rd(r)) {
+        if (c == '"' && !r->lenient) {
             bad(r, "a quote inside a field that does not start with one");
             return XR_BAD;
         }
         if (c == '\r') {
-            int d = getc(r->in);
+            int d = rd(r);
             if (d == '\n')
                 return d;
-            ungetc(d, r->in);
+            unrd(r, d);
         }
         if (put_byte(r, c))
             return XR_BAD;
@@ -139,38 +179,69 @@ static int csv_plain(xreader *r, int c)
 static int csv_fields(xreader *r, int c)
 {
     for (;;) {
-        if (r->nf == XF_MAXCOLS)
-            return bad(r, "more than %d fields", XF_MAXCOLS);
+        if (r->nf == XR_MAXFIELDS)
+            return bad(r, "more than %d fields", XR_MAXFIELDS);
         r->off[r->nf] = r->dlen;
         c = c == '"' ? csv_quoted(r) : csv_plain(r, c);
         if (c == XR_BAD || put_byte(r, 0))
             return c == XR_BAD ? -1 : bad(r, "out of memory");
         r->f[r->nf].n = r->dlen - 1 - r->off[r->nf];
-        r->f[r->nf++].num = 0;
-        if (c != ',')
+        r->f[r->nf].num = r->f[r->nf].bytes = 0;
+        r->nf++;
+        if (c != r->sep)
             break;
-        c = getc(r->in);
+        c = rd(r);
     }
     r->line += c == '\n';
+    if (c == '\n' && r->rlen && r->raw[r->rlen - 1] == '\n') /* the record's text ends before */
+        r->rlen -= r->rlen > 1 && r->raw[r->rlen - 2] == '\r' ? 2 : 1;
+    if (r->nomem)
+        return bad(r, "out of memory");
     for (unsigned i = 0; i < r->nf; i++)
         r->f[i].p = r->dec + r->off[i];
     return 0;
 }
 
+/* A UTF-8 byte order mark at the very start is no part of the data. */
+static void skip_bom(xreader *r)
+{
+    int c = rd(r), d, e;
+    r->bom_seen = 1;
+    if (c != 0xef) {
+        unrd(r, c);
+        return;
+    }
+    d = rd(r);
+    e = d == 0xbb ? rd(r) : EOF;
+    if (e == 0xbf)
+        return;
+    unrd(r, e);
+    unrd(r, d);
+    unrd(r, c);
+}
+
 static int next_csv(xreader *r)
 {
     int c;
-    while ((c = getc(r->in)) == '\n' || c == '\r')
+    if (!r->sep)
+        r->sep = ',';
+    if (!r->bom_seen)
+        skip_bom(r);
+    while ((c = rd(r)) == '\n' || c == '\r')
         r->line += c == '\n';
     if (c == EOF)
         return ferror(r->in) ? -2 : 1;
     r->start = r->line + 1;
     r->dlen = 0;
     r->nf = 0;
+    if (r->rlen) { /* the record's text starts with c, the last byte read */
+        r->raw[0] = (char)c;
+        r->rlen = 1;
+    }
     if (csv_fields(r, c) == 0)
         return 0;
     while (c != '\n' && c != EOF) /* resynchronise at the next line */
-        c = getc(r->in);
+        c = rd(r);
     r->line += c == '\n';
     return -1;
 }
@@ -243,7 +314,7 @@ static const char *json_str(xreader *r, const char *p, xfield *out)
         }
     }
     r->dec[r->dlen++] = 0;
-    *out = (xfield){r->dec + at, r->dlen - 1 - at, 0};
+    *out = (xfield){r->dec + at, r->dlen - 1 - at, 0, 0};
     return p + 1;
 }
 
@@ -252,11 +323,35 @@ static const char *json_num(xreader *r, const char *p, xfield *out)
     size_t n = strspn(p, "-+0123456789.eE");
     if (!n)
         return bad(r, "values are strings or numbers"), NULL;
-    *out = (xfield){r->dec + r->dlen, n, 1};
+    *out = (xfield){r->dec + r->dlen, n, 1, 0};
     memcpy(r->dec + r->dlen, p, n);
     r->dlen += n;
     r->dec[r->dlen++] = 0;
     return p + n;
+}
+
+/* {"base64": "..."} at p (on its brace): the bytes of a field that are
+   not UTF-8 (export writes them so). */
+static const char *json_bytes(xreader *r, const char *p, xfield *out)
+{
+    xfield name;
+    if (*(p = ws(p + 1)) != '"')
+        return bad(r, "expected {\"base64\": \"...\"}"), NULL;
+    if (!(p = json_str(r, p, &name)))
+        return NULL;
+    if (strcmp(name.p, "base64") || *(p = ws(p)) != ':' || *(p = ws(p + 1)) != '"')
+        return bad(r, "expected {\"base64\": \"...\"}"), NULL;
+    if (!(p = json_str(r, p, out)))
+        return NULL;
+    if (*(p = ws(p)) != '}')
+        return bad(r, "expected '}' after the base64 string"), NULL;
+    long n = xf_unbase64(out->p, out->n);
+    if (n < 0)
+        return bad(r, "not a base64 string in {\"base64\": ...}"), NULL;
+    out->n = (size_t)n;
+    out->p[n] = 0;
+    out->bytes = 1;
+    return p + 1;
 }
 
 /* One "name": value member at p into its column. */
@@ -278,7 +373,8 @@ static const char *json_member(xreader *r, const char *p)
     if (*p != ':')
         return bad(r, "expected ':' after \"%s\"", name.p), NULL;
     p = ws(p + 1);
-    return *p == '"' ? json_str(r, p, &r->f[col]) : json_num(r, p, &r->f[col]);
+    return *p == '"' ? json_str(r, p, &r->f[col]) : *p == '{' ? json_bytes(r, p, &r->f[col])
+                                                     : json_num(r, p, &r->f[col]);
 }
 
 static int next_jsonl(xreader *r)

@@ -1,9 +1,10 @@
 /*
  * xfer_text.c — the text of export and import: writing key and value
  * fields as TSV (C escapes), CSV (RFC 4180 quoting, values as PostgreSQL
- * bytea hex) and JSON lines (values base64); decoding hex and base64 back
- * (xfer_read.c reads the records). Knows field encodings only; makes no
- * udb calls.
+ * bytea hex), JSON lines (values base64, keys that are not UTF-8 as
+ * {"base64": ...}) and PostgreSQL's COPY text format; decoding hex and
+ * base64 back (xfer_read.c reads the records). Knows field encodings only;
+ * makes no udb calls.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,14 @@ int xf_format(const char *s, const char *cmd, int *fmt)
         *fmt = XF_CSV;
     else if (!strcmp(s, "jsonl") || !strcmp(s, "json"))
         *fmt = XF_JSONL;
+    else if (!strcmp(s, "copy") && !strcmp(cmd, "export"))
+        *fmt = XF_COPY;
+    else if (!strcmp(s, "copy"))
+        return dbe_fail(EX_USAGE, "%s: --format copy is for export only (import reads tsv, csv "
+                        "and jsonl)", cmd);
     else
-        return dbe_fail(EX_USAGE, "%s: --format takes tsv, csv or jsonl, not '%s'", cmd, s);
+        return dbe_fail(EX_USAGE, "%s: --format takes tsv, csv, jsonl%s, not '%s'", cmd,
+                        strcmp(cmd, "export") ? "" : " or copy", s);
     return EX_OK;
 }
 
@@ -41,8 +48,7 @@ static void xf_csv(FILE *f, const uint8_t *p, size_t n)
     fputc('"', f);
 }
 
-/* Is p[0..n) well-formed UTF-8? */
-static int utf8_ok(const uint8_t *p, size_t n)
+int xf_utf8(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned c = p[i], k, lo = 0x80, hi = 0xbf; /* the second byte's range */
@@ -68,24 +74,17 @@ static int utf8_ok(const uint8_t *p, size_t n)
     return 1;
 }
 
-int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key)
+/* COPY text format: backslash, TAB, LF and CR escaped, other bytes as they are. */
+static void copy_text(FILE *f, const uint8_t *p, size_t n)
 {
-    int t = inf->def.keytype;
-    if (fmt != XF_TSV && t == UDB_KEY_STRING) {
-        size_t n = strnlen((const char *)key, inf->def.keysize);
-        if (fmt == XF_CSV)
-            xf_csv(f, key, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *e = p[i] == '\\' ? "\\\\" : p[i] == '\t' ? "\\t" : p[i] == '\n' ? "\\n"
+                      : p[i] == '\r' ? "\\r" : NULL;
+        if (e)
+            fputs(e, f);
         else
-            dbe_json_string(f, key, n);
-        return !utf8_ok(key, n);
+            fputc(p[i], f);
     }
-    int quote = fmt == XF_JSONL && t != UDB_KEY_INTEGER && t != UDB_KEY_LONG_INT;
-    if (quote)
-        fputc('"', f);
-    dbe_key_print(f, inf, UDB_LAYOUT_AUTO, key, 0);
-    if (quote)
-        fputc('"', f);
-    return 0;
 }
 
 static void base64(FILE *f, const uint8_t *p, size_t n)
@@ -101,8 +100,40 @@ static void base64(FILE *f, const uint8_t *p, size_t n)
     }
 }
 
-void xf_value(FILE *f, int fmt, const uint8_t *p, size_t n)
+int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key)
 {
+    int t = inf->def.keytype;
+    if (fmt != XF_TSV && t == UDB_KEY_STRING) {
+        size_t n = strnlen((const char *)key, inf->def.keysize);
+        int text = xf_utf8(key, n);
+        if (fmt == XF_CSV) {
+            xf_csv(f, key, n);
+        } else if (fmt == XF_COPY) {
+            copy_text(f, key, n);
+        } else if (text) {
+            dbe_json_string(f, key, n);
+        } else {
+            fputs("{\"base64\": \"", f);
+            base64(f, key, n);
+            fputs("\"}", f);
+        }
+        return !text;
+    }
+    int quote = fmt == XF_JSONL && t != UDB_KEY_INTEGER && t != UDB_KEY_LONG_INT;
+    if (quote)
+        fputc('"', f);
+    dbe_key_print(f, inf, UDB_LAYOUT_AUTO, key, 0);
+    if (quote)
+        fputc('"', f);
+    return 0;
+}
+
+int xf_value(FILE *f, int fmt, const uint8_t *p, size_t n)
+{
+    if (fmt == XF_COPY) {
+        copy_text(f, p, n);
+        return memchr(p, 0, n) || !xf_utf8(p, n);
+    }
     if (fmt == XF_TSV) {
         dbe_escape(f, p, n);
     } else if (fmt == XF_CSV) {
@@ -114,6 +145,19 @@ void xf_value(FILE *f, int fmt, const uint8_t *p, size_t n)
         base64(f, p, n);
         fputc('"', f);
     }
+    return 0;
+}
+
+void xd_put(FILE *f, const uint8_t *p, size_t n)
+{
+    if (!n)
+        fputs("\"\"", f);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] > 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '"')
+            fputc(p[i], f);
+        else
+            fprintf(f, "\\%02x", p[i]);
+    }
 }
 
 void xf_sep(FILE *f, int fmt, unsigned col, const char *name)
@@ -121,7 +165,7 @@ void xf_sep(FILE *f, int fmt, unsigned col, const char *name)
     if (fmt == XF_JSONL)
         fprintf(f, "%s\"%s\": ", col ? ", " : "{", name);
     else if (col)
-        fputc(fmt == XF_TSV ? '\t' : ',', f);
+        fputc(fmt == XF_CSV ? ',' : '\t', f);
 }
 
 void xf_end(FILE *f, int fmt)
@@ -147,6 +191,27 @@ long xf_unhex(char *s, size_t n)
         s[i / 2 - 1] = (char)(a << 4 | b);
     }
     return (long)(n / 2 - 1);
+}
+
+long xd_get(char *s, size_t n)
+{
+    size_t out = 0;
+    if (n == 2 && s[0] == '"' && s[1] == '"')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '\\') {
+            int a = i + 2 < n ? hexval(s[i + 1]) : -1, b = a < 0 ? -1 : hexval(s[i + 2]);
+            if (b < 0)
+                return -1;
+            c = a << 4 | b;
+            i += 2;
+        } else if (c <= 0x20 || c >= 0x7f || c == '"') {
+            return -1;
+        }
+        s[out++] = (char)c;
+    }
+    return (long)out;
 }
 
 static int b64val(int c)

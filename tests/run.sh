@@ -2,8 +2,10 @@
 # Run the test programs and the dbe tests; fail when any fails.
 #   tests/run.sh BUILD_DIR DBE TEST_BIN...
 # VALGRIND=1 runs the C tests under valgrind (leaks and errors fail).
+# A shell test that exits 77 is skipped (what it needs is not installed; its
+# log's SKIPPED line says what): reported, not failed.
 build=$1; dbe=$2; shift 2
-fail=0; n=0
+fail=0; n=0; skip=0
 for t in "$@"; do
     n=$((n + 1))
     name=$(basename "$t")
@@ -29,13 +31,19 @@ for s in tests/*.sh; do
     [ "$VALGRIND" = 1 ] && continue
     n=$((n + 1))
     name=$(basename "$s" .sh)
-    if DBE="$dbe" sh "$s" >"$build/$name.log" 2>&1; then
+    DBE="$dbe" sh "$s" >"$build/$name.log" 2>&1
+    rc=$?
+    if [ $rc = 0 ]; then
         echo "PASS $name"
+    elif [ $rc = 77 ]; then
+        echo "SKIP $name: $(grep -m1 '^SKIPPED' "$build/$name.log" | sed 's/^SKIPPED: //')"
+        skip=$((skip + 1))
     else
         echo "FAIL $name; log: $build/$name.log"
         tail -n 25 "$build/$name.log" | sed 's/^/    /'
         fail=$((fail + 1))
     fi
 done
-if [ $fail = 0 ]; then echo "all $n test programs passed"; else echo "$fail of $n test programs FAILED"; fi
+skipped=""; [ $skip = 0 ] || skipped=" ($skip skipped)"
+if [ $fail = 0 ]; then echo "all $n test programs passed$skipped"; else echo "$fail of $n test programs FAILED$skipped"; fi
 [ $fail = 0 ]

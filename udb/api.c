@@ -178,6 +178,21 @@ int api_begin_read(api_base *b)
     return rc;
 }
 
+int api_backup(api_base *b, const char *const *dst)
+{
+    int began, rc = not_ready(b);
+    if (!rc && pager_state(b->g) == PAGER_WRITE)
+        rc = udb_err_set(&b->err, UDB_INVAL, "a backup inside a write transaction would copy "
+                         "what is not committed");
+    if (!rc && !dst)
+        rc = udb_err_set(&b->err, UDB_INVAL, "NULL backup path");
+    if (!rc && !(rc = api_read_begin(b, &began))) {
+        rc = pager_copy(b->g, dst);
+        api_read_end(b, began);
+    }
+    return rc;
+}
+
 int api_checkpoint(api_base *b)
 {
     int rc = not_ready(b);

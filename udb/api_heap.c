@@ -252,3 +252,4 @@ int udb_heap_commit(udb_heap *h) { LOCKED_CALL(h, api_commit(&h->b)); }
 int udb_heap_rollback(udb_heap *h) { LOCKED_CALL(h, api_rollback(&h->b)); }
 int udb_heap_begin_read(udb_heap *h) { LOCKED_CALL(h, api_begin_read(&h->b)); }
 int udb_heap_checkpoint(udb_heap *h) { LOCKED_CALL(h, api_checkpoint(&h->b)); }
+int udb_heap_backup(udb_heap *h, const char *dst) { LOCKED_CALL(h, api_backup(&h->b, dst ? &dst : NULL)); }

@@ -44,6 +44,10 @@ int api_write_end(api_base *b, int began, int rc);
 int api_begin(api_base *b);
 /* A read transaction on any handle. */
 int api_begin_read(api_base *b);
+/* Copy the files as one committed state (a read transaction unless one is
+   open; refused inside a write transaction) into the new files dst, one per
+   member of the group (udb_*_backup). */
+int api_backup(api_base *b, const char *const *dst);
 /* WAL mode: copy the log into the files as far as readers allow. */
 int api_checkpoint(api_base *b);
 int api_commit(api_base *b);

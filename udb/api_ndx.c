@@ -363,6 +363,7 @@ int udb_ndx_commit(udb_ndx *d) { LOCKED_CALL(d, api_commit(&d->b)); }
 int udb_ndx_rollback(udb_ndx *d) { LOCKED_CALL(d, api_rollback(&d->b)); }
 int udb_ndx_begin_read(udb_ndx *d) { LOCKED_CALL(d, api_begin_read(&d->b)); }
 int udb_ndx_checkpoint(udb_ndx *d) { LOCKED_CALL(d, api_checkpoint(&d->b)); }
+int udb_ndx_backup(udb_ndx *d, const char *dst) { LOCKED_CALL(d, api_backup(&d->b, dst ? &dst : NULL)); }
 
 int udb_ndx_check(udb_ndx *d, udb_problem_fn fn, void *arg, udb_check_report *rep)
 {

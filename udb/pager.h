@@ -137,6 +137,12 @@ int pager_checkpoint(pager_group *g, int wait);
    first transaction. */
 int pager_journal_mode(const pager_group *g);
 
+/* Copy every file of the group, as the open transaction sees it, into the
+   new files dst[0..nfiles) (one per member, never overwritten:
+   UDB_EXISTS), synced unless UDB_SYNC_OFF. On failure the files it
+   created are removed. (pager_copy.c) */
+int pager_copy(pager_group *g, const char *const *dst);
+
 /* Statistics of a group. */
 typedef struct pager_stats {
     uint64_t commits, pages_written, journal_pages, spills;

@@ -470,9 +470,15 @@ static int keep_log(pager_group *g, shm_view *v)
 static int first_open(pager_group *g)
 {
     shm_view v = {.gen = 1};
-    for (int i = 0; i < g->nfiles; i++)
-        v.sizes[i] = g->files[i]->disk_size;
-    int rc = !exists(g, g->wal_path) ? 0 : g->readonly ? keep_log(g, &v) : recover_log(g);
+    int rc = 0;
+    for (int i = 0; i < g->nfiles && !rc; i++) { /* as they are now: the last handle before
+                                                    us may have grown them since we opened */
+        int64_t mt;
+        if ((rc = g->os->fstat(g->os->ctx, g->files[i]->fd, &v.sizes[i], &mt)) < 0)
+            rc = pager_oserr(g, rc, "cannot stat", g->files[i]->path);
+    }
+    if (!rc)
+        rc = !exists(g, g->wal_path) ? 0 : g->readonly ? keep_log(g, &v) : recover_log(g);
     if (rc)
         return rc;
     uint64_t filled = v.logseq ? g->log.psize : 0;

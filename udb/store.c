@@ -837,3 +837,22 @@ int udb_store_commit(udb_store *s) { LOCKED_CALL(s, api_commit(&s->b)); }
 int udb_store_rollback(udb_store *s) { LOCKED_CALL(s, api_rollback(&s->b)); }
 int udb_store_begin_read(udb_store *s) { LOCKED_CALL(s, api_begin_read(&s->b)); }
 int udb_store_checkpoint(udb_store *s) { LOCKED_CALL(s, api_checkpoint(&s->b)); }
+
+int udb_store_backup(udb_store *s, const char *dst)
+{
+    char *path[PAGER_MAX_FILES] = {NULL};
+    api_lock(&s->b);
+    int rc = 0;
+    if (dst && s->ndx_pf && s->dat_pf) { /* the group's members in their order */
+        path[s->ndx_pf->idx] = store_path(dst, ".ndx");
+        path[s->dat_pf->idx] = store_path(dst, ".dat");
+        if (!path[0] || !path[1])
+            rc = udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
+    }
+    if (!rc)
+        rc = api_backup(&s->b, dst ? (const char *const *)path : NULL);
+    api_unlock(&s->b);
+    free(path[0]);
+    free(path[1]);
+    return rc;
+}

@@ -253,6 +253,15 @@ UDB_API int udb_ndx_begin_read(udb_ndx *ndx);
    after the last handle closes everything is copied and the log removed.
    Nothing to do with the rollback journal. */
 UDB_API int udb_ndx_checkpoint(udb_ndx *ndx);
+/* Copy the file, as one committed state, into the new file dst: a read
+   transaction (the caller's when one is open; refused inside a write
+   transaction) while the pages are copied, so the copy is consistent while
+   other handles and processes read and write (WAL mode: a snapshot that
+   holds no writer up; rollback mode: writers wait for the copy, up to their
+   lock timeout). The copy is the file page for page as it would be after a
+   checkpoint, synced unless opts said UDB_SYNC_OFF. dst must not exist
+   (UDB_EXISTS); on failure nothing is left at dst. */
+UDB_API int udb_ndx_backup(udb_ndx *ndx, const char *dst);
 
 /* ---- cursors ------------------------------------------------------------- */
 typedef struct udb_item {
@@ -455,6 +464,8 @@ UDB_API int udb_heap_commit(udb_heap *h);
 UDB_API int udb_heap_rollback(udb_heap *h);
 UDB_API int udb_heap_begin_read(udb_heap *h);
 UDB_API int udb_heap_checkpoint(udb_heap *h);
+/* As udb_ndx_backup. */
+UDB_API int udb_heap_backup(udb_heap *h, const char *dst);
 
 /* ---- record stores: NAME.ndx + NAME.dat ------------------------------------- */
 typedef struct udb_store udb_store;
@@ -507,6 +518,9 @@ UDB_API int udb_store_commit(udb_store *s);
 UDB_API int udb_store_rollback(udb_store *s);
 UDB_API int udb_store_begin_read(udb_store *s);
 UDB_API int udb_store_checkpoint(udb_store *s);
+/* As udb_ndx_backup, both files in one read transaction: dst names the
+   copy, dst.ndx and dst.dat (neither may exist). */
+UDB_API int udb_store_backup(udb_store *s, const char *dst);
 
 /* Cursors: moves as udb_cursor_*; key gets the index key (may be NULL),
    val the record (may be NULL: keys only). */

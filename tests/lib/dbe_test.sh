@@ -26,15 +26,17 @@ udb_lib() { # udb_lib EXT: lib = the libudb.EXT (a, so) built with dbe (the
     lib=$(dirname "$DBE")/libudb.$1
     [ -e "$lib" ] || lib=libudb.$1
 }
-build_hot() { # H = tests/dbe_hot.c built against dbe's libudb.a (plain, else
-    # with the sanitizers the library was built with), or "" when neither links
+build_helper() { # build_helper NAME: H = tests/NAME.c built against dbe's libudb.a
+    # (plain, else with the sanitizers the library was built with) into $T,
+    # or "" when neither links
     H=""
     udb_lib a
     for flags in "" "-fsanitize=address,undefined"; do
-        ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -Iudb $flags tests/dbe_hot.c "$lib" -lz -lpthread \
-            -o "$T/dbe_hot" 2>/dev/null && { H=$T/dbe_hot; break; }
+        ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -Iudb $flags "tests/$1.c" "$lib" -lz -lpthread \
+            -o "$T/$1" 2>/dev/null && { H=$T/$1; break; }
     done
 }
+build_hot() { build_helper dbe_hot; } # H = tests/dbe_hot.c built, or ""
 finish() { # the scratch directory goes; the exit status is the verdict
     rm -rf "$T"
     echo "$fails failure(s)"
