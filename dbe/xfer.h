@@ -144,7 +144,5 @@ int xm_key(const udb_index_info *inf, const xfield *f, uint8_t *out, size_t *len
 /* Decode in place (xfer_text.c): "\x" and hex; base64. The byte count or -1. */
 long xf_unhex(char *s, size_t n);
 long xf_unbase64(char *s, size_t n);
-/* Is p[0..n) well-formed UTF-8? */
-int xf_utf8(const uint8_t *p, size_t n);
 
 #endif

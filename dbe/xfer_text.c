@@ -48,32 +48,6 @@ static void xf_csv(FILE *f, const uint8_t *p, size_t n)
     fputc('"', f);
 }
 
-int xf_utf8(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = p[i], k, lo = 0x80, hi = 0xbf; /* the second byte's range */
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 1;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2, lo = c == 0xe0 ? 0xa0 : lo, hi = c == 0xed ? 0x9f : hi;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3, lo = c == 0xf0 ? 0x90 : lo, hi = c == 0xf4 ? 0x8f : hi;
-        else
-            return 0;
-        if (n - i <= k || p[i + 1] < lo || p[i + 1] > hi)
-            return 0;
-        for (unsigned j = 2; j <= k; j++)
-            if ((p[i + j] & 0xc0) != 0x80)
-                return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
 /* COPY text format: backslash, TAB, LF and CR escaped, other bytes as they are. */
 static void copy_text(FILE *f, const uint8_t *p, size_t n)
 {
@@ -87,25 +61,12 @@ static void copy_text(FILE *f, const uint8_t *p, size_t n)
     }
 }
 
-static void base64(FILE *f, const uint8_t *p, size_t n)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        fputc(a[v >> 18], f);
-        fputc(a[v >> 12 & 63], f);
-        fputc(i + 1 < n ? a[v >> 6 & 63] : '=', f);
-        fputc(i + 2 < n ? a[v & 63] : '=', f);
-    }
-}
-
 int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key)
 {
     int t = inf->def.keytype;
     if (fmt != XF_TSV && t == UDB_KEY_STRING) {
         size_t n = strnlen((const char *)key, inf->def.keysize);
-        int text = xf_utf8(key, n);
+        int text = dbe_utf8_valid(key, n);
         if (fmt == XF_CSV) {
             xf_csv(f, key, n);
         } else if (fmt == XF_COPY) {
@@ -114,7 +75,7 @@ int xf_key(FILE *f, int fmt, const udb_index_info *inf, const uint8_t *key)
             dbe_json_string(f, key, n);
         } else {
             fputs("{\"base64\": \"", f);
-            base64(f, key, n);
+            dbe_base64(f, key, n);
             fputs("\"}", f);
         }
         return !text;
@@ -132,7 +93,7 @@ int xf_value(FILE *f, int fmt, const uint8_t *p, size_t n)
 {
     if (fmt == XF_COPY) {
         copy_text(f, p, n);
-        return memchr(p, 0, n) || !xf_utf8(p, n);
+        return memchr(p, 0, n) || !dbe_utf8_valid(p, n);
     }
     if (fmt == XF_TSV) {
         dbe_escape(f, p, n);
@@ -142,7 +103,7 @@ int xf_value(FILE *f, int fmt, const uint8_t *p, size_t n)
             fprintf(f, "%02x", p[i]);
     } else {
         fputc('"', f);
-        base64(f, p, n);
+        dbe_base64(f, p, n);
         fputc('"', f);
     }
     return 0;
