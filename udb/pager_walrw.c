@@ -293,8 +293,10 @@ int wal_write_begin(pager_group *g, int *changed)
     if ((died || shm_read(&g->sh.h->tail, &t)) && (rc = repair_tail(g)))
         return writer_fail(g, rc);
     shm_read(&g->sh.h->tail, &t);
-    uint64_t fill = atomic_load(&g->sh.h->backfill);
-    if (t.logseq && t.end - fill >= g->wal_ckpt && fill < t.end && !pager_checkpoint(g, 0))
+    /* A checkpoint here holds every writer up: with the helper thread
+       (started by commits past wal_ckpt) only when it has fallen far behind. */
+    uint64_t fill = atomic_load(&g->sh.h->backfill), due = g->ck_on ? 4 * g->wal_ckpt : g->wal_ckpt;
+    if (t.logseq && t.end - fill >= due && fill < t.end && !pager_checkpoint(g, 0))
         fill = atomic_load(&g->sh.h->backfill); /* readers have moved on since the commit */
     if (!t.logseq || (fill == t.end && t.end > g->sh.h->psize))
         if ((rc = restart(g, &t)))
@@ -319,8 +321,9 @@ static uint64_t now_us(void)
    covers them too. Waits at most as long as the last sync took (the
    committers would otherwise wait for the next sync) and gives up once
    GATHER_IDLE_US pass without an append (a long transaction, a dead
-   owner's flag). Committers just woken by the last sync get one yield to
-   begin their next transaction. */
+   owner's flag). Nothing is waited for when no other transaction is on
+   its way (not even a yield: with readers busy on every core, a yield can
+   cost the writer a whole time slice). */
 #define GATHER_IDLE_US 200u
 #define GATHER_MAX_US 2000u
 static void gather(pager_group *g)
@@ -329,8 +332,6 @@ static void gather(pager_group *g)
     uint64_t most = g->last_sync_us < GATHER_MAX_US ? g->last_sync_us : GATHER_MAX_US;
     if (shm_read_ge(&g->sh.h->tail, &gen, &end0))
         return;
-    if (!shm_committers(&g->sh))
-        sched_yield();
     while (shm_committers(&g->sh)) {
         sched_yield();
         uint64_t t = now_us();
