@@ -110,7 +110,7 @@ static int cmp_frame(const void *a, const void *b)
     return (x->off > y->off) - (x->off < y->off);
 }
 
-#define COPY_RUN 256 /* pages written by one call: 1 MiB with 4 KiB pages */
+#define COPY_RUN 2048 /* pages written by one call: 8 MiB with 4 KiB pages */
 
 /* Give every file its size (only let it grow unless exact: a file is cut
    shorter only by a handle alone on it, since another may map the pages
@@ -153,7 +153,8 @@ static void sort_frames(frames *l, const uint64_t *sizes, unsigned ps)
    file, in page and log order) in buf: as the file holds them, then
    every frame over them in order; each page must end with the crc its
    last frame gives. Write them, up to the file's size. */
-static int write_run(pager_group *g, const wal_frame *f, size_t nf, size_t m, uint64_t size, uint8_t *buf)
+static int write_run(pager_group *g, const wal_frame *f, size_t nf, size_t m, uint64_t size, uint8_t *buf,
+                     uint8_t *data)
 {
     unsigned ps = g->log.psize;
     pager_file *pf = g->files[f[0].file];
@@ -165,8 +166,8 @@ static int write_run(pager_group *g, const wal_frame *f, size_t nf, size_t m, ui
     memset(buf + got, 0, m * ps - got);
     for (size_t k = 0; k < nf; k++) {
         uint8_t *page = buf + (size_t)(f[k].page - f[0].page) * ps;
-        const uint8_t *d = wal_data(&g->log, f[k].off, f[k].len);
-        if (!d || wal_apply(page, ps, f[k].zfrom, d, f[k].len))
+        if (f[k].len > (size_t)ps + 16 || wal_read(&g->log, data, f[k].len, f[k].off) ||
+            wal_apply(page, ps, f[k].zfrom, data, f[k].len))
             return udb_err_set(g->err, UDB_CORRUPT, "%s: a committed change of page %llu does not apply",
                                g->log.path, (unsigned long long)f[k].page);
         uint64_t in = size - f[k].page * ps;
@@ -188,7 +189,7 @@ static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exa
 {
     unsigned ps = g->log.psize;
     sort_frames(l, sizes, ps);
-    uint8_t *buf = malloc((size_t)ps * COPY_RUN);
+    uint8_t *buf = malloc((size_t)ps * (COPY_RUN + 1) + 16);
     if (!buf)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory (checkpoint)");
     int rc = 0;
@@ -202,7 +203,7 @@ static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exa
                 break;
             pages++;
         }
-        rc = write_run(g, f + i, j - i, pages, sizes[f[i].file], buf);
+        rc = write_run(g, f + i, j - i, pages, sizes[f[i].file], buf, buf + (size_t)ps * COPY_RUN);
     }
     free(buf);
     return rc ? rc : set_sizes(g, sizes, exact);
@@ -229,7 +230,7 @@ static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exac
     if (g->sync != UDB_SYNC_OFF && (rc = pw_sync_log(g)))
         return rc; /* before any file page changes */
     rc = wal_scan(&g->log, &start, upto, to, 1, keep_frame, &l);
-    if (!rc && to->end > start.end && !(rc = wal_map(&g->log, to->end)))
+    if (!rc && to->end > start.end)
         rc = copy_frames(g, &l, to->sizes, exact);
     free(l.f);
     return rc;

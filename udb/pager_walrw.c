@@ -316,30 +316,34 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Group commit: while other handles' transactions are on their way to the
-   log and keep arriving, let them append first, so that the one sync
-   covers them too. Waits at most as long as the last sync took (the
-   committers would otherwise wait for the next sync) and gives up once
-   GATHER_IDLE_US pass without an append (a long transaction, a dead
-   owner's flag). Nothing is waited for when no other transaction is on
-   its way (not even a yield: with readers busy on every core, a yield can
-   cost the writer a whole time slice). */
+/* Group commit: when the last sync covered several transactions (other
+   writers are committing too), let as many append before this sync, so
+   that it covers them as well: wait while fewer have appended since this
+   leader's own commit and while other handles' transactions are on their
+   way to the log (their slot flag), at most as long as the last sync took
+   (they would otherwise wait for the next sync) and until GATHER_IDLE_US
+   pass without an append (a long transaction, a dead owner's flag). A
+   lone writer syncs at once: not even a yield (with readers busy on every
+   core, a yield can cost it a whole time slice). */
 #define GATHER_IDLE_US 200u
 #define GATHER_MAX_US 2000u
-static void gather(pager_group *g)
+static void gather(pager_group *g, uint64_t txn0)
 {
-    uint64_t start = now_us(), seen = start, gen, end0, end;
-    uint64_t most = g->last_sync_us < GATHER_MAX_US ? g->last_sync_us : GATHER_MAX_US;
-    if (shm_read_ge(&g->sh.h->tail, &gen, &end0))
+    uint64_t expect = atomic_load(&g->sh.h->last_batch);
+    if (expect < 2)
         return;
-    while (shm_committers(&g->sh)) {
+    uint64_t start = now_us(), seen = start, most = g->last_sync_us < GATHER_MAX_US ? g->last_sync_us
+                                                                                    : GATHER_MAX_US;
+    for (uint64_t txn = txn0, last = txn0;;) {
         sched_yield();
         uint64_t t = now_us();
-        if (!shm_read_ge(&g->sh.h->tail, &gen, &end) && end != end0) {
-            end0 = end;
+        shm_view v;
+        if (!shm_read(&g->sh.h->tail, &v) && v.txn != last) {
+            last = txn = v.txn;
             seen = t;
         }
-        if (t - seen > GATHER_IDLE_US || t - start > most)
+        if ((txn - txn0 + 1 >= expect && !shm_committers(&g->sh)) || t - seen > GATHER_IDLE_US ||
+            t - start > most)
             break;
     }
 }
@@ -351,7 +355,9 @@ static int lead_sync(pager_group *g, uint64_t end, int died)
     int rc = 0;
     shm_view t;
     if (atomic_load(&g->sh.h->synced) < end) {
-        gather(g);
+        uint64_t before = atomic_load(&g->sh.h->synced_txn);
+        if (!shm_read(&g->sh.h->tail, &t))
+            gather(g, t.txn);
         if ((rc = shm_read(&g->sh.h->tail, &t)) == 0) {
             uint64_t t0 = now_us();
             rc = pw_sync_log(g);
@@ -359,6 +365,8 @@ static int lead_sync(pager_group *g, uint64_t end, int died)
             if (rc) {
                 atomic_store(&g->sh.h->broken, 1);
             } else {
+                atomic_store(&g->sh.h->last_batch, t.txn > before ? t.txn - before : 1);
+                atomic_store(&g->sh.h->synced_txn, t.txn);
                 atomic_store(&g->sh.h->synced, t.end);
                 publish_view(g, &t);
             }

@@ -58,6 +58,8 @@ typedef struct shm_hdr {
     _Alignas(64) _Atomic uint32_t sync_seq; /* +1 whenever the sync mutex is
                                    released: the word committers wait on */
     _Atomic uint32_t sync_waiters; /* committers waiting on sync_seq */
+    _Atomic uint64_t synced_txn, last_batch; /* the transaction id the last
+                                   sync reached; how many it covered */
 } shm_hdr;
 
 typedef struct shm_slot {

@@ -307,10 +307,6 @@ const uint8_t *wal_data(wal_log *w, uint64_t off, size_t len)
 
 int wal_read(wal_log *w, void *dst, size_t len, uint64_t off)
 {
-    if (off <= w->mapok && len <= w->mapok - off) {
-        memcpy(dst, w->map + off, len);
-        return 0;
-    }
     size_t got = 0;
     int rc = w->os->pread(w->os->ctx, w->fd, dst, len, off, &got);
     if (rc < 0)

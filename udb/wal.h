@@ -103,8 +103,9 @@ int wal_map(wal_log *w, uint64_t need);
 /* The len bytes at off of the log, in the mapping (mapped further when
    needed); NULL (error set) when the file is shorter or cannot be mapped. */
 const uint8_t *wal_data(wal_log *w, uint64_t off, size_t len);
-/* Copy len bytes at off of the log into dst (from the mapping when it
-   covers them). */
+/* Copy len bytes at off of the log into dst, read from the file (not
+   through the mapping: a checkpoint copying a large log does not make it
+   resident in the process). UDB_CORRUPT when the file is shorter. */
 int wal_read(wal_log *w, void *dst, size_t len, uint64_t off);
 
 /* Append one batch of n (1..wal_batch_max) entries, their data together at
