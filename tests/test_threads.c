@@ -23,6 +23,9 @@
  * Rollback journal: a reader with a 100 ms lock timeout reads the committed
  * state at once while another handle's commit syncs its journal (400 ms).
  *
+ * Rollback journal: four writers committing in a loop on their own handles
+ * take turns: none waits a second for the lock, none times out.
+ *
  * Run under ThreadSanitizer with `make check SANITIZE=thread` (build-tsan).
  *   UDB_THREAD_OPS=N   operations per thread (default 2000)
  */
@@ -857,6 +860,86 @@ static void test_read_during_journal_sync(void **state)
     assert_int_equal(udb_store_close(w), 0);
 }
 
+/* ---- rollback journal: waiting writers take turns ---------------------------------------- */
+#define FW_THREADS 4
+#define FW_COMMITS 150
+typedef struct fair_arg {
+    const char *name;
+    int id;
+    double worst_ms;
+    int locked;
+} fair_arg;
+
+static double ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void *fair_writer(void *arg)
+{
+    fair_arg *a = arg;
+    udb_options o;
+    udb_options_init(&o);
+    o.journal = UDB_JOURNAL_ROLLBACK;
+    o.sync = UDB_SYNC_FULL; /* a writer that just committed is back at once; the others poll */
+    o.lock_timeout_ms = 3000;
+    udb_store *s;
+    if (udb_store_open(a->name, &o, &s))
+        return "open";
+    for (int32_t k = 0; k < FW_COMMITS; k++) {
+        int32_t key = a->id * 1000 + k;
+        udb_key kk = {&key, 4};
+        double t0 = ms_now();
+        int rc = udb_store_begin(s);
+        double w = ms_now() - t0;
+        if (w > a->worst_ms)
+            a->worst_ms = w;
+        if (rc == UDB_LOCKED) {
+            a->locked++;
+            continue;
+        }
+        if (rc || udb_store_put(s, &kk, &key, 4) || udb_store_commit(s))
+            return "commit";
+    }
+    return udb_store_close(s) ? "close" : NULL;
+}
+
+static void test_fair_writers(void **state)
+{
+    (void)state;
+    char name[600];
+    snprintf(name, sizeof name, "%s/fair", dir);
+    udb_options o;
+    udb_options_init(&o);
+    o.journal = UDB_JOURNAL_ROLLBACK;
+    udb_index_def d = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 16, 0, 0};
+    udb_store_def sd = {1, &d, 0, 0};
+    udb_store *s;
+    assert_int_equal(udb_store_create(name, &o, &sd, &s), 0);
+    assert_int_equal(udb_store_close(s), 0);
+    fair_arg a[FW_THREADS];
+    pthread_t t[FW_THREADS];
+    for (int i = 0; i < FW_THREADS; i++) {
+        a[i] = (fair_arg){name, i + 1, 0, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, fair_writer, &a[i]), 0);
+    }
+    double worst = 0;
+    int locked = 0;
+    for (int i = 0; i < FW_THREADS; i++) {
+        void *err;
+        pthread_join(t[i], &err);
+        if (err)
+            fail_msg("writer %d: %s", i, (const char *)err);
+        worst = a[i].worst_ms > worst ? a[i].worst_ms : worst;
+        locked += a[i].locked;
+    }
+    print_message("fair writers: longest wait for the lock %.0f ms, %d timeouts\n", worst, locked);
+    assert_int_equal(locked, 0);
+    assert_true(worst < 150); /* polling every 32 ms, the same test waited 0.2-5 s */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +948,7 @@ int main(void)
         cmocka_unit_test(test_errmsg_per_thread),
         cmocka_unit_test(test_write_behind),
         cmocka_unit_test(test_read_during_journal_sync),
+        cmocka_unit_test(test_fair_writers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

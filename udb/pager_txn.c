@@ -27,8 +27,10 @@ static const char *lock_name(uint64_t byte)
 }
 
 /* Take a byte-range lock, polling every 1, 2, 4, 4 ... ms (short steps: a
-   waiter notices a released lock soon) for up to lock_timeout_ms. */
-static int lock_wait_len(pager_group *g, pager_file *f, int type, uint64_t byte, uint64_t len)
+   waiter notices a released lock soon; every step_max ms at most) for up
+   to lock_timeout_ms. */
+static int lock_wait_len(pager_group *g, pager_file *f, int type, uint64_t byte, uint64_t len,
+                         unsigned step_max)
 {
     unsigned waited = 0, step = 1;
     for (;;) {
@@ -43,14 +45,14 @@ static int lock_wait_len(pager_group *g, pager_file *f, int type, uint64_t byte,
         unsigned s = step < g->lock_timeout_ms - waited ? step : g->lock_timeout_ms - waited;
         g->os->sleep_ms(g->os->ctx, s);
         waited += s;
-        if (step < 4)
+        if (step < step_max)
             step *= 2;
     }
 }
 
 int pager_lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte)
 {
-    return lock_wait_len(g, f, type, byte, 1);
+    return lock_wait_len(g, f, type, byte, 1, 4);
 }
 
 static void unlock(pager_group *g, pager_file *f, uint64_t byte)
@@ -64,7 +66,7 @@ static int lock_read(pager_group *g)
 {
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
-        int rc = lock_wait_len(g, f, 1, LOCK_PENDING, 2);
+        int rc = lock_wait_len(g, f, 1, LOCK_PENDING, 2, 4);
         if (!rc)
             g->os->lock(g->os->ctx, f->fd, 0, LOCK_PENDING, 1);
         if (rc) {
@@ -89,18 +91,23 @@ static int queued(pager_group *g, pager_file *f)
 }
 
 /* RESERVED on f. A writer that has to wait queues (WAITQ shared while it
-   polls), and a writer coming back while others are queued queues behind
-   them instead of taking the lock the moment it is free: the lock goes
-   round the waiting writers instead of to whoever just released it. */
+   polls, every millisecond: the same pace for every waiter), and a writer
+   coming back while others are queued queues behind them, sleeping one
+   step before its first try, instead of taking the lock the moment it is
+   free: the lock goes round the waiting writers instead of to whoever
+   just released it. */
 static int reserve(pager_group *g, pager_file *f)
 {
-    if (!queued(g, f)) {
+    int behind = queued(g, f);
+    if (!behind) {
         int r = g->os->lock(g->os->ctx, f->fd, 2, LOCK_RESERVED, 1);
         if (r != -EAGAIN)
             return r < 0 ? pager_oserr(g, r, "cannot lock", f->path) : 0;
     }
     g->os->lock(g->os->ctx, f->fd, 1, LOCK_WAITQ, 1);
-    int rc = pager_lock_wait(g, f, 2, LOCK_RESERVED);
+    if (behind && g->lock_timeout_ms > 1)
+        g->os->sleep_ms(g->os->ctx, 1);
+    int rc = lock_wait_len(g, f, 2, LOCK_RESERVED, 1, 1);
     unlock(g, f, LOCK_WAITQ);
     return rc;
 }
