@@ -157,7 +157,7 @@ static void remember_keys(wst *w)
     for (unsigned ix = 1; ix <= count(w) && ix <= 4; ix++) {
         size_t ks;
         uint8_t keys[4 * 64];
-        unsigned n = w->store ? 0 : fz_ndx_walk(w->d, ix, keys, 4, &ks);
+        unsigned n = w->store ? 0 : fz_ndx_keys(w->d, ix, keys, 4, &ks);
         if (w->store) {
             udb_store_cursor *c;
             udb_item it;

@@ -319,6 +319,34 @@ void fz_ndx_dump(udb_ndx *d, const char *title)
     }
 }
 
+/* Forward from the first record, keep records 0, 1, 2, 4, 8, ... (up to
+   max); with all set, walk to the end. Returns the records passed. */
+static int keep_keys(udb_cursor *c, uint8_t *keys, unsigned max, size_t *ks, unsigned *kept, int all)
+{
+    udb_item it;
+    int n = 0;
+    *kept = 0;
+    *ks = 0;
+    for (int rc = udb_cursor_first(c, &it); !rc && n < WALK_MAX && (all || *kept < max);
+         rc = udb_cursor_next(c, &it), n++)
+        if (*kept < max && it.keysize <= 64 && (n < 2 || (n & (n - 1)) == 0)) {
+            memcpy(keys + (*kept)++ * 64, it.key, it.keysize);
+            *ks = it.keysize;
+        }
+    return n;
+}
+
+unsigned fz_ndx_keys(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks)
+{
+    udb_cursor *c;
+    unsigned kept = 0;
+    *ks = 0;
+    if (!udb_cursor_open(d, ix, &c))
+        keep_keys(c, keys, max, ks, &kept, 0);
+    udb_cursor_close(c);
+    return kept;
+}
+
 unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks)
 {
     udb_cursor *c;
@@ -327,12 +355,7 @@ unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_
     *ks = 0;
     if (udb_cursor_open(d, ix, &c))
         return 0;
-    int n = 0;
-    for (int rc = udb_cursor_first(c, &it); !rc && n < WALK_MAX; rc = udb_cursor_next(c, &it), n++)
-        if (kept < max && it.keysize <= 64 && (n < 2 || (n & (n - 1)) == 0)) {
-            memcpy(keys + kept++ * 64, it.key, it.keysize);
-            *ks = it.keysize;
-        }
+    int n = keep_keys(c, keys, max, ks, &kept, 1);
     for (int rc = udb_cursor_last(c, &it); !rc && n > 0; rc = udb_cursor_prev(c, &it), n--)
         ;
     for (unsigned k = 0; k < kept; k++) {

@@ -99,6 +99,23 @@ static const char *const fixtures[] = {"classic/l16_heap.dat", "classic/l16_type
 #define NFIX (sizeof fixtures / sizeof fixtures[0])
 
 /* ---- fuzz_open and fuzz_repair: one file ------------------------------------------------------ */
+/* fuzz_open's input: a control byte (bit 0 heap file, bits 1-7 the layout
+   option), then the file; each file opened as what it is, the layout
+   detected and forced. */
+static void emit_open(const char *name, const buf *b, int heap, int layout)
+{
+    char full[80];
+    for (int forced = 0; forced < 2; forced++) {
+        buf c = {0};
+        uint8_t ctl = (uint8_t)(heap | (forced ? layout : UDB_LAYOUT_AUTO) << 1);
+        put(&c, &ctl, 1);
+        put(&c, b->p, b->n);
+        snprintf(full, sizeof full, "%s%s", name, forced ? "-forced" : "");
+        emit("fuzz_open", full, c.p, c.n, NULL, 0);
+        free(c.p);
+    }
+}
+
 static void single_files(void)
 {
     for (unsigned i = 0; i < NFIX; i++) {
@@ -106,7 +123,8 @@ static void single_files(void)
         snprintf(path, sizeof path, "tests/fixtures/%s", fixtures[i]);
         buf b = load(path);
         const char *base = strchr(fixtures[i], '/') + 1;
-        emit("fuzz_open", base, b.p, b.n, NULL, 0);
+        emit_open(base, &b, strstr(base, ".dat") != NULL,
+                  strstr(fixtures[i], "wide/") ? UDB_LAYOUT_WIDE : UDB_LAYOUT_CLASSIC);
         for (unsigned op = 0; op < 4 && strstr(base, ".ndx"); op++) {
             uint8_t ctl[3] = {(uint8_t)(op | 0x40), 5, 0};
             snprintf(name, sizeof name, "%s-op%u", base, op);
@@ -124,7 +142,7 @@ static void single_files(void)
             for (int k = 0; k < 2; k++)
                 if (f[k].n) {
                     snprintf(name, sizeof name, "made-%s-%d.%s", w ? "wide" : "classic", kind, k ? "dat" : "ndx");
-                    emit("fuzz_open", name, f[k].p, f[k].n, NULL, 0);
+                    emit_open(name, &f[k], k, w ? UDB_LAYOUT_WIDE : UDB_LAYOUT_CLASSIC);
                 }
             uint8_t ctl[3] = {0, 0, 0};
             for (unsigned op = 0; op < 4; op++) { /* repair to a file, in place, convert */
