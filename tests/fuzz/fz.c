@@ -557,19 +557,22 @@ void fz_fix_journal(uint8_t *j, size_t n)
 
 int fz_plant_pair(fz_part ndx, fz_part dat, int fix, int layout)
 {
-    uint8_t *a = malloc(ndx.n + 1), *b = malloc(dat.n + 1);
-    if (!a || !b)
-        abort();
+    if (!fix)
+        return fz_plant(FZ_NAME ".ndx", ndx) + fz_plant(FZ_NAME ".dat", dat);
+    static uint8_t *buf; /* both copies, kept from one execution to the next */
+    static size_t cap;
+    if (!buf || ndx.n + dat.n > cap) {
+        cap = (ndx.n + dat.n) * 2 + 4096;
+        if (!(buf = realloc(buf, cap)))
+            abort();
+    }
+    uint8_t *a = buf, *b = buf + ndx.n;
     if (ndx.n)
         memcpy(a, ndx.p, ndx.n);
     if (dat.n)
         memcpy(b, dat.p, dat.n);
-    if (fix)
-        fz_fix_files(a, ndx.n, dat.n ? b : NULL, dat.n, layout);
-    int n = fz_plant(FZ_NAME ".ndx", (fz_part){a, ndx.n}) + fz_plant(FZ_NAME ".dat", (fz_part){b, dat.n});
-    free(a);
-    free(b);
-    return n;
+    fz_fix_files(a, ndx.n, dat.n ? b : NULL, dat.n, layout);
+    return fz_plant(FZ_NAME ".ndx", (fz_part){a, ndx.n}) + fz_plant(FZ_NAME ".dat", (fz_part){b, dat.n});
 }
 
 /* ---- valid files ---------------------------------------------------------------------------------------- */

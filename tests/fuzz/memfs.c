@@ -90,6 +90,7 @@ struct memfs {
     long fail_at, changes;
     int fail_err, crash, crashed;
     int64_t clock;
+    uint64_t gen;               /* files created, changed or unlinked so far */
     uint64_t entropy;
     size_t ps;
     uint8_t *zero;              /* one page of zeros */
@@ -207,12 +208,14 @@ static mnode *node_new(memfs *m, const char *p)
     nd->size = 0;
     nd->refs = 0;
     nd->mtime = ++m->clock;
+    m->gen++;
     m->nodes[m->nnodes++] = nd;
     return nd;
 }
 
 static void unlink_node(memfs *m, mnode *nd)
 {
+    m->gen++;
     nd->linked = 0;
     node_put(m, nd);
 }
@@ -304,6 +307,7 @@ static void change_end(memfs *m, mnode *nd)
         page_load(m, &m->regs[m->pend[k].reg], m->pend[k].page);
     m->npend = 0;
     nd->mtime = ++m->clock;
+    m->gen++;
 }
 
 static int resize(memfs *m, mnode *nd, uint64_t size)
@@ -924,4 +928,9 @@ void memfs_fail_at(memfs *m, long at, int err, int crash)
 long memfs_changes(const memfs *m)
 {
     return m->changes;
+}
+
+uint64_t memfs_generation(const memfs *m)
+{
+    return m->gen;
 }

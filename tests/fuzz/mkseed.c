@@ -238,6 +238,7 @@ static int crash_txn(memfs *m, int kind, int layout, long at)
     o.os = memfs_os(m);
     o.layout = layout;
     o.lock_timeout_ms = 0;
+    o.flags = kind == 1 ? UDB_RAW : 0; /* the heap file of a store */
     memfs_fail_at(m, at, EIO, 1);
     char v[600];
     memset(v, 'v', sizeof v);
@@ -324,7 +325,7 @@ static void journal_seeds(void)
                 crash_txn(m, kind, layout, at);
                 if (fz_journal_hot(NDXJ, NULL) || fz_journal_hot(DATJ, NULL)) {
                     buf f[4] = {grab(m, NDX), grab(m, DAT), grab(m, NDXJ), grab(m, DATJ)};
-                    uint8_t ctl[2] = {(uint8_t)(kind | w << 3), (uint8_t)(made & 1)};
+                    uint8_t ctl[3] = {(uint8_t)(kind | w << 3), (uint8_t)(made & 1), kind == 1}; /* UDB_RAW */
                     char name[64];
                     snprintf(name, sizeof name, "crash-%s-%s-%ld", kinds[kind], w ? "wide" : "classic", at);
                     emit("fuzz_journal", name, ctl, sizeof ctl, f, 4);
