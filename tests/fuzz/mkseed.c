@@ -57,7 +57,8 @@ static void emit(const char *target, const char *name, const uint8_t *ctl, size_
     fwrite(ctl, 1, nctl, f);
     for (unsigned i = 0; i < nfiles; i++) {
         fwrite(FZ_SEP, 1, FZ_SEP_LEN, f);
-        fwrite(files[i].p, 1, files[i].n, f);
+        if (files[i].n) /* an absent file: p is NULL */
+            fwrite(files[i].p, 1, files[i].n, f);
     }
     fclose(f);
 }
