@@ -398,10 +398,11 @@ static void xor_fix(uint8_t *b, size_t len)
     b[0] = x;
 }
 
-/* Follow a chain of blocks of len bytes through the link at off. */
+/* Follow a chain of blocks of len bytes through the link at off (no
+   further than the blocks the file holds: a longer chain loops). */
 static void fix_chain(uint8_t *d, size_t n, int64_t at, size_t len, unsigned off, unsigned P)
 {
-    for (unsigned k = 0; at >= 0 && k < FIX_MAX_BLOCKS; k++) {
+    for (size_t k = 0; at >= 0 && k < FIX_MAX_BLOCKS && k <= n / len; k++) {
         xor_fix(d + at, len);
         at = pos_at(d + at + off, P, n, len);
     }
