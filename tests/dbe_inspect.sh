@@ -73,7 +73,7 @@ done
 cp $R $T/inplace.ndx
 expect 0 $DBE repair $T/inplace.ndx
 has "in place" "$T/out" "^result: $T/inplace.ndx repaired in place"
-has "sizes" "$T/out" "^size: 382938 bytes before, 320424 after"
+has "sizes" "$T/out" "^size: 382938 bytes before, 318999 after"
 clean $T/inplace.ndx
 lists_equal "in place == to a new file" $T/inplace.ndx $T/real.ndx 5
 expect 0 $DBE repair $T/inplace.ndx

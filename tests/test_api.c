@@ -108,6 +108,30 @@ static void test_failed_bulk_load(void **state)
     udb_ndx_close(d);
 }
 
+/* Leaves and nodes past the free lists come from one stretch whose rest
+   is cut off: the load leaves no free block behind (it once left most of a
+   64 KiB stretch of leaves on the free list). */
+static void test_bulk_load_leaves_no_free_blocks(void **state)
+{
+    (void)state;
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = UDB_SYNC_OFF;
+    for (int n = 30; n <= 3000; n *= 10) {
+        udb_ndx *d = new_ndx("compact.ndx", &o);
+        src s = {0, n, -1};
+        assert_int_equal(udb_ndx_load_sorted(d, 1, next_key, &s, NULL), 0);
+        udb_check_report rep;
+        assert_int_equal(udb_ndx_check(d, NULL, NULL, &rep), 0);
+        assert_int_equal(rep.index[0].records, n);
+        assert_int_equal(rep.index[0].free_leaves, 0);
+        assert_int_equal(rep.index[0].free_nodes, 0);
+        udb_check_report_free(&rep);
+        udb_ndx_close(d);
+        assert_int_equal(remove(path_in(dir, "compact.ndx")), 0);
+    }
+}
+
 static void test_bad_arguments_do_not_poison(void **state)
 {
     (void)state;
@@ -377,6 +401,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_poisoned_transaction),
         cmocka_unit_test(test_failed_bulk_load),
+        cmocka_unit_test(test_bulk_load_leaves_no_free_blocks),
         cmocka_unit_test(test_bad_arguments_do_not_poison),
         cmocka_unit_test(test_failed_handles),
         cmocka_unit_test(test_store_cursor_current),

@@ -380,6 +380,47 @@ static void test_crafted_cycles(void **state)
     }
 }
 
+/* A smaller key than its leaf's in the first bottom item (the order of
+   the keys kept): a search for the leaf's key misses the run and an append
+   starts a second one. The check must notice (it once did not). */
+static int smaller_key(const lay_tree *T, const uint8_t *than, uint8_t *out)
+{
+    for (int k = 0; k < 4; k++) { /* zeros, ones, 0x80 first or last (the key types' minima) */
+        memset(out, k == 1 ? 0xff : 0, T->ks);
+        if (k >= 2)
+            out[k == 2 ? 0 : T->ks - 1] = 0x80;
+        if (lay_cmp(T, out, than) < 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void test_crafted_bottom_key(void **state)
+{
+    (void)state;
+    for (size_t f = 0; f < NNDX; f++)
+        for (unsigned ix = 1; ix <= refs[f].count; ix++) {
+            craft c;
+            craft_load(&c, f, ix);
+            int64_t at = c.inf.root;
+            for (unsigned lvl = c.inf.levels; lvl > 1 && at > 0 && (size_t)at + c.T.node_size <= c.len; lvl--)
+                at = lay_node_child(&c.T, c.d + at, 0);
+            int64_t leaf = c.inf.levels && at > 0 && (size_t)at + c.T.node_size <= c.len &&
+                                   lay_node_count(c.d + at) >= 2 /* key 1 is not the parent's */
+                               ? lay_node_child(&c.T, c.d + at, 0)
+                               : -1;
+            uint8_t key[256];
+            if (leaf <= 0 || (size_t)leaf + c.T.leaf_size > c.len ||
+                !smaller_key(&c.T, lay_leaf_key(&c.T, c.d + leaf), key)) {
+                free(c.d);
+                continue;
+            }
+            lay_node_set_key(&c.T, c.d + at, 0, key);
+            lay_ck_fix(c.d + at, c.T.node_size);
+            craft_run(&c, f, 1, "the first bottom key smaller than its leaf's");
+        }
+}
+
 /* ---- what writes refuse, the check reports --------------------------------------------- */
 static void note_problems(void *arg, int severity, int64_t off, unsigned index, const char *text)
 {
@@ -514,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_byte_flips),
         cmocka_unit_test(test_crafted_infos),
         cmocka_unit_test(test_crafted_cycles),
+        cmocka_unit_test(test_crafted_bottom_key),
         cmocka_unit_test(test_too_deep),
         cmocka_unit_test(test_heaps),
     };

@@ -303,6 +303,7 @@ static int load_locked(udb_ndx *d, unsigned ix, udb_ndx_load_fn next, void *arg,
     mbulk b;
     int rc = mindex_bulk_begin(&d->m, ix, &b);
     b.keep_duplicates = keep_dups;
+    b.shared = 1;
     while (!rc) {
         const void *key = NULL;
         size_t len = 0;

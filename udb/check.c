@@ -1,7 +1,8 @@
 /*
  * check.c — full structural check of a MultiIndex file: checksums, pointers,
  * node levels and sibling links, key order, node key = greatest key of its
- * subtree, bottom items = first leaf of each key run, the leaf chain both
+ * subtree (at the bottom: the key of its leaf), bottom items = first leaf
+ * of each key run, the leaf chain both
  * ways, free lists, and that every byte of the body belongs to exactly one
  * block; then what the first write to an index would refuse, asked of the
  * write path itself (mindex_write_refusal). Reads only; must not change
@@ -139,6 +140,33 @@ static void check_links(ck *c, mindex_index *x, unsigned ix, const level *lv, un
 }
 
 /* Walk the tree level by level; bottom gets the leaf children in order. */
+/* Node key = greatest key below: the last key of a child node; at the
+   bottom, the key of the leaf run the item starts (a search for that key
+   must find the run: the EOF item, the last, is the sentinel's, checked
+   with the EOF leaf). */
+static void check_keys(ck *c, mindex_index *x, unsigned ix, const level *cur, const level *next,
+                       unsigned lvl)
+{
+    size_t k = 0, bs = lvl > 1 ? x->T.node_size : x->T.leaf_size;
+    for (size_t i = 0; i < cur->n; i++) {
+        const uint8_t *n = pager_get(c->m->pf, (uint64_t)cur->pos[i], x->T.node_size);
+        for (unsigned j = 0; j < lay_node_count(n); j++, k++) {
+            int64_t cp = next->pos[k];
+            if (cp < (int64_t)c->m->body || (uint64_t)cp + bs > pager_size(c->m->pf) ||
+                (lvl == 1 && k + 1 == next->n))
+                continue; /* reported when the child level is read; the EOF item */
+            const uint8_t *ch = pager_get(c->m->pf, (uint64_t)cp, bs), *key;
+            unsigned cc = lvl > 1 ? lay_node_count(ch) : 1;
+            if (!cc || cc > x->T.maxitems)
+                continue;
+            key = lvl > 1 ? lay_node_key(&x->T, ch, cc - 1) : lay_leaf_key(&x->T, ch);
+            if (lay_cmp(&x->T, key, lay_node_key(&x->T, n, j)))
+                say(c, UDB_PROBLEM, cur->pos[i], ix, "level-%u node: key %u differs from the %s at %lld",
+                    lvl, j + 1, lvl > 1 ? "last key of its child" : "key of its leaf", (long long)cp);
+        }
+    }
+}
+
 static void check_tree(ck *c, mindex_index *x, unsigned ix, level *bottom, uint64_t *nodes,
                        int *broken)
 {
@@ -156,25 +184,7 @@ static void check_tree(ck *c, mindex_index *x, unsigned ix, level *bottom, uint6
         if (*broken)
             break;
         check_links(c, x, ix, &cur, lvl);
-        if (lvl > 1) {
-            /* node key = last key of the child */
-            size_t k = 0;
-            for (size_t i = 0; i < cur.n; i++) {
-                const uint8_t *n = pager_get(c->m->pf, (uint64_t)cur.pos[i], x->T.node_size);
-                for (unsigned j = 0; j < lay_node_count(n); j++, k++) {
-                    int64_t cp = next.pos[k];
-                    if (cp < (int64_t)c->m->body || (uint64_t)cp + x->T.node_size > pager_size(c->m->pf))
-                        continue; /* reported when the child level is read */
-                    const uint8_t *ch = pager_get(c->m->pf, (uint64_t)cp, x->T.node_size);
-                    unsigned cc = lay_node_count(ch);
-                    if (cc && cc <= x->T.maxitems &&
-                        lay_cmp(&x->T, lay_node_key(&x->T, ch, cc - 1), lay_node_key(&x->T, n, j)))
-                        say(c, UDB_PROBLEM, cur.pos[i], ix,
-                            "level-%u node: key %u differs from the last key of its child at %lld",
-                            lvl, j + 1, (long long)cp);
-                }
-            }
-        }
+        check_keys(c, x, ix, &cur, &next, lvl);
         level t = cur;
         cur = next;
         next = t;

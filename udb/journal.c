@@ -37,7 +37,8 @@
 #define PSIZE_MAX 65536u
 #define STATE_HOT 1u
 #define STATE_CLEAN 2u
-#define JBUF_CAP ((size_t)1 << 20)
+#define JBUF_MIN ((size_t)64 << 10) /* the journal buffer starts small, */
+#define JBUF_CAP ((size_t)1 << 20)  /* doubles up to this, then is written out when full */
 #define JSHRINK ((uint64_t)4 << 20)
 static const uint8_t MAGIC[8] = {'u', 'd', 'b', 'j', 'r', 'n', 'l', 1};
 #define RMAGIC 0x63657231u
@@ -345,20 +346,37 @@ static int flush_buf(pager_group *g)
     return 0;
 }
 
+/* Room for a record of rec bytes in the buffer: it grows (a small
+   transaction touches little memory); at JBUF_CAP, or when it cannot
+   grow, it is written out instead. */
+static int jbuf_room(pager_group *g, size_t rec)
+{
+    if (g->jlen + rec <= g->jcap)
+        return 0;
+    if (g->jcap < JBUF_CAP) {
+        size_t cap = g->jcap ? g->jcap : JBUF_MIN;
+        while (cap < g->jlen + rec && cap < JBUF_CAP)
+            cap *= 2;
+        uint8_t *p = realloc(g->jbuf, cap);
+        if (p) {
+            g->jbuf = p;
+            g->jcap = cap;
+            if (g->jlen + rec <= cap)
+                return 0;
+        }
+    }
+    int rc = flush_buf(g); /* also when the buffer could not grow */
+    if (!rc && rec > g->jcap)
+        rc = udb_err_set(g->err, UDB_NOMEM, "out of memory (journal buffer)");
+    return rc;
+}
+
 int journal_add(pager_group *g, pager_file *f, uint64_t pg)
 {
     size_t ps = (size_t)1 << f->pshift, rec = RHDR + ps;
-    if (!g->jbuf) {
-        g->jbuf = malloc(JBUF_CAP);
-        if (!g->jbuf)
-            return udb_err_set(g->err, UDB_NOMEM, "out of memory (journal buffer)");
-        g->jcap = JBUF_CAP;
-    }
-    if (g->jlen + rec > g->jcap) {
-        int rc = flush_buf(g);
-        if (rc)
-            return rc;
-    }
+    int rc = jbuf_room(g, rec);
+    if (rc)
+        return rc;
     if (g->jend < JHDR)
         g->jend = JHDR;
     uint8_t *r = g->jbuf + g->jlen;

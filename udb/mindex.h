@@ -208,6 +208,9 @@ typedef struct mbulk {
                                    may hold duplicates; keep them */
     uint8_t *last;              /* the last key added */
     int64_t ext_next[2], ext_end[2]; /* fresh blocks still to hand out: [0] nodes, [1] leaves */
+    int shared;                 /* set by a caller under which nothing else grows
+                                   the file: nodes and leaves come from one stretch
+                                   ([1]), grown in place, whose rest ends the file */
 } mbulk;
 
 /* The index must be empty. Equal keys keep the order they are added in. */

@@ -2,8 +2,10 @@
  * mindex_bulk.c — building an index bottom-up from keys that arrive in
  * order: leaves are taken from the free lists in file order, so they lie in
  * key order (then from stretches reserved at the end of the file, handed
- * out in order, so the leaves still follow the keys); each level fills one
- * node at a time; the EOF item closes every level. The result has the same structures the originals make (full
+ * out in order, so the leaves still follow the keys; one stretch for nodes
+ * and leaves where nothing else grows the file, so its unused rest ends the
+ * file and is cut off); each level fills one node at a time; the EOF item
+ * closes every level. The result has the same structures the originals make (full
  * nodes, sibling links, node key = greatest key below, bottom items on the
  * first leaf of each key run). Must not do I/O but through the pager.
  */
@@ -54,7 +56,8 @@ void mindex_bulk_free(mbulk *b)
 
 /* A block for the load: from the free list while it has any, else the next
    of a reserved stretch (cheaper than growing the list block by block and
-   taking each block off it again). */
+   taking each block off it again). A stretch that still ends the file
+   grows in place. */
 static int bulk_alloc(mbulk *b, int leaves, int64_t *out)
 {
     mindex *m = b->m;
@@ -62,16 +65,20 @@ static int bulk_alloc(mbulk *b, int leaves, int64_t *out)
     if ((leaves ? x->info.free_leaf : x->info.free_node) != -1)
         return mindex_alloc_block(m, x, leaves, out);
     int64_t bs = (int64_t)(leaves ? x->T.leaf_size : x->T.node_size);
-    if (b->ext_next[leaves] == b->ext_end[leaves]) {
+    int e = b->shared ? 1 : leaves; /* the stretch it comes from */
+    if (b->ext_end[e] - b->ext_next[e] < bs) {
         int64_t k = EXTENT_BYTES / bs + 1, at;
         int rc = mindex_reserve(m, x, leaves, k, &at);
         if (rc)
             return rc;
-        b->ext_next[leaves] = at;
-        b->ext_end[leaves] = at + k * bs;
+        if (at != b->ext_end[e] && b->ext_next[e] != b->ext_end[e]) /* a rest no block fits */
+            return udb_err_set(m->err, UDB_INVAL, "index %u: the file grew under a bulk load", b->ix + 1);
+        if (at != b->ext_end[e])
+            b->ext_next[e] = at;
+        b->ext_end[e] = at + k * bs;
     }
-    *out = b->ext_next[leaves];
-    b->ext_next[leaves] += bs;
+    *out = b->ext_next[e];
+    b->ext_next[e] += bs;
     return 0;
 }
 

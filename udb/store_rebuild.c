@@ -366,6 +366,7 @@ static int load_index(rebuild *c, unsigned ix, rb_entry *e)
     qsort(e, c->n, sizeof *e, cmp_entry);
     int rc = mindex_bulk_begin(&s->m, ix, &b);
     b.keep_duplicates = 1;
+    b.shared = 1;
     for (size_t k = 0; k < c->n && !rc; k++) {
         int64_t leaf;
         if (k && (x->info.attrib & UDB_UNIQUE) && !lay_cmp(&x->T, e[k - 1].key, e[k].key))

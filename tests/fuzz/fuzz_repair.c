@@ -43,14 +43,15 @@ static void on_problem(void *arg, int severity, int64_t offset, unsigned index, 
 }
 
 /* Records per index (up to MAXIX); the number of indexes, or -1 when the
-   file does not open or does not check clean. */
-static int census(const char *path, int layout, uint64_t *n, int *clean)
+   file does not open. *lay: the layout it opened with. */
+static int census(const char *path, int layout, uint64_t *n, int *clean, int *lay)
 {
     udb_options o;
     udb_ndx *d;
     fz_options(&o, layout, UDB_RDONLY);
     int rc = udb_ndx_open(path, &o, &d), ni = -1;
     *clean = 0;
+    *lay = rc ? layout : udb_ndx_layout(d);
     if (!rc) {
         *clean = fz_ndx_check(d) == 0;
         ni = (int)(udb_ndx_count(d) < MAXIX ? udb_ndx_count(d) : MAXIX);
@@ -69,6 +70,25 @@ static int census(const char *path, int layout, uint64_t *n, int *clean)
     return ni;
 }
 
+/* The census of an output in the layout it was written in: when that is
+   not known (the input did not open), a file the detection calls ambiguous
+   (one without an initialised index may be) is taken in either layout,
+   forced, as documented: the one that checks clean, if any. */
+static int census_out(const char *path, int layout, uint64_t *n, int *clean)
+{
+    int lay, ni = census(path, layout, n, clean, &lay);
+    if (layout || ni >= 0)
+        return ni;
+    for (int l = UDB_LAYOUT_CLASSIC; l <= UDB_LAYOUT_WIDE && !*clean; l++) {
+        int c, k = census(path, l, n, &c, &lay);
+        if (k >= 0) {
+            ni = k;
+            *clean = c;
+        }
+    }
+    return ni;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_part part[FZ_MAXPARTS];
@@ -79,8 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fz_ndx_batch(part[1].p, part[1].n) <= BATCH_MAX &&
         fz_plant_pair(part[1], (fz_part){0}, c0 & 0x10, c0 & 0x20 ? UDB_LAYOUT_CLASSIC : UDB_LAYOUT_WIDE)) {
         uint64_t before[MAXIX], after[MAXIX];
-        int clean0, clean1, layout = (int)(c0 >> 2) % 3, op = c0 & 3;
-        int n0 = census(NDX, layout, before, &clean0), rc;
+        int clean0, clean1, layout = (int)(c0 >> 2) % 3, op = c0 & 3, in_layout;
+        int n0 = census(NDX, layout, before, &clean0, &in_layout), rc;
         unsigned problems = 0;
         udb_options o;
         fz_options(&o, layout, 0);
@@ -89,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             udb_repair_report rep;
             rc = udb_repair(NDX, op == 1 ? NULL : OUT, &o, on_problem, &problems, &rep);
             udb_repair_report_free(&rep);
-            layout = 0;
+            layout = n0 >= 0 ? in_layout : layout; /* a repair keeps the layout */
         } else {
             o.layout = op == 2 ? UDB_LAYOUT_CLASSIC : UDB_LAYOUT_WIDE;
             maxitems = c0 & 0x40 ? maxitems % 40 : 0;
@@ -98,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             layout = o.layout;
         }
         if (!rc) {
-            int n1 = census(out, layout, after, &clean1);
+            int n1 = census_out(out, layout, after, &clean1);
             if (!clean1)
                 fz_fail("check", "%s succeeded but its output %s", op < 2 ? "repair" : "convert",
                         n1 < 0 ? "does not open" : "does not check clean");

@@ -37,13 +37,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NDX FZ_NAME ".ndx"
 #define DAT FZ_NAME ".dat"
 #define MAXKEYS 16
-#define MAXOPS 48
+#define MAXOPS 32
 #define BATCH_MAX (64u << 10)
 #define DIGEST_MAX_BYTES (256u << 10) /* bigger files: no digests (speed) */
 
 static const char *const group[] = {NDX, DAT, NDX "-journal", DAT "-journal", NULL};
 static uint8_t *builtin[3][2]; /* [kind][0 ndx, 1 dat], wide */
 static size_t builtin_len[3][2];
+static int builtin_known[3][3], builtin_check[3][3]; /* [kind][layout option]: the check's
+                                                        result once known (the same bytes
+                                                        check the same every time) */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -75,15 +78,21 @@ typedef struct wst {
     udb_cursor *c;
     udb_store_cursor *sc;
     int clean0, corrupt, faulted, digests;
+    uint64_t gen0;              /* memfs_generation when the first check ran */
     int txn, poisoned;          /* an explicit transaction is open; a call poisoned it */
     uint64_t txn_digest;
     int txn_digest_ok;
+    uint64_t dig;               /* the digest of the records now, */
+    int dig_ok;                 /* known: no call that may change them since */
     uint8_t key[MAXKEYS][64];
     unsigned nkeys;
+    size_t ks[65];              /* key size per index, 0: not asked yet */
     uint8_t kbuf[64 * 64];      /* keys being built */
     uint8_t vbuf[4096];
     udb_val val;
 } wst;
+
+static wst the_wst; /* one execution at a time: no 10 KB allocation each */
 
 static int strict(const wst *w)
 {
@@ -92,16 +101,30 @@ static int strict(const wst *w)
 
 static unsigned count(wst *w) { return w->store ? udb_store_count(w->s) : udb_ndx_count(w->d); }
 
-static int digest(wst *w, uint64_t *h)
+/* The digest of the records: computed, or (known_ok) the one known. */
+static int digest(wst *w, uint64_t *h, int known_ok)
 {
-    return w->store ? fz_store_digest(w->s, h) : fz_ndx_digest(w->d, h);
+    if (known_ok && w->dig_ok) {
+        *h = w->dig;
+        return 0;
+    }
+    int rc = w->store ? fz_store_digest(w->s, h) : fz_ndx_digest(w->d, h);
+    w->dig = *h;
+    w->dig_ok = !rc;
+    return rc;
 }
 
+/* Asked once per index while the handle and the definitions stay. */
 static size_t keysize(wst *w, unsigned ix)
 {
     udb_index_info inf;
+    if (ix <= 64 && w->ks[ix])
+        return w->ks[ix];
     int rc = w->store ? udb_store_index_info(w->s, ix, &inf) : udb_ndx_info(w->d, ix, &inf);
-    return rc || inf.def.keysize > 64 ? 8 : inf.def.keysize;
+    size_t ks = rc || inf.def.keysize > 64 ? 8 : inf.def.keysize;
+    if (ix <= 64)
+        w->ks[ix] = ks;
+    return ks;
 }
 
 /* ---- operands --------------------------------------------------------------------------- */
@@ -157,7 +180,7 @@ static void remember_keys(wst *w)
     for (unsigned ix = 1; ix <= count(w) && ix <= 4; ix++) {
         size_t ks;
         uint8_t keys[4 * 64];
-        unsigned n = w->store ? 0 : fz_ndx_walk(w->d, ix, keys, 4, &ks);
+        unsigned n = w->store ? 0 : fz_ndx_keys(w->d, ix, keys, 4, &ks);
         if (w->store) {
             udb_store_cursor *c;
             udb_item it;
@@ -177,6 +200,7 @@ static void remember_keys(wst *w)
 /* ---- handles -------------------------------------------------------------------------------- */
 static void close_all(wst *w)
 {
+    w->dig_ok = 0;
     udb_cursor_close(w->c);
     udb_store_cursor_close(w->sc);
     w->c = NULL;
@@ -192,6 +216,8 @@ static void close_all(wst *w)
 
 static int open_all(wst *w)
 {
+    w->dig_ok = 0;
+    memset(w->ks, 0, sizeof w->ks);
     int rc = w->store ? udb_store_open(FZ_NAME, &w->o, &w->s) : udb_ndx_open(NDX, &w->o, &w->d);
     if (rc) {
         close_all(w);
@@ -211,37 +237,43 @@ static int check(wst *w)
 typedef struct pre {
     int what;                   /* 0 nothing to compare, 1 digest, 2 files */
     uint64_t h;
-    uint8_t *bytes;
-    size_t n[2];
+    uint64_t gen;               /* memfs_generation: unchanged, the files are too */
+    size_t n[2];                /* the files' sizes, SIZE_MAX: absent */
 } pre;
 
-static uint8_t *files(wst *w, size_t n[2])
+static uint8_t *snap;           /* the files before the call (one call at a time) */
+static size_t snap_cap;
+
+static void take_files(wst *w, pre *p)
 {
-    size_t n0 = 0, n1 = 0;
-    const uint8_t *a = memfs_get(w->m, NDX, &n0), *b = memfs_get(w->m, DAT, &n1);
-    uint8_t *p = malloc(n0 + n1 + 1);
-    if (!p)
-        abort();
-    if (a)
-        memcpy(p, a, n0);
-    if (b)
-        memcpy(p + n0, b, n1);
-    n[0] = a ? n0 : SIZE_MAX;
-    n[1] = b ? n1 : SIZE_MAX;
-    return p;
+    const char *path[2] = {NDX, DAT};
+    const uint8_t *b[2];
+    size_t n[2] = {0, 0};
+    for (int k = 0; k < 2; k++)
+        b[k] = memfs_get(w->m, path[k], &n[k]);
+    if (!snap || n[0] + n[1] > snap_cap) {
+        snap_cap = (n[0] + n[1]) * 2 + 4096;
+        if (!(snap = realloc(snap, snap_cap)))
+            abort();
+    }
+    for (int k = 0; k < 2; k++) {
+        if (b[k])
+            memcpy(snap + (k ? n[0] : 0), b[k], n[k]);
+        p->n[k] = b[k] ? n[k] : SIZE_MAX;
+    }
+    p->gen = memfs_generation(w->m);
 }
 
 static void before(wst *w, pre *p)
 {
     memset(p, 0, sizeof *p);
-    if (!strict(w) || w->poisoned)
-        return;
-    if (!w->txn) {
-        p->bytes = files(w, p->n);
+    if (strict(w) && !w->poisoned && !w->txn) {
+        take_files(w, p);
         p->what = 2;
-    } else if (w->digests && !digest(w, &p->h)) {
+    } else if (strict(w) && !w->poisoned && w->digests && !digest(w, &p->h, 1)) {
         p->what = 1;
     }
+    w->dig_ok = 0; /* the call may change the records */
 }
 
 static int poisons(int rc)
@@ -252,14 +284,19 @@ static int poisons(int rc)
 static int unchanged(wst *w, const pre *p)
 {
     uint64_t h;
-    size_t n[2];
     if (p->what == 1)
-        return digest(w, &h) || h == p->h;
-    uint8_t *now = files(w, n);
-    size_t len = (n[0] == SIZE_MAX ? 0 : n[0]) + (n[1] == SIZE_MAX ? 0 : n[1]);
-    int same = n[0] == p->n[0] && n[1] == p->n[1] && !memcmp(now, p->bytes, len);
-    free(now);
-    return same;
+        return digest(w, &h, 0) || h == p->h;
+    if (memfs_generation(w->m) == p->gen)
+        return 1;
+    const char *path[2] = {NDX, DAT};
+    for (int k = 0; k < 2; k++) {
+        size_t n = 0;
+        const uint8_t *b = memfs_get(w->m, path[k], &n);
+        size_t at = k && p->n[0] != SIZE_MAX ? p->n[0] : 0;
+        if ((b ? n : SIZE_MAX) != p->n[k] || (b && memcmp(b, snap + at, n)))
+            return 0;
+    }
+    return 1;
 }
 
 /* After a write that returned rc (bulk: a bulk load, which poisons on any failure). */
@@ -273,7 +310,6 @@ static void after(wst *w, pre *p, int rc, int bulk, const char *what)
     else if (rc && p->what && strict(w) && !unchanged(w, p))
         fz_fail("digest", "%s failed with %s and changed %s", what, udb_errname(rc),
                 p->what == 1 ? "the records" : "the files");
-    free(p->bytes);
 }
 
 static void expect_find(wst *w, unsigned ix, const void *k, size_t kl, int64_t dp, const char *what)
@@ -298,11 +334,18 @@ static void expect_get(wst *w, unsigned ix, const void *k, size_t kl, const void
 
 /* ---- bulk loads ------------------------------------------------------------------------------------ */
 typedef struct load {
-    wst *w;
     unsigned i, n, nidx;
     uint8_t k[64 * 64];
-    udb_key keys[64];
 } load;
+
+/* The bulk load of the moment (one at a time), of n records. */
+static load *load_of(unsigned n)
+{
+    static load l;
+    memset(&l, 0, sizeof l);
+    l.n = n;
+    return &l;
+}
 
 static void load_key(load *l, uint8_t *k)
 {
@@ -346,7 +389,7 @@ static void op_txn(wst *w, unsigned which)
         if (!rc) {
             w->txn = 1;
             w->poisoned = 0;
-            w->txn_digest_ok = strict(w) && w->digests && !digest(w, &w->txn_digest);
+            w->txn_digest_ok = strict(w) && w->digests && !digest(w, &w->txn_digest, 1);
         }
         return;
     }
@@ -362,20 +405,21 @@ static void op_txn(wst *w, unsigned which)
         if (rc == UDB_CORRUPT)
             w->corrupt = 1;
     } /* a failed commit: roll back (UDB_INVAL if the commit already did) */
+    w->dig_ok = 0;
     if (!w->txn)
         return;
     rc = w->store ? udb_store_rollback(w->s) : udb_ndx_rollback(w->d);
     fz_trace("  rollback: %s", udb_errname(rc));
     w->txn = w->poisoned = 0;
     uint64_t h;
-    if (!rc && w->txn_digest_ok && strict(w) && !digest(w, &h) && h != w->txn_digest)
+    if (!rc && w->txn_digest_ok && strict(w) && !digest(w, &h, 0) && h != w->txn_digest)
         fz_fail("digest", "rollback did not restore the records");
 }
 
 static void op_reopen(wst *w)
 {
     uint64_t h0 = 0, h;
-    int ok = strict(w) && w->digests && !w->txn && !digest(w, &h0);
+    int ok = strict(w) && w->digests && !w->txn && !digest(w, &h0, 1);
     if (w->txn && w->txn_digest_ok) {
         ok = strict(w);
         h0 = w->txn_digest;
@@ -389,7 +433,7 @@ static void op_reopen(wst *w)
         fz_ndx_dump(w->d, "after reopen");
     if (rc && strict(w))
         fz_fail("reopen", "the file no longer opens: %s", udb_errname(rc));
-    if (!rc && ok && strict(w) && !digest(w, &h) && h != h0)
+    if (!rc && ok && strict(w) && !digest(w, &h, 0) && h != h0)
         fz_fail("digest", "close and reopen changed the records");
 }
 
@@ -493,17 +537,14 @@ static void ndx_op(wst *w, unsigned op)
         ix = pick_ix(w);
         before(w, &p);
         after(w, &p, udb_ndx_define(w->d, ix, &def), 0, "define");
+        memset(w->ks, 0, sizeof w->ks);
         break;
     }
     case 8: { /* bulk load */
-        load *l = calloc(1, sizeof *l);
-        if (!l)
-            abort();
         ix = pick_ix(w);
-        l->n = fz_u8(&w->in) * 4;
+        load *l = load_of(fz_u8(&w->in) * 4);
         before(w, &p);
         after(w, &p, udb_ndx_load_sorted(w->d, ix, ndx_next, l, NULL), 1, "bulk load");
-        free(l);
         break;
     }
     default: op_reopen(w); break;
@@ -598,14 +639,10 @@ static void store_op(wst *w, unsigned op)
         after(w, &p, rc, 0, "compact");
         break;
     case 9: { /* bulk load */
-        load *l = calloc(1, sizeof *l);
-        if (!l)
-            abort();
-        l->n = fz_u8(&w->in) * 4;
+        load *l = load_of(fz_u8(&w->in) * 4);
         l->nidx = count(w) < 64 ? count(w) : 64;
         before(w, &p);
         after(w, &p, udb_store_load_sorted(w->s, store_next, l, NULL), 1, "bulk load");
-        free(l);
         break;
     }
     default: op_reopen(w); break;
@@ -622,6 +659,8 @@ static void first_problem(void *arg, int severity, int64_t offset, unsigned inde
 static void final_check(wst *w)
 {
     close_all(w);
+    if (memfs_generation(w->m) == w->gen0)
+        return; /* no file changed: the first check said it all */
     memfs_fail_at(w->m, 0, 0, 0);
     w->o.flags &= ~UDB_RDONLY;
     char why[300] = "";
@@ -641,24 +680,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_part part[FZ_MAXPARTS];
     fz_split(data, size, part);
-    wst *w = calloc(1, sizeof *w);
-    if (!w)
-        abort();
-    if (fz_ndx_batch(part[1].p, part[1].n) > BATCH_MAX) {
-        free(w);
+    if (fz_ndx_batch(part[1].p, part[1].n) > BATCH_MAX)
         return 0; /* every growth would write megabytes (fuzz_repair.c) */
-    }
+    wst *w = &the_wst;
+    memset(w, 0, sizeof *w);
     w->in = (fz_in){part[0].p, part[0].n, 0};
     unsigned c0 = fz_u8(&w->in), c1 = fz_u8(&w->in);
     w->m = fz_begin(data, size, group);
     w->store = c0 & 1;
-    int kind = w->store ? (c0 >> 1 & 1) : 2;
-    if (!fz_plant_pair(part[1], part[2], c1 & 1, c1 & 2 ? UDB_LAYOUT_CLASSIC : UDB_LAYOUT_WIDE))
-        for (int k = 0; k < 2; k++)
-            if (builtin[kind][k])
-                memfs_put(w->m, k ? DAT : NDX, builtin[kind][k], builtin_len[kind][k]);
+    int kind = w->store ? (c0 >> 1 & 1) : 2, layout = (int)(c0 >> 2) % 3;
+    int bi = !fz_plant_pair(part[1], part[2], c1 & 1, c1 & 2 ? UDB_LAYOUT_CLASSIC : UDB_LAYOUT_WIDE);
+    for (int k = 0; bi && k < 2; k++)
+        if (builtin[kind][k])
+            memfs_put(w->m, k ? DAT : NDX, builtin[kind][k], builtin_len[kind][k]);
     static const size_t limits[4] = {0, 16384, 65536, 1u << 20};
-    fz_options(&w->o, (int)(c0 >> 2) % 3, c0 & 0x10 ? UDB_EXCLUSIVE : 0);
+    fz_options(&w->o, layout, c0 & 0x10 ? UDB_EXCLUSIVE : 0);
     w->o.dirty_limit = limits[c0 >> 5 & 3];
     w->o.sync = c0 & 0x80 ? UDB_SYNC_OFF : UDB_SYNC_FULL;
     size_t n1 = 0, n2 = 0;
@@ -666,7 +702,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memfs_get(w->m, DAT, &n2);
     w->digests = n1 + n2 <= DIGEST_MAX_BYTES;
     if (!open_all(w)) {
-        w->clean0 = check(w) == 0;
+        int rc = bi && builtin_known[kind][layout] ? builtin_check[kind][layout] : check(w);
+        if (bi) {
+            builtin_check[kind][layout] = rc;
+            builtin_known[kind][layout] = 1;
+        }
+        w->clean0 = rc == 0;
+        w->gen0 = memfs_generation(w->m);
         fz_trace("opened; %s", w->clean0 ? "checks clean" : "does not check clean");
         remember_keys(w);
         for (int n = 0; n < MAXOPS && fz_more(&w->in) && (w->d || w->s); n++) {
@@ -682,7 +724,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         final_check(w);
     }
     udb_val_free(&w->val);
-    free(w);
     fz_end();
     return 0;
 }

@@ -319,6 +319,34 @@ void fz_ndx_dump(udb_ndx *d, const char *title)
     }
 }
 
+/* Forward from the first record, keep records 0, 1, 2, 4, 8, ... (up to
+   max); with all set, walk to the end. Returns the records passed. */
+static int keep_keys(udb_cursor *c, uint8_t *keys, unsigned max, size_t *ks, unsigned *kept, int all)
+{
+    udb_item it;
+    int n = 0;
+    *kept = 0;
+    *ks = 0;
+    for (int rc = udb_cursor_first(c, &it); !rc && n < WALK_MAX && (all || *kept < max);
+         rc = udb_cursor_next(c, &it), n++)
+        if (*kept < max && it.keysize <= 64 && (n < 2 || (n & (n - 1)) == 0)) {
+            memcpy(keys + (*kept)++ * 64, it.key, it.keysize);
+            *ks = it.keysize;
+        }
+    return n;
+}
+
+unsigned fz_ndx_keys(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks)
+{
+    udb_cursor *c;
+    unsigned kept = 0;
+    *ks = 0;
+    if (!udb_cursor_open(d, ix, &c))
+        keep_keys(c, keys, max, ks, &kept, 0);
+    udb_cursor_close(c);
+    return kept;
+}
+
 unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks)
 {
     udb_cursor *c;
@@ -327,12 +355,7 @@ unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_
     *ks = 0;
     if (udb_cursor_open(d, ix, &c))
         return 0;
-    int n = 0;
-    for (int rc = udb_cursor_first(c, &it); !rc && n < WALK_MAX; rc = udb_cursor_next(c, &it), n++)
-        if (kept < max && it.keysize <= 64 && (n < 2 || (n & (n - 1)) == 0)) {
-            memcpy(keys + kept++ * 64, it.key, it.keysize);
-            *ks = it.keysize;
-        }
+    int n = keep_keys(c, keys, max, ks, &kept, 1);
     for (int rc = udb_cursor_last(c, &it); !rc && n > 0; rc = udb_cursor_prev(c, &it), n--)
         ;
     for (unsigned k = 0; k < kept; k++) {
@@ -375,10 +398,11 @@ static void xor_fix(uint8_t *b, size_t len)
     b[0] = x;
 }
 
-/* Follow a chain of blocks of len bytes through the link at off. */
+/* Follow a chain of blocks of len bytes through the link at off (no
+   further than the blocks the file holds: a longer chain loops). */
 static void fix_chain(uint8_t *d, size_t n, int64_t at, size_t len, unsigned off, unsigned P)
 {
-    for (unsigned k = 0; at >= 0 && k < FIX_MAX_BLOCKS; k++) {
+    for (size_t k = 0; at >= 0 && k < FIX_MAX_BLOCKS && k <= n / len; k++) {
         xor_fix(d + at, len);
         at = pos_at(d + at + off, P, n, len);
     }
@@ -534,19 +558,22 @@ void fz_fix_journal(uint8_t *j, size_t n)
 
 int fz_plant_pair(fz_part ndx, fz_part dat, int fix, int layout)
 {
-    uint8_t *a = malloc(ndx.n + 1), *b = malloc(dat.n + 1);
-    if (!a || !b)
-        abort();
+    if (!fix)
+        return fz_plant(FZ_NAME ".ndx", ndx) + fz_plant(FZ_NAME ".dat", dat);
+    static uint8_t *buf; /* both copies, kept from one execution to the next */
+    static size_t cap;
+    if (!buf || ndx.n + dat.n > cap) {
+        cap = (ndx.n + dat.n) * 2 + 4096;
+        if (!(buf = realloc(buf, cap)))
+            abort();
+    }
+    uint8_t *a = buf, *b = buf + ndx.n;
     if (ndx.n)
         memcpy(a, ndx.p, ndx.n);
     if (dat.n)
         memcpy(b, dat.p, dat.n);
-    if (fix)
-        fz_fix_files(a, ndx.n, dat.n ? b : NULL, dat.n, layout);
-    int n = fz_plant(FZ_NAME ".ndx", (fz_part){a, ndx.n}) + fz_plant(FZ_NAME ".dat", (fz_part){b, dat.n});
-    free(a);
-    free(b);
-    return n;
+    fz_fix_files(a, ndx.n, dat.n ? b : NULL, dat.n, layout);
+    return fz_plant(FZ_NAME ".ndx", (fz_part){a, ndx.n}) + fz_plant(FZ_NAME ".dat", (fz_part){b, dat.n});
 }
 
 /* ---- valid files ---------------------------------------------------------------------------------------- */

@@ -89,6 +89,8 @@ void fz_ndx_dump(udb_ndx *d, const char *title);
 /* Walk an index both ways, find and seek a few keys; keep up to max keys
    (keysize bytes each, ks set) in keys. Returns the keys kept. */
 unsigned fz_ndx_walk(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks);
+/* The keys fz_ndx_walk keeps, read forward no further than needed. */
+unsigned fz_ndx_keys(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_t *ks);
 
 /* ---- checksums made right --------------------------------------------------------------------- */
 /* An attacker computes checksums; a fuzzer's mutation breaks them, and

@@ -18,9 +18,12 @@
 #define NAME_CAP 255
 #define LIMIT_DEFAULT ((uint64_t)64 << 20)
 #define SPARE_MAX 8             /* address ranges kept for reuse */
+#define SPARE_KEEP ((size_t)1 << 20) /* ... with the pages they had this far in */
+#define POOL_DATA_MAX ((uint64_t)1 << 20) /* file buffers kept for reuse up to this size */
 
 typedef struct mnode {
-    char *path;                 /* NULL once unlinked */
+    char path[PATH_CAP + 1];    /* as created (kept once unlinked: open descriptors name it) */
+    int linked;
     uint8_t *data;
     uint64_t size, cap;
     int64_t mtime;
@@ -35,7 +38,6 @@ typedef struct mlk {
 typedef struct mfd {
     int used, writable;
     mnode *nd;                  /* NULL: a directory */
-    char *path;                 /* as opened */
     mlk lk[MAXLOCK];
     unsigned nlk;
 } mfd;
@@ -52,6 +54,7 @@ typedef struct mreg {           /* a private map of a file */
 typedef struct mrange {         /* address space handed out with addr == NULL */
     uint8_t *addr;
     size_t len;
+    size_t touched;             /* no page from here on was ever accessible */
 } mrange;
 
 typedef struct mpend {          /* a page that follows a change of its file */
@@ -62,7 +65,10 @@ struct memfs {
     udb_os os;
     mnode **nodes;
     size_t nnodes, capnodes;
-    char **dirs;
+    mnode **pool;               /* nodes gone, kept with their buffers: an execution
+                                   builds its files without the allocator */
+    size_t npool, cappool;
+    char (*dirs)[PATH_CAP + 1];
     size_t ndirs, capdirs;
     mfd fds[MAXFD];
     int fd_hi;                  /* no slot from here on was used since the reset */
@@ -70,9 +76,11 @@ struct memfs {
     size_t nregs, capregs;
     mrange *res;
     size_t nres, capres;
-    mrange spare[SPARE_MAX];    /* returned ranges, PROT_NONE, emptied: a new
-                                   range of the same size reuses one (no page
-                                   tables built and torn down each time) */
+    mrange spare[SPARE_MAX];    /* returned ranges, PROT_NONE, emptied beyond
+                                   SPARE_KEEP: a new range of the same size
+                                   reuses one, and a file mapped into it is
+                                   copied onto pages that exist (no page tables
+                                   and pages built and torn down each time) */
     unsigned nspare;
     mpend *pend;
     size_t npend, cappend;
@@ -82,6 +90,7 @@ struct memfs {
     long fail_at, changes;
     int fail_err, crash, crashed;
     int64_t clock;
+    uint64_t gen;               /* files created, changed or unlinked so far */
     uint64_t entropy;
     size_t ps;
     uint8_t *zero;              /* one page of zeros */
@@ -101,6 +110,16 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     *arr = p;
     *cap = n;
     return 0;
+}
+
+/* Equal strings, compared here: strcmp's interceptor would hand every
+   path memfs looks up to libFuzzer as a comparison made by the code under
+   test (and cost as much as the lookup). */
+static int same(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
 }
 
 /* Absolute path without ".", ".." or empty components. */
@@ -134,10 +153,10 @@ static int norm(const char *in, char *out)
 
 static int is_dir(const memfs *m, const char *p)
 {
-    if (!strcmp(p, "/"))
+    if (same(p, "/"))
         return 1;
     for (size_t i = 0; i < m->ndirs; i++)
-        if (!strcmp(m->dirs[i], p))
+        if (same(m->dirs[i], p))
             return 1;
     return 0;
 }
@@ -155,43 +174,59 @@ static int parent_is_dir(const memfs *m, const char *p)
 static mnode *find(const memfs *m, const char *p)
 {
     for (size_t i = 0; i < m->nnodes; i++)
-        if (m->nodes[i]->path && !strcmp(m->nodes[i]->path, p))
+        if (m->nodes[i]->linked && same(m->nodes[i]->path, p))
             return m->nodes[i];
     return NULL;
 }
 
+/* A node no longer in the tree goes to the pool (its buffer with it,
+   unless large). */
+static void node_release(memfs *m, mnode *nd)
+{
+    if (nd->cap > POOL_DATA_MAX || grow((void **)&m->pool, &m->cappool, m->npool + 1, sizeof *m->pool)) {
+        free(nd->data);
+        nd->data = NULL;
+        nd->cap = 0;
+    }
+    if (m->npool < m->cappool)
+        m->pool[m->npool++] = nd;
+    else
+        free(nd);
+}
+
 static void node_put(memfs *m, mnode *nd)
 {
-    if (nd->refs || nd->path)
+    if (nd->refs || nd->linked)
         return;
     for (size_t i = 0; i < m->nnodes; i++)
         if (m->nodes[i] == nd) {
             m->nodes[i] = m->nodes[--m->nnodes];
             break;
         }
-    free(nd->data);
-    free(nd);
+    node_release(m, nd);
 }
 
 static mnode *node_new(memfs *m, const char *p)
 {
-    mnode *nd = calloc(1, sizeof *nd);
-    if (!nd || !(nd->path = strdup(p)) ||
-        grow((void **)&m->nodes, &m->capnodes, m->nnodes + 1, sizeof *m->nodes)) {
-        if (nd)
-            free(nd->path);
-        free(nd);
+    if (grow((void **)&m->nodes, &m->capnodes, m->nnodes + 1, sizeof *m->nodes))
         return NULL;
-    }
+    mnode *nd = m->npool ? m->pool[--m->npool] : calloc(1, sizeof *nd);
+    if (!nd)
+        return NULL;
+    memcpy(nd->path, p, strlen(p) + 1); /* normalised: shorter than PATH_CAP */
+    nd->linked = 1;
+    nd->size = 0;
+    nd->refs = 0;
     nd->mtime = ++m->clock;
+    m->gen++;
     m->nodes[m->nnodes++] = nd;
     return nd;
 }
 
 static void unlink_node(memfs *m, mnode *nd)
 {
-    free(nd->path);
-    nd->path = NULL;
+    m->gen++;
+    nd->linked = 0;
     node_put(m, nd);
 }
 
@@ -282,6 +317,7 @@ static void change_end(memfs *m, mnode *nd)
         page_load(m, &m->regs[m->pend[k].reg], m->pend[k].page);
     m->npend = 0;
     nd->mtime = ++m->clock;
+    m->gen++;
 }
 
 static int resize(memfs *m, mnode *nd, uint64_t size)
@@ -351,7 +387,9 @@ static int drop_regions(memfs *m, uint8_t *a, uint8_t *b)
     return 0;
 }
 
-static int map_file(memfs *m, mfd *f, uint8_t *p, size_t len, int prot, uint64_t off)
+/* Show the file in [p, p+len), which is read-write (fresh) or, reused,
+   anything: every page is written or made PROT_NONE. */
+static int map_file(memfs *m, mfd *f, uint8_t *p, size_t len, int prot, uint64_t off, int reused)
 {
     mreg r = {p, len / m->ps, f->nd, off, prot, calloc(len / m->ps + 1, 1)};
     if (!r.acc || grow((void **)&m->regs, &m->capregs, m->nregs + 1, sizeof *m->regs)) {
@@ -364,7 +402,11 @@ static int map_file(memfs *m, mfd *f, uint8_t *p, size_t len, int prot, uint64_t
         in = r.pages;
     if (in) {
         size_t n = (size_t)(size - off < (uint64_t)in * m->ps ? size - off : (uint64_t)in * m->ps);
+        if (reused)
+            mprotect(p, in * m->ps, PROT_READ | PROT_WRITE);
         memcpy(p, f->nd->data + off, n);
+        if (reused)
+            memset(p + n, 0, in * m->ps - n);
         memset(r.acc, 1, in);
     }
     if (r.pages > in)
@@ -388,13 +430,16 @@ static int drop_reserved(memfs *m, uint8_t *a, size_t len)
         } else if (a > ra && b < rb) {
             if (grow((void **)&m->res, &m->capres, m->nres + 1, sizeof *m->res))
                 return -ENOMEM;
-            m->res[m->nres++] = (mrange){b, (size_t)(rb - b)};
+            size_t t = m->res[k].touched, cut = (size_t)(b - ra);
+            m->res[m->nres++] = (mrange){b, (size_t)(rb - b), t > cut ? t - cut : 0};
             m->res[k].len = (size_t)(a - ra);
             k++;
         } else if (a > ra) {
             r->len = (size_t)(a - ra);
             k++;
         } else if (b < rb) {
+            size_t cut = (size_t)(b - ra);
+            r->touched = r->touched > cut ? r->touched - cut : 0;
             r->addr = b;
             r->len = (size_t)(rb - b);
             k++;
@@ -405,25 +450,41 @@ static int drop_reserved(memfs *m, uint8_t *a, size_t len)
     return 0;
 }
 
+/* The range handed out that holds [a, a+len), or NULL. */
+static mrange *reserved(memfs *m, const uint8_t *a, size_t len)
+{
+    for (size_t k = 0; k < m->nres; k++) {
+        mrange *r = &m->res[k];
+        if (a >= r->addr && len <= r->len && (size_t)(a - r->addr) <= r->len - len)
+            return r;
+    }
+    return NULL;
+}
+
 /* A whole range handed out is being returned: keep it for reuse. */
 static int keep_spare(memfs *m, uint8_t *a, size_t len)
 {
     size_t k = 0;
     while (k < m->nres && (m->res[k].addr != a || m->res[k].len != len))
         k++;
-    if (k == m->nres || m->nspare == SPARE_MAX || madvise(a, len, MADV_DONTNEED) ||
-        mprotect(a, len, PROT_NONE))
+    if (k == m->nres || m->nspare == SPARE_MAX)
+        return 0;
+    size_t t = m->res[k].touched;
+    if ((t > SPARE_KEEP && madvise(a + SPARE_KEEP, t - SPARE_KEEP, MADV_DONTNEED)) ||
+        (t && mprotect(a, t, PROT_NONE)))
         return 0;
     m->res[k] = m->res[--m->nres];
-    m->spare[m->nspare++] = (mrange){a, len};
+    m->spare[m->nspare++] = (mrange){a, len, t < SPARE_KEEP ? t : SPARE_KEEP};
     return 1;
 }
 
-static void *take_spare(memfs *m, size_t len)
+/* A spare range of len bytes, or NULL; *touched as kept. */
+static void *take_spare(memfs *m, size_t len, size_t *touched)
 {
     for (unsigned k = 0; k < m->nspare; k++)
         if (m->spare[k].len == len) {
             void *a = m->spare[k].addr;
+            *touched = m->spare[k].touched;
             m->spare[k] = m->spare[--m->nspare];
             return a;
         }
@@ -466,11 +527,6 @@ static int m_open(void *ctx, const char *path, int flags, int *fd)
     memset(f, 0, sizeof *f);
     if (slot >= m->fd_hi)
         m->fd_hi = slot + 1;
-    if (!(f->path = strdup(p))) {
-        if (nd)
-            node_put(m, nd);
-        return -ENOMEM;
-    }
     f->used = 1;
     f->writable = rw;
     f->nd = nd;
@@ -487,7 +543,6 @@ static int m_close(void *ctx, int fd)
     if (!f)
         return -EBADF;
     mnode *nd = f->nd;
-    free(f->path);
     memset(f, 0, sizeof *f);
     if (nd) {
         nd->refs--;
@@ -518,7 +573,7 @@ static int m_pwrite(void *ctx, int fd, const void *buf, size_t n, uint64_t off)
     mfd *f = file_fd(m, fd);
     if (!f || !f->writable)
         return -EBADF;
-    if (refused(m, "write", f->path))
+    if (refused(m, "write", f->nd->path))
         return -EACCES;
     int rc = fault(m);
     if (rc)
@@ -547,7 +602,7 @@ static int m_ftruncate(void *ctx, int fd, uint64_t size)
     mfd *f = file_fd(m, fd);
     if (!f || !f->writable)
         return f ? -EINVAL : -EBADF;
-    if (refused(m, "truncate", f->path))
+    if (refused(m, "truncate", f->nd->path))
         return -EACCES;
     int rc = fault(m);
     if (rc)
@@ -651,7 +706,16 @@ static int m_map(void *ctx, void *addr, size_t len, int prot, int fd, uint64_t o
     int fl = MAP_PRIVATE | MAP_ANONYMOUS | (addr ? MAP_FIXED : 0);
     if (!f && prot == 0)
         fl |= MAP_NORESERVE;
-    void *r = !addr && !f && !prot ? take_spare(m, len) : NULL;
+    /* over address space handed out, a file or nothing is laid on the pages
+       there (no fresh pages to fault in); fresh memory must be zeros */
+    mrange *in = addr ? reserved(m, addr, len) : NULL;
+    size_t touched = 0, end = in ? (size_t)((uint8_t *)addr - in->addr) + len : 0;
+    int reuse = in && (f || !prot);
+    void *r = reuse ? addr : !addr && !f && !prot ? take_spare(m, len, &touched) : NULL;
+    if (reuse && !f && mprotect(addr, len, PROT_NONE))
+        return -errno;
+    if (in && prot && end > in->touched)
+        in->touched = end;
     if (!r)
         r = mmap(addr, len, f ? PROT_READ | PROT_WRITE : p, fl, -1, 0);
     if (r == MAP_FAILED)
@@ -660,9 +724,9 @@ static int m_map(void *ctx, void *addr, size_t len, int prot, int fd, uint64_t o
     if (!rc && !addr)
         rc = grow((void **)&m->res, &m->capres, m->nres + 1, sizeof *m->res);
     if (!rc && !addr)
-        m->res[m->nres++] = (mrange){r, len};
+        m->res[m->nres++] = (mrange){r, len, touched};
     if (!rc && f)
-        rc = map_file(m, f, r, len, p, off);
+        rc = map_file(m, f, r, len, p, off, reuse);
     if (rc) { /* what was at addr is gone, as after a failed MAP_FIXED */
         if (!addr)
             drop_reserved(m, r, len);
@@ -757,6 +821,11 @@ void memfs_free(memfs *m)
     memfs_reset(m);
     for (unsigned k = 0; k < m->nspare; k++)
         munmap(m->spare[k].addr, m->spare[k].len);
+    for (size_t i = 0; i < m->npool; i++) {
+        free(m->pool[i]->data);
+        free(m->pool[i]);
+    }
+    free(m->pool);
     free(m->nodes);
     free(m->dirs);
     free(m->regs);
@@ -781,20 +850,14 @@ unsigned memfs_reset(memfs *m)
     for (size_t k = 0; k < m->nregs; k++)
         free(m->regs[k].acc);
     m->nregs = m->nres = 0;
-    for (int i = 0; i < MAXFD; i++)
+    for (int i = 0; i < m->fd_hi; i++)
         if (m->fds[i].used) {
             leaks++;
-            free(m->fds[i].path);
             memset(&m->fds[i], 0, sizeof m->fds[i]);
         }
-    for (size_t i = 0; i < m->nnodes; i++) {
-        free(m->nodes[i]->path);
-        free(m->nodes[i]->data);
-        free(m->nodes[i]);
-    }
+    for (size_t i = 0; i < m->nnodes; i++)
+        node_release(m, m->nodes[i]);
     m->nnodes = 0;
-    for (size_t i = 0; i < m->ndirs; i++)
-        free(m->dirs[i]);
     m->ndirs = 0;
     m->fd_hi = 0;
     m->guard = NULL;
@@ -816,10 +879,9 @@ int memfs_mkdir(memfs *m, const char *path)
         return -EEXIST;
     if (!parent_is_dir(m, p))
         return -ENOENT;
-    if (grow((void **)&m->dirs, &m->capdirs, m->ndirs + 1, sizeof *m->dirs) ||
-        !(m->dirs[m->ndirs] = strdup(p)))
+    if (grow((void **)&m->dirs, &m->capdirs, m->ndirs + 1, sizeof *m->dirs))
         return -ENOMEM;
-    m->ndirs++;
+    memcpy(m->dirs[m->ndirs++], p, strlen(p) + 1);
     return 0;
 }
 
@@ -876,4 +938,9 @@ void memfs_fail_at(memfs *m, long at, int err, int crash)
 long memfs_changes(const memfs *m)
 {
     return m->changes;
+}
+
+uint64_t memfs_generation(const memfs *m)
+{
+    return m->gen;
 }

@@ -61,5 +61,9 @@ void memfs_set_limit(memfs *m, uint64_t bytes);
 void memfs_fail_at(memfs *m, long at, int err, int crash);
 /* Changing calls counted since the last memfs_fail_at / reset. */
 long memfs_changes(const memfs *m);
+/* Grows whenever a file is created, written, truncated or unlinked
+   (memfs_put included): the same value twice means no file changed in
+   between. */
+uint64_t memfs_generation(const memfs *m);
 
 #endif

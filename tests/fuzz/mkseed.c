@@ -57,7 +57,8 @@ static void emit(const char *target, const char *name, const uint8_t *ctl, size_
     fwrite(ctl, 1, nctl, f);
     for (unsigned i = 0; i < nfiles; i++) {
         fwrite(FZ_SEP, 1, FZ_SEP_LEN, f);
-        fwrite(files[i].p, 1, files[i].n, f);
+        if (files[i].n) /* an absent file: p is NULL */
+            fwrite(files[i].p, 1, files[i].n, f);
     }
     fclose(f);
 }
@@ -99,6 +100,23 @@ static const char *const fixtures[] = {"classic/l16_heap.dat", "classic/l16_type
 #define NFIX (sizeof fixtures / sizeof fixtures[0])
 
 /* ---- fuzz_open and fuzz_repair: one file ------------------------------------------------------ */
+/* fuzz_open's input: a control byte (bit 0 heap file, bits 1-7 the layout
+   option), then the file; each file opened as what it is, the layout
+   detected and forced. */
+static void emit_open(const char *name, const buf *b, int heap, int layout)
+{
+    char full[80];
+    for (int forced = 0; forced < 2; forced++) {
+        buf c = {0};
+        uint8_t ctl = (uint8_t)(heap | (forced ? layout : UDB_LAYOUT_AUTO) << 1);
+        put(&c, &ctl, 1);
+        put(&c, b->p, b->n);
+        snprintf(full, sizeof full, "%s%s", name, forced ? "-forced" : "");
+        emit("fuzz_open", full, c.p, c.n, NULL, 0);
+        free(c.p);
+    }
+}
+
 static void single_files(void)
 {
     for (unsigned i = 0; i < NFIX; i++) {
@@ -106,7 +124,8 @@ static void single_files(void)
         snprintf(path, sizeof path, "tests/fixtures/%s", fixtures[i]);
         buf b = load(path);
         const char *base = strchr(fixtures[i], '/') + 1;
-        emit("fuzz_open", base, b.p, b.n, NULL, 0);
+        emit_open(base, &b, strstr(base, ".dat") != NULL,
+                  strstr(fixtures[i], "wide/") ? UDB_LAYOUT_WIDE : UDB_LAYOUT_CLASSIC);
         for (unsigned op = 0; op < 4 && strstr(base, ".ndx"); op++) {
             uint8_t ctl[3] = {(uint8_t)(op | 0x40), 5, 0};
             snprintf(name, sizeof name, "%s-op%u", base, op);
@@ -124,7 +143,7 @@ static void single_files(void)
             for (int k = 0; k < 2; k++)
                 if (f[k].n) {
                     snprintf(name, sizeof name, "made-%s-%d.%s", w ? "wide" : "classic", kind, k ? "dat" : "ndx");
-                    emit("fuzz_open", name, f[k].p, f[k].n, NULL, 0);
+                    emit_open(name, &f[k], k, w ? UDB_LAYOUT_WIDE : UDB_LAYOUT_CLASSIC);
                 }
             uint8_t ctl[3] = {0, 0, 0};
             for (unsigned op = 0; op < 4; op++) { /* repair to a file, in place, convert */
@@ -220,6 +239,7 @@ static int crash_txn(memfs *m, int kind, int layout, long at)
     o.os = memfs_os(m);
     o.layout = layout;
     o.lock_timeout_ms = 0;
+    o.flags = kind == 1 ? UDB_RAW : 0; /* the heap file of a store */
     memfs_fail_at(m, at, EIO, 1);
     char v[600];
     memset(v, 'v', sizeof v);
@@ -306,7 +326,7 @@ static void journal_seeds(void)
                 crash_txn(m, kind, layout, at);
                 if (fz_journal_hot(NDXJ, NULL) || fz_journal_hot(DATJ, NULL)) {
                     buf f[4] = {grab(m, NDX), grab(m, DAT), grab(m, NDXJ), grab(m, DATJ)};
-                    uint8_t ctl[2] = {(uint8_t)(kind | w << 3), (uint8_t)(made & 1)};
+                    uint8_t ctl[3] = {(uint8_t)(kind | w << 3), (uint8_t)(made & 1), kind == 1}; /* UDB_RAW */
                     char name[64];
                     snprintf(name, sizeof name, "crash-%s-%s-%ld", kinds[kind], w ? "wide" : "classic", at);
                     emit("fuzz_journal", name, ctl, sizeof ctl, f, 4);
