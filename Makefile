@@ -165,7 +165,7 @@ check: tests
 #   make fuzz-seeds                regenerate tests/fuzz/corpus (tests/fuzz/mkseed.c)
 FUZZ_SECONDS ?= 30
 FUZZ_LONG_SECONDS ?= 3600
-FUZZ_TARGETS ?= fuzz_open fuzz_journal fuzz_store fuzz_writes fuzz_repair
+FUZZ_TARGETS ?= fuzz_open fuzz_journal fuzz_store fuzz_writes fuzz_repair fuzz_wal
 FUZZ_ARGS ?=
 FUZZ_ENV ?=
 FUZZ_CC ?= clang

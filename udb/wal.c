@@ -470,6 +470,7 @@ typedef struct scan {
     unsigned n;                 /* the batch read: entries, */
     int commit;                 /* its commit flag, */
     uint64_t len;               /* its length before padding */
+    size_t chunk;               /* bytes of buf */
 } scan;
 
 static int read_at(scan *s, uint8_t *dst, size_t len, uint64_t off)
@@ -515,7 +516,7 @@ static int batch_ok(scan *s, uint64_t off, uint64_t txn, uint32_t chain, int ver
         return 0;
     uint32_t c = udb_crc32(0, b, 52);
     for (uint64_t at = 56; at < total;) {
-        size_t k = total - at < SCAN_CHUNK ? (size_t)(total - at) : SCAN_CHUNK;
+        size_t k = total - at < s->chunk ? (size_t)(total - at) : s->chunk;
         if (read_at(s, s->buf, k, off + at))
             return 1;
         c = udb_crc32(c, s->buf, k);
@@ -565,7 +566,8 @@ int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int ve
     if (upto && upto < s.fsize)
         s.fsize = upto; /* nothing at or beyond upto is read */
     s.hdr = malloc(w->psize);
-    s.buf = verify ? malloc(SCAN_CHUNK) : NULL;
+    s.chunk = s.fsize < SCAN_CHUNK ? (size_t)s.fsize + 1 : SCAN_CHUNK; /* a small log: a small buffer */
+    s.buf = verify ? malloc(s.chunk) : NULL;
     if (!s.hdr || (verify && !s.buf)) {
         free(s.hdr);
         free(s.buf);

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
+#include "crc32.h"
 #include "fz.h"
+#include "wal.h"
 
 #define NDX FZ_NAME ".ndx"
 #define DAT FZ_NAME ".dat"
@@ -354,6 +356,68 @@ static void journal_seeds(void)
         }
 }
 
+/* ---- fuzz_wal: logs of one and two files ------------------------------------------------------ */
+/* A log as udb writes it: transactions of page changes (runs over a page
+   as it was, whole new pages, an empty change), one batch or several, the
+   last transaction committed or not. */
+static void wal_seed(const char *name, unsigned nfiles, int ntx, unsigned per, int open_tail)
+{
+    static const char *const logs[] = {FZ_NAME ".ndx-wal", NULL};
+    memfs *m = fz_begin(NULL, 0, logs);
+    wal_member mb[2] = {{.size = 8192, .dev = 1, .ino = 2, .crc0 = 3}, {.size = 4096, .dev = 1, .ino = 4}};
+    snprintf(mb[0].name, sizeof mb[0].name, "t.ndx");
+    snprintf(mb[1].name, sizeof mb[1].name, "t.dat");
+    udb_err err = {0};
+    wal_log w;
+    wal_pos pos;
+    if (wal_create(&w, memfs_os(m), &err, FZ_NAME ".ndx-wal", 4096, nfiles, mb, 0x5eed, 1, &pos))
+        abort();
+    static uint8_t before[4096], after[4096], data[16][4096 + 16];
+    for (int t = 1; t <= ntx; t++) {
+        wal_entry e[16];
+        unsigned n = 1 + (unsigned)t % 4;
+        for (unsigned k = 0; k < n; k++) {
+            memset(before, t, sizeof before);
+            memcpy(after, before, sizeof after);
+            for (unsigned i = 0; i < 40; i++)
+                after[(i * 97 + t * 13 + k) % 4096] ^= (uint8_t)(i + 1);
+            uint32_t zfrom = k == 2 ? 0 : k == 3 ? 1000 : 4096;
+            size_t len = k == 2 ? 0 : wal_diff(data[k], before, after, 0, zfrom);
+            len += wal_diff(data[k] + len, NULL, after, zfrom, 4096);
+            e[k] = (wal_entry){k % nfiles, (uint64_t)(t + k), udb_crc32(0, after, 4096), zfrom, data[k], len};
+        }
+        uint64_t sizes[2] = {(uint64_t)(t + 8) * 4096, (uint64_t)(t + 2) * 4096 + 77};
+        for (unsigned k = 0; k < n; k += per) {
+            unsigned c = n - k < per ? n - k : per;
+            int commit = k + c == n && !(open_tail && t == ntx);
+            if (wal_append(&w, &pos, (uint64_t)t, commit, sizes, e + k, c))
+                abort();
+        }
+    }
+    wal_close(&w);
+    buf b = grab(m, FZ_NAME ".ndx-wal");
+    for (uint8_t ctl = 0; ctl < 2; ctl++) {
+        buf c = {0};
+        put(&c, &ctl, 1);
+        put(&c, b.p, b.n);
+        char full[80];
+        snprintf(full, sizeof full, "%s%s", name, ctl ? "-fix" : "");
+        emit("fuzz_wal", full, c.p, c.n, NULL, 0);
+        free(c.p);
+    }
+    free(b.p);
+    fz_end();
+}
+
+static void wal_seeds(void)
+{
+    wal_seed("wal-1file", 1, 3, 4, 0);
+    wal_seed("wal-2files", 2, 5, 4, 0);
+    wal_seed("wal-batches", 2, 4, 1, 0);
+    wal_seed("wal-open-tail", 2, 3, 2, 1);
+    wal_seed("wal-empty", 2, 0, 1, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -365,5 +429,6 @@ int main(int argc, char **argv)
     single_files();
     store_files();
     journal_seeds();
+    wal_seeds();
     return 0;
 }
