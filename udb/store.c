@@ -310,6 +310,9 @@ int udb_store_close(udb_store *s)
     }
     free(s->keys);
     free(s->zbuf);
+    if (s->zs)
+        deflateEnd(s->zs);
+    free(s->zs);
     udb_val_free(&s->tmp);
     free(s);
     return rc;
@@ -496,7 +499,7 @@ static int pack(udb_store *s, const void *val, size_t len, const uint8_t **out, 
     *tag = LAY_FRAME_PLAIN;
     *out = val;
     *olen = len;
-    if (!s->compress || len < 64)
+    if (!s->compress || len < 64 || len > UINT32_MAX / 2)
         return 0;
     uLong bound = compressBound(len);
     if (s->zcap < bound) {
@@ -506,11 +509,24 @@ static int pack(udb_store *s, const void *val, size_t len, const uint8_t **out, 
         s->zbuf = z;
         s->zcap = bound;
     }
-    uLongf n = bound;
-    if (compress2(s->zbuf, &n, val, len, 6) == Z_OK && n + 4 < len) {
+    z_stream *z = s->zs;
+    if (!z) { /* one stream for every put: its 256 KiB of state set up once */
+        if (!(z = calloc(1, sizeof *z)) || deflateInit(z, 6) != Z_OK) {
+            free(z);
+            return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory (deflate)");
+        }
+        s->zs = z;
+    } else if (deflateReset(z) != Z_OK) {
+        return udb_err_set(&s->b.err, UDB_NOMEM, "deflate cannot start over");
+    }
+    z->next_in = (Bytef *)(uintptr_t)val;
+    z->avail_in = (uInt)len;
+    z->next_out = s->zbuf;
+    z->avail_out = (uInt)bound;
+    if (deflate(z, Z_FINISH) == Z_STREAM_END && z->total_out + 4 < len) {
         *tag = LAY_FRAME_DEFLATE;
         *out = s->zbuf;
-        *olen = n;
+        *olen = z->total_out;
     }
     return 0;
 }

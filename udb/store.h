@@ -35,6 +35,8 @@ struct udb_store {
                                          being written (-1: unknown) */
     uint8_t *zbuf;              /* compression scratch */
     size_t zcap;
+    void *zs;                   /* a deflate stream kept for every put
+                                   (z_stream; NULL until the first) */
     udb_val tmp;                /* scratch value (scan) */
 };
 
