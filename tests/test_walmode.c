@@ -24,6 +24,10 @@
  *     check in every snapshot that the sum never changes.
  */
 #include <errno.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -421,6 +425,52 @@ static void test_model_changes(void **state)
     assert_int_equal(udb_store_close(r), 0);
 }
 
+/* ---- the last handle leaves no mutex behind --------------------------------------------------- */
+/* Robust mutexes this thread holds (Linux: the kernel's robust list of the
+   thread, which glibc keeps); -1 where that cannot be asked. */
+static int robust_held(void)
+{
+#ifdef __linux__
+    struct robust_list_head *head;
+    size_t len;
+    if (syscall(SYS_get_robust_list, 0, &head, &len))
+        return -1;
+    int n = 0;
+    for (struct robust_list *e = head->list.next; e != &head->list && n < 1000; e = e->next)
+        n++;
+    return n;
+#else
+    return -1;
+#endif
+}
+
+/* The last handle of a file takes the checkpoint mutex to copy the log
+   into the files and removes the shared memory. A robust mutex left locked
+   in memory that is gone stays on the thread's robust list, and the
+   thread's next robust mutex walks into unmapped memory (a crash, first
+   seen in test_kill under ASan). */
+static void test_last_close_unlocks(void **state)
+{
+    (void)state;
+    udb_options o;
+    opts(&o, UDB_JOURNAL_WAL);
+    const char *a = path_in(dir, "lastA");
+    udb_store *s = make_store(a, &o), *t;
+    put(s, 1, 1);
+    assert_int_equal(udb_store_open(a, &o, &t), 0);
+    assert_int_equal(get(t, 1), 1);
+    assert_int_equal(udb_store_close(t), 0);
+    assert_int_equal(udb_store_close(s), 0); /* the last: checkpoint, side files removed */
+    assert_false(side_file(a, ".ndx-shm"));
+    int held = robust_held();
+    if (held >= 0)
+        assert_int_equal(held, 0);
+    s = make_store(a, &o); /* and robust mutexes work on */
+    put(s, 1, 2);
+    assert_int_equal(get(s, 1), 2);
+    assert_int_equal(udb_store_close(s), 0);
+}
+
 /* ---- modes -------------------------------------------------------------------------------------- */
 static void test_modes(void **state)
 {
@@ -715,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_damaged_log), cmocka_unit_test(test_faults),
         cmocka_unit_test(test_processes),   cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_model_changes),
+        cmocka_unit_test(test_last_close_unlocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

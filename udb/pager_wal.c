@@ -758,7 +758,8 @@ void wal_detach(pager_group *g)
         /* the last handle: every frame into the files, then the side files go */
         int died;
         shm_view v;
-        if (!shm_lock(&g->sh.h->ckpt, 0, &died) && !shm_read(&g->sh.h->view, &v) && v.logseq) {
+        int locked = !shm_lock(&g->sh.h->ckpt, 0, &died);
+        if (locked && !shm_read(&g->sh.h->view, &v) && v.logseq) {
             wal_pos start, to;
             if (!pw_current_log(g, &v, &start) && !backfill(g, NULL, v.end, 1, &to) && to.end == v.end &&
                 !set_sizes(g, to.sizes, 1)) {
@@ -767,6 +768,11 @@ void wal_detach(pager_group *g)
                 g->os->unlink(g->os->ctx, g->shm_path);
             }
         }
+        /* before the region goes: a robust mutex still held in unmapped
+           memory stays on the thread's robust list, and the thread's next
+           robust mutex walks into it */
+        if (locked)
+            shm_unlock(&g->sh.h->ckpt);
     }
     unmap_shm(g);
     if (g->log.fd >= 0)
