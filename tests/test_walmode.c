@@ -4,6 +4,9 @@
  *     checkpoints run and the log starts over; it ends and sees everything;
  *   - a warm read with nothing committed since makes no system call
  *     (counted through the udb_os table); after a commit it catches up;
+ *   - the automatic checkpoint runs after the commit that fills the log,
+ *     never in the next begin under the writer lock; small commits find
+ *     the log grown ahead by zeros, and a log ending in zeros recovers;
  *   - handles in the two journal modes on one file refuse each other;
  *   - the last handle leaves no side file and the files are what a
  *     rollback-mode handle reads;
@@ -157,7 +160,7 @@ static void test_snapshot(void **state)
 /* ---- system calls of a warm read -------------------------------------------------------------- */
 typedef struct count_os {
     udb_os os;
-    long calls;
+    long calls, fsyncs;
 } count_os;
 
 static count_os cnt;
@@ -171,7 +174,12 @@ FWD(open, (void *c, const char *p, int f, int *fd), (c, p, f, fd))
 FWD(close, (void *c, int fd), (c, fd))
 FWD(pread, (void *c, int fd, void *b, size_t n, uint64_t off, size_t *got), (c, fd, b, n, off, got))
 FWD(pwrite, (void *c, int fd, const void *b, size_t n, uint64_t off), (c, fd, b, n, off))
-FWD(fsync, (void *c, int fd), (c, fd))
+static int c_fsync(void *c, int fd)
+{
+    cnt.calls++;
+    cnt.fsyncs++;
+    return udb_os_posix()->fsync(c, fd);
+}
 FWD(ftruncate, (void *c, int fd, uint64_t s), (c, fd, s))
 FWD(fstat, (void *c, int fd, uint64_t *s, int64_t *m), (c, fd, s, m))
 FWD(lock, (void *c, int fd, int t, uint64_t a, uint64_t l), (c, fd, t, a, l))
@@ -237,6 +245,85 @@ static void test_warm_read(void **state)
     assert_int_equal(get(r, 3), 8);
     assert_true(cnt.calls > 0);
     assert_int_equal(udb_store_close(r), 0);
+}
+
+/* The commit that brings the log to wal_autocheckpoint bytes runs the
+   checkpoint (here, with a test os table, in the caller's thread; with the
+   built-in one on the helper thread); the next begin, holding the writer
+   lock, must not have to (it did when the log held exactly that much: the
+   commit asked for more than, the begin for at least). */
+static void test_checkpoint_in_commit(void **state)
+{
+    (void)state;
+    cnt.os = (udb_os){NULL, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_fstat,
+                      c_lock, c_unlink, c_map, c_unmap, c_page_size, c_sleep_ms, c_entropy,
+                      c_writeback, c_file_id, c_datasync};
+    const char *name = path_in(dir, "ckcommit");
+    udb_options o;
+    opts(&o, UDB_JOURNAL_WAL);
+    o.os = &cnt.os;
+    o.wal_autocheckpoint = 16 * 4096;
+    udb_store *w = make_store(name, &o);
+    long in_commits = 0;
+    for (int32_t k = 0; k < 200; k++) {
+        int32_t v = k;
+        udb_key kk = {&k, 4};
+        long f0 = cnt.fsyncs;
+        assert_int_equal(udb_store_begin(w), 0);
+        if (cnt.fsyncs != f0)
+            fail_msg("begin of commit %d synced the data files (a checkpoint under the writer lock)", k);
+        assert_int_equal(udb_store_put(w, &kk, &v, 4), 0);
+        f0 = cnt.fsyncs;
+        assert_int_equal(udb_store_commit(w), 0);
+        in_commits += cnt.fsyncs != f0;
+    }
+    assert_true(in_commits >= 5); /* the checkpoints ran, in the commits */
+    assert_int_equal(udb_store_close(w), 0);
+    check_clean(name, UDB_JOURNAL_ROLLBACK);
+}
+
+/* Small commits overwrite blocks the log already has: the first one
+   grows the file by zeros to a whole MiB, the next ones (4 KiB each) do
+   not change its size, so their data syncs need not write the inode. A
+   crash then leaves zeros after the last batch: the next handle finds
+   every commit and nothing more. */
+static void test_log_grows_ahead(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "grow");
+    char wal[700];
+    snprintf(wal, sizeof wal, "%s.ndx-wal", name);
+    udb_options o;
+    opts(&o, UDB_JOURNAL_WAL);
+    pid_t pid = fork();
+    if (pid == 0) { /* commits, then dies without closing: its log stays */
+        udb_store *w = make_store(name, &o);
+        struct stat st;
+        off_t first = 0;
+        for (int32_t k = 0; k < 100; k++) {
+            put(w, k, 5);
+            if (stat(wal, &st))
+                _exit(2);
+            if (k == 0)
+                first = st.st_size;
+            if (st.st_size % (1 << 20) || st.st_size != first)
+                _exit(3);
+        }
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(side_file(name, ".ndx-wal"));
+    udb_store *r;
+    assert_int_equal(udb_store_open(name, &o, &r), 0);
+    for (int32_t k = 0; k < 100; k++)
+        assert_int_equal(get(r, k), 5);
+    assert_int_equal(get(r, 100), -1);
+    assert_int_equal(udb_store_close(r), 0);
+    assert_false(side_file(name, ".ndx-wal"));
+    check_clean(name, UDB_JOURNAL_ROLLBACK);
 }
 
 /* ---- group commit ------------------------------------------------------------------------------ */
@@ -766,6 +853,8 @@ int main(void)
         cmocka_unit_test(test_processes),   cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_model_changes),
         cmocka_unit_test(test_last_close_unlocks),
+        cmocka_unit_test(test_checkpoint_in_commit),
+        cmocka_unit_test(test_log_grows_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -434,7 +434,7 @@ int wal_commit(pager_group *g)
     if (g->sync == UDB_SYNC_FULL && (rc = group_sync(g, t.end)))
         return rc;
     g->stats.commits++;
-    if (t.end - atomic_load(&g->sh.h->backfill) > g->wal_ckpt)
+    if (t.end - atomic_load(&g->sh.h->backfill) >= g->wal_ckpt)
         pw_auto_checkpoint(g);
     return 0;
 }

@@ -416,6 +416,33 @@ static uint32_t batch_crc(const uint8_t *b, size_t len)
     return udb_crc32(udb_crc32(0, b, 52), b + 56, len - 56);
 }
 
+/* The log's blocks past end, written as zeros up to the next WAL_GROW
+   boundary when end is near the file's end: an append must change the
+   file's size and so makes each commit's data sync write the inode too
+   (measured here: 3.2-4.3k appends + fdatasync/s against 6.3-6.7k
+   overwrites). Zeros are no batch: a scan stops there as at any end.
+   Only beyond the file's end as it is on disk: no frame is ever there. */
+static int grow(wal_log *w, uint64_t end)
+{
+    static const uint8_t zeros[65536];
+    if (end + w->psize <= w->alloc)
+        return 0;
+    uint64_t size;
+    int64_t mt;
+    int rc = w->os->fstat(w->os->ctx, w->fd, &size, &mt);
+    if (rc < 0)
+        return oserr(w, rc, "cannot stat");
+    uint64_t at = size > end ? size : end, to = (end + WAL_GROW) / WAL_GROW * WAL_GROW;
+    while (at < to && to <= WAL_MAX_FILE_SIZE) {
+        size_t k = to - at < sizeof zeros ? (size_t)(to - at) : sizeof zeros;
+        if ((rc = w->os->pwrite(w->os->ctx, w->fd, zeros, k, at)) < 0)
+            return oserr(w, rc, "cannot write");
+        at += k;
+    }
+    w->alloc = at > size ? at : size;
+    return 0;
+}
+
 int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_t *sizes,
                const wal_entry *e, unsigned n)
 {
@@ -450,6 +477,10 @@ int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_
     int rc = w->os->pwrite(w->os->ctx, w->fd, w->wbuf, total, pos->end);
     if (rc < 0)
         return oserr(w, rc, "cannot write");
+    if (pos->end + total > w->alloc)
+        w->alloc = pos->end + total;
+    if (commit && total <= WAL_GROW / 16 && (rc = grow(w, pos->end + total)))
+        return rc;
     pos->end += total;
     pos->crc = crc;
     if (commit) {

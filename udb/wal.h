@@ -38,6 +38,7 @@ typedef struct wal_log {
     size_t wcap;
     const uint8_t *map;          /* read-only mapping of the log (wal_map) */
     uint64_t maplen, mapok;      /* mapped; known to lie inside the file */
+    uint64_t alloc;              /* the file is known to be at least this long */
 } wal_log;
 
 /* A point in the log after a committed transaction (or the header). */
@@ -73,6 +74,8 @@ unsigned wal_batch_max(unsigned psize);
 /* The change data a writer puts into one batch (one more page's may go
    over it). */
 #define WAL_BATCH_DATA ((size_t)1 << 20)
+/* Small commits grow the log by zeros up to a multiple of this (wal_append). */
+#define WAL_GROW ((uint64_t)1 << 20)
 
 /* The runs that turn page `before` (NULL: zeros) into `after` over bytes
    [from, to), written to out (room for to - from + 8 bytes); returns their
@@ -112,7 +115,10 @@ int wal_read(wal_log *w, void *dst, size_t len, uint64_t off);
    most WAL_BATCH_DATA plus one page's, at pos->end for transaction txn;
    the commit batch (commit = 1) records sizes[] and moves *pos past the
    transaction (txn becomes pos->txn). Without commit only pos->end and
-   pos->crc move. One write call. */
+   pos->crc move. One write call; a small commit batch that reaches past
+   the file's end also writes zeros up to the next WAL_GROW boundary, so
+   that the next commits overwrite blocks the file already has (their
+   data sync then needs no size change). */
 int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_t *sizes,
                const wal_entry *e, unsigned n);
 
