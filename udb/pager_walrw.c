@@ -317,32 +317,33 @@ static uint64_t now_us(void)
 }
 
 /* Group commit: when the last sync covered several transactions (other
-   writers are committing too), let as many append before this sync, so
-   that it covers them as well: wait while fewer have appended since this
-   leader's own commit and while other handles' transactions are on their
-   way to the log (their slot flag), at most as long as the last sync took
-   (they would otherwise wait for the next sync) and until GATHER_IDLE_US
-   pass without an append (a long transaction, a dead owner's flag). A
-   lone writer syncs at once: not even a yield (with readers busy on every
-   core, a yield can cost it a whole time slice). */
+   writers are committing too), let as many be appended since the last
+   sync before this one, so that it covers them as well: wait while fewer
+   have been (counting those already waiting for it) or while other
+   handles' transactions are on their way to the log (their slot flag), at
+   most as long as the last sync took (they would otherwise wait for the
+   next sync) and until GATHER_IDLE_US pass without an append (a long
+   transaction, a dead owner's flag). A lone writer syncs at once: not
+   even a yield (with readers busy on every core, a yield can cost it a
+   whole time slice). */
 #define GATHER_IDLE_US 200u
 #define GATHER_MAX_US 2000u
-static void gather(pager_group *g, uint64_t txn0)
+static void gather(pager_group *g, uint64_t synced_txn, uint64_t tail_txn)
 {
     uint64_t expect = atomic_load(&g->sh.h->last_batch);
-    if (expect < 2)
+    if (expect < 2 || (tail_txn - synced_txn >= expect && !shm_committers(&g->sh)))
         return;
     uint64_t start = now_us(), seen = start, most = g->last_sync_us < GATHER_MAX_US ? g->last_sync_us
                                                                                     : GATHER_MAX_US;
-    for (uint64_t txn = txn0, last = txn0;;) {
+    for (uint64_t txn = tail_txn;;) {
         sched_yield();
         uint64_t t = now_us();
         shm_view v;
-        if (!shm_read(&g->sh.h->tail, &v) && v.txn != last) {
-            last = txn = v.txn;
+        if (!shm_read(&g->sh.h->tail, &v) && v.txn != txn) {
+            txn = v.txn;
             seen = t;
         }
-        if ((txn - txn0 + 1 >= expect && !shm_committers(&g->sh)) || t - seen > GATHER_IDLE_US ||
+        if ((txn - synced_txn >= expect && !shm_committers(&g->sh)) || t - seen > GATHER_IDLE_US ||
             t - start > most)
             break;
     }
@@ -357,7 +358,7 @@ static int lead_sync(pager_group *g, uint64_t end, int died)
     if (atomic_load(&g->sh.h->synced) < end) {
         uint64_t before = atomic_load(&g->sh.h->synced_txn);
         if (!shm_read(&g->sh.h->tail, &t))
-            gather(g, t.txn);
+            gather(g, before, t.txn);
         if ((rc = shm_read(&g->sh.h->tail, &t)) == 0) {
             uint64_t t0 = now_us();
             rc = pw_sync_log(g);

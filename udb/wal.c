@@ -338,22 +338,44 @@ static int same_at(const uint8_t *before, const uint8_t *after, size_t i)
     return after[i] == (before ? before[i] : 0);
 }
 
-static int same_word(const uint8_t *before, const uint8_t *after, size_t i)
+/* The bytes of after at i (8, i aligned) xor before's (zeros without). */
+static uint64_t xor_word(const uint8_t *before, const uint8_t *after, size_t i)
 {
-    uint64_t a, b = 0;
-    memcpy(&a, after + i, 8);
-    if (before)
-        memcpy(&b, before + i, 8);
-    return a == b;
+    return ld64(after + i) ^ (before ? ld64(before + i) : 0);
 }
 
 #define RUN_GAP 16 /* equal bytes that end a run (a run header costs 8) */
+
+/* One past the last differing byte of the run that starts with the
+   differing byte at i: it goes on while fewer than RUN_GAP equal bytes
+   lie between differing ones; eight bytes at a time where aligned (a
+   word's lowest and highest differing bytes are its first and last). */
+static size_t run_end(const uint8_t *before, const uint8_t *after, size_t i, size_t to)
+{
+    size_t e = i + 1, j = e;
+    while (j < to && j - e < RUN_GAP) {
+        if (j & 7 || j + 8 > to) {
+            if (!same_at(before, after, j))
+                e = j + 1;
+            j++;
+            continue;
+        }
+        uint64_t x = xor_word(before, after, j);
+        if (x) {
+            if (j + (size_t)(__builtin_ctzll(x) / 8) - e >= RUN_GAP)
+                break;
+            e = j + 8 - (size_t)(__builtin_clzll(x) / 8);
+        }
+        j += 8;
+    }
+    return e;
+}
 
 size_t wal_diff(uint8_t *out, const uint8_t *before, const uint8_t *after, unsigned from, unsigned to)
 {
     size_t n = 0, cap = (size_t)(to - from) + RUN_HDR;
     for (size_t i = from; i < to;) {
-        while (!(i & 7) && i + 8 <= to && same_word(before, after, i))
+        while (!(i & 7) && i + 8 <= to && !xor_word(before, after, i))
             i += 8;
         if (i >= to)
             break;
@@ -361,10 +383,7 @@ size_t wal_diff(uint8_t *out, const uint8_t *before, const uint8_t *after, unsig
             i++;
             continue;
         }
-        size_t e = i + 1;
-        for (size_t j = e; j < to && j - e < RUN_GAP; j++)
-            if (!same_at(before, after, j))
-                e = j + 1;
+        size_t e = run_end(before, after, i, to);
         if (n + RUN_HDR + (e - i) > cap) { /* no cheaper than the whole range */
             st32(out, from);
             st32(out + 4, to - from);
