@@ -181,6 +181,22 @@ static int write_run(pager_group *g, const wal_frame *f, size_t nf, size_t m, ui
     return r < 0 ? pager_oserr(g, r, "cannot write", pf->path) : 0;
 }
 
+/* The run of frames from f[i] on (one file, consecutive pages, at most
+   COPY_RUN of them): its end in f, its pages in *pages. */
+static size_t run_of(const wal_frame *f, size_t i, size_t n, size_t *pages)
+{
+    size_t j;
+    *pages = 1;
+    for (j = i + 1; j < n && f[j].file == f[i].file; j++) {
+        if (f[j].page == f[j - 1].page)
+            continue;
+        if (f[j].page != f[j - 1].page + 1 || *pages == COPY_RUN)
+            break;
+        ++*pages;
+    }
+    return j;
+}
+
 /* Bring every page that frames in l change (below each file's size) into
    the files, in runs of consecutive pages (large writes make large
    page-cache folios: later mappings of the files fault less), then give
@@ -194,19 +210,46 @@ static int copy_frames(pager_group *g, frames *l, const uint64_t *sizes, int exa
         return udb_err_set(g->err, UDB_NOMEM, "out of memory (checkpoint)");
     int rc = 0;
     const wal_frame *f = l->f;
-    for (size_t i = 0, j; i < l->n && !rc; i = j) {
-        size_t pages = 1;
-        for (j = i + 1; j < l->n && f[j].file == f[i].file; j++) {
-            if (f[j].page == f[j - 1].page)
-                continue;
-            if (f[j].page != f[j - 1].page + 1 || pages == COPY_RUN)
-                break;
-            pages++;
-        }
+    for (size_t i = 0, j, pages; i < l->n && !rc; i = j) {
+        j = run_of(f, i, l->n, &pages);
         rc = write_run(g, f + i, j - i, pages, sizes[f[i].file], buf, buf + (size_t)ps * COPY_RUN);
     }
     free(buf);
     return rc ? rc : set_sizes(g, sizes, exact);
+}
+
+/* The same from this handle's mappings, when they show the log's end (the
+   last handle closing): no page is read back and rebuilt, the disk starts
+   on each run at once. 1 (nothing written) when a page there does not
+   have the crc of its last frame: the caller rebuilds them from the log. */
+static int copy_mapped(pager_group *g, frames *l, const uint64_t *sizes)
+{
+    unsigned ps = g->log.psize;
+    for (int i = 0; i < g->nfiles; i++)
+        if (g->files[i]->size != sizes[i] || ((uint64_t)1 << g->files[i]->pshift) != ps)
+            return 1;
+    sort_frames(l, sizes, ps);
+    const wal_frame *f = l->f;
+    for (size_t i = 0; i < l->n; i++) {
+        if (i + 1 < l->n && f[i + 1].file == f[i].file && f[i + 1].page == f[i].page)
+            continue; /* a page ends as its last frame says */
+        uint64_t at = f[i].page * ps, in = sizes[f[i].file] - at;
+        if (wal_page0_crc(g->files[f[i].file]->base + at, in < ps ? (size_t)in : ps, ps) != f[i].crc)
+            return 1;
+    }
+    for (size_t i = 0, j, pages; i < l->n; i = j) {
+        j = run_of(f, i, l->n, &pages);
+        pager_file *pf = g->files[f[i].file];
+        uint64_t at = f[i].page * ps, end = at + pages * ps, size = sizes[f[i].file];
+        if (end > size)
+            end = size;
+        int r = g->os->pwrite(g->os->ctx, pf->fd, pf->base + at, (size_t)(end - at), at);
+        if (r < 0)
+            return pager_oserr(g, r, "cannot write", pf->path);
+        if (g->os->writeback)
+            g->os->writeback(g->os->ctx, pf->fd, at, end - at);
+    }
+    return set_sizes(g, sizes, 1);
 }
 
 void pw_log_start(const wal_log *w, wal_pos *p)
@@ -218,8 +261,9 @@ void pw_log_start(const wal_log *w, wal_pos *p)
 
 /* Copy the committed frames after *from (NULL: the log's start) up to
    upto (0: all) of the open log into the files; *to is where the copied
-   part ends (sizes there). */
-static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exact, wal_pos *to)
+   part ends (sizes there). mapped: this handle's mappings show upto and
+   the files get exactly their sizes (copy_mapped). */
+static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exact, int mapped, wal_pos *to)
 {
     wal_pos start;
     pw_log_start(&g->log, &start);
@@ -229,8 +273,14 @@ static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exac
     int rc = 0;
     if (g->sync != UDB_SYNC_OFF && (rc = pw_sync_log(g)))
         return rc; /* before any file page changes */
-    rc = wal_scan(&g->log, &start, upto, to, 1, keep_frame, &l);
-    if (!rc && to->end > start.end)
+    /* the mapped pages are checked against the frames' crcs instead */
+    rc = wal_scan(&g->log, &start, upto, to, !mapped, keep_frame, &l);
+    if (!rc && to->end > start.end && mapped && (rc = copy_mapped(g, &l, to->sizes)) == 1) {
+        l.n = 0; /* a page there is not as the log says: from the log after all */
+        rc = wal_scan(&g->log, &start, upto, to, 1, keep_frame, &l);
+        mapped = 0;
+    }
+    if (!rc && to->end > start.end && !mapped)
         rc = copy_frames(g, &l, to->sizes, exact);
     free(l.f);
     return rc;
@@ -331,7 +381,7 @@ static int recover_log(pager_group *g)
                          "%s has a write-ahead log with committed changes: open it writable or "
                          "run `dbe recover` first",
                          g->files[0]->path);
-    else if (!rc && !(rc = backfill(g, NULL, 0, 1, &to)))
+    else if (!rc && !(rc = backfill(g, NULL, 0, 1, 0, &to)))
         rc = set_sizes(g, to.sizes, 1); /* also when it holds no commit */
     if (g->log.fd >= 0)
         wal_close(&g->log);
@@ -629,7 +679,7 @@ int pager_checkpoint(pager_group *g, int wait)
                exactly their sizes; this handle then maps them afresh */
             int alone = limit == v.end && !g->ck_bg && shm_lock_byte(g, 2) == 0;
             backfill_pos(g, &from);
-            rc = backfill(g, &from, limit, alone, &to);
+            rc = backfill(g, &from, limit, alone, 0, &to);
             if (!rc)
                 pw_set_backfill(g, &to);
             if (alone) {
@@ -761,7 +811,10 @@ void wal_detach(pager_group *g)
         int locked = !shm_lock(&g->sh.h->ckpt, 0, &died);
         if (locked && !shm_read(&g->sh.h->view, &v) && v.logseq) {
             wal_pos start, to;
-            if (!pw_current_log(g, &v, &start) && !backfill(g, NULL, v.end, 1, &to) && to.end == v.end &&
+            int rc = pw_current_log(g, &v, &start);
+            int mapped = !rc && g->state == PAGER_NONE && g->wgen == v.gen && g->wv.end == v.end &&
+                         g->wlogseq == g->log.logseq;
+            if (!rc && !backfill(g, NULL, v.end, 1, mapped, &to) && to.end == v.end &&
                 !set_sizes(g, to.sizes, 1)) {
                 atomic_store(&g->sh.h->ready, 0); /* an opener waiting for it starts over */
                 g->os->unlink(g->os->ctx, g->wal_path);

@@ -12,10 +12,10 @@
 #include <string.h>
 #include "pager_int.h"
 
-/* A transaction keeps images of at most dirty_limit / 16 bytes (16 MiB
+/* A transaction keeps images of at most dirty_limit / 32 bytes (8 MiB
    by default); the changes of pages beyond it are logged whole, and a
    rollback then maps the files afresh. */
-#define BEFORE_SHARE 16u
+#define BEFORE_SHARE 32u
 
 /* ---- images before the change ----------------------------------------------------------- */
 int wal_keep_before(pager_group *g, pager_file *f, uint64_t pg)
