@@ -22,7 +22,8 @@
  *     by the writer, by a second handle catching up through the log's
  *     change records, by fresh handles, and from the files alone at the end;
  *   - group commit: four threads committing against a slow log sync share
- *     syncs (2.5 or more commits per sync);
+ *     syncs (3 or more commits per sync, also where the woken committers
+ *     are slow: ASan, a busy machine);
  *   - processes: a writer moves amounts between two records while readers
  *     check in every snapshot that the sum never changes.
  */
@@ -346,6 +347,7 @@ typedef struct committer {
 
 #define GC_THREADS 4
 #define GC_COMMITS 40
+static pthread_barrier_t gc_start; /* every handle open before the first commit */
 static void *commit_loop(void *arg)
 {
     committer *c = arg;
@@ -353,7 +355,9 @@ static void *commit_loop(void *arg)
     opts(&o, UDB_JOURNAL_WAL);
     o.os = c->os;
     udb_store *s;
-    if (udb_store_open(c->name, &o, &s))
+    int rc = udb_store_open(c->name, &o, &s);
+    pthread_barrier_wait(&gc_start);
+    if (rc)
         return "open";
     for (int32_t k = 0; k < GC_COMMITS; k++) {
         int32_t key = c->id * 1000 + k, v = k;
@@ -376,6 +380,7 @@ static void test_group_commit(void **state)
     committer c[GC_THREADS];
     pthread_t t[GC_THREADS];
     atomic_store(&syncs, 0);
+    assert_int_equal(pthread_barrier_init(&gc_start, NULL, GC_THREADS), 0);
     for (int i = 0; i < GC_THREADS; i++) {
         c[i] = (committer){name, &os, i + 1};
         assert_int_equal(pthread_create(&t[i], NULL, commit_loop, &c[i]), 0);
@@ -386,9 +391,10 @@ static void test_group_commit(void **state)
         if (err)
             fail_msg("thread %d: %s", i, (const char *)err);
     }
+    pthread_barrier_destroy(&gc_start);
     long n = atomic_load(&syncs);
     print_message("group commit: %d commits, %ld log syncs\n", GC_THREADS * GC_COMMITS, n);
-    assert_true(n * 5 <= 2 * GC_THREADS * GC_COMMITS); /* 2.5 or more commits per sync */
+    assert_true(n * 3 <= GC_THREADS * GC_COMMITS); /* 3 or more commits per sync */
     for (int i = 1; i <= GC_THREADS; i++)
         for (int32_t k = 0; k < GC_COMMITS; k += 13)
             assert_int_equal(get(keep, i * 1000 + k), k);

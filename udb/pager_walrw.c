@@ -323,8 +323,11 @@ static uint64_t now_us(void)
    them made smaller batches, more syncs and 10-20% fewer commits/s in
    W2's commit4 here) and while other handles' transactions are on their
    way to the log (their slot flag), at most as long as the last sync took
-   (they would otherwise wait for the next sync) and until GATHER_IDLE_US
-   pass without an append (a long transaction, a dead owner's flag). A
+   (they would otherwise wait for the next sync; GATHER_MAX_US at most)
+   and until a quarter of that, GATHER_IDLE_US at least, passes without an
+   append (a long transaction, a dead owner's flag; with a slow sync the
+   others, just woken from the last one, need longer than 200 µs on a busy
+   machine, and each one that misses this sync waits for the next). A
    lone writer syncs at once: not even a yield (with readers busy on every
    core, a yield can cost it a whole time slice). */
 #define GATHER_IDLE_US 200u
@@ -336,6 +339,7 @@ static void gather(pager_group *g, uint64_t txn0)
         return;
     uint64_t start = now_us(), seen = start, most = g->last_sync_us < GATHER_MAX_US ? g->last_sync_us
                                                                                     : GATHER_MAX_US;
+    uint64_t idle = most / 4 > GATHER_IDLE_US ? most / 4 : GATHER_IDLE_US;
     for (uint64_t txn = txn0, last = txn0;;) {
         sched_yield();
         uint64_t t = now_us();
@@ -344,7 +348,7 @@ static void gather(pager_group *g, uint64_t txn0)
             last = txn = v.txn;
             seen = t;
         }
-        if ((txn - txn0 + 1 >= expect && !shm_committers(&g->sh)) || t - seen > GATHER_IDLE_US ||
+        if ((txn - txn0 + 1 >= expect && !shm_committers(&g->sh)) || t - seen > idle ||
             t - start > most)
             break;
     }
