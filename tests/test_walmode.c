@@ -7,6 +7,7 @@
  *   - the automatic checkpoint runs after the commit that fills the log,
  *     never in the next begin under the writer lock; small commits find
  *     the log grown ahead by zeros, and a log ending in zeros recovers;
+ *     the last close copies only what no checkpoint copied;
  *   - handles in the two journal modes on one file refuse each other;
  *   - the last handle leaves no side file and the files are what a
  *     rollback-mode handle reads;
@@ -161,7 +162,7 @@ static void test_snapshot(void **state)
 /* ---- system calls of a warm read -------------------------------------------------------------- */
 typedef struct count_os {
     udb_os os;
-    long calls, fsyncs;
+    long calls, fsyncs, pwrites;
 } count_os;
 
 static count_os cnt;
@@ -174,7 +175,12 @@ static count_os cnt;
 FWD(open, (void *c, const char *p, int f, int *fd), (c, p, f, fd))
 FWD(close, (void *c, int fd), (c, fd))
 FWD(pread, (void *c, int fd, void *b, size_t n, uint64_t off, size_t *got), (c, fd, b, n, off, got))
-FWD(pwrite, (void *c, int fd, const void *b, size_t n, uint64_t off), (c, fd, b, n, off))
+static int c_pwrite(void *c, int fd, const void *b, size_t n, uint64_t off)
+{
+    cnt.calls++;
+    cnt.pwrites++;
+    return udb_os_posix()->pwrite(c, fd, b, n, off);
+}
 static int c_fsync(void *c, int fd)
 {
     cnt.calls++;
@@ -281,6 +287,35 @@ static void test_checkpoint_in_commit(void **state)
     assert_true(in_commits >= 5); /* the checkpoints ran, in the commits */
     assert_int_equal(udb_store_close(w), 0);
     check_clean(name, UDB_JOURNAL_ROLLBACK);
+}
+
+/* The last close copies only what no checkpoint copied yet: after
+   udb_store_checkpoint nothing is left to write (it wrote every page of
+   the log again). */
+static void test_close_after_checkpoint(void **state)
+{
+    (void)state;
+    cnt.os = (udb_os){NULL, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_fstat,
+                      c_lock, c_unlink, c_map, c_unmap, c_page_size, c_sleep_ms, c_entropy,
+                      c_writeback, c_file_id, c_datasync};
+    const char *name = path_in(dir, "ckclose");
+    udb_options o;
+    opts(&o, UDB_JOURNAL_WAL);
+    o.os = &cnt.os;
+    udb_store *w = make_store(name, &o);
+    for (int32_t k = 0; k < 300; k++)
+        put(w, k, 9);
+    assert_int_equal(udb_store_checkpoint(w), 0);
+    cnt.pwrites = 0;
+    assert_int_equal(udb_store_close(w), 0);
+    assert_int_equal(cnt.pwrites, 0);
+    assert_false(side_file(name, ".ndx-wal"));
+    check_clean(name, UDB_JOURNAL_ROLLBACK);
+    udb_store *r;
+    assert_int_equal(udb_store_open(name, &o, &r), 0);
+    for (int32_t k = 0; k < 300; k++)
+        assert_int_equal(get(r, k), 9);
+    assert_int_equal(udb_store_close(r), 0);
 }
 
 /* Small commits overwrite blocks the log already has: the first one
@@ -861,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_last_close_unlocks),
         cmocka_unit_test(test_checkpoint_in_commit),
         cmocka_unit_test(test_log_grows_ahead),
+        cmocka_unit_test(test_close_after_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,20 +260,23 @@ void pw_log_start(const wal_log *w, wal_pos *p)
 }
 
 /* Copy the committed frames after *from (NULL: the log's start) up to
-   upto (0: all) of the open log into the files; *to is where the copied
-   part ends (sizes there). mapped: this handle's mappings show upto and
-   the files get exactly their sizes (copy_mapped). */
-static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exact, int mapped, wal_pos *to)
+   upto (0: all) of the open log into the files, those at log offsets
+   below after excepted (a checkpoint copied them); *to is where the
+   copied part ends (sizes there). mapped: this handle's mappings show
+   upto and the files get exactly their sizes (copy_mapped). */
+static int backfill(pager_group *g, const wal_pos *from, uint64_t upto, int exact, int mapped,
+                    uint64_t after, wal_pos *to)
 {
     wal_pos start;
     pw_log_start(&g->log, &start);
     if (from)
         start = *from;
-    frames l = {.g = g};
+    frames l = {.g = g, .after = after};
     int rc = 0;
     if (g->sync != UDB_SYNC_OFF && (rc = pw_sync_log(g)))
         return rc; /* before any file page changes */
-    /* the mapped pages are checked against the frames' crcs instead */
+    /* the mapped pages are checked against the frames' crcs instead: the
+       scan reads only the batches' headers */
     rc = wal_scan(&g->log, &start, upto, to, !mapped, keep_frame, &l);
     if (!rc && to->end > start.end && mapped && (rc = copy_mapped(g, &l, to->sizes)) == 1) {
         l.n = 0; /* a page there is not as the log says: from the log after all */
@@ -381,7 +384,7 @@ static int recover_log(pager_group *g)
                          "%s has a write-ahead log with committed changes: open it writable or "
                          "run `dbe recover` first",
                          g->files[0]->path);
-    else if (!rc && !(rc = backfill(g, NULL, 0, 1, 0, &to)))
+    else if (!rc && !(rc = backfill(g, NULL, 0, 1, 0, 0, &to)))
         rc = set_sizes(g, to.sizes, 1); /* also when it holds no commit */
     if (g->log.fd >= 0)
         wal_close(&g->log);
@@ -679,7 +682,7 @@ int pager_checkpoint(pager_group *g, int wait)
                exactly their sizes; this handle then maps them afresh */
             int alone = limit == v.end && !g->ck_bg && shm_lock_byte(g, 2) == 0;
             backfill_pos(g, &from);
-            rc = backfill(g, &from, limit, alone, 0, &to);
+            rc = backfill(g, &from, limit, alone, 0, 0, &to);
             if (!rc)
                 pw_set_backfill(g, &to);
             if (alone) {
@@ -814,7 +817,10 @@ void wal_detach(pager_group *g)
             int rc = pw_current_log(g, &v, &start);
             int mapped = !rc && g->state == PAGER_NONE && g->wgen == v.gen && g->wv.end == v.end &&
                          g->wlogseq == g->log.logseq;
-            if (!rc && !backfill(g, NULL, v.end, 1, mapped, &to) && to.end == v.end &&
+            /* from the log's start for the sizes at its end; what the
+               checkpoints copied already stays */
+            if (!rc && !backfill(g, NULL, v.end, 1, mapped, atomic_load(&g->sh.h->backfill), &to) &&
+                to.end == v.end &&
                 !set_sizes(g, to.sizes, 1)) {
                 atomic_store(&g->sh.h->ready, 0); /* an opener waiting for it starts over */
                 g->os->unlink(g->os->ctx, g->wal_path);
