@@ -7,7 +7,8 @@
  *   - the automatic checkpoint runs after the commit that fills the log,
  *     never in the next begin under the writer lock; small commits find
  *     the log grown ahead by zeros, and a log ending in zeros recovers;
- *     the last close copies only what no checkpoint copied;
+ *     the last close copies only what no checkpoint copied, and stops a
+ *     checkpoint running on the helper thread to copy the rest itself;
  *   - handles in the two journal modes on one file refuse each other;
  *   - the last handle leaves no side file and the files are what a
  *     rollback-mode handle reads;
@@ -316,6 +317,36 @@ static void test_close_after_checkpoint(void **state)
     for (int32_t k = 0; k < 300; k++)
         assert_int_equal(get(r, k), 9);
     assert_int_equal(udb_store_close(r), 0);
+}
+
+/* A commit that leaves megabytes of log starts a checkpoint on the helper
+   thread; a close right after stops it between runs of pages and copies
+   the rest itself: whichever way the race goes, the files hold every
+   record and nothing is left beside them. */
+#define BIG 60000
+static void test_close_after_big_commit(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "bigclose");
+    udb_options o;
+    opts(&o, UDB_JOURNAL_WAL);
+    o.wal_autocheckpoint = 65536;
+    for (int round = 0; round < 4; round++) {
+        udb_store *w = make_store(name, &o);
+        assert_int_equal(udb_store_begin(w), 0);
+        for (int32_t k = 0; k < BIG; k++)
+            put(w, k, round);
+        assert_int_equal(udb_store_commit(w), 0);
+        assert_int_equal(udb_store_close(w), 0);
+        assert_false(side_file(name, ".ndx-wal"));
+        check_clean(name, UDB_JOURNAL_ROLLBACK);
+        udb_store *r;
+        assert_int_equal(udb_store_open(name, &o, &r), 0);
+        for (int32_t k = 0; k < BIG; k++)
+            assert_int_equal(get(r, k), round);
+        assert_int_equal(get(r, BIG), -1);
+        assert_int_equal(udb_store_close(r), 0);
+    }
 }
 
 /* Small commits overwrite blocks the log already has: the first one
@@ -897,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_in_commit),
         cmocka_unit_test(test_log_grows_ahead),
         cmocka_unit_test(test_close_after_checkpoint),
+        cmocka_unit_test(test_close_after_big_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,8 @@ struct pager_group {
     pthread_cond_t ck_cv;
     int ck_on, ck_failed, ck_want, ck_busy, ck_quit;
     int ck_bg;              /* this is ck_ctx: never cut a file shorter */
+    _Atomic int ck_halt;    /* the handle goes: a running checkpoint stops */
+    _Atomic int *halted;    /* in ck_ctx: its handle's ck_halt */
     long ck_pid;
     struct pager_group *ck_ctx;
 };
