@@ -141,6 +141,8 @@ static int set_sizes(pager_group *g, const uint64_t *sizes, int exact)
    order. */
 static void sort_frames(frames *l, const uint64_t *sizes, unsigned ps)
 {
+    if (!l->n)
+        return; /* none past a checkpoint: no array at all */
     qsort(l->f, l->n, sizeof *l->f, cmp_frame);
     size_t n = 0;
     for (size_t i = 0; i < l->n; i++)
