@@ -269,16 +269,22 @@ int wal_open(wal_log *w, const udb_os *os, udb_err *err, const char *path, int w
     return 0;
 }
 
+static int log_size(wal_log *w, uint64_t *size)
+{
+    int64_t mt;
+    int rc = w->os->fstat(w->os->ctx, w->fd, size, &mt);
+    return rc < 0 ? oserr(w, rc, "cannot stat") : 0;
+}
+
 /* ---- reading ---------------------------------------------------------------------- */
 int wal_map(wal_log *w, uint64_t need)
 {
     if (need <= w->mapok)
         return 0;
     uint64_t size;
-    int64_t mt;
-    int rc = w->os->fstat(w->os->ctx, w->fd, &size, &mt);
-    if (rc < 0)
-        return oserr(w, rc, "cannot stat");
+    int rc = log_size(w, &size);
+    if (rc)
+        return rc;
     if (size < need)
         return udb_err_set(w->err, UDB_CORRUPT, "%s is shorter (%llu bytes) than its committed end",
                            w->path, (unsigned long long)size);
@@ -447,10 +453,9 @@ static int grow(wal_log *w, uint64_t end)
     if (end + w->psize <= w->alloc)
         return 0;
     uint64_t size;
-    int64_t mt;
-    int rc = w->os->fstat(w->os->ctx, w->fd, &size, &mt);
-    if (rc < 0)
-        return oserr(w, rc, "cannot stat");
+    int rc = log_size(w, &size);
+    if (rc)
+        return rc;
     uint64_t at = size > end ? size : end, to = (end + WAL_GROW) / WAL_GROW * WAL_GROW;
     while (at < to && to <= WAL_MAX_FILE_SIZE) {
         size_t k = to - at < sizeof zeros ? (size_t)(to - at) : sizeof zeros;
