@@ -208,14 +208,14 @@ uint64_t shm_min_reader(shm *s, uint64_t gen, uint64_t limit)
 }
 
 /* ---- waiting for a word to change ---------------------------------------------------- */
-void shm_wait(_Atomic uint32_t *w, uint32_t old, unsigned timeout_ms)
+void shm_wait(_Atomic uint32_t *w, uint32_t old, unsigned timeout_us)
 {
 #ifdef __linux__
-    struct timespec ts = {(time_t)(timeout_ms / 1000), (long)(timeout_ms % 1000) * 1000000L};
+    struct timespec ts = {(time_t)(timeout_us / 1000000), (long)(timeout_us % 1000000) * 1000L};
     if (atomic_load(w) == old) /* a shared futex: the word lives in a file mapping */
         syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, old, &ts, NULL, 0);
 #else
-    (void)timeout_ms;
+    (void)timeout_us;
     if (atomic_load(w) == old)
         sched_yield();
 #endif

@@ -60,6 +60,9 @@ typedef struct shm_hdr {
     _Atomic uint32_t sync_waiters; /* committers waiting on sync_seq */
     _Atomic uint64_t synced_txn, last_batch; /* the transaction id the last
                                    sync reached; how many it covered */
+    _Atomic uint32_t append_seq; /* +1 at every commit appended to the log:
+                                   the word a gathering sync leader waits on */
+    _Atomic uint32_t gathering; /* leaders waiting on append_seq */
 } shm_hdr;
 
 typedef struct shm_slot {
@@ -110,8 +113,8 @@ unsigned shm_committers(const shm *s);
 void shm_committing(shm *s, int on);
 
 /* Wait until *w no longer holds old (a wake from shm_wake_all, or at most
-   timeout_ms; may return early). Linux: a futex; elsewhere: a yield. */
-void shm_wait(_Atomic uint32_t *w, uint32_t old, unsigned timeout_ms);
+   timeout_us; may return early). Linux: a futex; elsewhere: a yield. */
+void shm_wait(_Atomic uint32_t *w, uint32_t old, unsigned timeout_us);
 void shm_wake_all(_Atomic uint32_t *w);
 
 /* Robust process-shared mutex with a timeout: 0, or UDB_LOCKED after
