@@ -84,6 +84,9 @@ struct pager_group {
     uint64_t wlogseq;       /* of the log file it was read from */
     int wlocked;            /* this handle holds the writer mutex */
     uint64_t last_sync_us;  /* how long this handle's last log sync took */
+    uint64_t finish_gen, finish_at; /* in log gen finish_gen, the end before
+                               which begin does not try again to copy the
+                               rest (readers held it back) */
     /* the write transaction's pages as they were (pager_waltx.c) */
     uint8_t *pre_buf;       /* the images */
     wal_before *pre;        /* which page each is */

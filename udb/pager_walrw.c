@@ -88,6 +88,12 @@ static int catch_up(pager_group *g, const shm_view *v)
     int rc = pw_current_log(g, v, &start), full = v->gen != g->wgen || g->log.logseq != g->wlogseq;
     if (rc)
         return rc;
+    /* the log started over right where this mapping was (all of the old
+       one in the files, which hold no more than v of the new one): from
+       the new log's start, the mapping kept */
+    int next = full && g->wgen && v->gen == g->wgen + 1 && shm_follows(&g->sh, v->gen, g->wv.end);
+    if (next)
+        full = 0;
     if (!full && (rc = needs_refresh(g, v, &full)))
         return rc;
     overlay o = {g, v, 0};
@@ -95,9 +101,11 @@ static int catch_up(pager_group *g, const shm_view *v)
     if (full) {
         rc = refresh_all(g, v, &o.after);
     } else {
-        from.end = g->wv.end;
-        from.txn = g->wv.txn;
-        from.crc = g->wv.crc;
+        if (!next) {
+            from.end = g->wv.end;
+            from.txn = g->wv.txn;
+            from.crc = g->wv.crc;
+        }
         for (int i = 0; i < g->nfiles && !rc; i++)
             rc = pager_cover(g->files[i], v->sizes[i]);
     }
@@ -265,6 +273,9 @@ static int restart(pager_group *g, shm_view *t)
     wal_pos bf;
     pw_log_start(&g->log, &bf);
     pw_set_backfill(g, &bf);
+    /* before anyone sees the new log: a mapping of the old one's end is
+       one of the new one's start */
+    shm_set_base(&g->sh, t->logseq ? n.gen : 0, t->logseq ? t->end : 0);
     atomic_store(&g->sh.h->synced, n.end);
     shm_publish(&g->sh.h->tail, &n);
     if ((rc = shm_lock(&g->sh.h->sync, g->lock_timeout_ms, &died)))
@@ -273,6 +284,60 @@ static int restart(pager_group *g, shm_view *t)
     sync_unlock(g);
     *t = n;
     return 0;
+}
+
+static int group_sync(pager_group *g, uint64_t end);
+
+/* Are the readers' snapshots all at t's end (a copy of the whole log
+   overwrites no page one of them still reads from the files)? With wait,
+   give readers in the middle of a call (descheduled, on a busy machine)
+   up to FINISH_WAIT_MS to move on. */
+#define FINISH_WAIT_MS 20
+static int readers_at_end(pager_group *g, const shm_view *t, int wait)
+{
+    for (int ms = 0;; ms++) {
+        if (shm_min_reader(&g->sh, t->gen, t->end) >= t->end)
+            return 1;
+        if (!wait || ms >= FINISH_WAIT_MS)
+            return 0;
+        g->os->sleep_ms(g->os->ctx, 1);
+    }
+}
+
+/* The log starts over only when a begin finds every frame of it copied
+   into the files (restart). The checkpoints after commits (on the helper
+   thread) always leave the last few commits behind, since the writers go
+   on meanwhile: so a begin, holding the writer mutex, copies the rest
+   itself once the log is longer than wal_ckpt and the rest is small and
+   no reader holds it back (the helper has just caught up: a copy of a few
+   pages and the files' syncs, once per wal_ckpt of log), and once the log
+   is 4 x wal_ckpt long wherever the helper is: after the helper's pass,
+   the log's unsynced end made durable, readers given a moment to move on
+   (a long read transaction stops it: tried again when the log has
+   doubled, so that a writer beside it waits ever less often). Without the helper the commits' own checkpoints leave only
+   other handles' commits: the same rules apply. Returns the backfill. */
+static uint64_t finish_log(pager_group *g, const shm_view *t)
+{
+    uint64_t fill = atomic_load(&g->sh.h->backfill);
+    int hard = t->end >= 4 * g->wal_ckpt && (t->gen != g->finish_gen || t->end >= g->finish_at);
+    if (fill >= t->end || t->end < g->wal_ckpt || (!hard && t->end - fill > g->wal_ckpt / 2))
+        return fill;
+    shm_view v;
+    if (shm_read(&g->sh.h->view, &v) || v.gen != t->gen || v.end < t->end) {
+        /* committed, not yet durable (sync FULL: their committers sync it) */
+        if (!hard || group_sync(g, t->end))
+            return fill;
+    }
+    if (!readers_at_end(g, t, hard)) {
+        if (hard) {
+            g->finish_gen = t->gen;
+            g->finish_at = 2 * t->end;
+        }
+        return fill;
+    }
+    if (!pager_checkpoint(g, hard))
+        fill = atomic_load(&g->sh.h->backfill);
+    return fill;
 }
 
 int wal_write_begin(pager_group *g, int *changed)
@@ -292,11 +357,7 @@ int wal_write_begin(pager_group *g, int *changed)
     if ((died || shm_read(&g->sh.h->tail, &t)) && (rc = repair_tail(g)))
         return writer_fail(g, rc);
     shm_read(&g->sh.h->tail, &t);
-    /* A checkpoint here holds every writer up: with the helper thread
-       (started by commits past wal_ckpt) only when it has fallen far behind. */
-    uint64_t fill = atomic_load(&g->sh.h->backfill), due = g->ck_on ? 4 * g->wal_ckpt : g->wal_ckpt;
-    if (t.logseq && t.end - fill >= due && fill < t.end && !pager_checkpoint(g, 0))
-        fill = atomic_load(&g->sh.h->backfill); /* readers have moved on since the commit */
+    uint64_t fill = t.logseq ? finish_log(g, &t) : 0;
     if (!t.logseq || (fill == t.end && t.end > g->sh.h->psize))
         if ((rc = restart(g, &t)))
             return writer_fail(g, rc);

@@ -134,6 +134,22 @@ void shm_publish(shm_seqview *sv, const shm_view *v)
 }
 
 /* ---- reader slots ------------------------------------------------------------------ */
+/* base_gen goes to 0 before base_end changes and gets its value after:
+   a reader that sees the same base_gen before and after reading base_end
+   has the pair of one shm_set_base. */
+void shm_set_base(shm *s, uint64_t gen, uint64_t end)
+{
+    atomic_store(&s->h->base_gen, 0);
+    atomic_store(&s->h->base_end, end);
+    atomic_store(&s->h->base_gen, gen);
+}
+
+int shm_follows(const shm *s, uint64_t gen, uint64_t end)
+{
+    uint64_t g0 = atomic_load(&s->h->base_gen), e = atomic_load(&s->h->base_end);
+    return g0 && g0 == gen && e == end && atomic_load(&s->h->base_gen) == g0;
+}
+
 int shm_slot_claim(shm *s)
 {
     if (s->slot >= 0)

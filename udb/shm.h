@@ -63,6 +63,10 @@ typedef struct shm_hdr {
     _Atomic uint32_t append_seq; /* +1 at every commit appended to the log:
                                    the word a gathering sync leader waits on */
     _Atomic uint32_t gathering; /* leaders waiting on append_seq */
+    _Atomic uint64_t base_gen, base_end; /* the log of gen base_gen starts
+                                   where gen base_gen - 1 ended, at log offset
+                                   base_end, every frame of it in the files
+                                   (shm_set_base, shm_follows) */
 } shm_hdr;
 
 typedef struct shm_slot {
@@ -98,6 +102,12 @@ int shm_read(const shm_seqview *sv, shm_view *v);
 /* gen and end only (cheap check that nothing moved); same results */
 int shm_read_ge(const shm_seqview *sv, uint64_t *gen, uint64_t *end);
 void shm_publish(shm_seqview *sv, const shm_view *v);
+
+/* A new log of gen starts where the log before ended, at end, every
+   frame of it copied into the files (0, 0: not so). */
+void shm_set_base(shm *s, uint64_t gen, uint64_t end);
+/* Does the log of gen start where a mapping of (gen - 1, end) left off? */
+int shm_follows(const shm *s, uint64_t gen, uint64_t end);
 
 /* Take a free slot for this handle (byte lock proves it ours); UDB_LOCKED
    when all are taken by live handles. */
