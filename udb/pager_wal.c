@@ -669,6 +669,19 @@ int wal_attach(pager_group *g)
 }
 
 /* ---- checkpoints ----------------------------------------------------------------------------- */
+/* Does a file's mapped part now reach past its end (a checkpoint alone
+   on the files cut it to its exact size)? The pages there would fault. */
+static int maps_past_end(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++) {
+        uint64_t size;
+        int64_t mt;
+        if (g->os->fstat(g->os->ctx, g->files[i]->fd, &size, &mt) < 0 || size < g->files[i]->file_mapped)
+            return 1;
+    }
+    return 0;
+}
+
 int pager_checkpoint(pager_group *g, int wait)
 {
     if (!g->attached || !g->wal)
@@ -685,7 +698,8 @@ int pager_checkpoint(pager_group *g, int wait)
         if (limit > fill && !(rc = pw_current_log(g, &v, &start))) {
             wal_pos from, to;
             /* alone on the files (the DMS byte exclusively): they may get
-               exactly their sizes; this handle then maps them afresh */
+               exactly their sizes; this handle then maps them afresh if
+               one got shorter than its mapped part */
             int alone = limit == v.end && !g->ck_bg && shm_lock_byte(g, 2) == 0;
             backfill_pos(g, &from);
             rc = backfill(g, &from, limit, alone, 0, 0, &to);
@@ -693,7 +707,8 @@ int pager_checkpoint(pager_group *g, int wait)
                 pw_set_backfill(g, &to);
             if (alone) {
                 shm_lock_byte(g, 1);
-                g->wgen = 0;
+                if (rc || maps_past_end(g))
+                    g->wgen = 0;
             }
         }
         if (rc == UDB_STALE)
