@@ -26,6 +26,7 @@ typedef struct overlay {
     pager_group *g;
     const shm_view *v;
     uint64_t after;             /* frames at or below are in the files already */
+    int check;                  /* each changed page must have its frame's crc */
 } overlay;
 
 /* Apply a committed frame's change to the mapping (the page shows the
@@ -41,9 +42,41 @@ static int put_frame(void *arg, const wal_frame *fr)
     if (at >= o->v->sizes[fr->file])
         return 0;
     const uint8_t *d = wal_data(&g->log, fr->off, fr->len);
-    if (!d || ps != g->log.psize || wal_apply(f->base + at, (unsigned)ps, fr->zfrom, d, fr->len))
+    if (!d || ps != g->log.psize || wal_apply(f->base + at, (unsigned)ps, fr->zfrom, d, fr->len) ||
+        (o->check && wal_page0_crc(f->base + at, (size_t)ps, (unsigned)ps) != fr->crc))
         return udb_err_set(g->err, UDB_CORRUPT, "%s: a committed change of page %llu does not apply",
                            g->log.path, (unsigned long long)fr->page);
+    return 0;
+}
+
+/* The log started over at end of the old one, which this mapping had not
+   reached: apply the old log's frames after the mapping up to end, read
+   from the old log's bytes (the new log overwrites them from its start,
+   maybe even now: so every batch's crc is checked and every page changed
+   must have the crc its frame gives). 0: the mapping shows end; else the
+   caller maps the files afresh. */
+static int old_tail(pager_group *g, uint64_t end)
+{
+    wal_pos from = {.end = g->wv.end, .txn = g->wv.txn, .crc = g->wv.crc}, to;
+    for (int i = 0; i < g->nfiles; i++)
+        from.sizes[i] = g->wv.sizes[i];
+    if (wal_map(&g->log, end) || wal_scan(&g->log, &from, end, &to, 1, NULL, NULL) || to.end != end)
+        return 1;
+    shm_view most = g->wv; /* the frames of pages below either size */
+    for (int i = 0; i < g->nfiles; i++) {
+        if (to.sizes[i] > most.sizes[i])
+            most.sizes[i] = to.sizes[i];
+        if (pager_cover(g->files[i], most.sizes[i]))
+            return 1;
+    }
+    overlay o = {g, &most, 0, 1};
+    if (wal_scan(&g->log, &from, end, &to, 1, put_frame, &o) || to.end != end)
+        return 1;
+    g->wv.end = to.end;
+    g->wv.txn = to.txn;
+    g->wv.crc = to.crc;
+    for (int i = 0; i < g->nfiles; i++)
+        g->wv.sizes[i] = to.sizes[i];
     return 0;
 }
 
@@ -85,18 +118,20 @@ static int refresh_all(pager_group *g, const shm_view *v, uint64_t *after)
 static int catch_up(pager_group *g, const shm_view *v)
 {
     wal_pos start, from, to;
-    int rc = pw_current_log(g, v, &start), full = v->gen != g->wgen || g->log.logseq != g->wlogseq;
+    /* the log started over where the old one ended (all of it in the
+       files, which hold no more than v of the new one): a mapping that
+       shows that end, or can be brought there from the old log's bytes,
+       is kept and reads the new log from its start */
+    uint64_t base;
+    int next = v->gen == g->wgen + 1 && g->wgen && shm_base(&g->sh, v->gen, &base) && base >= g->wv.end &&
+               (base == g->wv.end ||
+                (g->log.fd >= 0 && g->log.logseq == g->wlogseq && !old_tail(g, base)));
+    int rc = pw_current_log(g, v, &start), full = !next && (v->gen != g->wgen || g->log.logseq != g->wlogseq);
     if (rc)
         return rc;
-    /* the log started over right where this mapping was (all of the old
-       one in the files, which hold no more than v of the new one): from
-       the new log's start, the mapping kept */
-    int next = full && g->wgen && v->gen == g->wgen + 1 && shm_follows(&g->sh, v->gen, g->wv.end);
-    if (next)
-        full = 0;
     if (!full && (rc = needs_refresh(g, v, &full)))
         return rc;
-    overlay o = {g, v, 0};
+    overlay o = {g, v, 0, 0};
     from = start;
     if (full) {
         rc = refresh_all(g, v, &o.after);
@@ -340,6 +375,13 @@ static uint64_t finish_log(pager_group *g, const shm_view *t)
     return fill;
 }
 
+/* The writer's mapping made to show the tail t. */
+static int writer_catch_up(pager_group *g, const shm_view *t)
+{
+    int rc = t->gen != g->wgen || t->end != g->wv.end ? catch_up(g, t) : 0;
+    return rc == UDB_STALE ? udb_err_set(g->err, UDB_CORRUPT, "%s was replaced", g->wal_path) : rc;
+}
+
 int wal_write_begin(pager_group *g, int *changed)
 {
     shm_committing(&g->sh, 1);
@@ -358,13 +400,16 @@ int wal_write_begin(pager_group *g, int *changed)
         return writer_fail(g, rc);
     shm_read(&g->sh.h->tail, &t);
     uint64_t fill = t.logseq ? finish_log(g, &t) : 0;
-    if (!t.logseq || (fill == t.end && t.end > g->sh.h->psize))
+    uint64_t old_gen = g->wgen, old_end = g->wv.end;
+    if (!t.logseq || (fill == t.end && t.end > g->sh.h->psize)) {
+        /* the mapping at the old log's end first: then it is kept */
+        if (t.logseq && (rc = writer_catch_up(g, &t)))
+            return writer_fail(g, rc);
         if ((rc = restart(g, &t)))
             return writer_fail(g, rc);
-    uint64_t old_gen = g->wgen, old_end = g->wv.end;
-    if ((t.gen != old_gen || t.end != old_end) && (rc = catch_up(g, &t)))
-        return writer_fail(g, rc == UDB_STALE ? udb_err_set(g->err, UDB_CORRUPT, "%s was replaced",
-                                                            g->wal_path) : rc);
+    }
+    if ((rc = writer_catch_up(g, &t)))
+        return writer_fail(g, rc);
     *changed = old_gen != t.gen || old_end != t.end;
     return 0;
 }

@@ -144,10 +144,11 @@ void shm_set_base(shm *s, uint64_t gen, uint64_t end)
     atomic_store(&s->h->base_gen, gen);
 }
 
-int shm_follows(const shm *s, uint64_t gen, uint64_t end)
+int shm_base(const shm *s, uint64_t gen, uint64_t *end)
 {
-    uint64_t g0 = atomic_load(&s->h->base_gen), e = atomic_load(&s->h->base_end);
-    return g0 && g0 == gen && e == end && atomic_load(&s->h->base_gen) == g0;
+    uint64_t g0 = atomic_load(&s->h->base_gen);
+    *end = atomic_load(&s->h->base_end);
+    return g0 && g0 == gen && atomic_load(&s->h->base_gen) == g0;
 }
 
 int shm_slot_claim(shm *s)

@@ -106,8 +106,9 @@ void shm_publish(shm_seqview *sv, const shm_view *v);
 /* A new log of gen starts where the log before ended, at end, every
    frame of it copied into the files (0, 0: not so). */
 void shm_set_base(shm *s, uint64_t gen, uint64_t end);
-/* Does the log of gen start where a mapping of (gen - 1, end) left off? */
-int shm_follows(const shm *s, uint64_t gen, uint64_t end);
+/* Where the log of gen - 1 ended when the log of gen started: 1 and *end,
+   or 0 when not known. */
+int shm_base(const shm *s, uint64_t gen, uint64_t *end);
 
 /* Take a free slot for this handle (byte lock proves it ours); UDB_LOCKED
    when all are taken by live handles. */
