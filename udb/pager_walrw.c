@@ -29,6 +29,24 @@ typedef struct overlay {
     int check;                  /* each changed page must have its frame's crc */
 } overlay;
 
+/* Where a view ends, as a position in its log; and a view moved to one. */
+static wal_pos view_pos(const pager_group *g, const shm_view *v)
+{
+    wal_pos p = {.end = v->end, .txn = v->txn, .crc = v->crc};
+    for (int i = 0; i < g->nfiles; i++)
+        p.sizes[i] = v->sizes[i];
+    return p;
+}
+
+static void view_at(const pager_group *g, shm_view *v, const wal_pos *p)
+{
+    v->end = p->end;
+    v->txn = p->txn;
+    v->crc = p->crc;
+    for (int i = 0; i < g->nfiles; i++)
+        v->sizes[i] = p->sizes[i];
+}
+
 /* Apply a committed frame's change to the mapping (the page shows the
    state before it: the files as of the backfill plus the frames since). */
 static int put_frame(void *arg, const wal_frame *fr)
@@ -57,9 +75,7 @@ static int put_frame(void *arg, const wal_frame *fr)
    caller maps the files afresh. */
 static int old_tail(pager_group *g, uint64_t end)
 {
-    wal_pos from = {.end = g->wv.end, .txn = g->wv.txn, .crc = g->wv.crc}, to;
-    for (int i = 0; i < g->nfiles; i++)
-        from.sizes[i] = g->wv.sizes[i];
+    wal_pos from = view_pos(g, &g->wv), to;
     if (wal_map(&g->log, end) || wal_scan(&g->log, &from, end, &to, 1, NULL, NULL) || to.end != end)
         return 1;
     shm_view most = g->wv; /* the frames of pages below either size */
@@ -72,11 +88,7 @@ static int old_tail(pager_group *g, uint64_t end)
     overlay o = {g, &most, 0, 1};
     if (wal_scan(&g->log, &from, end, &to, 1, put_frame, &o) || to.end != end)
         return 1;
-    g->wv.end = to.end;
-    g->wv.txn = to.txn;
-    g->wv.crc = to.crc;
-    for (int i = 0; i < g->nfiles; i++)
-        g->wv.sizes[i] = to.sizes[i];
+    view_at(g, &g->wv, &to);
     return 0;
 }
 
@@ -266,13 +278,8 @@ static int repair_tail(pager_group *g)
         rc = wal_scan(&g->log, &start, 0, &to, 1, NULL, NULL);
     if (rc)
         return rc == UDB_STALE ? udb_err_set(g->err, UDB_CORRUPT, "%s was replaced", g->wal_path) : rc;
-    if (v.logseq && to.end > v.end) {
-        v.end = to.end;
-        v.txn = to.txn;
-        v.crc = to.crc;
-        for (int i = 0; i < g->nfiles; i++)
-            v.sizes[i] = to.sizes[i];
-    }
+    if (v.logseq && to.end > v.end)
+        view_at(g, &v, &to);
     shm_publish(&g->sh.h->tail, &v);
     return 0;
 }
@@ -349,8 +356,9 @@ static int readers_at_end(pager_group *g, const shm_view *t, int wait)
    is 4 x wal_ckpt long wherever the helper is: after the helper's pass,
    the log's unsynced end made durable, readers given a moment to move on
    (a long read transaction stops it: tried again when the log has
-   doubled, so that a writer beside it waits ever less often). Without the helper the commits' own checkpoints leave only
-   other handles' commits: the same rules apply. Returns the backfill. */
+   doubled, so that a writer beside it waits ever less often). Without
+   the helper the commits' own checkpoints leave only other handles'
+   commits: the same rules apply. Returns the backfill. */
 static uint64_t finish_log(pager_group *g, const shm_view *t)
 {
     uint64_t fill = atomic_load(&g->sh.h->backfill);
@@ -528,16 +536,12 @@ static int group_sync(pager_group *g, uint64_t end)
 
 int wal_commit(pager_group *g)
 {
-    wal_pos pos = {.end = g->wv.end, .txn = g->wv.txn, .crc = g->wv.crc};
-    for (int i = 0; i < g->nfiles; i++)
-        pos.sizes[i] = g->wv.sizes[i];
+    wal_pos pos = view_pos(g, &g->wv);
     int rc = pw_append_txn(g, &pos);
     if (rc)
         return rc; /* the caller rolls back; the frames beyond the tail are ignored */
-    shm_view t = {.gen = g->wv.gen, .logseq = g->wv.logseq, .end = pos.end, .txn = pos.txn,
-                  .crc = pos.crc};
-    for (int i = 0; i < g->nfiles; i++)
-        t.sizes[i] = pos.sizes[i];
+    shm_view t = g->wv;
+    view_at(g, &t, &pos);
     shm_publish(&g->sh.h->tail, &t);
     atomic_fetch_add(&g->sh.h->append_seq, 1);
     if (atomic_load(&g->sh.h->gathering))

@@ -133,7 +133,7 @@ void shm_publish(shm_seqview *sv, const shm_view *v)
     atomic_store_explicit(&sv->seq, s + 2, memory_order_release);
 }
 
-/* ---- reader slots ------------------------------------------------------------------ */
+/* ---- where the log started over ------------------------------------------------------ */
 /* base_gen goes to 0 before base_end changes and gets its value after:
    a reader that sees the same base_gen before and after reading base_end
    has the pair of one shm_set_base. */
@@ -151,6 +151,7 @@ int shm_base(const shm *s, uint64_t gen, uint64_t *end)
     return g0 && g0 == gen && atomic_load(&s->h->base_gen) == g0;
 }
 
+/* ---- reader slots ------------------------------------------------------------------ */
 int shm_slot_claim(shm *s)
 {
     if (s->slot >= 0)

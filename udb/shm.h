@@ -66,7 +66,7 @@ typedef struct shm_hdr {
     _Atomic uint64_t base_gen, base_end; /* the log of gen base_gen starts
                                    where gen base_gen - 1 ended, at log offset
                                    base_end, every frame of it in the files
-                                   (shm_set_base, shm_follows) */
+                                   (shm_set_base, shm_base) */
 } shm_hdr;
 
 typedef struct shm_slot {
