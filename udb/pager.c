@@ -33,7 +33,20 @@ uint64_t pager_round(const pager_file *f, uint64_t n)
 static int bit(const uint64_t *m, uint64_t i) { return (int)(m[i >> 6] >> (i & 63) & 1); }
 static void bit_set(uint64_t *m, uint64_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
 
-/* Make both bitmaps cover pages [0, pages). */
+static void bit_clr(uint64_t *m, uint64_t i) { m[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+
+/* Grow one bitmap from have to n words (the new words zero). */
+static int bits_grow(pager_file *f, uint64_t **m, size_t have, size_t n)
+{
+    uint64_t *d = realloc(*m, n * 8);
+    if (!d)
+        return udb_err_set(f->g->err, UDB_NOMEM, "out of memory (page bitmap)");
+    memset(d + have, 0, (n - have) * 8);
+    *m = d;
+    return 0;
+}
+
+/* Make the bitmaps cover pages [0, pages). */
 static int bits_reserve(pager_file *f, uint64_t pages)
 {
     size_t words = (size_t)((pages + 63) / 64);
@@ -42,18 +55,14 @@ static int bits_reserve(pager_file *f, uint64_t pages)
     size_t n = f->bit_words ? f->bit_words : 64;
     while (n < words)
         n *= 2;
-    uint64_t *d = realloc(f->dirty, n * 8), *j;
-    if (!d)
-        return udb_err_set(f->g->err, UDB_NOMEM, "out of memory (page bitmap)");
-    f->dirty = d;
-    j = realloc(f->journaled, n * 8);
-    if (!j)
-        return udb_err_set(f->g->err, UDB_NOMEM, "out of memory (page bitmap)");
-    f->journaled = j;
-    memset(d + f->bit_words, 0, (n - f->bit_words) * 8);
-    memset(j + f->bit_words, 0, (n - f->bit_words) * 8);
-    f->bit_words = n;
-    return 0;
+    int rc = bits_grow(f, &f->dirty, f->bit_words, n);
+    if (!rc)
+        rc = bits_grow(f, &f->journaled, f->bit_words, n);
+    if (!rc)
+        rc = bits_grow(f, &f->kept, f->bit_words, n);
+    if (!rc)
+        f->bit_words = n;
+    return rc;
 }
 
 /* ---- mapping ----------------------------------------------------------------- */
@@ -171,6 +180,9 @@ static int relocate(pager_file *f, uint64_t need)
     }
     for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi; pg++)
         if (bit(f->dirty, pg))
+            memcpy(f->base + pg * ps, old + pg * ps, (size_t)ps);
+    for (uint64_t pg = f->kept_lo; pg < f->kept_hi; pg++) /* as they are: no file behind them beyond file_mapped */
+        if (bit(f->kept, pg))
             memcpy(f->base + pg * ps, old + pg * ps, (size_t)ps);
     f->g->os->unmap(f->g->os->ctx, old, old_resv);
     return 0;
@@ -304,6 +316,7 @@ static void file_free(pager_file *f)
         f->g->os->close(f->g->os->ctx, f->fd);
     free(f->dirty);
     free(f->journaled);
+    free(f->kept);
     free(f->path);
     free(f);
 }
@@ -374,7 +387,7 @@ int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out
         return rc;
     }
     f->size = f->orig_size = f->disk_size;
-    f->dirty_lo = UINT64_MAX;
+    f->dirty_lo = f->kept_lo = UINT64_MAX;
     if (mode == PAGER_CREATE)
         g->created = 1;
     if (f->idx == 0 && (rc = journal_attach(g, path)) != 0) {
@@ -415,6 +428,10 @@ static int page_dirty(pager_file *f, uint64_t pg)
             return rc;
     } else if (pg < f->wb_end >> f->pshift) {
         f->wb_again++; /* written behind, changed again */
+    }
+    if (f->kept_pages && bit(f->kept, pg)) { /* spilled: its copy is here still */
+        bit_clr(f->kept, pg);
+        f->kept_pages--;
     }
     bit_set(f->dirty, pg);
     if (pg < f->dirty_lo)

@@ -404,35 +404,105 @@ static int write_dirty(pager_file *f)
     return 0;
 }
 
-/* After the dirty pages reached the file: drop the private copies so the
-   mapping shows the file again, and follow its new size. */
-static int remap_written(pager_file *f)
+static int has_copy(const pager_file *f, uint64_t pg)
+{
+    return (int)((f->dirty[pg >> 6] | f->kept[pg >> 6]) >> (pg & 63) & 1);
+}
+
+static int is_kept(const pager_file *f, uint64_t pg) { return (int)(f->kept[pg >> 6] >> (pg & 63) & 1); }
+
+/* Pages [a, b) show the file again: forget the copies kept there. */
+static void unkeep(pager_file *f, uint64_t a, uint64_t b)
+{
+    if (!f->kept_pages)
+        return;
+    for (uint64_t pg = a > f->kept_lo ? a : f->kept_lo; pg < b && pg < f->kept_hi; pg++)
+        if (is_kept(f, pg)) {
+            f->kept[pg >> 6] &= ~((uint64_t)1 << (pg & 63));
+            f->kept_pages--;
+        }
+    if (!f->kept_pages) {
+        f->kept_lo = UINT64_MAX;
+        f->kept_hi = 0;
+    }
+}
+
+/* Map the file over every run of pages in [lo, hi) that have a private
+   copy (kept ones only, or dirty ones too) and are in the file. */
+static int map_runs(pager_file *f, uint64_t lo, uint64_t hi, int (*copy)(const pager_file *, uint64_t))
 {
     uint64_t ps = (uint64_t)1 << f->pshift, fm = pager_round(f, f->size);
     int rc = 0;
-    for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && !rc;) {
-        if (!(f->dirty[pg >> 6] >> (pg & 63) & 1)) {
+    for (uint64_t pg = lo; pg < hi && !rc;) {
+        if (!copy(f, pg)) {
             pg++;
             continue;
         }
         uint64_t end = pg;
-        while (end < f->dirty_hi && (f->dirty[end >> 6] >> (end & 63) & 1))
+        while (end < hi && copy(f, end))
             end++;
         uint64_t a = pg * ps, b = end * ps < fm ? end * ps : fm;
         if (a < b)
             rc = pager_map_range(f, a, b, MAP_FILE_PART);
         pg = end;
     }
-    if (!rc && fm < f->anon_end && (fm < f->file_mapped || f->dirty_hi * ps > fm))
+    return rc;
+}
+
+/* The file now holds what [0, size) holds: pages past its end read as
+   zeros again, the mapping follows the new size. */
+static int follow_written(pager_file *f, uint64_t hi)
+{
+    uint64_t ps = (uint64_t)1 << f->pshift, fm = pager_round(f, f->size);
+    int rc = 0;
+    if (fm < f->anon_end && (fm < f->file_mapped || hi * ps > fm))
         rc = pager_map_range(f, fm, f->anon_end, MAP_ANON_PART);
-    if (f->dirty_hi > f->dirty_lo)
-        memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
-    f->dirty_lo = UINT64_MAX;
-    f->dirty_hi = 0;
     f->file_mapped = fm;
     if (f->anon_end < fm)
         f->anon_end = fm;
     return rc;
+}
+
+/* After the dirty pages reached the file: drop the private copies (of the
+   dirty pages and of those kept by a spill) so the mapping shows the file
+   again. */
+static int remap_written(pager_file *f)
+{
+    uint64_t lo = f->dirty_lo < f->kept_lo ? f->dirty_lo : f->kept_lo;
+    uint64_t hi = f->dirty_hi > f->kept_hi ? f->dirty_hi : f->kept_hi;
+    int rc = map_runs(f, lo, hi, has_copy);
+    if (!rc)
+        rc = follow_written(f, hi);
+    if (f->dirty_hi > f->dirty_lo)
+        memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
+    f->dirty_lo = UINT64_MAX;
+    f->dirty_hi = 0;
+    unkeep(f, 0, UINT64_MAX);
+    return rc;
+}
+
+/* A spill wrote f's dirty pages: keep their copies (changing one again
+   costs no page fault and no journal record) and clear their dirty bits. */
+static int keep_written(pager_file *f)
+{
+    uint64_t top = pager_round(f, f->size) >> f->pshift, hi = f->dirty_hi;
+    for (uint64_t w = f->dirty_lo / 64; f->dirty_hi > f->dirty_lo && w < (f->dirty_hi + 63) / 64; w++) {
+        uint64_t d = f->dirty[w];
+        if (w * 64 + 64 > top) /* pages from top on are not in the file */
+            d &= top > w * 64 ? ((uint64_t)1 << (top - w * 64)) - 1 : 0;
+        f->kept[w] |= d;
+        f->kept_pages += (uint64_t)__builtin_popcountll(d);
+        f->dirty[w] = 0;
+    }
+    if (f->dirty_hi > f->dirty_lo && f->dirty_lo < top) {
+        if (f->dirty_lo < f->kept_lo)
+            f->kept_lo = f->dirty_lo;
+        if ((hi < top ? hi : top) > f->kept_hi)
+            f->kept_hi = hi < top ? hi : top;
+    }
+    f->dirty_lo = UINT64_MAX;
+    f->dirty_hi = 0;
+    return follow_written(f, hi);
 }
 
 /* Return the mapping of f to the file as it is on disk (after rollback). */
@@ -447,10 +517,13 @@ static int remap_reset(pager_file *f)
     rc = pager_map_range(f, 0, fm, MAP_FILE_PART);
     if (!rc && top > fm)
         rc = pager_map_range(f, fm, top, MAP_NONE_PART);
-    if (f->bit_words)
+    if (f->bit_words) {
         memset(f->dirty, 0, f->bit_words * 8);
-    f->dirty_lo = UINT64_MAX;
-    f->dirty_hi = 0;
+        memset(f->kept, 0, f->bit_words * 8);
+    }
+    f->dirty_lo = f->kept_lo = UINT64_MAX;
+    f->dirty_hi = f->kept_hi = 0;
+    f->kept_pages = 0;
     f->file_mapped = f->anon_end = fm;
     f->disk_size = f->size = f->orig_size = size;
     f->mtime = mtime;
@@ -465,8 +538,9 @@ static int any_change(pager_group *g)
     return g->spilled;
 }
 
-/* Push journal and dirty pages to the files (commit and spill). */
-static int write_out(pager_group *g)
+/* Before pages of the transaction go to the files (commit and spill): the
+   journal synced, the readers out, every dirty page written. */
+static int write_all(pager_group *g)
 {
     int rc = pager_wb_finish(g);
     if (!rc) /* under RESERVED only: readers go on reading the files meanwhile
@@ -479,9 +553,33 @@ static int write_out(pager_group *g)
     g->spilled = 1; /* from here on the files may differ from their start */
     for (int i = 0; i < g->nfiles && !rc; i++)
         rc = write_dirty(g->files[i]);
+    g->dirty_bytes = 0;
+    return rc;
+}
+
+/* Commit: push journal and dirty pages to the files, drop every copy. */
+static int write_out(pager_group *g)
+{
+    int rc = write_all(g);
     for (int i = 0; i < g->nfiles && !rc; i++)
         rc = remap_written(g->files[i]);
-    g->dirty_bytes = 0;
+    return rc;
+}
+
+/* Over the dirty limit: write every dirty page and keep its copy; the copies
+   kept by the spill before that and not changed since go (a second
+   chance). A transaction holds at most about twice the dirty limit in
+   private pages, and the pages it keeps changing stay in memory. */
+static int spill(pager_group *g)
+{
+    int rc = write_all(g);
+    for (int i = 0; i < g->nfiles && !rc; i++) {
+        pager_file *f = g->files[i];
+        if (!(rc = map_runs(f, f->kept_lo, f->kept_hi, is_kept)))
+            unkeep(f, 0, UINT64_MAX);
+    }
+    for (int i = 0; i < g->nfiles && !rc; i++)
+        rc = keep_written(g->files[i]);
     return rc;
 }
 
@@ -691,10 +789,10 @@ int pager_wb_finish(pager_group *g)
     return 0;
 }
 
-static int all_dirty(const pager_file *f, uint64_t a, uint64_t b)
+static int all_copied(const pager_file *f, uint64_t a, uint64_t b)
 {
     for (uint64_t pg = a; pg < b; pg++)
-        if (!(f->dirty[pg >> 6] >> (pg & 63) & 1))
+        if (!has_copy(f, pg))
             return 0;
     return 1;
 }
@@ -710,7 +808,7 @@ static int write_now(pager_group *g, pager_file *f, uint64_t lo, uint64_t hi)
     return pager_map_range(f, lo, hi, MAP_FILE_PART);
 }
 
-/* To the helper thread (every page of [lo, hi) is dirty: it writes all). */
+/* To the helper thread (every page of [lo, hi) has its copy here: it writes all). */
 static void hand_off(pager_group *g, pager_file *f, uint64_t lo, uint64_t hi)
 {
     g->stats.pages_written += (hi - lo) >> f->pshift;
@@ -737,7 +835,7 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
     if (rc)
         return rc;
     g->spilled = 1;
-    int background = all_dirty(f, a, b) && wb_thread_ready(g);
+    int background = all_copied(f, a, b) && wb_thread_ready(g);
     if (!background && (rc = write_now(g, f, lo, hi)))
         return rc;
     if (hi > f->disk_size)
@@ -747,6 +845,7 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
             f->dirty[pg >> 6] &= ~((uint64_t)1 << (pg & 63));
             g->dirty_bytes -= (size_t)1 << f->pshift;
         }
+    unkeep(f, a, b);
     f->file_mapped = hi;
     f->wb_end = hi;
     f->wb_pages += b - a;
@@ -786,7 +885,7 @@ int pager_op_end(pager_group *g)
             g->poisoned = 1;
         return rc;
     }
-    int rc = write_out(g);
+    int rc = spill(g);
     if (rc == UDB_LOCKED && !g->spilled) {
         unlock_excl(g, 0);
         return 0; /* readers active: keep the pages in memory for now */
