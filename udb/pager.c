@@ -13,7 +13,7 @@
 #define RESERVE_MIN ((uint64_t)64 << 30)    /* address space per writable file */
 #define RESERVE_MIN_RO ((uint64_t)1 << 30)  /* ... per read-only file */
 #define ANON_CHUNK ((uint64_t)64 << 20)
-#define DIRTY_LIMIT_DEFAULT ((size_t)256 << 20)
+#define DIRTY_LIMIT_DEFAULT ((size_t)512 << 20)
 #define WAL_CKPT_DEFAULT ((uint64_t)4 << 20)
 
 /* ---- small helpers --------------------------------------------------------- */

@@ -854,9 +854,15 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
     return 0;
 }
 
+#define WB_CHUNK_MAX ((uint64_t)8 << 20)
+
 static int maybe_write_behind(pager_group *g)
 {
     uint64_t chunk = g->dirty_limit / 32, lag = g->dirty_limit / 64;
+    if (chunk > WB_CHUNK_MAX) { /* big enough for the disk, small enough for memory */
+        chunk = WB_CHUNK_MAX;
+        lag = WB_CHUNK_MAX / 2;
+    }
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
         uint64_t ps = (uint64_t)1 << f->pshift;

@@ -12,16 +12,18 @@
 #include <string.h>
 #include "pager_int.h"
 
-/* A transaction keeps images of at most dirty_limit / 32 bytes (8 MiB
-   by default); the changes of pages beyond it are logged whole, and a
-   rollback then maps the files afresh. */
+/* A transaction keeps images of at most dirty_limit / 32 bytes, 8 MiB at
+   most; the changes of pages beyond it are logged whole, and a rollback
+   then maps the files afresh. */
 #define BEFORE_SHARE 32u
+#define BEFORE_MAX ((size_t)8 << 20)
 
 /* ---- images before the change ----------------------------------------------------------- */
 int wal_keep_before(pager_group *g, pager_file *f, uint64_t pg)
 {
     size_t ps = (size_t)1 << f->pshift;
-    if ((g->npre + 1) * ps > g->dirty_limit / BEFORE_SHARE || ps != g->log.psize) {
+    size_t room = g->dirty_limit / BEFORE_SHARE < BEFORE_MAX ? g->dirty_limit / BEFORE_SHARE : BEFORE_MAX;
+    if ((g->npre + 1) * ps > room || ps != g->log.psize) {
         g->pre_lost = 1;
         return 0;
     }

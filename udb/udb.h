@@ -153,7 +153,7 @@ typedef struct udb_options {
     int flags;              /* UDB_RDONLY | UDB_EXCLUSIVE | UDB_RAW        */
     int sync;               /* UDB_SYNC_FULL (default) / NORMAL / OFF      */
     size_t dirty_limit;     /* bytes of uncommitted pages kept in memory
-                               before they spill to the file (0 = 256 MiB) */
+                               before they spill to the file (0 = 512 MiB) */
     unsigned lock_timeout_ms; /* wait this long for locks; 0 = fail at once;
                                  udb_options_init (and NULL options) give
                                  5000 ms                                   */
