@@ -14,6 +14,7 @@
 #   make install PREFIX=/usr/local DESTDIR=   (make uninstall: the same files go)
 #   make bench N=100000       the benchmark against SQLite, Berkeley DB, LMDB
 #                             (bench/README.md: N=, REPS=, ENGINES=, BENCH_OUT=)
+#   make bench-w1 N=4000000   the W1 part of make bench alone (ENGINES=udb-store,lmdb)
 #   make bench-durability N=1000000   sync FULL vs OFF and single-record
 #                             transactions, beside SQLite (bench/README.md)
 #   make bench-bulk N=1000000   bulk load of sorted records (udb_store_load_sorted)
@@ -316,6 +317,13 @@ bench:
 	@$(BUILD)/bench/udb-churn -o $(BENCH_OUT)
 	@$(BUILD)/bench/udb-bench bulk -n $(N) -r $(REPS) -o $(BENCH_OUT)
 	@$(W2_RUN)
+
+# W1 alone (bench/README.md): make bench-w1 N=4000000 ENGINES=udb-store,lmdb
+.PHONY: bench-w1
+bench-w1:
+	@.ci/deps.sh bench
+	@$(MAKE) --no-print-directory bench-bin
+	@$(BUILD)/bench/udb-bench run -n $(N) -r $(REPS) -o $(BENCH_OUT) $(if $(ENGINES),-e $(ENGINES))
 
 .PHONY: bench-w2
 bench-w2:

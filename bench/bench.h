@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "udb.h"   /* UDB_JOURNAL_WAL, when udb has it, adds the udb-wal engines */
 
@@ -108,7 +109,7 @@ void bench_st64(void *p, uint64_t v);
    commit) only runs when asked for (udb-bench durability), and so do
    PH_BULK (a new database loaded with the records in key order) and
    PH_BULK_VERIFY (its untimed verification), both in bulk.c. */
-enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_COUNT,
+enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_CSCAN, PH_COUNT,
        PH_TXN = PH_COUNT, PH_BULK, PH_BULK_VERIFY, PH_ALL };
 #define BENCH_TXNS 10000
 extern const char *const bench_phase_names[PH_ALL];
@@ -119,6 +120,8 @@ uint64_t bench_phase_ops(int phase, uint64_t n);
    everything, and print "ok TOTAL_NS WORK_NS OPS" on stdout. Returns the
    process exit status (0 = verified). */
 int bench_child(const bench_engine *e, int phase, uint64_t n, const char *dir);
+/* Drop the page cache of the files in dir (cscan); 0 or -1 (message). */
+int bench_drop_cache(const char *dir);
 /* Scan (in the engine's open transaction): want records, keys strictly
    increasing, keys and values of the right size; 0 or -1 (after a message) */
 int bench_scan_check(const bench_engine *e, void *db, uint64_t want);
@@ -128,6 +131,8 @@ uint64_t bench_now_ns(void);   /* CLOCK_MONOTONIC */
 typedef struct bench_run {
     uint64_t total_ns, work_ns, ops;
     long maxrss_kb;
+    uint64_t cpu_ns;          /* user + system time of the child */
+    long faults;              /* its page faults, minor + major */
 } bench_run;
 
 typedef struct bench_results {
@@ -165,9 +170,9 @@ int bench_write_run(const char *out, const char *name, void (*text)(FILE *f, voi
    program on any failure), the scratch directory, the machine line */
 void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, bench_run *out);
 /* Run `udb-bench ARGS...` (args[0] the subcommand, NULL-terminated) with
-   its stdout in out (len bytes, NUL-terminated) and its peak RSS in
-   *maxrss_kb; 0 if it exited with status 0. */
-int bench_exec(char *const args[], char *out, size_t len, long *maxrss_kb);
+   its stdout in out (len bytes, NUL-terminated) and its resource use
+   (peak RSS, CPU time, page faults) in *ru; 0 if it exited with status 0. */
+int bench_exec(char *const args[], char *out, size_t len, struct rusage *ru);
 int bench_rm_tree(const char *dir);
 void bench_mkdir(const char *dir);
 /* Bytes of all regular files in dir; list gets "name=bytes ..." (len bytes) */

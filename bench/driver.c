@@ -2,7 +2,8 @@
  * driver.c — the udb-bench program: command line, the run loop (every
  * phase of every engine in its own child process, phase P for all engines
  * before phase P+1, repeated), the scratch directory, disk-space check,
- * file sizes and peak RSS of each child.
+ * file sizes, peak RSS, CPU time and page faults of each child, and the
+ * page-cache drop before the cold scan.
  *
  *   udb-bench run [-n N] [-r REPS] [-o OUTDIR] [-e ENGINE,ENGINE...]
  *   udb-bench durability [-n N] [-r REPS] [-o OUTDIR]   (durability.c)
@@ -17,11 +18,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -117,8 +120,62 @@ void bench_check_space(const char *dir, const bench_engine **eng, unsigned neng,
         die("not enough free disk space in the output directory");
 }
 
+/* ---- the cold scan ------------------------------------------------------------------ */
+/* Pages of path resident in the page cache, of *total. */
+static long resident(int fd, off_t size, long *total)
+{
+    long ps = sysconf(_SC_PAGESIZE), n = (long)((size + ps - 1) / ps), in = 0;
+    *total = n;
+    if (!n)
+        return 0;
+    void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    unsigned char *v = malloc((size_t)n);
+    if (m != MAP_FAILED && v && !mincore(m, (size_t)size, v))
+        for (long i = 0; i < n; i++)
+            in += v[i] & 1;
+    else
+        in = -1;
+    free(v);
+    if (m != MAP_FAILED)
+        munmap(m, (size_t)size);
+    return in;
+}
+
+/* Drop the page cache of every file in dir (posix_fadvise DONTNEED, no
+   privileges needed; the files are clean after their commits) and say
+   so when the kernel kept more than 5% of them. */
+int bench_drop_cache(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return perror(dir), -1;
+    long in = 0, total = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        char p[4096];
+        struct stat st;
+        join(p, sizeof p, dir, de->d_name);
+        int fd = open(p, O_RDONLY);
+        if (fd < 0)
+            continue;
+        if (!fstat(fd, &st) && S_ISREG(st.st_mode)) {
+            long t, r;
+            fdatasync(fd);
+            posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+            if ((r = resident(fd, st.st_size, &t)) >= 0)
+                in += r;
+            total += t;
+        }
+        close(fd);
+    }
+    closedir(d);
+    if (in * 20 > total)
+        fprintf(stderr, "udb-bench: cscan: %ld of %ld pages of %s stayed in the page cache\n", in,
+                total, dir);
+    return 0;
+}
+
 /* ---- child processes -------------------------------------------------------------- */
-int bench_exec(char *const args[], char *out, size_t len, long *maxrss_kb)
+int bench_exec(char *const args[], char *out, size_t len, struct rusage *ru_out)
 {
     int fd[2];
     size_t got = 0, n = 0;
@@ -152,7 +209,7 @@ int bench_exec(char *const args[], char *out, size_t len, long *maxrss_kb)
     struct rusage ru;
     if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
         return -1;
-    *maxrss_kb = ru.ru_maxrss;
+    *ru_out = ru;
     return 0;
 }
 
@@ -162,7 +219,8 @@ void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, 
     snprintf(ns, sizeof ns, "%" PRIu64, n);
     char *args[] = {"child", (char *)e->name, (char *)bench_phase_names[phase], ns, (char *)dir,
                     NULL};
-    if (bench_exec(args, buf, sizeof buf, &out->maxrss_kb)) {
+    struct rusage ru;
+    if (bench_exec(args, buf, sizeof buf, &ru)) {
         fprintf(stderr, "udb-bench: %s %s failed (verification or error above)\n", e->name,
                 bench_phase_names[phase]);
         exit(1);
@@ -170,6 +228,10 @@ void bench_spawn(const bench_engine *e, int phase, uint64_t n, const char *dir, 
     if (sscanf(buf, "ok %" SCNu64 " %" SCNu64 " %" SCNu64, &out->total_ns, &out->work_ns,
                &out->ops) != 3)
         die("a child printed no result");
+    out->maxrss_kb = ru.ru_maxrss;
+    out->cpu_ns = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+                  (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+    out->faults = ru.ru_minflt + ru.ru_majflt;
 }
 
 /* ---- the run ---------------------------------------------------------------------- */

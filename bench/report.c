@@ -57,6 +57,18 @@ static long peak_rss(bench_results *r, unsigned e)
     return m;
 }
 
+/* median CPU seconds (user + system) and page faults of engine e in phase p */
+static void cpu_faults(bench_results *r, unsigned e, int p, double *cpu, double *faults)
+{
+    double c[100], f[100];
+    for (unsigned k = 0; k < r->reps; k++) {
+        c[k] = bench_at(r, k, p, e)->cpu_ns / 1e9;
+        f[k] = (double)bench_at(r, k, p, e)->faults;
+    }
+    *cpu = bench_stat(c, r->reps).med;
+    *faults = bench_stat(f, r->reps).med;
+}
+
 /* ---- formatting ----------------------------------------------------------------- */
 const char *bench_fmt_rate(double x, char *buf)
 {
@@ -131,6 +143,25 @@ static void text_files(bench_results *r)
                fmt_mib(size_med(r, e, 1), b), peak_rss(r, e) / 1024.0);
 }
 
+static void text_cpu(bench_results *r)
+{
+    char buf[16];
+    printf("\nCPU seconds (user + system) / page faults of each child, median\n%-18s", "engine");
+    for (int p = 0; p < PH_COUNT; p++)
+        printf(" %-14s", bench_phase_names[p]);
+    for (unsigned e = 0; e < r->neng; e++) {
+        printf("\n%-18s", r->eng[e]->name);
+        for (int p = 0; p < PH_COUNT; p++) {
+            double c, f;
+            cpu_faults(r, e, p, &c, &f);
+            char cell[40];
+            snprintf(cell, sizeof cell, "%.2f / %s", c, bench_fmt_rate(f, buf));
+            printf(" %-14s", cell);
+        }
+    }
+    printf("\n");
+}
+
 void bench_report_text(bench_results *r)
 {
     printf("\nudb benchmark W1: N = %" PRIu64 ", %u repetitions, %s\n%s\n", r->n, r->reps,
@@ -141,6 +172,7 @@ void bench_report_text(bench_results *r)
     text_ratios(r, 0);
     text_rates(r, 1);
     text_ratios(r, 1);
+    text_cpu(r);
     text_files(r);
 }
 
@@ -186,6 +218,22 @@ static void md_ratios(FILE *f, bench_results *r, int work)
         }
 }
 
+static void md_cpu(FILE *f, bench_results *r)
+{
+    char buf[16];
+    fprintf(f, "\nCPU seconds (user + system) / page faults of each phase's process, median:\n\n");
+    md_header(f, "engine");
+    for (unsigned e = 0; e < r->neng; e++) {
+        fprintf(f, "| %s |", r->eng[e]->name);
+        for (int p = 0; p < PH_COUNT; p++) {
+            double c, n;
+            cpu_faults(r, e, p, &c, &n);
+            fprintf(f, " %.2f / %s |", c, bench_fmt_rate(n, buf));
+        }
+        fprintf(f, "\n");
+    }
+}
+
 static void md_files(FILE *f, bench_results *r)
 {
     char a[32], b[32];
@@ -207,6 +255,7 @@ static void write_md(FILE *f, void *arg)
     md_ratios(f, r, 0);
     md_rates(f, r, 1);
     md_ratios(f, r, 1);
+    md_cpu(f, r);
     md_files(f, r);
 }
 
@@ -272,15 +321,15 @@ static void write_json(FILE *f, void *arg)
 static void write_tsv(FILE *f, void *arg)
 {
     bench_results *r = arg;
-    fprintf(f, "rep\tphase\tengine\tops\ttotal_ns\twork_ns\tmaxrss_kib\tfile_bytes\tfiles\n");
+    fprintf(f, "rep\tphase\tengine\tops\ttotal_ns\twork_ns\tmaxrss_kib\tcpu_ns\tfaults\tfile_bytes\tfiles\n");
     for (unsigned k = 0; k < r->reps; k++)
         for (int p = 0; p < PH_COUNT; p++)
             for (unsigned e = 0; e < r->neng; e++) {
                 bench_run *b = bench_at(r, k, p, e);
                 uint64_t *sz = bench_size_at(r, k, e);
-                fprintf(f, "%u\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%ld\t", k + 1,
-                        bench_phase_names[p], r->eng[e]->name, b->ops, b->total_ns, b->work_ns,
-                        b->maxrss_kb);
+                fprintf(f, "%u\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%ld\t%" PRIu64 "\t%ld\t",
+                        k + 1, bench_phase_names[p], r->eng[e]->name, b->ops, b->total_ns,
+                        b->work_ns, b->maxrss_kb, b->cpu_ns, b->faults);
                 if (p == PH_LOAD || p == PH_UPD)
                     fprintf(f, "%" PRIu64 "\t%s\n", sz[p == PH_UPD],
                             bench_files_at(r, k, e, p == PH_UPD));

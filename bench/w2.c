@@ -96,7 +96,7 @@ static void run_phase(w2_results *d, unsigned rep, int p, unsigned e, const char
                       uint64_t *next, uint64_t *count)
 {
     char out[1024], a[7][32];
-    long rss;
+    struct rusage rss;
     uint64_t v[7] = {d->r.n, *next, *count, d->size.txns, d->size.txns4, d->size.gets,
                      d->size.seconds};
     for (int k = 0; k < 7; k++)

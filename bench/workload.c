@@ -10,8 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-const char *const bench_phase_names[PH_ALL] = {"load", "get",   "scan", "del",  "scan2",
-                                               "upd",  "check", "txn",  "bulk", "bulk-verify"};
+const char *const bench_phase_names[PH_ALL] = {"load", "get",   "scan",  "del",  "scan2",
+                                               "upd",  "check", "cscan", "txn",  "bulk",
+                                               "bulk-verify"};
 
 int bench_phase_find(const char *name)
 {
@@ -26,7 +27,8 @@ uint64_t bench_phase_ops(int phase, uint64_t n)
     switch (phase) {
     case PH_DEL: return (n + 1) / 2;
     case PH_SCAN2:
-    case PH_UPD: return n / 2;
+    case PH_UPD:
+    case PH_CSCAN: return n / 2;
     case PH_TXN: return BENCH_TXNS;
     default: return n;
     }
@@ -246,7 +248,8 @@ static int run_work(const bench_engine *e, void *db, int phase, uint64_t n)
     case PH_GET: rc = run_get(e, db, n); break;
     case PH_SCAN: rc = bench_scan_check(e, db, n); break;
     case PH_DEL: rc = run_del(e, db, n); break;
-    case PH_SCAN2: rc = bench_scan_check(e, db, n / 2); break;
+    case PH_SCAN2:
+    case PH_CSCAN: rc = bench_scan_check(e, db, n / 2); break;
     case PH_UPD: rc = run_upd(e, db, n); break;
     default: rc = run_check(e, db, n); break;
     }
@@ -266,6 +269,8 @@ int bench_child(const bench_engine *e, int phase, uint64_t n, const char *dir)
 {
     void *db = NULL;
     const char *ph = bench_phase_names[phase];
+    if (phase == PH_CSCAN && bench_drop_cache(dir))
+        return 1;
     uint64_t t0 = bench_now_ns();
     if (e->open(dir, phase == PH_LOAD, &db))
         return fprintf(stderr, "bench: %s %s: open failed\n", e->name, ph), 1;
