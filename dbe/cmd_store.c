@@ -295,12 +295,12 @@ int cmd_compact(int argc, char **argv)
 {
     dbe_opts o = {0};
     dbe_store st;
-    if (dbe_parse_opts(argc, argv, &o, "layout,sync") != 1)
+    if (dbe_parse_opts(argc, argv, &o, "layout,sync,index") != 1)
         return dbe_usage("compact");
     int ex = dbe_store_open(argv[1], &o, 1, "compact", &st);
     if (ex == EX_OK) {
         long long before = file_size(st.name, ".dat"), after;
-        int rc = udb_store_compact(st.s);
+        int rc = udb_store_compact_order(st.s, o.index); /* -i N: in key order of index N */
         dbe_progress_end();
         after = file_size(st.name, ".dat");
         if (rc)

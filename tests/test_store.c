@@ -349,6 +349,39 @@ static udb_store *open_store(const char *name, int create, int layout, int compr
     return s;
 }
 
+/* After udb_store_compact_order(ix): along index ix the records' frames lie
+   in key order, back to back; along every index its leaves lie in key order. */
+static void check_order(const char *name, unsigned ix, size_t records)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s.ndx", name);
+    udb_options o;
+    udb_options_init(&o);
+    o.flags = UDB_RDONLY;
+    udb_ndx *x;
+    assert_int_equal(udb_ndx_open(path, &o, &x), 0);
+    for (unsigned i = 1; i <= 3; i++) {
+        udb_cursor *c;
+        udb_item it;
+        int64_t leaf = -1, dp = -1;
+        size_t n = 0;
+        assert_int_equal(udb_cursor_open(x, i, &c), 0);
+        for (int rc = udb_cursor_first(c, &it); rc == 0; rc = udb_cursor_next(c, &it), n++) {
+            if (it.leaf <= leaf)
+                fail_msg("index %u after ordering by %u: leaf %lld after %lld", i, ix,
+                         (long long)it.leaf, (long long)leaf);
+            if (i == ix && it.datapos <= dp)
+                fail_msg("index %u: record at %lld after %lld", i, (long long)it.datapos,
+                         (long long)dp);
+            leaf = it.leaf;
+            dp = it.datapos;
+        }
+        assert_int_equal(n, records);
+        udb_cursor_close(c);
+    }
+    udb_ndx_close(x);
+}
+
 static void randomized(int layout, int compress)
 {
     char nm[64];
@@ -389,6 +422,15 @@ static void randomized(int layout, int compress)
     udb_store_close(s);
     s = open_store(name, 0, 0, 0);
     full_check(s, &m);
+    for (unsigned ix = 1; ix <= 3; ix++) { /* reordering compaction, then as before */
+        assert_int_equal(udb_store_compact_order(s, ix), 0);
+        full_check(s, &m);
+        udb_store_close(s);
+        check_order(name, ix, m.n);
+        s = open_store(name, 0, 0, 0);
+        full_check(s, &m);
+    }
+    assert_int_equal(udb_store_compact_order(s, 4), UDB_INVAL);
     udb_store_close(s);
     udb_val_free(&val);
     free(m.r);

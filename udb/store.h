@@ -71,6 +71,9 @@ int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int
 int64_t store_record_hint(const udb_store *s, const record *r, unsigned ix);
 /* Write s->hints into the frame at pos. */
 int store_patch_hints(udb_store *s, int64_t pos);
+/* Every index rebuilt from the frames, in the open write transaction
+   (store_rebuild.c); equal keys ordered by rank (see there). */
+int store_reindex(udb_store *s, uint32_t *const *rank, size_t records);
 /* Remove the record at pos from every index but skip (and from skip too
    when skip_leaf >= 0), then free its space. */
 int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf);

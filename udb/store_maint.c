@@ -1,6 +1,8 @@
 /*
  * store_maint.c — whole-store operations: compaction (records slide down
- * over the holes, the heap shrinks) and the store check (indexes, holes as
+ * over the holes, the heap shrinks; or, in key order, every record copied
+ * past the end in the order of one index, slid down, and the indexes
+ * rebuilt over them) and the store check (indexes, holes as
  * the allocator validates them, frames, values inflated, every index's key
  * of every frame, and every byte of the heap accounted for).
  */
@@ -78,6 +80,18 @@ static int move_record(udb_store *s, const rec_at *r, int64_t to)
     return 0;
 }
 
+/* No holes are left below end: drop the tables, give the tail back. */
+static int end_heap_at(udb_store *s, uint64_t end)
+{
+    uint8_t *hdr = pager_put(s->dat_pf, 0, s->h.L->heap_hdr_size);
+    if (!hdr)
+        return s->b.err.code;
+    lay_heap_hdr_set_first(s->h.L, hdr, -1);
+    heap_forget(&s->h);
+    s->h.first_table = -1;
+    return pager_truncate(s->dat_pf, end);
+}
+
 static int compact_locked(udb_store *s)
 {
     rec_at *r;
@@ -103,25 +117,161 @@ static int compact_locked(udb_store *s)
     if (rc)
         return rc;
     progress_say(&s->b.prog, "compact", n, n);
-    /* no holes are left: drop the tables, give the tail back */
-    uint8_t *hdr = pager_put(s->dat_pf, 0, s->h.L->heap_hdr_size);
-    if (!hdr)
-        return s->b.err.code;
-    lay_heap_hdr_set_first(s->h.L, hdr, -1);
-    heap_forget(&s->h);
-    s->h.first_table = -1;
-    return pager_truncate(s->dat_pf, (uint64_t)at);
+    return end_heap_at(s, (uint64_t)at);
 }
 
-int udb_store_compact(udb_store *s)
+/* ---- compaction in key order ------------------------------------------------------- */
+enum { ORDER_STEP = 65536 };    /* records (or 64 KiB chunks) between operation boundaries */
+
+/* Spill and make room now and then: the transaction may be large. */
+static int order_step(udb_store *s, uint64_t k)
+{
+    int rc = 0;
+    if (k % ORDER_STEP == ORDER_STEP - 1 && !(rc = pager_op_end(s->b.g)))
+        rc = pager_prepare(s->b.g, PAGER_OP_HEADROOM);
+    return rc;
+}
+
+typedef struct ord_at {          /* a record's old position and its place in the new order */
+    int64_t pos;
+    uint32_t j;
+} ord_at;
+
+typedef struct ordering {
+    ord_at *old;                /* sorted by pos once every record was copied */
+    size_t n, cap;
+    uint32_t *rank[STORE_MAX_INDEXES];
+} ordering;
+
+static int cmp_ord(const void *a, const void *b)
+{
+    const ord_at *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int remember(udb_store *s, ordering *o, int64_t pos)
+{
+    if (o->n == o->cap) {
+        size_t k = o->cap ? 2 * o->cap : 4096;
+        ord_at *p = o->n < UINT32_MAX ? realloc(o->old, k * sizeof *p) : NULL;
+        if (!p)
+            return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory (%zu records)", k);
+        o->old = p;
+        o->cap = k;
+    }
+    o->old[o->n] = (ord_at){pos, (uint32_t)o->n};
+    o->n++;
+    return 0;
+}
+
+/* Every record copied past the heap's end, in key order of index ix. */
+static int append_in_order(udb_store *s, unsigned ix, ordering *o)
+{
+    mcursor c;
+    int rc = mcursor_init(&s->m, ix, &c);
+    for (rc = rc ? rc : mcursor_first(&s->m, &c); rc == 0; rc = mcursor_next(&s->m, &c)) {
+        record fr;
+        uint64_t at;
+        uint8_t *dst;
+        const uint8_t *src;
+        if ((rc = store_read(s, c.dp, &fr)) || (rc = remember(s, o, c.dp)) ||
+            (rc = pager_extend(s->dat_pf, pager_size(s->dat_pf) + fr.size, &at)))
+            break;
+        if (!(dst = pager_put(s->dat_pf, at, fr.size)) || !(src = pager_get(s->dat_pf, (uint64_t)c.dp, fr.size))) {
+            rc = s->b.err.code;
+            break;
+        }
+        memcpy(dst, src, fr.size);
+        progress_tick(&s->b.prog, "reorder", o->n, 0);
+        if ((rc = order_step(s, o->n)))
+            break;
+    }
+    mcursor_free(&c);
+    return rc == UDB_NOTFOUND ? 0 : rc;
+}
+
+/* Each index's order of its records, as ranks by their new place: equal
+   keys keep their order when the indexes are rebuilt. */
+static int rank_all(udb_store *s, ordering *o)
+{
+    qsort(o->old, o->n, sizeof *o->old, cmp_ord);
+    int rc = 0;
+    for (unsigned i = 0; i < s->nidx && !rc; i++) {
+        mcursor c;
+        uint32_t k = 0;
+        if (!(o->rank[i] = malloc((o->n ? o->n : 1) * sizeof *o->rank[i])))
+            return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory (%zu records)", o->n);
+        if ((rc = mcursor_init(&s->m, i, &c)))
+            return rc;
+        for (rc = mcursor_first(&s->m, &c); rc == 0; rc = mcursor_next(&s->m, &c), k++) {
+            ord_at key = {c.dp, 0}, *at = bsearch(&key, o->old, o->n, sizeof key, cmp_ord);
+            if (!at || k >= o->n) {
+                rc = udb_err_set(&s->b.err, UDB_CORRUPT, "index %u names a record at %lld that "
+                                 "index 1 does not (dbe check)", i + 1, (long long)c.dp);
+                break;
+            }
+            o->rank[i][at->j] = k;
+        }
+        mcursor_free(&c);
+        if (rc == UDB_NOTFOUND)
+            rc = k == o->n ? 0 : udb_err_set(&s->b.err, UDB_CORRUPT, "index %u holds %u records, "
+                                              "the store %zu (dbe check)", i + 1, k, o->n);
+    }
+    return rc;
+}
+
+/* The bytes from `from` to the end moved down to `to`; the heap ends there,
+   without holes. */
+static int slide_down(udb_store *s, uint64_t from, uint64_t to)
+{
+    uint64_t n = pager_size(s->dat_pf) - from;
+    for (uint64_t done = 0, k = 0; done < n; k++) {
+        size_t len = n - done < 65536 ? (size_t)(n - done) : 65536;
+        uint8_t *dst = pager_put(s->dat_pf, to + done, len);
+        const uint8_t *src = dst ? pager_get(s->dat_pf, from + done, len) : NULL;
+        if (!src)
+            return s->b.err.code;
+        memmove(dst, src, len);
+        done += len;
+        int rc = order_step(s, k);
+        if (rc)
+            return rc;
+    }
+    return end_heap_at(s, to + n);
+}
+
+/* Records in key order of index ix (0-based) from the descriptor on, then
+   every index rebuilt over them: a scan reads both files front to back. */
+static int order_locked(udb_store *s, unsigned ix)
+{
+    record d;
+    ordering o;
+    memset(&o, 0, sizeof o);
+    int rc = heap_view(&s->h);
+    if (!rc && !s->keyed && s->nidx < 2)
+        return store_reindex(s, NULL, 0); /* refuses: the frames hold no key */
+    uint64_t from = pager_size(s->dat_pf);
+    if (!rc && !(rc = store_read(s, (int64_t)s->h.L->heap_hdr_size, &d)) && !(rc = append_in_order(s, ix, &o)))
+        progress_say(&s->b.prog, "reorder", o.n, o.n);
+    if (!rc && !(rc = rank_all(s, &o)) && !(rc = slide_down(s, from, (uint64_t)(d.pos + (int64_t)d.size))))
+        rc = store_reindex(s, o.rank, o.n);
+    free(o.old);
+    for (unsigned i = 0; i < STORE_MAX_INDEXES; i++)
+        free(o.rank[i]);
+    return rc;
+}
+
+int udb_store_compact_order(udb_store *s, unsigned index)
 {
     api_lock(&s->b);
-    int began, rc = store_index_arg(s, 1);
+    int began, rc = store_index_arg(s, index ? index : 1);
     if (!rc && !(rc = api_write_begin(&s->b, &began)))
-        rc = api_write_end(&s->b, began, compact_locked(s));
+        rc = api_write_end(&s->b, began, index ? order_locked(s, index - 1) : compact_locked(s));
     api_unlock(&s->b);
     return rc;
 }
+
+int udb_store_compact(udb_store *s) { return udb_store_compact_order(s, 0); }
 
 /* ---- check ------------------------------------------------------------------------------- */
 typedef struct span {

@@ -20,6 +20,7 @@ typedef struct rb_entry {       /* one record under one index, for sorting */
     int64_t pos;
     const lay_tree *T;
     size_t rec;
+    uint64_t tie;               /* order among equal keys, ascending */
 } rb_entry;
 
 typedef struct rebuild {
@@ -34,6 +35,8 @@ typedef struct rebuild {
     size_t n, cap;
     int64_t *leaf;              /* n * nidx: each record's leaf per index */
     int64_t *skip;              /* pairs (position, bytes) of unreadable stretches */
+    uint32_t *const *rank;      /* reindex: per index, each record's place among
+                                   its equal keys (NULL: highest position first) */
     size_t nskip, capskip;
     uint64_t budget;            /* bytes a resynchronisation may still check */
     uint64_t steps;
@@ -69,6 +72,12 @@ static int64_t batch(int64_t n)
     return n > 0 && n <= INT32_MAX ? n : 0;
 }
 
+static udb_index_def def_of_info(const lay_info *f)
+{
+    return (udb_index_def){(int)f->keytype, f->keysize, f->attrib, f->maxitems,
+                           batch(f->create_nodes), batch(f->create_leaves)};
+}
+
 /* NAME.ndx's definitions, when its header and every index info read. */
 static int defs_of_infos(rebuild *c, udb_index_def *out, char *why, size_t n)
 {
@@ -88,8 +97,7 @@ static int defs_of_infos(rebuild *c, udb_index_def *out, char *why, size_t n)
         const lay_info *f = &x->info;
         if (!(ok = x->usable))
             snprintf(why, n, "index %u: %s", i + 1, x->why);
-        out[i] = (udb_index_def){(int)f->keytype, f->keysize, f->attrib, f->maxitems,
-                                 batch(f->create_nodes), batch(f->create_leaves)};
+        out[i] = def_of_info(f);
     }
     mindex_free(&s->m);
     return ok ? 0 : -1;
@@ -345,7 +353,7 @@ static int cmp_entry(const void *a, const void *b)
 {
     const rb_entry *x = a, *y = b;
     int k = lay_cmp(x->T, x->key, y->key);
-    return k ? k : (x->pos < y->pos) - (x->pos > y->pos); /* equal keys: highest position first */
+    return k ? k : (x->tie > y->tie) - (x->tie < y->tie);
 }
 
 static void clash(rebuild *c, unsigned ix, const rb_entry *a, const rb_entry *b)
@@ -362,7 +370,9 @@ static int load_index(rebuild *c, unsigned ix, rb_entry *e)
     mindex_index *x = &s->m.ix[ix];
     mbulk b;
     for (size_t k = 0; k < c->n; k++)
-        e[k] = (rb_entry){c->keys + k * s->keys_len + s->key_off[ix], c->pos[k], &x->T, k};
+        e[k] = (rb_entry){c->keys + k * s->keys_len + s->key_off[ix], c->pos[k], &x->T, k,
+                          c->rank ? c->rank[ix][k] : UINT64_MAX - (uint64_t)c->pos[k]};
+    /* equal keys: as rank says, else the highest position first */
     qsort(e, c->n, sizeof *e, cmp_entry);
     int rc = mindex_bulk_begin(&s->m, ix, &b);
     b.keep_duplicates = 1;
@@ -464,6 +474,38 @@ static int rebuild_locked(rebuild *c, const udb_store_def *given)
     c->rep->records = c->n;
     c->rep->size_after = pager_size(s->ndx_pf);
     return 0;
+}
+
+/* The indexes of a loaded, sound store rebuilt from its frames inside the
+   caller's write transaction (udb_store_compact_order): the same
+   definitions, every index's leaves and nodes laid out afresh in its key
+   order, equal keys in the order rank[index][k] gives the k-th frame of the
+   heap. The heap must hold exactly `records` frames and no hole: anything
+   else is an error here, not a loss. */
+int store_reindex(udb_store *s, uint32_t *const *rank, size_t records)
+{
+    udb_store_repair_report rep;
+    memset(&rep, 0, sizeof rep);
+    rebuild c = {.s = s, .rep = &rep, .rank = rank};
+    record d;
+    int rc = !s->keyed && s->nidx < 2 ? refuse_unkeyed(s) : 0;
+    for (unsigned i = 0; i < s->nidx; i++)
+        c.defs[i] = def_of_info(&s->m.ix[i].info);
+    if (!rc && !(rc = store_read(s, (int64_t)s->h.L->heap_hdr_size, &d)) && !(rc = heap_view(&s->h))) {
+        mindex_free(&s->m);
+        if (!(rc = format_ndx(&c)) && !(rc = walk(&c, d.pos + (int64_t)d.size)))
+            rc = rep.bad_frames || c.n != records
+                     ? udb_err_set(&s->b.err, UDB_CORRUPT, "%s: %zu records read back of %zu (%llu "
+                                   "bytes skipped); nothing was reordered (dbe check)",
+                                   s->dat_pf->path, c.n, records, (unsigned long long)rep.bytes_skipped)
+                     : load_all(&c);
+    }
+    free(c.pos);
+    free(c.keys);
+    free(c.leaf);
+    free(c.skip);
+    udb_val_free(&c.tmp);
+    return rc;
 }
 
 /* NAME.ndx is opened, or created when missing (*made: the caller removes

@@ -556,6 +556,10 @@ UDB_API int udb_store_load_sorted(udb_store *s, udb_load_fn next, void *arg, uin
 
 /* Move records so that holes close up; the heap shrinks. */
 UDB_API int udb_store_compact(udb_store *s);
+/* udb_store_compact, and with index 1..N also every record laid out in key
+   order of that index and every index's leaves and nodes in its own key
+   order (one transaction; the heap briefly holds every record twice). */
+UDB_API int udb_store_compact_order(udb_store *s, unsigned index);
 /* The index check of every index, plus the heap: the holes as
    udb_heap_check validates them, every record's frame and crc32, every
    compressed record inflates to its declared length, every record in every
