@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "layout.h"
 #include "testutil.h"
 
@@ -518,11 +519,41 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A file of more than 256 MiB growing in a transaction: its anonymous tail
+   grows by a quarter at a time, and a quarter of a page-aligned size need
+   not be page-aligned. Before: the second growth mapped from an address
+   inside a page and failed ("cannot map ...: Invalid argument"), so a big
+   transaction on a big file could not commit (udb_store_compact_order of
+   W1's store at 4M records). The file is sparse (its tail a stretch of
+   zeros no hole names) and the transaction is rolled back: nothing
+   reaches the disk. */
+static void test_growth_past_256mib(void **state)
+{
+    (void)state;
+    const char *p = path_in(dir, "grow.dat");
+    udb_heap *h;
+    unlink(p);
+    assert_int_equal(udb_heap_create(p, NULL, 0, &h), 0);
+    assert_int_equal(udb_heap_close(h), 0);
+    assert_int_equal(truncate(p, ((off_t)300 << 20) + 4096), 0); /* not a multiple of 16 KiB */
+    assert_int_equal(udb_heap_open(p, NULL, &h), 0);
+    assert_int_equal(udb_heap_begin(h), 0);
+    for (int i = 0; i < 3; i++) { /* the tail grows past 364 MiB, then again */
+        int64_t pos;
+        if (udb_heap_alloc(h, (uint64_t)70 << 20, &pos))
+            fail_msg("allocation %d of 70 MiB: %s", i + 1, udb_heap_errmsg(h));
+    }
+    assert_int_equal(udb_heap_rollback(h), 0);
+    assert_int_equal(udb_heap_close(h), 0);
+    unlink(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coalesce),  cmocka_unit_test(test_end_given_back),
         cmocka_unit_test(test_regrown_end_is_zero),
+        cmocka_unit_test(test_growth_past_256mib),
         cmocka_unit_test(test_churn),     cmocka_unit_test(test_m64_heap),
         cmocka_unit_test(test_l16_heap), cmocka_unit_test(test_check_holes),
     };

@@ -480,7 +480,8 @@ int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at)
         return rc;
     uint64_t need = pager_round(f, newsize);
     if (need > f->anon_end) {
-        uint64_t end = f->anon_end + (f->anon_end / 4 > ANON_CHUNK ? f->anon_end / 4 : ANON_CHUNK);
+        /* a quarter more, in whole pages: a mapping must start on a page */
+        uint64_t end = pager_round(f, f->anon_end + (f->anon_end / 4 > ANON_CHUNK ? f->anon_end / 4 : ANON_CHUNK));
         if (end < need)
             end = need;
         if (end > f->resv)
