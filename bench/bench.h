@@ -45,6 +45,10 @@ typedef struct bench_engine {
     int (*upd)(void *db, const uint8_t *key, const void *val, size_t len);
     int (*scan)(void *db, bench_scan_fn fn, void *arg);
     const bench_w2_ops *w2; /* what W2 needs besides; NULL: not a W2 engine */
+    /* W1's compact phase: the engine's own reorganisation of a churned
+       database (its own transaction); NULL: it has none, the phase is
+       skipped */
+    int (*compact)(void *db);
 } bench_engine;
 
 /* W2 (small transactions, single calls, readers beside a writer). */
@@ -109,7 +113,8 @@ void bench_st64(void *p, uint64_t v);
    commit) only runs when asked for (udb-bench durability), and so do
    PH_BULK (a new database loaded with the records in key order) and
    PH_BULK_VERIFY (its untimed verification), both in bulk.c. */
-enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_CSCAN, PH_COUNT,
+enum { PH_LOAD, PH_GET, PH_SCAN, PH_DEL, PH_SCAN2, PH_UPD, PH_CHECK, PH_CSCAN, PH_COMPACT,
+       PH_SCAN3, PH_COUNT,
        PH_TXN = PH_COUNT, PH_BULK, PH_BULK_VERIFY, PH_ALL };
 #define BENCH_TXNS 10000
 extern const char *const bench_phase_names[PH_ALL];

@@ -143,10 +143,10 @@ static const char *config(void)
 
 const bench_engine bench_bdb = {
     "bdb", 0, BENCH_VAL, config, bdb_open, bdb_close, bdb_begin, bdb_commit,
-    bdb_put, bdb_get, bdb_del, bdb_upd, bdb_scan, NULL,
+    bdb_put, bdb_get, bdb_del, bdb_upd, bdb_scan, NULL, NULL,
 };
 
 const bench_engine bench_bdb8 = {
     "bdb-8", 0, 8, config, bdb_open, bdb_close, bdb_begin, bdb_commit,
-    bdb_put, bdb_get, bdb_del, bdb_upd, bdb_scan, NULL,
+    bdb_put, bdb_get, bdb_del, bdb_upd, bdb_scan, NULL, NULL,
 };

@@ -218,10 +218,10 @@ static const bench_w2_ops w2_ops = {
 
 const bench_engine bench_lmdb = {
     "lmdb", 0, BENCH_VAL, config, lm_open, lm_close, lm_begin, lm_commit,
-    lm_put, lm_get, lm_del, lm_upd, lm_scan, &w2_ops,
+    lm_put, lm_get, lm_del, lm_upd, lm_scan, &w2_ops, NULL,
 };
 
 const bench_engine bench_lmdb8 = {
     "lmdb-8", 0, 8, config, lm_open, lm_close, lm_begin, lm_commit,
-    lm_put, lm_get, lm_del, lm_upd, lm_scan, NULL,
+    lm_put, lm_get, lm_del, lm_upd, lm_scan, NULL, NULL,
 };

@@ -176,10 +176,10 @@ static const char *config_classic(void) { return config(UDB_LAYOUT_CLASSIC, 1); 
 
 const bench_engine bench_udb_ndx = {
     "udb-ndx", 1, 8, config_wide, open_wide, ndx_close, ndx_begin, ndx_commit,
-    ndx_put, ndx_get, ndx_del, ndx_upd, ndx_scan, NULL,
+    ndx_put, ndx_get, ndx_del, ndx_upd, ndx_scan, NULL, NULL,
 };
 
 const bench_engine bench_udb_ndx_classic = {
     "udb-ndx-classic", 1, 8, config_classic, open_classic, ndx_close, ndx_begin, ndx_commit,
-    ndx_put, ndx_get, ndx_del, ndx_upd, ndx_scan, NULL,
+    ndx_put, ndx_get, ndx_del, ndx_upd, ndx_scan, NULL, NULL,
 };

@@ -250,10 +250,19 @@ static const bench_w2_ops w2_ops = {
     "a udb_store handle per thread or process; lock_timeout_ms 5000 (default)",
 };
 
+/* W1's compact: udb_store_compact_order by index 1 (records and leaves in
+   key order). */
+static int st_compact(void *db)
+{
+    store_db *x = db;
+    int rc = udb_store_compact_order(x->s, 1);
+    return rc ? err(x, "compact", rc) : 0;
+}
+
 /* The store engines differ in name, configuration and options only. */
 #define STORE_ENGINE(name, config, open)                                                  \
     {name, 1, BENCH_VAL, config, open, st_close, st_begin, st_commit, st_put, st_get, st_del, \
-     st_upd, st_scan, &w2_ops}
+     st_upd, st_scan, &w2_ops, st_compact}
 
 const bench_engine bench_udb_store = STORE_ENGINE("udb-store", config_wide, open_wide);
 const bench_engine bench_udb_store_classic =

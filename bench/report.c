@@ -29,14 +29,28 @@ bench_stat3 bench_stat(double *v, unsigned n)
 }
 
 /* ops/s of engine e in phase p over the repetitions; work: time of the work alone */
+static int skipped(bench_results *r, unsigned e, int p) { return bench_at(r, 0, p, e)->total_ns == 0; }
+
+/* ops/s of engine e in phase p over the repetitions; work: time of the work
+   alone. All zero for a phase the engine skips (no compaction). */
 static bench_stat3 rate(bench_results *r, unsigned e, int p, int work)
 {
     double v[100];
+    bench_stat3 none = {0, 0, 0};
+    if (skipped(r, e, p))
+        return none;
     for (unsigned k = 0; k < r->reps; k++) {
         bench_run *b = bench_at(r, k, p, e);
         v[k] = b->ops / ((work ? b->work_ns : b->total_ns) / 1e9);
     }
     return bench_stat(v, r->reps);
+}
+
+/* udb / peer of the medians, 0 when either skipped the phase */
+static double ratio(bench_results *r, unsigned u, unsigned q, int p, int work)
+{
+    double a = rate(r, u, p, work).med, b = rate(r, q, p, work).med;
+    return a > 0 && b > 0 ? a / b : 0;
 }
 
 static double size_med(bench_results *r, unsigned e, int upd)
@@ -84,6 +98,8 @@ const char *bench_fmt_rate(double x, char *buf)
 const char *bench_fmt_stat(bench_stat3 s, const char *dash, char *buf)
 {
     char a[16], b[16], c[16];
+    if (s.med == 0)
+        return strcpy(buf, "–");
     sprintf(buf, "%s (%s%s%s)", bench_fmt_rate(s.med, a), bench_fmt_rate(s.min, b), dash, bench_fmt_rate(s.max, c));
     return buf;
 }
@@ -127,7 +143,7 @@ static void text_ratios(bench_results *r, int work)
                 continue;
             printf("\n%-17s / %-16s", r->eng[u]->name, r->eng[q]->name);
             for (int p = 0; p < PH_COUNT; p++)
-                printf(" %7.2f", rate(r, u, p, work).med / rate(r, q, p, work).med);
+                ratio(r, u, q, p, work) > 0 ? printf(" %7.2f", ratio(r, u, q, p, work)) : printf(" %7s", "-");
         }
     printf("\n");
 }
@@ -156,7 +172,7 @@ static void text_cpu(bench_results *r)
             cpu_faults(r, e, p, &c, &f);
             char cell[40];
             snprintf(cell, sizeof cell, "%.2f / %s", c, bench_fmt_rate(f, buf));
-            printf(" %-14s", cell);
+            printf(" %-14s", skipped(r, e, p) ? "-" : cell);
         }
     }
     printf("\n");
@@ -213,7 +229,8 @@ static void md_ratios(FILE *f, bench_results *r, int work)
                 continue;
             fprintf(f, "| %s / %s |", r->eng[u]->name, r->eng[q]->name);
             for (int p = 0; p < PH_COUNT; p++)
-                fprintf(f, " %.2f |", rate(r, u, p, work).med / rate(r, q, p, work).med);
+                ratio(r, u, q, p, work) > 0 ? fprintf(f, " %.2f |", ratio(r, u, q, p, work))
+                                            : fprintf(f, " – |");
             fprintf(f, "\n");
         }
 }
@@ -228,7 +245,10 @@ static void md_cpu(FILE *f, bench_results *r)
         for (int p = 0; p < PH_COUNT; p++) {
             double c, n;
             cpu_faults(r, e, p, &c, &n);
-            fprintf(f, " %.2f / %s |", c, bench_fmt_rate(n, buf));
+            if (skipped(r, e, p))
+                fprintf(f, " – |");
+            else
+                fprintf(f, " %.2f / %s |", c, bench_fmt_rate(n, buf));
         }
         fprintf(f, "\n");
     }
@@ -293,11 +313,12 @@ static void json_ratios(FILE *f, bench_results *r)
     for (unsigned u = 0; u < r->neng; u++)
         for (unsigned q = 0; q < r->neng; q++)
             for (int p = 0; p < PH_COUNT && is_pair(r, u, q); p++) {
+                if (ratio(r, u, q, p, 0) == 0)
+                    continue; /* one of them skipped the phase */
                 fprintf(f, "%s\n    {\"udb\": \"%s\", \"peer\": \"%s\", \"phase\": \"%s\", "
                            "\"ratio\": %.4f, \"work_ratio\": %.4f}",
                         first ? "" : ",", r->eng[u]->name, r->eng[q]->name, bench_phase_names[p],
-                        rate(r, u, p, 0).med / rate(r, q, p, 0).med,
-                        rate(r, u, p, 1).med / rate(r, q, p, 1).med);
+                        ratio(r, u, q, p, 0), ratio(r, u, q, p, 1));
                 first = 0;
             }
     fprintf(f, "\n  ]\n");

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-const char *const bench_phase_names[PH_ALL] = {"load", "get",   "scan",  "del",  "scan2",
-                                               "upd",  "check", "cscan", "txn",  "bulk",
+const char *const bench_phase_names[PH_ALL] = {"load",  "get",   "scan",    "del",
+                                               "scan2", "upd",   "check",   "cscan",
+                                               "compact", "scan3", "txn", "bulk",
                                                "bulk-verify"};
 
 int bench_phase_find(const char *name)
@@ -28,7 +29,9 @@ uint64_t bench_phase_ops(int phase, uint64_t n)
     case PH_DEL: return (n + 1) / 2;
     case PH_SCAN2:
     case PH_UPD:
-    case PH_CSCAN: return n / 2;
+    case PH_CSCAN:
+    case PH_COMPACT:
+    case PH_SCAN3: return n / 2;
     case PH_TXN: return BENCH_TXNS;
     default: return n;
     }
@@ -241,6 +244,8 @@ static int run_work(const bench_engine *e, void *db, int phase, uint64_t n)
     int w = is_write(phase), rc;
     if (phase == PH_TXN)
         return run_txn(e, db, n);
+    if (phase == PH_COMPACT) /* its own transaction */
+        return e->compact ? e->compact(db) : -1;
     if (e->begin(db, w))
         return -1;
     switch (phase) {
@@ -249,7 +254,8 @@ static int run_work(const bench_engine *e, void *db, int phase, uint64_t n)
     case PH_SCAN: rc = bench_scan_check(e, db, n); break;
     case PH_DEL: rc = run_del(e, db, n); break;
     case PH_SCAN2:
-    case PH_CSCAN: rc = bench_scan_check(e, db, n / 2); break;
+    case PH_CSCAN:
+    case PH_SCAN3: rc = bench_scan_check(e, db, n / 2); break;
     case PH_UPD: rc = run_upd(e, db, n); break;
     default: rc = run_check(e, db, n); break;
     }
