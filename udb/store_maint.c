@@ -121,7 +121,7 @@ static int compact_locked(udb_store *s)
 }
 
 /* ---- compaction in key order ------------------------------------------------------- */
-enum { ORDER_STEP = 65536 };    /* records (or 64 KiB chunks) between operation boundaries */
+enum { ORDER_STEP = 64 };       /* records (or 64 KiB chunks) between operation boundaries */
 
 /* Spill and make room now and then: the transaction may be large. */
 static int order_step(udb_store *s, uint64_t k)

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include "store.h"
 
-enum { RB_STEP = 65536 };       /* records between two operation boundaries */
+enum { RB_STEP = 64 };          /* records between two operation boundaries */
 
 typedef struct rb_entry {       /* one record under one index, for sorting */
     const uint8_t *key;
