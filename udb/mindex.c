@@ -416,6 +416,8 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
             j = cnt - 1; /* +infinity item, or a damaged bound: go right */
         p->pos[lvl] = pos;
         p->j[lvl] = j;
+        if (lvl == 1)
+            p->bkey = rightmost && j == cnt - 1 ? NULL : lay_node_key(&x->T, n, j);
         pos = lay_node_child(&x->T, n, j);
         mindex_prefetch(m, pos, lvl > 1 ? x->T.node_size : x->T.leaf_size);
     }
@@ -449,6 +451,10 @@ int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, 
         return rc;
     *leaf = p->pos[0];
     if (p->pos[0] == x->info.last_leaf)
+        return UDB_NOTFOUND;
+    /* a bottom item's key is its leaf's (check.c): another key is not
+       there, and the leaf need not be read */
+    if (p->bkey && lay_cmp(&x->T, p->bkey, key) != 0)
         return UDB_NOTFOUND;
     const uint8_t *l = mindex_leaf(m, x, p->pos[0]);
     if (!l)

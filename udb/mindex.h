@@ -65,6 +65,8 @@ typedef struct mindex {
 typedef struct mpath {          /* root-to-bottom path of a search */
     int64_t pos[MINDEX_MAX_LEVELS + 1];  /* pos[1] bottom .. pos[levels] root */
     unsigned j[MINDEX_MAX_LEVELS + 1];
+    const uint8_t *bkey;        /* mindex_descend: the key of the bottom item
+                                   taken (its leaf's), NULL for the EOF item */
 } mpath;
 
 typedef struct mcursor {
