@@ -179,10 +179,8 @@ static void full_check(udb_store *s, const smodel *m)
 }
 
 /* ---- operations ------------------------------------------------------------------------ */
-static void op_put(udb_store *s, smodel *m)
+static void put_rec(udb_store *s, smodel *m, srec r)
 {
-    srec r;
-    random_rec(&r);
     udb_key k[3];
     for (int i = 0; i < 3; i++)
         key_of(i + 1, &r, &k[i]);
@@ -198,6 +196,13 @@ static void op_put(udb_store *s, smodel *m)
         m->r = realloc(m->r, (m->cap = m->cap ? 2 * m->cap : 256) * sizeof *m->r);
     r.seq = ++m->seq;
     m->r[m->n++] = r;
+}
+
+static void op_put(udb_store *s, smodel *m)
+{
+    srec r;
+    random_rec(&r);
+    put_rec(s, m, r);
 }
 
 static void op_get(udb_store *s, smodel *m, udb_val *val)
@@ -351,7 +356,7 @@ static udb_store *open_store(const char *name, int create, int layout, int compr
 
 /* After udb_store_compact_order(ix): along index ix the records' frames lie
    in key order, back to back; along every index its leaves lie in key order. */
-static void check_order(const char *name, unsigned ix, size_t records)
+static udb_ndx *open_ndx_ro(const char *name)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s.ndx", name);
@@ -359,7 +364,14 @@ static void check_order(const char *name, unsigned ix, size_t records)
     udb_options_init(&o);
     o.flags = UDB_RDONLY;
     udb_ndx *x;
-    assert_int_equal(udb_ndx_open(path, &o, &x), 0);
+    if (udb_ndx_open(path, &o, &x))
+        fail_msg("%s: %s", path, udb_ndx_errmsg(x));
+    return x;
+}
+
+static void check_order(const char *name, unsigned ix, size_t records)
+{
+    udb_ndx *x = open_ndx_ro(name);
     for (unsigned i = 1; i <= 3; i++) {
         udb_cursor *c;
         udb_item it;
@@ -434,6 +446,121 @@ static void randomized(int layout, int compress)
     udb_store_close(s);
     udb_val_free(&val);
     free(m.r);
+}
+
+/* ---- commit-time placement (store_place.c) ------------------------------------------ */
+static uint64_t file_size(const char *name, const char *ext)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s%s", name, ext);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return (uint64_t)n;
+}
+
+/* Along every index, the leaves at or past ndx_from (the last commit's)
+   in key order, and along index by the records at or past dat_from.
+   Returns the number of inversions seen (0 when placed). */
+static long inversions(const char *name, unsigned by, uint64_t ndx_from, uint64_t dat_from)
+{
+    udb_ndx *x = open_ndx_ro(name);
+    long bad = 0;
+    for (unsigned i = 1; i <= 3; i++) {
+        udb_cursor *c;
+        udb_item it;
+        int64_t leaf = -1, dp = -1;
+        assert_int_equal(udb_cursor_open(x, i, &c), 0);
+        for (int rc = udb_cursor_first(c, &it); rc == 0; rc = udb_cursor_next(c, &it)) {
+            if (it.leaf >= (int64_t)ndx_from) {
+                bad += it.leaf <= leaf;
+                leaf = it.leaf;
+            }
+            if (i == by && it.datapos >= (int64_t)dat_from) {
+                bad += it.datapos <= dp;
+                dp = it.datapos;
+            }
+        }
+        udb_cursor_close(c);
+    }
+    udb_ndx_close(x);
+    return bad;
+}
+
+/* One transaction of n puts (and, with churn, updates and deletes that
+   leave free space among the new records). */
+static void big_txn(udb_store *s, smodel *m, long n, int churn)
+{
+    assert_int_equal(udb_store_begin(s), 0);
+    for (long i = 0; i < n; i++) {
+        srec r;
+        random_rec(&r);
+        r.id = (int32_t)(rnd() % 2000000000); /* few clashes: the records are many */
+        put_rec(s, m, r);
+        if (churn && i % 7 == 0)
+            op_update(s, m);
+        if (churn && i % 11 == 0)
+            op_delete(s, m);
+    }
+    assert_int_equal(udb_store_commit(s), 0);
+}
+
+/* place = -1: off; else index place + 1 orders the records. A first big
+   transaction (a load), a second one over a store with records, one with
+   churn (updates and deletes: free space among the new records, which are
+   then left as they are); after each, every record through every index,
+   the check, and the order the files show. */
+static void placed_run(int place, int journal, int layout)
+{
+    char nm[64];
+    snprintf(nm, sizeof nm, "placed_%d_%d_%d", place, journal, layout);
+    const char *name = path_in(dir, nm);
+    udb_options o;
+    udb_options_init(&o);
+    o.layout = layout;
+    o.sync = UDB_SYNC_OFF;
+    o.journal = journal;
+    o.place_index = place;
+    udb_index_def defs[3] = {{UDB_KEY_LONG_INT, 4, UDB_UNIQUE | UDB_ALLOW_DELETE, 9, 4, 16},
+                             {UDB_KEY_STRING, 12, UDB_ALLOW_DELETE, 5, 4, 16},
+                             {UDB_KEY_BLOCK, 4, 0, 7, 2, 8}};
+    udb_store_def d = {3, defs, 1, 8};
+    udb_store *s;
+    if (udb_store_create(name, &o, &d, &s))
+        fail_msg("create: %s", udb_store_errmsg(s));
+    smodel m = {0};
+    long sizes[3] = {3000, 1800, 1500};
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(udb_store_checkpoint(s), 0); /* WAL: the files hold what is committed */
+        uint64_t ndx0 = file_size(name, ".ndx"), dat0 = file_size(name, ".dat");
+        big_txn(s, &m, sizes[t], t == 2);
+        full_check(s, &m);
+        assert_int_equal(udb_store_checkpoint(s), 0); /* WAL: the files show it */
+        long bad = inversions(name, place < 0 ? 1 : (unsigned)place + 1, ndx0, dat0);
+        if (place >= 0 && t < 2 && bad)
+            fail_msg("placement by index %d, transaction %d: %ld records out of order", place + 1, t,
+                     bad);
+        if (place < 0 && t < 2 && !bad) /* arrival order is random key order */
+            fail_msg("transaction %d: in order without placement", t);
+    }
+    assert_int_equal(udb_store_close(s), 0);
+    s = open_store(name, 0, 0, 0);
+    full_check(s, &m);
+    udb_store_close(s);
+    free(m.r);
+}
+
+static void test_store_placement(void **state)
+{
+    (void)state;
+    uint64_t keep = seed;
+    for (int place = -1; place < 3; place++)
+        placed_run(place, UDB_JOURNAL_ROLLBACK, UDB_LAYOUT_WIDE);
+    placed_run(0, UDB_JOURNAL_WAL, UDB_LAYOUT_WIDE);
+    placed_run(1, UDB_JOURNAL_ROLLBACK, UDB_LAYOUT_CLASSIC);
+    seed = keep;
 }
 
 static void test_store_wide(void **state)
@@ -1424,6 +1551,7 @@ int main(void)
         cmocka_unit_test(test_store_wide),
         cmocka_unit_test(test_store_classic_compressed),
         cmocka_unit_test(test_store_load_sorted),
+        cmocka_unit_test(test_store_placement),
         cmocka_unit_test(test_store_bad_hints),
         cmocka_unit_test(test_store_guard),
         cmocka_unit_test(test_store_rebuild),

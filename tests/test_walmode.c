@@ -1058,6 +1058,46 @@ static void test_checkpoint_cuts_files(void **state)
     check_clean(name, UDB_JOURNAL_ROLLBACK);
 }
 
+/* The index file of a store in use in WAL mode, opened alone read-only
+   (dbe list NAME.ndx beside a server): it reads the store's log too, so
+   it sees what is committed. Before the fix it spun for a second on a log
+   of two files and failed with UDB_STALE and no message. */
+static void test_index_alone(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "ixalone");
+    udb_options o, r;
+    opts(&o, UDB_JOURNAL_WAL);
+    udb_store *w = make_store(name, &o);
+    for (int32_t k = 0; k < 300; k++)
+        put(w, k, 7);
+    char p[700];
+    snprintf(p, sizeof p, "%s.ndx", name);
+    udb_options_init(&r);
+    r.flags = UDB_RDONLY;
+    udb_ndx *x;
+    if (udb_ndx_open(p, &r, &x))
+        fail_msg("open %s: %s", p, udb_ndx_errmsg(x));
+    udb_cursor *c;
+    udb_item it;
+    int n = 0, rc;
+    assert_int_equal(udb_cursor_open(x, 1, &c), 0);
+    for (rc = udb_cursor_first(c, &it); rc == 0; rc = udb_cursor_next(c, &it))
+        n++;
+    assert_int_equal(rc, UDB_NOTFOUND);
+    assert_int_equal(n, 300);
+    udb_cursor_close(c);
+    put(w, 1000, 7); /* a commit while it is open */
+    assert_int_equal(udb_cursor_open(x, 1, &c), 0);
+    for (n = 0, rc = udb_cursor_first(c, &it); rc == 0; rc = udb_cursor_next(c, &it))
+        n++;
+    assert_int_equal(n, 301);
+    udb_cursor_close(c);
+    assert_int_equal(udb_ndx_close(x), 0);
+    assert_int_equal(udb_store_close(w), 0);
+    check_clean(name, UDB_JOURNAL_ROLLBACK);
+}
+
 int main(void)
 {
     dir = scratch_dir("walmode");
@@ -1075,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_log_bounded),
         cmocka_unit_test(test_restart_keeps_mapping),
         cmocka_unit_test(test_checkpoint_cuts_files),
+        cmocka_unit_test(test_index_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

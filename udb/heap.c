@@ -309,6 +309,14 @@ int heap_view(heap *h)
     return 0;
 }
 
+int heap_free_in(heap *h, int64_t a, int64_t b)
+{
+    if (!h->view || h->broken)
+        return 1;
+    const space_hole *x = space_before(&h->sp, a), *y = space_after(&h->sp, a);
+    return (x && x->pos + x->size > a) || (y && y->pos < b);
+}
+
 /* ---- holes on disk --------------------------------------------------------------------------- */
 static uint8_t *table_w(heap *h, unsigned t)
 {

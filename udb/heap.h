@@ -63,6 +63,8 @@ int heap_release(heap *h, int64_t pos, uint64_t n);
 int heap_write(heap *h, int64_t pos, const void *buf, size_t len);
 /* The view, built on demand (0, or the reason the holes are unusable). */
 int heap_view(heap *h);
+/* 1 when free space may lie in [a, b) (or no view is built to tell). */
+int heap_free_in(heap *h, int64_t a, int64_t b);
 /* The check: the view built afresh into v (h is left alone) by the
    allocator's own validation of every table and hole, except that each
    finding goes to bad and the validation goes on past it (bad holes are

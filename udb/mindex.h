@@ -196,6 +196,28 @@ int mindex_free_block(mindex *m, mindex_index *x, int leaves, int64_t pos);
 /* Change the data position of the record at leaf. */
 int mindex_set_datapos(mindex *m, unsigned ix, int64_t leaf, int64_t dp);
 
+/* ---- placement (mindex_place.c): leaves in key order at commit ------------------------ */
+typedef struct mplace {
+    unsigned ix;
+    int64_t from;               /* leaves at or past here may move */
+    size_t n, cap, ls;          /* leaves in the chain; room (the most there
+                                   can be); bytes per leaf */
+    int64_t *pos;               /* where leaf j (key order) is now */
+    int64_t *neu;               /* where it goes (mplace_finish) */
+    uint8_t *copy;              /* leaf j's bytes */
+} mplace;
+/* Read the chain of index ix (p zeroed): 0, 1 when the chain and the
+   bottom level disagree (nothing can move), or an error. Nothing changes. */
+int mplace_begin(mindex *m, unsigned ix, int64_t from, mplace *p);
+/* The data position in leaf j's copy, and a new one for it. */
+int64_t mplace_dp(const mindex *m, const mplace *p, size_t j);
+void mplace_set_dp(const mindex *m, mplace *p, size_t j, int64_t dp);
+/* The leaves at or past from take their places in key order, with the
+   copies' data positions; links, bottom items and the infos follow. The
+   index must not have changed since mplace_begin. */
+int mplace_finish(mindex *m, mplace *p);
+void mplace_free(mplace *p);
+
 /* ---- bulk load: keys in order, tree built bottom-up ------------------------------------ */
 typedef struct mbulk {
     mindex *m;

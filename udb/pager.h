@@ -52,6 +52,7 @@ typedef struct pager_file {
        written early in this transaction; wb_pages of them, wb_again were
        changed after that */
     uint64_t wb_end, wb_pages, wb_again;
+    int hold;               /* no write-behind (pager_hold) */
     unsigned locks;         /* held lock bits */
 } pager_file;
 
@@ -121,6 +122,8 @@ static inline uint8_t *pager_put(pager_file *f, uint64_t pos, size_t len)
 }
 
 static inline uint64_t pager_size(const pager_file *f) { return f->size; }
+/* The size at the start of the transaction (what is committed). */
+static inline uint64_t pager_committed_size(const pager_file *f) { return f->orig_size; }
 
 /* Between operations: make sure every file can grow by headroom bytes
    (at least half its size) without moving its mapping. */
@@ -130,6 +133,23 @@ int pager_prepare(pager_group *g, uint64_t headroom);
 /* Grow the logical size to newsize (new bytes read as zero) and return the
    old size in *at. Growth is limited per operation by the reservation. */
 int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at);
+/* Replace bytes [pos, pos+len) that this transaction appended (pos at or
+   past the committed size) with what fill produces, front to back (fill
+   may read the old bytes through pager_get until it has produced them
+   all). Rollback mode, when every page there has its own copy in memory:
+   the whole pages go straight to the file through a small buffer, as
+   write-behind does (the writer lock is tried, never waited for); else
+   they are built in scratch memory first. Returns fill's error or the
+   pager's; the transaction is poisoned when something was written. */
+typedef int (*pager_fill_fn)(void *arg, uint8_t *buf, size_t n);
+/* 1 when pager_rewrite of those bytes goes straight to the file or needs
+   at most the dirty limit of scratch memory. */
+int pager_rewritable(const pager_file *f, uint64_t pos, uint64_t len);
+int pager_rewrite(pager_file *f, uint64_t pos, uint64_t len, pager_fill_fn fill, void *arg);
+/* Keep the pages f appends in memory until commit (no write-behind; a
+   spill writes them and keeps the copies), while they are at most twice
+   the dirty limit: for a caller that will rewrite them (pager_rewrite). */
+static inline void pager_hold(pager_file *f, int on) { f->hold = on; }
 /* Shrink the logical size; the file is truncated at commit. */
 int pager_truncate(pager_file *f, uint64_t newsize);
 

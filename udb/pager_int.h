@@ -70,6 +70,7 @@ struct pager_group {
     int wb_rc;              /* the last job's result, 0 or -errno (under wb_mu) */
     pager_file *wb_f;       /* a job handed off and not finished yet */
     uint64_t wb_lo, wb_hi;
+    const uint8_t *wb_src;  /* the job writes from here, not the mapping */
     /* journal mode (pager_wal.c) */
     int journal;            /* as asked: UDB_JOURNAL_* */
     int attached;           /* the mode is settled and its locks held */

@@ -14,7 +14,9 @@
  *            then the file pages change
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "journal.h"
 #include "pager_int.h"
@@ -427,6 +429,24 @@ static void unkeep(pager_file *f, uint64_t a, uint64_t b)
     }
 }
 
+/* The pages f appended stay in memory (pager_hold) while they are at
+   most twice the dirty limit. */
+static int holding(const pager_file *f)
+{
+    return f->hold && f->size - f->orig_size <= 2 * (uint64_t)f->g->dirty_limit;
+}
+
+/* Pages [a, b) are in the file as they are here: neither dirty nor kept. */
+static void written(pager_file *f, uint64_t a, uint64_t b)
+{
+    for (uint64_t pg = a; pg < b; pg++)
+        if (f->dirty[pg >> 6] >> (pg & 63) & 1) {
+            f->dirty[pg >> 6] &= ~((uint64_t)1 << (pg & 63));
+            f->g->dirty_bytes -= (size_t)1 << f->pshift;
+        }
+    unkeep(f, a, b);
+}
+
 /* Map the file over every run of pages in [lo, hi) that have a private
    copy (kept ones only, or dirty ones too) and are in the file. */
 static int map_runs(pager_file *f, uint64_t lo, uint64_t hi, int (*copy)(const pager_file *, uint64_t))
@@ -575,8 +595,11 @@ static int spill(pager_group *g)
     int rc = write_all(g);
     for (int i = 0; i < g->nfiles && !rc; i++) {
         pager_file *f = g->files[i];
-        if (!(rc = map_runs(f, f->kept_lo, f->kept_hi, is_kept)))
-            unkeep(f, 0, UINT64_MAX);
+        uint64_t hi = holding(f) ? pager_round(f, f->orig_size) >> f->pshift : UINT64_MAX;
+        if (hi > f->kept_hi)
+            hi = f->kept_hi;
+        if (!(rc = map_runs(f, f->kept_lo, hi, is_kept))) /* a held file keeps what it appended */
+            unkeep(f, 0, hi);
     }
     for (int i = 0; i < g->nfiles && !rc; i++)
         rc = keep_written(g->files[i]);
@@ -699,7 +722,8 @@ static void *wb_main(void *arg)
         pager_file *f = g->wb_f;
         uint64_t lo = g->wb_lo, hi = g->wb_hi;
         pthread_mutex_unlock(&g->wb_mu);
-        int rc = g->os->pwrite(g->os->ctx, f->fd, f->base + lo, (size_t)(hi - lo), lo);
+        const uint8_t *src = g->wb_src ? g->wb_src : f->base + lo;
+        int rc = g->os->pwrite(g->os->ctx, f->fd, src, (size_t)(hi - lo), lo);
         if (rc >= 0 && g->os->writeback)
             g->os->writeback(g->os->ctx, f->fd, lo, hi - lo); /* start the disk on it */
         pthread_mutex_lock(&g->wb_mu);
@@ -772,8 +796,13 @@ int pager_wb_finish(pager_group *g)
     pthread_mutex_unlock(&g->wb_mu);
     g->wb_f = NULL;
     if (rc < 0) {
+        g->wb_src = NULL;
         g->poisoned = 1;
         return pager_oserr(g, rc, "cannot write", f->path);
+    }
+    if (g->wb_src) { /* a rewrite's buffer (rewrite_through): the mapping is its business */
+        g->wb_src = NULL;
+        return 0;
     }
     uint64_t ps = (uint64_t)1 << f->pshift;
     for (uint64_t pg = g->wb_lo / ps; pg < g->wb_hi / ps;) { /* runs of unchanged pages */
@@ -840,18 +869,202 @@ static int write_behind(pager_group *g, pager_file *f, uint64_t hi)
         return rc;
     if (hi > f->disk_size)
         f->disk_size = hi;
-    for (uint64_t pg = a; pg < b; pg++) /* before the hand-off: a change now takes the slow path */
-        if (f->dirty[pg >> 6] >> (pg & 63) & 1) {
-            f->dirty[pg >> 6] &= ~((uint64_t)1 << (pg & 63));
-            g->dirty_bytes -= (size_t)1 << f->pshift;
-        }
-    unkeep(f, a, b);
+    written(f, a, b); /* before the hand-off: a change now takes the slow path */
     f->file_mapped = hi;
     f->wb_end = hi;
     f->wb_pages += b - a;
     if (background)
         hand_off(g, f, lo, hi);
     return 0;
+}
+
+/* Pages [a, b) were written behind: write buf over them in the file and
+   show the file there again (a page changed since loses its copy). */
+static int rewrite_behind(pager_file *f, uint64_t a, uint64_t b, const uint8_t *buf)
+{
+    pager_group *g = f->g;
+    int rc = pager_wb_finish(g);
+    if (rc)
+        return rc;
+    rc = g->os->pwrite(g->os->ctx, f->fd, buf, (size_t)(b - a), a);
+    if (rc < 0)
+        return pager_oserr(g, rc, "cannot write", f->path);
+    g->stats.pages_written += (b - a) >> f->pshift;
+    if ((rc = map_runs(f, a >> f->pshift, b >> f->pshift, has_copy)))
+        return rc;
+    written(f, a >> f->pshift, b >> f->pshift);
+    return 0;
+}
+
+/* Bytes [pos, pos + len) of f replaced by buf (pos at or past the
+   committed size): pages written behind go to the file again. */
+static int overwrite(pager_file *f, uint64_t pos, const uint8_t *buf, uint64_t len)
+{
+    pager_group *g = f->g;
+    uint64_t ps = (uint64_t)1 << f->pshift, end = pos + len;
+    uint64_t a = pager_round(f, pos), b = f->wb_end < (end & ~(ps - 1)) ? f->wb_end : end & ~(ps - 1);
+    int rc = 0;
+    if (a < b && (rc = rewrite_behind(f, a, b, buf + (a - pos)))) {
+        g->poisoned = 1;
+        return rc;
+    }
+    if (a >= b)
+        a = b = end; /* all of it in memory */
+    uint8_t *p = a > pos ? pager_put(f, pos, (size_t)(a - pos)) : f->base;
+    uint8_t *q = p && b < end ? pager_put(f, b, (size_t)(end - b)) : f->base;
+    if (!p || !q)
+        return g->err->code;
+    memcpy(f->base + pos, buf, (size_t)(a - pos));
+    memcpy(f->base + b, buf + (b - pos), (size_t)(end - b));
+    return 0;
+}
+
+/* Scratch memory of len bytes, in huge pages where the system has them
+   (a page fault per 4 KiB costs more than the copy): *map and *maplen to
+   unmap. */
+static uint8_t *scratch(uint64_t len, void **map, size_t *maplen)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (len > SIZE_MAX - huge)
+        return NULL;
+    *maplen = (size_t)len + huge;
+    *map = mmap(NULL, *maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (*map == MAP_FAILED)
+        return NULL;
+    uint8_t *p = (uint8_t *)(((uintptr_t)*map + huge - 1) & ~(uintptr_t)(huge - 1));
+#ifdef MADV_HUGEPAGE
+    madvise(p, (size_t)len, MADV_HUGEPAGE); /* a hint */
+#endif
+    return p;
+}
+
+static int rewrite_in_memory(pager_file *f, uint64_t pos, uint64_t len, pager_fill_fn fill, void *arg)
+{
+    void *map;
+    size_t maplen;
+    uint8_t *tmp = scratch(len, &map, &maplen);
+    if (!tmp)
+        return udb_err_set(f->g->err, UDB_NOMEM, "%s: out of memory rewriting %llu bytes", f->path,
+                           (unsigned long long)len);
+    int rc = fill(arg, tmp, (size_t)len);
+    if (!rc)
+        rc = overwrite(f, pos, tmp, len);
+    munmap(map, maplen);
+    return rc;
+}
+
+/* 1 when every page of [a, b) has its own copy here: writing the file
+   there changes nothing that fill reads. */
+static int all_private(const pager_file *f, uint64_t a, uint64_t b)
+{
+    for (uint64_t pg = a >> f->pshift; pg < b >> f->pshift; pg++)
+        if ((pg << f->pshift) < f->file_mapped && !has_copy(f, pg))
+            return 0;
+    return 1;
+}
+
+/* Pages [a, b) now hold in the file what fill made: show the file there,
+   as write-behind does. */
+static int show_written(pager_file *f, uint64_t a, uint64_t b)
+{
+    uint64_t fm = f->file_mapped < b ? f->file_mapped : b;
+    int rc = fm > a ? map_runs(f, a >> f->pshift, fm >> f->pshift, has_copy) : 0;
+    if (!rc && b > f->file_mapped && (rc = pager_map_range(f, f->file_mapped, b, MAP_FILE_PART)) == 0)
+        f->file_mapped = f->wb_end = b;
+    if (rc)
+        return rc;
+    if (b > f->disk_size)
+        f->disk_size = b;
+    written(f, a >> f->pshift, b >> f->pshift);
+    return 0;
+}
+
+enum { BOUNCE = 8 << 20 };
+
+/* Whole pages [a, b) straight to the file through two buffers: one is
+   filled while the helper thread writes the other (or, without the
+   helper, in turn here). */
+static int rewrite_through(pager_file *f, uint64_t a, uint64_t b, pager_fill_fn fill, void *arg)
+{
+    pager_group *g = f->g;
+    size_t cap = b - a < BOUNCE ? (size_t)(b - a) : BOUNCE;
+    uint8_t *buf = malloc(2 * cap);
+    if (!buf)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    int rc = 0, background = wb_thread_ready(g);
+    for (uint64_t at = a, k = 0; at < b && !rc; at += cap, k++) {
+        size_t n = b - at < cap ? (size_t)(b - at) : cap;
+        uint8_t *half = buf + (k & 1) * cap;
+        if ((rc = fill(arg, half, n)) || (rc = pager_wb_finish(g)))
+            break;
+        if (background) {
+            g->wb_src = half;
+            hand_off(g, f, at, at + n);
+            continue;
+        }
+        g->stats.pages_written += n >> f->pshift;
+        int w = g->os->pwrite(g->os->ctx, f->fd, half, n, at);
+        rc = w < 0 ? pager_oserr(g, w, "cannot write", f->path) : 0;
+        if (!rc && g->os->writeback) /* the disk works while the rest is made */
+            g->os->writeback(g->os->ctx, f->fd, at, n);
+    }
+    int frc = pager_wb_finish(g);
+    free(buf);
+    return rc ? rc : frc;
+}
+
+/* The whole pages of [pos, pos + len) go straight to the file. */
+static int through(const pager_file *f, uint64_t pos, uint64_t len)
+{
+    uint64_t ps = (uint64_t)1 << f->pshift, a = pager_round(f, pos), b = (pos + len) & ~(ps - 1);
+    return !f->g->wal && a < b && f->file_mapped >= a && all_private(f, a, b);
+}
+
+int pager_rewritable(const pager_file *f, uint64_t pos, uint64_t len)
+{
+    return through(f, pos, len) || len <= f->g->dirty_limit;
+}
+
+int pager_rewrite(pager_file *f, uint64_t pos, uint64_t len, pager_fill_fn fill, void *arg)
+{
+    pager_group *g = f->g;
+    uint64_t ps = (uint64_t)1 << f->pshift, end = pos + len;
+    if (g->state != PAGER_WRITE || g->poisoned || pos < f->orig_size || pos > f->size || len > f->size - pos)
+        return udb_err_set(g->err, UDB_INVAL, "%s: rewrite of bytes the transaction did not append",
+                           f->path);
+    uint64_t a = pager_round(f, pos), b = end & ~(ps - 1);
+    if (!through(f, pos, len))
+        return rewrite_in_memory(f, pos, len, fill, arg);
+    unsigned wait = g->lock_timeout_ms;
+    g->lock_timeout_ms = 0; /* as write-behind: never wait for readers */
+    int rc = lock_excl(g);
+    g->lock_timeout_ms = wait;
+    if (rc == UDB_LOCKED) { /* readers active: in memory, written at commit */
+        if (!g->spilled)
+            unlock_excl(g, 0);
+        return rewrite_in_memory(f, pos, len, fill, arg);
+    }
+    uint8_t *head = rc ? NULL : malloc(2 * ps), *tail = head ? head + ps : NULL; /* written last:
+                                                                       fill may read them */
+    if (!rc && !head)
+        rc = udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    if (!rc && !(rc = journal_sync(g)) && !(rc = pager_wb_finish(g))) {
+        g->spilled = 1;
+        if (!(rc = fill(arg, head, (size_t)(a - pos))) && !(rc = rewrite_through(f, a, b, fill, arg)))
+            rc = fill(arg, tail, (size_t)(end - b));
+    }
+    uint8_t *ph = !rc && a > pos ? pager_put(f, pos, (size_t)(a - pos)) : f->base;
+    uint8_t *pt = !rc && ph && end > b ? pager_put(f, b, (size_t)(end - b)) : f->base;
+    if (!rc && (!ph || !pt))
+        rc = g->err->code;
+    if (!rc && !(rc = show_written(f, a, b))) {
+        memcpy(f->base + pos, head, (size_t)(a - pos));
+        memcpy(f->base + b, tail, (size_t)(end - b));
+    }
+    free(head);
+    if (rc)
+        g->poisoned = 1;
+    return rc;
 }
 
 #define WB_CHUNK_MAX ((uint64_t)8 << 20)
@@ -866,7 +1079,7 @@ static int maybe_write_behind(pager_group *g)
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
         uint64_t ps = (uint64_t)1 << f->pshift;
-        if (f->size < lag + ps || 4 * f->wb_again > f->wb_pages)
+        if (holding(f) || f->size < lag + ps || 4 * f->wb_again > f->wb_pages)
             continue;
         uint64_t hi = (f->size - lag) & ~(ps - 1);
         int rc = 0;

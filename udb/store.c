@@ -24,13 +24,16 @@ static int store_reload(api_base *b)
 static int store_flush(api_base *b)
 {
     udb_store *s = (udb_store *)b;
-    return s->loaded ? mindex_flush(&s->m) : 0;
+    int rc = s->loaded && pager_state(b->g) == PAGER_WRITE ? store_place(s) : 0;
+    return rc || !s->loaded ? rc : mindex_flush(&s->m);
 }
 
 udb_store *store_new(const udb_options *opts, udb_store **out)
 {
     udb_store *s = calloc(1, sizeof *s);
     *out = s;
+    if (s)
+        s->place_index = opts ? opts->place_index : 0;
     if (s && api_base_init(&s->b, opts) == 0) {
         s->b.reload = store_reload;
         s->b.flush = store_flush;
@@ -67,8 +70,9 @@ static int open_files(udb_store *s, const char *name, int mode)
     }
     if (!rc)
         rc = pager_file_open(s->b.g, ndx, mode, &s->ndx_pf);
-    if (!rc)
-        rc = pager_file_open(s->b.g, dat, mode, &s->dat_pf);
+    if (!rc && !(rc = pager_file_open(s->b.g, dat, mode, &s->dat_pf)))
+        pager_hold(s->dat_pf, s->place_index >= 0); /* placement rewrites what a commit appends */
+    if (!rc && getenv("HOLDNDX")) pager_hold(s->ndx_pf, 1);
     free(ndx);
     free(dat);
     return rc;
@@ -475,6 +479,12 @@ static void encode_hints(const udb_store *s, uint8_t *p)
 {
     for (unsigned i = 0; i < s->nidx && s->hints_len; i++)
         st64(p + 8 * (size_t)i, (uint64_t)s->hints[i]);
+}
+
+void store_hint_set(const udb_store *s, uint8_t *frame, unsigned ix, int64_t leaf)
+{
+    if (s->hints_len)
+        st64(frame + lay_frame_hdr_size(frame[0]) + s->keys_len + 8 * (size_t)ix, (uint64_t)leaf);
 }
 
 int store_patch_hints(udb_store *s, int64_t pos)

@@ -24,6 +24,8 @@ struct udb_store {
     heap h;
     int loaded, layout, compress;
     int keyed;                  /* frames hold the key also with one index */
+    int place_index;            /* commit-time placement by this index
+                                   (0-based; -1: off), store_place.c */
     unsigned version;           /* of the store descriptor */
     unsigned nidx;
     size_t keys_len;            /* key bytes in each frame (0 with one index,
@@ -69,6 +71,8 @@ int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int
                  int64_t *leaf);
 /* The record's leaf hint for index ix (-1 none). */
 int64_t store_record_hint(const udb_store *s, const record *r, unsigned ix);
+/* Set the leaf hint for index ix in the frame bytes at frame (a copy). */
+void store_hint_set(const udb_store *s, uint8_t *frame, unsigned ix, int64_t leaf);
 /* Write s->hints into the frame at pos. */
 int store_patch_hints(udb_store *s, int64_t pos);
 /* Every index rebuilt from the frames, in the open write transaction
@@ -94,6 +98,10 @@ int store_run_end(udb_store *s, store_run *run);
 int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, store_run *run,
                        int64_t *pos, size_t *size);
 int store_key_in(udb_store *s, unsigned ix, const void *key, size_t len, uint8_t **out);
+/* Before a commit: a large stretch of records this transaction appended
+   to the heap is laid out in key order (store_place.c). An error only
+   after something moved (the transaction is then poisoned). */
+int store_place(udb_store *s);
 /* ---- for the rebuild (store_rebuild.c) ---- */
 /* A handle not yet opened (NULL: out of memory); close with udb_store_close. */
 udb_store *store_new(const udb_options *opts, udb_store **out);

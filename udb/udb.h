@@ -164,7 +164,14 @@ typedef struct udb_options {
                                (0 = 4 MiB)                                 */
     udb_progress_fn progress; /* NULL = no progress reports              */
     void *progress_arg;     /* passed to progress                          */
+    int place_index;        /* record stores: a transaction that appends a
+                               large stretch of records lays it out at
+                               commit in key order of index place_index + 1
+                               (0 = index 1); UDB_PLACE_OFF keeps arrival
+                               order                                       */
 } udb_options;
+
+#define UDB_PLACE_OFF (-1)
 
 UDB_API void udb_options_init(udb_options *o);
 

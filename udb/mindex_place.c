@@ -1,0 +1,264 @@
+/*
+ * mindex_place.c — an index's leaves laid out in key order at commit: the
+ * leaves at or past a given offset (the ones this transaction appended)
+ * trade places so that, taken in key order, they lie front to back; the
+ * leaf chain, the bottom-level node items, the first-leaf field and the
+ * EOF leaf's back link follow. The store uses it for commit-time
+ * placement (store_place.c), changing each leaf's data position in the
+ * copy on the way.
+ *
+ * Owns nothing new on disk. Reaches bytes through pager_get/pager_put and
+ * their meaning through layout. Must not move a leaf before the offset,
+ * nor change anything unless the chain and the bottom level agree
+ * (mplace_begin checks, reading only).
+ */
+#include <stdlib.h>
+#include "mem.h"
+#include "mindex.h"
+
+void mplace_free(mplace *p)
+{
+    mem_big_free(p->pos, p->cap * sizeof *p->pos);
+    mem_big_free(p->neu, p->cap * sizeof *p->neu);
+    mem_big_free(p->copy, p->cap * p->ls);
+    p->pos = p->neu = NULL;
+    p->copy = NULL;
+}
+
+/* The first bottom-level node: down the left edge. */
+static int64_t first_bottom(mindex *m, mindex_index *x)
+{
+    int64_t pos = x->info.root;
+    for (unsigned lvl = x->info.levels; lvl > 1; lvl--) {
+        const uint8_t *n = mindex_node(m, x, pos);
+        if (!n || !lay_node_count(n))
+            return -1;
+        pos = lay_node_child(&x->T, n, 0);
+    }
+    return pos;
+}
+
+static void append(mplace *p, int64_t pos, const uint8_t *l)
+{
+    p->pos[p->n] = pos;
+    memcpy(p->copy + p->n++ * p->ls, l, p->ls);
+}
+
+/* The run of equal keys that starts at anchor t (a bottom-level item's
+   leaf), down the chain: 0, 1 (the chain disagrees) or an error. *next
+   gets the leaf after the run. */
+static int run(mindex *m, mplace *p, int64_t t, int64_t *next)
+{
+    mindex_index *x = &m->ix[p->ix];
+    const uint8_t *l = mindex_leaf(m, x, t), *key = l ? lay_leaf_key(&x->T, l) : NULL;
+    for (int64_t at = t; l;) {
+        if ((p->n ? lay_leaf_prev(&x->T, l) != p->pos[p->n - 1] : at != x->info.first_leaf) ||
+            p->n == p->cap)
+            return 1;
+        append(p, at, l);
+        if ((at = lay_leaf_next(&x->T, l)) == x->info.last_leaf)
+            break;
+        const uint8_t *nl = mindex_leaf(m, x, at);
+        if (!nl)
+            return m->err->code;
+        if (lay_cmp(&x->T, lay_leaf_key(&x->T, nl), key)) {
+            *next = at;
+            return 0;
+        }
+        l = nl;
+    }
+    *next = x->info.last_leaf;
+    return l ? 0 : m->err->code;
+}
+
+/* The chain in key order, from the bottom level's items (fetched ahead,
+   so that the misses of many leaves overlap) and the runs of duplicates
+   after them: where each leaf is, a copy of it. 0, 1 (the bottom level
+   and the chain disagree) or an error. */
+static int collect(mindex *m, mplace *p)
+{
+    enum { AHEAD = 32 };
+    mindex_index *x = &m->ix[p->ix];
+    uint64_t nodes = 0, most = m->pf->size / x->T.node_size + 1;
+    int64_t expect = x->info.first_leaf;
+    for (int64_t pos = first_bottom(m, x); pos > 0; nodes++) {
+        const uint8_t *n = nodes <= most ? mindex_node(m, x, pos) : NULL;
+        if (!n)
+            return nodes > most ? 1 : m->err->code;
+        for (unsigned i = 0, cnt = lay_node_count(n); i < cnt; i++) {
+            if (i + AHEAD < cnt) /* and the next node's first ones when near the end */
+                mindex_prefetch(m, lay_node_child(&x->T, n, i + AHEAD), x->T.leaf_size);
+            else if (i + AHEAD == cnt)
+                mindex_prefetch(m, lay_node_next(&x->T, n), x->T.node_size);
+            int64_t t = lay_node_child(&x->T, n, i);
+            if (t != expect)
+                return 1;
+            if (t == x->info.last_leaf)
+                return lay_node_next(&x->T, n) > 0 || i + 1 < cnt;
+            int rc = run(m, p, t, &expect);
+            if (rc)
+                return rc;
+        }
+        pos = lay_node_next(&x->T, n);
+    }
+    return 1; /* no EOF item */
+}
+
+/* Walk the bottom level in order beside the chain: every item but the EOF
+   leaf's names a leaf of the chain, in chain order. fix: change each
+   item to that leaf's new place. 0, 1 (they disagree) or an error. */
+static int bottom(mindex *m, mplace *p, int fix)
+{
+    mindex_index *x = &m->ix[p->ix];
+    size_t j = 0;
+    uint64_t nodes = 0, most = m->pf->size / x->T.node_size + 1;
+    for (int64_t pos = first_bottom(m, x); pos > 0; nodes++) {
+        const uint8_t *n = nodes <= most ? mindex_node(m, x, pos) : NULL;
+        if (!n)
+            return nodes > most ? 1 : m->err->code;
+        for (unsigned i = 0, cnt = lay_node_count(n); i < cnt; i++) {
+            int64_t t = lay_node_child(&x->T, n, i);
+            if (t == x->info.last_leaf)
+                continue;
+            while (j < p->n && p->pos[j] != t)
+                j++;
+            if (j == p->n)
+                return 1;
+            if (fix && p->neu[j] != t) {
+                uint8_t *w = pager_put(m->pf, (uint64_t)pos, x->T.node_size);
+                if (!w)
+                    return m->err->code;
+                lay_node_set_child(&x->T, w, i, p->neu[j]);
+                n = w;
+            }
+        }
+        pos = lay_node_next(&x->T, n);
+    }
+    return 0;
+}
+
+int mplace_begin(mindex *m, unsigned ix, int64_t from, mplace *p)
+{
+    mindex_index *x = &m->ix[ix];
+    p->ix = ix;
+    p->from = from;
+    if (!x->recorded || x->info.levels == 0)
+        return 0;
+    p->ls = x->T.leaf_size;
+    p->cap = (size_t)(m->pf->size / p->ls) + 1; /* the most there can be: reserved, not touched */
+    if (!(p->pos = mem_big(p->cap * sizeof *p->pos)) || !(p->copy = mem_big(p->cap * p->ls)))
+        return udb_err_set(m->err, UDB_NOMEM, "out of memory");
+    return collect(m, p);
+}
+
+int64_t mplace_dp(const mindex *m, const mplace *p, size_t j)
+{
+    return lay_leaf_datapos(&m->ix[p->ix].T, p->copy + j * m->ix[p->ix].T.leaf_size);
+}
+
+void mplace_set_dp(const mindex *m, mplace *p, size_t j, int64_t dp)
+{
+    lay_leaf_set_datapos(&m->ix[p->ix].T, p->copy + j * m->ix[p->ix].T.leaf_size, dp);
+}
+
+/* Sort the k non-negative positions of a (LSD radix, 16 bits a pass,
+   as many passes as the largest needs). -1: out of memory. */
+static int sort_pos(int64_t *a, size_t k)
+{
+    if (k < 2)
+        return 0;
+    int64_t most = 0, *tmp = mem_big(k * sizeof *tmp);
+    size_t *cnt = malloc(65536 * sizeof *cnt);
+    if (!tmp || !cnt) {
+        mem_big_free(tmp, k * sizeof *tmp);
+        free(cnt);
+        return -1;
+    }
+    for (size_t i = 0; i < k; i++)
+        most = a[i] > most ? a[i] : most;
+    for (unsigned sh = 0; sh < 64 && (most >> sh) > 0; sh += 16) {
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        for (size_t i = 0; i < k; i++)
+            cnt[(uint64_t)a[i] >> sh & 0xffff]++;
+        for (size_t d = 0, sum = 0; d < 65536; d++) {
+            size_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < k; i++)
+            tmp[cnt[(uint64_t)a[i] >> sh & 0xffff]++] = a[i];
+        memcpy(a, tmp, k * sizeof *a);
+    }
+    mem_big_free(tmp, k * sizeof *tmp);
+    free(cnt);
+    return 0;
+}
+
+/* neu[j]: the places of the leaves at or past from, sorted, handed out in
+   chain order; the others stay. */
+static int new_places(mindex *m, mplace *p)
+{
+    size_t k = 0;
+    if (!(p->neu = mem_big(p->cap * sizeof *p->neu)))
+        return udb_err_set(m->err, UDB_NOMEM, "out of memory");
+    for (size_t j = 0; j < p->n; j++)
+        if (p->pos[j] >= p->from)
+            p->neu[k++] = p->pos[j];
+    if (sort_pos(p->neu, k))
+        return udb_err_set(m->err, UDB_NOMEM, "out of memory");
+    for (size_t j = p->n; j-- > 0;)
+        p->neu[j] = p->pos[j] >= p->from ? p->neu[--k] : p->pos[j];
+    return 0;
+}
+
+/* Each leaf's copy with its new links, written at its new place when
+   anything changed. */
+static int write_leaves(mindex *m, mplace *p)
+{
+    mindex_index *x = &m->ix[p->ix];
+    size_t ls = x->T.leaf_size;
+    for (size_t j = 0; j < p->n; j++) {
+        uint8_t *c = p->copy + j * ls;
+        if (j > 0)
+            lay_leaf_set_prev(&x->T, c, p->neu[j - 1]);
+        if (j + 1 < p->n)
+            lay_leaf_set_next(&x->T, c, p->neu[j + 1]);
+        const uint8_t *now = pager_get(m->pf, (uint64_t)p->neu[j], ls);
+        if (!now)
+            return m->err->code;
+        if (memcmp(now, c, ls)) {
+            uint8_t *w = pager_put(m->pf, (uint64_t)p->neu[j], ls);
+            if (!w)
+                return m->err->code;
+            memcpy(w, c, ls);
+        }
+    }
+    return 0;
+}
+
+int mplace_finish(mindex *m, mplace *p)
+{
+    mindex_index *x = &m->ix[p->ix];
+    if (!p->n)
+        return 0;
+    int rc = new_places(m, p);
+    if (rc || (rc = write_leaves(m, p)) || (rc = bottom(m, p, 1)))
+        return rc != 1 ? rc
+                       : udb_err_set(m->err, UDB_CORRUPT, "index %u: the bottom level changed under placement",
+                                     p->ix + 1);
+    const uint8_t *eof = mindex_leaf(m, x, x->info.last_leaf);
+    if (!eof)
+        return m->err->code;
+    if (lay_leaf_prev(&x->T, eof) != p->neu[p->n - 1]) {
+        uint8_t *w = pager_put(m->pf, (uint64_t)x->info.last_leaf, x->T.leaf_size);
+        if (!w)
+            return m->err->code;
+        lay_leaf_set_prev(&x->T, w, p->neu[p->n - 1]);
+    }
+    if (x->info.first_leaf != p->neu[0]) {
+        x->info.first_leaf = p->neu[0];
+        x->dirty = 1;
+    }
+    x->epoch = ++m->epoch_base;
+    return 0;
+}
