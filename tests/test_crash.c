@@ -193,6 +193,47 @@ static int store_order_txn(const char *name, const udb_options *o)
     return rc;
 }
 
+/* A load big enough for commit-time placement (1.2 MB over a store of
+   30 KB), in random key order: once committed, index 1 must show the new
+   records back to back in key order. */
+static int store_place_txn(const char *name, const udb_options *o)
+{
+    udb_store *s;
+    char val[3000];
+    int rc = udb_store_open(name, o, &s);
+    if (!rc)
+        rc = udb_store_begin(s);
+    for (int i = 0; i < 400 && !rc; i++) {
+        int32_t id = 10000 + (i * 7919) % 400;
+        char nm[12];
+        key_of(5000 + i, nm);
+        udb_key k[2] = {{&id, 4}, {nm, strlen(nm)}};
+        uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ULL; /* incompressible */
+        for (size_t j = 0; j < sizeof val; j++, x = x * 6364136223846793005ULL + 1)
+            val[j] = (char)(x >> 56);
+        rc = udb_store_put(s, k, val, 2900 + (size_t)(i % 7));
+    }
+    if (!rc)
+        rc = udb_store_commit(s);
+    udb_store_cursor *c;
+    udb_item it;
+    int64_t dp = -1;
+    if (!rc && !udb_store_cursor_open(s, 1, &c)) { /* ids 10000.. in key order, in file order */
+        int32_t from = 10000;
+        for (int r = udb_store_cursor_seek(c, &from, 4, &it, NULL); r == 0;
+             r = udb_store_cursor_next(c, &it, NULL)) {
+            if (it.datapos <= dp)
+                fail_msg("placement: record at %lld after %lld", (long long)it.datapos, (long long)dp);
+            dp = it.datapos;
+        }
+        udb_store_cursor_close(c);
+    }
+    if (rc)
+        udb_store_rollback(s);
+    udb_store_close(s);
+    return rc;
+}
+
 static int store_base(const char *name, int layout)
 {
     udb_options o;
@@ -300,8 +341,9 @@ static void recover_and_check(const char *name, int kind)
 /* ---- the driver ---------------------------------------------------------------------------------- */
 static void run_faults(const char *label, int kind, int layout, size_t dirty_limit)
 {
-    static const scenario_fn txns[] = {ndx_txn, heap_txn, store_txn, store_order_txn};
-    static int (*const bases[])(const char *, int) = {ndx_base, heap_base, store_base, store_base};
+    static const scenario_fn txns[] = {ndx_txn, heap_txn, store_txn, store_order_txn, store_place_txn};
+    static int (*const bases[])(const char *, int) = {ndx_base, heap_base, store_base, store_base,
+                                                      store_base};
     char name[400];
     snprintf(name, sizeof name, "%s/%s", dir, label);
     assert_int_equal(bases[kind](name, layout), 0);
@@ -382,6 +424,10 @@ static void test_store_faults(void **state)
     run_faults("store_writebehind", 2, UDB_LAYOUT_WIDE, 98304);
     run_faults("store_order", 3, UDB_LAYOUT_WIDE, 0);
     run_faults("store_order_spill", 3, UDB_LAYOUT_CLASSIC, 24576);
+    /* commit-time placement: the stretch written straight to the file, or
+       after spills that kept its pages (dirty limit 700 KiB) */
+    run_faults("store_place", 4, UDB_LAYOUT_WIDE, 0);
+    run_faults("store_place_spill", 4, UDB_LAYOUT_CLASSIC, 716800);
 }
 
 /* An explicit rollback after pages spilled restores the files exactly. */

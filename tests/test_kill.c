@@ -1,7 +1,10 @@
 /*
  * test_kill.c — real process crashes. A child process (fork) runs numbered
  * store transactions (a few puts / updates / deletes / refused puts /
- * reads each, now and then a compaction or a rollback; contents derived from the seed and
+ * reads each, now and then a compaction, a rollback or every key written
+ * anew, large (commit-time placement lays such a stretch out in key order
+ * when nothing but records lies in it);
+ * contents derived from the seed and
  * the transaction number) and writes the number of each transaction to a
  * pipe once its commit returned. The parent kills it with SIGKILL at a
  * random moment — after a random delay, or just after the child announced
@@ -109,6 +112,8 @@ static int txn(kmodel *m, uint64_t t, udb_store *s, int out_fd, uint8_t *vbuf, u
     int rollback = next(&r) % 17 == 0;
     int compact = next(&r) % 40 == 0; /* a big transaction: every record may move (t % 3 = 1, 2:
                                          in key order of index 1 or 2, the indexes rebuilt) */
+    int big = next(&r) % 30 == 0; /* every key written anew, large: more than 1 MiB appended in
+                                     scrambled key order, which the commit places in key order */
     kmodel before;
     if (rollback)
         before = *m;
@@ -162,6 +167,23 @@ static int txn(kmodel *m, uint64_t t, udb_store *s, int out_fd, uint8_t *vbuf, u
             if (got->len != e->len || memcmp(got->data, vbuf, e->len))
                 return fprintf(stderr, "txn %llu: get %d: wrong value\n", (unsigned long long)t, id), 7;
         }
+    }
+    for (int i = 0; big && i < NKEYS; i++) {
+        int32_t id = (int32_t)((i * 97) % NKEYS);
+        kent *e = &m->k[id];
+        uint32_t len = 7000 + (uint32_t)(next(&r) % (MAXLEN - 7000));
+        char nm[8];
+        name_of(id, nm);
+        udb_key keys[2] = {{&id, 4}, {nm, strlen(nm)}};
+        if (s) {
+            value_of(id, (uint32_t)t, len, vbuf);
+            rc = e->present ? udb_store_update(s, 1, &id, 4, vbuf, len) : udb_store_put(s, keys, vbuf, len);
+            if (rc)
+                return fprintf(stderr, "txn %llu: big %d: %s\n", (unsigned long long)t, id,
+                               udb_store_errmsg(s)), 12;
+        }
+        m->count += !e->present;
+        *e = (kent){(uint32_t)t, len, 1};
     }
     if (compact && s && (rc = udb_store_compact_order(s, (unsigned)(t % 3)))) /* 1, 2: reordering */
         return fprintf(stderr, "txn %llu: compact: %s\n", (unsigned long long)t, udb_store_errmsg(s)), 11;
