@@ -77,7 +77,7 @@ extern const bench_engine bench_bdb, bench_bdb8, bench_lmdb, bench_lmdb8;
 unsigned bench_udb_maxitems(int layout);
 unsigned bench_udb_node(int layout);
 
-extern const bench_engine bench_udb_store_nosync, bench_sqlite_nosync, bench_sqlite_wal_normal;
+extern const bench_engine bench_udb_store_arrival, bench_udb_store_nosync, bench_sqlite_nosync, bench_sqlite_wal_normal;
 #ifdef UDB_JOURNAL_WAL
 extern const bench_engine bench_udb_wal, bench_udb_wal_normal;
 #endif

@@ -1,6 +1,8 @@
 /*
  * eng_udb_store.c — the udb record-store engines ("udb-store", wide layout,
- * "udb-store-classic", and "udb-store-nosync", wide with sync OFF, for the
+ * "udb-store-classic", "udb-store-arrival", wide with commit-time
+ * placement off (records where they arrive: to measure what placement
+ * does), and "udb-store-nosync", wide with sync OFF, for the
  * durability run only; "udb-wal" and "udb-wal-normal", the WAL journal
  * with sync FULL and NORMAL, for W2, once udb.h has UDB_JOURNAL_WAL):
  * NAME.ndx + NAME.dat through the public udb_store_* API, one
@@ -15,6 +17,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct store_db {
     udb_store *s;
@@ -80,6 +83,12 @@ static int open_wide(const char *dir, int create, void **out)
 static int open_classic(const char *dir, int create, void **out)
 {
     udb_options o = options(UDB_LAYOUT_CLASSIC, UDB_SYNC_FULL);
+    return do_open(&o, dir, create, out);
+}
+static int open_arrival(const char *dir, int create, void **out)
+{
+    udb_options o = options(UDB_LAYOUT_WIDE, UDB_SYNC_FULL);
+    o.place_index = UDB_PLACE_OFF;
     return do_open(&o, dir, create, out);
 }
 static int open_nosync(const char *dir, int create, void **out)
@@ -227,7 +236,7 @@ int bench_udb_store_check(void *db, uint64_t n)
     return 0;
 }
 
-static char cfg[5][240];
+static char cfg[6][260];
 static const char *config(int k, int layout, const char *journal, const char *sync)
 {
     snprintf(cfg[k], sizeof cfg[k],
@@ -240,6 +249,12 @@ static const char *config(int k, int layout, const char *journal, const char *sy
 static const char *config_wide(void) { return config(0, UDB_LAYOUT_WIDE, "rollback", "FULL"); }
 static const char *config_classic(void) { return config(1, UDB_LAYOUT_CLASSIC, "rollback", "FULL"); }
 static const char *config_nosync(void) { return config(2, UDB_LAYOUT_WIDE, "rollback", "OFF"); }
+static const char *config_arrival(void)
+{
+    config(5, UDB_LAYOUT_WIDE, "rollback", "FULL");
+    strcat(cfg[5], ", placement off");
+    return cfg[5];
+}
 
 /* W2: udb_store_get outside a transaction is its own read (shared lock,
    change check, read, unlock); every thread and process opens its own
@@ -267,6 +282,8 @@ static int st_compact(void *db)
 const bench_engine bench_udb_store = STORE_ENGINE("udb-store", config_wide, open_wide);
 const bench_engine bench_udb_store_classic =
     STORE_ENGINE("udb-store-classic", config_classic, open_classic);
+const bench_engine bench_udb_store_arrival =
+    STORE_ENGINE("udb-store-arrival", config_arrival, open_arrival);
 const bench_engine bench_udb_store_nosync =
     STORE_ENGINE("udb-store-nosync", config_nosync, open_nosync);
 

@@ -27,6 +27,7 @@ const bench_engine *const bench_engines[] = {
 /* Run only when named: the sync OFF variants of the durability run, W2's
    other journal modes. */
 const bench_engine *const bench_extra_engines[] = {
+    &bench_udb_store_arrival,
     &bench_udb_store_nosync,
     &bench_sqlite_nosync,
     &bench_sqlite_wal_normal,
