@@ -53,9 +53,10 @@ static const command commands[] = {
      "last; --limit: the first N; --json: JSON lines, text that is not UTF-8 as {\"base64\": ...})"},
     {"count", cmd_count, "count STORE|FILE [-i N]",
      "the number of records (of index N of a MultiIndex FILE)"},
-    {"compact", cmd_compact, "compact STORE [-i N]",
+    {"compact", cmd_compact, "compact STORE|FILE.ndx [-i N]",
      "move records over the holes and shrink STORE.dat (-i N: also lay records and every index's "
-     "leaves out in key order of index N); prints its size before and after"},
+     "leaves out in key order of index N); prints its size before and after. An index file of "
+     "its own: its leaves in key order (index N, or every index)"},
     {"export", cmd_export, "export STORE|FILE [-i N] [--format tsv|csv|jsonl|copy]",
      "every record in the order of index N: keys and value (a FILE: key and datapos); csv, copy "
      "and jsonl load into PostgreSQL (doc/dbe.md)"},

@@ -5,7 +5,8 @@
  * keys of each type), deletes by key, deletes at the cursor, cursor walks,
  * seeks and finds, compared with an in-memory model after every operation
  * and in full every batch; then close, reopen, full comparison, a clean
- * check and the independent checker. Also ascending and descending loads
+ * check and the independent checker, before and after the leaves are laid
+ * out in key order (udb_ndx_order). Also ascending and descending loads
  * and "delete everything, then refill".
  */
 #include <stdio.h>
@@ -386,6 +387,23 @@ static void randomized(const cfg *c, long ops)
     assert_int_equal(udb_ndx_open(path, &o, &r.d), 0);
     full_compare(r.d, &r.m, r.what);
     check_clean(r.d, r.what);
+    /* the leaves laid out in key order (udb_ndx_order): the same records
+       in the same order (duplicates too), their leaves ascending */
+    if (udb_ndx_order(r.d, rnd() % 2))
+        fail_msg("%s: order: %s", r.what, udb_ndx_errmsg(r.d));
+    full_compare(r.d, &r.m, r.what);
+    check_clean(r.d, r.what);
+    udb_cursor *oc;
+    udb_item it;
+    int64_t leaf = -1;
+    assert_int_equal(udb_cursor_open(r.d, 1, &oc), 0);
+    for (int rc = udb_cursor_first(oc, &it); rc == 0; rc = udb_cursor_next(oc, &it)) {
+        if (it.leaf <= leaf)
+            fail_msg("%s: after udb_ndx_order, leaf %lld follows %lld", r.what, (long long)it.leaf,
+                     (long long)leaf);
+        leaf = it.leaf;
+    }
+    udb_cursor_close(oc);
     udb_ndx_close(r.d);
     independent_check(path, c->layout);
     model_free(&r.m);

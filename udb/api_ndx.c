@@ -350,6 +350,37 @@ int udb_ndx_load_sorted(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *
     return ndx_load(d, index, next, arg, 0, loaded);
 }
 
+/* ---- leaves in key order (mindex_place.c) ---------------------------------------------- */
+static int order_locked(udb_ndx *d, unsigned ix)
+{
+    mplace p = {0};
+    int rc = mindex_prepare_write(&d->m, ix);
+    if (!rc && (rc = mplace_begin(&d->m, ix, (int64_t)d->m.body, &p)) == 1)
+        rc = udb_err_set(&d->b.err, UDB_CORRUPT,
+                         "index %u: the leaf chain and the tree's bottom level disagree; nothing "
+                         "was changed (repair fixes it)",
+                         ix + 1);
+    if (!rc)
+        rc = mplace_finish(&d->m, &p);
+    mplace_free(&p);
+    return rc;
+}
+
+int udb_ndx_order(udb_ndx *d, unsigned index)
+{
+    api_lock(&d->b);
+    int began, rc = index ? check_index_arg(d, index) : d->loaded ? 0 : check_index_arg(d, 1);
+    if (!rc && !(rc = api_write_begin(&d->b, &began))) {
+        unsigned lo = index ? index - 1 : 0, hi = index ? index : d->m.count;
+        for (unsigned i = lo; i < hi && !rc; i++)
+            if (index || d->m.ix[i].recorded)
+                rc = order_locked(d, i);
+        rc = api_write_end(&d->b, began, rc);
+    }
+    api_unlock(&d->b);
+    return rc;
+}
+
 /* ---- transactions --------------------------------------------------------------------------- */
 #define LOCKED_CALL(d, call)            \
     do {                                \

@@ -44,43 +44,41 @@ static void append(mplace *p, int64_t pos, const uint8_t *l)
     memcpy(p->copy + p->n++ * p->ls, l, p->ls);
 }
 
-/* The run of equal keys that starts at anchor t (a bottom-level item's
-   leaf), down the chain: 0, 1 (the chain disagrees) or an error. *next
-   gets the leaf after the run. */
-static int run(mindex *m, mplace *p, int64_t t, int64_t *next)
+/* Leaf at, the next of the chain: its prev must be the last one taken
+   (or it is the first leaf). 0, 1 (the chain disagrees) or an error. */
+static int take(mindex *m, mplace *p, int64_t at)
 {
     mindex_index *x = &m->ix[p->ix];
-    const uint8_t *l = mindex_leaf(m, x, t), *key = l ? lay_leaf_key(&x->T, l) : NULL;
-    for (int64_t at = t; l;) {
-        if ((p->n ? lay_leaf_prev(&x->T, l) != p->pos[p->n - 1] : at != x->info.first_leaf) ||
-            p->n == p->cap)
-            return 1;
-        append(p, at, l);
-        if ((at = lay_leaf_next(&x->T, l)) == x->info.last_leaf)
-            break;
-        const uint8_t *nl = mindex_leaf(m, x, at);
-        if (!nl)
-            return m->err->code;
-        if (lay_cmp(&x->T, lay_leaf_key(&x->T, nl), key)) {
-            *next = at;
-            return 0;
-        }
-        l = nl;
-    }
-    *next = x->info.last_leaf;
-    return l ? 0 : m->err->code;
+    const uint8_t *l = mindex_leaf(m, x, at);
+    if (!l)
+        return m->err->code;
+    if ((p->n ? lay_leaf_prev(&x->T, l) != p->pos[p->n - 1] : at != x->info.first_leaf) ||
+        p->n == p->cap)
+        return 1;
+    append(p, at, l);
+    return 0;
+}
+
+/* Down the chain from the last leaf taken up to (not including) leaf t:
+   the duplicates between two bottom-level items. */
+static int up_to(mindex *m, mplace *p, int64_t t)
+{
+    mindex_index *x = &m->ix[p->ix];
+    int rc = 0;
+    for (int64_t at; !rc && p->n && (at = lay_leaf_next(&x->T, p->copy + (p->n - 1) * p->ls)) != t;)
+        rc = at == x->info.last_leaf ? 1 : take(m, p, at);
+    return rc;
 }
 
 /* The chain in key order, from the bottom level's items (fetched ahead,
-   so that the misses of many leaves overlap) and the runs of duplicates
-   after them: where each leaf is, a copy of it. 0, 1 (the bottom level
-   and the chain disagree) or an error. */
+   so that the misses of many leaves overlap) and the leaves of equal keys
+   the chain has between them: where each leaf is, a copy of it. 0, 1
+   (the bottom level and the chain disagree) or an error. */
 static int collect(mindex *m, mplace *p)
 {
     enum { AHEAD = 32 };
     mindex_index *x = &m->ix[p->ix];
     uint64_t nodes = 0, most = m->pf->size / x->T.node_size + 1;
-    int64_t expect = x->info.first_leaf;
     for (int64_t pos = first_bottom(m, x); pos > 0; nodes++) {
         const uint8_t *n = nodes <= most ? mindex_node(m, x, pos) : NULL;
         if (!n)
@@ -91,17 +89,15 @@ static int collect(mindex *m, mplace *p)
             else if (i + AHEAD == cnt)
                 mindex_prefetch(m, lay_node_next(&x->T, n), x->T.node_size);
             int64_t t = lay_node_child(&x->T, n, i);
-            if (t != expect)
-                return 1;
-            if (t == x->info.last_leaf)
+            int rc = up_to(m, p, t);
+            if (!rc && t == x->info.last_leaf)
                 return lay_node_next(&x->T, n) > 0 || i + 1 < cnt;
-            int rc = run(m, p, t, &expect);
-            if (rc)
+            if (rc || (rc = take(m, p, t)))
                 return rc;
         }
         pos = lay_node_next(&x->T, n);
     }
-    return 1; /* no EOF item */
+    return up_to(m, p, x->info.last_leaf); /* the last item need not be the EOF leaf's */
 }
 
 /* Walk the bottom level in order beside the chain: every item but the EOF

@@ -246,6 +246,13 @@ UDB_API int udb_ndx_delete(udb_ndx *ndx, unsigned index, const void *key, size_t
 typedef int (*udb_ndx_load_fn)(void *arg, const void **key, size_t *keylen, int64_t *datapos);
 UDB_API int udb_ndx_load_sorted(udb_ndx *ndx, unsigned index, udb_ndx_load_fn next, void *arg,
                                 uint64_t *loaded);
+/* Lay out the leaves of index `index` (0: of every defined index) in key
+   order over the places they hold, in one transaction: chain, node items
+   and infos follow; data positions and nodes stay. A key-order walk then
+   reads the leaves front to back. UDB_CORRUPT (nothing changed) when the
+   chain and the tree disagree (udb_ndx_repair). Memory: a copy of the
+   index's leaves. */
+UDB_API int udb_ndx_order(udb_ndx *ndx, unsigned index);
 
 /* ---- transactions -------------------------------------------------------- */
 UDB_API int udb_ndx_begin(udb_ndx *ndx);
