@@ -106,6 +106,15 @@ $DBE load $C -i 2 <"$T/big" >"$T/out" 2>"$T/err" && ok "load 5000" || { bad "loa
 same "load 5000 count" "$T/out" '5000\n'
 $DBE list $C -i 2 >"$T/l2"
 LC_ALL=C sort "$T/big" | cmp -s - "$T/l2" && ok "load 5000: listed in key order" || bad "load 5000 order"
+# compact FILE.ndx: leaves in key order over their own places, the same records
+$DBE list $C -i 2 >"$T/l2a"
+expect 0 $DBE compact $C -i 2
+grep -q "leaves of index 2 lie in key order" "$T/out" && ok "compact FILE.ndx -i 2 says so" || bad "compact -i 2: $(cat "$T/out")"
+$DBE list $C -i 2 >"$T/l2b"
+cmp -s "$T/l2a" "$T/l2b" && ok "compact FILE.ndx: the same records" || bad "compact FILE.ndx changed the records"
+expect 0 $DBE compact $W
+grep -q "leaves of every index lie in key order" "$T/out" && ok "compact FILE.ndx: every index" || bad "compact: $(cat "$T/out")"
+expect 2 $DBE compact $C -i 9
 checkers $C classic
 checkers $W wide
 
