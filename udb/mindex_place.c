@@ -100,10 +100,10 @@ static int collect(mindex *m, mplace *p)
     return up_to(m, p, x->info.last_leaf); /* the last item need not be the EOF leaf's */
 }
 
-/* Walk the bottom level in order beside the chain: every item but the EOF
-   leaf's names a leaf of the chain, in chain order. fix: change each
-   item to that leaf's new place. 0, 1 (they disagree) or an error. */
-static int bottom(mindex *m, mplace *p, int fix)
+/* Walk the bottom level in order beside the chain (collect checked that
+   every item but the EOF leaf's names a leaf of it, in chain order):
+   each item gets that leaf's new place. 0, 1 (they disagree) or an error. */
+static int bottom(mindex *m, mplace *p)
 {
     mindex_index *x = &m->ix[p->ix];
     size_t j = 0;
@@ -120,7 +120,7 @@ static int bottom(mindex *m, mplace *p, int fix)
                 j++;
             if (j == p->n)
                 return 1;
-            if (fix && p->neu[j] != t) {
+            if (p->neu[j] != t) {
                 uint8_t *w = pager_put(m->pf, (uint64_t)pos, x->T.node_size);
                 if (!w)
                     return m->err->code;
@@ -238,7 +238,7 @@ int mplace_finish(mindex *m, mplace *p)
     if (!p->n)
         return 0;
     int rc = new_places(m, p);
-    if (rc || (rc = write_leaves(m, p)) || (rc = bottom(m, p, 1)))
+    if (rc || (rc = write_leaves(m, p)) || (rc = bottom(m, p)))
         return rc != 1 ? rc
                        : udb_err_set(m->err, UDB_CORRUPT, "index %u: the bottom level changed under placement",
                                      p->ix + 1);
