@@ -101,6 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t before[MAXIX], after[MAXIX];
         int clean0, clean1, layout = (int)(c0 >> 2) % 3, op = c0 & 3, in_layout;
         int n0 = census(NDX, layout, before, &clean0, &in_layout), rc;
+        if (fz_ndx_batch_in(part[1].p, part[1].n, n0 >= 0 ? in_layout : layout) > BATCH_MAX)
+            goto out; /* the layout the repair reads it in asks for megabytes */
         unsigned problems = 0;
         udb_options o;
         fz_options(&o, layout, 0);
@@ -130,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             (unsigned long long)after[ix]);
         }
     }
+out:
     fz_end();
     return 0;
 }

@@ -522,11 +522,11 @@ static uint64_t batch_as(const uint8_t *ndx, size_t nn, unsigned P, unsigned *va
         *valid += !x;
         if (type < 1 || type > 7 || ks < 1 || mi < 3)
             continue; /* undefined (repair reads infos whatever their checksum) */
-        uint64_t b[2] = {ldn(f + 9, P) * (3 + 2 * P + mi * (ks + P)), ldn(f + 9 + P, P) * (1 + 3 * P + ks)};
-        for (int k = 0; k < 2; k++) {
-            if (b[k] / (ks + 3 * P + 3) > (uint64_t)1 << 40) /* a negative count or an overflow */
-                b[k] = UINT64_MAX;
-            most = b[k] > most ? b[k] : most;
+        uint64_t n[2] = {ldn(f + 9, P), ldn(f + 9 + P, P)};
+        uint64_t bs[2] = {3 + 2 * P + mi * (ks + P), 1 + 3 * P + ks};
+        for (int k = 0; k < 2; k++) { /* a negative count (huge) or a product past 64 bits: too big */
+            uint64_t b = n[k] > UINT64_MAX / bs[k] ? UINT64_MAX : n[k] * bs[k];
+            most = b > most ? b : most;
         }
     }
     return most;
@@ -539,6 +539,16 @@ uint64_t fz_ndx_batch(const uint8_t *ndx, size_t nn)
         return 0;
     uint64_t c = batch_as(ndx, nn, 4, &vc), w = batch_as(ndx, nn, 8, &vw);
     return vc != vw ? (vc > vw ? c : w) : c > w ? c : w; /* the layout more infos fit; else either */
+}
+
+uint64_t fz_ndx_batch_in(const uint8_t *ndx, size_t nn, int layout)
+{
+    unsigned v;
+    if (nn < 3)
+        return 0;
+    uint64_t c = layout != UDB_LAYOUT_WIDE ? batch_as(ndx, nn, 4, &v) : 0;
+    uint64_t w = layout != UDB_LAYOUT_CLASSIC ? batch_as(ndx, nn, 8, &v) : 0;
+    return c > w ? c : w;
 }
 
 void fz_fix_journal(uint8_t *j, size_t n)

@@ -109,6 +109,8 @@ void fz_fix_journal(uint8_t *j, size_t n);
    library caps it) an index info of the file asks for, in bytes, read as
    either layout: a file that asks for megabytes makes every write slow. */
 uint64_t fz_ndx_batch(const uint8_t *ndx, size_t nn);
+/* the same read in one layout (UDB_LAYOUT_AUTO: the larger of the two) */
+uint64_t fz_ndx_batch_in(const uint8_t *ndx, size_t nn, int layout);
 /* Plant FZ_NAME.ndx and FZ_NAME.dat from the parts (empty: not planted),
    with fix their checksums made right for the layout first. Returns how
    many were planted. */
