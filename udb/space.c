@@ -1,6 +1,6 @@
 /*
- * space.c — the in-memory map of a heap's holes: a treap by position and
- * size-class lists, the holes kept in slabs. Owns memory only; no I/O, no
+ * space.c — the in-memory map of a heap's holes: sorted blocks by position
+ * and size-class lists, the holes kept in slabs. Owns memory only; no I/O, no
  * disk format.
  */
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 void space_init(space *s)
 {
     *s = (space){0};
-    s->rng = 0x9e3779b9u;
 }
 
 /* ---- hole memory: slabs doubling up to 2 MiB (a huge page where the
@@ -68,6 +67,10 @@ static void hole_free(space *s, space_hole *h)
 
 void space_free(space *s)
 {
+    for (size_t k = 0; k < s->nblk; k++)
+        free(s->blk[k]);
+    free(s->blk);
+    free(s->first);
     while (s->slabs) {
         space_slab *next = s->slabs->next;
         free(s->slabs);
@@ -110,62 +113,147 @@ static void class_unlink(space *s, space_hole *h)
         s->cls_bits[h->cls / 64] &= ~((uint64_t)1 << (h->cls % 64));
 }
 
-/* ---- treap by position ------------------------------------------------------------ */
-static space_hole *rot_right(space_hole *t)
-{
-    space_hole *l = t->l;
-    t->l = l->r;
-    l->r = t;
-    return l;
-}
+/* ---- by position: sorted blocks of up to BLK holes, and a directory of
+   the blocks by their first position. A lookup is a binary search of the
+   directory (one array) and of one block: a few cache misses, where a
+   tree of half a million holes made a delete in random order pay twenty
+   or more. --------------------------------------------------------------- */
+#define BLK 128
 
-static space_hole *rot_left(space_hole *t)
-{
-    space_hole *r = t->r;
-    t->r = r->l;
-    r->l = t;
-    return r;
-}
+struct space_blk {
+    unsigned n;
+    int64_t pos[BLK];
+    space_hole *h[BLK];
+};
 
-static space_hole *tree_insert(space_hole *t, space_hole *h)
+/* The last block whose first hole is at or before pos, or SIZE_MAX. */
+static size_t dir_find(const space *s, int64_t pos)
 {
-    if (!t)
-        return h;
-    if (h->pos < t->pos) {
-        t->l = tree_insert(t->l, h);
-        if (t->l->prio > t->prio)
-            t = rot_right(t);
-    } else {
-        t->r = tree_insert(t->r, h);
-        if (t->r->prio > t->prio)
-            t = rot_left(t);
+    size_t lo = 0, hi = s->nblk;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->first[mid] <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return t;
+    return lo ? lo - 1 : SIZE_MAX;
 }
 
-static space_hole *tree_remove(space_hole *t, const space_hole *h)
+/* The first slot of b whose hole lies after pos. */
+static unsigned blk_after(const space_blk *b, int64_t pos)
 {
-    if (!t)
-        return NULL;
-    if (t == h) {
-        if (!t->l)
-            return t->r;
-        if (!t->r)
-            return t->l;
-        if (t->l->prio > t->r->prio) {
-            t = rot_right(t);
-            t->r = tree_remove(t->r, h);
-        } else {
-            t = rot_left(t);
-            t->l = tree_remove(t->l, h);
+    unsigned lo = 0, hi = b->n;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (b->pos[mid] <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Room for one more block in the directory, at k. */
+static int dir_insert(space *s, size_t k, space_blk *b)
+{
+    if (s->nblk == s->capblk) {
+        size_t cap = s->capblk ? 2 * s->capblk : 16;
+        space_blk **blk = realloc(s->blk, cap * sizeof *blk);
+        if (blk)
+            s->blk = blk;
+        int64_t *first = blk ? realloc(s->first, cap * sizeof *first) : NULL;
+        if (!first)
+            return -1;
+        s->first = first;
+        s->capblk = cap;
+    }
+    memmove(s->blk + k + 1, s->blk + k, (s->nblk - k) * sizeof *s->blk);
+    memmove(s->first + k + 1, s->first + k, (s->nblk - k) * sizeof *s->first);
+    s->blk[k] = b;
+    s->first[k] = b->n ? b->pos[0] : INT64_MIN;
+    s->nblk++;
+    return 0;
+}
+
+static void dir_remove(space *s, size_t k)
+{
+    free(s->blk[k]);
+    memmove(s->blk + k, s->blk + k + 1, (s->nblk - k - 1) * sizeof *s->blk);
+    memmove(s->first + k, s->first + k + 1, (s->nblk - k - 1) * sizeof *s->first);
+    s->nblk--;
+}
+
+/* A full block k split in two halves. */
+static int split(space *s, size_t k)
+{
+    space_blk *b = s->blk[k], *nb = malloc(sizeof *nb);
+    if (!nb)
+        return -1;
+    nb->n = BLK / 2;
+    memcpy(nb->pos, b->pos + BLK / 2, BLK / 2 * sizeof *b->pos);
+    memcpy(nb->h, b->h + BLK / 2, BLK / 2 * sizeof *b->h);
+    b->n = BLK / 2;
+    if (dir_insert(s, k + 1, nb)) {
+        b->n = BLK;
+        free(nb);
+        return -1;
+    }
+    return 0;
+}
+
+static int pos_insert(space *s, space_hole *h)
+{
+    if (!s->nblk) {
+        space_blk *b = malloc(sizeof *b);
+        if (!b)
+            return -1;
+        b->n = 0;
+        if (dir_insert(s, 0, b)) {
+            free(b);
+            return -1;
         }
-        return t;
     }
-    if (h->pos < t->pos)
-        t->l = tree_remove(t->l, h);
+    size_t k = dir_find(s, h->pos);
+    if (k == SIZE_MAX)
+        k = 0;
+    if (s->blk[k]->n == BLK) {
+        if (split(s, k))
+            return -1;
+        if (h->pos >= s->first[k + 1])
+            k++;
+    }
+    space_blk *b = s->blk[k];
+    unsigned i = blk_after(b, h->pos);
+    memmove(b->pos + i + 1, b->pos + i, (b->n - i) * sizeof *b->pos);
+    memmove(b->h + i + 1, b->h + i, (b->n - i) * sizeof *b->h);
+    b->pos[i] = h->pos;
+    b->h[i] = h;
+    b->n++;
+    s->first[k] = b->pos[0];
+    return 0;
+}
+
+/* Where h is: its block and slot (h is in the map). */
+static space_blk *pos_slot(const space *s, const space_hole *h, size_t *k, unsigned *i)
+{
+    *k = dir_find(s, h->pos);
+    space_blk *b = s->blk[*k];
+    *i = blk_after(b, h->pos) - 1;
+    return b;
+}
+
+static void pos_remove(space *s, const space_hole *h)
+{
+    size_t k;
+    unsigned i;
+    space_blk *b = pos_slot(s, h, &k, &i);
+    memmove(b->pos + i, b->pos + i + 1, (b->n - i - 1) * sizeof *b->pos);
+    memmove(b->h + i, b->h + i + 1, (b->n - i - 1) * sizeof *b->h);
+    if (--b->n == 0)
+        dir_remove(s, k);
     else
-        t->r = tree_remove(t->r, h);
-    return t;
+        s->first[k] = b->pos[0];
 }
 
 space_hole *space_add(space *s, int64_t pos, int64_t size)
@@ -175,9 +263,10 @@ space_hole *space_add(space *s, int64_t pos, int64_t size)
         return NULL;
     h->pos = pos;
     h->size = size;
-    s->rng = s->rng * 1664525u + 1013904223u;
-    h->prio = s->rng;
-    s->root = tree_insert(s->root, h);
+    if (pos_insert(s, h)) {
+        hole_free(s, h);
+        return NULL;
+    }
     class_link(s, h);
     s->count++;
     s->bytes += (uint64_t)size;
@@ -186,7 +275,7 @@ space_hole *space_add(space *s, int64_t pos, int64_t size)
 
 void space_remove(space *s, space_hole *h)
 {
-    s->root = tree_remove(s->root, h);
+    pos_remove(s, h);
     class_unlink(s, h);
     s->count--;
     s->bytes -= (uint64_t)h->size;
@@ -196,6 +285,14 @@ void space_remove(space *s, space_hole *h)
 void space_resize(space *s, space_hole *h, int64_t pos, int64_t size)
 {
     /* the order by position never changes: holes do not overlap */
+    if (pos != h->pos) {
+        size_t k;
+        unsigned i;
+        space_blk *b = pos_slot(s, h, &k, &i);
+        b->pos[i] = pos;
+        if (i == 0)
+            s->first[k] = pos;
+    }
     class_unlink(s, h);
     s->bytes += (uint64_t)(size - h->size);
     h->pos = pos;
@@ -205,28 +302,21 @@ void space_resize(space *s, space_hole *h, int64_t pos, int64_t size)
 
 space_hole *space_before(const space *s, int64_t pos)
 {
-    space_hole *best = NULL;
-    for (space_hole *t = s->root; t;)
-        if (t->pos <= pos) {
-            best = t;
-            t = t->r;
-        } else {
-            t = t->l;
-        }
-    return best;
+    size_t k = dir_find(s, pos);
+    if (k == SIZE_MAX)
+        return NULL;
+    const space_blk *b = s->blk[k];
+    return b->h[blk_after(b, pos) - 1];
 }
 
 space_hole *space_after(const space *s, int64_t pos)
 {
-    space_hole *best = NULL;
-    for (space_hole *t = s->root; t;)
-        if (t->pos > pos) {
-            best = t;
-            t = t->l;
-        } else {
-            t = t->r;
-        }
-    return best;
+    size_t k = dir_find(s, pos);
+    if (k == SIZE_MAX)
+        return s->nblk ? s->blk[0]->h[0] : NULL;
+    const space_blk *b = s->blk[k];
+    unsigned i = blk_after(b, pos);
+    return i < b->n ? b->h[i] : k + 1 < s->nblk ? s->blk[k + 1]->h[0] : NULL;
 }
 
 space_hole *space_fit(const space *s, int64_t n)
@@ -247,10 +337,7 @@ space_hole *space_fit(const space *s, int64_t n)
 
 space_hole *space_first(const space *s)
 {
-    space_hole *t = s->root;
-    while (t && t->l)
-        t = t->l;
-    return t;
+    return s->nblk ? s->blk[0]->h[0] : NULL;
 }
 
 space_hole *space_next(const space *s, const space_hole *h)

@@ -1,6 +1,7 @@
 /*
  * space.h — the in-memory map of a heap file's holes: ordered by position
- * (a treap: neighbours for coalescing, overlap detection) and by size
+ * (sorted blocks under a directory: neighbours for coalescing, overlap
+ * detection) and by size
  * (segregated size classes with a bitmap: a fitting hole without scanning).
  * Owns memory only; must not do I/O or know how holes are stored on disk.
  */
@@ -15,22 +16,23 @@
 typedef struct space_hole {
     int64_t pos, size;
     unsigned table, rec;        /* where the hole is stored on disk (heap.c) */
-    struct space_hole *l, *r;         /* treap by position */
-    uint32_t prio;
+    struct space_hole *r;       /* the next spare hole (space.c) */
     struct space_hole *cprev, *cnext; /* size-class list */
     unsigned cls;
 } space_hole;
 
 typedef struct space_slab space_slab;
+typedef struct space_blk space_blk;
 
 typedef struct space {
-    space_hole *root;
+    space_blk **blk;            /* by position: blocks, ascending */
+    int64_t *first;             /* the first position in each block */
+    size_t nblk, capblk;
     space_slab *slabs;          /* where the holes live; the newest first */
     space_hole *spare;          /* freed holes, linked through r */
     space_hole *cls_head[SPACE_CLASSES];
     uint64_t cls_bits[SPACE_CLASSES / 64];
     uint64_t count, bytes;
-    uint32_t rng;
 } space;
 
 void space_init(space *s);
