@@ -284,6 +284,35 @@ static void test_key_make(void **state)
 }
 
 /* Classic record k at 7 + 8k; wide record i at 16i - 5 (record 0 lost). */
+/* Keys as message text: hex for BLOCK and the other byte types, cut with
+   "..." where the buffer ends; STRING quoted and escaped; numbers. */
+static void test_key_text(void **state)
+{
+    (void)state;
+    char t[160], small[16];
+    uint8_t k[100];
+    for (unsigned i = 0; i < sizeof k; i++)
+        k[i] = (uint8_t)(i * 37 + 5);
+    lay_key_text(UDB_KEY_BLOCK, k, 4, t, sizeof t);
+    assert_string_equal(t, "0x052a4f74");
+    lay_key_text(UDB_KEY_BLOCK, (const uint8_t *)"\0\xff", 2, t, sizeof t);
+    assert_string_equal(t, "0x00ff");
+    lay_key_text(UDB_KEY_BLOCK, k, 3, small, sizeof small);
+    assert_string_equal(small, "0x052a4f");
+    lay_key_text(UDB_KEY_BLOCK, k, 4, small, sizeof small);
+    assert_string_equal(small, "0x052a4f...");
+    lay_key_text(UDB_KEY_BLOCK, k, sizeof k, t, sizeof t);
+    assert_int_equal(strlen(t), 2 + 2 * 75 + 3);
+    assert_memory_equal(t, "0x052a4f74", 10);
+    assert_string_equal(t + strlen(t) - 5, "b7...");
+    lay_key_text(UDB_KEY_STRING, (const uint8_t *)"a\"b\\\x01", 5, t, sizeof t);
+    assert_string_equal(t, "\"a\\\"b\\\\\\x01\"");
+    lay_key_text(UDB_KEY_INTEGER, (const uint8_t *)"\xfe\xff", 2, t, sizeof t);
+    assert_string_equal(t, "-2");
+    lay_key_text(UDB_KEY_LONG_INT, (const uint8_t *)"\x40\x42\x0f\x00", 4, t, sizeof t);
+    assert_string_equal(t, "1000000");
+}
+
 static void test_holes_tables(void **state)
 {
     (void)state;
@@ -380,7 +409,7 @@ int main(void)
         cmocka_unit_test(test_leaf_mutators), cmocka_unit_test(test_compare),
         cmocka_unit_test(test_sentinels),    cmocka_unit_test(test_key_make),
         cmocka_unit_test(test_holes_tables), cmocka_unit_test(test_detect),
-        cmocka_unit_test(test_crc32),
+        cmocka_unit_test(test_crc32),        cmocka_unit_test(test_key_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

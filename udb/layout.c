@@ -230,9 +230,14 @@ void lay_key_text(int keytype, const uint8_t *key, unsigned ks, char *out, size_
         return;
     }
     if (keytype != UDB_KEY_STRING) {
+        static const char hex[] = "0123456789abcdef"; /* no printf per byte: a lookup
+                                                         that misses formats this */
         n += (size_t)snprintf(out, len, "0x");
-        for (; i < ks && n < max; i++)
-            n += (size_t)snprintf(out + n, len - n, "%02x", key[i]);
+        for (; i < ks && n < max; i++) {
+            out[n++] = hex[key[i] >> 4];
+            out[n++] = hex[key[i] & 15];
+        }
+        out[n] = 0;
     } else {
         out[n++] = '"';
         for (; i < ks && key[i] && n < max; i++) {
