@@ -581,11 +581,18 @@ static void *errmsg_worker(void *arg)
 {
     errw *e = arg;
     udb_val v = {0};
-    char want[40];
-    snprintf(want, sizeof want, "no index %u ", 10 + e->th);
+    char want[60];
     for (int i = 0; i < 20000; i++) {
         int32_t id = i;
-        if (udb_store_get(e->s, 10 + e->th, &id, 4, &v) != UDB_INVAL)
+        /* odd threads: a key not found, whose message is made when read */
+        if (e->th % 2) {
+            id = (int32_t)(e->th * 100000 + (unsigned)i);
+            snprintf(want, sizeof want, "no record with key %d in index 1", id);
+        } else {
+            snprintf(want, sizeof want, "no index %u ", 10 + e->th);
+        }
+        if (udb_store_get(e->s, e->th % 2 ? 1 : 10 + e->th, &id, 4, &v) !=
+            (e->th % 2 ? UDB_NOTFOUND : UDB_INVAL))
             e->wrong += 1000000;
         const char *m = udb_store_errmsg(e->s);
         if (!strstr(m, want) && !e->wrong++)

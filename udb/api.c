@@ -116,7 +116,7 @@ static void undo_keeping_error(api_base *b, int rollback)
     if (b->reload)
         b->reload(b);
     if (keep.code)
-        udb_err_set(&b->err, keep.code, "%s", keep.msg);
+        udb_err_set(&b->err, keep.code, "%s", udb_err_msg(&keep));
     else
         b->err = keep;
 }
@@ -272,7 +272,7 @@ static int journal_call(const char *path, const udb_options *opts, int recover, 
     else if (!rc)
         rc = pager_hot_journal(b.g, out);
     if (msg && msglen)
-        snprintf(msg, msglen, "%s", rc ? b.err.msg : "");
+        snprintf(msg, msglen, "%s", rc ? udb_err_msg(&b.err) : "");
     if (b.g)
         api_base_fini(&b);
     return rc;

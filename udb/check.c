@@ -302,7 +302,7 @@ static void check_writable(ck *c, unsigned i)
     char pre[24];
     if (!mindex_write_refusal(c->m, i))
         return;
-    const char *msg = c->m->err->msg;
+    const char *msg = udb_err_msg(c->m->err);
     size_t n = (size_t)snprintf(pre, sizeof pre, "index %u: ", i + 1);
     say(c, UDB_PROBLEM, -1, i + 1, "writes are refused: %s", strncmp(msg, pre, n) ? msg : msg + n);
 }

@@ -98,7 +98,7 @@ int udb_convert(const char *in, const char *out, const udb_options *opts, unsign
     if (opts)
         c.pr = (progress){opts->progress, opts->progress_arg};
     c.write_phase = "convert write";
-    udb_err err = {0, ""};
+    udb_err err = {0};
     int rc = udb_ndx_open(in, &ro, &d);
     uint8_t **arenas = NULL;
     progress_say(&c.pr, "convert read", 0, 0);
@@ -137,7 +137,7 @@ int udb_convert(const char *in, const char *out, const udb_options *opts, unsign
     if (!rc)
         rc = rep_write_new(&c, out, &wo, maxitems, keysize, &err);
     if (rc && fn)
-        fn(arg, UDB_PROBLEM, -1, 0, err.msg);
+        fn(arg, UDB_PROBLEM, -1, 0, udb_err_msg(&err));
     for (unsigned i = 0; arenas && i < c.n; i++)
         free(arenas[i]);
     free(arenas);

@@ -10,6 +10,8 @@
 
 static _Thread_local const udb_err *tl_owner; /* the record tl_msg was set for */
 static _Thread_local char tl_msg[sizeof ((udb_err *)0)->msg];
+static _Thread_local udb_err_fmt tl_later;     /* tl_msg is still to be made from tl_arg */
+static _Thread_local unsigned char tl_arg[UDB_ERR_ARG];
 
 int udb_err_set(udb_err *e, int code, const char *fmt, ...)
 {
@@ -23,21 +25,53 @@ int udb_err_set(udb_err *e, int code, const char *fmt, ...)
         memcpy(tl_msg, buf, sizeof tl_msg);
         memcpy(e->msg, buf, sizeof e->msg);
         e->code = code;
+        e->later = NULL;
+        tl_owner = e;
+        tl_later = NULL;
+    }
+    return code;
+}
+
+int udb_err_defer(udb_err *e, int code, udb_err_fmt fmt, const void *arg, size_t len)
+{
+    if (e) {
+        len = len < UDB_ERR_ARG ? len : UDB_ERR_ARG;
+        memcpy(e->arg, arg, len);
+        memcpy(tl_arg, arg, len);
+        e->code = code;
+        e->later = tl_later = fmt;
         tl_owner = e;
     }
     return code;
 }
 
+const char *udb_err_msg(udb_err *e)
+{
+    if (e->later) {
+        e->later(e->arg, e->msg, sizeof e->msg);
+        e->later = NULL;
+    }
+    return e->msg;
+}
+
 const char *udb_err_text(const udb_err *e, pthread_mutex_t *mu)
 {
-    if (tl_owner == e)
+    if (tl_owner == e) {
+        if (tl_later)
+            tl_later(tl_arg, tl_msg, sizeof tl_msg);
+        tl_later = NULL;
         return tl_msg;
+    }
     if (mu)
         pthread_mutex_lock(mu);
     const char *r = "no error";
     if (e->code) {
-        memcpy(tl_msg, e->msg, sizeof tl_msg);
+        if (e->later)
+            e->later(e->arg, tl_msg, sizeof tl_msg);
+        else
+            memcpy(tl_msg, e->msg, sizeof tl_msg);
         tl_owner = e;
+        tl_later = NULL;
         r = tl_msg;
     }
     if (mu)

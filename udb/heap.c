@@ -228,7 +228,7 @@ static int view_tables(heap *h)
             if (!h->bad)
                 return rc;
             h->broken = 1;
-            h->bad(h->bad_arg, at, h->err->msg);
+            h->bad(h->bad_arg, at, udb_err_msg(h->err));
             return 0;
         }
         int rc = table_add(h, at, lay_table_holes(h->L, t, h->slots));

@@ -432,12 +432,30 @@ int mindex_find(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf)
     return mindex_find_path(m, ix, key, leaf, &p);
 }
 
+/* The message of mindex_missing, made when read: arg holds the index, the
+   key type, the key size and the key's first bytes (as many as the text
+   can show). */
+#define MISSING_KEY (UDB_ERR_ARG - 12)
+static void missing_text(const unsigned char *arg, char *out, size_t len)
+{
+    uint32_t w[3];
+    char text[160];
+    memcpy(w, arg, sizeof w);
+    lay_key_text((int)w[1], arg + sizeof w, w[2], text, sizeof text);
+    snprintf(out, len, "no record with key %s in index %u", text, (unsigned)w[0] + 1);
+}
+
 int mindex_missing(mindex *m, unsigned ix, const uint8_t *key)
 {
     const lay_tree *T = &m->ix[ix].T;
-    char text[160];
-    lay_key_text(T->keytype, key, T->ks, text, sizeof text);
-    return udb_err_set(m->err, UDB_NOTFOUND, "no record with key %s in index %u", text, ix + 1);
+    unsigned char arg[UDB_ERR_ARG];
+    uint32_t w[3] = {ix, (uint32_t)T->keytype, T->ks}; /* the text reads at most
+                                                          153 key bytes */
+    _Static_assert(MISSING_KEY >= 154, "room for the key bytes lay_key_text reads");
+    memcpy(arg, w, sizeof w);
+    memcpy(arg + sizeof w, key, T->ks < MISSING_KEY ? T->ks : MISSING_KEY);
+    return udb_err_defer(m->err, UDB_NOTFOUND, missing_text, arg,
+                         sizeof w + (T->ks < MISSING_KEY ? T->ks : MISSING_KEY));
 }
 
 int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, mpath *path)

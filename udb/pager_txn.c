@@ -631,7 +631,7 @@ static int failed_commit(pager_group *g)
 {
     int keep = g->err->code;
     char msg[sizeof g->err->msg];
-    memcpy(msg, g->err->msg, sizeof msg);
+    memcpy(msg, udb_err_msg(g->err), sizeof msg);
     pager_rollback(g);
     udb_err_set(g->err, keep, "%s (transaction rolled back)", msg);
     return keep;

@@ -368,7 +368,7 @@ static int open_log(pager_group *g, const char *path, wal_pos *start, int *unsyn
         rc = wal_belongs(&g->log, (unsigned)g->nfiles, now, start);
     if (rc) {
         char msg[sizeof g->err->msg];
-        memcpy(msg, g->err->msg, sizeof msg);
+        memcpy(msg, udb_err_msg(g->err), sizeof msg);
         wal_close(&g->log);
         g->log.fd = -1;
         udb_err_set(g->err, rc, "%s; nothing was changed (move the log away to open the file "

@@ -227,7 +227,7 @@ int udb_repair(const char *path, const char *out, const udb_options *opts, udb_p
     free(tmp);
     rep_free(&c);
     if (rc && fn)
-        fn(arg, UDB_PROBLEM, -1, 0, b.err.msg);
+        fn(arg, UDB_PROBLEM, -1, 0, udb_err_msg(&b.err));
     if (b.g)
         api_base_fini(&b);
     return rc;

@@ -338,7 +338,7 @@ static void check_records(hcheck *c, rec_at *r, size_t n)
         progress_tick(&s->b.prog, "check heap", i, n);
         add_span(c, r[i].pos, (int64_t)r[i].size, "record");
         if (store_read(s, r[i].pos, &fr) || store_value(s, &fr, &v)) {
-            problem(c, r[i].pos, "%s", s->b.err.msg);
+            problem(c, r[i].pos, "%s", udb_err_msg(&s->b.err));
             continue;
         }
         for (unsigned k = 0; k < s->nidx && s->nidx > 1; k++) {
@@ -400,14 +400,14 @@ static int check_heap(hcheck *c)
     int64_t hs = (int64_t)s->h.L->heap_hdr_size;
     int rc = add_span(c, 0, hs, "header");
     if (store_read(s, hs, &d))
-        problem(c, hs, "%s", s->b.err.msg);
+        problem(c, hs, "%s", udb_err_msg(&s->b.err));
     else if (!rc)
         rc = add_span(c, hs, (int64_t)d.size, "store descriptor");
     if (rc || (rc = heap_spans(c)))
         return rc;
     rc = collect(s, &r, &n);
     if (rc == UDB_CORRUPT) {
-        problem(c, -1, "%s", s->b.err.msg);
+        problem(c, -1, "%s", udb_err_msg(&s->b.err));
         return 0;
     }
     if (rc)

@@ -87,7 +87,7 @@ static int defs_of_infos(rebuild *c, udb_index_def *out, char *why, size_t n)
         snprintf(why, n, "it is empty");
     else if (api_detect(&s->b, s->ndx_pf, LAY_FILE_NDX, s->layout, &layout) ||
              mindex_load(&s->m, s->ndx_pf, s->layout, &s->b.err))
-        snprintf(why, n, "%s", s->b.err.msg);
+        snprintf(why, n, "%s", udb_err_msg(&s->b.err));
     else if (s->m.count != s->nidx)
         snprintf(why, n, "it has %u indexes, the store %u", s->m.count, s->nidx);
     else
@@ -199,7 +199,7 @@ static const char *frame_check(rebuild *c, int64_t pos, int64_t limit, record *r
     if (budget)
         *budget -= f.stored;
     if (store_read(s, pos, r) || (r->f.tag == LAY_FRAME_DEFLATE && store_value(s, r, &c->tmp)))
-        return s->b.err.msg;
+        return udb_err_msg(&s->b.err);
     for (unsigned i = 0; i < s->nidx; i++) {
         const lay_tree *T = &s->m.ix[i].T;
         const uint8_t *k = r->keys + s->key_off[i];
@@ -458,7 +458,7 @@ static int rebuild_locked(rebuild *c, const udb_store_def *given)
         return udb_err_set(&s->b.err, UDB_CORRUPT,
                            "the holes tables cannot be trusted (%s): freed space keeps its old "
                            "frames, so a deleted record cannot be told from a live one; nothing "
-                           "was rebuilt", s->b.err.msg);
+                           "was rebuilt", udb_err_msg(&s->b.err));
     if ((rc = format_ndx(c)) || (rc = walk(c, at)))
         return rc;
     if (!c->n && c->rep->bad_frames)
