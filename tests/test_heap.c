@@ -548,6 +548,37 @@ static void test_growth_past_256mib(void **state)
     unlink(p);
 }
 
+/* A release that overlaps a hole from either side, or lies inside one, is
+   refused and changes nothing; next to one it merges. */
+static void test_release_overlap(void **state)
+{
+    (void)state;
+    for (int layout = 1; layout <= 2; layout++) {
+        udb_heap *h = hopen(path_in(dir, layout == 1 ? "ov_c.dat" : "ov_w.dat"), 1, layout, 8);
+        int64_t x, y, z, w;
+        udb_heap_info inf;
+        assert_int_equal(udb_heap_alloc(h, 100, &x), 0);
+        assert_int_equal(udb_heap_alloc(h, 100, &y), 0);
+        assert_int_equal(udb_heap_alloc(h, 100, &z), 0);
+        assert_int_equal(udb_heap_alloc(h, 10, &w), 0);
+        assert_int_equal(udb_heap_free(h, y, 100), 0);
+        assert_int_equal(udb_heap_free(h, x + 50, 60), UDB_INVAL);  /* runs into the hole */
+        assert_int_equal(udb_heap_free(h, y + 90, 20), UDB_INVAL);  /* runs out of it */
+        assert_int_equal(udb_heap_free(h, y + 10, 20), UDB_INVAL);  /* inside it */
+        assert_int_equal(udb_heap_free(h, x, 300), UDB_INVAL);      /* over it */
+        assert_int_equal(udb_heap_info_get(h, &inf), 0);
+        assert_int_equal(inf.holes, 1);
+        assert_int_equal(inf.hole_bytes, 100);
+        assert_int_equal(udb_heap_free(h, x + 50, 50), 0);          /* next to it: merges */
+        assert_int_equal(udb_heap_free(h, z, 20), 0);
+        assert_int_equal(udb_heap_info_get(h, &inf), 0);
+        assert_int_equal(inf.holes, 1);
+        assert_int_equal(inf.hole_bytes, 170);
+        (void)w;
+        assert_int_equal(udb_heap_close(h), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_growth_past_256mib),
         cmocka_unit_test(test_churn),     cmocka_unit_test(test_m64_heap),
         cmocka_unit_test(test_l16_heap), cmocka_unit_test(test_check_holes),
+        cmocka_unit_test(test_release_overlap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,7 +2,7 @@
  * test_space.c — the heap's in-memory map of holes (udb/space.c) against a
  * model (a sorted array): random adds, removes and resizes of up to tens of
  * thousands of holes, so that blocks split, empty and go; after every step
- * the neighbour queries (space_before, space_after), the walk in position
+ * the neighbour queries (space_before, space_after, space_around), the walk in position
  * order (space_first, space_next), the count and bytes, and space_fit (never
  * a hole too small; none only when no larger size class holds one) agree
  * with the model.
@@ -65,8 +65,12 @@ static void check_queries(const space *s, const model *m)
 {
     for (int q = 0; q < 8; q++) {
         int64_t pos = (int64_t)(rnd() % (m->slots * SLOT + 2 * SLOT)) - SLOT;
+        space_hole *b, *a;
+        space_around(s, pos, &b, &a);
         assert_ptr_equal(space_before(s, pos), m_before(m, pos));
         assert_ptr_equal(space_after(s, pos), m_after(m, pos));
+        assert_ptr_equal(b, m_before(m, pos));
+        assert_ptr_equal(a, m_after(m, pos));
     }
     int64_t n = (int64_t)(rnd() % (SLOT - 1)) + 1; /* below 64: classes of 8 bytes */
     space_hole *f = space_fit(s, n);

@@ -436,11 +436,13 @@ int heap_release(heap *h, int64_t pos, uint64_t n)
     if (n == 0 || pos < (int64_t)h->L->heap_hdr_size || pos > size || n > (uint64_t)(size - pos))
         return udb_err_set(h->err, UDB_INVAL, "%s: cannot free %llu bytes at %lld (file %lld bytes)",
                            h->pf->path, (unsigned long long)n, (long long)pos, (long long)size);
-    if (hits_structure(h, pos, len) || overlaps_hole(h, pos, len))
+    space_hole *left, *right; /* the holes around pos: one of them overlaps, if any does */
+    space_around(&h->sp, pos, &left, &right);
+    if (hits_structure(h, pos, len) || (left && left->pos + left->size > pos) ||
+        (right && right->pos < pos + len))
         return udb_err_set(h->err, UDB_INVAL,
                            "%s: %llu bytes at %lld are already free or hold a holes table",
                            h->pf->path, (unsigned long long)n, (long long)pos);
-    space_hole *left = space_before(&h->sp, pos), *right = space_after(&h->sp, pos);
     if (left && left->pos + left->size != pos)
         left = NULL;
     if (right && right->pos != pos + len)

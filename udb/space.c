@@ -319,6 +319,20 @@ space_hole *space_after(const space *s, int64_t pos)
     return i < b->n ? b->h[i] : k + 1 < s->nblk ? s->blk[k + 1]->h[0] : NULL;
 }
 
+void space_around(const space *s, int64_t pos, space_hole **before, space_hole **after)
+{
+    size_t k = dir_find(s, pos);
+    *before = *after = NULL;
+    if (k == SIZE_MAX) {
+        *after = s->nblk ? s->blk[0]->h[0] : NULL;
+        return;
+    }
+    const space_blk *b = s->blk[k];
+    unsigned i = blk_after(b, pos);
+    *before = b->h[i - 1];
+    *after = i < b->n ? b->h[i] : k + 1 < s->nblk ? s->blk[k + 1]->h[0] : NULL;
+}
+
 space_hole *space_fit(const space *s, int64_t n)
 {
     unsigned c = class_of(n), scanned = 0;

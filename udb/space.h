@@ -45,6 +45,8 @@ void space_resize(space *s, space_hole *h, int64_t pos, int64_t size);
 /* The last hole starting at or before pos, and the first starting after it. */
 space_hole *space_before(const space *s, int64_t pos);
 space_hole *space_after(const space *s, int64_t pos);
+/* Both at once: one search. */
+void space_around(const space *s, int64_t pos, space_hole **before, space_hole **after);
 /* A hole of at least n bytes (close to the smallest such), or NULL. */
 space_hole *space_fit(const space *s, int64_t n);
 /* Holes in position order: first, then next. */
