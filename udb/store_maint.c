@@ -194,7 +194,8 @@ static int append_in_order(udb_store *s, unsigned ix, ordering *o)
    keys keep their order when the indexes are rebuilt. */
 static int rank_all(udb_store *s, ordering *o)
 {
-    qsort(o->old, o->n, sizeof *o->old, cmp_ord);
+    if (o->n) /* an empty store has no array to sort (qsort wants one) */
+        qsort(o->old, o->n, sizeof *o->old, cmp_ord);
     int rc = 0;
     for (unsigned i = 0; i < s->nidx && !rc; i++) {
         mcursor c;
@@ -204,7 +205,7 @@ static int rank_all(udb_store *s, ordering *o)
         if ((rc = mcursor_init(&s->m, i, &c)))
             return rc;
         for (rc = mcursor_first(&s->m, &c); rc == 0; rc = mcursor_next(&s->m, &c), k++) {
-            ord_at key = {c.dp, 0}, *at = bsearch(&key, o->old, o->n, sizeof key, cmp_ord);
+            ord_at key = {c.dp, 0}, *at = o->n ? bsearch(&key, o->old, o->n, sizeof key, cmp_ord) : NULL;
             if (!at || k >= o->n) {
                 rc = udb_err_set(&s->b.err, UDB_CORRUPT, "index %u names a record at %lld that "
                                  "index 1 does not (dbe check)", i + 1, (long long)c.dp);
