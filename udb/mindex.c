@@ -403,6 +403,7 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
 {
     unsigned levels = x->info.levels;
     int64_t pos = x->info.root;
+    p->bkey = NULL; /* no bottom item seen (no node level): the leaf decides */
     for (unsigned lvl = levels; lvl >= 1; lvl--) {
         posslot *s;
         const uint8_t *n = node_at(m, x, pos, 1, &s);
