@@ -403,7 +403,13 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
 {
     unsigned levels = x->info.levels;
     int64_t pos = x->info.root;
-    p->bkey = NULL; /* no bottom item seen (no node level): the leaf decides */
+    p->bkey = NULL;
+    if (levels < 1 || levels > MINDEX_MAX_LEVELS) /* a file's are checked at open: a bulk
+                                                     load that failed took the tree apart */
+        return udb_err_set(m->err, UDB_CORRUPT,
+                           "index %u has no tree (%u levels): a failed call left it half built; "
+                           "roll back",
+                           (unsigned)(x - m->ix) + 1, levels);
     for (unsigned lvl = levels; lvl >= 1; lvl--) {
         posslot *s;
         const uint8_t *n = node_at(m, x, pos, 1, &s);
