@@ -129,7 +129,10 @@ static void decode_info(mindex *m, unsigned i)
 
 int mindex_load(mindex *m, pager_file *pf, int layout, udb_err *err)
 {
+    uint64_t epochs = m->epoch_base; /* a reload (store_reindex) goes on counting: a
+                                        cursor from before must see the change */
     memset(m, 0, sizeof *m);
+    m->epoch_base = epochs;
     m->pf = pf;
     m->err = err;
     m->L = lay_get(layout);

@@ -104,6 +104,7 @@ void mahead_moved(mindex *m, mahead *a, const mcursor *c, int forward, void (*to
                   void *arg);
 
 /* ---- file level ------------------------------------------------------------ */
+/* m must be zeroed the first time; a reload keeps its epoch count. */
 int mindex_load(mindex *m, pager_file *pf, int layout, udb_err *err);
 void mindex_free(mindex *m);
 /* Re-read the infos after the file changed under us or a rollback. */
