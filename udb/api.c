@@ -57,11 +57,20 @@ void api_unlock(api_base *b)
     pthread_mutex_unlock(&b->mu);
 }
 
+/* A poisoned transaction's state may be half changed (a structure half
+   built, a size that did not reach the file): nothing but a rollback
+   touches it. */
+static int poisoned(api_base *b)
+{
+    return udb_err_set(&b->err, UDB_ABORTED,
+                       "an earlier failure in this transaction requires a rollback");
+}
+
 int api_read_begin(api_base *b, int *began)
 {
     *began = 0;
     if (pager_state(b->g) != PAGER_NONE)
-        return 0;
+        return pager_poisoned(b->g) ? poisoned(b) : 0;
     int changed = 0, rc = pager_read_begin(b->g, &changed);
     if (rc)
         return rc;
@@ -85,7 +94,7 @@ int api_write_begin(api_base *b, int *began)
     if (pager_readonly(b->g))
         return udb_err_set(&b->err, UDB_READONLY, "the handle is read-only");
     if (pager_state(b->g) == PAGER_WRITE)
-        return pager_prepare(b->g, PAGER_OP_HEADROOM);
+        return pager_poisoned(b->g) ? poisoned(b) : pager_prepare(b->g, PAGER_OP_HEADROOM);
     if (pager_state(b->g) == PAGER_READ)
         return udb_err_set(&b->err, UDB_INVAL, "cannot write inside a read transaction");
     int changed = 0, rc = pager_write_begin(b->g, &changed);

@@ -80,6 +80,8 @@ int pager_write_begin(pager_group *g, int *changed);
 int pager_commit(pager_group *g);
 /* Mark the transaction failed half-way: only rollback is allowed now. */
 void pager_poison(pager_group *g);
+/* Was the open write transaction poisoned (only a rollback may follow)? */
+int pager_poisoned(const pager_group *g);
 /* Discard every change of the transaction, in memory and on disk. */
 int pager_rollback(pager_group *g);
 /* Between operations: spill dirty pages to the files when the transaction

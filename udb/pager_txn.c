@@ -694,6 +694,11 @@ void pager_poison(pager_group *g)
         g->poisoned = 1;
 }
 
+int pager_poisoned(const pager_group *g)
+{
+    return g->state == PAGER_WRITE && g->poisoned;
+}
+
 /* ---- write-behind ------------------------------------------------------------------------- */
 /* The new pages of a growing file that lie well below its end are usually
    finished (records appended to a heap): write them now, so that the disk
