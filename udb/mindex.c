@@ -462,10 +462,10 @@ int mindex_missing(mindex *m, unsigned ix, const uint8_t *key)
     uint32_t w[3] = {ix, (uint32_t)T->keytype, T->ks}; /* the text reads at most
                                                           153 key bytes */
     _Static_assert(MISSING_KEY >= 154, "room for the key bytes lay_key_text reads");
+    size_t kn = T->ks < MISSING_KEY ? T->ks : MISSING_KEY;
     memcpy(arg, w, sizeof w);
-    memcpy(arg + sizeof w, key, T->ks < MISSING_KEY ? T->ks : MISSING_KEY);
-    return udb_err_defer(m->err, UDB_NOTFOUND, missing_text, arg,
-                         sizeof w + (T->ks < MISSING_KEY ? T->ks : MISSING_KEY));
+    memcpy(arg + sizeof w, key, kn);
+    return udb_err_defer(m->err, UDB_NOTFOUND, missing_text, arg, sizeof w + kn);
 }
 
 int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, mpath *path)

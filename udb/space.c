@@ -300,25 +300,6 @@ void space_resize(space *s, space_hole *h, int64_t pos, int64_t size)
     class_link(s, h);
 }
 
-space_hole *space_before(const space *s, int64_t pos)
-{
-    size_t k = dir_find(s, pos);
-    if (k == SIZE_MAX)
-        return NULL;
-    const space_blk *b = s->blk[k];
-    return b->h[blk_after(b, pos) - 1];
-}
-
-space_hole *space_after(const space *s, int64_t pos)
-{
-    size_t k = dir_find(s, pos);
-    if (k == SIZE_MAX)
-        return s->nblk ? s->blk[0]->h[0] : NULL;
-    const space_blk *b = s->blk[k];
-    unsigned i = blk_after(b, pos);
-    return i < b->n ? b->h[i] : k + 1 < s->nblk ? s->blk[k + 1]->h[0] : NULL;
-}
-
 void space_around(const space *s, int64_t pos, space_hole **before, space_hole **after)
 {
     size_t k = dir_find(s, pos);
@@ -331,6 +312,20 @@ void space_around(const space *s, int64_t pos, space_hole **before, space_hole *
     unsigned i = blk_after(b, pos);
     *before = b->h[i - 1];
     *after = i < b->n ? b->h[i] : k + 1 < s->nblk ? s->blk[k + 1]->h[0] : NULL;
+}
+
+space_hole *space_before(const space *s, int64_t pos)
+{
+    space_hole *b, *a;
+    space_around(s, pos, &b, &a);
+    return b;
+}
+
+space_hole *space_after(const space *s, int64_t pos)
+{
+    space_hole *b, *a;
+    space_around(s, pos, &b, &a);
+    return a;
 }
 
 space_hole *space_fit(const space *s, int64_t n)
