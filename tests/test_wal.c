@@ -10,8 +10,9 @@
  *   - a batch of another log (other salt) or out of sequence ends the log;
  *   - headers that lie (names with '/', "..", NUL, a file named twice,
  *     page sizes, counts) are refused;
- *   - wal_belongs: same inode, known first page, page 0 from a frame; a
- *     foreign file refused;
+ *   - wal_belongs: same inode, known first page, page 0 from a frame, a
+ *     last first page with old bytes past the file's size; a foreign file
+ *     refused;
  *   - the shm seqlock, slots (a dead owner's slot is reclaimed), robust
  *     mutex (owner died).
  */
@@ -409,6 +410,49 @@ static void test_belongs(void **state)
     now[0].ino = 1;
     now[0].crc0 = wal_page0_crc(img, PS, PS);
     assert_int_equal(wal_belongs(&w, 1, now, &st), 0);
+    wal_close(&w);
+
+    /* a file whose first page is its last: a crash between copying that
+       page and cutting the file to its size leaves old bytes beyond it;
+       the bytes up to the size (the frame's commit, or the log's start)
+       still identify it */
+    unlink(p);
+    member(&m[0], "d.ndx", PS / 2);
+    static uint8_t disk[PS];
+    fill(disk, 4, 0);
+    memset(img, 0, PS);
+    memcpy(img, disk, PS / 2); /* the file at the log's start: PS / 2 bytes */
+    m[0].crc0 = wal_page0_crc(img, PS / 2, PS);
+    assert_int_equal(wal_create(&w, udb_os_posix(), &err, p, PS, 1, m, 3, 1, &pos), 0);
+    wal_close(&w);
+    assert_int_equal(wal_open(&w, udb_os_posix(), &err, p, 0, &st), 0);
+    member(&now[0], "d.ndx", PS);
+    now[0].ino = 1;
+    now[0].crc0 = wal_page0_crc(disk, PS, PS); /* old bytes past PS / 2 */
+    assert_int_equal(wal_belongs(&w, 1, now, &st), UDB_CORRUPT); /* the page alone */
+    now[0].first = disk;
+    assert_int_equal(wal_belongs(&w, 1, now, &st), 0); /* cut at the size the log started with */
+    disk[PS / 2 - 1] ^= 1;
+    assert_int_equal(wal_belongs(&w, 1, now, &st), UDB_CORRUPT); /* a byte below it differs */
+    wal_close(&w);
+    /* the same with the page as a commit left it, at a third of a page */
+    assert_int_equal(wal_open(&w, udb_os_posix(), &err, p, 1, &st), 0);
+    pos = st;
+    fill(img, 6, 0);
+    memset(img + PS / 3, 0, PS - PS / 3);
+    e = whole(data, img, 0, 0);
+    e.crc = wal_page0_crc(img, PS / 3, PS);
+    sizes[0] = PS / 3;
+    assert_int_equal(wal_append(&w, &pos, 1, 1, sizes, &e, 1), 0);
+    wal_close(&w);
+    assert_int_equal(wal_open(&w, udb_os_posix(), &err, p, 0, &st), 0);
+    memcpy(disk, img, PS / 3); /* copied up to the size; the rest as it was */
+    now[0].crc0 = wal_page0_crc(disk, PS, PS);
+    assert_int_equal(wal_belongs(&w, 1, now, &st), 0);
+    disk[0] ^= 1;
+    now[0].crc0 = wal_page0_crc(disk, PS, PS);
+    assert_int_equal(wal_belongs(&w, 1, now, &st), UDB_CORRUPT);
+    now[0].first = NULL;
     wal_close(&w);
 }
 

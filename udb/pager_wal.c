@@ -52,7 +52,9 @@ int pw_try_lock(pager_group *g, int type, uint64_t byte)
 }
 
 /* ---- what the files are now --------------------------------------------------- */
-static int member_now(pager_group *g, int i, wal_member *m)
+/* Member i as it is: name, size, inode, first page's crc; with keep (a
+   page of the log's size), the first page stays there for wal_belongs. */
+static int member_now(pager_group *g, int i, wal_member *m, uint8_t *keep)
 {
     pager_file *f = g->files[i];
     int64_t mt;
@@ -64,14 +66,18 @@ static int member_now(pager_group *g, int i, wal_member *m)
     if (g->os->file_id && g->os->file_id(g->os->ctx, f->fd, &m->dev, &m->ino) < 0)
         m->dev = m->ino = 0;
     unsigned ps = 1u << f->pshift;
-    uint8_t *b = calloc(1, ps);
+    uint8_t *b = keep ? keep : calloc(1, ps);
     size_t got = 0;
     if (!b)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    memset(b, 0, ps);
     rc = g->os->pread(g->os->ctx, f->fd, b, ps, 0, &got);
     if (rc >= 0)
         m->crc0 = wal_page0_crc(b, got, ps);
-    free(b);
+    if (keep)
+        m->first = keep;
+    else
+        free(b);
     return rc < 0 ? pager_oserr(g, rc, "cannot read", f->path) : 0;
 }
 
@@ -362,10 +368,14 @@ static int open_log(pager_group *g, const char *path, wal_pos *start, int *unsyn
         return rc;
     }
     wal_member now[WAL_MAX_FILES];
+    uint8_t *first = malloc((size_t)g->nfiles << g->files[0]->pshift);
+    if (!first)
+        rc = udb_err_set(g->err, UDB_NOMEM, "out of memory");
     for (int i = 0; i < g->nfiles && !rc; i++)
-        rc = member_now(g, i, &now[i]);
+        rc = member_now(g, i, &now[i], first + ((size_t)i << g->files[0]->pshift));
     if (!rc)
         rc = wal_belongs(&g->log, (unsigned)g->nfiles, now, start);
+    free(first);
     if (rc) {
         char msg[sizeof g->err->msg];
         memcpy(msg, udb_err_msg(g->err), sizeof msg);
@@ -471,7 +481,7 @@ int pw_new_log(pager_group *g, uint64_t seq, const uint64_t *sizes, shm_view *v)
     wal_pos start;
     int rc = 0;
     for (int i = 0; i < g->nfiles && !rc; i++)
-        rc = member_now(g, i, &m[i]);
+        rc = member_now(g, i, &m[i], NULL);
     if (rc)
         return rc;
     for (int i = 0; sizes && i < g->nfiles; i++)

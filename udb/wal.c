@@ -117,6 +117,7 @@ static const char *hdr_decode(wal_log *w, const uint8_t *b, unsigned psize)
         w->m[i].dev = ld64(e + 8);
         w->m[i].ino = ld64(e + 16);
         w->m[i].crc0 = ld32(e + 24);
+        w->m[i].first = NULL;
         if (w->m[i].size > WAL_MAX_FILE_SIZE)
             return "impossible file size";
         memcpy(w->m[i].name, e + 32, l);
@@ -637,14 +638,14 @@ int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int ve
         off += round_up((size_t)s.len, w->psize);
         if (!s.commit)
             continue;
+        for (unsigned i = 0; i < w->nfiles; i++)
+            to->sizes[i] = ld64(s.hdr + 32 + 8 * i);
         for (size_t i = 0; fn && i < s.nfr && !rc; i++)
             rc = fn(arg, &s.fr[i]);
         s.nfr = 0;
         to->end = off;
         to->crc = chain;
         to->txn++;
-        for (unsigned i = 0; i < w->nfiles; i++)
-            to->sizes[i] = ld64(s.hdr + 32 + 8 * i);
     }
     free(s.hdr);
     free(s.buf);
@@ -654,14 +655,26 @@ int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int ve
 
 /* ---- does the log belong to these files? ----------------------------------------- */
 typedef struct page0 {
-    const uint32_t *want;       /* the files' first-page crcs now */
-    unsigned nfiles, seen;      /* bit i: file i's crc met in a frame */
+    const wal_member *now;      /* the files now */
+    const wal_pos *at;          /* the scan's position: the sizes of the frame's commit */
+    unsigned nfiles, psize, seen; /* seen, bit i: file i's first page met in a frame */
 } page0;
+
+/* Is crc the first page of file now, as it is or cut at size? */
+static int first_is(const wal_member *now, unsigned psize, uint64_t size, uint32_t crc)
+{
+    if (crc == now->crc0)
+        return 1;
+    if (!now->first || size >= now->size || size >= psize)
+        return 0;
+    return wal_page0_crc(now->first, (size_t)size, psize) == crc;
+}
 
 static int see_page0(void *arg, const wal_frame *fr)
 {
     page0 *p = arg;
-    if (fr->page == 0 && fr->file < p->nfiles && fr->crc == p->want[fr->file])
+    if (fr->page == 0 && fr->file < p->nfiles &&
+        first_is(&p->now[fr->file], p->psize, p->at->sizes[fr->file], fr->crc))
         p->seen |= 1u << fr->file;
     return 0;
 }
@@ -670,20 +683,19 @@ int wal_belongs(wal_log *w, unsigned nfiles, const wal_member *now, const wal_po
 {
     if (nfiles != w->nfiles)
         return udb_err_set(w->err, UDB_CORRUPT, "%s covers %u files, not %u", w->path, w->nfiles, nfiles);
-    uint32_t want[WAL_MAX_FILES];
     unsigned need = 0;
     for (unsigned i = 0; i < nfiles; i++) {
         if (strcmp(w->m[i].name, now[i].name))
             return udb_err_set(w->err, UDB_CORRUPT, "%s belongs to '%s', not to '%s'", w->path,
                                w->m[i].name, now[i].name);
-        want[i] = now[i].crc0;
-        if (!(w->m[i].dev == now[i].dev && w->m[i].ino == now[i].ino) && w->m[i].crc0 != now[i].crc0)
+        if (!(w->m[i].dev == now[i].dev && w->m[i].ino == now[i].ino) &&
+            !first_is(&now[i], w->psize, w->m[i].size, w->m[i].crc0))
             need |= 1u << i;
     }
     if (!need)
         return 0;
-    page0 p = {want, nfiles, 0};
     wal_pos to;
+    page0 p = {now, &to, nfiles, w->psize, 0};
     int rc = wal_scan(w, start, 0, &to, 1, see_page0, &p);
     if (rc)
         return rc;

@@ -23,6 +23,8 @@ typedef struct wal_member {
     char name[WAL_NAME_MAX + 1]; /* base name, no directory */
     uint64_t size, dev, ino;     /* when the log was created */
     uint32_t crc0;               /* crc32 of its first page then (zero-padded) */
+    const uint8_t *first;        /* wal_belongs' now[]: the first page as read (psize
+                                    bytes, zeros past the end), or NULL; else unused */
 } wal_member;
 
 typedef struct wal_log {
@@ -128,7 +130,9 @@ int wal_append(wal_log *w, wal_pos *pos, uint64_t txn, int commit, const uint64_
    the first batch that is torn, corrupt, out of sequence or from another
    log, and before any transaction that would end beyond upto (0: no
    limit); verify = 0 skips the batches' crcs (frames published by live
-   handles: only their structure is checked). */
+   handles: only their structure is checked). While fn sees a
+   transaction's frames, to->sizes already holds that transaction's file
+   sizes (to->end and to->txn still the previous one's). */
 typedef int (*wal_frame_fn)(void *arg, const wal_frame *fr);
 int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int verify,
              wal_frame_fn fn, void *arg);
@@ -136,7 +140,11 @@ int wal_scan(wal_log *w, const wal_pos *from, uint64_t upto, wal_pos *to, int ve
 /* Does the log belong to these members (same count and base names, and
    per file the same inode, or a first page (now[i].crc0) that the log
    knows: as it was when the log was created or as a committed frame of
-   page 0 has it)? 0 yes, else UDB_CORRUPT with the reason. */
+   page 0 has it)? With now[i].first, the page also counts when its bytes
+   up to the file's size then (the log's start, or the frame's commit)
+   match: a checkpoint or recovery that stopped (a crash) between copying
+   a last page and cutting the file to its size leaves the old bytes
+   beyond. 0 yes, else UDB_CORRUPT with the reason. */
 int wal_belongs(wal_log *w, unsigned nfiles, const wal_member *now, const wal_pos *start);
 /* crc32 of a file's first page as wal_member.crc0 wants it. */
 uint32_t wal_page0_crc(const uint8_t *p, size_t len, unsigned psize);

@@ -109,8 +109,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         wal_member now[WAL_MAX_FILES];
         memcpy(now, w.m, sizeof now);
-        for (unsigned i = 0; i < w.nfiles; i++)
+        static uint8_t first[65536]; /* a first page from the input's bytes */
+        for (size_t i = 0; i < w.psize && w.psize <= sizeof first; i++)
+            first[i] = n ? data[i % n] : 0;
+        for (unsigned i = 0; i < w.nfiles; i++) {
             now[i].ino ^= 1; /* another inode: the log must know the first page */
+            now[i].first = w.psize <= sizeof first ? first : NULL;
+            now[i].size = n ? data[n - 1] * 64u : w.psize; /* shorter or longer than a page */
+        }
         wal_belongs(&w, w.nfiles, now, &start);
         wal_close(&w);
     }
