@@ -30,7 +30,7 @@ static int store_defs(dbe_store *st, const char *cmd)
     return EX_OK;
 }
 
-int dbe_store_open(const char *arg, const dbe_opts *o, int writable, const char *cmd, dbe_store *st)
+static int store_open(const char *arg, const dbe_opts *o, int writable, const char *cmd, dbe_store *st)
 {
     udb_options opts;
     int named_file;
@@ -48,6 +48,18 @@ int dbe_store_open(const char *arg, const dbe_opts *o, int writable, const char 
     if (rc)
         return dbe_fail(dbe_open_exit(rc), "%s: %s", cmd, udb_store_errmsg(st->s));
     return store_defs(st, cmd);
+}
+
+/* On failure nothing stays open or allocated (st zeroed: dbe_store_close
+   on it does nothing). */
+int dbe_store_open(const char *arg, const dbe_opts *o, int writable, const char *cmd, dbe_store *st)
+{
+    int ex = store_open(arg, o, writable, cmd, st);
+    if (ex != EX_OK) {
+        dbe_store_close(st, ex);
+        memset(st, 0, sizeof *st);
+    }
+    return ex;
 }
 
 int dbe_store_close(dbe_store *st, int ex)
@@ -295,10 +307,10 @@ static long long file_size(const char *name, const char *ext)
 static int compact_ndx(const char *path, const dbe_opts *o)
 {
     udb_ndx *d;
-    int ex = dbe_open_ndx(path, o, 1, &d);
-    if (ex != EX_OK)
-        return ex;
-    int rc = udb_ndx_order(d, o->index);
+    int ex = EX_OK, rc = dbe_open_ndx(path, o, 1, &d);
+    if (rc)
+        return dbe_open_exit(rc);
+    rc = udb_ndx_order(d, o->index);
     dbe_progress_end();
     if (rc)
         ex = dbe_fail(dbe_exit_code(rc), "compact: %s", udb_ndx_errmsg(d));

@@ -37,7 +37,8 @@ char *dbe_with_ext(const char *name, const char *ext);
 /* Open the store arg names (dbe_store_of; says which when arg is one of
    its files), read-only unless writable, and read every definition; prints
    on failure (an existing arg that is no store's: dbe_not_kind) and
-   returns the exit code. Close with dbe_store_close, also after a failure. */
+   returns the exit code. A failure leaves nothing open (st zeroed; closing
+   it again does nothing). */
 int dbe_store_open(const char *name, const dbe_opts *o, int writable, const char *cmd, dbe_store *st);
 /* Close (reporting a failed close when ex is EX_OK); returns the exit code. */
 int dbe_store_close(dbe_store *st, int ex);
