@@ -60,6 +60,15 @@ else
     expect 0 $DBE get $S 150
     same "a read-only get reads through the log" "$T/out" "$(printf 'w%.0s' $(seq 1 100))"
     [ -e "$S.ndx-wal" ] && ok "a read-only command leaves the log" || bad "log gone after a read"
+    # the commands that read the heap's header or holes read through the
+    # log too (they were refused: "belongs to a record store with a
+    # write-ahead log")
+    for c in info heap stat textdump "backup @ $T/bk"; do
+        expect 0 $DBE $(echo "$c" | sed "s|@|$S|; t; s|\$| $S|")
+    done
+    expect 0 $DBE check $T/bk
+    expect 0 $DBE get $T/bk 150
+    [ -e "$S.ndx-wal" ] && ok "still the log" || bad "log gone after reads"
     expect 0 $DBE put --journal rollback $S 4 -- four
     gone $S
     expect 0 $DBE get $S 150

@@ -1111,6 +1111,60 @@ static void test_index_alone(void **state)
     check_clean(name, UDB_JOURNAL_ROLLBACK);
 }
 
+/* The files of a store in use in WAL mode, each opened alone read-only:
+   the index file (it takes the heap into its group) and the heap file (the
+   index file joins its group first) read through the store's log, and a
+   backup of either copies that one file only. Before the fix the heap
+   opened alone was refused ("belongs to a record store with a write-ahead
+   log": dbe info, heap, stat, textdump of a store beside a server), and
+   udb_ndx_backup read a second destination path past its one argument
+   (ASan stack-buffer-overflow; a write to whatever path lay there). */
+static void test_files_alone(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "alone2");
+    char p[700], q[700];
+    udb_options o, r;
+    opts(&o, UDB_JOURNAL_WAL);
+    udb_store *w = make_store(name, &o);
+    for (int32_t k = 0; k < 200; k++)
+        put(w, k, 5);
+    udb_options_init(&r);
+    r.flags = UDB_RDONLY;
+    udb_ndx *x;
+    snprintf(p, sizeof p, "%s.ndx", name);
+    if (udb_ndx_open(p, &r, &x))
+        fail_msg("open %s: %s", p, udb_ndx_errmsg(x));
+    snprintf(q, sizeof q, "%s-ndxcopy.ndx", name);
+    unlink(q);
+    if (udb_ndx_backup(x, q))
+        fail_msg("backup of %s: %s", p, udb_ndx_errmsg(x));
+    assert_int_equal(udb_ndx_close(x), 0);
+    assert_int_equal(access(q, F_OK), 0);
+    udb_heap *h;
+    snprintf(p, sizeof p, "%s.dat", name);
+    assert_int_equal(udb_ndx_open(p, &r, &x), UDB_FORMAT); /* no index file (was UDB_LOCKED) */
+    udb_ndx_close(x);
+    if (udb_heap_open(p, &r, &h))
+        fail_msg("open %s alone: %s", p, udb_heap_errmsg(h));
+    udb_heap_info hi;
+    assert_int_equal(udb_heap_info_get(h, &hi), 0);
+    assert_true(hi.file_size > 200 * 64); /* the records, through the log */
+    snprintf(q, sizeof q, "%s-datcopy.dat", name);
+    unlink(q);
+    if (udb_heap_backup(h, q))
+        fail_msg("backup of %s: %s", p, udb_heap_errmsg(h));
+    put(w, 1000, 5); /* a commit while it is open */
+    assert_int_equal(udb_heap_close(h), 0);
+    struct stat st;
+    assert_int_equal(stat(q, &st), 0);
+    assert_int_equal((uint64_t)st.st_size, hi.file_size);
+    snprintf(q, sizeof q, "%s-datcopy.ndx", name);
+    assert_int_equal(access(q, F_OK), -1); /* one file, not the index beside it */
+    assert_int_equal(udb_store_close(w), 0);
+    check_clean(name, UDB_JOURNAL_ROLLBACK);
+}
+
 /* Copy a store's three files (index, heap, log) from one name to another. */
 static void copy_store(const char *from, const char *to)
 {
@@ -1206,6 +1260,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_cuts_files),
         cmocka_unit_test(test_index_alone),
         cmocka_unit_test(test_crash_recovering_shrunk),
+        cmocka_unit_test(test_files_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

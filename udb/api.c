@@ -187,7 +187,7 @@ int api_begin_read(api_base *b)
     return rc;
 }
 
-int api_backup(api_base *b, const char *const *dst)
+int api_backup(api_base *b, pager_file *const *files, const char *const *dst, int n)
 {
     int began, rc = not_ready(b);
     if (!rc && pager_state(b->g) == PAGER_WRITE)
@@ -196,7 +196,7 @@ int api_backup(api_base *b, const char *const *dst)
     if (!rc && !dst)
         rc = udb_err_set(&b->err, UDB_INVAL, "NULL backup path");
     if (!rc && !(rc = api_read_begin(b, &began))) {
-        rc = pager_copy(b->g, dst);
+        rc = pager_copy(b->g, files, dst, n);
         api_read_end(b, began);
     }
     return rc;

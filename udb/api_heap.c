@@ -40,7 +40,7 @@ int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out)
     if (!h->b.g)
         return h->b.err.code;
     int began, rc;
-    if ((rc = store_guard(&h->b, path, opts)) ||
+    if ((rc = store_guard(&h->b, path, opts)) || (rc = store_join_index(&h->b, path)) ||
         (rc = pager_file_open(h->b.g, path, PAGER_OPEN, &h->pf)) ||
         (rc = api_read_begin(&h->b, &began)))
         return rc;
@@ -252,4 +252,7 @@ int udb_heap_commit(udb_heap *h) { LOCKED_CALL(h, api_commit(&h->b)); }
 int udb_heap_rollback(udb_heap *h) { LOCKED_CALL(h, api_rollback(&h->b)); }
 int udb_heap_begin_read(udb_heap *h) { LOCKED_CALL(h, api_begin_read(&h->b)); }
 int udb_heap_checkpoint(udb_heap *h) { LOCKED_CALL(h, api_checkpoint(&h->b)); }
-int udb_heap_backup(udb_heap *h, const char *dst) { LOCKED_CALL(h, api_backup(&h->b, dst ? &dst : NULL)); }
+int udb_heap_backup(udb_heap *h, const char *dst)
+{
+    LOCKED_CALL(h, api_backup(&h->b, &h->pf, dst ? &dst : NULL, 1));
+}

@@ -44,10 +44,10 @@ int api_write_end(api_base *b, int began, int rc);
 int api_begin(api_base *b);
 /* A read transaction on any handle. */
 int api_begin_read(api_base *b);
-/* Copy the files as one committed state (a read transaction unless one is
-   open; refused inside a write transaction) into the new files dst, one per
-   member of the group (udb_*_backup). */
-int api_backup(api_base *b, const char *const *dst);
+/* Copy the handle's files files[0..n) as one committed state (a read
+   transaction unless one is open; refused inside a write transaction) into
+   the new files dst[0..n) (udb_*_backup). */
+int api_backup(api_base *b, pager_file *const *files, const char *const *dst, int n);
 /* WAL mode: copy the log into the files as far as readers allow. */
 int api_checkpoint(api_base *b);
 int api_commit(api_base *b);
@@ -58,6 +58,11 @@ int api_rollback(api_base *b);
    nothing) unless opts asks for UDB_RDONLY or UDB_RAW; 0 otherwise. In
    store.c, which knows what a store is. */
 int store_guard(api_base *b, const char *path, const udb_options *opts);
+/* NAME.dat of a record store opened as a heap file: NAME.ndx opens into
+   the group first (its first member), so the handle shares the store's
+   journal, locks and write-ahead log and reads what the store committed,
+   also while the store is in WAL mode. 0 also when path is no store's. */
+int store_join_index(api_base *b, const char *path);
 
 /* Detect what the file at pf is (kind LAY_FILE_*), honouring a forced layout. */
 int api_detect(api_base *b, pager_file *pf, int want_kind, int want_layout, int *layout);

@@ -60,7 +60,9 @@ int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out)
     if (!d->b.g)
         return d->b.err.code;
     int began, layout, rc = store_guard(&d->b, path, opts);
-    if (rc || (rc = pager_file_open(d->b.g, path, PAGER_OPEN, &d->pf)) ||
+    if (rc || (rc = store_join_index(&d->b, path)) || /* a store's NAME.dat: not an index
+                                                          file, whatever mode the store is in */
+        (rc = pager_file_open(d->b.g, path, PAGER_OPEN, &d->pf)) ||
         (rc = api_read_begin(&d->b, &began)))
         return rc;
     rc = api_detect(&d->b, d->pf, LAY_FILE_NDX, opts ? opts->layout : 0, &layout);
@@ -395,7 +397,10 @@ int udb_ndx_commit(udb_ndx *d) { LOCKED_CALL(d, api_commit(&d->b)); }
 int udb_ndx_rollback(udb_ndx *d) { LOCKED_CALL(d, api_rollback(&d->b)); }
 int udb_ndx_begin_read(udb_ndx *d) { LOCKED_CALL(d, api_begin_read(&d->b)); }
 int udb_ndx_checkpoint(udb_ndx *d) { LOCKED_CALL(d, api_checkpoint(&d->b)); }
-int udb_ndx_backup(udb_ndx *d, const char *dst) { LOCKED_CALL(d, api_backup(&d->b, dst ? &dst : NULL)); }
+int udb_ndx_backup(udb_ndx *d, const char *dst)
+{
+    LOCKED_CALL(d, api_backup(&d->b, &d->pf, dst ? &dst : NULL, 1)); /* not a heap it took in */
+}
 
 int udb_ndx_check(udb_ndx *d, udb_problem_fn fn, void *arg, udb_check_report *rep)
 {

@@ -163,11 +163,13 @@ int pager_checkpoint(pager_group *g, int wait);
    first transaction. */
 int pager_journal_mode(const pager_group *g);
 
-/* Copy every file of the group, as the open transaction sees it, into the
-   new files dst[0..nfiles) (one per member, never overwritten:
-   UDB_EXISTS), synced unless UDB_SYNC_OFF. On failure the files it
-   created are removed. (pager_copy.c) */
-int pager_copy(pager_group *g, const char *const *dst);
+/* Copy the members files[0..n) of the group, as the open transaction sees
+   them, into the new files dst[0..n) (never overwritten: UDB_EXISTS),
+   synced unless UDB_SYNC_OFF. Only those: a group may hold a file its
+   handle does not own (an index file opened alone in WAL mode takes its
+   store's heap in). On failure the files it created are removed.
+   (pager_copy.c) */
+int pager_copy(pager_group *g, pager_file *const *files, const char *const *dst, int n);
 
 /* Statistics of a group. */
 typedef struct pager_stats {

@@ -35,16 +35,18 @@ static int copy_file(pager_group *g, pager_file *f, const char *path, int *made)
     return rc ? rc : rc2 < 0 ? pager_oserr(g, rc2, "cannot close", path) : 0;
 }
 
-int pager_copy(pager_group *g, const char *const *dst)
+int pager_copy(pager_group *g, pager_file *const *files, const char *const *dst, int n)
 {
     int made[PAGER_MAX_FILES] = {0}, rc = 0;
     if (g->state == PAGER_NONE)
         return udb_err_set(g->err, UDB_INVAL, "a copy needs a transaction");
-    for (int i = 0; i < g->nfiles && !rc; i++)
-        rc = copy_file(g, g->files[i], dst[i], &made[i]);
-    for (int i = 0; i < g->nfiles && !rc && g->sync != UDB_SYNC_OFF; i++)
+    if (n < 1 || n > g->nfiles)
+        return udb_err_set(g->err, UDB_INVAL, "a copy of %d files from a group of %d", n, g->nfiles);
+    for (int i = 0; i < n && !rc; i++)
+        rc = copy_file(g, files[i], dst[i], &made[i]);
+    for (int i = 0; i < n && !rc && g->sync != UDB_SYNC_OFF; i++)
         rc = pager_sync_dir(g, dst[i]);
-    for (int i = 0; i < g->nfiles && rc; i++) /* what this copy created goes again */
+    for (int i = 0; i < n && rc; i++) /* what this copy created goes again */
         if (made[i])
             g->os->unlink(g->os->ctx, dst[i]);
     return rc;

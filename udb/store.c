@@ -72,7 +72,6 @@ static int open_files(udb_store *s, const char *name, int mode)
         rc = pager_file_open(s->b.g, ndx, mode, &s->ndx_pf);
     if (!rc && !(rc = pager_file_open(s->b.g, dat, mode, &s->dat_pf)))
         pager_hold(s->dat_pf, s->place_index >= 0); /* placement rewrites what a commit appends */
-    if (!rc && getenv("HOLDNDX")) pager_hold(s->ndx_pf, 1);
     free(ndx);
     free(dat);
     return rc;
@@ -119,6 +118,29 @@ int store_guard(api_base *b, const char *path, const udb_options *opts)
                        "%s belongs to the record store %s: index- and heap-level writes would "
                        "break the store; change it through udb_store_* (or open the file with "
                        "UDB_RDONLY, or with UDB_RAW for raw access)", path, name);
+}
+
+int store_join_index(api_base *b, const char *path)
+{
+    size_t n = strlen(path);
+    const udb_os *os = pager_os(b->g);
+    pager_file *pf;
+    if (n <= 4 || strcmp(path + n - 4, ".dat"))
+        return 0;
+    char *ndx = malloc(n + 5);
+    if (!ndx)
+        return udb_err_set(&b->err, UDB_NOMEM, "out of memory");
+    snprintf(ndx, n + 5, "%.*s.ndx-wal", (int)(n - 4), path);
+    int fd, rc = 0, log = os->open(os->ctx, ndx, UDB_OS_READ, &fd) == 0;
+    if (log)
+        os->close(os->ctx, fd);
+    ndx[n] = 0; /* NAME.ndx */
+    /* the store's log: its heap may not even have its descriptor in the
+       file yet (a new store in WAL mode) */
+    if (log || store_owner(os, path, NULL, 0))
+        rc = pager_file_open(b->g, ndx, PAGER_OPEN, &pf);
+    free(ndx);
+    return rc == UDB_NOTFOUND ? 0 : rc; /* the heap of a store whose index is lost: alone */
 }
 
 int udb_store_owner(const char *path, const udb_options *opts, char *name, size_t namelen)
@@ -866,17 +888,18 @@ int udb_store_checkpoint(udb_store *s) { LOCKED_CALL(s, api_checkpoint(&s->b)); 
 
 int udb_store_backup(udb_store *s, const char *dst)
 {
-    char *path[PAGER_MAX_FILES] = {NULL};
+    char *path[2] = {NULL, NULL};
+    pager_file *files[2] = {s->ndx_pf, s->dat_pf};
     api_lock(&s->b);
     int rc = 0;
-    if (dst && s->ndx_pf && s->dat_pf) { /* the group's members in their order */
-        path[s->ndx_pf->idx] = store_path(dst, ".ndx");
-        path[s->dat_pf->idx] = store_path(dst, ".dat");
+    if (dst && s->ndx_pf && s->dat_pf) {
+        path[0] = store_path(dst, ".ndx");
+        path[1] = store_path(dst, ".dat");
         if (!path[0] || !path[1])
             rc = udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
     }
     if (!rc)
-        rc = api_backup(&s->b, dst ? (const char *const *)path : NULL);
+        rc = api_backup(&s->b, files, dst ? (const char *const *)path : NULL, 2);
     api_unlock(&s->b);
     free(path[0]);
     free(path[1]);
