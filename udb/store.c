@@ -135,9 +135,10 @@ int store_join_index(api_base *b, const char *path)
     if (log)
         os->close(os->ctx, fd);
     ndx[n] = 0; /* NAME.ndx */
-    /* the store's log: its heap may not even have its descriptor in the
-       file yet (a new store in WAL mode) */
-    if (log || store_owner(os, path, NULL, 0))
+    /* only then: in rollback mode a heap handle keeps its own journal
+       (NAME.dat-journal, which a crash may have left hot) and honours the
+       store's */
+    if (log)
         rc = pager_file_open(b->g, ndx, PAGER_OPEN, &pf);
     free(ndx);
     return rc == UDB_NOTFOUND ? 0 : rc; /* the heap of a store whose index is lost: alone */
