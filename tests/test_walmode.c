@@ -1111,6 +1111,75 @@ static void test_index_alone(void **state)
     check_clean(name, UDB_JOURNAL_ROLLBACK);
 }
 
+/* A crash at every point of the last close after the heap file shrank
+   below one page while another process kept it long (a checkpoint not
+   alone does not cut a file): the copied files open with their log, whose
+   identity check sees a first page cut to its size (old bytes past the
+   size, then cut off by the close). */
+static void copy_store(const char *from, const char *to);
+
+static void test_crash_closing_shrunk(void **state)
+{
+    (void)state;
+    char name[700], cname[700];
+    snprintf(cname, sizeof cname, "%s/copy2", dir);
+    mkdir(cname, 0755);
+    snprintf(name, sizeof name, "%s/tiny", dir);
+    snprintf(cname, sizeof cname, "%s/copy2/tiny", dir);
+    long crashes = 0;
+    for (long at = 1; at < 12; at++) {
+        udb_options o;
+        opts(&o, UDB_JOURNAL_WAL);
+        char p[800];
+        snprintf(p, sizeof p, "%s.ndx-wal", name); /* the last round's crash left it */
+        unlink(p);
+        udb_store_close(make_store(name, &o));
+        fault_os f;
+        fault_os_init(&f, FAULT_NONE, 0);
+        o.os = &f.os;
+        udb_store *w;
+        int go[2], ready[2];
+        assert_int_equal(pipe(go), 0);
+        assert_int_equal(pipe(ready), 0);
+        pid_t pid = fork();
+        if (pid == 0) { /* another process holds the store: the files stay as long as they are */
+            udb_options po;
+            udb_store *r;
+            char c = 0;
+            opts(&po, UDB_JOURNAL_WAL);
+            if (udb_store_open(name, &po, &r) || write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+                _exit(1);
+            _exit(udb_store_close(r) ? 2 : 0);
+        }
+        char c;
+        assert_int_equal(read(ready[0], &c, 1), 1);
+        assert_int_equal(udb_store_open(name, &o, &w), 0);
+        for (int32_t k = 1; k <= 40; k++)
+            put(w, k, k);
+        assert_int_equal(udb_store_checkpoint(w), 0); /* the heap's first page, full, on disk */
+        for (int32_t k = 2; k <= 40; k++)
+            assert_int_equal(udb_store_delete(w, 1, &k, 4, NULL), 0);
+        assert_int_equal(udb_store_compact(w), 0); /* the heap: a few hundred bytes */
+        assert_int_equal(udb_store_checkpoint(w), 0);
+        put(w, 1, 1); /* a new log, started after the checkpoint */
+        assert_int_equal(write(go[1], &c, 1), 1);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        close(go[0]), close(go[1]), close(ready[0]), close(ready[1]);
+        f.mode = FAULT_CRASH;
+        f.fail_at = f.calls + at;
+        udb_store_close(w); /* the last: copies, cuts the files, removes the log */
+        crashes += f.crashed;
+        copy_store(name, cname);
+        opts(&o, UDB_JOURNAL_WAL);
+        expect_all(cname, 1, &o);
+        assert_int_equal(get_once(cname, 2), -1);
+        check_clean(cname, UDB_JOURNAL_ROLLBACK);
+    }
+    assert_true(crashes > 3);
+}
+
 /* The files of a store in use in WAL mode, each opened alone read-only:
    the index file (it takes the heap into its group) and the heap file (the
    index file joins its group first) read through the store's log, and a
@@ -1261,6 +1330,7 @@ int main(void)
         cmocka_unit_test(test_index_alone),
         cmocka_unit_test(test_crash_recovering_shrunk),
         cmocka_unit_test(test_files_alone),
+        cmocka_unit_test(test_crash_closing_shrunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,9 +52,11 @@ int pw_try_lock(pager_group *g, int type, uint64_t byte)
 }
 
 /* ---- what the files are now --------------------------------------------------- */
-/* Member i as it is: name, size, inode, first page's crc; with keep (a
-   page of the log's size), the first page stays there for wal_belongs. */
-static int member_now(pager_group *g, int i, wal_member *m, uint8_t *keep)
+/* Member i as it is: name, size, inode, the crc of its first page up to
+   limit bytes (a file's logical size: bytes a shrinking commit left past
+   it do not count); with keep (a page of the log's size), the first page
+   stays there for wal_belongs. */
+static int member_now(pager_group *g, int i, wal_member *m, uint8_t *keep, uint64_t limit)
 {
     pager_file *f = g->files[i];
     int64_t mt;
@@ -73,7 +75,7 @@ static int member_now(pager_group *g, int i, wal_member *m, uint8_t *keep)
     memset(b, 0, ps);
     rc = g->os->pread(g->os->ctx, f->fd, b, ps, 0, &got);
     if (rc >= 0)
-        m->crc0 = wal_page0_crc(b, got, ps);
+        m->crc0 = wal_page0_crc(b, got < limit ? got : (size_t)limit, ps);
     if (keep)
         m->first = keep;
     else
@@ -372,7 +374,7 @@ static int open_log(pager_group *g, const char *path, wal_pos *start, int *unsyn
     if (!first)
         rc = udb_err_set(g->err, UDB_NOMEM, "out of memory");
     for (int i = 0; i < g->nfiles && !rc; i++)
-        rc = member_now(g, i, &now[i], first + ((size_t)i << g->files[0]->pshift));
+        rc = member_now(g, i, &now[i], first + ((size_t)i << g->files[0]->pshift), UINT64_MAX);
     if (!rc)
         rc = wal_belongs(&g->log, (unsigned)g->nfiles, now, start);
     free(first);
@@ -480,12 +482,12 @@ int pw_new_log(pager_group *g, uint64_t seq, const uint64_t *sizes, shm_view *v)
     wal_member m[WAL_MAX_FILES];
     wal_pos start;
     int rc = 0;
-    for (int i = 0; i < g->nfiles && !rc; i++)
-        rc = member_now(g, i, &m[i], NULL);
+    for (int i = 0; i < g->nfiles && !rc; i++) /* the logical sizes, not the files' on disk */
+        rc = member_now(g, i, &m[i], NULL, sizes ? sizes[i] : UINT64_MAX);
     if (rc)
         return rc;
     for (int i = 0; sizes && i < g->nfiles; i++)
-        m[i].size = sizes[i]; /* the logical sizes, not the files' on disk */
+        m[i].size = sizes[i];
     if (g->log.fd >= 0 && !g->readonly) { /* reused in place: its blocks are there, a sync
                                                  writes data only */
         if ((rc = wal_reset(&g->log, m, new_salt(g), seq, &start)))
