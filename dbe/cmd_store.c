@@ -97,9 +97,7 @@ static int create_store(const char *name, const dbe_opts *o, const udb_store_def
     opts.sync = o->sync;
     opts.journal = o->journal;
     int rc = udb_store_create(name, &opts, def, &s);
-    int ex = rc ? dbe_fail(EX_USAGE, "create-store: %s%s", udb_store_errmsg(s),
-                           rc == UDB_EXISTS ? "; dbe never overwrites a file" : "")
-                : EX_OK;
+    int ex = rc ? dbe_fail(EX_USAGE, "create-store: %s", udb_store_errmsg(s)) : EX_OK;
     rc = udb_store_close(s);
     if (rc && ex == EX_OK)
         ex = dbe_fail(EX_USAGE, "create-store: closing %s failed (%s)", name, udb_strerror(rc));

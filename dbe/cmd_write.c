@@ -124,10 +124,8 @@ int dbe_create_file(const char *path, const dbe_opts *o, int layout, const udb_i
     opts.flags = dbe_raw ? UDB_RAW : 0;
     int rc = udb_ndx_create(path, &opts, n, &d);
     if (rc) {
-        if (rc == UDB_EXISTS)
-            dbe_fail(EX_USAGE, "create: %s exists; dbe never overwrites a file", path);
-        else
-            dbe_fail(EX_USAGE, "create: %s", udb_ndx_errmsg(d));
+        dbe_fail(EX_USAGE, "create: %s", udb_ndx_errmsg(d)); /* UDB_EXISTS: a file, or an
+                                                                  earlier one's journal */
         udb_ndx_close(d);
         return EX_USAGE;
     }

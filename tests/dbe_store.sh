@@ -298,6 +298,21 @@ else
     clean $T/hs
     expect 0 $DBE scan $T/hs
     same "the store as it was" "$T/out" '7\tkept\n'
+    # a hot journal left by an earlier store of the same name, its files
+    # gone: a new store does not take it (a create played it onto the new
+    # files and crashed, SIGSEGV)
+    $DBE create-store $T/hn --index long_int:4 >/dev/null
+    $H store $T/hn && ok "hot journal of hn made" || bad "dbe_hot store hn"
+    rm $T/hn.ndx $T/hn.dat
+    cksum <$T/hn.ndx-journal >"$T/j1"
+    for c in "create-store $T/hn --index long_int:4" "create $T/hn.ndx --index long_int:4"; do
+        expect 2 $DBE $c
+        err_has "hot journal $T/hn.ndx-journal beside the new file was left by an earlier file"
+        [ ! -e $T/hn.ndx ] && [ ! -e $T/hn.dat ] && ok "no file left" || bad "files left: $(ls $T/hn.*)"
+    done
+    cksum <$T/hn.ndx-journal | cmp -s - "$T/j1" && ok "the journal is untouched" || bad "the journal changed"
+    mv $T/hn.ndx-journal $T/hn.old-journal
+    expect 0 $DBE create-store $T/hn --index long_int:4
 fi
 expect 0 $DBE recover $S
 same "recover: no journal" "$T/out" "$S: no hot journal\n"

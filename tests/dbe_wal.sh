@@ -86,6 +86,16 @@ else
     cksum $T/o.ndx $T/o.dat >"$T/sum2"
     cmp -s "$T/sum1" "$T/sum2" && ok "the other store is unchanged" || bad "the other store changed"
     [ -e "$T/o.ndx-wal" ] && ok "the foreign log is left alone" || bad "foreign log removed"
+    # a log left by an earlier store of the same name, its files gone: a new
+    # store does not take it
+    $DBE create-store $T/g --index long_int:4:unique >/dev/null
+    $H walcrash $T/g 10 && ok "a crash of g" || bad "dbe_hot walcrash g"
+    rm $T/g.ndx $T/g.dat
+    expect 2 $DBE create-store $T/g --index long_int:4
+    err_has "write-ahead log $T/g.ndx-wal beside the new file was left by an earlier file"
+    [ ! -e $T/g.ndx ] && [ ! -e $T/g.dat ] && [ -e $T/g.ndx-wal ] && ok "nothing made, the log left" || bad "after the refused create: $(ls $T/g.*)"
+    rm -f $T/g.ndx-wal $T/g.ndx-shm
+    expect 0 $DBE create-store $T/g --index long_int:4
     expect 0 $DBE recover $T/f
     gone $T/f
     expect 0 $DBE get $T/f 110

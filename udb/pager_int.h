@@ -42,7 +42,8 @@ struct pager_group {
     int poisoned;           /* an operation failed half-way: rollback only */
     int spilled;            /* pages of this transaction are in the files */
     int size_changed;
-    int created;
+    int created;            /* a member was created and no transaction began yet:
+                               a journal or log beside it is an earlier file's */
     int long_locks;         /* UDB_EXCLUSIVE locks taken */
     int checked;            /* journals and sizes checked at least once */
     pager_stats stats;

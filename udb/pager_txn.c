@@ -244,6 +244,13 @@ static int check_files(pager_group *g, int *changed)
     int rc = journal_peek(g, &hot, &jc, &xhot, &xjc);
     if (rc)
         return rc;
+    if ((hot || xhot) && g->created)
+        return udb_err_set(g->err, UDB_EXISTS,
+                           "%s: the hot journal %s beside the new file was left by an earlier "
+                           "file of that name and is not played onto a new one; move it away and "
+                           "create again",
+                           g->files[0]->path, hot ? g->jpath : g->xjpath);
+    g->created = 0;
     if (hot || xhot) {
         if ((rc = recover_now(g, hot, xhot)) || (rc = journal_peek(g, &hot, &jc, &xhot, &xjc)))
             return rc;

@@ -663,6 +663,14 @@ int wal_attach(pager_group *g)
     int rc = paths(g);
     if (rc)
         return rc;
+    const char *log = exists(g, g->wal_path) ? g->wal_path
+                      : g->xwal_path && exists(g, g->xwal_path) ? g->xwal_path : NULL;
+    if (g->created && log)
+        return udb_err_set(g->err, UDB_EXISTS,
+                           "%s: the write-ahead log %s beside the new file was left by an earlier "
+                           "file of that name and is not applied to a new one; move it away and "
+                           "create again",
+                           g->files[0]->path, log);
     int want = g->journal;
     if (want == UDB_JOURNAL_DEFAULT) /* the mode of the handles open now or of a log a crash
                                         left, else the rollback journal */
