@@ -135,13 +135,15 @@ int store_join_index(api_base *b, const char *path)
     if (log)
         os->close(os->ctx, fd);
     ndx[n] = 0; /* NAME.ndx */
-    /* only then: in rollback mode a heap handle keeps its own journal
-       (NAME.dat-journal, which a crash may have left hot) and honours the
-       store's */
-    if (log)
+    /* only with the log: in rollback mode a heap handle keeps its own
+       journal (NAME.dat-journal, which a crash may have left hot) and
+       honours the store's. A store whose index is lost: the heap alone. */
+    if (log && os->open(os->ctx, ndx, UDB_OS_READ, &fd) == 0) {
+        os->close(os->ctx, fd);
         rc = pager_file_open(b->g, ndx, PAGER_OPEN, &pf);
+    }
     free(ndx);
-    return rc == UDB_NOTFOUND ? 0 : rc; /* the heap of a store whose index is lost: alone */
+    return rc;
 }
 
 int udb_store_owner(const char *path, const udb_options *opts, char *name, size_t namelen)
