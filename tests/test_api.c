@@ -7,12 +7,14 @@
  * current record after a delete; a cursor's new data position; a cursor
  * change refused for its key ends its write (the next change commits);
  * check reports are safe to free; each code's name and sentence; a lookup
- * that finds nothing names the key and the index in the message.
+ * that finds nothing names the key and the index in the message; a file
+ * larger than memory and swap opens writable.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "faultos.h"
 #include "testutil.h"
 
@@ -396,6 +398,62 @@ static void test_notfound_store(void **state)
     udb_store_close(s);
 }
 
+/* A file larger than the machine's memory and swap (sparse here) opens
+   writable and takes a commit: the private writable mapping of the file
+   is no commit charge (MAP_NORESERVE). Before, the kernel's overcommit
+   heuristic refused the map ("cannot map: Cannot allocate memory"), so a
+   store bigger than RAM + swap could only be read. Skipped where the
+   kernel accounts strictly (overcommit_memory 2 ignores MAP_NORESERVE) or
+   the file system holds no such sparse file, and under valgrind. */
+static void test_file_larger_than_memory(void **state)
+{
+    (void)state;
+    if (getenv("VALGRIND")) { /* it caps the address space below the file's reservation */
+        fprintf(stderr, "skipped under valgrind\n");
+        return;
+    }
+    FILE *oc = fopen("/proc/sys/vm/overcommit_memory", "r");
+    int mode = -1;
+    if (!oc || fscanf(oc, "%d", &mode) != 1 || mode != 0) {
+        fprintf(stderr, "skipped: overcommit_memory is %d, not the heuristic 0\n", mode);
+        if (oc)
+            fclose(oc);
+        return;
+    }
+    fclose(oc);
+    unsigned long long mem = 0, swap = 0, v;
+    char line[200];
+    FILE *mi = fopen("/proc/meminfo", "r");
+    while (mi && fgets(line, sizeof line, mi)) {
+        if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
+            mem = v * 1024;
+        if (sscanf(line, "SwapTotal: %llu kB", &v) == 1)
+            swap = v * 1024;
+    }
+    if (mi)
+        fclose(mi);
+    assert_true(mem > 0);
+    udb_ndx *d = new_ndx("huge.ndx", NULL);
+    for (int32_t k = 0; k < 50; k++)
+        assert_int_equal(udb_ndx_append(d, 1, &k, 4, k), 0);
+    assert_int_equal(udb_ndx_close(d), 0);
+    const char *p = path_in(dir, "huge.ndx");
+    if (truncate(p, (off_t)(2 * (mem + swap)))) {
+        fprintf(stderr, "skipped: no sparse file of %llu bytes here\n", 2 * (mem + swap));
+        return;
+    }
+    if (udb_ndx_open(p, NULL, &d))
+        fail_msg("open %s (%llu bytes) writable: %s", p, 2 * (mem + swap), udb_ndx_errmsg(d));
+    int32_t k = 77;
+    if (udb_ndx_append(d, 1, &k, 4, 770))
+        fail_msg("append: %s", udb_ndx_errmsg(d));
+    int64_t pos;
+    assert_int_equal(udb_ndx_find(d, 1, &k, 4, &pos), 0);
+    assert_int_equal(pos, 770);
+    assert_int_equal(udb_ndx_close(d), 0);
+    unlink(p);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -424,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_error_texts),
         cmocka_unit_test(test_notfound_ndx),
         cmocka_unit_test(test_notfound_store),
+        cmocka_unit_test(test_file_larger_than_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
