@@ -219,7 +219,12 @@ test-bin: $(BUILD)/tests/fuzz/mkseed
 $(BUILD)/tests/fuzz/mkseed: $(BUILD)/tests/fuzz/mkseed.o $(BUILD)/tests/fuzz/fz.o $(BUILD)/tests/fuzz/memfs.o $(LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
--include $(BUILD)/tests/fuzz/mkseed.d $(BUILD)/tests/fuzz/fz.d $(BUILD)/tests/fuzz/memfs.d
+# fixsum: checksums recomputed over damaged files (tests/dbe_hostile.sh)
+test-bin: $(BUILD)/tests/fuzz/fixsum
+$(BUILD)/tests/fuzz/fixsum: $(BUILD)/tests/fuzz/fixsum.o $(BUILD)/tests/fuzz/fz.o $(BUILD)/tests/fuzz/memfs.o $(LIB)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+-include $(BUILD)/tests/fuzz/mkseed.d $(BUILD)/tests/fuzz/fz.d $(BUILD)/tests/fuzz/memfs.d $(BUILD)/tests/fuzz/fixsum.d
 
 fuzz-seeds: $(BUILD)/tests/fuzz/mkseed
 	rm -rf tests/fuzz/corpus

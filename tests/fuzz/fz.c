@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include "crc32.h"
+#include "endian.h"
 #include "fz.h"
 
 static memfs *fs;
@@ -663,4 +665,28 @@ static int make_ndx(memfs *m, int layout, unsigned n)
 int fz_make(memfs *m, int layout, int kind, unsigned n)
 {
     return kind == 2 ? make_ndx(m, layout, n) : make_store(m, layout, kind, n);
+}
+
+/* The documented format: batches at page boundaries after the header page;
+   a batch is 128 + 32 n + D bytes (D at 56), padded to whole pages. */
+void fz_fix_log(uint8_t *b, size_t n)
+{
+    if (n < 16)
+        return;
+    uint32_t ps = ld32(b + 12);
+    if (ps < 1024 || ps > 65536 || (ps & (ps - 1)) || n < ps)
+        return;
+    st32(b + ps - 4, udb_crc32(0, b, ps - 4));
+    uint32_t chain = ld32(b + ps - 4);
+    for (size_t off = ps; n - off >= ps;) {
+        uint8_t *h = b + off;
+        uint64_t len = 128 + 32 * (uint64_t)ld32(h + 28) + ld32(h + 56);
+        uint64_t total = (len + ps - 1) / ps * ps;
+        if (ld32(h + 28) > 4096 || total > n - off)
+            return;
+        st32(h + 48, chain);
+        chain = udb_crc32(udb_crc32(0, h, 52), h + 56, (size_t)total - 56);
+        st32(h + 52, chain);
+        off += (size_t)total;
+    }
 }

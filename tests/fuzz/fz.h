@@ -105,6 +105,8 @@ unsigned fz_ndx_keys(udb_ndx *d, unsigned ix, uint8_t *keys, unsigned max, size_
 void fz_fix_files(uint8_t *ndx, size_t nn, uint8_t *dat, size_t dn, int layout);
 /* a journal: the header's crc32 and every record's that carries the magic */
 void fz_fix_journal(uint8_t *j, size_t n);
+/* a write-ahead log: the header's crc32 and every batch's chain value */
+void fz_fix_log(uint8_t *b, size_t n);
 /* The largest growth batch (create_nodes or create_leaves blocks, as the
    library caps it) an index info of the file asks for, in bytes, read as
    either layout: a file that asks for megabytes makes every write slow. */
