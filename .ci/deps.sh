@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what udb needs on a Debian/Ubuntu machine, if missing.
 #   .ci/deps.sh build   zlib, cmocka and libedit headers (make, make check;
-#                       without libedit dbe's session has no line editing)
+#                       without libedit dbe's session has no line editing),
+#                       python3 (make check's dbe tests)
 #   .ci/deps.sh bench   SQLite, Berkeley DB and LMDB headers (make bench)
 #   .ci/deps.sh tools   valgrind, clang (sanitizer and fuzz runs), graphviz
 #                       (tests/dbe_inspect.sh draws dbe dot's output) and
@@ -26,6 +27,7 @@ build)
     printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <cmocka.h>\n' |
         ${CC:-cc} -E -x c - >/dev/null 2>&1 || want libcmocka-dev "cmocka.h, for the unit tests (tests/test_*.c)"
     have_hdr histedit.h || want libedit-dev "histedit.h, for line editing in dbe's session (optional)"
+    have_cmd python3 || want python3 "the dbe tests read JSON output and damage files with it (make check)"
     ;;
 bench)
     have_hdr sqlite3.h || want libsqlite3-dev "sqlite3.h: the benchmark runs SQLite beside udb"
