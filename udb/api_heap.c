@@ -40,7 +40,7 @@ int udb_heap_open(const char *path, const udb_options *opts, udb_heap **out)
     if (!h->b.g)
         return h->b.err.code;
     int began, rc;
-    if ((rc = store_guard(&h->b, path, opts)) || (rc = store_join_index(&h->b, path)) ||
+    if ((rc = store_guard(&h->b, path, opts)) || (rc = pager_join_store_log(h->b.g, path)) ||
         (rc = pager_file_open(h->b.g, path, PAGER_OPEN, &h->pf)) ||
         (rc = api_read_begin(&h->b, &began)))
         return rc;

@@ -58,11 +58,6 @@ int api_rollback(api_base *b);
    nothing) unless opts asks for UDB_RDONLY or UDB_RAW; 0 otherwise. In
    store.c, which knows what a store is. */
 int store_guard(api_base *b, const char *path, const udb_options *opts);
-/* NAME.dat opened as a heap (or index) file while NAME.ndx-wal exists (a
-   store in WAL mode, or a log a crash left): NAME.ndx opens into the group
-   first (its first member), so the handle shares the store's locks and
-   log and reads what the store committed. 0 also when there is no log. */
-int store_join_index(api_base *b, const char *path);
 
 /* Detect what the file at pf is (kind LAY_FILE_*), honouring a forced layout. */
 int api_detect(api_base *b, pager_file *pf, int want_kind, int want_layout, int *layout);

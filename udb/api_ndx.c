@@ -60,7 +60,7 @@ int udb_ndx_open(const char *path, const udb_options *opts, udb_ndx **out)
     if (!d->b.g)
         return d->b.err.code;
     int began, layout, rc = store_guard(&d->b, path, opts);
-    if (rc || (rc = store_join_index(&d->b, path)) || /* a store's NAME.dat: not an index
+    if (rc || (rc = pager_join_store_log(d->b.g, path)) || /* a store's NAME.dat: not an index
                                                           file, whatever mode the store is in */
         (rc = pager_file_open(d->b.g, path, PAGER_OPEN, &d->pf)) ||
         (rc = api_read_begin(&d->b, &began)))

@@ -65,6 +65,14 @@ int pager_group_open(const udb_options *opts, udb_err *err, pager_group **out);
 /* Rolls back an open transaction, unmaps and closes every file. */
 void pager_group_close(pager_group *g);
 int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out);
+/* Before path opens into an empty group: when path is NAME.dat and the
+   write-ahead log NAME.ndx-wal of a record store exists (the store in WAL
+   mode, or a log a crash left), NAME.ndx (if it exists) opens first, as
+   member 0, so that the handle shares the store's locks and log and reads
+   what the store committed. Otherwise nothing: in rollback mode a heap
+   handle keeps its own journal (NAME.dat-journal) and honours the
+   store's. (pager_wal.c) */
+int pager_join_store_log(pager_group *g, const char *path);
 int pager_readonly(const pager_group *g);
 int pager_state(const pager_group *g);
 const udb_os *pager_os(const pager_group *g);

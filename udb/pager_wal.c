@@ -642,6 +642,20 @@ static int join_heap(pager_group *g)
     return rc;
 }
 
+int pager_join_store_log(pager_group *g, const char *path)
+{
+    size_t n = strlen(path);
+    pager_file *f;
+    if (g->nfiles || n <= 4 || strcmp(path + n - 4, ".dat"))
+        return 0;
+    char *log = pager_path_cat(path, n - 4, ".ndx-wal"), *ndx = pager_path_cat(path, n - 4, ".ndx");
+    int rc = !log || !ndx ? udb_err_set(g->err, UDB_NOMEM, "out of memory")
+             : exists(g, log) && exists(g, ndx) ? pager_file_open(g, ndx, PAGER_OPEN, &f) : 0;
+    free(log);
+    free(ndx);
+    return rc;
+}
+
 int wal_recover(pager_group *g, int *found)
 {
     int rc = paths(g);

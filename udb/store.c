@@ -120,32 +120,6 @@ int store_guard(api_base *b, const char *path, const udb_options *opts)
                        "UDB_RDONLY, or with UDB_RAW for raw access)", path, name);
 }
 
-int store_join_index(api_base *b, const char *path)
-{
-    size_t n = strlen(path);
-    const udb_os *os = pager_os(b->g);
-    pager_file *pf;
-    if (n <= 4 || strcmp(path + n - 4, ".dat"))
-        return 0;
-    char *ndx = malloc(n + 5);
-    if (!ndx)
-        return udb_err_set(&b->err, UDB_NOMEM, "out of memory");
-    snprintf(ndx, n + 5, "%.*s.ndx-wal", (int)(n - 4), path);
-    int fd, rc = 0, log = os->open(os->ctx, ndx, UDB_OS_READ, &fd) == 0;
-    if (log)
-        os->close(os->ctx, fd);
-    ndx[n] = 0; /* NAME.ndx */
-    /* only with the log: in rollback mode a heap handle keeps its own
-       journal (NAME.dat-journal, which a crash may have left hot) and
-       honours the store's. A store whose index is lost: the heap alone. */
-    if (log && os->open(os->ctx, ndx, UDB_OS_READ, &fd) == 0) {
-        os->close(os->ctx, fd);
-        rc = pager_file_open(b->g, ndx, PAGER_OPEN, &pf);
-    }
-    free(ndx);
-    return rc;
-}
-
 int udb_store_owner(const char *path, const udb_options *opts, char *name, size_t namelen)
 {
     if (!path)

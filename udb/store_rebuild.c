@@ -592,7 +592,7 @@ int udb_store_about_get(const char *name, const udb_options *opts, udb_store_abo
     int began = 0, rc = s->b.g ? 0 : s->b.err.code;
     if (!rc && !dat)
         rc = udb_err_set(&s->b.err, name ? UDB_NOMEM : UDB_INVAL, name ? "out of memory" : "NULL name");
-    if (!rc && !(rc = store_join_index(&s->b, dat)) && /* the store's log, when there is one */
+    if (!rc && !(rc = pager_join_store_log(s->b.g, dat)) && /* the store's log, when there is one */
         !(rc = pager_file_open(s->b.g, dat, PAGER_OPEN, &s->dat_pf)) &&
         !(rc = api_read_begin(&s->b, &began))) {
         if (!(rc = api_detect(&s->b, s->dat_pf, LAY_FILE_HEAP, o.layout, &s->layout)) &&
