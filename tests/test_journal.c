@@ -548,6 +548,85 @@ static void test_store_heap_alone(void **state)
     image_free(&fresh);
 }
 
+/* ---- a store's heap written alone (raw) and left with a hot journal ------------------------------ */
+static int raw_heap_txn(const char *name, const udb_options *o)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s.dat", name);
+    udb_options ro = *o;
+    ro.flags |= UDB_RAW;
+    ro.dirty_limit = 4096; /* spills: the heap is written before the commit */
+    udb_heap *h;
+    uint8_t junk[3000];
+    memset(junk, 0x5a, sizeof junk);
+    int rc = udb_heap_open(p, &ro, &h);
+    if (!rc)
+        rc = udb_heap_begin(h);
+    for (int64_t at = 4096; !rc && at < 24000; at += (int64_t)sizeof junk)
+        rc = udb_heap_write(h, at, junk, sizeof junk);
+    if (!rc)
+        rc = udb_heap_commit(h);
+    udb_heap_close(h);
+    return rc;
+}
+
+/* Regression: a store's handles (and udb_journal_hot / udb_recover of its
+   index file) did not look at NAME.dat-journal, the journal of a raw heap
+   writer: after such a writer crashed, the store read the half-written
+   heap (its check failed) and its writes went on over it, to be undone by
+   the next heap open that played the journal back. */
+static void test_store_raw_heap_hot(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "rh");
+    fileset fs = {3, {{0}}};
+    snprintf(fs.path[0], sizeof fs.path[0], "%s.dat", name);
+    snprintf(fs.path[1], sizeof fs.path[1], "%s.ndx", name);
+    snprintf(fs.path[2], sizeof fs.path[2], "%s.dat-journal", name);
+    store_base(name);
+    image old = {{0}, {0}}, hot = {{0}, {0}}, fresh = {{0}, {0}};
+    snap(&fs, &old);
+    make_hot(name, &fs, 2, 0, raw_heap_txn, &old, &hot, &fresh); /* NAME.dat half written */
+    put_back(&fs, &hot);
+    assert_int_equal(hot_of(fs.path[1]), 1); /* seen through the index file */
+
+    udb_options ro, wal;
+    udb_options_init(&ro);
+    ro.flags = UDB_RDONLY;
+    udb_options_init(&wal);
+    wal.journal = UDB_JOURNAL_WAL;
+    udb_store *s;
+    assert_int_equal(udb_store_open(name, &ro, &s), UDB_RECOVER);
+    udb_store_close(s);
+    assert_files(&fs, &hot, 3, "after a read-only store open");
+
+    for (int mode = 0; mode < 3; mode++) { /* a store open, in either mode; udb_recover */
+        put_back(&fs, &hot);
+        if (mode < 2) {
+            assert_int_equal(udb_store_open(name, mode ? &wal : NULL, &s), 0);
+            if (udb_store_check(s, NULL, NULL, NULL))
+                fail_msg("mode %d: the store reads the half-written heap: %s", mode, udb_store_errmsg(s));
+            int32_t id = 7;
+            udb_val v = {0};
+            assert_int_equal(udb_store_get(s, 1, &id, 4, &v), 0);
+            assert_int_equal(v.len, 17);
+            udb_val_free(&v);
+            assert_int_equal(udb_store_close(s), 0);
+        } else {
+            int found = -1;
+            char m[300];
+            assert_int_equal(udb_recover(fs.path[1], NULL, &found, m, sizeof m), 0);
+            assert_int_equal(found, 1);
+        }
+        assert_files(&fs, &old, 2, mode == 2 ? "after udb_recover of the index file" : "after a store open");
+        assert_int_equal(hot_of(fs.path[0]), 0);
+        assert_int_equal(hot_of(fs.path[1]), 0);
+    }
+    image_free(&old);
+    image_free(&hot);
+    image_free(&fresh);
+}
+
 /* ---- regressions ----------------------------------------------------------------------------------------- */
 /* Regression (udb/pager_txn.c, pager_rollback): the journal's write offset
    was not reset by a rollback (only by journal_finish at commit). After rolling back a transaction whose
@@ -1263,6 +1342,7 @@ int main(void)
         cmocka_unit_test(test_foreign_journal),
         cmocka_unit_test(test_torn_header),
         cmocka_unit_test(test_store_heap_alone),
+        cmocka_unit_test(test_store_raw_heap_hot),
         cmocka_unit_test(test_rollbacks_after_spills),
         cmocka_unit_test(test_crash_after_spilled_rollback),
         cmocka_unit_test(test_check_report_on_refusal),

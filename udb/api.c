@@ -276,6 +276,8 @@ static int journal_call(const char *path, const udb_options *opts, int recover, 
     *out = 0;
     if (!rc)
         rc = pager_file_open(b.g, path, PAGER_OPEN, &pf);
+    if (!rc)
+        rc = pager_join_heap_journal(b.g);
     if (!rc && recover)
         rc = pager_recover(b.g, out);
     else if (!rc)

@@ -51,25 +51,45 @@ typedef struct jhdr {
     char name[PAGER_MAX_FILES][NAME_MAX_LEN + 1];
 } jhdr;
 
-int journal_attach(pager_group *g, const char *path0)
+/* X.ndx-journal for the heap X.dat alone (a store's transactions cover
+   it), X.dat-journal for the store X (a raw heap writer's, UDB_RAW). */
+static int attach_other(pager_group *g, const char *path, size_t n, const char *ext, unsigned need,
+                        int member)
 {
-    size_t n = strlen(path0);
-    g->jpath = pager_path_cat(path0, n, JSUFFIX);
+    char *other = pager_path_cat(path, n - 4, ext);
+    if (!other)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    g->xjpath = pager_path_cat(other, strlen(other), JSUFFIX);
+    free(other);
+    if (!g->xjpath)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    g->xjneed = need;
+    g->xjmember = member;
+    return 0;
+}
+
+static int ends_with(const char *s, size_t n, const char *ext)
+{
+    return n > 4 && !strcmp(s + n - 4, ext);
+}
+
+int journal_attach(pager_group *g, const char *path, int idx)
+{
+    size_t n = strlen(path);
+    if (idx == 1) { /* X.dat joining X.ndx: a store (its own journal covers both) */
+        const char *p0 = g->files[0]->path;
+        size_t n0 = strlen(p0);
+        if (g->xjpath || !ends_with(path, n, ".dat") || !ends_with(p0, n0, ".ndx") || n0 != n ||
+            memcmp(p0, path, n - 4))
+            return 0;
+        return attach_other(g, path, n, ".dat", 1, 1);
+    }
+    g->jpath = pager_path_cat(path, n, JSUFFIX);
     if (!g->jpath)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    if (strlen(pager_base_name(path0)) > NAME_MAX_LEN)
-        return udb_err_set(g->err, UDB_INVAL, "file name too long: %s", path0);
-    /* a heap file X.dat may belong to the store X, whose journal is X.ndx-journal */
-    if (n > 4 && !strcmp(path0 + n - 4, ".dat")) {
-        char *ndx = pager_path_cat(path0, n - 4, ".ndx");
-        if (!ndx)
-            return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-        g->xjpath = pager_path_cat(ndx, strlen(ndx), JSUFFIX);
-        free(ndx);
-        if (!g->xjpath)
-            return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    }
-    return 0;
+    if (strlen(pager_base_name(path)) > NAME_MAX_LEN)
+        return udb_err_set(g->err, UDB_INVAL, "file name too long: %s", path);
+    return ends_with(path, n, ".dat") ? attach_other(g, path, n, ".ndx", 2, 0) : 0;
 }
 
 void journal_close(pager_group *g)
@@ -288,7 +308,7 @@ int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_
         if ((rc = read_state(g, g->jfd, &h, hot)) < 0)
             return pager_oserr(g, rc, "cannot read journal", g->jpath);
         *counter = h.counter;
-        if (*hot && pager_writer_alive(g))
+        if (*hot && pager_writer_alive(g, 0))
             *hot = 0; /* a live writer's commit: the files are as committed until it takes them */
         if (*hot && (rc = peek_check(g, g->jfd, g->jpath, &h, 1)))
             return rc;
@@ -305,11 +325,11 @@ int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_
             rc = pager_oserr(g, rc, "cannot read journal", g->xjpath);
         } else {
             *xcounter = h.counter;
-            if (xh && pager_writer_alive(g))
+            if (xh && pager_writer_alive(g, g->xjmember))
                 xh = 0;
-            *xhot = xh && h.nfiles == 2; /* checked next: its file 1 is this heap file */
+            *xhot = xh && h.nfiles == g->xjneed; /* checked next: it names the member */
             if (xh)
-                rc = peek_check(g, fd, g->xjpath, &h, 2);
+                rc = peek_check(g, fd, g->xjpath, &h, g->xjneed);
         }
         g->os->close(g->os->ctx, fd);
         return rc;

@@ -8,7 +8,9 @@
 
 #include "pager_int.h"
 
-int journal_attach(pager_group *g, const char *path0);
+/* The journals of member idx, just opened at path: the group's own for
+   member 0; the other journal that may cover the group (xjpath). */
+int journal_attach(pager_group *g, const char *path, int idx);
 void journal_close(pager_group *g);
 /* Queue the current image of page pg of f (before its first change). */
 int journal_add(pager_group *g, pager_file *f, uint64_t pg);
@@ -23,8 +25,8 @@ void journal_reset(pager_group *g);
    after its journal was made hot: mark it clean again (not synced: played
    back after a crash it would restore the pages the files still hold). */
 int journal_cancel(pager_group *g);
-/* Read the state of the group's journal (hot?) and of the store journal
-   that may cover member 0; counters for change detection. A hot journal's
+/* Read the state of the group's journal (hot?) and of the other journal
+   that may cover a member (xjpath); counters for change detection. A hot journal's
    header is checked (UDB_CORRUPT / UDB_RECOVER when refused); a read-only
    group, which cannot play it back, checks all of it. */
 int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_t *xcounter);

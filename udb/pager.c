@@ -250,6 +250,30 @@ char *pager_path_cat(const char *a, size_t alen, const char *b)
     return s;
 }
 
+int pager_exists(pager_group *g, const char *path)
+{
+    int fd;
+    if (g->os->open(g->os->ctx, path, UDB_OS_READ, &fd) != 0)
+        return 0;
+    g->os->close(g->os->ctx, fd);
+    return 1;
+}
+
+int pager_join_heap_journal(pager_group *g)
+{
+    const char *p = g->nfiles == 1 ? g->files[0]->path : "";
+    size_t n = strlen(p);
+    pager_file *f;
+    if (n <= 4 || strcmp(p + n - 4, ".ndx"))
+        return 0;
+    char *dat = pager_path_cat(p, n - 4, ".dat"), *j = pager_path_cat(p, n - 4, ".dat-journal");
+    int rc = !dat || !j ? udb_err_set(g->err, UDB_NOMEM, "out of memory")
+             : pager_exists(g, j) ? pager_file_open(g, dat, PAGER_OPEN, &f) : 0;
+    free(dat);
+    free(j);
+    return rc;
+}
+
 /* Make the directory entry of path durable (best effort: some systems
    refuse to sync a directory). */
 int pager_sync_dir(pager_group *g, const char *path)
@@ -390,7 +414,7 @@ int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out
     f->dirty_lo = f->kept_lo = UINT64_MAX;
     if (mode == PAGER_CREATE)
         g->created = 1;
-    if (f->idx == 0 && (rc = journal_attach(g, path)) != 0) {
+    if (f->idx <= 1 && (rc = journal_attach(g, path, f->idx)) != 0) {
         g->files[--g->nfiles] = NULL;
         file_free(f);
         return rc;

@@ -73,6 +73,11 @@ int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out
    handle keeps its own journal (NAME.dat-journal) and honours the
    store's. (pager_wal.c) */
 int pager_join_store_log(pager_group *g, const char *path);
+/* X.ndx opened alone for udb_journal_hot / udb_recover: X.dat joins as
+   member 1 when its own journal X.dat-journal (a raw heap writer's)
+   exists, so that a store's interrupted heap write is seen and rolled
+   back through its index file, as the store's own open does. (pager.c) */
+int pager_join_heap_journal(pager_group *g);
 int pager_readonly(const pager_group *g);
 int pager_state(const pager_group *g);
 const udb_os *pager_os(const pager_group *g);

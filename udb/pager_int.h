@@ -49,7 +49,11 @@ struct pager_group {
     pager_stats stats;
     /* journal (journal.c) */
     char *jpath;            /* this group's journal */
-    char *xjpath;           /* a store's journal that may cover member 0 */
+    char *xjpath;           /* the other journal that may cover a member: a
+                               heap X.dat's store journal X.ndx-journal, or a
+                               store's heap journal X.dat-journal (raw writes) */
+    unsigned xjneed;        /* files it names when it covers this group */
+    int xjmember;           /* the member whose writer lock proves it live */
     int jfd;
     int jdir_synced;
     uint64_t jcounter, xjcounter; /* commit counters last seen */
@@ -117,7 +121,7 @@ int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what);
 void pager_unlock_all(pager_group *g);
 /* Rollback journal: does another handle hold RESERVED (a live writer,
    whose hot journal is its own commit in progress, not a crash)? */
-int pager_writer_alive(pager_group *g);
+int pager_writer_alive(pager_group *g, int member);
 /* Follow the on-disk size after another handle changed it. */
 int pager_follow(pager_file *f, uint64_t newsize);
 /* Wait for the write-behind job in flight and let the mapping show the file
@@ -137,6 +141,8 @@ int pager_sync_dir(pager_group *g, const char *path);
    followed by b (NULL when out of memory). */
 const char *pager_base_name(const char *p);
 char *pager_path_cat(const char *a, size_t alen, const char *b);
+/* Does path exist (opens for reading)? */
+int pager_exists(pager_group *g, const char *path);
 /* Roll back a hot rollback journal now (no transaction is open). */
 int pager_journal_recover(pager_group *g);
 

@@ -114,9 +114,9 @@ static int reserve(pager_group *g, pager_file *f)
     return rc;
 }
 
-int pager_writer_alive(pager_group *g)
+int pager_writer_alive(pager_group *g, int member)
 {
-    pager_file *f = g->files[0];
+    pager_file *f = g->files[member];
     if (f->locks & LK_RESERVED)
         return 0; /* this handle is the writer: a hot journal is a crashed one's */
     int rc = g->os->lock(g->os->ctx, f->fd, 1, LOCK_RESERVED, 1); /* shared: read-only too */

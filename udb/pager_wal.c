@@ -37,15 +37,6 @@ int pw_sync_log(pager_group *g)
     return rc < 0 ? pager_oserr(g, rc, "cannot sync", g->log.path) : 0;
 }
 
-static int exists(pager_group *g, const char *path)
-{
-    int fd;
-    if (g->os->open(g->os->ctx, path, UDB_OS_READ, &fd) != 0)
-        return 0;
-    g->os->close(g->os->ctx, fd);
-    return 1;
-}
-
 int pw_try_lock(pager_group *g, int type, uint64_t byte)
 {
     return g->os->lock(g->os->ctx, g->files[0]->fd, type, byte, 1);
@@ -422,7 +413,7 @@ static int attach_rollback(pager_group *g)
     int rc = pager_lock_wait(g, g->files[0], 1, LOCK_RBMODE);
     if (rc)
         return rc;
-    if (g->xwal_path && exists(g, g->xwal_path))
+    if (g->xwal_path && pager_exists(g, g->xwal_path))
         return udb_err_set(g->err, UDB_LOCKED,
                            "%s belongs to a record store with a write-ahead log (%s): open the "
                            "store, or run `dbe checkpoint` on it",
@@ -431,7 +422,7 @@ static int attach_rollback(pager_group *g)
         return udb_err_set(g->err, UDB_LOCKED,
                            "%s is open in WAL mode by another handle: open it in WAL mode too",
                            g->files[0]->path);
-    return exists(g, g->wal_path) ? recover_log(g) : 0;
+    return pager_exists(g, g->wal_path) ? recover_log(g) : 0;
 }
 
 static int map_shm(pager_group *g, int create)
@@ -550,7 +541,7 @@ static int first_open(pager_group *g)
             rc = pager_oserr(g, rc, "cannot stat", g->files[i]->path);
     }
     if (!rc)
-        rc = !exists(g, g->wal_path) ? 0 : g->readonly ? keep_log(g, &v) : recover_log(g);
+        rc = !pager_exists(g, g->wal_path) ? 0 : g->readonly ? keep_log(g, &v) : recover_log(g);
     if (rc)
         return rc;
     uint64_t filled = v.logseq ? g->log.psize : 0;
@@ -610,7 +601,7 @@ static int attach_wal(pager_group *g)
 {
     if (g->exclusive)
         return udb_err_set(g->err, UDB_INVAL, "UDB_EXCLUSIVE works with the rollback journal only");
-    if (g->xwal_path && exists(g, g->xwal_path))
+    if (g->xwal_path && pager_exists(g, g->xwal_path))
         return udb_err_set(g->err, UDB_LOCKED,
                            "%s belongs to a record store with a write-ahead log (%s): open the store",
                            g->files[0]->path, g->xwal_path);
@@ -637,7 +628,7 @@ static int join_heap(pager_group *g)
     pager_file *f;
     if (!dat)
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    int rc = exists(g, dat) ? pager_file_open(g, dat, PAGER_OPEN, &f) : 0;
+    int rc = pager_exists(g, dat) ? pager_file_open(g, dat, PAGER_OPEN, &f) : 0;
     free(dat);
     return rc;
 }
@@ -650,7 +641,7 @@ int pager_join_store_log(pager_group *g, const char *path)
         return 0;
     char *log = pager_path_cat(path, n - 4, ".ndx-wal"), *ndx = pager_path_cat(path, n - 4, ".ndx");
     int rc = !log || !ndx ? udb_err_set(g->err, UDB_NOMEM, "out of memory")
-             : exists(g, log) && exists(g, ndx) ? pager_file_open(g, ndx, PAGER_OPEN, &f) : 0;
+             : pager_exists(g, log) && pager_exists(g, ndx) ? pager_file_open(g, ndx, PAGER_OPEN, &f) : 0;
     free(log);
     free(ndx);
     return rc;
@@ -659,7 +650,7 @@ int pager_join_store_log(pager_group *g, const char *path)
 int wal_recover(pager_group *g, int *found)
 {
     int rc = paths(g);
-    if (rc || !exists(g, g->wal_path))
+    if (rc || !pager_exists(g, g->wal_path))
         return rc;
     if (g->readonly)
         return udb_err_set(g->err, UDB_RECOVER, "%s: recovery needs a writable handle",
@@ -677,8 +668,8 @@ int wal_attach(pager_group *g)
     int rc = paths(g);
     if (rc)
         return rc;
-    const char *log = exists(g, g->wal_path) ? g->wal_path
-                      : g->xwal_path && exists(g, g->xwal_path) ? g->xwal_path : NULL;
+    const char *log = pager_exists(g, g->wal_path) ? g->wal_path
+                      : g->xwal_path && pager_exists(g, g->xwal_path) ? g->xwal_path : NULL;
     if (g->created && log)
         return udb_err_set(g->err, UDB_EXISTS,
                            "%s: the write-ahead log %s beside the new file was left by an earlier "
@@ -688,7 +679,7 @@ int wal_attach(pager_group *g)
     int want = g->journal;
     if (want == UDB_JOURNAL_DEFAULT) /* the mode of the handles open now or of a log a crash
                                         left, else the rollback journal */
-        want = !g->exclusive && (pw_try_lock(g, 3, LOCK_WALMODE) != 0 || exists(g, g->wal_path))
+        want = !g->exclusive && (pw_try_lock(g, 3, LOCK_WALMODE) != 0 || pager_exists(g, g->wal_path))
                    ? UDB_JOURNAL_WAL
                    : UDB_JOURNAL_ROLLBACK;
     if (want == UDB_JOURNAL_WAL) {
