@@ -268,7 +268,7 @@ int pager_join_heap_journal(pager_group *g)
         return 0;
     char *dat = pager_path_cat(p, n - 4, ".dat"), *j = pager_path_cat(p, n - 4, ".dat-journal");
     int rc = !dat || !j ? udb_err_set(g->err, UDB_NOMEM, "out of memory")
-             : pager_exists(g, j) ? pager_file_open(g, dat, PAGER_OPEN, &f) : 0;
+             : pager_exists(g, j) && pager_exists(g, dat) ? pager_file_open(g, dat, PAGER_OPEN, &f) : 0;
     free(dat);
     free(j);
     return rc;
