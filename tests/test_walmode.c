@@ -789,6 +789,90 @@ static void test_crash_log(void **state)
     expect_all(name, 10, &o);
 }
 
+/* A raw heap writer in WAL mode dies with committed transactions in its
+   log (64 bytes allocated and written). with_ndx: NAME.ndx beside it, or
+   moved away meanwhile (a log of the heap alone). */
+static void raw_heap_dies(const char *name, int with_ndx)
+{
+    char dat[700], ndx[700], away[700];
+    snprintf(dat, sizeof dat, "%s.dat", name);
+    snprintf(ndx, sizeof ndx, "%s.ndx", name);
+    snprintf(away, sizeof away, "%s.away", name);
+    if (!with_ndx)
+        assert_int_equal(rename(ndx, away), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        udb_options h;
+        opts(&h, UDB_JOURNAL_WAL);
+        h.flags = UDB_RAW;
+        udb_heap *hp;
+        int64_t pos;
+        uint8_t b[64];
+        memset(b, 0x77, sizeof b);
+        int rc = udb_heap_open(dat, &h, &hp);
+        if (!rc)
+            rc = udb_heap_alloc(hp, sizeof b, &pos);
+        if (!rc)
+            rc = udb_heap_write(hp, pos, b, sizeof b);
+        _exit(rc ? 1 : pos > 0 && pos < 1 << 30 ? 0 : 2); /* committed, never closed */
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (!with_ndx)
+        assert_int_equal(rename(away, ndx), 0);
+}
+
+/* Regression: a heap handle on a store's NAME.dat in WAL mode logged into
+   NAME.dat-wal, which the store never reads: after such a writer died the
+   store went on without its commits, and the next heap handle copied them
+   over the store's newer ones. Such a handle now joins the store's log; a
+   NAME.dat-wal left beside a store is refused until recovered. */
+static void test_heap_log(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "heaplog");
+    udb_options o, rb;
+    opts(&o, UDB_JOURNAL_WAL);
+    opts(&rb, UDB_JOURNAL_ROLLBACK);
+    udb_store *s = make_store(name, &rb);
+    for (int32_t k = 1; k <= 50; k++)
+        put(s, k, k);
+    assert_int_equal(udb_store_close(s), 0);
+    raw_heap_dies(name, 1);
+    assert_false(side_file(name, ".dat-wal"));
+    assert_true(side_file(name, ".ndx-wal")); /* the store's log: every handle reads it */
+    expect_all(name, 50, &rb);
+    assert_false(side_file(name, ".ndx-wal"));
+
+    char dat[700];
+    snprintf(dat, sizeof dat, "%s.dat", name);
+    struct stat st0;
+    assert_int_equal(stat(dat, &st0), 0);
+    off_t grown = st0.st_size;
+    raw_heap_dies(name, 0); /* a log of the heap alone */
+    assert_true(side_file(name, ".dat-wal"));
+    for (int m = 0; m < 2; m++) {
+        int rc = udb_store_open(name, m ? &o : &rb, &s);
+        if (!rc)
+            rc = udb_store_begin(s);
+        if (rc != UDB_RECOVER)
+            fail_msg("mode %d: a store beside NAME.dat-wal: %d %s", m, rc, udb_store_errmsg(s));
+        assert_non_null(strstr(udb_store_errmsg(s), "dbe recover"));
+        udb_store_close(s);
+    }
+    int found = -1;
+    char msg[300];
+    assert_int_equal(udb_recover(dat, NULL, &found, msg, sizeof msg), 0);
+    assert_int_equal(found, 2);
+    assert_false(side_file(name, ".dat-wal"));
+    expect_all(name, 50, &o);
+    struct stat st;
+    assert_int_equal(stat(dat, &st), 0);
+    assert_true(st.st_size >= grown + 64); /* the heap writer's commit is in */
+}
+
 /* Damage a pending log at many places: the files open with a prefix of
    the transactions (every record 1..k for some k) and check clean. */
 static void test_damaged_log(void **state)
@@ -1331,6 +1415,7 @@ int main(void)
         cmocka_unit_test(test_crash_recovering_shrunk),
         cmocka_unit_test(test_files_alone),
         cmocka_unit_test(test_crash_closing_shrunk),
+        cmocka_unit_test(test_heap_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,11 +67,12 @@ void pager_group_close(pager_group *g);
 int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out);
 /* Before path opens into an empty group: when path is NAME.dat and the
    write-ahead log NAME.ndx-wal of a record store exists (the store in WAL
-   mode, or a log a crash left), NAME.ndx (if it exists) opens first, as
-   member 0, so that the handle shares the store's locks and log and reads
-   what the store committed. Otherwise nothing: in rollback mode a heap
-   handle keeps its own journal (NAME.dat-journal) and honours the
-   store's. (pager_wal.c) */
+   mode, or a log a crash left), or the handle asks for WAL mode, NAME.ndx
+   (if it exists) opens first, as member 0, so that the handle shares the
+   store's locks and log and reads what the store committed (a log of the
+   heap alone, NAME.dat-wal, would be one the store never reads).
+   Otherwise nothing: in rollback mode a heap handle keeps its own journal
+   (NAME.dat-journal) and honours the store's. (pager_wal.c) */
 int pager_join_store_log(pager_group *g, const char *path);
 /* X.ndx opened alone for udb_journal_hot / udb_recover: X.dat joins as
    member 1 when its own journal X.dat-journal (a raw heap writer's)

@@ -641,7 +641,9 @@ int pager_join_store_log(pager_group *g, const char *path)
         return 0;
     char *log = pager_path_cat(path, n - 4, ".ndx-wal"), *ndx = pager_path_cat(path, n - 4, ".ndx");
     int rc = !log || !ndx ? udb_err_set(g->err, UDB_NOMEM, "out of memory")
-             : pager_exists(g, log) && pager_exists(g, ndx) ? pager_file_open(g, ndx, PAGER_OPEN, &f) : 0;
+             : (g->journal == UDB_JOURNAL_WAL || pager_exists(g, log)) && pager_exists(g, ndx)
+                 ? pager_file_open(g, ndx, PAGER_OPEN, &f)
+                 : 0;
     free(log);
     free(ndx);
     return rc;
@@ -661,12 +663,36 @@ int wal_recover(pager_group *g, int *found)
     return wal_attach(g); /* the first handle copies the log in; the last removes it */
 }
 
+/* A store's group (X.ndx, X.dat) beside X.dat-wal: the log of the heap
+   file written alone in WAL mode (before udb joined such a handle to the
+   store's log, or a crafted file). The store does not read through it, and
+   a later heap handle would copy it over the store's newer commits:
+   refused until `dbe recover X.dat` copies it in. */
+static int heap_log_left(pager_group *g)
+{
+    if (g->nfiles < 2)
+        return 0;
+    const char *p = g->files[1]->path;
+    size_t n = strlen(p);
+    char *log = pager_path_cat(p, n, "-wal");
+    if (!log)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    int rc = pager_exists(g, log)
+                 ? udb_err_set(g->err, UDB_RECOVER,
+                               "%s: the heap file has a write-ahead log of its own, %s (left by a "
+                               "handle on the heap file alone); run `dbe recover %s` first",
+                               g->files[0]->path, log, p)
+                 : 0;
+    free(log);
+    return rc;
+}
+
 int wal_attach(pager_group *g)
 {
     if (g->attached)
         return 0;
     int rc = paths(g);
-    if (rc)
+    if (rc || (rc = heap_log_left(g)))
         return rc;
     const char *log = pager_exists(g, g->wal_path) ? g->wal_path
                       : g->xwal_path && pager_exists(g, g->xwal_path) ? g->xwal_path : NULL;
@@ -683,7 +709,7 @@ int wal_attach(pager_group *g)
                    ? UDB_JOURNAL_WAL
                    : UDB_JOURNAL_ROLLBACK;
     if (want == UDB_JOURNAL_WAL) {
-        if (!(rc = join_heap(g)) && !(rc = attach_wal(g)) && !(rc = shm_slot_claim(&g->sh) ? udb_err_set(g->err, UDB_LOCKED,
+        if (!(rc = join_heap(g)) && !(rc = heap_log_left(g)) && !(rc = attach_wal(g)) && !(rc = shm_slot_claim(&g->sh) ? udb_err_set(g->err, UDB_LOCKED,
                                        "%s: every reader slot is taken", g->shm_path) : 0))
             g->wal = 1;
         else
