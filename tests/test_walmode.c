@@ -863,8 +863,9 @@ static void test_heap_log(void **state)
         udb_store_close(s);
     }
     int found = -1;
-    char msg[300];
-    assert_int_equal(udb_recover(dat, NULL, &found, msg, sizeof msg), 0);
+    char msg[300], ndx[700];
+    snprintf(ndx, sizeof ndx, "%s.ndx", name); /* dbe recover NAME: through the index file */
+    assert_int_equal(udb_recover(ndx, NULL, &found, msg, sizeof msg), 0);
     assert_int_equal(found, 2);
     assert_false(side_file(name, ".dat-wal"));
     expect_all(name, 50, &o);

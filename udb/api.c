@@ -4,6 +4,7 @@
  * about file layouts or trees.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "api_int.h"
 #include "layout.h"
@@ -282,10 +283,17 @@ static int journal_call(const char *path, const udb_options *opts, int recover, 
         rc = pager_recover(b.g, out);
     else if (!rc)
         rc = pager_hot_journal(b.g, out);
+    char *dat = !rc && recover ? pager_heap_log(b.g) : NULL;
     if (msg && msglen)
         snprintf(msg, msglen, "%s", rc ? udb_err_msg(&b.err) : "");
     if (b.g)
         api_base_fini(&b);
+    if (dat) { /* a store's heap with a log of its own: copied in too */
+        int found = 0;
+        rc = journal_call(dat, opts, 1, &found, msg, msglen);
+        *out = *out ? *out : found;
+        free(dat);
+    }
     return rc;
 }
 

@@ -274,6 +274,21 @@ int pager_join_heap_journal(pager_group *g)
     return rc;
 }
 
+char *pager_heap_log(pager_group *g)
+{
+    const char *p = g->nfiles ? g->files[0]->path : "";
+    size_t n = strlen(p);
+    if (n <= 4 || strcmp(p + n - 4, ".ndx"))
+        return NULL;
+    char *dat = pager_path_cat(p, n - 4, ".dat"), *log = pager_path_cat(p, n - 4, ".dat-wal");
+    if (!dat || !log || !pager_exists(g, log)) {
+        free(dat);
+        dat = NULL;
+    }
+    free(log);
+    return dat;
+}
+
 /* Make the directory entry of path durable (best effort: some systems
    refuse to sync a directory). */
 int pager_sync_dir(pager_group *g, const char *path)

@@ -79,6 +79,10 @@ int pager_join_store_log(pager_group *g, const char *path);
    exists, so that a store's interrupted heap write is seen and rolled
    back through its index file, as the store's own open does. (pager.c) */
 int pager_join_heap_journal(pager_group *g);
+/* Member 0 is X.ndx and X.dat has a write-ahead log of its own
+   (X.dat-wal, a heap handle's alone): X.dat's path (malloc'd), for
+   udb_recover to recover it too; NULL otherwise. (pager.c) */
+char *pager_heap_log(pager_group *g);
 int pager_readonly(const pager_group *g);
 int pager_state(const pager_group *g);
 const udb_os *pager_os(const pager_group *g);
