@@ -11,6 +11,8 @@
  *                             and exits without closing (the log stays)
  *   dbe_hot walhold NAME S    commits record 1000, keeps the store open S
  *                             seconds, closes
+ *   dbe_hot heapwal NAME.dat  writes 10 raw bytes into the heap in WAL mode,
+ *                             commits and exits without closing
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +75,25 @@ static int wal_store(const char *name, int n, int hold)
     return udb_store_close(s) ? 1 : 0;
 }
 
+/* A raw write into the heap NAME.dat in WAL mode that commits and dies:
+   with the store's NAME.ndx moved away meanwhile, the log is the heap's
+   own (NAME.dat-wal), as an earlier udb left it. */
+static int heap_wal(const char *dat)
+{
+    udb_options o;
+    udb_options_init(&o);
+    o.journal = UDB_JOURNAL_WAL;
+    o.flags = UDB_RAW;
+    udb_heap *h;
+    int64_t pos;
+    int rc = udb_heap_open(dat, &o, &h);
+    if (!rc && !(rc = udb_heap_alloc(h, 10, &pos)))
+        rc = udb_heap_write(h, pos, "raw-bytes!", 10);
+    if (rc)
+        fprintf(stderr, "dbe_hot: %s\n", udb_heap_errmsg(h));
+    _exit(rc ? 1 : 0);
+}
+
 int main(int argc, char **argv)
 {
     udb_options o;
@@ -80,6 +101,8 @@ int main(int argc, char **argv)
     o.dirty_limit = 4096;
     if (argc == 4 && (!strcmp(argv[1], "walcrash") || !strcmp(argv[1], "walhold")))
         return wal_store(argv[2], atoi(argv[3]), !strcmp(argv[1], "walhold") ? atoi(argv[3]) : 0);
+    if (argc == 3 && !strcmp(argv[1], "heapwal"))
+        return heap_wal(argv[2]);
     if (argc != 3 || (strcmp(argv[1], "ndx") && strcmp(argv[1], "store"))) {
         fprintf(stderr, "usage: dbe_hot ndx FILE | dbe_hot store NAME\n");
         return 2;

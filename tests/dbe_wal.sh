@@ -96,6 +96,22 @@ else
     [ ! -e $T/g.ndx ] && [ ! -e $T/g.dat ] && [ -e $T/g.ndx-wal ] && ok "nothing made, the log left" || bad "after the refused create: $(ls $T/g.*)"
     rm -f $T/g.ndx-wal $T/g.ndx-shm
     expect 0 $DBE create-store $T/g --index long_int:4
+    # a raw heap writer in WAL mode writes through the store's log ...
+    expect 0 $DBE put $T/g 5 -- five
+    $H heapwal $T/g.dat && ok "a raw heap writer died" || bad "dbe_hot heapwal"
+    [ -e $T/g.ndx-wal ] && [ ! -e $T/g.dat-wal ] && ok "it wrote into the store's log" || bad "logs: $(ls $T/g.*)"
+    expect 0 $DBE get $T/g 5
+    expect 0 $DBE recover $T/g
+    gone $T/g
+    # ... and a log of the heap alone (its NAME.ndx away) is refused until
+    # dbe recover NAME copies it in
+    mv $T/g.ndx $T/g.away && $H heapwal $T/g.dat && mv $T/g.away $T/g.ndx
+    [ -e $T/g.dat-wal ] && ok "a log of the heap alone" || bad "no g.dat-wal: $(ls $T/g.*)"
+    expect 1 $DBE get $T/g 5
+    err_has "has a write-ahead log of its own"
+    expect 0 $DBE recover $T/g
+    [ ! -e $T/g.dat-wal ] && ok "dbe recover copied the heap's log in" || bad "g.dat-wal left"
+    expect 0 $DBE get $T/g 5
     expect 0 $DBE recover $T/f
     gone $T/f
     expect 0 $DBE get $T/f 110
