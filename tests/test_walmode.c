@@ -874,6 +874,60 @@ static void test_heap_log(void **state)
     assert_true(st.st_size >= grown + 64); /* the heap writer's commit is in */
 }
 
+/* Regression (security): the shared memory file NAME.ndx-shm was opened
+   through a symbolic link: one planted there made the first WAL-mode
+   handle format (and extend to 16 KiB) whatever file it named, or create a
+   file where a dangling one pointed. A log NAME.ndx-wal that is a link was
+   read. Both are refused now, like a journal that is a link: nothing
+   changes, the link stays for the user to look at. */
+static void test_side_symlinks(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "links");
+    udb_options o, rb;
+    opts(&o, UDB_JOURNAL_WAL);
+    opts(&rb, UDB_JOURNAL_ROLLBACK);
+    udb_store *s = make_store(name, &rb);
+    put(s, 1, 1);
+    assert_int_equal(udb_store_close(s), 0);
+    char victim[700], created[700], shm[700], wal[700], ndx[700];
+    snprintf(victim, sizeof victim, "%s.victim", name);
+    snprintf(created, sizeof created, "%s.created", name);
+    snprintf(shm, sizeof shm, "%s.ndx-shm", name);
+    snprintf(wal, sizeof wal, "%s.ndx-wal", name);
+    snprintf(ndx, sizeof ndx, "%s.ndx", name);
+    const char text[] = "precious bytes of another file";
+    assert_int_equal(write_file(victim, text, sizeof text), 0);
+    const char *why[4] = {"shm -> a file", "shm -> nothing", "wal -> a file", "wal -> a file (rollback)"};
+    for (int c = 0; c < 4; c++) {
+        const char *link = c < 2 ? shm : wal;
+        const char *to = c == 1 ? created : victim; /* its name: the link's directory */
+        assert_int_equal(symlink(strrchr(to, '/') ? strrchr(to, '/') + 1 : to, link), 0);
+        int rc = udb_store_open(name, c == 3 ? &rb : &o, &s);
+        if (!rc)
+            rc = udb_store_begin(s);
+        if (rc != UDB_CORRUPT || !strstr(udb_store_errmsg(s), "symbolic link"))
+            fail_msg("%s: %d %s", why[c], rc, udb_store_errmsg(s));
+        udb_store_close(s);
+        if (c >= 2) {
+            int found = -1;
+            char m[300];
+            assert_int_equal(udb_recover(ndx, NULL, &found, m, sizeof m), UDB_CORRUPT);
+        }
+        size_t n;
+        uint8_t *b = read_file(victim, &n);
+        if (n != sizeof text || memcmp(b, text, n))
+            fail_msg("%s: the file the link names changed (%zu bytes)", why[c], n);
+        free(b);
+        assert_int_equal(access(created, F_OK), -1);
+        struct stat st;
+        assert_int_equal(lstat(link, &st), 0); /* left for the user */
+        assert_true(S_ISLNK(st.st_mode));
+        unlink(link);
+    }
+    expect_all(name, 1, &o);
+}
+
 /* Damage a pending log at many places: the files open with a prefix of
    the transactions (every record 1..k for some k) and check clean. */
 static void test_damaged_log(void **state)
@@ -1417,6 +1471,7 @@ int main(void)
         cmocka_unit_test(test_files_alone),
         cmocka_unit_test(test_crash_closing_shrunk),
         cmocka_unit_test(test_heap_log),
+        cmocka_unit_test(test_side_symlinks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

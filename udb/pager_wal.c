@@ -352,7 +352,7 @@ static int open_log(pager_group *g, const char *path, wal_pos *start, int *unsyn
 {
     *unsynced = 0;
     int rc = wal_open(&g->log, g->os, g->err, path, !g->readonly, start);
-    if (rc == UDB_CORRUPT) {
+    if (rc == UDB_CORRUPT && !g->log.refused) { /* not a header: never made durable */
         *unsynced = 1;
         rc = UDB_NOTFOUND;
     }
@@ -427,10 +427,15 @@ static int attach_rollback(pager_group *g)
 
 static int map_shm(pager_group *g, int create)
 {
-    int flags = UDB_OS_RDWR | (create ? UDB_OS_CREATE : 0);
+    int flags = UDB_OS_RDWR | UDB_OS_NOFOLLOW | (create ? UDB_OS_CREATE : 0);
     int rc = g->os->open(g->os->ctx, g->shm_path, flags, &g->shm_fd);
     if (rc < 0) {
         g->shm_fd = -1;
+        if (rc == -ELOOP) /* planted: the first handle would format whatever it names */
+            return udb_err_set(g->err, UDB_CORRUPT,
+                               "shared memory file %s is a symbolic link, which udb never "
+                               "follows; nothing changed (inspect it and remove it)",
+                               g->shm_path);
         return rc == -ENOENT ? UDB_NOTFOUND : pager_oserr(g, rc, "cannot open", g->shm_path);
     }
     uint64_t size;

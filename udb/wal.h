@@ -41,6 +41,7 @@ typedef struct wal_log {
     const uint8_t *map;          /* read-only mapping of the log (wal_map) */
     uint64_t maplen, mapok;      /* mapped; known to lie inside the file */
     uint64_t alloc;              /* the file is known to be at least this long */
+    int refused;                 /* wal_open: a symbolic link, not opened */
 } wal_log;
 
 /* A point in the log after a committed transaction (or the header). */
