@@ -239,10 +239,12 @@ static int read_raw(const char *path, int64_t pos, uint64_t len)
 {
     struct stat st;
     uint8_t *buf = malloc(CHUNK);
-    int fd = open(path, O_RDONLY), ex = EX_OK;
+    int fd = open(path, O_RDONLY | O_NONBLOCK), ex = EX_OK; /* a FIFO: no hang */
     dbe_dump d;
     if (!buf || fd < 0 || fstat(fd, &st))
         ex = dbe_fail(EX_USAGE, "read: %s: %s", path, buf ? strerror(errno) : "out of memory");
+    else if (!S_ISREG(st.st_mode))
+        ex = dbe_fail(EX_USAGE, "read: %s: not a regular file", path);
     if (ex == EX_OK && !(ex = clamp(path, (uint64_t)st.st_size, pos, &len))) {
         dbe_dump_start(&d, stdout, (uint64_t)pos);
         for (uint64_t done = 0; done < len && ex == EX_OK;) {

@@ -249,6 +249,23 @@ for c in "info @" "check @" "count @" "scan @" "get @ k" "put @ j -- w" "del @ k
          "compact @" "checkpoint @" "export @" "textdump @" "backup @ $T/bk2" "heap @" "stat @"; do
     exit12 $DBE $(echo "$c" | sed "s|@|$T/hd|")
 done
+# a FIFO under a data file's name, or under a side file's (journal, log,
+# shared memory), is refused, never waited on (reading ones hung before)
+if command -v mkfifo >/dev/null && command -v timeout >/dev/null; then
+    mkfifo "$T/fifo.ndx" "$T/fifo.dat"
+    for c in "info @.ndx" "list @.ndx" "check @.ndx" "count @.ndx" "dump @.ndx" "read @.ndx 0 16" "recover @.ndx" \
+             "append @.ndx k 1" "heap @.dat" "info @.dat" "read @.dat 0 16"; do
+        exit12 timeout 20 $DBE $(echo "$c" | sed "s|@|$T/fifo|")
+    done
+    for side in ndx-journal ndx-wal ndx-shm dat-journal dat-wal; do
+        rm -f $T/sf.*; $DBE create-store $T/sf --index string:8 >/dev/null && $DBE put $T/sf k -- v >/dev/null
+        rm -f $T/sf.$side; mkfifo $T/sf.$side
+        for c in "get @ k" "put @ j --journal wal -- w" "check @" "recover @"; do
+            timeout 20 $DBE $(echo "$c" | sed "s|@|$T/sf|") >"$T/out" 2>"$T/err"; got=$?
+            [ $got -le 2 ] && ok "sf.$side a FIFO: $c -> $got" || bad "sf.$side a FIFO: $c -> $got"
+        done
+    done
+fi
 
 # ==== every help text fits 80 columns ===========================================================================
 wide() { # wide WHAT FILE: no line of FILE is longer than 80 characters

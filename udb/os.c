@@ -16,13 +16,16 @@
 static int posix_open(void *ctx, const char *path, int flags, int *fd)
 {
     (void)ctx;
-    int f = (flags & UDB_OS_RDWR) ? O_RDWR : O_RDONLY;
+    /* O_NONBLOCK always: a FIFO under a file's name (a data file, a side
+       file probed for existence) must not hang the open; fstat then
+       refuses what is not a regular file. Regular files ignore it. */
+    int f = ((flags & UDB_OS_RDWR) ? O_RDWR : O_RDONLY) | O_NONBLOCK;
     if (flags & UDB_OS_CREATE)
         f |= O_CREAT;
     if (flags & UDB_OS_EXCL)
         f |= O_EXCL;
     if (flags & UDB_OS_NOFOLLOW)
-        f |= O_NOFOLLOW | O_NONBLOCK;
+        f |= O_NOFOLLOW;
     int r;
     do
         r = open(path, f | O_CLOEXEC, 0644);
