@@ -30,6 +30,48 @@ static udb_ndx *new_ndx(const char *name, const udb_options *o)
     return d;
 }
 
+/* Regression (memory safety; fuzz_writes): a cursor opened on an index
+   defined in a transaction that was rolled back, the slot then defined
+   anew with longer keys, copied keys of the new size into its buffer of
+   the old one (heap overflow on every move, a delete read and wrote past
+   two buffers). Such a cursor is stale now. */
+static void test_cursor_redefined_index(void **state)
+{
+    (void)state;
+    udb_ndx *d;
+    if (udb_ndx_create(path_in(dir, "redef.ndx"), NULL, 2, &d))
+        fail_msg("create: %s", udb_ndx_errmsg(d));
+    udb_index_def small = {UDB_KEY_STRING, 4, UDB_ALLOW_DELETE, 8, 4, 16};
+    udb_index_def big = {UDB_KEY_STRING, 60, UDB_ALLOW_DELETE, 8, 4, 16};
+    assert_int_equal(udb_ndx_begin(d), 0);
+    assert_int_equal(udb_ndx_define(d, 2, &small), 0);
+    if (udb_ndx_append(d, 2, "ab", 2, 1))
+        fail_msg("append: %s", udb_ndx_errmsg(d));
+    udb_cursor *c;
+    udb_item it;
+    assert_int_equal(udb_cursor_open(d, 2, &c), 0);
+    assert_int_equal(udb_cursor_first(c, &it), 0);
+    assert_int_equal(udb_ndx_rollback(d), 0);
+    assert_int_equal(udb_ndx_define(d, 2, &big), 0);
+    char k[60];
+    memset(k, 'z', sizeof k);
+    assert_int_equal(udb_ndx_append(d, 2, k, sizeof k - 1, 7), 0); /* text: and a NUL */
+    assert_int_equal(udb_cursor_first(c, &it), UDB_STALE);
+    assert_non_null(strstr(udb_ndx_errmsg(d), "defined anew"));
+    assert_int_equal(udb_cursor_next(c, &it), UDB_STALE);
+    assert_int_equal(udb_cursor_current(c, &it), UDB_STALE);
+    assert_int_equal(udb_cursor_delete(c, &it), UDB_STALE);
+    assert_int_equal(udb_cursor_seek(c, k, sizeof k - 1, &it), UDB_STALE);
+    udb_cursor_close(c);
+    assert_int_equal(udb_cursor_open(d, 2, &c), 0); /* a new cursor reads it */
+    assert_int_equal(udb_cursor_first(c, &it), 0);
+    assert_int_equal(it.keysize, 60);
+    assert_int_equal(it.datapos, 7);
+    udb_cursor_close(c);
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, NULL), 0);
+    assert_int_equal(udb_ndx_close(d), 0);
+}
+
 /* A spill that fails poisons the transaction: commit refuses, rollback
    restores, the handle works again. */
 static void test_poisoned_transaction(void **state)
@@ -483,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_notfound_ndx),
         cmocka_unit_test(test_notfound_store),
         cmocka_unit_test(test_file_larger_than_memory),
+        cmocka_unit_test(test_cursor_redefined_index),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -631,7 +631,7 @@ static int change_here(udb_cursor *c, int how, int64_t dp, int64_t *landing, int
         *landing = c->c.leaf;
         return c->c.leaf == -1 ? UDB_NOTFOUND : mindex_set_datapos(m, ix, c->c.leaf, dp);
     }
-    memcpy(c->removed, c->c.key, m->ix[ix].T.ks);
+    memcpy(c->removed, c->c.key, c->c.ks); /* the size both were made with (mcursor_valid) */
     *rdp = c->c.dp;
     return mindex_delete_leaf(m, ix, c->c.leaf, landing);
 }

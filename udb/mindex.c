@@ -499,10 +499,26 @@ int mcursor_init(mindex *m, unsigned ix, mcursor *c)
     memset(c, 0, sizeof *c);
     c->ix = ix;
     c->leaf = -1;
-    c->key = calloc(1, m->ix[ix].T.ks);
+    c->ks = m->ix[ix].T.ks;
+    c->keytype = m->ix[ix].T.keytype;
+    c->key = calloc(1, c->ks);
     if (!c->key)
         return udb_err_set(m->err, UDB_NOMEM, "out of memory");
     return 0;
+}
+
+/* The index a cursor was opened on, not one defined anew in its slot since
+   (a rollback and a define): its key buffer has the old size. */
+static int bound(mindex *m, mcursor *c)
+{
+    const lay_tree *T = &m->ix[c->ix].T;
+    if (T->ks == c->ks && T->keytype == c->keytype)
+        return 0;
+    c->leaf = -1;
+    return udb_err_set(m->err, UDB_STALE,
+                       "index %u was defined anew since the cursor was opened (keys of %u bytes, "
+                       "were %u): open a new cursor",
+                       c->ix + 1, T->ks, c->ks);
 }
 
 void mcursor_free(mcursor *c)
@@ -519,6 +535,9 @@ static uint64_t max_steps(mindex *m, mindex_index *x)
 int mcursor_set(mindex *m, mcursor *c, int64_t leaf)
 {
     mindex_index *x = &m->ix[c->ix];
+    int rc = bound(m, c);
+    if (rc)
+        return rc;
     c->epoch = x->epoch;
     c->steps = 0;
     c->leaf = leaf;
@@ -550,6 +569,9 @@ static int step_to(mindex *m, mcursor *c, int64_t leaf)
 int mcursor_valid(mindex *m, mcursor *c)
 {
     mindex_index *x = &m->ix[c->ix];
+    int rc = bound(m, c);
+    if (rc)
+        return rc;
     if (c->epoch == x->epoch || c->leaf == -1)
         return 0;
     if (!x->recorded)
@@ -559,8 +581,7 @@ int mcursor_valid(mindex *m, mcursor *c)
         return 0;
     }
     mpath p;
-    int rc = mindex_descend(m, x, c->key, &p);
-    if (rc)
+    if ((rc = mindex_descend(m, x, c->key, &p)))
         return rc;
     uint64_t limit = max_steps(m, x);
     for (int64_t at = p.pos[0]; at != x->info.last_leaf && limit--;) {

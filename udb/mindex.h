@@ -76,6 +76,8 @@ typedef struct mcursor {
     uint64_t epoch;
     uint64_t steps;             /* moves since positioning (cycle guard) */
     uint8_t *key;               /* keysize bytes */
+    unsigned ks;                /* the index's key size and type when opened: */
+    int keytype;                /* defined anew since, the cursor is stale */
 } mcursor;
 
 /* Read-ahead for a forward scan (mindex_ahead.c): prefetch hints only. */
