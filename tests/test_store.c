@@ -11,9 +11,12 @@
  * allocated for it), a damaged index-1 key in a frame, a hole of 2^63-1
  * bytes.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "endian.h"
@@ -1606,6 +1609,50 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A store handle whose index definitions change under it (another handle
+   rebuilt NAME.ndx with others: udb_store_repair of a store without
+   definitions in its descriptor, given other ones) must not go on with its
+   key layout of the old ones (keys of the new size written into a buffer
+   of the old: heap overflow). Simulated by rewriting index 2's key size in
+   the file under an open handle. */
+static void test_store_definition_changed(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "chg");
+    udb_index_def defs[2] = {{UDB_KEY_LONG_INT, 4, UDB_UNIQUE | UDB_ALLOW_DELETE, 8, 0, 0},
+                             {UDB_KEY_STRING, 12, UDB_ALLOW_DELETE, 8, 0, 0}};
+    udb_store_def def = {2, defs, 0, 0};
+    udb_store *s;
+    assert_int_equal(udb_store_create(name, NULL, &def, &s), 0);
+    for (int32_t i = 1; i <= 5; i++) {
+        udb_key k[2] = {{&i, 4}, {"name", 4}};
+        assert_int_equal(udb_store_put(s, k, "value", 5), 0);
+    }
+    char p[700];
+    snprintf(p, sizeof p, "%s.ndx", name);
+    size_t len;
+    uint8_t *img = read_file(p, &len);
+    const lay *L = lay_get(UDB_LAYOUT_WIDE);
+    lay_info inf;
+    lay_info_decode(L, img + lay_info_off(L, 2), &inf);
+    assert_int_equal(inf.keysize, 12);
+    inf.keysize = 60;
+    lay_info_encode(L, img + lay_info_off(L, 2), &inf);
+    assert_int_equal(write_file(p, img, len), 0); /* in place: the handle maps it */
+    free(img);
+    struct timespec later[2] = {{0, UTIME_OMIT}, {time(NULL) + 5, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, p, later, 0), 0);
+    int32_t id = 9;
+    char nm[60];
+    memset(nm, 'n', sizeof nm);
+    udb_key k[2] = {{&id, 4}, {nm, 59}};
+    int rc = udb_store_put(s, k, "v", 1);
+    if (rc != UDB_CORRUPT || !strstr(udb_store_errmsg(s), "changed its definition"))
+        fail_msg("a put after index 2 changed under the handle: %s: %s", udb_errname(rc),
+                 udb_store_errmsg(s));
+    udb_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1627,6 +1674,7 @@ int main(void)
         cmocka_unit_test(test_store_rebuild_old),
         cmocka_unit_test(test_store_rebuild_crash),
         cmocka_unit_test(test_store_bad_descriptor),
+        cmocka_unit_test(test_store_definition_changed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,6 +18,12 @@ static int store_reload(api_base *b)
         return 0;
     heap_forget(&s->h);
     int rc = mindex_reload(&s->m);
+    for (unsigned i = 0; i < s->nidx && !rc; i++) /* the frames' key layout rests on them */
+        if (mindex_readable(&s->m, i) || s->m.ix[i].T.ks != s->key_size[i])
+            rc = udb_err_set(&b->err, UDB_CORRUPT,
+                             "index %u of the store changed its definition under this handle "
+                             "(another handle rebuilt it): close and open the store again",
+                             i + 1);
     return rc ? rc : heap_load(&s->h, s->dat_pf, s->layout, &b->err);
 }
 
@@ -135,6 +141,7 @@ int store_setup_keys(udb_store *s)
         if (mindex_readable(&s->m, i))
             return s->b.err.code;
         s->key_off[i] = off;
+        s->key_size[i] = s->m.ix[i].T.ks;
         off += s->m.ix[i].T.ks;
     }
     s->keys_len = s->nidx > 1 || s->keyed ? off : 0;

@@ -32,6 +32,7 @@ struct udb_store {
                                    unless keyed) */
     size_t hints_len;           /* leaf hints in each frame (0 with one index) */
     size_t key_off[STORE_MAX_INDEXES];
+    unsigned key_size[STORE_MAX_INDEXES]; /* each index's, at open (a reload checks) */
     uint8_t *keys;              /* normalised keys of every index */
     int64_t hints[STORE_MAX_INDEXES]; /* leaf of each index for the frame
                                          being written (-1: unknown) */
