@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
+#include "layout.h"
 #include "testutil.h"
 #include "mdx.h"
 
@@ -334,6 +337,43 @@ static void test_compare(void **state)
     MDXCloseFile(h);
 }
 
+/* Regression (memory safety): MDXCompare gave udb_ndx_compare buffers of
+   the key size it noted when it first used the index; after another
+   writer defined the index anew in the file with longer keys, the compare
+   read past them. */
+static void test_compare_redefined(void **state)
+{
+    (void)state;
+    const char *dir = scratch_dir("mdx_compare_redef");
+    int h = make_file(dir);
+    assert_int_equal(MDXCompare(h, "abc", "abd"), -1); /* notes the key size, 20 */
+    const char *p = path_in(dir, "test.ndx");
+    size_t len;
+    uint8_t *img = read_file(p, &len);
+    udb_options ro;
+    udb_options_init(&ro);
+    ro.flags = UDB_RDONLY;
+    udb_ndx *d;
+    assert_int_equal(udb_ndx_open(p, &ro, &d), 0);
+    const lay *L = lay_get(udb_ndx_layout(d));
+    udb_ndx_close(d);
+    lay_info inf;
+    lay_info_decode(L, img + lay_info_off(L, 1), &inf);
+    assert_int_equal(inf.keysize, KS);
+    inf.keysize = 200;
+    inf.keytype = UDB_KEY_BLOCK; /* compared whole (text stops at its NUL) */
+    lay_info_encode(L, img + lay_info_off(L, 1), &inf);
+    assert_int_equal(write_file(p, img, len), 0); /* in place: the handle maps it */
+    free(img);
+    struct timespec later[2] = {{0, UTIME_OMIT}, {time(NULL) + 5, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, p, later, 0), 0);
+    assert_int_equal(MDXGetKeySize(h), 200); /* read again from the file */
+    MDXCompare(h, "abc", "abc");             /* whole keys compared: no read past a buffer (ASan) */
+    char k[256];
+    assert_int_equal(MDXGetFirst(h, k), -1); /* the cursor is stale */
+    MDXCloseFile(h);
+}
+
 static long file_size(const char *path)
 {
     struct stat st;
@@ -584,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_delete),        cmocka_unit_test(test_delete_current),
         cmocka_unit_test(test_unique),        cmocka_unit_test(test_active_index),
         cmocka_unit_test(test_compare),       cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_compare_redefined),
         cmocka_unit_test(test_handle_table),
         cmocka_unit_test(test_files),         cmocka_unit_test(test_two_handles),
         cmocka_unit_test(test_classic_fixture), cmocka_unit_test(test_wide_positions),

@@ -364,14 +364,20 @@ static int compare(mdx_slot *s, const void *a, const void *b)
     mdx_index *x = ix_ready(s);
     if (!x || !key_given(s, a) || !key_given(s, b))
         return 0;
-    uint8_t *k = calloc(2, x->keysize);
+    /* the index as the file has it now: another writer may have defined it
+       anew since its key size was noted (udb_ndx_compare reads that many) */
+    udb_index_info inf;
+    size_t ks = x->keysize;
+    if (udb_ndx_info(s->ndx, s->active, &inf) == 0 && inf.def.keysize > ks)
+        ks = inf.def.keysize;
+    uint8_t *k = calloc(2, ks);
     if (!k) {
         s->error = errMEMERROR;
         return 0;
     }
     memcpy(k, a, key_len(x, a));
-    memcpy(k + x->keysize, b, key_len(x, b));
-    int r = 0, rc = udb_ndx_compare(s->ndx, s->active, k, k + x->keysize, &r);
+    memcpy(k + ks, b, key_len(x, b));
+    int r = 0, rc = udb_ndx_compare(s->ndx, s->active, k, k + ks, &r);
     free(k);
     if (rc)
         fail(s, rc, OP_READ);
