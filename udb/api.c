@@ -278,7 +278,7 @@ static int journal_call(const char *path, const udb_options *opts, int recover, 
     if (!rc)
         rc = pager_file_open(b.g, path, PAGER_OPEN, &pf);
     if (!rc)
-        rc = pager_join_heap_journal(b.g);
+        rc = pager_join_dat(b.g, ".dat-journal");
     if (!rc && recover)
         rc = pager_recover(b.g, out);
     else if (!rc)

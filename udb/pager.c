@@ -259,29 +259,35 @@ int pager_exists(pager_group *g, const char *path)
     return 1;
 }
 
-int pager_join_heap_journal(pager_group *g)
+/* X+ext for a group whose member 0 is X.ndx (*out NULL otherwise). */
+static int sibling(pager_group *g, const char *ext, char **out)
 {
-    const char *p = g->nfiles == 1 ? g->files[0]->path : "";
+    const char *p = g->nfiles ? g->files[0]->path : "";
     size_t n = strlen(p);
-    pager_file *f;
+    *out = NULL;
     if (n <= 4 || strcmp(p + n - 4, ".ndx"))
         return 0;
-    char *dat = pager_path_cat(p, n - 4, ".dat"), *j = pager_path_cat(p, n - 4, ".dat-journal");
-    int rc = !dat || !j ? udb_err_set(g->err, UDB_NOMEM, "out of memory")
-             : pager_exists(g, j) && pager_exists(g, dat) ? pager_file_open(g, dat, PAGER_OPEN, &f) : 0;
+    return (*out = pager_path_cat(p, n - 4, ext)) ? 0 : udb_err_set(g->err, UDB_NOMEM, "out of memory");
+}
+
+int pager_join_dat(pager_group *g, const char *only_with)
+{
+    char *dat = NULL, *with = NULL;
+    pager_file *f;
+    int rc = g->nfiles == 1 ? sibling(g, ".dat", &dat) : 0;
+    if (!rc && dat && only_with)
+        rc = sibling(g, only_with, &with);
+    if (!rc && dat && pager_exists(g, dat) && (!only_with || pager_exists(g, with)))
+        rc = pager_file_open(g, dat, PAGER_OPEN, &f);
     free(dat);
-    free(j);
+    free(with);
     return rc;
 }
 
 char *pager_heap_log(pager_group *g)
 {
-    const char *p = g->nfiles ? g->files[0]->path : "";
-    size_t n = strlen(p);
-    if (n <= 4 || strcmp(p + n - 4, ".ndx"))
-        return NULL;
-    char *dat = pager_path_cat(p, n - 4, ".dat"), *log = pager_path_cat(p, n - 4, ".dat-wal");
-    if (!dat || !log || !pager_exists(g, log)) {
+    char *dat = NULL, *log = NULL;
+    if (sibling(g, ".dat", &dat) || sibling(g, ".dat-wal", &log) || !log || !pager_exists(g, log)) {
         free(dat);
         dat = NULL;
     }

@@ -74,11 +74,13 @@ int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out
    Otherwise nothing: in rollback mode a heap handle keeps its own journal
    (NAME.dat-journal) and honours the store's. (pager_wal.c) */
 int pager_join_store_log(pager_group *g, const char *path);
-/* X.ndx opened alone for udb_journal_hot / udb_recover: X.dat joins as
-   member 1 when its own journal X.dat-journal (a raw heap writer's)
-   exists, so that a store's interrupted heap write is seen and rolled
-   back through its index file, as the store's own open does. (pager.c) */
-int pager_join_heap_journal(pager_group *g);
+/* A group of X.ndx alone: X.dat joins as member 1 when it exists (and,
+   with only_with, when X<only_with> exists too). WAL mode joins it always
+   (one log for the pair); udb_journal_hot / udb_recover join it while
+   X.dat-journal (a raw heap writer's) exists, so that a store's
+   interrupted heap write is seen and rolled back through its index file,
+   as the store's own open does. (pager.c) */
+int pager_join_dat(pager_group *g, const char *only_with);
 /* Member 0 is X.ndx and X.dat has a write-ahead log of its own
    (X.dat-wal, a heap handle's alone): X.dat's path (malloc'd), for
    udb_recover to recover it too; NULL otherwise. (pager.c) */

@@ -621,23 +621,6 @@ static int attach_wal(pager_group *g)
     return join_shm(g);
 }
 
-/* NAME.ndx alone in WAL mode: NAME.dat beside it (a store's heap) joins
-   the group, so that the log of the store covers this handle too. */
-static int join_heap(pager_group *g)
-{
-    const char *p = g->files[0]->path;
-    size_t n = strlen(p);
-    if (g->nfiles != 1 || n <= 4 || strcmp(p + n - 4, ".ndx"))
-        return 0;
-    char *dat = pager_path_cat(p, n - 4, ".dat");
-    pager_file *f;
-    if (!dat)
-        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
-    int rc = pager_exists(g, dat) ? pager_file_open(g, dat, PAGER_OPEN, &f) : 0;
-    free(dat);
-    return rc;
-}
-
 int pager_join_store_log(pager_group *g, const char *path)
 {
     size_t n = strlen(path);
@@ -662,7 +645,7 @@ int wal_recover(pager_group *g, int *found)
     if (g->readonly)
         return udb_err_set(g->err, UDB_RECOVER, "%s: recovery needs a writable handle",
                            g->files[0]->path);
-    if ((rc = join_heap(g)))
+    if ((rc = pager_join_dat(g, NULL)))
         return rc;
     *found = 2;
     return wal_attach(g); /* the first handle copies the log in; the last removes it */
@@ -714,7 +697,7 @@ int wal_attach(pager_group *g)
                    ? UDB_JOURNAL_WAL
                    : UDB_JOURNAL_ROLLBACK;
     if (want == UDB_JOURNAL_WAL) {
-        if (!(rc = join_heap(g)) && !(rc = heap_log_left(g)) && !(rc = attach_wal(g)) && !(rc = shm_slot_claim(&g->sh) ? udb_err_set(g->err, UDB_LOCKED,
+        if (!(rc = pager_join_dat(g, NULL)) && !(rc = heap_log_left(g)) && !(rc = attach_wal(g)) && !(rc = shm_slot_claim(&g->sh) ? udb_err_set(g->err, UDB_LOCKED,
                                        "%s: every reader slot is taken", g->shm_path) : 0))
             g->wal = 1;
         else
