@@ -46,6 +46,9 @@ static inline void lay_stpos(const lay *L, uint8_t *p, int64_t v)
 }
 /* Largest position the layout can store. */
 static inline int64_t lay_maxpos(const lay *L) { return L->psz == 4 ? INT32_MAX : INT64_MAX; }
+/* The lowest a leaf can hold (the API takes none below 0; repair and
+   convert keep what an original wrote). */
+static inline int64_t lay_minpos(const lay *L) { return L->psz == 4 ? INT32_MIN : INT64_MIN; }
 
 /* ---- checksums ------------------------------------------------------------- */
 static inline uint8_t lay_xor(const void *p, size_t n) /* inline: sizes are often constants */

@@ -232,7 +232,8 @@ typedef struct mbulk {
     uint64_t count;
     int have_last;
     int keep_duplicates;        /* repair/convert: an original's UNIQUE index
-                                   may hold duplicates; keep them */
+                                   may hold duplicates, its records negative
+                                   data positions; keep them */
     uint8_t *last;              /* the last key added */
     int64_t ext_next[2], ext_end[2]; /* fresh blocks still to hand out: [0] nodes, [1] leaves */
     int shared;                 /* set by a caller under which nothing else grows

@@ -173,7 +173,7 @@ int mindex_bulk_add(mbulk *b, const uint8_t *key, int64_t dp, int64_t *out)
                                "index %u", (unsigned long long)b->count + 1, b->ix + 1);
         same = c == 0;
     }
-    if (dp < 0 || dp > lay_maxpos(m->L))
+    if (dp < (b->keep_duplicates ? lay_minpos(m->L) : 0) || dp > lay_maxpos(m->L))
         return udb_err_set(m->err, UDB_RANGE, "data position %lld does not fit the %s layout",
                            (long long)dp, m->L->name);
     int64_t leaf;

@@ -33,8 +33,8 @@ static int next_rec(void *arg, const void **key, size_t *len, int64_t *dp)
     return 0;
 }
 
-/* STRING keys must end within the key size; others always fit. A record
-   salvaged by repair also needs a data position udb stores (not < 0). */
+/* STRING keys must end within the key size; others always fit. Any data
+   position a leaf holds is kept, negative ones too (an original's). */
 static size_t drop_unfit(rctx *c, unsigned ix, rrec *r, size_t n)
 {
     const lay_tree *T = &c->ix[ix].T;
@@ -43,11 +43,6 @@ static size_t drop_unfit(rctx *c, unsigned ix, rrec *r, size_t n)
         if (T->keytype == UDB_KEY_STRING && !memchr(r[i].key, 0, T->ks)) {
             rep_record(c, UDB_PROBLEM, ix + 1, T->keytype, r[i].key, T->ks, r[i].dp, r[i].leaf,
                        "is a STRING key without its NUL; it is not kept");
-            continue;
-        }
-        if (c->ncand && r[i].dp < 0) { /* ncand: repair (conversion reads through the API) */
-            rep_record(c, UDB_PROBLEM, ix + 1, T->keytype, r[i].key, T->ks, r[i].dp, r[i].leaf,
-                       "has a negative data position, which udb cannot store; it is not kept");
             continue;
         }
         r[k++] = r[i];
