@@ -26,6 +26,9 @@
  * Rollback journal: four writers committing in a loop on their own handles
  * take turns: none waits a second for the lock, none times out.
  *
+ * Rollback journal: a handle rolling back while another handle's commit
+ * is half way through a page decodes nothing until that commit is done.
+ *
  * Run under ThreadSanitizer with `make check SANITIZE=thread` (build-tsan).
  *   UDB_THREAD_OPS=N   operations per thread (default 2000)
  */
@@ -947,6 +950,143 @@ static void test_fair_writers(void **state)
     assert_true(worst < 150); /* polling every 32 ms, the same test waited 0.2-5 s */
 }
 
+/* ---- rollback journal: a rollback decodes the files again only under a lock ---------------- */
+/* Handle C rolls back while handle W's commit is half way through writing
+   page 0 of NAME.ndx: C must not decode that page now (it used to, outside
+   any lock: UDB_CORRUPT from the rollback, seen in test_two_handles). W's
+   pwrite of page 0 writes the first byte that changes, then waits for C; C's last
+   unlock of the rollback lets W begin, then waits until W's page is torn. */
+static atomic_int rb_ndx_fd = -1, rb_go, rb_torn, rb_c_done, rb_armed;
+static int rb_probe[2] = {-1, -1};
+/* the transaction lock bytes PENDING, SHARED, RESERVED (doc/format.md, "Locks") */
+#define RB_LOCKS 0x4000000000000000ULL, 3
+
+static int wait_flag(atomic_int *f)
+{
+    for (int i = 0; i < 5000 && !atomic_load(f); i++)
+        usleep(1000);
+    return atomic_load(f);
+}
+
+static int rb_open(void *c, const char *path, int flags, int *fd)
+{
+    int rc = udb_os_posix()->open(c, path, flags, fd);
+    size_t n = strlen(path);
+    if (rc == 0 && (flags & UDB_OS_RDWR) && n > 4 && !strcmp(path + n - 4, ".ndx"))
+        atomic_store(&rb_ndx_fd, *fd);
+    return rc;
+}
+
+static int rb_pwrite(void *c, int fd, const void *buf, size_t n, uint64_t off)
+{
+    const udb_os *os = udb_os_posix();
+    if (fd != atomic_load(&rb_ndx_fd) || off != 0 || !atomic_load(&rb_go) || atomic_load(&rb_torn))
+        return os->pwrite(c, fd, buf, n, off);
+    uint8_t old[4096];
+    size_t got = 0, lo = 0;
+    if (os->pread(c, fd, old, n < sizeof old ? n : sizeof old, 0, &got))
+        got = 0;
+    const uint8_t *b = buf;
+    size_t hi = got;
+    while (lo < got && old[lo] == b[lo])
+        lo++;
+    while (hi > lo && old[hi - 1] == b[hi - 1])
+        hi--;
+    size_t mid = lo < hi ? lo + 1 : 0; /* the first changed byte lands alone, then C decodes */
+    int rc = mid ? os->pwrite(c, fd, buf, mid, 0) : 0;
+    atomic_store(&rb_torn, 1);
+    wait_flag(&rb_c_done);
+    return rc ? rc : os->pwrite(c, fd, b + mid, n - mid, mid);
+}
+
+static int rb_lock(void *c, int fd, int type, uint64_t start, uint64_t len)
+{
+    const udb_os *os = udb_os_posix();
+    int rc = os->lock(c, fd, type, start, len);
+    if (type == 0 && atomic_load(&rb_armed) && os->lock(c, rb_probe[0], 3, RB_LOCKS) == 0 &&
+        os->lock(c, rb_probe[1], 3, RB_LOCKS) == 0) { /* C holds no lock now */
+        atomic_store(&rb_armed, 0);
+        atomic_store(&rb_go, 1);
+        wait_flag(&rb_torn);
+    }
+    return rc;
+}
+
+static void *rb_writer(void *arg)
+{
+    if (!wait_flag(&rb_go))
+        return "never started";
+    int32_t k = 424242;
+    udb_key key = {&k, 4};
+    return udb_store_put(arg, &key, &k, 4) ? "put" : NULL;
+}
+
+static void test_rollback_beside_commit(void **state)
+{
+    (void)state;
+    char name[600], p[620];
+    snprintf(name, sizeof name, "%s/rbc", dir);
+    udb_os wos = *udb_os_posix(), cos = *udb_os_posix();
+    wos.open = rb_open;
+    wos.pwrite = rb_pwrite;
+    cos.lock = rb_lock;
+    udb_options o;
+    udb_options_init(&o);
+    o.journal = UDB_JOURNAL_ROLLBACK;
+    o.sync = UDB_SYNC_OFF;
+    udb_index_def d = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 8, 0, 0};
+    udb_store_def sd = {1, &d, 0, 0};
+    udb_store *w, *c;
+    assert_int_equal(udb_store_create(name, &o, &sd, &w), 0);
+    assert_int_equal(udb_store_close(w), 0);
+    o.os = &wos;
+    assert_int_equal(udb_store_open(name, &o, &w), 0);
+    for (int32_t k = 0; k < 300; k++) {
+        udb_key key = {&k, 4};
+        assert_int_equal(udb_store_put(w, &key, &k, 4), 0);
+    }
+    o.os = &cos;
+    o.lock_timeout_ms = 0;
+    assert_int_equal(udb_store_open(name, &o, &c), 0);
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s%s", name, i ? ".dat" : ".ndx");
+        assert_int_equal(udb_os_posix()->open(NULL, p, UDB_OS_READ, &rb_probe[i]), 0);
+    }
+    int32_t k = 7;
+    udb_key key = {&k, 4};
+    assert_int_equal(udb_store_begin(c), 0);
+    assert_int_equal(udb_store_update(c, 1, &k, 4, "changed!", 8), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, rb_writer, w), 0);
+    atomic_store(&rb_armed, 1);
+    int rc = udb_store_rollback(c);
+    int torn = atomic_load(&rb_torn);
+    atomic_store(&rb_c_done, 1);
+    void *err;
+    pthread_join(t, &err);
+    if (err)
+        fail_msg("the writer: %s (%s)", (const char *)err, udb_store_errmsg(w));
+    assert_true(torn); /* the scene happened: C rolled back while W's page 0 was torn */
+    if (rc)
+        fail_msg("rollback beside a commit: %s (%s)", udb_errname(rc), udb_store_errmsg(c));
+    udb_val v = {0};
+    k = 424242; /* C sees W's commit, and its own change undone */
+    assert_int_equal(udb_store_get(c, 1, &k, 4, &v), 0);
+    k = 7;
+    assert_int_equal(udb_store_get(c, 1, &k, 4, &v), 0);
+    assert_int_equal(v.len, 4);
+    assert_int_equal(*(int32_t *)v.data, 7);
+    udb_val_free(&v);
+    udb_check_report rep = {0};
+    (void)key;
+    assert_int_equal(udb_store_check(c, NULL, NULL, &rep), 0);
+    udb_check_report_free(&rep);
+    for (int i = 0; i < 2; i++)
+        udb_os_posix()->close(NULL, rb_probe[i]);
+    assert_int_equal(udb_store_close(c), 0);
+    assert_int_equal(udb_store_close(w), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_write_behind),
         cmocka_unit_test(test_read_during_journal_sync),
         cmocka_unit_test(test_fair_writers),
+        cmocka_unit_test(test_rollback_beside_commit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

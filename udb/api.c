@@ -76,10 +76,11 @@ int api_read_begin(api_base *b, int *began)
     if (rc)
         return rc;
     *began = 1;
-    if (changed && b->reload && (rc = b->reload(b))) {
+    if ((changed || b->reload_due) && b->reload && (rc = b->reload(b))) {
         pager_read_end(b->g);
         *began = 0;
     }
+    b->reload_due = rc != 0; /* a decode that failed half way is done again */
     return rc;
 }
 
@@ -102,11 +103,35 @@ int api_write_begin(api_base *b, int *began)
     if (rc)
         return rc;
     *began = 1;
-    if ((changed && b->reload && (rc = b->reload(b))) ||
+    if (((changed || b->reload_due) && b->reload && (rc = b->reload(b))) ||
         (rc = pager_prepare(b->g, PAGER_OP_HEADROOM))) {
         pager_rollback(b->g);
         *began = 0;
     }
+    b->reload_due = rc != 0; /* a decode that failed half way is done again */
+    return rc;
+}
+
+/* Decode the handle's state again after a transaction ended without
+   committing what it decoded (a rollback, a failed commit): inside a read
+   transaction, as another handle may be writing the files this moment.
+   When none can begin now, the next transaction decodes instead. */
+static int redecode(api_base *b)
+{
+    if (!b->reload)
+        return 0;
+    b->reload_due = 1;
+    if (pager_state(b->g) != PAGER_NONE)
+        return 0;
+    udb_err keep = b->err;
+    int changed, rc = pager_read_begin(b->g, &changed);
+    if (rc) {
+        b->err = keep;
+        return 0;
+    }
+    rc = b->reload(b);
+    pager_read_end(b->g);
+    b->reload_due = rc != 0;
     return rc;
 }
 
@@ -123,8 +148,7 @@ static void undo_keeping_error(api_base *b, int rollback)
     udb_err keep = b->err;
     if (rollback)
         pager_rollback(b->g);
-    if (b->reload)
-        b->reload(b);
+    redecode(b);
     if (keep.code)
         udb_err_set(&b->err, keep.code, "%s", udb_err_msg(&keep));
     else
@@ -241,12 +265,8 @@ int api_rollback(api_base *b)
         return udb_err_set(&b->err, UDB_INVAL, "no transaction is open");
     b->explicit_txn = 0;
     int rc = pager_rollback(b->g);
-    if (b->reload) {
-        int r = b->reload(b);
-        if (!rc)
-            rc = r;
-    }
-    return rc;
+    int r = redecode(b);
+    return rc ? rc : r;
 }
 
 int api_detect(api_base *b, pager_file *pf, int want_kind, int want_layout, int *layout)

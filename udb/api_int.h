@@ -22,6 +22,7 @@ typedef struct api_base {
     progress prog;              /* udb_options.progress of the open */
     /* re-decode in-memory state after another handle's change or a rollback */
     int (*reload)(struct api_base *b);
+    int reload_due;             /* a rollback's decode is owed: the next transaction does it */
     /* write in-memory state (index infos, heap header) into pages */
     int (*flush)(struct api_base *b);
 } api_base;
