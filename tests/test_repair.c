@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include "layout.h"
 #include "model.h"
 #include "testutil.h"
@@ -423,6 +424,58 @@ static void test_first_record_at_zero(void **state)
         assert_non_null(strstr(want, "2 00000000 0\n2 00000000 0\n2 00000001 0\n"));
         repair_keeps(path, want, layout == 1 ? "classic" : "wide");
         free(want);
+    }
+}
+
+/* A file made huge and sparse (a hostile file: a few KiB in an archive):
+   repair read every byte of its holes (8 GiB: 65 s and 8 GiB of page
+   cache), so a large enough one never finished. The scan now skips holes
+   (udb_os.next_data, SEEK_DATA): bytes after them are still looked at. */
+static void test_sparse_file(void **state)
+{
+    (void)state;
+    for (int layout = 1; layout <= 2; layout++) {
+        udb_options o;
+        udb_ndx *d;
+        udb_options_init(&o);
+        o.layout = layout;
+        const char *path = path_in(dir, "sparse.ndx"), *out = path_in(dir, "sparse-out.ndx");
+        unlink(path);
+        unlink(out);
+        assert_int_equal(udb_ndx_create(path, &o, 1, &d), 0);
+        udb_index_def s = {UDB_KEY_STRING, 16, 0, 5, 0, 0};
+        assert_int_equal(udb_ndx_define(d, 1, &s), 0);
+        char k[8];
+        for (int i = 0; i < 200; i++) {
+            snprintf(k, sizeof k, "k%03d", i);
+            assert_int_equal(udb_ndx_append(d, 1, k, strlen(k), i), 0);
+        }
+        udb_ndx_close(d);
+        char *want = records_hex(path);
+        uint64_t far = layout == 1 ? (uint64_t)1 << 30 : (uint64_t)6 << 30; /* data after a hole */
+        FILE *f = fopen(path, "r+b");
+        assert_non_null(f);
+        assert_int_equal(fseeko(f, (off_t)far, SEEK_SET), 0);
+        assert_int_equal(fwrite("junk after a hole", 1, 17, f), 17);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(truncate(path, layout == 1 ? (off_t)2 << 30 : (off_t)12 << 30), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(30); /* a full read took minutes */
+            _exit(udb_repair(path, out, NULL, NULL, NULL, NULL) ? 1 : 0);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status))
+            fail_msg("repair of a sparse %s file: %s", layout == 1 ? "classic" : "wide",
+                     WIFSIGNALED(status) ? "killed after 30 s" : "failed");
+        char *got = records_hex(out);
+        assert_string_equal(got, want);
+        free(got);
+        free(want);
+        unlink(path);
+        unlink(out);
     }
 }
 
@@ -1104,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_first_record_at_zero),
         cmocka_unit_test(test_negative_position),
+        cmocka_unit_test(test_sparse_file),
         cmocka_unit_test(test_healthy_property),
         cmocka_unit_test(test_damage_named),
         cmocka_unit_test(test_convert_round_trips),

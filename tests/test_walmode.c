@@ -236,7 +236,7 @@ static const udb_os *count_os_init(void)
 {
     cnt.os = (udb_os){NULL, c_open, c_close, c_pread, c_pwrite, c_fsync, c_ftruncate, c_fstat,
                       c_lock, c_unlink, c_map, c_unmap, c_page_size, c_sleep_ms, c_entropy,
-                      c_writeback, c_file_id, c_datasync};
+                      c_writeback, c_file_id, c_datasync, NULL};
     cnt.calls = cnt.fsyncs = cnt.pwrites = cnt.datamaps = 0;
     return &cnt.os;
 }

@@ -143,6 +143,25 @@ static int posix_file_id(void *ctx, int fd, uint64_t *dev, uint64_t *ino)
     return 0;
 }
 
+static int posix_next_data(void *ctx, int fd, uint64_t off, uint64_t *start, uint64_t *end)
+{
+    (void)ctx;
+#if defined(SEEK_DATA) && defined(SEEK_HOLE)
+    off_t s = lseek(fd, (off_t)off, SEEK_DATA), e = s < 0 ? -1 : lseek(fd, s, SEEK_HOLE);
+    if (s < 0 || e < s)
+        return -errno;
+    *start = (uint64_t)s;
+    *end = (uint64_t)e;
+    return 0;
+#else
+    (void)fd;
+    (void)off;
+    (void)start;
+    (void)end;
+    return -EINVAL; /* the caller takes every byte for data */
+#endif
+}
+
 static unsigned posix_page_size(void *ctx)
 {
     (void)ctx;
@@ -259,6 +278,7 @@ static const udb_os posix_os = {
     .entropy = posix_entropy,
     .file_id = posix_file_id,
     .datasync = posix_datasync,
+    .next_data = posix_next_data,
 };
 
 const udb_os *udb_os_posix(void)

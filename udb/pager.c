@@ -452,6 +452,29 @@ const uint8_t *pager_oob(pager_file *f, uint64_t pos, size_t len)
     return NULL;
 }
 
+int pager_next_data(pager_file *f, uint64_t off, uint64_t *start, uint64_t *end)
+{
+    const pager_group *g = f->g;
+    uint64_t s = off, e = f->size;
+    if (off >= f->size)
+        return 1;
+    /* what the handle shows may differ from the file: pages of a WAL, of
+       this transaction, a size not yet on disk */
+    int as_on_disk = !g->wal && !g->spilled && f->dirty_hi <= f->dirty_lo && f->size == f->disk_size;
+    if (as_on_disk && g->os->next_data) {
+        int rc = g->os->next_data(g->os->ctx, f->fd, off, &s, &e);
+        if (rc == -ENXIO || (!rc && s >= f->size))
+            return 1;
+        if (rc || s < off || e <= s)
+            s = off, e = f->size; /* cannot tell: every byte */
+        else if (e > f->size)
+            e = f->size;
+    }
+    *start = s;
+    *end = e;
+    return 0;
+}
+
 /* First change of a page in this transaction. */
 static int page_dirty(pager_file *f, uint64_t pg)
 {

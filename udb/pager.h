@@ -144,6 +144,11 @@ static inline uint8_t *pager_put(pager_file *f, uint64_t pos, size_t len)
 }
 
 static inline uint64_t pager_size(const pager_file *f) { return f->size; }
+/* The first range [*start, *end) at or after off, within the file, that may
+   hold bytes other than zeros: the holes of a sparse file are skipped while
+   the handle shows the file as it is on disk (else, or when the system
+   cannot tell, the rest of the file). 0, or 1 when nothing follows. */
+int pager_next_data(pager_file *f, uint64_t off, uint64_t *start, uint64_t *end);
 /* The size at the start of the transaction (what is committed). */
 static inline uint64_t pager_committed_size(const pager_file *f) { return f->orig_size; }
 

@@ -3,7 +3,8 @@
  *
  * Trusts no pointer it has not verified. The body is scanned for every
  * block that has the size of some index's leaf and a valid checksum (a
- * rolling XOR: one pass per leaf size). Of those, leaves whose chain links
+ * rolling XOR: one pass per leaf size, over the data of a sparse file).
+ * Of those, leaves whose chain links
  * agree in both directions form fragments; a fragment ending at an EOF leaf
  * is an index's chain. Chains go to indexes by the info's EOF leaf when the
  * info is sound, else in the order the originals created them (EOF leaf
@@ -110,13 +111,11 @@ static int build_hash(rctx *c)
     return 0;
 }
 
-/* Every offset of the body where a block of this size has a zero XOR. */
-static int scan_size(rctx *c, unsigned size)
+/* Every start in [a, last] where a block of this size has a zero XOR. */
+static int scan_range(rctx *c, unsigned size, uint64_t a, uint64_t last)
 {
-    if (c->size < c->body + size)
-        return 0;
-    uint8_t x = lay_xor(c->d + c->body, size);
-    for (uint64_t p = c->body;; p++) {
+    uint8_t x = lay_xor(c->d + a, size);
+    for (uint64_t p = a;; p++) {
         if (((p - c->body) & 0xfffff) == 0) /* progress every MiB */
             progress_say(&c->pr, "repair scan", c->scan_done + (p - c->body), c->scan_total);
         if (x == 0) {
@@ -124,9 +123,26 @@ static int scan_size(rctx *c, unsigned size)
             if (rc)
                 return rc;
         }
-        if (p + size >= c->size)
-            break;
+        if (p == last)
+            return 0;
         x ^= c->d[p] ^ c->d[p + size];
+    }
+}
+
+/* Every offset of the body where a block of this size has a zero XOR. A
+   block inside a hole of a sparse file is zeros, which no leaf is (its
+   links would point into the header): only blocks that meet the file's
+   data are looked at, so a huge sparse file costs its data, not its size. */
+static int scan_size(rctx *c, unsigned size)
+{
+    uint64_t off = c->body, s, e;
+    while (off + size <= c->size && !pager_next_data(c->pf, off, &s, &e)) {
+        uint64_t a = s - off >= size ? s - (size - 1) : off; /* the first block that meets s */
+        uint64_t last = e - 1 < c->size - size ? e - 1 : c->size - size;
+        int rc = a <= last ? scan_range(c, size, a, last) : 0;
+        if (rc)
+            return rc;
+        off = last + 1 > e ? last + 1 : e;
     }
     return 0;
 }
@@ -489,6 +505,7 @@ void rep_free(rctx *c)
 int rep_analyse(rctx *c, api_base *b, pager_file *pf, int layout)
 {
     c->L = lay_get(layout);
+    c->pf = pf;
     c->d = pager_get(pf, 0, 0);
     c->size = pager_size(pf);
     c->n = lay_hdr_count(c->d);

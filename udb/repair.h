@@ -51,6 +51,7 @@ typedef struct rspan {         /* the bytes [a, b) of a block */
 
 typedef struct rctx {
     const lay *L;
+    struct pager_file *pf;      /* the file read (its holes are skipped) */
     const uint8_t *d;
     uint64_t size, body;
     unsigned n;

@@ -125,6 +125,11 @@ typedef struct udb_os {
     /* may be NULL (fsync is used): make the file's data durable, and its
        size, but not its times (fdatasync) */
     int (*datasync)(void *ctx, int fd);
+    /* may be NULL (every byte may be data): the first range [*start, *end)
+       at or after off that may hold data, the holes of a sparse file
+       skipped (-ENXIO when none follows); scans that look for non-zero
+       blocks (repair) use it */
+    int (*next_data)(void *ctx, int fd, uint64_t off, uint64_t *start, uint64_t *end);
 } udb_os;
 
 /* map(): prot | UDB_MAP_SHARED maps the file shared (stores reach the
