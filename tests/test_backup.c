@@ -4,6 +4,7 @@
  *     mode: while another handle commits more), and a backup without one
  *     copies the newest committed state; each copy checks clean;
  *   - a quiet file's copy is the same bytes (store, index and heap files);
+ *     a sparse file's copy is sparse;
  *   - refused inside a write transaction, onto an existing file (untouched)
  *     or a NULL path; a store whose DST.dat exists leaves no DST.ndx;
  *   - an I/O fault at every write and sync of the copy fails the backup
@@ -169,6 +170,61 @@ static void test_identical(void **state)
     }
 }
 
+/* A sparse file's copy is sparse: a hostile file with a huge hole (a few
+   KiB in an archive) was copied byte for byte, holes written out as zeros
+   (disk space and time by its size). Data after the hole is copied. */
+static void test_sparse(void **state)
+{
+    (void)state;
+    char p[700], q[700];
+    udb_ndx *d;
+    udb_options o;
+    udb_options_init(&o);
+    path(p, sizeof p, "sparse", ".ndx");
+    path(q, sizeof q, "sparsecopy", ".ndx");
+    unlink(p);
+    unlink(q);
+    udb_index_def def = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 8, 0, 0};
+    assert_int_equal(udb_ndx_create(p, &o, 1, &d), 0);
+    assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+    for (int32_t k = 0; k < 100; k++)
+        assert_int_equal(udb_ndx_append(d, 1, &k, 4, k), 0);
+    assert_int_equal(udb_ndx_close(d), 0);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseeko(f, (off_t)1 << 30, SEEK_SET), 0);
+    assert_int_equal(fwrite("data after the hole", 1, 19, f), 19);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(truncate(p, (off_t)2 << 30), 0);
+    o.flags = UDB_RDONLY;
+    assert_int_equal(udb_ndx_open(p, &o, &d), 0);
+    assert_int_equal(udb_ndx_backup(d, q), 0);
+    assert_int_equal(udb_ndx_close(d), 0);
+    struct stat a, b;
+    assert_int_equal(stat(p, &a), 0);
+    assert_int_equal(stat(q, &b), 0);
+    assert_true(b.st_size == a.st_size);
+    if ((uint64_t)b.st_blocks * 512 > (uint64_t)a.st_blocks * 512 + (1 << 20))
+        fail_msg("the copy of a sparse file takes %lld bytes, the file %lld",
+                 (long long)b.st_blocks * 512, (long long)a.st_blocks * 512);
+    FILE *fa = fopen(p, "rb"), *fb = fopen(q, "rb"); /* the data, before and after the hole */
+    assert_true(fa && fb);
+    static uint8_t ba[1 << 16], bb[1 << 16];
+    for (int part = 0; part < 2; part++) {
+        assert_int_equal(fseeko(fa, part ? (off_t)1 << 30 : 0, SEEK_SET), 0);
+        assert_int_equal(fseeko(fb, part ? (off_t)1 << 30 : 0, SEEK_SET), 0);
+        assert_int_equal(fread(ba, 1, sizeof ba, fa), sizeof ba);
+        assert_int_equal(fread(bb, 1, sizeof bb, fb), sizeof bb);
+        assert_memory_equal(ba, bb, sizeof ba);
+        if (part)
+            assert_memory_equal(ba, "data after the hole", 19);
+    }
+    fclose(fa);
+    fclose(fb);
+    unlink(p);
+    unlink(q);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -294,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot),
         cmocka_unit_test(test_identical),
+        cmocka_unit_test(test_sparse),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_open_beside_last_close),

@@ -445,7 +445,7 @@ static void test_sparse_file(void **state)
         assert_int_equal(udb_ndx_create(path, &o, 1, &d), 0);
         udb_index_def s = {UDB_KEY_STRING, 16, 0, 5, 0, 0};
         assert_int_equal(udb_ndx_define(d, 1, &s), 0);
-        char k[8];
+        char k[16];
         for (int i = 0; i < 200; i++) {
             snprintf(k, sizeof k, "k%03d", i);
             assert_int_equal(udb_ndx_append(d, 1, k, strlen(k), i), 0);

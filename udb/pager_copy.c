@@ -21,14 +21,19 @@ static int copy_file(pager_group *g, pager_file *f, const char *path, int *made)
     if (rc < 0)
         return pager_oserr(g, rc, "cannot create", path);
     *made = 1;
-    for (uint64_t at = 0; at < size && !rc; at += COPY_CHUNK) {
-        size_t n = size - at < COPY_CHUNK ? (size_t)(size - at) : COPY_CHUNK;
-        const uint8_t *p = pager_get(f, at, n);
-        if (!p)
-            rc = UDB_CORRUPT; /* pager_get said why */
-        else if ((rc = os->pwrite(os->ctx, fd, p, n, at)) < 0)
-            rc = pager_oserr(g, rc, "cannot write", path);
-    }
+    uint64_t at = 0, end; /* the data of a sparse file; its holes stay holes in the copy */
+    while (!rc && !pager_next_data(f, at, &at, &end))
+        while (at < end && !rc) {
+            size_t n = end - at < COPY_CHUNK ? (size_t)(end - at) : COPY_CHUNK;
+            const uint8_t *p = pager_get(f, at, n);
+            if (!p)
+                rc = UDB_CORRUPT; /* pager_get said why */
+            else if ((rc = os->pwrite(os->ctx, fd, p, n, at)) < 0)
+                rc = pager_oserr(g, rc, "cannot write", path);
+            at += n;
+        }
+    if (!rc && (rc = os->ftruncate(os->ctx, fd, size)) < 0)
+        rc = pager_oserr(g, rc, "cannot size", path);
     if (!rc && g->sync != UDB_SYNC_OFF && (rc = os->fsync(os->ctx, fd)) < 0)
         rc = pager_oserr(g, rc, "cannot sync", path);
     int rc2 = os->close(os->ctx, fd);

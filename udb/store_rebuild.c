@@ -216,10 +216,18 @@ static int64_t resync(rebuild *c, int64_t from, int64_t limit)
 {
     const uint8_t *d = pager_get(c->s->dat_pf, 0, (size_t)limit);
     record r;
-    for (int64_t at = from; d && at < limit && c->budget; at++)
+    uint64_t data = 0, data_end = 0; /* a frame begins with a byte that is not 0: the holes
+                                        of a sparse file are passed over, not read */
+    for (int64_t at = from; d && at < limit && c->budget; at++) {
+        if ((uint64_t)at >= data_end) {
+            if (pager_next_data(c->s->dat_pf, (uint64_t)at, &data, &data_end) || data >= (uint64_t)limit)
+                return limit;
+            at = (int64_t)data;
+        }
         if ((d[at] == LAY_FRAME_PLAIN || d[at] == LAY_FRAME_DEFLATE) &&
             !frame_check(c, at, limit, &r, &c->budget))
             return at;
+    }
     return limit;
 }
 
