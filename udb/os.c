@@ -210,11 +210,13 @@ static int posix_map(void *ctx, void *addr, size_t len, int prot, int fd, uint64
     if (fd < 0)
         fl |= MAP_ANONYMOUS;
 #ifdef MAP_NORESERVE
-    /* reservations, and a private writable map of a file: a transaction
-       copies only the pages it changes (bounded by dirty_limit and its
-       spills), so the file's whole length is no commit charge; without it
-       a file larger than RAM + swap could not be opened writable */
-    if (prot == 0 || (fd >= 0 && prot == 3 && !(fl & MAP_SHARED)))
+    /* reservations, a private writable map of a file and the anonymous
+       room for its growth: a transaction copies or fills only the pages it
+       changes (bounded by dirty_limit and its spills), so their whole length
+       is no commit charge; without it a file larger than RAM + swap could
+       not be opened writable, nor one whose growth room (a quarter of its
+       size) exceeds them */
+    if (prot == 0 || (prot == 3 && !(fl & MAP_SHARED)))
         fl |= MAP_NORESERVE;
 #endif
     void *m = mmap(addr, len, p, fl, fd < 0 ? -1 : fd, (off_t)off);

@@ -13,6 +13,7 @@
 #define RESERVE_MIN ((uint64_t)64 << 30)    /* address space per writable file */
 #define RESERVE_MIN_RO ((uint64_t)1 << 30)  /* ... per read-only file */
 #define ANON_CHUNK ((uint64_t)64 << 20)
+#define ANON_STEP_MAX ((uint64_t)1 << 30)
 #define DIRTY_LIMIT_DEFAULT ((size_t)512 << 20)
 #define WAL_CKPT_DEFAULT ((uint64_t)4 << 20)
 
@@ -548,8 +549,11 @@ int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at)
         return rc;
     uint64_t need = pager_round(f, newsize);
     if (need > f->anon_end) {
-        /* a quarter more, in whole pages: a mapping must start on a page */
-        uint64_t end = pager_round(f, f->anon_end + (f->anon_end / 4 > ANON_CHUNK ? f->anon_end / 4 : ANON_CHUNK));
+        /* a quarter more (at most ANON_STEP_MAX: room a system that charges
+           every writable page up front must grant), in whole pages: a
+           mapping must start on a page */
+        uint64_t step = f->anon_end / 4 > ANON_CHUNK ? f->anon_end / 4 : ANON_CHUNK;
+        uint64_t end = pager_round(f, f->anon_end + (step < ANON_STEP_MAX ? step : ANON_STEP_MAX));
         if (end < need)
             end = need;
         if (end > f->resv)

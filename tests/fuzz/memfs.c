@@ -782,6 +782,33 @@ static void m_writeback(void *ctx, int fd, uint64_t off, uint64_t len)
     (void)len;
 }
 
+/* Holes as a file system with page-sized blocks would have them: every
+   page of zeros is one (so that fuzzed files exercise the callers' skips). */
+static int zero_page(const memfs *m, const mnode *nd, uint64_t pg)
+{
+    uint64_t a = pg * m->ps, n = nd->size - a < m->ps ? nd->size - a : m->ps;
+    return !memcmp(nd->data + a, m->zero, (size_t)n);
+}
+
+static int m_next_data(void *ctx, int fd, uint64_t off, uint64_t *start, uint64_t *end)
+{
+    memfs *m = ctx;
+    mfd *f = file_fd(m, fd);
+    if (!f)
+        return -EBADF;
+    const mnode *nd = f->nd;
+    uint64_t pg = off / m->ps, pages = (nd->size + m->ps - 1) / m->ps;
+    while (pg < pages && zero_page(m, nd, pg))
+        pg++;
+    if (off >= nd->size || pg == pages)
+        return -ENXIO;
+    *start = pg * m->ps > off ? pg * m->ps : off;
+    while (pg < pages && !zero_page(m, nd, pg))
+        pg++;
+    *end = pg * m->ps < nd->size ? pg * m->ps : nd->size;
+    return 0;
+}
+
 /* ---- the public side -------------------------------------------------------------------- */
 memfs *memfs_new(void)
 {
@@ -809,7 +836,8 @@ memfs *memfs_new(void)
                      .page_size = m_page_size,
                      .sleep_ms = m_sleep_ms,
                      .entropy = m_entropy,
-                     .writeback = m_writeback};
+                     .writeback = m_writeback,
+                     .next_data = m_next_data};
     memfs_reset(m);
     return m;
 }
