@@ -928,6 +928,62 @@ static void test_side_symlinks(void **state)
     expect_all(name, 1, &o);
 }
 
+/* Side files planted as hard links to another file (a name of the same
+   file, which no symbolic-link check sees): a writer journaled, logged or
+   formatted its shared memory into that file (dbe append over a journal
+   linked to a victim: the victim held a journal after it). Refused now,
+   the link and the file it shares untouched. */
+static void test_side_hardlinks(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "hlinks");
+    udb_options o, rb;
+    opts(&o, UDB_JOURNAL_WAL);
+    opts(&rb, UDB_JOURNAL_ROLLBACK);
+    udb_store *s = make_store(name, &rb);
+    put(s, 1, 1);
+    assert_int_equal(udb_store_close(s), 0);
+    char victim[700], side[3][700], ndx[700];
+    snprintf(victim, sizeof victim, "%s.victim", name);
+    snprintf(side[0], sizeof side[0], "%s.ndx-journal", name);
+    snprintf(side[1], sizeof side[1], "%s.ndx-shm", name);
+    snprintf(side[2], sizeof side[2], "%s.ndx-wal", name);
+    snprintf(ndx, sizeof ndx, "%s.ndx", name);
+    const char text[] = "precious bytes of another file";
+    assert_int_equal(write_file(victim, text, sizeof text), 0);
+    const char *why[3] = {"journal", "shared memory", "log"};
+    for (int c = 0; c < 3; c++) {
+        unlink(side[c]);
+        assert_int_equal(link(victim, side[c]), 0);
+        int rc = udb_store_open(name, c ? &o : &rb, &s);
+        if (!rc)
+            rc = udb_store_begin(s);
+        if (!rc) {
+            int32_t k = 2, v = 2;
+            udb_key key = {&k, 4};
+            rc = udb_store_put(s, &key, &v, 4);
+        }
+        if (rc != UDB_CORRUPT || !strstr(udb_store_errmsg(s), "hard links"))
+            fail_msg("%s: %d %s", why[c], rc, udb_store_errmsg(s));
+        udb_store_close(s);
+        if (c == 2) {
+            int found = -1;
+            char m[300];
+            assert_int_equal(udb_recover(ndx, NULL, &found, m, sizeof m), UDB_CORRUPT);
+        }
+        size_t n;
+        uint8_t *b = read_file(victim, &n);
+        if (n != sizeof text || memcmp(b, text, n))
+            fail_msg("%s: the file the link shares changed (%zu bytes)", why[c], n);
+        free(b);
+        struct stat st;
+        assert_int_equal(stat(side[c], &st), 0); /* left for the user */
+        assert_int_equal(st.st_nlink, 2);
+        unlink(side[c]);
+    }
+    expect_all(name, 1, &o);
+}
+
 /* Damage a pending log at many places: the files open with a prefix of
    the transactions (every record 1..k for some k) and check clean. */
 static void test_damaged_log(void **state)
@@ -1472,6 +1528,7 @@ int main(void)
         cmocka_unit_test(test_crash_closing_shrunk),
         cmocka_unit_test(test_heap_log),
         cmocka_unit_test(test_side_symlinks),
+        cmocka_unit_test(test_side_hardlinks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  * thread's copy of its own last message (so that threads sharing a handle
  * read their own).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "err.h"
@@ -43,6 +44,20 @@ int udb_err_defer(udb_err *e, int code, udb_err_fmt fmt, const void *arg, size_t
         tl_owner = e;
     }
     return code;
+}
+
+int udb_err_link(udb_err *e, int oserr, const char *kind, const char *path)
+{
+    if (oserr == -EMLINK)
+        return udb_err_set(e, UDB_CORRUPT,
+                           "%s %s has other names (hard links), and udb never writes a file it "
+                           "shares; nothing changed (give it a name of its own: copy it to a new "
+                           "file and move that over it)",
+                           kind, path);
+    return udb_err_set(e, UDB_CORRUPT,
+                       "%s %s is a symbolic link, which udb never follows; nothing changed "
+                       "(inspect it and remove it)",
+                       kind, path);
 }
 
 const char *udb_err_msg(udb_err *e)

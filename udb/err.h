@@ -31,6 +31,10 @@ int udb_err_set(udb_err *e, int code, const char *fmt, ...)
    the text would cost more than the lookup. Returns code. */
 int udb_err_defer(udb_err *e, int code, udb_err_fmt fmt, const void *arg, size_t len);
 /* e's message, made now if it was deferred. */
+/* A journal, log or shared-memory file (kind, at path) refused because it
+   is a link: oserr -ELOOP a symbolic link, -EMLINK a file with other names
+   (hard links). Sets UDB_CORRUPT. */
+int udb_err_link(udb_err *e, int oserr, const char *kind, const char *path);
 const char *udb_err_msg(udb_err *e);
 /* The message for e as the calling thread should see it: the text of its own
    last failure recorded in e, else a copy of e's text taken under mu (if

@@ -255,18 +255,15 @@ static int jopen(pager_group *g, const char *path, int flags, int *fd)
 
 static int jopen_err(pager_group *g, int rc, const char *what, const char *jpath)
 {
-    if (rc == -ELOOP)
-        return udb_err_set(g->err, UDB_CORRUPT,
-                           "journal %s is a symbolic link, which udb never follows; nothing "
-                           "changed (inspect it and remove it)",
-                           jpath);
+    if (rc == -ELOOP || rc == -EMLINK)
+        return udb_err_link(g->err, rc, "journal", jpath);
     return pager_oserr(g, rc, what, jpath);
 }
 
 /* Open an existing journal read-only or read-write; -ENOENT when absent. */
 static int open_journal(pager_group *g, const char *path, int create, int *fd)
 {
-    int flags = g->readonly ? UDB_OS_READ : UDB_OS_RDWR;
+    int flags = g->readonly ? UDB_OS_READ : UDB_OS_RDWR | UDB_OS_SOLE; /* never written shared */
     if (create)
         flags |= UDB_OS_CREATE;
     return jopen(g, path, flags, fd);

@@ -32,6 +32,11 @@ static int posix_open(void *ctx, const char *path, int flags, int *fd)
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return -errno;
+    struct stat st;
+    if ((flags & UDB_OS_SOLE) && fstat(r, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+        close(r);
+        return -EMLINK;
+    }
     *fd = r;
     return 0;
 }

@@ -427,15 +427,12 @@ static int attach_rollback(pager_group *g)
 
 static int map_shm(pager_group *g, int create)
 {
-    int flags = UDB_OS_RDWR | UDB_OS_NOFOLLOW | (create ? UDB_OS_CREATE : 0);
+    int flags = UDB_OS_RDWR | UDB_OS_NOFOLLOW | UDB_OS_SOLE | (create ? UDB_OS_CREATE : 0);
     int rc = g->os->open(g->os->ctx, g->shm_path, flags, &g->shm_fd);
     if (rc < 0) {
         g->shm_fd = -1;
-        if (rc == -ELOOP) /* planted: the first handle would format whatever it names */
-            return udb_err_set(g->err, UDB_CORRUPT,
-                               "shared memory file %s is a symbolic link, which udb never "
-                               "follows; nothing changed (inspect it and remove it)",
-                               g->shm_path);
+        if (rc == -ELOOP || rc == -EMLINK) /* planted: the first handle would format whatever it names */
+            return udb_err_link(g->err, rc, "shared memory file", g->shm_path);
         return rc == -ENOENT ? UDB_NOTFOUND : pager_oserr(g, rc, "cannot open", g->shm_path);
     }
     uint64_t size;

@@ -139,6 +139,10 @@ enum { UDB_MAP_SHARED = 8 };
 /* open() flags for udb_os.open; NOFOLLOW: fail (-ELOOP) when the last part
    of path is a symbolic link, and never block opening it (a FIFO) */
 enum { UDB_OS_READ = 0, UDB_OS_RDWR = 1, UDB_OS_CREATE = 2, UDB_OS_EXCL = 4, UDB_OS_NOFOLLOW = 8 };
+/* SOLE: fail (-EMLINK) when the file has other names (hard links): a
+   journal, log or shared-memory file planted as a hard link to another
+   file would have udb write into that file */
+enum { UDB_OS_SOLE = 16 };
 
 /* The POSIX implementation (a constant table). */
 UDB_API const udb_os *udb_os_posix(void);

@@ -230,19 +230,17 @@ int wal_open(wal_log *w, const udb_os *os, udb_err *err, const char *path, int w
     int rc = log_init(w, os, err, path);
     if (rc)
         return rc;
-    rc = os->open(os->ctx, path, (writable ? UDB_OS_RDWR : UDB_OS_READ) | UDB_OS_NOFOLLOW, &w->fd);
+    rc = os->open(os->ctx, path,
+                  (writable ? UDB_OS_RDWR | UDB_OS_SOLE : UDB_OS_READ) | UDB_OS_NOFOLLOW, &w->fd);
     if (rc < 0) {
+        int link = rc == -ELOOP || rc == -EMLINK;
         int code = rc == -ENOENT ? UDB_NOTFOUND
-                   : rc == -ELOOP ? udb_err_set(err, UDB_CORRUPT,
-                                                "write-ahead log %s is a symbolic link, which udb "
-                                                "never follows; nothing changed (inspect it and "
-                                                "remove it)",
-                                                path)
-                                  : oserr(w, rc, "cannot open");
+                   : link        ? udb_err_link(err, rc, "write-ahead log", path)
+                                 : oserr(w, rc, "cannot open");
         if (code == UDB_NOTFOUND)
             udb_err_set(err, UDB_NOTFOUND, "no log %s", path);
         wal_close(w);
-        w->refused = rc == -ELOOP;
+        w->refused = link;
         return code;
     }
     uint8_t head[16];
