@@ -672,6 +672,19 @@ static int heap_log_left(pager_group *g)
     return rc;
 }
 
+/* A log that is a symbolic link, or (for a writer) has other names, is
+   refused before the shared memory file is made: a refused open leaves
+   nothing behind. */
+static int log_link_refused(pager_group *g)
+{
+    int fd, flags = UDB_OS_NOFOLLOW | (g->readonly ? UDB_OS_READ : UDB_OS_RDWR | UDB_OS_SOLE);
+    int rc = g->os->open(g->os->ctx, g->wal_path, flags, &fd);
+    if (rc == 0)
+        g->os->close(g->os->ctx, fd);
+    return rc == -ELOOP || rc == -EMLINK ? udb_err_link(g->err, rc, "write-ahead log", g->wal_path)
+                                         : 0;
+}
+
 int wal_attach(pager_group *g)
 {
     if (g->attached)
@@ -694,8 +707,11 @@ int wal_attach(pager_group *g)
                    ? UDB_JOURNAL_WAL
                    : UDB_JOURNAL_ROLLBACK;
     if (want == UDB_JOURNAL_WAL) {
-        if (!(rc = pager_join_dat(g, NULL)) && !(rc = heap_log_left(g)) && !(rc = attach_wal(g)) && !(rc = shm_slot_claim(&g->sh) ? udb_err_set(g->err, UDB_LOCKED,
-                                       "%s: every reader slot is taken", g->shm_path) : 0))
+        if (!(rc = pager_join_dat(g, NULL)) && !(rc = heap_log_left(g)) &&
+            !(rc = log_link_refused(g)) && !(rc = attach_wal(g)) &&
+            !(rc = shm_slot_claim(&g->sh)
+                       ? udb_err_set(g->err, UDB_LOCKED, "%s: every reader slot is taken", g->shm_path)
+                       : 0))
             g->wal = 1;
         else
             unmap_shm(g);
