@@ -61,6 +61,8 @@ static int f_pwrite(void *ctx, int fd, const void *buf, size_t n, uint64_t off)
             f->real->pwrite(f->real->ctx, fd, buf, keep, off);
         return -EIO;
     }
+    if (!r)
+        f->written += n;
     return r ? r : f->real->pwrite(f->real->ctx, fd, buf, n, off);
 }
 
@@ -130,6 +132,12 @@ static int f_file_id(void *ctx, int fd, uint64_t *dev, uint64_t *ino)
     return f->real->file_id(f->real->ctx, fd, dev, ino);
 }
 
+static int f_next_data(void *ctx, int fd, uint64_t off, uint64_t *start, uint64_t *end)
+{
+    fault_os *f = ctx;
+    return f->real->next_data(f->real->ctx, fd, off, start, end);
+}
+
 static uint64_t f_entropy(void *ctx)
 {
     fault_os *f = ctx;
@@ -160,5 +168,6 @@ void fault_os_init(fault_os *f, int mode, long fail_at)
                      .sleep_ms = f_sleep,
                      .entropy = f_entropy,
                      .file_id = f_file_id,
+                     .next_data = f_next_data,
                      .datasync = f_fsync};
 }

@@ -16,6 +16,7 @@ typedef struct fault_os {
     udb_os os;                  /* pass &f->os in udb_options.os */
     const udb_os *real;
     long calls;                 /* changing calls so far */
+    uint64_t written;           /* bytes written by them */
     long fail_at;               /* 0: never */
     int mode;
     int crashed;                /* after a crash nothing changes any more */

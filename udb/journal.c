@@ -11,6 +11,9 @@
  * Records from offset 512, each 32 + page size bytes:
  *   0 magic "1rec"  4 file  8 page number  16 salt
  *   24 crc32 of bytes 0..23 and the page image  28 zero  32 page image
+ * or, for a run of pages that were zeros (a hole of the file), the same
+ * with magic "1zer", the run's first page at 8 and its length in pages
+ * at 32 (the rest of the body zero, under the crc too).
  * A journal is hot when its header is valid and says hot. A hot journal is
  * hostile until checked: playback first checks the header (only the files
  * of its group, by their exact names: hdr_check), every record (files and
@@ -41,7 +44,8 @@
 #define JBUF_CAP ((size_t)1 << 20)  /* doubles up to this, then is written out when full */
 #define JSHRINK ((uint64_t)4 << 20)
 static const uint8_t MAGIC[8] = {'u', 'd', 'b', 'j', 'r', 'n', 'l', 1};
-#define RMAGIC 0x63657231u
+#define RMAGIC 0x63657231u /* "1rec" */
+#define ZMAGIC 0x72657a31u /* "1zer" */
 
 typedef struct jhdr {
     unsigned state, psize, nfiles;
@@ -388,25 +392,50 @@ static int jbuf_room(pager_group *g, size_t rec)
     return rc;
 }
 
-int journal_add(pager_group *g, pager_file *f, uint64_t pg)
+/* Room for a record of f's page size, its header filled in but for the
+   crc; the caller writes the body and the crc. NULL: *rc says why. */
+static uint8_t *rec_begin(pager_group *g, pager_file *f, uint32_t magic, uint64_t pg, int *rc)
 {
-    size_t ps = (size_t)1 << f->pshift, rec = RHDR + ps;
-    int rc = jbuf_room(g, rec);
-    if (rc)
-        return rc;
+    size_t rec = RHDR + ((size_t)1 << f->pshift);
+    if ((*rc = jbuf_room(g, rec)))
+        return NULL;
     if (g->jend < JHDR)
         g->jend = JHDR;
     uint8_t *r = g->jbuf + g->jlen;
-    st32(r, RMAGIC);
+    st32(r, magic);
     st32(r + 4, (uint32_t)f->idx);
     st64(r + 8, pg);
     st64(r + 16, g->salt);
-    memcpy(r + RHDR, f->base + (pg << f->pshift), ps);
-    uint32_t c = udb_crc32(0, r, 24);
-    st32(r + 24, udb_crc32(c, r + RHDR, ps));
     st32(r + 28, 0);
     g->jlen += rec;
+    return r;
+}
+
+int journal_add(pager_group *g, pager_file *f, uint64_t pg)
+{
+    size_t ps = (size_t)1 << f->pshift;
+    int rc;
+    uint8_t *r = rec_begin(g, f, RMAGIC, pg, &rc);
+    if (!r)
+        return rc;
+    memcpy(r + RHDR, f->base + (pg << f->pshift), ps);
+    st32(r + 24, udb_crc32(udb_crc32(0, r, 24), r + RHDR, ps));
     g->stats.journal_pages++;
+    return 0;
+}
+
+/* Queue a record saying pages [pg, pg + n) of f held zeros (they lay in a
+   hole of the file): rollback writes zeros there, no image needed. */
+int journal_add_zeros(pager_group *g, pager_file *f, uint64_t pg, uint64_t n)
+{
+    size_t ps = (size_t)1 << f->pshift;
+    int rc;
+    uint8_t *r = rec_begin(g, f, ZMAGIC, pg, &rc);
+    if (!r)
+        return rc;
+    memset(r + RHDR, 0, ps);
+    st64(r + RHDR, n);
+    st32(r + 24, udb_crc32(udb_crc32(0, r, 24), r + RHDR, ps));
     return 0;
 }
 
@@ -543,6 +572,12 @@ static uint64_t orig_pages(const jhdr *h, unsigned i)
 
 enum { REC_END, REC_OK, REC_BAD };
 
+/* Pages a checked record restores: 1, or a zero record's run. */
+static uint64_t rec_pages(const uint8_t *r)
+{
+    return ld32(r) == ZMAGIC ? ld64(r + RHDR) : 1;
+}
+
 /* The record at off, read into r: REC_END where the records end (short,
    another transaction's salt, a torn tail whose page never reached the
    file), REC_BAD when it names a file or page the header does not give
@@ -554,33 +589,72 @@ static int read_record(const udb_os *os, int jfd, const jhdr *h, uint8_t *r, uin
     int rc = os->pread(os->ctx, jfd, r, rec, off, &got);
     if (rc < 0)
         return rc;
-    if (got < rec || ld32(r) != RMAGIC || ld64(r + 16) != h->salt ||
+    uint32_t magic = got >= rec ? ld32(r) : 0;
+    if ((magic != RMAGIC && magic != ZMAGIC) || ld64(r + 16) != h->salt ||
         ld32(r + 24) != udb_crc32(udb_crc32(0, r, 24), r + RHDR, h->psize))
         return REC_END;
     unsigned fi = ld32(r + 4);
-    unsigned long long pg = ld64(r + 8);
+    unsigned long long pg = ld64(r + 8), n = magic == ZMAGIC ? ld64(r + RHDR) : 1;
     if (fi >= h->nfiles)
         snprintf(why, wl, "the record at offset %llu is for file %u of %u", (unsigned long long)off, fi,
                  h->nfiles);
-    else if (pg >= orig_pages(h, fi))
+    else if (pg >= orig_pages(h, fi) || n > orig_pages(h, fi) - pg)
         snprintf(why, wl, "the record at offset %llu restores page %llu of %s, beyond its original "
-                 "size of %llu bytes", (unsigned long long)off, pg, h->name[fi],
+                 "size of %llu bytes", (unsigned long long)off, pg + (n ? n - 1 : 0), h->name[fi],
                  (unsigned long long)h->orig[fi]);
+    else if (!n)
+        snprintf(why, wl, "the record at offset %llu restores no page", (unsigned long long)off);
     else
         return REC_OK;
     return REC_BAD;
+}
+
+/* Zeros over [a, b) of file fd (a zero record), as far as the file
+   reaches now (what lies beyond comes back as zeros when the file is
+   truncated to its original size); holes of the file are zeros already. */
+static int write_zeros(pager_group *g, const char *jpath, int fd, uint64_t a, uint64_t b)
+{
+    static const uint8_t zeros[65536];
+    uint64_t size, s, e;
+    int64_t mtime;
+    int rc = g->os->fstat(g->os->ctx, fd, &size, &mtime);
+    if (b > size)
+        b = size;
+    while (!rc && a < b) {
+        s = a, e = b;
+        if (g->os->next_data && (rc = g->os->next_data(g->os->ctx, fd, a, &s, &e)) != 0) {
+            if (rc == -ENXIO)
+                return 0;
+            s = a, e = b, rc = 0; /* cannot tell: every byte */
+        }
+        if (s < a || e <= s)
+            s = a, e = b;
+        if (s >= b)
+            return 0;
+        size_t n = e - s < sizeof zeros ? (size_t)(e - s) : sizeof zeros;
+        if (n > b - s)
+            n = (size_t)(b - s);
+        rc = g->os->pwrite(g->os->ctx, fd, zeros, n, s);
+        a = s + n;
+    }
+    return rc < 0 ? pager_oserr(g, rc, "cannot restore page from", jpath) : 0;
 }
 
 static int apply_record(pager_group *g, const char *jpath, const jhdr *h, const uint8_t *r, const int *fds)
 {
     unsigned fi = ld32(r + 4);
     uint64_t at = ld64(r + 8) * h->psize; /* read_record: below the original size, < 2^63 */
+    if (ld32(r) == ZMAGIC) { /* n pages, within the original size */
+        uint64_t end = (ld64(r + 8) + ld64(r + RHDR)) * h->psize;
+        return write_zeros(g, jpath, fds[fi], at, end < h->orig[fi] ? end : h->orig[fi]);
+    }
     size_t n = h->orig[fi] - at < h->psize ? (size_t)(h->orig[fi] - at) : h->psize;
     int rc = g->os->pwrite(g->os->ctx, fds[fi], r + RHDR, n, at);
     return rc < 0 ? pager_oserr(g, rc, "cannot restore page from", jpath) : 0;
 }
 
-/* fds NULL: check every record and count them (*n), per file too. Else
+/* fds NULL: check every record and count them (*n), and the pages they
+   restore per file (saturating). Else
    apply the *n records checked before, each checked again as it is read:
    a journal that changed since stops playback with an error, and what was
    written lies inside the checked files and sizes. */
@@ -606,8 +680,10 @@ static int walk_records(pager_group *g, int jfd, const char *jpath, const jhdr *
             rc = refuse(g, jpath, "%s", why);
         else if (st == REC_OK && fds)
             rc = apply_record(g, jpath, h, r, fds);
-        else if (st == REC_OK)
-            per_file[ld32(r + 4)]++;
+        else if (st == REC_OK) {
+            uint64_t *c = &per_file[ld32(r + 4)], add = rec_pages(r);
+            *c = add > UINT64_MAX - *c ? UINT64_MAX : *c + add;
+        }
     }
     if (!fds)
         *n = k;

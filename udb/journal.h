@@ -14,6 +14,8 @@ int journal_attach(pager_group *g, const char *path, int idx);
 void journal_close(pager_group *g);
 /* Queue the current image of page pg of f (before its first change). */
 int journal_add(pager_group *g, pager_file *f, uint64_t pg);
+/* Queue a record that pages [pg, pg + n) of f were zeros (a hole). */
+int journal_add_zeros(pager_group *g, pager_file *f, uint64_t pg, uint64_t n);
 /* Make the journal durable (per sync policy) before any file page changes. */
 int journal_sync(pager_group *g);
 /* Mark the journal clean and bump the commit counter. */

@@ -574,6 +574,38 @@ int pager_extend(pager_file *f, uint64_t newsize, uint64_t *at)
     return 0;
 }
 
+/* Pages [pg, end) of f, not journaled yet, are cut off: their images are
+   the file's on disk (a page this transaction wrote was journaled first).
+   Whole pages in a hole of the file are zeros: one zero record per run,
+   so that cutting a huge sparse tail costs no journal the size of it. */
+static int journal_cut(pager_file *f, uint64_t pg, uint64_t end)
+{
+    pager_group *g = f->g;
+    while (pg < end) {
+        uint64_t s = 0, e = 0, holes = pg, data_end = pg + 1;
+        int os = g->os->next_data ? g->os->next_data(g->os->ctx, f->fd, pg << f->pshift, &s, &e) : -1;
+        if (os == -ENXIO)
+            holes = end; /* no data from here on */
+        else if (!os && s >= pg << f->pshift && e > s) { /* else: cannot tell, every page */
+            holes = s >> f->pshift;
+            data_end = pager_round(f, e) >> f->pshift;
+        }
+        if (holes > end)
+            holes = end;
+        if (data_end > end)
+            data_end = end;
+        int rc = holes > pg ? journal_add_zeros(g, f, pg, holes - pg) : 0;
+        for (; !rc && holes > pg; pg++)
+            bit_set(f->journaled, pg);
+        for (; !rc && pg < data_end; pg++)
+            if (!(rc = journal_add(g, f, pg)))
+                bit_set(f->journaled, pg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int pager_truncate(pager_file *f, uint64_t newsize)
 {
     pager_group *g = f->g;
@@ -584,15 +616,17 @@ int pager_truncate(pager_file *f, uint64_t newsize)
     /* pages that existed at transaction start and are cut off must be
        journaled so that rollback can restore them */
     uint64_t orig_pages = g->wal ? 0 : pager_round(f, f->orig_size) >> f->pshift;
-    for (uint64_t pg = newsize >> f->pshift; pg < orig_pages; pg++)
-        if (!bit(f->journaled, pg)) {
-            int rc = journal_add(g, f, pg);
-            if (rc) {
-                g->poisoned = 1;
-                return rc;
-            }
-            bit_set(f->journaled, pg);
+    for (uint64_t pg = newsize >> f->pshift; pg < orig_pages;) {
+        uint64_t run = pg;
+        while (run < orig_pages && !bit(f->journaled, run))
+            run++;
+        int rc = run > pg ? journal_cut(f, pg, run) : 0;
+        if (rc) {
+            g->poisoned = 1;
+            return rc;
         }
+        pg = run > pg ? run : pg + 1;
+    }
     if (newsize & (page_size(f) - 1) && !pager_put_slow(f, newsize - 1, 1))
         return g->err->code;
     f->size = newsize;

@@ -561,7 +561,7 @@ void fz_fix_journal(uint8_t *j, size_t n)
     for (int i = 0; i < 4; i++)
         j[508 + i] = (uint8_t)(c >> (8 * i));
     for (size_t off = 512; psize && psize <= 65536 && off + 32 + psize <= n; off += 32 + psize)
-        if (!memcmp(j + off, "1rec", 4)) {
+        if (!memcmp(j + off, "1rec", 4) || !memcmp(j + off, "1zer", 4)) {
             c = (uint32_t)crc32(crc32(0, j + off, 24), j + off + 32, psize);
             for (int i = 0; i < 4; i++)
                 j[off + 24 + i] = (uint8_t)(c >> (8 * i));

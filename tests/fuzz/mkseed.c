@@ -287,7 +287,8 @@ static int crash_txn(memfs *m, int kind, int layout, long at)
 }
 
 /* A hot journal written from the documented format: page 0 of t.ndx
-   as it is now, page size 512, so playback restores it. */
+   as zeros (a zero record), then as it is now, page size 512 or 1024, so
+   playback restores it. */
 static buf hand_journal(memfs *m, uint32_t psize)
 {
     uint8_t h[512] = "udbjrnl\1";
@@ -306,6 +307,12 @@ static buf hand_journal(memfs *m, uint32_t psize)
     memcpy(h + 508, &c, 4);
     buf b = {0};
     put(&b, h, sizeof h);
+    uint8_t z[32 + 4096] = "1zer"; /* page 0 was zeros (a cut-off hole), then its image */
+    memset(z + 16, 0x5c, 8);
+    z[32] = 1;
+    c = (uint32_t)crc32(crc32(0, z, 24), z + 32, psize);
+    memcpy(z + 24, &c, 4);
+    put(&b, z, 32 + psize);
     uint8_t r[32 + 4096] = "1rec";
     memset(r + 16, 0x5c, 8);
     memcpy(r + 32, p, n < psize ? n : psize);
