@@ -47,11 +47,12 @@ static int bits_grow(pager_file *f, uint64_t **m, size_t have, size_t n)
     return 0;
 }
 
-/* Make the bitmaps cover pages [0, pages). */
+/* Make the bitmaps cover pages [0, pages). A read-only handle changes no
+   page and has none (a huge sparse file costs it no memory). */
 static int bits_reserve(pager_file *f, uint64_t pages)
 {
     size_t words = (size_t)((pages + 63) / 64);
-    if (words <= f->bit_words)
+    if (words <= f->bit_words || f->g->readonly)
         return 0;
     size_t n = f->bit_words ? f->bit_words : 64;
     while (n < words)
