@@ -66,7 +66,7 @@ static int do_open(const udb_options *o, const char *dir, int create, void **out
     char name[4096];
     store_db *x = calloc(1, sizeof *x);
     snprintf(name, sizeof name, "%s/db", dir);
-    udb_index_def ix = {UDB_KEY_BLOCK, BENCH_KEY, UDB_UNIQUE, bench_udb_maxitems(o->layout), 0, 0};
+    udb_index_def ix = {UDB_KEY_BLOCK, BENCH_KEY, UDB_UNIQUE, 0, 0, 0}; /* the default node */
     udb_store_def def = {1, &ix, 0, 0};
     int rc = create ? udb_store_create(name, o, &def, &x->s) : udb_store_open(name, o, &x->s);
     if (rc)
@@ -240,7 +240,7 @@ static char cfg[6][260];
 static const char *config(int k, int layout, const char *journal, const char *sync)
 {
     snprintf(cfg[k], sizeof cfg[k],
-             "udb %s, %s layout, udb_store_* API, one index BLOCK 16 UNIQUE, maxitems %u "
+             "udb %s, %s layout, udb_store_* API, one index BLOCK 16 UNIQUE, maxitems 0 = %u "
              "(node %u B), values as heap records, %s journal, sync %s",
              udb_version(), layout == UDB_LAYOUT_CLASSIC ? "classic" : "wide",
              bench_udb_maxitems(layout), bench_udb_node(layout), journal, sync);

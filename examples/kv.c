@@ -56,7 +56,7 @@ int kv_open(const char *name, kv **out)
         /* no such files: create the store (a failed open still returns a
            handle, which must be closed) */
         udb_store_close(db->s);
-        udb_index_def key = {UDB_KEY_STRING, KV_MAX_KEY + 1, UDB_UNIQUE, 32, 0, 0};
+        udb_index_def key = {UDB_KEY_STRING, KV_MAX_KEY + 1, UDB_UNIQUE, 0 /* default node */, 0, 0};
         udb_store_def def = {1, &key, 1 /* deflate values that shrink */, 0};
         rc = udb_store_create(name, NULL, &def, &db->s);
     }

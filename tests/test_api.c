@@ -8,7 +8,8 @@
  * change refused for its key ends its write (the next change commits);
  * check reports are safe to free; each code's name and sentence; a lookup
  * that finds nothing names the key and the index in the message; a file
- * larger than memory and swap opens writable.
+ * larger than memory and swap opens writable; maxitems 0 is the default
+ * node of 4 KiB, stored resolved.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -510,6 +511,51 @@ static int teardown(void **state)
     return 0;
 }
 
+/* maxitems 0: as many items as fit a node of 4096 bytes (W1's 169 for
+   16-byte keys, wide), resolved when the index is defined and stored so
+   (in the store's descriptor too); 3 where fewer fit. */
+static void test_default_maxitems(void **state)
+{
+    (void)state;
+    static const struct {
+        int layout;
+        unsigned keysize, want;
+    } cases[] = {{UDB_LAYOUT_WIDE, 16, 169}, {UDB_LAYOUT_CLASSIC, 16, 204}, {UDB_LAYOUT_WIDE, 4, 339},
+                 {UDB_LAYOUT_WIDE, 1024, 3}, {UDB_LAYOUT_CLASSIC, 1024, 3}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        udb_options o;
+        udb_options_init(&o);
+        o.layout = cases[i].layout;
+        udb_index_def def = {UDB_KEY_BLOCK, cases[i].keysize, UDB_UNIQUE, 0, 0, 0};
+        char msg[200], name[64];
+        assert_int_equal(udb_index_def_check(o.layout, &def, msg, sizeof msg), 0);
+        snprintf(name, sizeof name, "auto%zu.ndx", i);
+        udb_ndx *d;
+        udb_index_info inf;
+        assert_int_equal(udb_ndx_create(path_in(dir, name), &o, 1, &d), 0);
+        assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+        assert_int_equal(udb_ndx_info(d, 1, &inf), 0);
+        assert_int_equal(inf.def.maxitems, cases[i].want);
+        assert_true(cases[i].want == 3 || (inf.node_size <= 4096 && inf.node_size + cases[i].keysize +
+                                           (o.layout == UDB_LAYOUT_WIDE ? 8 : 4) > 4096));
+        assert_int_equal(udb_ndx_append(d, 1, "k", 1, 7), 0);
+        assert_int_equal(udb_ndx_close(d), 0);
+        assert_int_equal(udb_ndx_open(path_in(dir, name), &o, &d), 0);
+        assert_int_equal(udb_ndx_info(d, 1, &inf), 0);
+        assert_int_equal(inf.def.maxitems, cases[i].want);
+        assert_int_equal(udb_ndx_close(d), 0);
+    }
+    udb_index_def def = {UDB_KEY_BLOCK, 16, UDB_UNIQUE, 0, 0, 0};
+    udb_store_def sd = {1, &def, 0, 0};
+    udb_store *s;
+    udb_store_about ab;
+    char msg[200];
+    assert_int_equal(udb_store_create(path_in(dir, "autostore"), NULL, &sd, &s), 0);
+    assert_int_equal(udb_store_close(s), 0);
+    assert_int_equal(udb_store_about_get(path_in(dir, "autostore"), NULL, &ab, msg, sizeof msg), 0);
+    assert_int_equal(ab.index[0].maxitems, 169);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_notfound_ndx),
         cmocka_unit_test(test_notfound_store),
         cmocka_unit_test(test_file_larger_than_memory),
+        cmocka_unit_test(test_default_maxitems),
         cmocka_unit_test(test_cursor_redefined_index),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -117,6 +117,10 @@ int mindex_flush(mindex *m);
 int mindex_format(pager_file *pf, const lay *L, unsigned count, udb_err *err);
 int mindex_define(mindex *m, unsigned ix, const udb_index_def *def);
 int mindex_def_check(const lay *L, const udb_index_def *def, char *msg, size_t len);
+/* def's maxitems, or for 0 the default: as many items as fit a node of
+   MINDEX_AUTO_NODE bytes (at least 3). */
+#define MINDEX_AUTO_NODE 4096u
+unsigned mindex_maxitems(const lay *L, const udb_index_def *def);
 
 /* ---- reading ------------------------------------------------------------------ */
 /* 0 when the index can be read; else UDB_FORMAT/UDB_NOTFOUND with message. */

@@ -736,6 +736,15 @@ static unsigned max_keysize(int type)
     }
 }
 
+unsigned mindex_maxitems(const lay *L, const udb_index_def *d)
+{
+    if (d->maxitems)
+        return d->maxitems;
+    size_t item = d->keysize + L->psz, fixed = lay_node_size(L, d->keysize, 0);
+    size_t m = fixed < MINDEX_AUTO_NODE ? (MINDEX_AUTO_NODE - fixed) / item : 0;
+    return m < 3 ? 3 : m > 65535 ? 65535 : (unsigned)m;
+}
+
 int mindex_def_check(const lay *L, const udb_index_def *d, char *msg, size_t len)
 {
     static const char *names[] = {"VOID", "BLOCK", "NUM_BLOCK", "INTEGER", "LONG_INT",
@@ -761,9 +770,10 @@ int mindex_def_check(const lay *L, const udb_index_def *d, char *msg, size_t len
         return UDB_INVAL;
     }
     size_t limit = L->kind == UDB_LAYOUT_CLASSIC ? 65535 : (size_t)1 << 24;
-    if (d->maxitems < 3 || d->maxitems > 65535 || lay_node_size(L, d->keysize, d->maxitems) > limit) {
-        snprintf(msg, len, "max items %u is invalid (at least 3; a node may have at most %zu bytes "
-                 "in the %s layout)", d->maxitems, limit, L->name);
+    unsigned mi = mindex_maxitems(L, d);
+    if (mi < 3 || mi > 65535 || lay_node_size(L, d->keysize, mi) > limit) {
+        snprintf(msg, len, "max items %u is invalid (0 for the default, else at least 3; a node may "
+                 "have at most %zu bytes in the %s layout)", mi, limit, L->name);
         return UDB_INVAL;
     }
     if (d->create_nodes < 0 || d->create_leaves < 0 || d->create_nodes > INT32_MAX ||
@@ -794,11 +804,11 @@ int mindex_define(mindex *m, unsigned ix, const udb_index_def *d)
     f->attrib = d->attrs;
     f->keytype = (unsigned)d->keytype;
     f->keysize = d->keysize;
-    f->maxitems = d->maxitems;
+    f->maxitems = mindex_maxitems(m->L, d);
     f->create_nodes = d->create_nodes ? d->create_nodes : 16;
     f->create_leaves = d->create_leaves ? d->create_leaves : 64;
     f->free_node = f->free_leaf = f->root = f->first_leaf = f->last_leaf = -1;
-    lay_tree_init(&x->T, m->L, d->keytype, d->keysize, d->maxitems);
+    lay_tree_init(&x->T, m->L, d->keytype, d->keysize, f->maxitems);
     lay_eof_key_max(&x->T, x->kbuf);
     x->usable = 1;
     x->dirty = 1;

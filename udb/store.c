@@ -258,9 +258,14 @@ static int create_body(udb_store *s, const udb_store_def *def)
     s->compress = def->compress != 0;
     s->keyed = 1;
     s->version = 2;
+    udb_index_def defs[STORE_MAX_INDEXES]; /* as defined: a default maxitems resolved */
+    for (unsigned i = 0; i < s->nidx; i++) {
+        defs[i] = def->index[i];
+        defs[i].maxitems = s->m.ix[i].info.maxitems;
+    }
     if ((rc = heap_format(s->dat_pf, L, def->table_slots ? def->table_slots : 256, &s->b.err)) ||
         (rc = heap_load(&s->h, s->dat_pf, s->layout, &s->b.err)) ||
-        (rc = write_descriptor(s, def->index)))
+        (rc = write_descriptor(s, defs)))
         return rc;
     return store_setup_keys(s);
 }

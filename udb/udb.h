@@ -192,7 +192,7 @@ typedef struct udb_index_def {
     int keytype;            /* UDB_KEY_*                                   */
     unsigned keysize;       /* bytes per key                               */
     unsigned attrs;         /* UDB_UNIQUE | UDB_ALLOW_DELETE               */
-    unsigned maxitems;      /* item slots per node (>= 3)                  */
+    unsigned maxitems;      /* item slots per node (>= 3; 0 = a 4 KiB node) */
     int64_t create_nodes;   /* nodes appended per growth batch (0 = 16)    */
     int64_t create_leaves;  /* leaves appended per growth batch (0 = 64)   */
 } udb_index_def;
