@@ -37,12 +37,6 @@ static int parse_attrs(const char *s, unsigned *attrs)
 }
 
 /* Item slots per node when the definition does not say. */
-static unsigned default_maxitems(unsigned keysize)
-{
-    if (keysize <= 64)
-        return 16;
-    return keysize >= 1024 / 3 ? 3 : 1024 / keysize;
-}
 
 int dbe_parse_index_spec(const char *spec, int layout, udb_index_def *def, char *err,
                          size_t errlen)
@@ -79,7 +73,7 @@ int dbe_parse_index_spec(const char *spec, int layout, udb_index_def *def, char 
                  "0..3", field[2]);
         return -1;
     }
-    def->maxitems = default_maxitems(def->keysize);
+    def->maxitems = 0;
     if (nf > 3) {
         if (dbe_parse_uint(field[3], 65535, &n)) {
             snprintf(err, errlen, "max items '%s' is not a number", field[3]);

@@ -166,8 +166,8 @@ same "the session's changes are in the store" "$T/l" 'ann\tnew\\nline\nbob\ttab\
 $DBE check $P >/dev/null && ok "store clean after the session" || bad "store check after the session"
 session 0 'S\n' $P
 same "S of a store" "$T/out" 'store: '$P' ('$P'.ndx + '$P'.dat), 2 index(es)
-index 1: STRING keysize 16 attrs none maxitems 16, 3 record(s) (active)
-index 2: LONG_INT keysize 4 attrs UNIQUE maxitems 16, 3 record(s)\ntransaction: none (each command is one)\n'
+index 1: STRING keysize 16 attrs none maxitems 169, 3 record(s) (active)
+index 2: LONG_INT keysize 4 attrs UNIQUE maxitems 339, 3 record(s)\ntransaction: none (each command is one)\n'
 sum=$(cat $P.ndx $P.dat | md5sum)
 session 1 'put only-one\nput x notanumber v\nput dup 2 v\nget\nA x\nL\nupdate\nupdate zed v\nput bad\\q 4 v\nput k 5 bad\\q\nC 3\n' $P
 has "put: too few keys" "$T/err" "line 1: usage: put key... value (one key for each of the 2 index(es)"
@@ -207,7 +207,7 @@ if command -v script >/dev/null 2>&1; then
     tty_session 'S\nbogus\nquit\n' $P
     [ $rc = 0 ] && ok "terminal: exit 0 after a failed command" || bad "terminal: exit $rc"
     has "terminal: the store and its schema" "$T/tty" "^$P: record store, 2 index(es); H lists the commands"
-    has "terminal: index 2 of the schema" "$T/tty" "^  index 2: LONG_INT keysize 4 attrs UNIQUE maxitems 16"
+    has "terminal: index 2 of the schema" "$T/tty" "^  index 2: LONG_INT keysize 4 attrs UNIQUE maxitems 339"
     has "terminal: a prompt" "$T/tty" "\[index 1, error 0\] > "
     tty_session 'X\n' $S
     has "terminal: an index file's schema" "$T/tty" "^  index 5: STRING keysize 50 attrs ALLOW_DELETE maxitems 13"

@@ -90,7 +90,7 @@ rm $S.ndx
 expect 2 $DBE check $S
 has "check says it can be rebuilt" "$T/out" "^rebuild: yes: .*dbe repair $S rebuilds $S.ndx from $S.dat alone"
 expect 0 $DBE info $S
-has "info: the definitions kept" "$T/out" "^index 2: LONG_INT keysize 4 attrs UNIQUE maxitems 16 (from the store descriptor)"
+has "info: the definitions kept" "$T/out" "^index 2: LONG_INT keysize 4 attrs UNIQUE maxitems 339 (from the store descriptor)"
 has "info: descriptor" "$T/out" "^descriptor: version 2, 2 index(es)"
 expect 0 $DBE repair $S
 has "from the descriptor" "$T/out" "^definitions: from the store descriptor"

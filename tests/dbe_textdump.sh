@@ -48,7 +48,7 @@ round_trip $S $T/n
 same_store $S $T/n 3
 $DBE get $T/n big | cmp -s - "$T/big" && ok "a 100 kB binary value" || bad "big value"
 head -12 "$T/d1" >"$T/h"
-same "the header" "$T/h" 'format=udb-textdump\nversion=1\nkind=store\nlayout=wide\nindexes=3\ncompress=yes\ntable_slots=256\nindex=1 STRING:12:UNIQUE:16 create_nodes=16 create_leaves=64\nindex=2 LONG_INT:4:none:16 create_nodes=16 create_leaves=64\nindex=3 BLOCK:3:ALLOW_DELETE:16 create_nodes=16 create_leaves=64\nHEADER=END\n "" \\02 "" ""\n'
+same "the header" "$T/h" 'format=udb-textdump\nversion=1\nkind=store\nlayout=wide\nindexes=3\ncompress=yes\ntable_slots=256\nindex=1 STRING:12:UNIQUE:203 create_nodes=16 create_leaves=64\nindex=2 LONG_INT:4:none:339 create_nodes=16 create_leaves=64\nindex=3 BLOCK:3:ALLOW_DELETE:370 create_nodes=16 create_leaves=64\nHEADER=END\n "" \\02 "" ""\n'
 has "escapes" "$T/d1" '^ q\\22\\5c\\09 \\fb\\ff\\ff\\ff abc bin\\01\\ff$'
 $DBE info $T/n | grep -q "compressed" && ok "compression kept" || true
 C=$T/c

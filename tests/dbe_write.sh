@@ -21,7 +21,7 @@ W=$T/w.ndx; C=$T/c.ndx
 expect 0 $DBE create $W --index string:20 --index long_int:4:unique+delete:5 --index=integer:2:3
 $DBE info $W >"$T/info"
 grep -q "layout: wide" "$T/info" && ok "wide is the default" || bad "default layout"
-grep -q "index 1: STRING keysize 20 attrs none maxitems 16" "$T/info" && ok "defaults" || bad "defaults"
+grep -q "index 1: STRING keysize 20 attrs none maxitems 145" "$T/info" && ok "defaults" || bad "defaults"
 grep -q "index 2: LONG_INT keysize 4 attrs UNIQUE|ALLOW_DELETE maxitems 5" "$T/info" && ok "attrs+maxitems" || bad "attrs+maxitems"
 grep -q "index 3: INTEGER keysize 2 attrs UNIQUE|ALLOW_DELETE" "$T/info" && ok "attrs as a number" || bad "attrs number"
 checkers $W wide
