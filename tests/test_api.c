@@ -63,6 +63,20 @@ static void test_cursor_redefined_index(void **state)
     assert_int_equal(udb_cursor_current(c, &it), UDB_STALE);
     assert_int_equal(udb_cursor_delete(c, &it), UDB_STALE);
     assert_int_equal(udb_cursor_seek(c, k, sizeof k - 1, &it), UDB_STALE);
+    /* changes through it are refused before anything changes (fuzz_writes:
+       the append was made, then the cursor found stale: "cursor append
+       failed with UDB_STALE and changed the records") */
+    uint64_t removed = 9;
+    assert_int_equal(udb_ndx_begin(d), 0); /* in a transaction, which a refusal does not end */
+    assert_int_equal(udb_cursor_append(c, "new", 3, 8), UDB_STALE);
+    assert_int_equal(udb_cursor_delete_key(c, k, sizeof k - 1, &removed), UDB_STALE);
+    assert_int_equal(removed, 0);
+    assert_int_equal(udb_cursor_set_datapos(c, 9), UDB_STALE);
+    int64_t dp;
+    assert_int_equal(udb_ndx_find(d, 2, "new", 3, &dp), UDB_NOTFOUND);
+    assert_int_equal(udb_ndx_find(d, 2, k, sizeof k - 1, &dp), 0);
+    assert_int_equal(dp, 7);
+    assert_int_equal(udb_ndx_commit(d), 0);
     udb_cursor_close(c);
     assert_int_equal(udb_cursor_open(d, 2, &c), 0); /* a new cursor reads it */
     assert_int_equal(udb_cursor_first(c, &it), 0);

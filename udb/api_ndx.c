@@ -648,7 +648,8 @@ static int cursor_change(udb_cursor *c, int how, const void *key, size_t keylen,
     uint64_t n = 0;
     int began, rc = api_write_begin(&d->b, &began);
     if (!rc) {
-        if (how != CH_DELETE && how != CH_DATAPOS)
+        rc = mcursor_bound(m, &c->c); /* before anything changes */
+        if (!rc && how != CH_DELETE && how != CH_DATAPOS)
             rc = key_in(d, ix, key, keylen, &k);
         if (!rc && how == CH_APPEND)
             rc = mindex_append(m, ix, k, dp, &landing);

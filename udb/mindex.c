@@ -509,7 +509,7 @@ int mcursor_init(mindex *m, unsigned ix, mcursor *c)
 
 /* The index a cursor was opened on, not one defined anew in its slot since
    (a rollback and a define): its key buffer has the old size. */
-static int bound(mindex *m, mcursor *c)
+int mcursor_bound(mindex *m, mcursor *c)
 {
     const lay_tree *T = &m->ix[c->ix].T;
     if (T->ks == c->ks && T->keytype == c->keytype)
@@ -535,7 +535,7 @@ static uint64_t max_steps(mindex *m, mindex_index *x)
 int mcursor_set(mindex *m, mcursor *c, int64_t leaf)
 {
     mindex_index *x = &m->ix[c->ix];
-    int rc = bound(m, c);
+    int rc = mcursor_bound(m, c);
     if (rc)
         return rc;
     c->epoch = x->epoch;
@@ -569,7 +569,7 @@ static int step_to(mindex *m, mcursor *c, int64_t leaf)
 int mcursor_valid(mindex *m, mcursor *c)
 {
     mindex_index *x = &m->ix[c->ix];
-    int rc = bound(m, c);
+    int rc = mcursor_bound(m, c);
     if (rc)
         return rc;
     if (c->epoch == x->epoch || c->leaf == -1)

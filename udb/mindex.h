@@ -151,6 +151,8 @@ int mcursor_init(mindex *m, unsigned ix, mcursor *c);
 void mcursor_free(mcursor *c);
 /* Place the cursor on leaf (or nowhere for -1 / last_leaf). */
 int mcursor_set(mindex *m, mcursor *c, int64_t leaf);
+/* 0, or UDB_STALE when c's index was defined anew since c was opened. */
+int mcursor_bound(mindex *m, mcursor *c);
 int mcursor_valid(mindex *m, mcursor *c);
 int mcursor_first(mindex *m, mcursor *c);
 int mcursor_last(mindex *m, mcursor *c);
