@@ -1,7 +1,8 @@
 /*
  * heap.c — HeapFile access: header, the holes-table chain as each original
  * wrote it, and the write side: allocation from a fitting hole or the end of
- * the file, release with coalescing, the end of the file given back. The
+ * the file, release with coalescing (now, or batched and merged in
+ * position order), the end of the file given back. The
  * validation of the chain and the holes before the first write is also the
  * check's (heap_check), so the two cannot disagree.
  * Holes live in readable records only (layout.c knows which), so the
@@ -40,11 +41,14 @@ void heap_forget(heap *h)
     free(h->tab);
     free(h->by_pos);
     free(h->roomy);
+    free(h->pend);
     space_free(&h->sp);
     h->tab = NULL;
     h->by_pos = NULL;
     h->roomy = NULL;
+    h->pend = NULL;
     h->ntab = h->captab = h->nroomy = 0;
+    h->npend = h->cappend = 0;
     h->view = h->broken = 0;
 }
 
@@ -91,6 +95,9 @@ static const uint8_t *table_at(heap *h, int64_t pos, unsigned no)
 
 int heap_walk(heap *h, int (*fn)(void *arg, const udb_hole *hole), void *arg, unsigned *tables)
 {
+    int rc = heap_flush(h);
+    if (rc)
+        return rc;
     uint64_t limit = pager_size(h->pf) / h->tsize + 1;
     unsigned no = 0;
     for (int64_t at = h->first_table; at != -1;) {
@@ -291,15 +298,19 @@ static int build_view(heap *h)
     return 0;
 }
 
-int heap_check(const heap *h, heap *v, heap_bad_fn bad, void *arg)
+int heap_check(heap *h, heap *v, heap_bad_fn bad, void *arg)
 {
+    int rc = heap_flush(h);
+    if (rc)
+        return rc;
     *v = (heap){.pf = h->pf, .err = h->err, .L = h->L, .first_table = h->first_table,
                 .slots = h->slots, .tsize = h->tsize, .cap = h->cap, .bad = bad, .bad_arg = arg};
     space_init(&v->sp);
     return build_view(v);
 }
 
-int heap_view(heap *h)
+/* The view built, usable for writes; pending releases stay pending. */
+static int view_ok(heap *h)
 {
     int rc = build_view(h);
     if (rc)
@@ -309,9 +320,15 @@ int heap_view(heap *h)
     return 0;
 }
 
+int heap_view(heap *h)
+{
+    int rc = view_ok(h);
+    return rc ? rc : heap_flush(h);
+}
+
 int heap_free_in(heap *h, int64_t a, int64_t b)
 {
-    if (!h->view || h->broken)
+    if (!h->view || h->broken || h->npend)
         return 1;
     const space_hole *x = space_before(&h->sp, a), *y = space_after(&h->sp, a);
     return (x && x->pos + x->size > a) || (y && y->pos < b);
@@ -425,17 +442,85 @@ int heap_alloc(heap *h, uint64_t n, int64_t *pos)
     return 0;
 }
 
-/* Give [pos, pos+n) back: merge with neighbouring holes; what reaches the
-   end of the file leaves the file (at commit). */
-int heap_release(heap *h, int64_t pos, uint64_t n)
+/* [pos, pos+n) inside the file, past the header? */
+static int release_arg(heap *h, int64_t pos, uint64_t n)
 {
-    int rc = heap_view(h);
-    if (rc)
-        return rc;
-    int64_t size = (int64_t)pager_size(h->pf), len = (int64_t)n;
+    int64_t size = (int64_t)pager_size(h->pf);
     if (n == 0 || pos < (int64_t)h->L->heap_hdr_size || pos > size || n > (uint64_t)(size - pos))
         return udb_err_set(h->err, UDB_INVAL, "%s: cannot free %llu bytes at %lld (file %lld bytes)",
                            h->pf->path, (unsigned long long)n, (long long)pos, (long long)size);
+    return 0;
+}
+
+static int release_now(heap *h, int64_t pos, uint64_t n);
+
+int heap_release(heap *h, int64_t pos, uint64_t n)
+{
+    int rc = heap_view(h);
+    return rc ? rc : release_now(h, pos, n);
+}
+
+typedef struct heap_rel {
+    int64_t pos, len;
+} heap_rel;
+#define PEND_MAX ((size_t)1 << 16) /* releases kept before a flush: 1 MiB */
+
+int heap_release_later(heap *h, int64_t pos, uint64_t n)
+{
+    int rc = view_ok(h);
+    if (rc || (rc = release_arg(h, pos, n)))
+        return rc;
+    if (hits_structure(h, pos, (int64_t)n))
+        return udb_err_set(h->err, UDB_INVAL, "%s: %llu bytes at %lld hold the header or a holes table",
+                           h->pf->path, (unsigned long long)n, (long long)pos);
+    if (h->npend == h->cappend) {
+        size_t cap = h->cappend ? 2 * h->cappend : 256;
+        heap_rel *p = realloc(h->pend, cap * sizeof *p);
+        if (!p) /* no room to defer: now */
+            return (rc = heap_flush(h)) ? rc : release_now(h, pos, n);
+        h->pend = p;
+        h->cappend = cap;
+    }
+    h->pend[h->npend++] = (heap_rel){pos, (int64_t)n};
+    return h->npend < PEND_MAX ? 0 : heap_flush(h);
+}
+
+static int cmp_rel(const void *a, const void *b)
+{
+    const heap_rel *x = a, *y = b;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+int heap_flush(heap *h)
+{
+    size_t n = h->npend;
+    if (!n)
+        return 0;
+    h->npend = 0;
+    qsort(h->pend, n, sizeof *h->pend, cmp_rel); /* neighbours merge in one pass over the view */
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = release_now(h, h->pend[i].pos, (uint64_t)h->pend[i].len);
+    if (rc == UDB_INVAL) { /* freed twice, or over free space: the caller's records disagree */
+        char m[300];
+        snprintf(m, sizeof m, "%s", udb_err_msg(h->err));
+        rc = udb_err_set(h->err, UDB_CORRUPT, "%s: found when this transaction's releases were merged "
+                         "into the free space (dbe check)", m);
+    }
+    if (rc)
+        pager_poison(h->pf->g);
+    return rc;
+}
+
+/* Give [pos, pos+n) back now (the view built and flushed): merge with
+   neighbouring holes; what reaches the end of the file leaves the file
+   (at commit). */
+static int release_now(heap *h, int64_t pos, uint64_t n)
+{
+    int rc = release_arg(h, pos, n);
+    if (rc)
+        return rc;
+    int64_t size = (int64_t)pager_size(h->pf), len = (int64_t)n;
     space_hole *left, *right; /* the holes around pos: one of them overlaps, if any does */
     space_around(&h->sp, pos, &left, &right);
     if (hits_structure(h, pos, len) || (left && left->pos + left->size > pos) ||

@@ -30,7 +30,10 @@ static int store_reload(api_base *b)
 static int store_flush(api_base *b)
 {
     udb_store *s = (udb_store *)b;
-    int rc = s->loaded && pager_state(b->g) == PAGER_WRITE ? store_place(s) : 0;
+    int w = s->loaded && pager_state(b->g) == PAGER_WRITE;
+    int rc = w ? heap_flush(&s->h) : 0; /* the deletes' holes, before placement looks for free space */
+    if (!rc && w)
+        rc = store_place(s);
     return rc || !s->loaded ? rc : mindex_flush(&s->m);
 }
 
@@ -686,7 +689,7 @@ int store_unlink_found(udb_store *s, const record *r, unsigned skip, int64_t ski
         if (rc)
             return rc;
     }
-    return heap_release(&s->h, r->pos, r->size);
+    return heap_release_later(&s->h, r->pos, r->size);
 }
 
 /* ---- put, get, update, delete ---------------------------------------------------------------- */
@@ -816,7 +819,7 @@ static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
     for (unsigned i = 0; i < s->nidx; i++)
         if ((rc = mindex_set_datapos(&s->m, i, s->hints[i], pos)))
             return rc;
-    return heap_release(&s->h, r.pos, r.size);
+    return heap_release_later(&s->h, r.pos, r.size);
 }
 
 int udb_store_update(udb_store *s, unsigned index, const void *key, size_t keylen, const void *val,

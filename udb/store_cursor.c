@@ -134,7 +134,7 @@ static int cursor_delete_locked(udb_store_cursor *c)
     }
     mahead_moved(m, &c->ahead, &c->c, 0, NULL, NULL);
     if ((rc = mindex_delete_leaf(m, c->c.ix, c->c.leaf, &landing)) ||
-        (rc = heap_release(&s->h, pos, size)))
+        (rc = heap_release_later(&s->h, pos, size)))
         return rc;
     return mcursor_set(m, &c->c, landing);
 }
