@@ -4,7 +4,7 @@
 # CSV" recipe runs as printed on a CSV file with a header and quotes.
 NAME=readme; . tests/lib/dbe_test.sh
 # the first ```c block of README.md
-sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' >"$T/example.c"
+sed -n '/^```c$/,/^```$/{p;/^```$/q}' README.md | sed '1d;$d' >"$T/example.c"
 [ "$(wc -l <"$T/example.c")" -le 25 ] && ok "the C example is short" || bad "the C example is long"
 udb_lib a
 if ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Iudb "$T/example.c" "$lib" -lz -lpthread -o "$T/example" 2>"$T/err" ||
@@ -13,6 +13,19 @@ if ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Iudb "$T/example.c" "$lib" -lz -lpt
     ok "the C example compiles with -Wall -Wextra -Werror"
     (cd "$T" && ./example >out 2>err) && ok "it runs" || bad "it fails"
     same "it prints the value" "$T/out" 'Ada Lovelace\n'
+    # the WAL-mode snippet (the second ```c block) opens that store
+    { printf '#include <stdio.h>\n#include <udb.h>\nint main(void)\n{\n    udb_store *s;\n'
+      sed -n '/^```c$/,/^```$/p' README.md | awk '/^```c$/{n++; next} /^```$/{next} n==2'
+      printf '    udb_val v = {0};\n    if (udb_store_get(s, 1, "ada", 3, &v))\n        return 1;\n'
+      printf '    printf("%%.*s\\n", (int)v.len, (const char *)v.data);\n    udb_val_free(&v);\n'
+      printf '    return udb_store_close(s) != 0;\n}\n'; } >"$T/wal.c"
+    if ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Iudb "$T/wal.c" "$lib" -lz -lpthread -o "$T/wal" 2>"$T/err"; then
+        ok "the WAL snippet compiles"
+        (cd "$T" && ./wal >out 2>err) && ok "it opens the store in WAL mode" || bad "the WAL snippet fails"
+        same "and reads it" "$T/out" 'Ada Lovelace\n'
+    else
+        bad "the WAL snippet does not compile: $(cat "$T/err")"
+    fi
     expect 0 "$DBE" check "$T/people"
 else
     bad "the C example does not compile"; cat "$T/err"
