@@ -7,9 +7,13 @@ NAME=readme; . tests/lib/dbe_test.sh
 sed -n '/^```c$/,/^```$/{p;/^```$/q}' README.md | sed '1d;$d' >"$T/example.c"
 [ "$(wc -l <"$T/example.c")" -le 25 ] && ok "the C example is short" || bad "the C example is long"
 udb_lib a
-if ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Iudb "$T/example.c" "$lib" -lz -lpthread -o "$T/example" 2>"$T/err" ||
-   ${CC:-cc} -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -Iudb "$T/example.c" "$lib" -lz -lpthread \
-       -o "$T/example" 2>>"$T/err"; then
+# cc SRC OUT: against $lib, a sanitized one too (make check SANITIZE=1)
+build_c() {
+    ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Iudb "$1" "$lib" -lz -lpthread -o "$2" 2>"$T/err" ||
+        ${CC:-cc} -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -Iudb "$1" "$lib" -lz -lpthread \
+            -o "$2" 2>>"$T/err"
+}
+if build_c "$T/example.c" "$T/example"; then
     ok "the C example compiles with -Wall -Wextra -Werror"
     (cd "$T" && ./example >out 2>err) && ok "it runs" || bad "it fails"
     same "it prints the value" "$T/out" 'Ada Lovelace\n'
@@ -19,7 +23,7 @@ if ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Iudb "$T/example.c" "$lib" -lz -lpt
       printf '    udb_val v = {0};\n    if (udb_store_get(s, 1, "ada", 3, &v))\n        return 1;\n'
       printf '    printf("%%.*s\\n", (int)v.len, (const char *)v.data);\n    udb_val_free(&v);\n'
       printf '    return udb_store_close(s) != 0;\n}\n'; } >"$T/wal.c"
-    if ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Iudb "$T/wal.c" "$lib" -lz -lpthread -o "$T/wal" 2>"$T/err"; then
+    if build_c "$T/wal.c" "$T/wal"; then
         ok "the WAL snippet compiles"
         (cd "$T" && ./wal >out 2>err) && ok "it opens the store in WAL mode" || bad "the WAL snippet fails"
         same "and reads it" "$T/out" 'Ada Lovelace\n'
