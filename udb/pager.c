@@ -36,6 +36,17 @@ static void bit_set(uint64_t *m, uint64_t i) { m[i >> 6] |= (uint64_t)1 << (i & 
 
 static void bit_clr(uint64_t *m, uint64_t i) { m[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
 
+/* Page pg's original image is in the journal (its range is cleared at the
+   end of the transaction, not the whole bitmap). */
+static void mark_journaled(pager_file *f, uint64_t pg)
+{
+    bit_set(f->journaled, pg);
+    if (pg < f->jr_lo)
+        f->jr_lo = pg;
+    if (pg >= f->jr_hi)
+        f->jr_hi = pg + 1;
+}
+
 /* Grow one bitmap from have to n words (the new words zero). */
 static int bits_grow(pager_file *f, uint64_t **m, size_t have, size_t n)
 {
@@ -434,7 +445,7 @@ int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out
         return rc;
     }
     f->size = f->orig_size = f->disk_size;
-    f->dirty_lo = f->kept_lo = UINT64_MAX;
+    f->dirty_lo = f->kept_lo = f->jr_lo = UINT64_MAX;
     if (mode == PAGER_CREATE)
         g->created = 1;
     if (f->idx <= 1 && (rc = journal_attach(g, path, f->idx)) != 0) {
@@ -491,7 +502,7 @@ static int page_dirty(pager_file *f, uint64_t pg)
         int rc = journal_add(g, f, pg);
         if (rc)
             return rc;
-        bit_set(f->journaled, pg);
+        mark_journaled(f, pg);
     } else if (g->wal && pg < orig_pages) {
         int rc = wal_keep_before(g, f, pg);
         if (rc)
@@ -597,10 +608,10 @@ static int journal_cut(pager_file *f, uint64_t pg, uint64_t end)
             data_end = end;
         int rc = holes > pg ? journal_add_zeros(g, f, pg, holes - pg) : 0;
         for (; !rc && holes > pg; pg++)
-            bit_set(f->journaled, pg);
+            mark_journaled(f, pg);
         for (; !rc && pg < data_end; pg++)
             if (!(rc = journal_add(g, f, pg)))
-                bit_set(f->journaled, pg);
+                mark_journaled(f, pg);
         if (rc)
             return rc;
     }

@@ -42,6 +42,7 @@ typedef struct pager_file {
     uint64_t orig_size;     /* size at transaction start */
     int64_t mtime;          /* last seen modification time */
     uint64_t *journaled;    /* bitmap: original image is in the journal */
+    uint64_t jr_lo, jr_hi;  /* page range that may hold journaled bits */
     size_t bit_words;       /* words allocated in each bitmap */
     uint64_t dirty_lo, dirty_hi; /* page range that may hold dirty bits */
     /* spilled pages whose private copies stay (pager_txn.c): written to the

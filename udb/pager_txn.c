@@ -355,12 +355,13 @@ static void end_write(pager_group *g)
 {
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
-        size_t words = (size_t)((pager_round(f, f->orig_size > f->size ? f->orig_size : f->size) >>
-                                 f->pshift) / 64 + 1);
-        if (words > f->bit_words)
-            words = f->bit_words;
-        if (words) /* an empty file has no bitmap yet */
-            memset(f->journaled, 0, words * 8);
+        size_t a = (size_t)(f->jr_lo / 64), b = (size_t)((f->jr_hi + 63) / 64);
+        if (b > f->bit_words)
+            b = f->bit_words;
+        if (f->jr_hi > f->jr_lo && b > a) /* what this transaction journaled, not the whole file */
+            memset(f->journaled + a, 0, (b - a) * 8);
+        f->jr_lo = UINT64_MAX;
+        f->jr_hi = 0;
         f->orig_size = f->size;
     }
     g->state = PAGER_NONE;
