@@ -1442,7 +1442,8 @@ static void test_sparse_cut(void **state)
     uint8_t *fresh = read_file(path, &fn);
     assert_true(fn < hn + 4096);
     long bad = 0, first_bad = 0;
-    for (long k = 1; k <= total; k++) {
+    long step = getenv("UDB_TEST_QUICK") ? 1 + total / 40 : 1; /* every crash point, or 40 */
+    for (long k = 1; k <= total; k += step) {
         sparse_put(path, head, hn, junk);
         unlink(jpath);
         fault_os_init(&f, FAULT_CRASH, k);

@@ -874,6 +874,17 @@ static void test_heap_log(void **state)
     assert_true(st.st_size >= grown + 64); /* the heap writer's commit is in */
 }
 
+/* A store of one record, made in rollback mode; o: WAL-mode options, rb:
+   rollback-mode ones. */
+static void one_record_store(const char *name, udb_options *o, udb_options *rb)
+{
+    opts(o, UDB_JOURNAL_WAL);
+    opts(rb, UDB_JOURNAL_ROLLBACK);
+    udb_store *s = make_store(name, rb);
+    put(s, 1, 1);
+    assert_int_equal(udb_store_close(s), 0);
+}
+
 /* Regression (security): the shared memory file NAME.ndx-shm was opened
    through a symbolic link: one planted there made the first WAL-mode
    handle format (and extend to 16 KiB) whatever file it named, or create a
@@ -885,11 +896,8 @@ static void test_side_symlinks(void **state)
     (void)state;
     const char *name = path_in(dir, "links");
     udb_options o, rb;
-    opts(&o, UDB_JOURNAL_WAL);
-    opts(&rb, UDB_JOURNAL_ROLLBACK);
-    udb_store *s = make_store(name, &rb);
-    put(s, 1, 1);
-    assert_int_equal(udb_store_close(s), 0);
+    udb_store *s;
+    one_record_store(name, &o, &rb);
     char victim[700], created[700], shm[700], wal[700], ndx[700];
     snprintf(victim, sizeof victim, "%s.victim", name);
     snprintf(created, sizeof created, "%s.created", name);
@@ -940,11 +948,8 @@ static void test_side_hardlinks(void **state)
     (void)state;
     const char *name = path_in(dir, "hlinks");
     udb_options o, rb;
-    opts(&o, UDB_JOURNAL_WAL);
-    opts(&rb, UDB_JOURNAL_ROLLBACK);
-    udb_store *s = make_store(name, &rb);
-    put(s, 1, 1);
-    assert_int_equal(udb_store_close(s), 0);
+    udb_store *s;
+    one_record_store(name, &o, &rb);
     char victim[700], side[3][700], ndx[700];
     snprintf(victim, sizeof victim, "%s.victim", name);
     snprintf(side[0], sizeof side[0], "%s.ndx-journal", name);
