@@ -30,7 +30,7 @@ struct udb_cursor {
 static int ndx_reload(api_base *b)
 {
     udb_ndx *d = (udb_ndx *)b;
-    return d->loaded ? mindex_reload(&d->m) : 0;
+    return d->loaded ? mindex_reload(&d->m, b->reload_due) : 0; /* owed after a rollback: every page */
 }
 
 static int ndx_flush(api_base *b)

@@ -27,7 +27,7 @@ posslot *posset_find(const posset *s, int64_t pos)
     }
 }
 
-static void posset_put(posslot *slot, size_t cap, int64_t pos, uint32_t hint)
+static void posset_put(posslot *slot, size_t cap, int64_t pos, uint32_t hint, uint32_t vgen)
 {
     size_t i = pos_hash(pos, cap);
     while (slot[i].pos != -1 && slot[i].pos != pos)
@@ -35,9 +35,10 @@ static void posset_put(posslot *slot, size_t cap, int64_t pos, uint32_t hint)
     slot[i].pos = pos;
     slot[i].hint = hint;
     slot[i].fence_hi = 0;
+    slot[i].vgen = vgen;
 }
 
-int posset_add(posset *s, int64_t pos, uint32_t hint)
+int posset_add(posset *s, int64_t pos, uint32_t hint, uint32_t vgen)
 {
     if ((s->used + 1) * 2 > s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 64;
@@ -48,14 +49,14 @@ int posset_add(posset *s, int64_t pos, uint32_t hint)
             n[i].pos = -1;
         for (size_t i = 0; i < s->cap; i++)
             if (s->slot[i].pos != -1)
-                posset_put(n, ncap, s->slot[i].pos, s->slot[i].hint); /* fences dropped */
+                posset_put(n, ncap, s->slot[i].pos, s->slot[i].hint, s->slot[i].vgen); /* fences dropped */
         free(s->slot);
         s->slot = n;
         s->cap = ncap;
     }
     if (!posset_find(s, pos))
         s->used++;
-    posset_put(s->slot, s->cap, pos, hint);
+    posset_put(s->slot, s->cap, pos, hint, vgen);
     return 0;
 }
 
@@ -136,6 +137,9 @@ int mindex_load(mindex *m, pager_file *pf, int layout, udb_err *err)
     m->pf = pf;
     m->err = err;
     m->L = lay_get(layout);
+    const uint64_t *pg;
+    size_t n;
+    pager_changes(pf, &pg, &n); /* nothing is verified yet */
     const uint8_t *h = pager_get(pf, 0, LAY_HDR_SIZE);
     if (!h || !lay_ck_ok(h, LAY_HDR_SIZE))
         return udb_err_set(err, UDB_CORRUPT, "%s: header checksum mismatch at offset 0", pf->path);
@@ -161,17 +165,61 @@ void mindex_free(mindex *m)
         free(m->ix[i].kbuf);
     }
     free(m->ix);
+    free(m->pg_gen);
     m->ix = NULL;
+    m->pg_gen = NULL;
 }
 
-int mindex_reload(mindex *m)
+/* ---- verified nodes after a change ------------------------------------------------- */
+static size_t pg_slot(uint64_t pg)
 {
+    return (size_t)((pg * 0x9e3779b97f4a7c15ULL) >> 40) & (MINDEX_PG_GEN - 1);
+}
+
+/* Stamp the pages that changed under the mapping (all of them when all or
+   when the pager does not know which) with a new generation. */
+static void forget_changed(mindex *m, int all)
+{
+    const uint64_t *pg;
+    size_t n;
+    all |= pager_changes(m->pf, &pg, &n);
+    if (m->vgen == UINT32_MAX) { /* generations start over, every node forgotten */
+        for (unsigned i = 0; i < m->count; i++)
+            posset_clear(&m->ix[i].verified);
+        if (m->pg_gen)
+            memset(m->pg_gen, 0, MINDEX_PG_GEN * sizeof *m->pg_gen);
+        m->vgen = m->all_gen = 0;
+    }
+    m->vgen++;
+    if (!all && !m->pg_gen && n)
+        all = !(m->pg_gen = calloc(MINDEX_PG_GEN, sizeof *m->pg_gen));
+    if (all)
+        m->all_gen = m->vgen;
+    else
+        for (size_t k = 0; k < n; k++)
+            m->pg_gen[pg_slot(pg[k])] = m->vgen;
+}
+
+/* Was the node at pos (len bytes) verified since its pages last changed? */
+static int still_verified(const mindex *m, const posslot *s, int64_t pos, unsigned len)
+{
+    if (s->vgen < m->all_gen)
+        return 0;
+    if (!m->pg_gen)
+        return 1;
+    unsigned sh = m->pf->pshift;
+    uint64_t a = (uint64_t)pos >> sh, b = ((uint64_t)pos + len - 1) >> sh;
+    return s->vgen >= m->pg_gen[pg_slot(a)] && s->vgen >= m->pg_gen[pg_slot(b)];
+}
+
+int mindex_reload(mindex *m, int all)
+{
+    forget_changed(m, all);
     const uint8_t *h = pager_get(m->pf, 0, LAY_HDR_SIZE);
     if (!h || !lay_ck_ok(h, LAY_HDR_SIZE) || lay_hdr_count(h) != m->count)
         return udb_err_set(m->err, UDB_CORRUPT, "%s: the header changed under this handle",
                            m->pf->path);
     for (unsigned i = 0; i < m->count; i++) {
-        posset_clear(&m->ix[i].verified);
         m->ix[i].epoch = ++m->epoch_base;
         decode_info(m, i);
     }
@@ -249,6 +297,8 @@ static const uint8_t *node_at(mindex *m, mindex_index *x, int64_t pos, int searc
         return NULL;
     }
     posslot *seen = posset_find(&x->verified, pos);
+    if (seen && !still_verified(m, seen, pos, x->T.node_size))
+        seen = NULL;
     if (seen) {
         m->hits++;
         if (search && !seen->fence_hi && seen->hint >= 32 && seen->hint <= x->T.maxitems)
@@ -259,7 +309,7 @@ static const uint8_t *node_at(mindex *m, mindex_index *x, int64_t pos, int searc
             err_index(m, ix, UDB_CORRUPT, "node checksum mismatch", pos);
             return NULL;
         }
-        if (posset_add(&x->verified, pos, lay_node_count(n)) == 0 && slot)
+        if (posset_add(&x->verified, pos, lay_node_count(n), m->vgen) == 0 && slot)
             seen = posset_find(&x->verified, pos);
     }
     if (slot)

@@ -30,6 +30,7 @@ typedef struct posslot {
     uint32_t fence_hi;          /* 0, or the search bound when fence[] was taken */
     uint32_t fence[MINDEX_FENCES]; /* BLOCK nodes: first 4 key bytes (big-endian)
                                    at items fence_hi * k / 8, k = 1..7: a hint */
+    uint32_t vgen;              /* mindex.vgen when verified */
 } posslot;
 
 typedef struct posset {         /* open-addressing set of positions */
@@ -60,7 +61,15 @@ typedef struct mindex {
     uint64_t body;              /* first byte after the infos */
     uint64_t epoch_base;
     uint64_t hits, misses;      /* verified-node set */
+    /* A verified node stays trusted while no page under it changed: every
+       reload that learns which pages changed (pager_changes) stamps them,
+       by hash, in pg_gen with the new vgen; one that cannot learn it sets
+       all_gen. A node verified at vgen v is trusted while v >= all_gen and
+       v >= the stamps of its pages. */
+    uint32_t vgen, all_gen;
+    uint32_t *pg_gen;           /* MINDEX_PG_GEN stamps, or NULL */
 } mindex;
+#define MINDEX_PG_GEN 4096
 
 typedef struct mpath {          /* root-to-bottom path of a search */
     int64_t pos[MINDEX_MAX_LEVELS + 1];  /* pos[1] bottom .. pos[levels] root */
@@ -109,8 +118,10 @@ void mahead_moved(mindex *m, mahead *a, const mcursor *c, int forward, void (*to
 /* m must be zeroed the first time; a reload keeps its epoch count. */
 int mindex_load(mindex *m, pager_file *pf, int layout, udb_err *err);
 void mindex_free(mindex *m);
-/* Re-read the infos after the file changed under us or a rollback. */
-int mindex_reload(mindex *m);
+/* Re-read the infos after the file changed under us or a rollback, and
+   forget the verification of every node on a page that changed (all of
+   them when all, or when the pager cannot say which). */
+int mindex_reload(mindex *m, int all);
 /* Write changed infos (and the header) into the file's pages. */
 int mindex_flush(mindex *m);
 /* New file: header and count undefined infos. */
@@ -257,7 +268,7 @@ void mindex_bulk_free(mbulk *b);
 int mindex_check(mindex *m, udb_problem_fn fn, void *arg, const progress *pr, udb_check_report *rep);
 
 /* ---- position sets ---------------------------------------------------------------------- */
-int posset_add(posset *s, int64_t pos, uint32_t hint);
+int posset_add(posset *s, int64_t pos, uint32_t hint, uint32_t vgen);
 posslot *posset_find(const posset *s, int64_t pos);
 void posset_clear(posset *s);
 void posset_free(posset *s);

@@ -128,8 +128,34 @@ static int reserve(pager_file *f, uint64_t size)
 }
 
 /* Fresh mapping of the file as it is on disk now (no dirty pages). */
+/* ---- what changed under the mapping ------------------------------------------------ */
+void pager_note_change(pager_file *f, uint64_t pg)
+{
+    if (f->chg_n < PAGER_CHG_MAX)
+        f->chg[f->chg_n++] = pg;
+    else
+        f->chg_all = 1;
+}
+
+void pager_note_all(pager_group *g)
+{
+    for (int i = 0; i < g->nfiles; i++)
+        g->files[i]->chg_all = 1;
+}
+
+int pager_changes(pager_file *f, const uint64_t **pages, size_t *n)
+{
+    int all = f->chg_all;
+    *pages = f->chg;
+    *n = all ? 0 : f->chg_n;
+    f->chg_n = 0;
+    f->chg_all = 0;
+    return all;
+}
+
 static int map_fresh(pager_file *f)
 {
+    f->chg_all = 1;
     if (f->base)
         f->g->os->unmap(f->g->os->ctx, f->base, f->resv);
     f->base = NULL;
@@ -144,6 +170,7 @@ static int map_fresh(pager_file *f)
 /* Follow the on-disk size after another process changed it (no dirty pages). */
 int pager_follow(pager_file *f, uint64_t newsize)
 {
+    f->chg_all = 1;
     f->disk_size = newsize;
     if (4 * newsize > f->resv || newsize > f->resv)
         return map_fresh(f);
@@ -218,6 +245,7 @@ int pager_cover(pager_file *f, uint64_t size)
 
 int pager_refresh(pager_file *f, uint64_t disk_size, uint64_t size)
 {
+    f->chg_all = 1;
     f->disk_size = disk_size;
     if (f->base)
         f->g->os->unmap(f->g->os->ctx, f->base, f->resv);

@@ -21,6 +21,7 @@
 #include "udb.h"
 
 #define PAGER_MAX_FILES 2
+#define PAGER_CHG_MAX 64       /* pages a change record names before it says "all" */
 
 typedef struct pager_group pager_group;
 
@@ -55,6 +56,11 @@ typedef struct pager_file {
     uint64_t wb_end, wb_pages, wb_again;
     int hold;               /* no write-behind (pager_hold) */
     unsigned locks;         /* held lock bits */
+    /* pages other handles' commits changed under this mapping since the
+       last pager_changes (pager.c): chg_all when not known which */
+    uint64_t chg[PAGER_CHG_MAX];
+    unsigned chg_n;
+    int chg_all;
 } pager_file;
 
 enum { PAGER_OPEN = 0, PAGER_CREATE = 1 };
@@ -89,6 +95,13 @@ char *pager_heap_log(pager_group *g);
 int pager_readonly(const pager_group *g);
 int pager_state(const pager_group *g);
 const udb_os *pager_os(const pager_group *g);
+
+/* The pages of f that changed under this handle since the last call (the
+   commits of other handles it read in, a remapping, a rollback of the
+   files): 1 when it is not known which, every page then counts as changed;
+   0 with the *n pages (not sorted, maybe repeated) in *pages, valid until
+   the next transaction begins. The record starts over. (pager.c) */
+int pager_changes(pager_file *f, const uint64_t **pages, size_t *n);
 
 /* ---- transactions ---------------------------------------------------------- */
 /* Read transaction: shared locks, hot-journal check and change detection.

@@ -118,6 +118,10 @@ struct pager_group {
 int pager_oserr(pager_group *g, int rc, const char *what, const char *path);
 uint64_t pager_round(const pager_file *f, uint64_t n);
 int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what);
+/* Page pg of f (every page of every file of g) changed under the mapping:
+   for pager_changes. */
+void pager_note_change(pager_file *f, uint64_t pg);
+void pager_note_all(pager_group *g);
 void pager_unlock_all(pager_group *g);
 /* Rollback journal: does another handle hold RESERVED (a live writer,
    whose hot journal is its own commit in progress, not a crash)? */

@@ -204,6 +204,7 @@ static int take_long_locks(pager_group *g)
 /* ---- recovery and change detection ---------------------------------------------- */
 static int recover_now(pager_group *g, int hot, int xhot)
 {
+    pager_note_all(g);
     if (g->readonly)
         return udb_err_set(g->err, UDB_RECOVER,
                            "%s has a hot journal (an interrupted transaction): open it writable "
@@ -275,6 +276,8 @@ static int check_files(pager_group *g, int *changed)
         }
         f->size = f->orig_size = f->disk_size;
     }
+    if (*changed) /* which pages, the rollback journal does not say */
+        pager_note_all(g);
     g->checked = 1;
     return 0;
 }
@@ -1138,6 +1141,7 @@ int pager_rollback(pager_group *g)
     if (g->state != PAGER_WRITE)
         return 0;
     int rc = 0;
+    pager_note_all(g);
     if (g->wal) {
         rc = wal_rollback(g);
         end_write(g);

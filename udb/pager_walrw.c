@@ -60,6 +60,7 @@ static int put_frame(void *arg, const wal_frame *fr)
     if (at >= o->v->sizes[fr->file])
         return 0;
     const uint8_t *d = wal_data(&g->log, fr->off, fr->len);
+    pager_note_change(f, fr->page);
     if (!d || ps != g->log.psize || wal_apply(f->base + at, (unsigned)ps, fr->zfrom, d, fr->len) ||
         (o->check && wal_page0_crc(f->base + at, (size_t)ps, (unsigned)ps) != fr->crc))
         return udb_err_set(g->err, UDB_CORRUPT, "%s: a committed change of page %llu does not apply",

@@ -17,7 +17,7 @@ static int store_reload(api_base *b)
     if (!s->loaded)
         return 0;
     heap_forget(&s->h);
-    int rc = mindex_reload(&s->m);
+    int rc = mindex_reload(&s->m, b->reload_due); /* owed after a rollback: every page */
     for (unsigned i = 0; i < s->nidx && !rc; i++) /* the frames' key layout rests on them */
         if (mindex_readable(&s->m, i) || s->m.ix[i].T.ks != s->key_size[i])
             rc = udb_err_set(&b->err, UDB_CORRUPT,
