@@ -599,8 +599,8 @@ static int read_record(const udb_os *os, int jfd, const jhdr *h, uint8_t *r, uin
         snprintf(why, wl, "the record at offset %llu is for file %u of %u", (unsigned long long)off, fi,
                  h->nfiles);
     else if (pg >= orig_pages(h, fi) || n > orig_pages(h, fi) - pg)
-        snprintf(why, wl, "the record at offset %llu restores page %llu of %s, beyond its original "
-                 "size of %llu bytes", (unsigned long long)off, pg + (n ? n - 1 : 0), h->name[fi],
+        snprintf(why, wl, "the record at offset %llu restores %llu page(s) from page %llu of %s, "
+                 "beyond its original size of %llu bytes", (unsigned long long)off, n, pg, h->name[fi],
                  (unsigned long long)h->orig[fi]);
     else if (!n)
         snprintf(why, wl, "the record at offset %llu restores no page", (unsigned long long)off);

@@ -38,6 +38,23 @@ void *mem_big(size_t len)
     return p;
 }
 
+void *mem_zeroed(size_t len)
+{
+    if (!len || len > SIZE_MAX - HUGE)
+        return NULL;
+    int fl = MAP_PRIVATE | MAP_ANONYMOUS;
+#ifdef MAP_NORESERVE
+    fl |= MAP_NORESERVE;
+#endif
+    void *m = mmap(NULL, rounded(len), PROT_READ | PROT_WRITE, fl, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+#ifdef MADV_NOHUGEPAGE
+    madvise(m, rounded(len), MADV_NOHUGEPAGE); /* a word written costs a page, not 2 MiB */
+#endif
+    return m;
+}
+
 void mem_big_free(void *p, size_t len)
 {
     if (p)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "journal.h"
+#include "mem.h"
 #include "pager_int.h"
 
 #define RESERVE_MIN ((uint64_t)64 << 30)    /* address space per writable file */
@@ -47,15 +48,53 @@ static void mark_journaled(pager_file *f, uint64_t pg)
         f->jr_hi = pg + 1;
 }
 
-/* Grow one bitmap from have to n words (the new words zero). */
-static int bits_grow(pager_file *f, uint64_t **m, size_t have, size_t n)
+/* Bitmaps of more than BITS_SMALL bytes (files over 16 GiB) are anonymous
+   memory that reads as zero and is committed only where a bit is set: a
+   huge sparse file costs the words its transactions touch, not three bits
+   for each of its pages. Smaller ones come from malloc (sanitizers watch
+   them). */
+#define BITS_SMALL ((size_t)512 << 10)
+
+static uint64_t *bits_alloc(size_t words)
 {
-    uint64_t *d = realloc(*m, n * 8);
-    if (!d)
-        return udb_err_set(f->g->err, UDB_NOMEM, "out of memory (page bitmap)");
-    memset(d + have, 0, (n - have) * 8);
+    return words * 8 > BITS_SMALL ? mem_zeroed(words * 8) : calloc(words, 8);
+}
+
+static void bits_free(uint64_t *m, size_t words)
+{
+    if (words * 8 > BITS_SMALL)
+        mem_big_free(m, words * 8);
+    else
+        free(m);
+}
+
+void pager_clear_bits(const pager_file *f, uint64_t *m, uint64_t lo, uint64_t hi)
+{
+    size_t a = (size_t)(lo / 64), b = (size_t)((hi + 63) / 64);
+    if (b > f->bit_words)
+        b = f->bit_words;
+    if (hi > lo && b > a)
+        memset(m + a, 0, (b - a) * 8);
+}
+
+void pager_clear_dirty(pager_file *f)
+{
+    pager_clear_bits(f, f->dirty, f->dirty_lo, f->dirty_hi);
+    f->dirty_lo = UINT64_MAX;
+    f->dirty_hi = 0;
+}
+
+/* Move bitmap *m of have words into d: the words of pages [lo, hi), the
+   only ones that can hold set bits. */
+static void bits_move(uint64_t **m, uint64_t *d, size_t have, uint64_t lo, uint64_t hi)
+{
+    size_t a = (size_t)(lo / 64), b = (size_t)((hi + 63) / 64);
+    if (b > have)
+        b = have;
+    if (*m && hi > lo && a < b)
+        memcpy(d + a, *m + a, (b - a) * 8);
+    bits_free(*m, have);
     *m = d;
-    return 0;
 }
 
 /* Make the bitmaps cover pages [0, pages). A read-only handle changes no
@@ -68,14 +107,18 @@ static int bits_reserve(pager_file *f, uint64_t pages)
     size_t n = f->bit_words ? f->bit_words : 64;
     while (n < words)
         n *= 2;
-    int rc = bits_grow(f, &f->dirty, f->bit_words, n);
-    if (!rc)
-        rc = bits_grow(f, &f->journaled, f->bit_words, n);
-    if (!rc)
-        rc = bits_grow(f, &f->kept, f->bit_words, n);
-    if (!rc)
-        f->bit_words = n;
-    return rc;
+    uint64_t *d = bits_alloc(n), *j = bits_alloc(n), *k = bits_alloc(n);
+    if (!d || !j || !k) {
+        bits_free(d, n);
+        bits_free(j, n);
+        bits_free(k, n);
+        return udb_err_set(f->g->err, UDB_NOMEM, "out of memory (page bitmaps)");
+    }
+    bits_move(&f->dirty, d, f->bit_words, f->dirty_lo, f->dirty_hi);
+    bits_move(&f->journaled, j, f->bit_words, f->jr_lo, f->jr_hi);
+    bits_move(&f->kept, k, f->bit_words, f->kept_lo, f->kept_hi);
+    f->bit_words = n;
+    return 0;
 }
 
 /* ---- mapping ----------------------------------------------------------------- */
@@ -400,9 +443,9 @@ static void file_free(pager_file *f)
         f->g->os->unmap(f->g->os->ctx, f->base, f->resv);
     if (f->fd >= 0)
         f->g->os->close(f->g->os->ctx, f->fd);
-    free(f->dirty);
-    free(f->journaled);
-    free(f->kept);
+    bits_free(f->dirty, f->bit_words);
+    bits_free(f->journaled, f->bit_words);
+    bits_free(f->kept, f->bit_words);
     free(f->path);
     free(f);
 }

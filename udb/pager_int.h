@@ -122,6 +122,11 @@ int pager_map_range(pager_file *f, uint64_t a, uint64_t b, int what);
    for pager_changes. */
 void pager_note_change(pager_file *f, uint64_t pg);
 void pager_note_all(pager_group *g);
+/* Clear the bits of pages [lo, hi) of bitmap m of f (whole words: the
+   callers' ranges bound every set bit). */
+void pager_clear_bits(const pager_file *f, uint64_t *m, uint64_t lo, uint64_t hi);
+/* Forget which pages of f changed (they stay in the mapping as they are). */
+void pager_clear_dirty(pager_file *f);
 void pager_unlock_all(pager_group *g);
 /* Rollback journal: does another handle hold RESERVED (a live writer,
    whose hot journal is its own commit in progress, not a crash)? */

@@ -358,11 +358,7 @@ static void end_write(pager_group *g)
 {
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
-        size_t a = (size_t)(f->jr_lo / 64), b = (size_t)((f->jr_hi + 63) / 64);
-        if (b > f->bit_words)
-            b = f->bit_words;
-        if (f->jr_hi > f->jr_lo && b > a) /* what this transaction journaled, not the whole file */
-            memset(f->journaled + a, 0, (b - a) * 8);
+        pager_clear_bits(f, f->journaled, f->jr_lo, f->jr_hi); /* what this transaction journaled */
         f->jr_lo = UINT64_MAX;
         f->jr_hi = 0;
         f->orig_size = f->size;
@@ -504,10 +500,7 @@ static int remap_written(pager_file *f)
     int rc = map_runs(f, lo, hi, has_copy);
     if (!rc)
         rc = follow_written(f, hi);
-    if (f->dirty_hi > f->dirty_lo)
-        memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
-    f->dirty_lo = UINT64_MAX;
-    f->dirty_hi = 0;
+    pager_clear_dirty(f);
     unkeep(f, 0, UINT64_MAX);
     return rc;
 }
@@ -548,12 +541,10 @@ static int remap_reset(pager_file *f)
     rc = pager_map_range(f, 0, fm, MAP_FILE_PART);
     if (!rc && top > fm)
         rc = pager_map_range(f, fm, top, MAP_NONE_PART);
-    if (f->bit_words) {
-        memset(f->dirty, 0, f->bit_words * 8);
-        memset(f->kept, 0, f->bit_words * 8);
-    }
-    f->dirty_lo = f->kept_lo = UINT64_MAX;
-    f->dirty_hi = f->kept_hi = 0;
+    pager_clear_dirty(f);
+    pager_clear_bits(f, f->kept, f->kept_lo, f->kept_hi); /* no kept bit lies outside these */
+    f->kept_lo = UINT64_MAX;
+    f->kept_hi = 0;
     f->kept_pages = 0;
     f->file_mapped = f->anon_end = fm;
     f->disk_size = f->size = f->orig_size = size;
@@ -627,15 +618,6 @@ static void refresh_stat(pager_group *g)
     }
 }
 
-/* Forget which pages changed: they stay in the mapping as they are. */
-static void clear_dirty(pager_file *f)
-{
-    if (f->dirty_hi > f->dirty_lo)
-        memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
-    f->dirty_lo = UINT64_MAX;
-    f->dirty_hi = 0;
-}
-
 /* A commit failed before anything was committed: roll back, keep the
    error and say so. */
 static int failed_commit(pager_group *g)
@@ -657,7 +639,7 @@ static int commit_wal(pager_group *g)
     if (g->wlocked) /* nothing changed */
         wal_rollback(g);
     for (int i = 0; i < g->nfiles; i++)
-        clear_dirty(g->files[i]);
+        pager_clear_dirty(g->files[i]);
     end_write(g);
     return rc;
 }

@@ -570,10 +570,7 @@ int wal_rollback(pager_group *g)
     int rc = 0, lost = pw_restore_before(g);
     for (int i = 0; i < g->nfiles; i++) {
         pager_file *f = g->files[i];
-        if (f->dirty_hi > f->dirty_lo)
-            memset(f->dirty + f->dirty_lo / 64, 0, (size_t)((f->dirty_hi + 63) / 64 - f->dirty_lo / 64) * 8);
-        f->dirty_lo = UINT64_MAX;
-        f->dirty_hi = 0;
+        pager_clear_dirty(f);
         f->size = f->orig_size = g->wv.sizes[i];
     }
     pw_forget_before(g);
