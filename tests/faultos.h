@@ -17,6 +17,7 @@ typedef struct fault_os {
     const udb_os *real;
     long calls;                 /* changing calls so far */
     uint64_t written;           /* bytes written by them */
+    long syncs;                 /* syncs among them (counted, not performed) */
     long fail_at;               /* 0: never */
     int mode;
     int crashed;                /* after a crash nothing changes any more */

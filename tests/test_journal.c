@@ -233,30 +233,40 @@ static int store_txn(const char *name, const udb_options *o)
 
 typedef int (*txn_fn)(const char *name, const udb_options *o);
 
+/* Options whose os is f, a fault_os that faults nothing yet. */
+static void fault_opts(fault_os *f, udb_options *o)
+{
+    udb_options_init(o);
+    o->os = &f->os;
+    fault_os_init(f, FAULT_NONE, 0);
+}
+
 /* From the old files (old), crash txn at the first changing call after
    which the journal (file jf of fs) is hot and file target differs from
-   its old bytes; hot gets that image. new gets the files after a clean
-   run. */
+   both its old bytes and its new ones (a commit that did not reach it
+   whole: one that did is kept by recovery, as its commit record says);
+   hot gets that image. fresh gets the files after a clean run. A crash,
+   else a write torn half way. */
 static void make_hot(const char *name, const fileset *fs, int jf, int target, txn_fn txn,
                      const image *old, image *hot, image *fresh)
 {
     fault_os f;
     udb_options o;
-    udb_options_init(&o);
-    o.os = &f.os;
+    fault_opts(&f, &o);
     put_back(fs, old);
-    fault_os_init(&f, FAULT_NONE, 0);
     assert_int_equal(txn(name, &o), 0);
     long total = f.calls;
     snap(fs, fresh);
-    for (long k = 1; k <= total; k++) {
+    for (long k = 1; k <= 2 * total; k++) {
         put_back(fs, old);
-        fault_os_init(&f, FAULT_CRASH, k);
+        fault_os_init(&f, k <= total ? FAULT_CRASH : FAULT_TORN, k <= total ? k : k - total);
         assert_int_not_equal(txn(name, &o), 0);
         image got = {{0}, {0}};
         snap(fs, &got);
-        if (got.b[jf] && hot_of(fs->path[0]) == 1 && !same_file(&got, old, target)) {
-            fprintf(stderr, "%s: hot journal after a crash at changing call %ld of %ld\n", name, k, total);
+        if (got.b[jf] && hot_of(fs->path[0]) == 1 && !same_file(&got, old, target) &&
+            !same_file(&got, fresh, target)) {
+            fprintf(stderr, "%s: hot journal after a %s at changing call %ld of %ld\n", name,
+                    k <= total ? "crash" : "torn write", k <= total ? k : k - total, total);
             *hot = got;
             return;
         }
@@ -700,9 +710,7 @@ static void test_crash_after_spilled_rollback(void **state)
     snap(&fs, &old);
     fault_os f;
     udb_options o;
-    udb_options_init(&o);
-    o.os = &f.os;
-    fault_os_init(&f, FAULT_NONE, 0);
+    fault_opts(&f, &o);
     assert_int_equal(rollback_then_commit(name, &o), 0);
     long total = f.calls;
     snap(&fs, &fresh);
@@ -814,8 +822,12 @@ typedef struct jrec {
     uint32_t file;
     uint64_t page;
     uint8_t fill;  /* the page image: psize bytes of fill */
-    int zero;      /* a zero record ("1zer") of run pages instead */
+    int zero;      /* 1: a zero record ("1zer") of run pages instead; 2: a
+                      commit record ("1cmt") listing run pages, each (file,
+                      page, crc 0), with the header's sizes and file count
+                      plus more_files */
     uint64_t run;
+    uint32_t more_files;
 } jrec;
 
 typedef struct jspec {
@@ -825,6 +837,7 @@ typedef struct jspec {
     jfile f[2];
     int nrec;
     jrec r[2];
+    uint64_t start; /* the records' first offset (0: 512, magic 1; else magic 2) */
 } jspec;
 
 static void le(uint8_t *p, uint64_t v, int n)
@@ -833,12 +846,27 @@ static void le(uint8_t *p, uint64_t v, int n)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static void craft_commit(uint8_t *r, const jspec *s, const jrec *c)
+{
+    uint8_t *b = r + 32;
+    le(b, c->run, 4);
+    le(b + 4, s->nfiles + c->more_files, 4);
+    for (int i = 0; i < 2 && s->f[i].name; i++)
+        le(b + 8 + 8 * i, s->f[i].orig, 8);
+    for (uint64_t k = 0; k < c->run && 24 + 16 * (k + 1) <= s->psize; k++) {
+        le(b + 24 + 16 * k, c->page, 8);
+        le(b + 24 + 16 * k + 8, c->file, 4);
+    }
+}
+
 static void craft_journal(const char *path, const jspec *s)
 {
-    size_t rec = 32 + (size_t)s->psize, len = 512 + (size_t)s->nrec * rec;
+    uint64_t start = s->start ? s->start : 512, at = start < 512 || start > (2u << 20) ? 512 : start;
+    size_t rec = 32 + (size_t)s->psize, len = (size_t)at + (size_t)s->nrec * rec;
     uint8_t *b = calloc(1, len);
     assert_non_null(b);
-    memcpy(b, "udbjrnl\1", 8);
+    memcpy(b, s->start ? "udbjrnl\2" : "udbjrnl\1", 8);
+    le(b + 472, start, 8);
     le(b + 8, 1, 4); /* hot */
     le(b + 12, s->psize, 4);
     le(b + 16, 7, 8);
@@ -853,14 +881,16 @@ static void craft_journal(const char *path, const jspec *s)
     }
     le(b + 508, crc32(0, b, 508), 4);
     for (int k = 0; k < s->nrec; k++) {
-        uint8_t *r = b + 512 + (size_t)k * rec;
-        memcpy(r, s->r[k].zero ? "1zer" : "1rec", 4);
-        le(r + 4, s->r[k].file, 4);
-        le(r + 8, s->r[k].page, 8);
+        uint8_t *r = b + at + (size_t)k * rec;
+        memcpy(r, s->r[k].zero == 2 ? "1cmt" : s->r[k].zero ? "1zer" : "1rec", 4);
+        le(r + 4, s->r[k].zero == 2 ? 0 : s->r[k].file, 4);
+        le(r + 8, s->r[k].zero == 2 ? 0 : s->r[k].page, 8);
         le(r + 16, JSALT, 8);
-        memset(r + 32, s->r[k].fill, s->psize);
-        if (s->r[k].zero)
+        memset(r + 32, s->r[k].zero == 2 ? 0 : s->r[k].fill, s->psize);
+        if (s->r[k].zero == 1)
             le(r + 32, s->r[k].run, 8);
+        if (s->r[k].zero == 2)
+            craft_commit(r, s, &s->r[k]);
         le(r + 24, crc32(crc32(0, r, 24), r + 32, s->psize), 4);
     }
     assert_int_equal(write_file(path, b, len), 0);
@@ -1003,7 +1033,7 @@ static void expect_refused(const kind *k, const char *what, int code, const char
 
 static uint64_t pages_in(uint64_t n, uint32_t ps) { return n / ps + (n % ps != 0); }
 
-/* One journal per hostile field; s holds at least 48. */
+/* One journal per hostile field; s holds at least 56. */
 static int hostile_specs(const kind *k, uint32_t ps, jspec *s)
 {
     static char longname[260], nul[80], slash[80], victim[700];
@@ -1092,6 +1122,23 @@ static int hostile_specs(const kind *k, uint32_t ps, jspec *s)
     t->nrec = 2, t->r[0] = (jrec){last, 0, 0, 1, 1}, t->r[1] = (jrec){last + 7, 0, 'A'};
     SPEC("a valid record, then a bad one (nothing may be applied)");
     t->nrec = 2, t->r[0] = (jrec){last, 0, 'A'}, t->r[1] = (jrec){last + 7, 0, 'A'};
+    /* commit records and where the records begin */
+    SPEC("a commit record listing a page past the sizes it gives");
+    t->nrec = 2, t->r[0] = (jrec){last, 0, 'A'}, t->r[1] = (jrec){last, pages_in(k->size[last], ps), 0, 2, 1};
+    SPEC("a commit record whose page * page size wraps to offset 0");
+    t->nrec = 2, t->r[0] = (jrec){last, 0, 'A'}, t->r[1] = (jrec){last, UINT64_MAX / ps + 1, 0, 2, 1};
+    SPEC("a commit record listing a page of a file the journal does not name");
+    t->nrec = 2, t->r[0] = (jrec){last, 0, 'A'}, t->r[1] = (jrec){last + 1, 0, 0, 2, 1};
+    SPEC("a commit record listing more pages than it holds");
+    t->nrec = 2, t->r[0] = (jrec){last, 0, 'A'}, t->r[1] = (jrec){last, 0, 0, 2, ps / 16};
+    SPEC("a commit record for one file more than the header");
+    t->nrec = 2, t->r[0] = (jrec){last, 0, 'A'}, t->r[1] = (jrec){last, 0, 0, 2, 1, 1};
+    SPEC("records said to begin at offset 256, inside the header");
+    t->start = 256, t->nrec = 1, t->r[0] = (jrec){last, 0, 'A'};
+    SPEC("records said to begin past 1 MiB");
+    t->start = ((uint64_t)1 << 20) + 4096, t->nrec = 1, t->r[0] = (jrec){last, 0, 'A'};
+    SPEC("records said to begin at offset 2^64-1");
+    t->start = UINT64_MAX, t->nrec = 1, t->r[0] = (jrec){last, 0, 'A'};
     /* page sizes */
     static const uint32_t bad_ps[] = {0, 512, 1000, 2048, 131072, 1u << 31, UINT32_MAX};
     static const char *bad_ps_what[] = {"page size 0", "page size 512", "page size 1000", "page size 2048",
@@ -1431,9 +1478,7 @@ static void test_sparse_cut(void **state)
     unlink(jpath);
     fault_os f;
     udb_options o;
-    udb_options_init(&o);
-    o.os = &f.os;
-    fault_os_init(&f, FAULT_NONE, 0);
+    fault_opts(&f, &o);
     assert_int_equal(udb_repair(path, NULL, &o, NULL, NULL, NULL), 0);
     long total = f.calls;
     if (f.written > (1 << 20))
@@ -1468,6 +1513,154 @@ static void test_sparse_cut(void **state)
     free(fresh);
 }
 
+/* ---- the commit record ------------------------------------------------------------------------ */
+/* One put of a value of len bytes c in a transaction of its own. */
+static int put_in(udb_store *s, int32_t id, size_t len, int c)
+{
+    char nm[12], val[5000];
+    key_of(id, nm);
+    memset(val, c, len);
+    udb_key k[2] = {{&id, 4}, {nm, strlen(nm)}};
+    return udb_store_put(s, k, val, len);
+}
+
+/* The same through a handle of its own, opened with o. */
+static int put_one(const char *name, const udb_options *o, int32_t id)
+{
+    udb_store *s;
+    int rc = udb_store_open(name, o, &s);
+    if (!rc)
+        rc = put_in(s, id, 300, 'c');
+    int rc2 = udb_store_close(s);
+    return rc ? rc : rc2;
+}
+
+static int has_id(const char *name, int32_t id)
+{
+    udb_store *s;
+    udb_val v = {0};
+    assert_int_equal(udb_store_open(name, NULL, &s), 0);
+    int rc = udb_store_get(s, 1, &id, 4, &v);
+    assert_true(rc == 0 || rc == UDB_NOTFOUND);
+    assert_int_equal(udb_store_check(s, NULL, NULL, NULL), 0);
+    udb_val_free(&v);
+    assert_int_equal(udb_store_close(s), 0);
+    return rc == 0;
+}
+
+/* A small commit (sync FULL) syncs the journal, then the two files, and
+   writes the clean header without a sync: its commit record lists the
+   crc32 of every page it writes. A crash that loses the clean header
+   (the last change of the commit) finds the files as the commit left
+   them, and recovery keeps the commit instead of rolling it back. Before,
+   the clean header was synced too: four syncs. */
+static void test_commit_record(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "cr");
+    store_base(name);
+    fault_os f;
+    udb_options o;
+    fault_opts(&f, &o);
+    udb_store *s;
+    assert_int_equal(udb_store_open(name, &o, &s), 0);
+    assert_int_equal(put_in(s, 5000, 300, 'c'), 0); /* the handle syncs the journal's directory once */
+    f.calls = f.syncs = 0;
+    assert_int_equal(put_in(s, 5001, 300, 'c'), 0);
+    assert_int_equal(f.syncs, 3);
+    assert_int_equal(udb_store_close(s), 0);
+    fault_os_init(&f, FAULT_NONE, 0);
+    f.entropy = 1; /* salts of their own: a fresh fault_os repeats the first handle's */
+    assert_int_equal(put_one(name, &o, 5004), 0);
+    long total = f.calls;
+    fault_os_init(&f, FAULT_CRASH, total); /* the clean header never lands */
+    f.entropy = 2;
+    assert_int_not_equal(put_one(name, &o, 5002), 0);
+    assert_int_equal(hot_of(path_in(dir, "cr.ndx")), 1);
+    int found = 0;
+    char msg[400];
+    assert_int_equal(udb_recover(path_in(dir, "cr.ndx"), NULL, &found, msg, sizeof msg), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(hot_of(path_in(dir, "cr.ndx")), 0);
+    assert_true(has_id(name, 5001));
+    assert_true(has_id(name, 5002)); /* kept: the files held all of it */
+    /* one change earlier (the second file's sync) the files hold it too */
+    fault_os_init(&f, FAULT_CRASH, total - 1);
+    f.entropy = 3;
+    assert_int_not_equal(put_one(name, &o, 5003), 0);
+    assert_true(has_id(name, 5003));
+}
+
+/* A journal's header as it was while the transaction whose clean header
+   b holds (lazily, not synced) was committing: hot, the counter before. */
+static void hot_again(uint8_t *b)
+{
+    uint64_t counter = 0;
+    for (int i = 7; i >= 0; i--)
+        counter = counter << 8 | b[16 + i];
+    le(b + 8, 1, 4);
+    le(b + 16, counter - 1, 8);
+    le(b + 480, 512, 8);
+    le(b + 508, crc32(0, b, 508), 4);
+}
+
+/* The clean header of a commit that was not synced may reach the disk
+   after the next transaction's records. Those go past the commit's own
+   (the clean header says where), so that a crash in between finds the
+   commit whole, with its commit record: the next transaction journals 1.6
+   MB (a full buffer of records leaves before its header),
+   then the journal is given the committed transaction's hot header back,
+   as a crash could leave it, and recovery must find that transaction
+   whole. With the records written from offset 512 again, they overwrote
+   the commit's: recovery found none of its records and cut the heap back
+   (rollback mode NORMAL did so already: a crash could roll back part of
+   the last commit). */
+static void test_lazy_clean_keeps_records(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "lz");
+    char jpath[700];
+    snprintf(jpath, sizeof jpath, "%s.ndx-journal", name);
+    store_base(name);
+    udb_store *s;
+    assert_int_equal(udb_store_open(name, NULL, &s), 0);
+    assert_int_equal(udb_store_begin(s), 0);
+    for (int32_t id = 7000; id < 7400; id++) /* 1.6 MB of records */
+        assert_int_equal(put_in(s, id, 4000, 'o'), 0);
+    assert_int_equal(udb_store_commit(s), 0);
+    assert_int_equal(put_in(s, 6000, 300, 'c'), 0); /* a small commit: its clean header not synced */
+    assert_int_equal(udb_store_close(s), 0);
+    size_t jn = 0;
+    uint8_t *j1 = read_file(jpath, &jn);
+    assert_non_null(j1);
+    assert_int_equal(udb_store_open(name, NULL, &s), 0);
+    assert_int_equal(udb_store_begin(s), 0);
+    char val[4000];
+    memset(val, 'n', sizeof val);
+    for (int32_t id = 7000; id < 7400; id++) /* every page of them changes: records leave the buffer */
+        assert_int_equal(udb_store_update(s, 1, &id, 4, val, sizeof val), 0);
+    size_t jn2 = 0;
+    uint8_t *j2 = read_file(jpath, &jn2);
+    assert_non_null(j2);
+    assert_true(jn2 > jn + ((size_t)512 << 10)); /* a buffer of the transaction's records is in the file */
+    size_t end = 0; /* the committed transaction's records end where its clean header says */
+    for (int i = 7; i >= 0; i--)
+        end = end << 8 | j1[480 + i];
+    assert_true(end > 512 && end <= jn);
+    assert_memory_equal(j1 + 512, j2 + 512, end - 512); /* and they are all there */
+    hot_again(j2); /* the committed transaction's header, hot: a crash before its clean one landed */
+    assert_int_equal(udb_store_rollback(s), 0);
+    assert_int_equal(udb_store_close(s), 0);
+    assert_int_equal(write_file(jpath, j2, jn2), 0);
+    int found = 0;
+    char msg[400];
+    assert_int_equal(udb_recover(path_in(dir, "lz.ndx"), NULL, &found, msg, sizeof msg), 0);
+    assert_int_equal(found, 1);
+    assert_true(has_id(name, 6000));
+    free(j1);
+    free(j2);
+}
+
 int main(void)
 {
     static const int kinds[] = {K_NDX, K_HEAP, K_STORE, K_STORE_HEAP};
@@ -1488,6 +1681,8 @@ int main(void)
         cmocka_unit_test(test_symlinks),
         cmocka_unit_test(test_spill_keeps_pages),
         cmocka_unit_test(test_sparse_cut),
+        cmocka_unit_test(test_commit_record),
+        cmocka_unit_test(test_lazy_clean_keeps_records),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

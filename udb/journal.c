@@ -4,16 +4,24 @@
  * not know about any data-file layout.
  *
  * Header (512 bytes at offset 0), little-endian:
- *   0 magic "udbjrnl\1"  8 state (1 hot, 2 clean)  12 page size
+ *   0 magic "udbjrnl\1" (records at 512) or "udbjrnl\2" (at start)
+ *   8 state (1 hot, 2 clean)  12 page size
  *   16 commit counter    24 salt (random per transaction)  32 file count
  *   40 + 216*i: original size of file i (8), name length (2), name (200)
+ *   472 start: the first record's offset  480 next: (clean) where the
+ *   next transaction's records may begin
  *   508 crc32 (zlib's polynomial, crc32.c) of bytes 0..507
- * Records from offset 512, each 32 + page size bytes:
+ * Records from offset start, each 32 + page size bytes:
  *   0 magic "1rec"  4 file  8 page number  16 salt
  *   24 crc32 of bytes 0..23 and the page image  28 zero  32 page image
  * or, for a run of pages that were zeros (a hole of the file), the same
  * with magic "1zer", the run's first page at 8 and its length in pages
- * at 32 (the rest of the body zero, under the crc too).
+ * at 32 (the rest of the body zero, under the crc too); or, last, a
+ * commit record "1cmt": the files' sizes after the commit and the crc32
+ * of every page it writes (a small commit), with which recovery keeps a
+ * commit that reached the files whole: its clean header need not be
+ * synced, and until it is, the next transaction's records go after these
+ * (next).
  * A journal is hot when its header is valid and says hot. A hot journal is
  * hostile until checked: playback first checks the header (only the files
  * of its group, by their exact names: hdr_check), every record (files and
@@ -43,13 +51,20 @@
 #define JBUF_MIN ((size_t)64 << 10) /* the journal buffer starts small, */
 #define JBUF_CAP ((size_t)1 << 20)  /* doubles up to this, then is written out when full */
 #define JSHRINK ((uint64_t)4 << 20)
+#define JLAZY_MAX ((uint64_t)1 << 20) /* records end here at most when the clean header is not synced */
 static const uint8_t MAGIC[8] = {'u', 'd', 'b', 'j', 'r', 'n', 'l', 1};
+static const uint8_t MAGIC2[8] = {'u', 'd', 'b', 'j', 'r', 'n', 'l', 2}; /* records not at 512 */
 #define RMAGIC 0x63657231u /* "1rec" */
 #define ZMAGIC 0x72657a31u /* "1zer" */
+#define CMAGIC 0x746d6331u /* "1cmt" */
+#define CBODY 24u          /* a commit record's body: count, files, two sizes; then entries */
+#define CENTRY 16u         /* page (8), file (4), crc32 (4) */
 
 typedef struct jhdr {
     unsigned state, psize, nfiles;
     uint64_t counter, salt;
+    uint64_t start;             /* the records' first offset */
+    uint64_t next;              /* clean: where the next transaction's records may begin */
     uint64_t orig[PAGER_MAX_FILES];
     unsigned nlen[PAGER_MAX_FILES]; /* the name's length as stored (hdr_check bounds it) */
     char name[PAGER_MAX_FILES][NAME_MAX_LEN + 1];
@@ -110,7 +125,7 @@ void journal_close(pager_group *g)
 static void hdr_encode(uint8_t *b, const jhdr *h)
 {
     memset(b, 0, JHDR);
-    memcpy(b, MAGIC, 8);
+    memcpy(b, h->start == JHDR ? MAGIC : MAGIC2, 8); /* builds before 2026-12 read records at 512 */
     st32(b + 8, h->state);
     st32(b + 12, h->psize);
     st64(b + 16, h->counter);
@@ -123,6 +138,8 @@ static void hdr_encode(uint8_t *b, const jhdr *h)
         st16(e + 8, (uint16_t)l);
         memcpy(e + 10, h->name[i], l);
     }
+    st64(b + 472, h->start);
+    st64(b + 480, h->next);
     st32(b + 508, udb_crc32(0, b, 508));
 }
 
@@ -130,8 +147,11 @@ static void hdr_encode(uint8_t *b, const jhdr *h)
    fields); 1 = no valid header */
 static int hdr_decode(const uint8_t *b, jhdr *h)
 {
-    if (memcmp(b, MAGIC, 8) || ld32(b + 508) != udb_crc32(0, b, 508))
+    int v2 = !memcmp(b, MAGIC2, 8);
+    if ((memcmp(b, MAGIC, 8) && !v2) || ld32(b + 508) != udb_crc32(0, b, 508))
         return 1;
+    h->start = v2 ? ld64(b + 472) : JHDR;
+    h->next = ld64(b + 480); /* 0 from earlier builds: JHDR (journal_peek bounds it) */
     h->state = ld32(b + 8);
     h->psize = ld32(b + 12);
     h->counter = ld64(b + 16);
@@ -218,6 +238,9 @@ static int hdr_check(pager_group *g, const char *jpath, const jhdr *h)
                       nw > 1 ? " and " : "", nw > 1 ? want[1] : "");
     if (h->psize != ps && (h->psize < PSIZE_MIN || h->psize > PSIZE_MAX || (h->psize & (h->psize - 1))))
         return refuse(g, jpath, "page size %u is not one udb writes", h->psize);
+    if (h->start < JHDR || h->start > JLAZY_MAX)
+        return refuse(g, jpath, "its records would begin at offset %llu (udb writes them from 512 "
+                      "to %llu)", (unsigned long long)h->start, (unsigned long long)JLAZY_MAX);
     for (unsigned i = 0; i < h->nfiles; i++) {
         if (h->nlen[i] > NAME_MAX_LEN)
             return refuse(g, jpath, "the name of file %u is %u bytes long, over its %u-byte field", i,
@@ -243,6 +266,8 @@ static void hdr_of_group(pager_group *g, jhdr *h, unsigned state)
     h->psize = (unsigned)1 << g->files[0]->pshift;
     h->counter = g->jcounter;
     h->salt = g->salt;
+    h->start = g->jstart >= JHDR ? g->jstart : JHDR;
+    h->next = JHDR;
     h->nfiles = (unsigned)g->nfiles;
     for (int i = 0; i < g->nfiles; i++) {
         h->orig[i] = g->files[i]->orig_size;
@@ -305,10 +330,13 @@ int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_
         else if (rc < 0)
             return jopen_err(g, rc, "cannot open journal", g->jpath);
     }
+    g->jnext = JHDR;
     if (g->jfd >= 0) {
         if ((rc = read_state(g, g->jfd, &h, hot)) < 0)
             return pager_oserr(g, rc, "cannot read journal", g->jpath);
         *counter = h.counter;
+        if (h.state == STATE_CLEAN && h.next > JHDR && h.next <= JLAZY_MAX)
+            g->jnext = h.next; /* past a commit whose clean header may not be on disk */
         if (*hot && pager_writer_alive(g, 0))
             *hot = 0; /* a live writer's commit: the files are as committed until it takes them */
         if (*hot && (rc = peek_check(g, g->jfd, g->jpath, &h, 1)))
@@ -439,6 +467,44 @@ int journal_add_zeros(pager_group *g, pager_file *f, uint64_t pg, uint64_t n)
     return 0;
 }
 
+void journal_begin(pager_group *g)
+{
+    g->jstart = g->jend = g->jnext >= JHDR ? g->jnext : JHDR;
+    g->jcommit = 0;
+}
+
+size_t journal_commit_max(const pager_group *g)
+{
+    return (((size_t)1 << g->files[0]->pshift) - CBODY) / CENTRY;
+}
+
+int journal_add_commit(pager_group *g, const uint32_t *file, const uint64_t *page, const uint32_t *crc,
+                       size_t n)
+{
+    size_t ps = (size_t)1 << g->files[0]->pshift;
+    int rc;
+    if (n > journal_commit_max(g))
+        return udb_err_set(g->err, UDB_INVAL, "a commit record lists at most %zu pages",
+                           journal_commit_max(g));
+    uint8_t *r = rec_begin(g, g->files[0], CMAGIC, 0, &rc), *b = r + RHDR;
+    if (!r)
+        return rc;
+    memset(b, 0, ps);
+    st32(b, (uint32_t)n);
+    st32(b + 4, (uint32_t)g->nfiles);
+    for (int i = 0; i < g->nfiles; i++)
+        st64(b + 8 + 8 * i, g->files[i]->size);
+    for (size_t k = 0; k < n; k++) {
+        uint8_t *e = b + CBODY + CENTRY * k;
+        st64(e, page[k]);
+        st32(e + 8, file[k]);
+        st32(e + 12, crc[k]);
+    }
+    st32(r + 24, udb_crc32(udb_crc32(0, r, 24), b, ps));
+    g->jcommit = 1;
+    return 0;
+}
+
 /* The journal's directory entry must be durable before data pages change
    (FULL and NORMAL): else a power loss could lose a hot journal. */
 static int sync_dir(pager_group *g)
@@ -500,13 +566,21 @@ int journal_finish(pager_group *g)
     if (rc)
         return rc;
     hdr_of_group(g, &h, STATE_CLEAN);
-    if ((rc = write_clean(g, g->jfd, g->jpath, &h, g->sync == UDB_SYNC_FULL)))
+    /* The clean header is synced unless the commit record makes the commit
+       durable without it (FULL), or the policy does not ask for it (NORMAL:
+       a crash may roll the commit back). Not synced, it may reach the disk
+       after the next transaction's records: those go past these (next),
+       so that a crash finds this transaction whole, never torn. */
+    int lazy = g->sync != UDB_SYNC_OFF && (g->jcommit || g->sync == UDB_SYNC_NORMAL) && g->jend <= JLAZY_MAX;
+    h.next = lazy ? g->jend : JHDR;
+    if ((rc = write_clean(g, g->jfd, g->jpath, &h, g->sync != UDB_SYNC_OFF && !lazy)))
         return rc;
     g->jcounter = h.counter;
-    /* Give space back, but only once the clean header is durable: a
-       shortened journal whose header still read hot would roll committed
-       pages back to nothing. */
-    if (g->jend > JSHRINK && (g->sync != UDB_SYNC_NORMAL || g->os->fsync(g->os->ctx, g->jfd) == 0))
+    g->jnext = h.next;
+    /* Give space back once the clean header is durable: a shortened
+       journal whose header still read hot would roll committed pages back
+       to nothing. */
+    if (g->jend > JSHRINK && !lazy)
         g->os->ftruncate(g->os->ctx, g->jfd, JHDR); /* harmless if it fails */
     journal_reset(g);
     return 0;
@@ -518,8 +592,10 @@ int journal_cancel(pager_group *g)
     if (g->jhdr_written && g->jfd >= 0) {
         jhdr h;
         hdr_of_group(g, &h, STATE_CLEAN);
+        h.next = h.start; /* not synced: what lies before stays as it is */
         if (!(rc = write_clean(g, g->jfd, g->jpath, &h, 0)))
             g->jcounter = h.counter;
+        g->jnext = h.start;
     }
     journal_reset(g);
     return rc;
@@ -527,7 +603,7 @@ int journal_cancel(pager_group *g)
 
 void journal_reset(pager_group *g)
 {
-    g->jend = JHDR;
+    g->jstart = g->jend = g->jnext >= JHDR ? g->jnext : JHDR;
     g->jlen = 0;
     g->jhdr_written = 0;
 }
@@ -572,10 +648,40 @@ static uint64_t orig_pages(const jhdr *h, unsigned i)
 
 enum { REC_END, REC_OK, REC_BAD };
 
-/* Pages a checked record restores: 1, or a zero record's run. */
+/* Pages a checked record restores: 1, a zero record's run, none for the
+   commit record. */
 static uint64_t rec_pages(const uint8_t *r)
 {
-    return ld32(r) == ZMAGIC ? ld64(r + RHDR) : 1;
+    return ld32(r) == ZMAGIC ? ld64(r + RHDR) : ld32(r) == CMAGIC ? 0 : 1;
+}
+
+/* A commit record's fields against the header: 0, or why says what is
+   wrong. Sizes up to 2^63 - 1, pages inside them. */
+static int commit_bad(const jhdr *h, const uint8_t *r, uint64_t off, char *why, size_t wl)
+{
+    const uint8_t *b = r + RHDR;
+    uint64_t n = ld32(b), size[PAGER_MAX_FILES] = {0};
+    if (ld32(b + 4) != h->nfiles || ld32(r + 4) || ld64(r + 8) || n > (h->psize - CBODY) / CENTRY)
+        return snprintf(why, wl, "the commit record at offset %llu lists %llu page(s) of %u file(s) "
+                        "(the header names %u; a record holds at most %u pages)", (unsigned long long)off,
+                        (unsigned long long)n, ld32(b + 4), h->nfiles, (h->psize - CBODY) / CENTRY), 1;
+    for (unsigned i = 0; i < h->nfiles; i++)
+        if ((size[i] = ld64(b + 8 + 8 * i)) > INT64_MAX)
+            return snprintf(why, wl, "the commit record at offset %llu gives %s a size of %llu bytes",
+                            (unsigned long long)off, h->name[i], (unsigned long long)size[i]), 1;
+    for (uint64_t k = 0; k < n; k++) {
+        const uint8_t *e = b + CBODY + CENTRY * k;
+        unsigned fi = ld32(e + 8);
+        uint64_t pg = ld64(e);
+        if (fi >= h->nfiles)
+            return snprintf(why, wl, "the commit record at offset %llu lists a page of file %u of %u",
+                            (unsigned long long)off, fi, h->nfiles), 1;
+        if (pg >= size[fi] / h->psize + (size[fi] % h->psize != 0))
+            return snprintf(why, wl, "the commit record at offset %llu lists page %llu of %s, beyond "
+                            "the size of %llu bytes it gives", (unsigned long long)off,
+                            (unsigned long long)pg, h->name[fi], (unsigned long long)size[fi]), 1;
+    }
+    return 0;
 }
 
 /* The record at off, read into r: REC_END where the records end (short,
@@ -590,9 +696,11 @@ static int read_record(const udb_os *os, int jfd, const jhdr *h, uint8_t *r, uin
     if (rc < 0)
         return rc;
     uint32_t magic = got >= rec ? ld32(r) : 0;
-    if ((magic != RMAGIC && magic != ZMAGIC) || ld64(r + 16) != h->salt ||
+    if ((magic != RMAGIC && magic != ZMAGIC && magic != CMAGIC) || ld64(r + 16) != h->salt ||
         ld32(r + 24) != udb_crc32(udb_crc32(0, r, 24), r + RHDR, h->psize))
         return REC_END;
+    if (magic == CMAGIC)
+        return commit_bad(h, r, off, why, wl) ? REC_BAD : REC_OK;
     unsigned fi = ld32(r + 4);
     unsigned long long pg = ld64(r + 8), n = magic == ZMAGIC ? ld64(r + RHDR) : 1;
     if (fi >= h->nfiles)
@@ -642,6 +750,8 @@ static int write_zeros(pager_group *g, const char *jpath, int fd, uint64_t a, ui
 
 static int apply_record(pager_group *g, const char *jpath, const jhdr *h, const uint8_t *r, const int *fds)
 {
+    if (ld32(r) == CMAGIC)
+        return 0; /* the commit did not reach the files: nothing to restore from it */
     unsigned fi = ld32(r + 4);
     uint64_t at = ld64(r + 8) * h->psize; /* read_record: below the original size, < 2^63 */
     if (ld32(r) == ZMAGIC) { /* n pages, within the original size */
@@ -654,12 +764,13 @@ static int apply_record(pager_group *g, const char *jpath, const jhdr *h, const 
 }
 
 /* fds NULL: check every record and count them (*n), and the pages they
-   restore per file (saturating). Else
+   restore per file (saturating); *cmt = the offset of the last record when
+   it is a commit record, else 0. Else
    apply the *n records checked before, each checked again as it is read:
    a journal that changed since stops playback with an error, and what was
    written lies inside the checked files and sizes. */
 static int walk_records(pager_group *g, int jfd, const char *jpath, const jhdr *h, const int *fds,
-                        uint64_t *n, uint64_t *per_file)
+                        uint64_t *n, uint64_t *per_file, uint64_t *cmt)
 {
     size_t rec = RHDR + h->psize;
     uint8_t *r = malloc(rec);
@@ -667,7 +778,7 @@ static int walk_records(pager_group *g, int jfd, const char *jpath, const jhdr *
         return udb_err_set(g->err, UDB_NOMEM, "out of memory");
     char why[200];
     int rc = 0, st = REC_OK;
-    uint64_t k = 0, off = JHDR;
+    uint64_t k = 0, off = h->start;
     for (; !rc && st != REC_END && (!fds || k < *n); k += st == REC_OK, off += rec) {
         st = read_record(g->os, jfd, h, r, off, why, sizeof why);
         if (st < 0)
@@ -683,6 +794,7 @@ static int walk_records(pager_group *g, int jfd, const char *jpath, const jhdr *
         else if (st == REC_OK) {
             uint64_t *c = &per_file[ld32(r + 4)], add = rec_pages(r);
             *c = add > UINT64_MAX - *c ? UINT64_MAX : *c + add;
+            *cmt = ld32(r) == CMAGIC ? off : 0;
         }
     }
     if (!fds)
@@ -732,12 +844,13 @@ typedef struct members {
     int fd[PAGER_MAX_FILES], opened[PAGER_MAX_FILES];
     unsigned n;
     uint64_t nrec;
+    uint64_t cmt;               /* offset of the commit record ending the records, or 0 */
 } members;
 
 static int journal_check(pager_group *g, int jfd, const char *jpath, const jhdr *h, int write, members *m)
 {
     uint64_t per_file[PAGER_MAX_FILES] = {0};
-    int rc = walk_records(g, jfd, jpath, h, NULL, &m->nrec, per_file);
+    int rc = walk_records(g, jfd, jpath, h, NULL, &m->nrec, per_file, &m->cmt);
     for (; !rc && m->n < h->nfiles; m->n++) /* members_close closes what opened */
         rc = member_fd(g, jpath, h->name[m->n], write, &m->fd[m->n], &m->opened[m->n]);
     return rc ? rc : sizes_check(g, jpath, h, m->fd, per_file);
@@ -756,7 +869,7 @@ static void members_close(pager_group *g, const members *m)
    such and not as an interrupted transaction. */
 static int peek_check(pager_group *g, int fd, const char *jpath, const jhdr *h, unsigned need)
 {
-    members m = {{0}, {0}, 0, 0};
+    members m = {{0}, {0}, 0, 0, 0};
     int rc = hdr_check(g, jpath, h);
     if (rc || !g->readonly || h->nfiles < need)
         return rc;
@@ -765,21 +878,75 @@ static int peek_check(pager_group *g, int fd, const char *jpath, const jhdr *h, 
     return rc;
 }
 
-/* Check everything the hot journal says, then obey it: the records, the
-   original sizes, a clean header. h is the copy checked and obeyed. */
-static int play(pager_group *g, int jfd, const char *jpath, jhdr *h, members *m)
+/* Do the files hold what the commit record at off says the commit wrote
+   (their sizes, the crc32 of every page it lists)? 1 yes, 0 no, or an error. */
+static int commit_done(pager_group *g, int jfd, const char *jpath, const jhdr *h, uint64_t off,
+                       const int *fds)
 {
-    int rc = hdr_check(g, jpath, h);
+    char why[200];
+    uint8_t *r = malloc(2 * (size_t)(RHDR + h->psize)), *page = r ? r + RHDR + h->psize : NULL;
+    if (!r)
+        return udb_err_set(g->err, UDB_NOMEM, "out of memory");
+    int rc = read_record(g->os, jfd, h, r, off, why, sizeof why), done = rc == REC_OK && ld32(r) == CMAGIC;
+    if (rc < 0)
+        done = pager_oserr(g, rc, "cannot read journal", jpath);
+    const uint8_t *b = r + RHDR;
+    for (unsigned i = 0; done == 1 && i < h->nfiles; i++) {
+        uint64_t size;
+        int64_t mtime;
+        if ((rc = g->os->fstat(g->os->ctx, fds[i], &size, &mtime)) < 0)
+            done = pager_oserr(g, rc, "cannot stat", h->name[i]);
+        else
+            done = size == ld64(b + 8 + 8 * i);
+    }
+    for (uint32_t k = 0, n = ld32(b); done == 1 && k < n; k++) {
+        const uint8_t *e = b + CBODY + CENTRY * k;
+        unsigned fi = ld32(e + 8);
+        uint64_t at = ld64(e) * h->psize, size = ld64(b + 8 + 8 * fi); /* commit_bad: at < size */
+        size_t len = size - at < h->psize ? (size_t)(size - at) : h->psize, got = 0;
+        if ((rc = g->os->pread(g->os->ctx, fds[fi], page, len, at, &got)) < 0)
+            done = pager_oserr(g, rc, "cannot read", h->name[fi]);
+        else
+            done = got == len && udb_crc32(0, page, len) == ld32(e + 12);
+    }
+    free(r);
+    return done;
+}
+
+/* The files hold the whole commit: make them durable, then the journal clean. */
+static int keep_commit(pager_group *g, const char *jpath, jhdr *h, int jfd, const int *fds)
+{
+    for (unsigned i = 0; i < h->nfiles; i++) {
+        int rc = g->os->fsync(g->os->ctx, fds[i]);
+        if (rc < 0)
+            return pager_oserr(g, rc, "cannot sync", h->name[i]);
+    }
+    h->next = JHDR;
+    return write_clean(g, jfd, jpath, h, 1);
+}
+
+/* Check everything the hot journal says, then obey it: the records, the
+   original sizes, a clean header; or, after a crash (not undo), when its
+   commit record finds the files as the commit left them, nothing but the
+   clean header. h is the copy checked and obeyed. */
+static int play(pager_group *g, int jfd, const char *jpath, jhdr *h, members *m, int undo)
+{
+    int rc = hdr_check(g, jpath, h), done = 0;
     if (!rc)
         rc = journal_check(g, jfd, jpath, h, 1, m);
+    if (!rc && m->cmt && !undo && (done = commit_done(g, jfd, jpath, h, m->cmt, m->fd)) < 0)
+        rc = done;
+    if (!rc && done == 1)
+        return keep_commit(g, jpath, h, jfd, m->fd);
     if (!rc)
-        rc = walk_records(g, jfd, jpath, h, m->fd, &m->nrec, NULL);
+        rc = walk_records(g, jfd, jpath, h, m->fd, &m->nrec, NULL, NULL);
     if (!rc)
         rc = restore_sizes(g, h, m->fd);
+    h->next = JHDR;
     return rc ? rc : write_clean(g, jfd, jpath, h, 1);
 }
 
-int journal_playback(pager_group *g, const char *jpath)
+int journal_playback(pager_group *g, const char *jpath, int undo)
 {
     int own = !strcmp(jpath, g->jpath);
     int jfd = own ? g->jfd : -1, rc, hot = 0;
@@ -788,11 +955,13 @@ int journal_playback(pager_group *g, const char *jpath)
     if (own)
         g->jfd = jfd;
     jhdr h;
-    members m = {{0}, {0}, 0, 0};
+    members m = {{0}, {0}, 0, 0, 0};
     if ((rc = read_state(g, jfd, &h, &hot)) < 0)
         rc = pager_oserr(g, rc, "cannot read journal", jpath);
-    else if (hot && !(rc = play(g, jfd, jpath, &h, &m)) && own)
+    else if (hot && !(rc = play(g, jfd, jpath, &h, &m, undo)) && own) {
         g->jcounter = h.counter;
+        g->jnext = JHDR; /* the clean header is synced */
+    }
     members_close(g, &m);
     if (!own && jfd >= 0)
         g->os->close(g->os->ctx, jfd);

@@ -16,6 +16,17 @@ void journal_close(pager_group *g);
 int journal_add(pager_group *g, pager_file *f, uint64_t pg);
 /* Queue a record that pages [pg, pg + n) of f were zeros (a hole). */
 int journal_add_zeros(pager_group *g, pager_file *f, uint64_t pg, uint64_t n);
+/* A write transaction begins: its records go where the journal's last
+   commit left room (journal_peek read it). */
+void journal_begin(pager_group *g);
+/* The largest number of pages a commit record lists. */
+size_t journal_commit_max(const pager_group *g);
+/* Queue the commit record: the files' sizes after the commit and, for
+   each of the n pages the commit writes, file, page and the crc32 of its
+   bytes. Recovery that finds the files so skips the rollback: the commit
+   then needs no synced clean header. */
+int journal_add_commit(pager_group *g, const uint32_t *file, const uint64_t *page, const uint32_t *crc,
+                       size_t n);
 /* Make the journal durable (per sync policy) before any file page changes. */
 int journal_sync(pager_group *g);
 /* Mark the journal clean and bump the commit counter. */
@@ -33,7 +44,10 @@ int journal_cancel(pager_group *g);
    group, which cannot play it back, checks all of it. */
 int journal_peek(pager_group *g, int *hot, uint64_t *counter, int *xhot, uint64_t *xcounter);
 /* Check the hot journal at jpath whole (its group's files only, every
-   field and record), then roll it back onto its member files. */
-int journal_playback(pager_group *g, const char *jpath);
+   field and record), then roll it back onto its member files. After a
+   crash (undo 0) a commit record that finds the files as its commit left
+   them keeps them so; undo 1 (this handle's own transaction, rolled back)
+   restores them whatever it says. */
+int journal_playback(pager_group *g, const char *jpath, int undo);
 
 #endif

@@ -8,6 +8,9 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/random.h>
+#endif
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -253,11 +256,16 @@ static uint64_t posix_entropy(void *ctx)
 {
     (void)ctx;
     uint64_t v = 0;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (read(fd, &v, sizeof v) != (ssize_t)sizeof v)
-            v = 0;
-        close(fd);
+#ifdef __linux__
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) /* one call per transaction */
+#endif
+    {
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+                v = 0;
+            close(fd);
+        }
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

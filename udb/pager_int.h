@@ -59,6 +59,10 @@ struct pager_group {
     uint64_t jcounter, xjcounter; /* commit counters last seen */
     uint64_t salt;
     uint64_t jend;          /* offset of the next record */
+    uint64_t jstart;        /* where this transaction's records begin */
+    uint64_t jnext;         /* where the next transaction's may begin: past the
+                               records of one whose clean header was not synced */
+    int jcommit;            /* a commit record is among this transaction's */
     int jhdr_written;
     int jdurable;           /* nothing written to the journal since its last fsync */
     uint8_t *jbuf;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "crc32.h"
 #include "journal.h"
 #include "pager_int.h"
 
@@ -222,9 +223,9 @@ static int recover_now(pager_group *g, int hot, int xhot)
     if (!rc)
         rc = lock_excl(g);
     if (!rc && hot)
-        rc = journal_playback(g, g->jpath);
+        rc = journal_playback(g, g->jpath, 0);
     if (!rc && xhot)
-        rc = journal_playback(g, g->xjpath);
+        rc = journal_playback(g, g->xjpath, 0);
     if (!g->long_locks) {
         unlock_excl(g, had_read);
         if (!had_res)
@@ -348,6 +349,8 @@ int pager_write_begin(pager_group *g, int *changed)
         g->salt = g->os->entropy(g->os->ctx);
     g->jhdr_written = 0;
     g->jlen = 0;
+    if (!g->wal)
+        journal_begin(g);
     g->spilled = g->poisoned = g->size_changed = 0;
     g->dirty_bytes = 0;
     g->state = PAGER_WRITE;
@@ -644,6 +647,43 @@ static int commit_wal(pager_group *g)
     return rc;
 }
 
+/* A small commit that nothing wrote ahead (no spill, no write-behind, no
+   cut) lists the crc32 of every page it writes in a commit record: its
+   clean header then needs no sync (journal.c). Without one (too many
+   pages, no memory for the list) the commit syncs it, as large ones do. */
+static int commit_record(pager_group *g)
+{
+    size_t n = 0, max = journal_commit_max(g);
+    g->jcommit = 0; /* a commit retried (UDB_LOCKED) lists its pages again, or none */
+    if (g->sync == UDB_SYNC_OFF || g->spilled || g->size_changed)
+        return 0;
+    for (int i = 0; i < g->nfiles && n <= max; i++) {
+        pager_file *f = g->files[i];
+        uint64_t top = pager_round(f, f->size) >> f->pshift;
+        for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && pg < top && n <= max; pg++)
+            n += (size_t)(f->dirty[pg >> 6] >> (pg & 63) & 1);
+    }
+    uint32_t *file = n && n <= max ? malloc(n * sizeof *file) : NULL, *crc = file ? malloc(n * sizeof *crc) : NULL;
+    uint64_t *page = crc ? malloc(n * sizeof *page) : NULL;
+    size_t k = 0;
+    for (int i = 0; page && i < g->nfiles; i++) {
+        pager_file *f = g->files[i];
+        uint64_t top = pager_round(f, f->size) >> f->pshift, ps = (uint64_t)1 << f->pshift;
+        for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && pg < top; pg++)
+            if (f->dirty[pg >> 6] >> (pg & 63) & 1) {
+                uint64_t len = f->size - pg * ps < ps ? f->size - pg * ps : ps;
+                file[k] = (uint32_t)i;
+                page[k] = pg;
+                crc[k++] = udb_crc32(0, f->base + pg * ps, (size_t)len);
+            }
+    }
+    int rc = page ? journal_add_commit(g, file, page, crc, k) : 0;
+    free(file);
+    free(crc);
+    free(page);
+    return rc;
+}
+
 int pager_commit(pager_group *g)
 {
     if (g->state != PAGER_WRITE)
@@ -657,7 +697,10 @@ int pager_commit(pager_group *g)
         end_write(g);
         return 0;
     }
-    int rc = write_out(g);
+    int rc = commit_record(g);
+    if (rc)
+        return failed_commit(g);
+    rc = write_out(g);
     if (rc == UDB_LOCKED && !g->spilled) {
         unlock_excl(g, 0);
         return rc; /* nothing written: the transaction stays open */
@@ -1134,7 +1177,7 @@ int pager_rollback(pager_group *g)
         /* the files hold pages of this transaction: restore them */
         int r = lock_excl(g);
         if (!r)
-            r = journal_playback(g, g->jpath);
+            r = journal_playback(g, g->jpath, 1);
         if (r)
             g->checked = 0; /* the hot journal stays: the next transaction plays it back, even
                                with the handle's locks held for good (UDB_EXCLUSIVE) */

@@ -163,7 +163,8 @@ int fz_journal_hot(const char *path, const char *member)
 {
     size_t n = 0;
     const uint8_t *b = memfs_get(fs, path, &n);
-    if (!b || n < 512 || memcmp(b, "udbjrnl\1", 8) || ld(b + 508, 4) != (uint32_t)crc32(0, b, 508))
+    if (!b || n < 512 || (memcmp(b, "udbjrnl\1", 8) && memcmp(b, "udbjrnl\2", 8)) ||
+        ld(b + 508, 4) != (uint32_t)crc32(0, b, 508))
         return 0;
     uint32_t psize = ld(b + 12, 4), nfiles = ld(b + 32, 4);
     if (ld(b + 8, 4) != 1 || nfiles < 1 || nfiles > 2 || psize < 512 || psize > 65536 ||
@@ -555,13 +556,16 @@ uint64_t fz_ndx_batch_in(const uint8_t *ndx, size_t nn, int layout)
 
 void fz_fix_journal(uint8_t *j, size_t n)
 {
-    if (n < 512 || memcmp(j, "udbjrnl\1", 8))
+    int v2 = n >= 512 && !memcmp(j, "udbjrnl\2", 8);
+    if (n < 512 || (memcmp(j, "udbjrnl\1", 8) && !v2))
         return;
     uint32_t psize = (uint32_t)ldn(j + 12, 4), c = (uint32_t)crc32(0, j, 508);
     for (int i = 0; i < 4; i++)
         j[508 + i] = (uint8_t)(c >> (8 * i));
-    for (size_t off = 512; psize && psize <= 65536 && off + 32 + psize <= n; off += 32 + psize)
-        if (!memcmp(j + off, "1rec", 4) || !memcmp(j + off, "1zer", 4)) {
+    uint64_t start = v2 ? ldn(j + 472, 8) : 512; /* records from here (udb/journal.c) */
+    for (size_t off = start < n ? (size_t)start : n; psize && psize <= 65536 && off + 32 + psize <= n;
+         off += 32 + psize)
+        if (!memcmp(j + off, "1rec", 4) || !memcmp(j + off, "1zer", 4) || !memcmp(j + off, "1cmt", 4)) {
             c = (uint32_t)crc32(crc32(0, j + off, 24), j + off + 32, psize);
             for (int i = 0; i < 4; i++)
                 j[off + 24 + i] = (uint8_t)(c >> (8 * i));
