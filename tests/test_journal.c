@@ -1661,6 +1661,57 @@ static void test_lazy_clean_keeps_records(void **state)
     free(j2);
 }
 
+static uint64_t ld_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    while (n--)
+        v = v << 8 | p[n];
+    return v;
+}
+
+/* A commit that waited too long for a reader (UDB_LOCKED) had already
+   synced its journal with a commit record; the transaction stays open and
+   may grow past what a commit record lists. Its journal then ends with a
+   void commit record, one that never matches: the first attempt's record,
+   were it the last (nothing journaled after it), would have recovery check
+   only the pages it lists and keep a commit torn in the others. */
+static void test_commit_retried(void **state)
+{
+    (void)state;
+    const char *name = path_in(dir, "rt");
+    char jpath[700];
+    snprintf(jpath, sizeof jpath, "%s.ndx-journal", name);
+    store_base(name);
+    udb_options o;
+    udb_options_init(&o);
+    o.lock_timeout_ms = 20;
+    udb_store *w, *r;
+    assert_int_equal(udb_store_open(name, &o, &w), 0);
+    assert_int_equal(udb_store_open(name, &o, &r), 0);
+    assert_int_equal(udb_store_begin(w), 0);
+    assert_int_equal(put_in(w, 8000, 300, 'a'), 0);
+    assert_int_equal(udb_store_begin_read(r), 0);
+    assert_int_equal(udb_store_commit(w), UDB_LOCKED); /* journal synced, commit record and all */
+    assert_int_equal(udb_store_rollback(r), 0);
+    for (int32_t id = 8100; id < 8400; id++) /* 1.2 MB more: too many pages to list */
+        assert_int_equal(put_in(w, id, 4000, 'b'), 0);
+    assert_int_equal(udb_store_commit(w), 0);
+    size_t n = 0;
+    uint8_t *j = read_file(jpath, &n);
+    assert_non_null(j);
+    uint32_t ps = (uint32_t)ld_le(j + 12, 4);
+    uint64_t salt = ld_le(j + 24, 8), at = j[7] == 2 ? ld_le(j + 472, 8) : 512, last = 0;
+    for (; at + 32 + ps <= n && ld_le(j + at + 16, 8) == salt; at += 32 + ps)
+        last = at;
+    assert_true(last > 0);
+    assert_memory_equal(j + last, "1cmt", 4);
+    assert_int_equal(ld_le(j + last + 40, 8), INT64_MAX); /* void: no file has that size */
+    free(j);
+    assert_int_equal(udb_store_close(r), 0);
+    assert_int_equal(udb_store_close(w), 0);
+    assert_true(has_id(name, 8399));
+}
+
 int main(void)
 {
     static const int kinds[] = {K_NDX, K_HEAP, K_STORE, K_STORE_HEAP};
@@ -1683,6 +1734,7 @@ int main(void)
         cmocka_unit_test(test_sparse_cut),
         cmocka_unit_test(test_commit_record),
         cmocka_unit_test(test_lazy_clean_keeps_records),
+        cmocka_unit_test(test_commit_retried),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

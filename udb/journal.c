@@ -470,7 +470,7 @@ int journal_add_zeros(pager_group *g, pager_file *f, uint64_t pg, uint64_t n)
 void journal_begin(pager_group *g)
 {
     g->jstart = g->jend = g->jnext >= JHDR ? g->jnext : JHDR;
-    g->jcommit = 0;
+    g->jcommit = g->jcommit_any = 0;
 }
 
 size_t journal_commit_max(const pager_group *g)
@@ -492,8 +492,8 @@ int journal_add_commit(pager_group *g, const uint32_t *file, const uint64_t *pag
     memset(b, 0, ps);
     st32(b, (uint32_t)n);
     st32(b + 4, (uint32_t)g->nfiles);
-    for (int i = 0; i < g->nfiles; i++)
-        st64(b + 8 + 8 * i, g->files[i]->size);
+    for (int i = 0; i < g->nfiles; i++) /* void: a size no file has, so it never matches */
+        st64(b + 8 + 8 * i, page ? g->files[i]->size : (uint64_t)INT64_MAX);
     for (size_t k = 0; k < n; k++) {
         uint8_t *e = b + CBODY + CENTRY * k;
         st64(e, page[k]);
@@ -501,7 +501,8 @@ int journal_add_commit(pager_group *g, const uint32_t *file, const uint64_t *pag
         st32(e + 12, crc[k]);
     }
     st32(r + 24, udb_crc32(udb_crc32(0, r, 24), b, ps));
-    g->jcommit = 1;
+    g->jcommit = page != NULL;
+    g->jcommit_any = 1;
     return 0;
 }
 

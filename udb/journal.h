@@ -24,7 +24,10 @@ size_t journal_commit_max(const pager_group *g);
 /* Queue the commit record: the files' sizes after the commit and, for
    each of the n pages the commit writes, file, page and the crc32 of its
    bytes. Recovery that finds the files so skips the rollback: the commit
-   then needs no synced clean header. */
+   then needs no synced clean header. page NULL (n 0): a void record that
+   never matches, ending the records of a commit retried after UDB_LOCKED
+   that has no record of its own now, so that the earlier attempt's is not
+   the last. */
 int journal_add_commit(pager_group *g, const uint32_t *file, const uint64_t *page, const uint32_t *crc,
                        size_t n);
 /* Make the journal durable (per sync policy) before any file page changes. */

@@ -62,7 +62,8 @@ struct pager_group {
     uint64_t jstart;        /* where this transaction's records begin */
     uint64_t jnext;         /* where the next transaction's may begin: past the
                                records of one whose clean header was not synced */
-    int jcommit;            /* a commit record is among this transaction's */
+    int jcommit;            /* the last record queued is a commit record */
+    int jcommit_any;        /* this transaction queued a commit record (journal.c) */
     int jhdr_written;
     int jdurable;           /* nothing written to the journal since its last fsync */
     uint8_t *jbuf;

@@ -651,21 +651,26 @@ static int commit_wal(pager_group *g)
    cut) lists the crc32 of every page it writes in a commit record: its
    clean header then needs no sync (journal.c). Without one (too many
    pages, no memory for the list) the commit syncs it, as large ones do. */
-static int commit_record(pager_group *g)
+/* Dirty pages of the group inside the files' sizes, counted up to max + 1. */
+static size_t dirty_pages(const pager_group *g, size_t max)
 {
-    size_t n = 0, max = journal_commit_max(g);
-    g->jcommit = 0; /* a commit retried (UDB_LOCKED) lists its pages again, or none */
-    if (g->sync == UDB_SYNC_OFF || g->spilled || g->size_changed)
-        return 0;
+    size_t n = 0;
     for (int i = 0; i < g->nfiles && n <= max; i++) {
-        pager_file *f = g->files[i];
+        const pager_file *f = g->files[i];
         uint64_t top = pager_round(f, f->size) >> f->pshift;
         for (uint64_t pg = f->dirty_lo; pg < f->dirty_hi && pg < top && n <= max; pg++)
             n += (size_t)(f->dirty[pg >> 6] >> (pg & 63) & 1);
     }
-    uint32_t *file = n && n <= max ? malloc(n * sizeof *file) : NULL, *crc = file ? malloc(n * sizeof *crc) : NULL;
+    return n;
+}
+
+static int commit_record(pager_group *g)
+{
+    size_t max = journal_commit_max(g), n = dirty_pages(g, max), k = 0;
+    g->jcommit = 0; /* a commit retried (UDB_LOCKED) lists its pages again, or voids the first list */
+    int fit = g->sync != UDB_SYNC_OFF && !g->spilled && !g->size_changed && n && n <= max;
+    uint32_t *file = fit ? malloc(n * sizeof *file) : NULL, *crc = file ? malloc(n * sizeof *crc) : NULL;
     uint64_t *page = crc ? malloc(n * sizeof *page) : NULL;
-    size_t k = 0;
     for (int i = 0; page && i < g->nfiles; i++) {
         pager_file *f = g->files[i];
         uint64_t top = pager_round(f, f->size) >> f->pshift, ps = (uint64_t)1 << f->pshift;
@@ -677,7 +682,8 @@ static int commit_record(pager_group *g)
                 crc[k++] = udb_crc32(0, f->base + pg * ps, (size_t)len);
             }
     }
-    int rc = page ? journal_add_commit(g, file, page, crc, k) : 0;
+    int rc = page ? journal_add_commit(g, file, page, crc, k)
+                  : g->jcommit_any ? journal_add_commit(g, NULL, NULL, NULL, 0) : 0;
     free(file);
     free(crc);
     free(page);
