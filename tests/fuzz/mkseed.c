@@ -242,6 +242,9 @@ static int crash_txn(memfs *m, int kind, int layout, long at)
     o.layout = layout;
     o.lock_timeout_ms = 0;
     o.flags = kind == 1 ? UDB_RAW : 0; /* the heap file of a store */
+    const udb_os *os = memfs_os(m); /* the clean journals of the files' making go: the crashed */
+    os->unlink(os->ctx, NDXJ);      /* transaction's records then start at 512 (a small seed) */
+    os->unlink(os->ctx, DATJ);
     memfs_fail_at(m, at, EIO, 1);
     char v[600];
     memset(v, 'v', sizeof v);
