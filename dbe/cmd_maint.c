@@ -343,6 +343,7 @@ int cmd_recover(int argc, char **argv)
     if (rc)
         return dbe_fail(dbe_open_exit(rc), "recover: %s", msg);
     printf(found == 2   ? "%s: write-ahead log copied into the files\n"
+           : found == 3 ? "%s: hot journal: its commit had reached the files whole and is kept\n"
            : found ? "%s: hot journal rolled back\n"
                    : "%s: no hot journal\n",
            argv[1]);

@@ -937,8 +937,10 @@ static int play(pager_group *g, int jfd, const char *jpath, jhdr *h, members *m,
         rc = journal_check(g, jfd, jpath, h, 1, m);
     if (!rc && m->cmt && !undo && (done = commit_done(g, jfd, jpath, h, m->cmt, m->fd)) < 0)
         rc = done;
-    if (!rc && done == 1)
-        return keep_commit(g, jpath, h, jfd, m->fd);
+    if (!rc && done == 1 && !(rc = keep_commit(g, jpath, h, jfd, m->fd)))
+        g->jkept = 1;
+    if (rc || done == 1)
+        return rc;
     if (!rc)
         rc = walk_records(g, jfd, jpath, h, m->fd, &m->nrec, NULL, NULL);
     if (!rc)
@@ -957,6 +959,7 @@ int journal_playback(pager_group *g, const char *jpath, int undo)
         g->jfd = jfd;
     jhdr h;
     members m = {{0}, {0}, 0, 0, 0};
+    g->jkept = 0;
     if ((rc = read_state(g, jfd, &h, &hot)) < 0)
         rc = pager_oserr(g, rc, "cannot read journal", jpath);
     else if (hot && !(rc = play(g, jfd, jpath, &h, &m, undo)) && own) {

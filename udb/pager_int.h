@@ -64,6 +64,7 @@ struct pager_group {
                                records of one whose clean header was not synced */
     int jcommit;            /* the last record queued is a commit record */
     int jcommit_any;        /* this transaction queued a commit record (journal.c) */
+    int jkept;              /* the last playback kept a commit its record found whole */
     int jhdr_written;
     int jdurable;           /* nothing written to the journal since its last fsync */
     uint8_t *jbuf;

@@ -1227,6 +1227,8 @@ int pager_recover(pager_group *g, int *found)
     *found = 1;
     if ((rc = recover_now(g, hot, xhot)))
         return rc;
+    if (g->jkept && !xhot)
+        *found = 3; /* the commit had reached the files whole: kept */
     int changed = 0;
     if ((rc = pager_read_begin(g, &changed)))
         return rc;

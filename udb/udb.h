@@ -673,9 +673,10 @@ UDB_API int udb_store_repair(const char *name, const udb_options *opts, const ud
    the journal cannot be read (UDB_IO) or is the hot journal of another
    file (UDB_RECOVER, *hot = 1). */
 UDB_API int udb_journal_hot(const char *path, int *hot, char *msg, size_t msglen);
-/* Roll back a hot journal of the file at path (*found = 1), or copy a
-   write-ahead log a crash left into the files and remove it (*found = 2);
-   *found = 0 when there was neither. Opening a file writable does this
+/* Roll back a hot journal of the file at path (*found = 1; 3 when its
+   commit record found the commit whole in the files, which is kept), or
+   copy a write-ahead log a crash left into the files and remove it
+   (*found = 2); *found = 0 when there was none. Opening a file writable does this
    too; this is the explicit form. */
 UDB_API int udb_recover(const char *path, const udb_options *opts, int *found, char *msg,
                         size_t msglen);
