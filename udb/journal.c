@@ -486,9 +486,10 @@ int journal_add_commit(pager_group *g, const uint32_t *file, const uint64_t *pag
     if (n > journal_commit_max(g))
         return udb_err_set(g->err, UDB_INVAL, "a commit record lists at most %zu pages",
                            journal_commit_max(g));
-    uint8_t *r = rec_begin(g, g->files[0], CMAGIC, 0, &rc), *b = r + RHDR;
+    uint8_t *r = rec_begin(g, g->files[0], CMAGIC, 0, &rc);
     if (!r)
         return rc;
+    uint8_t *b = r + RHDR;
     memset(b, 0, ps);
     st32(b, (uint32_t)n);
     st32(b + 4, (uint32_t)g->nfiles);
