@@ -178,4 +178,28 @@ expect 0 $DBE recover $I
 same "a valid crafted journal is rolled back" "$T/out" "$I: hot journal rolled back\n"
 [ "$(head -c 16 $I)" = AAAAAAAAAAAAAAAA ] && ok "its page is in the file" || bad "its page is not in the file"
 unchanged "valid journal" "$T/victim.txt" "$T/victim.orig"
+
+# ---- a small commit whose clean header a crash lost: its commit record
+# finds the files whole, and recover keeps it (doc/api.md, sync)
+K=$T/kept/k
+mkdir "$T/kept"
+$DBE create-store $K --index string:8 >/dev/null && $DBE put $K a -- one >/dev/null &&
+    $DBE put $K b -- two >/dev/null || bad "setup $K"
+python3 - "$K.ndx-journal" <<'EOF' || bad "make the journal hot again"
+import struct, sys, zlib
+p = sys.argv[1]
+j = bytearray(open(p, 'rb').read())
+state, counter = struct.unpack_from('<I', j, 8)[0], struct.unpack_from('<Q', j, 16)[0]
+assert state == 2 and struct.unpack_from('<Q', j, 480)[0] > 512  # clean, not synced: next past its records
+struct.pack_into('<I', j, 8, 1)
+struct.pack_into('<Q', j, 16, counter - 1)
+struct.pack_into('<Q', j, 480, 512)
+struct.pack_into('<I', j, 508, zlib.crc32(bytes(j[:508])))
+open(p, 'wb').write(bytes(j))
+EOF
+expect 0 $DBE recover $K
+same "a whole commit is kept" "$T/out" "$K: hot journal: its commit had reached the files whole and is kept\n"
+expect 0 $DBE get $K b
+same "its record is there" "$T/out" "two"
+expect 0 $DBE check $K
 finish
