@@ -208,8 +208,10 @@ static int still_verified(const mindex *m, const posslot *s, int64_t pos, unsign
     if (!m->pg_gen)
         return 1;
     unsigned sh = m->pf->pshift;
-    uint64_t a = (uint64_t)pos >> sh, b = ((uint64_t)pos + len - 1) >> sh;
-    return s->vgen >= m->pg_gen[pg_slot(a)] && s->vgen >= m->pg_gen[pg_slot(b)];
+    for (uint64_t a = (uint64_t)pos >> sh, b = ((uint64_t)pos + len - 1) >> sh; a <= b; a++)
+        if (s->vgen < m->pg_gen[pg_slot(a)]) /* every page of it: a node may span several */
+            return 0;
+    return 1;
 }
 
 int mindex_reload(mindex *m, int all)
