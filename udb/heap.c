@@ -334,6 +334,29 @@ int heap_free_in(heap *h, int64_t a, int64_t b)
     return (x && x->pos + x->size > a) || (y && y->pos < b);
 }
 
+/* From at on (ascending calls share *t, 0 at first): the first byte that is
+   neither in a hole of the view nor in a table, and in *limit where the
+   used stretch from it ends (the next hole or table, or end). */
+int64_t heap_used_from(const heap *h, int64_t at, int64_t end, unsigned *t, int64_t *limit)
+{
+    for (;;) {
+        while (*t < h->ntab && h->by_pos[*t] + (int64_t)h->tsize <= at)
+            ++*t;
+        int64_t tb = *t < h->ntab ? h->by_pos[*t] : INT64_MAX;
+        space_hole *ho = space_before(&h->sp, at), *nx = space_after(&h->sp, at);
+        if (at < end && ho && ho->pos + ho->size > at)
+            at = ho->pos + ho->size;
+        else if (at < end && tb <= at)
+            at = tb + (int64_t)h->tsize;
+        else {
+            *limit = end < tb ? end : tb;
+            if (nx && nx->pos < *limit)
+                *limit = nx->pos;
+            return at;
+        }
+    }
+}
+
 /* ---- holes on disk --------------------------------------------------------------------------- */
 static uint8_t *table_w(heap *h, unsigned t)
 {

@@ -76,6 +76,10 @@ int heap_write(heap *h, int64_t pos, const void *buf, size_t len);
 int heap_view(heap *h);
 /* 1 when free space may lie in [a, b) (or no view is built to tell). */
 int heap_free_in(heap *h, int64_t a, int64_t b);
+/* With the view built: from at on, the first byte in neither a hole nor a
+   table, and in *limit the start of the next one (or end). Calls with at
+   ascending share *t (0 at first). */
+int64_t heap_used_from(const heap *h, int64_t at, int64_t end, unsigned *t, int64_t *limit);
 /* The check: the view built afresh into v (h is left alone) by the
    allocator's own validation of every table and hole, except that each
    finding goes to bad and the validation goes on past it (bad holes are

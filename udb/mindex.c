@@ -655,6 +655,12 @@ int mcursor_valid(mindex *m, mcursor *c)
                        c->ix + 1);
 }
 
+void mcursor_moved(mindex *m, mcursor *c, int64_t dp)
+{
+    c->dp = dp;
+    c->epoch = m->ix[c->ix].epoch;
+}
+
 int mcursor_first(mindex *m, mcursor *c)
 {
     mindex_index *x = &m->ix[c->ix];

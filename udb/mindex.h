@@ -165,6 +165,9 @@ int mcursor_set(mindex *m, mcursor *c, int64_t leaf);
 /* 0, or UDB_STALE when c's index was defined anew since c was opened. */
 int mcursor_bound(mindex *m, mcursor *c);
 int mcursor_valid(mindex *m, mcursor *c);
+/* Only data positions changed since c moved (mindex_set_datapos), its
+   record's now dp: c stays where it is, current. */
+void mcursor_moved(mindex *m, mcursor *c, int64_t dp);
 int mcursor_first(mindex *m, mcursor *c);
 int mcursor_last(mindex *m, mcursor *c);
 int mcursor_next(mindex *m, mcursor *c);

@@ -501,6 +501,19 @@ void store_hint_set(const udb_store *s, uint8_t *frame, unsigned ix, int64_t lea
         st64(frame + lay_frame_hdr_size(frame[0]) + s->keys_len + 8 * (size_t)ix, (uint64_t)leaf);
 }
 
+int store_patch_hint(udb_store *s, int64_t pos, unsigned ix, int64_t leaf)
+{
+    if (!s->hints_len)
+        return 0;
+    const uint8_t *p = pager_get(s->dat_pf, (uint64_t)pos, 1);
+    uint64_t at = p ? (uint64_t)pos + lay_frame_hdr_size(p[0]) + s->keys_len + 8 * (uint64_t)ix : 0;
+    uint8_t *w = p ? pager_put(s->dat_pf, at, 8) : NULL;
+    if (!w)
+        return s->b.err.code;
+    st64(w, (uint64_t)leaf);
+    return 0;
+}
+
 int store_patch_hints(udb_store *s, int64_t pos)
 {
     if (!s->hints_len)
@@ -636,8 +649,7 @@ static int hint_ok(udb_store *s, mindex_index *x, int64_t hint, const uint8_t *k
     return prev == -1 ? hint == x->info.first_leaf : 1;
 }
 
-int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t hint,
-                 int64_t *leaf)
+int store_seek(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t hint, int64_t *leaf)
 {
     mindex_index *x = &s->m.ix[ix];
     if (hint_ok(s, x, hint, key, pos)) {
@@ -661,6 +673,15 @@ int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int
         }
         at = lay_leaf_next(&x->T, l);
     }
+    return UDB_NOTFOUND;
+}
+
+int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t hint,
+                 int64_t *leaf)
+{
+    int rc = store_seek(s, ix, key, pos, hint, leaf);
+    if (rc != UDB_NOTFOUND)
+        return rc;
     return udb_err_set(&s->b.err, UDB_CORRUPT,
                        "index %u has no entry for the record at offset %lld of %s", ix + 1,
                        (long long)pos, s->dat_pf->path);

@@ -67,18 +67,23 @@ int store_value(udb_store *s, const record *r, udb_val *out);
    with one index). */
 const uint8_t *store_record_key(udb_store *s, const record *r, unsigned ix);
 /* The leaf of index ix that maps key to pos: the record's hint when it is
-   right (checked), else found by walking the key's run. */
+   right (checked), else found by walking the key's run. store_seek: the
+   same, UDB_NOTFOUND (no message) when the index has no such entry;
+   store_locate calls that corruption. */
+int store_seek(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t hint, int64_t *leaf);
 int store_locate(udb_store *s, unsigned ix, const uint8_t *key, int64_t pos, int64_t hint,
                  int64_t *leaf);
 /* The record's leaf hint for index ix (-1 none). */
 int64_t store_record_hint(const udb_store *s, const record *r, unsigned ix);
 /* Set the leaf hint for index ix in the frame bytes at frame (a copy). */
 void store_hint_set(const udb_store *s, uint8_t *frame, unsigned ix, int64_t leaf);
-/* Write s->hints into the frame at pos. */
+/* Write s->hints into the frame at pos; store_patch_hint: index ix's only. */
 int store_patch_hints(udb_store *s, int64_t pos);
-/* Every index rebuilt from the frames, in the open write transaction
-   (store_rebuild.c); equal keys ordered by rank (see there). */
-int store_reindex(udb_store *s, uint32_t *const *rank, size_t records);
+int store_patch_hint(udb_store *s, int64_t pos, unsigned ix, int64_t leaf);
+/* Every index rebuilt after a reordering compaction, in the open write
+   transaction (store_rebuild.c: from the frames in [from, to) for index
+   ix, from the entry lists at list[i] of NAME.dat for the others). */
+int store_reindex(udb_store *s, unsigned ix, int64_t from, int64_t to, const int64_t *list, uint64_t n);
 /* Remove the record at pos from every index but skip (and from skip too
    when skip_leaf >= 0), then free its space. */
 int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf);

@@ -1,10 +1,12 @@
 /*
  * store_maint.c — whole-store operations: compaction (records slide down
- * over the holes, the heap shrinks; or, in key order, every record copied
- * past the end in the order of one index, slid down, and the indexes
- * rebuilt over them) and the store check (indexes, holes as
- * the allocator validates them, frames, values inflated, every index's key
- * of every frame, and every byte of the heap accounted for).
+ * over the holes, the heap shrinks; or, in key order of one index, each
+ * record put after the one before it, and the indexes rebuilt over them:
+ * both without memory per record), the store check (indexes, holes as the
+ * allocator validates them, frames, values inflated, every index's key of
+ * every frame, and every byte of the heap accounted for) and the bulk
+ * load. Reaches the files through heap, mindex and the pager; the index
+ * rebuild is store_rebuild.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,24 +60,71 @@ static int collect(udb_store *s, rec_at **out, size_t *n)
     return 0;
 }
 
-/* ---- compaction ------------------------------------------------------------------ */
-static int move_record(udb_store *s, const rec_at *r, int64_t to)
+/* ---- moving records --------------------------------------------------------------------- */
+typedef struct reorder {       /* a pass of compaction */
+    udb_store *s;
+    unsigned ix;                /* the order's index (0-based) */
+    int64_t T, S, end;          /* records placed before T; nothing live in [T, S);
+                                   end: the heap's end before */
+    unsigned t;                 /* heap_used_from's table cursor */
+    uint64_t n, k;              /* records placed; moves (for order_step) */
+} reorder;
+
+enum { ORDER_STEP = 64 };       /* moves (or 64 KiB chunks) between operation boundaries */
+
+/* Spill and make room now and then: the transaction may be large. */
+static int order_step(udb_store *s, uint64_t k)
 {
-    uint8_t *dst = pager_put(s->dat_pf, (uint64_t)to, r->size);
-    uint8_t *src = dst ? pager_put(s->dat_pf, (uint64_t)r->pos, r->size) : NULL;
+    int rc = 0;
+    if (k % ORDER_STEP == ORDER_STEP - 1 && !(rc = pager_op_end(s->b.g)))
+        rc = pager_prepare(s->b.g, PAGER_OP_HEADROOM);
+    return rc;
+}
+
+/* The record at p copied to q (-1: past the heap's end), each index's
+   entry following it; ixleaf: its leaf in index ix when known, else -1. */
+static int relocate(reorder *o, int64_t p, int64_t q, int64_t ixleaf)
+{
+    udb_store *s = o->s;
+    int64_t leaf[STORE_MAX_INDEXES];
+    record fr;
+    int rc = store_read(s, p, &fr);
+    for (unsigned i = 0; i < s->nidx && !rc; i++)
+        if (i == o->ix && ixleaf >= 0)
+            leaf[i] = ixleaf;
+        else
+            rc = store_locate(s, i, store_record_key(s, &fr, i), p, store_record_hint(s, &fr, i), &leaf[i]);
+    size_t n = fr.size;
+    uint64_t at = (uint64_t)q;
+    if (rc || (q < 0 && (rc = pager_extend(s->dat_pf, pager_size(s->dat_pf) + n, &at))))
+        return rc;
+    uint8_t *dst = pager_put(s->dat_pf, at, n);
+    const uint8_t *src = !dst ? NULL : q >= 0 && p < q + (int64_t)n ? pager_put(s->dat_pf, (uint64_t)p, n)
+                                                                  : pager_get(s->dat_pf, (uint64_t)p, n);
     if (!src)
         return s->b.err.code;
-    memmove(dst, src, r->size);
-    int rc = mindex_set_datapos(&s->m, 0, r->leaf, to);
-    record fr;
-    if (rc || s->nidx == 1 || (rc = store_read(s, to, &fr)))
-        return rc;
-    for (unsigned i = 1; i < s->nidx; i++) {
-        int64_t leaf;
-        if ((rc = store_locate(s, i, store_record_key(s, &fr, i), r->pos, store_record_hint(s, &fr, i),
-                               &leaf)) ||
-            (rc = mindex_set_datapos(&s->m, i, leaf, to)))
+    memmove(dst, src, n);
+    for (unsigned i = 0; i < s->nidx && !rc; i++)
+        rc = mindex_set_datapos(&s->m, i, leaf[i], (int64_t)at);
+    return rc ? rc : order_step(s, ++o->k);
+}
+
+/* Every index holds exactly n entries. */
+static int count_each(udb_store *s, uint64_t n)
+{
+    for (unsigned i = 0; i < s->nidx; i++) {
+        mcursor c;
+        uint64_t k = 0;
+        int rc = mcursor_init(&s->m, i, &c);
+        for (rc = rc ? rc : mcursor_first(&s->m, &c); rc == 0 && k <= n; rc = mcursor_next(&s->m, &c))
+            k++;
+        mcursor_free(&c);
+        if (rc && rc != UDB_NOTFOUND)
             return rc;
+        if (k != n)
+            return udb_err_set(&s->b.err, UDB_CORRUPT, "index %u holds %s records than the heap (%llu); "
+                               "nothing was compacted (dbe check)", i + 1, k > n ? "more" : "fewer",
+                               (unsigned long long)n);
     }
     return 0;
 }
@@ -92,16 +141,42 @@ static int end_heap_at(udb_store *s, uint64_t end)
     return pager_truncate(s->dat_pf, end);
 }
 
-static int compact_locked(udb_store *s)
+/* ---- compaction ------------------------------------------------------------------ */
+/* The heap front to back: each record slid down to T, each index's entry
+   found by the key its frame holds. Memory: none per record. */
+static int slide_all(reorder *o)
+{
+    udb_store *s = o->s;
+    int64_t p, limit;
+    int rc = 0;
+    while (!rc && (p = heap_used_from(&s->h, o->S, o->end, &o->t, &limit)) < o->end) {
+        while (!rc && p < limit) {
+            record fr;
+            if ((rc = store_read(s, p, &fr)))
+                break;
+            int64_t n = (int64_t)fr.size;
+            if (n > limit - p)
+                rc = udb_err_set(&s->b.err, UDB_CORRUPT, "the record at %lld runs into a hole or a "
+                                 "holes table; nothing was compacted (dbe check)", (long long)p);
+            else if (p != o->T)
+                rc = relocate(o, p, o->T, -1);
+            o->T += n;
+            p += n;
+            progress_tick(&s->b.prog, "compact", ++o->n, 0);
+        }
+        o->S = limit;
+    }
+    return rc ? rc : count_each(s, o->n);
+}
+
+/* A one-index store of udb 0.1 (its frames hold no key): the records
+   found through index 1 (sorted by position, 24 bytes each), slid down. */
+static int compact_unkeyed(udb_store *s, int64_t at)
 {
     rec_at *r;
     size_t n;
-    record d;
-    int64_t at = (int64_t)s->h.L->heap_hdr_size;
-    int rc = heap_view(&s->h);
-    if (rc || (rc = store_read(s, at, &d)) || (rc = collect(s, &r, &n)))
-        return rc;
-    at += (int64_t)d.size;
+    reorder o = {.s = s};
+    int rc = collect(s, &r, &n);
     for (size_t i = 0; i < n && !rc; i++) {
         progress_tick(&s->b.prog, "compact", i, n);
         if (r[i].pos < at) {
@@ -110,135 +185,131 @@ static int compact_locked(udb_store *s)
             break;
         }
         if (r[i].pos != at)
-            rc = move_record(s, &r[i], at);
+            rc = relocate(&o, r[i].pos, at, r[i].leaf);
         at += (int64_t)r[i].size;
     }
     free(r);
-    if (rc)
-        return rc;
-    progress_say(&s->b.prog, "compact", n, n);
-    return end_heap_at(s, (uint64_t)at);
+    return rc ? rc : end_heap_at(s, (uint64_t)at);
 }
 
-/* ---- compaction in key order ------------------------------------------------------- */
-enum { ORDER_STEP = 64 };       /* records (or 64 KiB chunks) between operation boundaries */
+static int compact_locked(udb_store *s)
+{
+    record d;
+    int rc = heap_view(&s->h);
+    if (rc || (rc = store_read(s, (int64_t)s->h.L->heap_hdr_size, &d)))
+        return rc;
+    int64_t at = d.pos + (int64_t)d.size;
+    if (!s->keyed && s->nidx < 2)
+        return compact_unkeyed(s, at);
+    reorder o = {.s = s, .end = (int64_t)pager_size(s->dat_pf), .T = at, .S = at};
+    if ((rc = slide_all(&o)))
+        return rc;
+    progress_say(&s->b.prog, "compact", o.n, o.n);
+    return end_heap_at(s, (uint64_t)o.T);
+}
 
-/* Spill and make room now and then: the transaction may be large. */
-static int order_step(udb_store *s, uint64_t k)
+/* ---- compaction in key order ---------------------------------------------------------
+   The records are taken in key order of index ix and each is put at T,
+   the end of those placed before it; whatever lies where it goes is moved
+   past the end of the heap first (to be placed in its turn). S runs ahead
+   of T: nothing in [T, S) is live any more. A frame at S is live when
+   index ix maps its key to S, else it is a copy left behind (bytes at or
+   past S are never written, so such a copy is whole). Every move updates
+   each index's entry. Then each index is rebuilt in its key order, from the
+   frames (ix) or from a list of its entries written past the heap's end,
+   and the heap ends at T. Memory: none per record. */
+/* The frame at S: moved past the end when live, passed over when a copy. */
+static int clear_one(reorder *o)
+{
+    udb_store *s = o->s;
+    record fr;
+    int64_t leaf;
+    int rc = o->S < o->end ? store_read(s, o->S, &fr)
+                           : udb_err_set(&s->b.err, UDB_CORRUPT, "%s: the records need more room than "
+                                         "the heap has; nothing was reordered (dbe check)",
+                                         s->dat_pf->path);
+    if (rc)
+        return rc;
+    int64_t at = o->S;
+    o->S += (int64_t)fr.size;
+    rc = store_seek(s, o->ix, store_record_key(s, &fr, o->ix), at, store_record_hint(s, &fr, o->ix), &leaf);
+    return rc == UDB_NOTFOUND ? 0 : rc ? rc : relocate(o, at, -1, leaf);
+}
+
+/* The record at p of n bytes, leaf its leaf in index ix, put at T. */
+static int place_one(reorder *o, int64_t p, uint64_t n, int64_t leaf)
 {
     int rc = 0;
-    if (k % ORDER_STEP == ORDER_STEP - 1 && !(rc = pager_op_end(s->b.g)))
-        rc = pager_prepare(s->b.g, PAGER_OP_HEADROOM);
+    if (p == o->T && o->S == o->T) {
+        o->S = o->T += (int64_t)n;
+        return 0;
+    }
+    if (p < o->S) /* placed already, or passed over: two entries name it */
+        return udb_err_set(&o->s->b.err, UDB_CORRUPT, "index %u names the record at %lld twice, or "
+                           "records overlap; nothing was reordered (dbe check)", o->ix + 1, (long long)p);
+    int64_t limit, S = o->S;
+    while (!rc && (S = heap_used_from(&o->s->h, o->S, o->end, &o->t, &limit)) < o->T + (int64_t)n &&
+           S != p) {
+        o->S = S;
+        rc = clear_one(o);
+    }
+    o->S = S;
+    if (!rc && !(rc = relocate(o, p, o->T, leaf))) {
+        if (o->S == p) /* it lay partly where it went: the rest of its old bytes go too */
+            o->S = p + (int64_t)n;
+        o->T += (int64_t)n;
+        if (o->S < o->T)
+            o->S = o->T;
+    }
     return rc;
 }
 
-typedef struct ord_at {          /* a record's old position and its place in the new order */
-    int64_t pos;
-    uint32_t j;
-} ord_at;
-
-typedef struct ordering {
-    ord_at *old;                /* sorted by pos once every record was copied */
-    size_t n, cap;
-    uint32_t *rank[STORE_MAX_INDEXES];
-} ordering;
-
-static int cmp_ord(const void *a, const void *b)
+/* Every record in key order of index ix, back to back from T on. */
+static int place_all(reorder *o)
 {
-    const ord_at *x = a, *y = b;
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-static int remember(udb_store *s, ordering *o, int64_t pos)
-{
-    if (o->n == o->cap) {
-        size_t k = o->cap ? 2 * o->cap : 4096;
-        ord_at *p = o->n < UINT32_MAX ? realloc(o->old, k * sizeof *p) : NULL;
-        if (!p)
-            return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory (%zu records)", k);
-        o->old = p;
-        o->cap = k;
-    }
-    o->old[o->n] = (ord_at){pos, (uint32_t)o->n};
-    o->n++;
-    return 0;
-}
-
-/* Every record copied past the heap's end, in key order of index ix. */
-static int append_in_order(udb_store *s, unsigned ix, ordering *o)
-{
+    udb_store *s = o->s;
     mcursor c;
-    int rc = mcursor_init(&s->m, ix, &c);
+    int rc = mcursor_init(&s->m, o->ix, &c);
     for (rc = rc ? rc : mcursor_first(&s->m, &c); rc == 0; rc = mcursor_next(&s->m, &c)) {
         record fr;
-        uint64_t at;
-        uint8_t *dst;
-        const uint8_t *src;
-        if ((rc = store_read(s, c.dp, &fr)) || (rc = remember(s, o, c.dp)) ||
-            (rc = pager_extend(s->dat_pf, pager_size(s->dat_pf) + fr.size, &at)))
+        if ((rc = store_read(s, c.dp, &fr)) || (rc = place_one(o, c.dp, fr.size, c.leaf)))
             break;
-        if (!(dst = pager_put(s->dat_pf, at, fr.size)) || !(src = pager_get(s->dat_pf, (uint64_t)c.dp, fr.size))) {
-            rc = s->b.err.code;
-            break;
-        }
-        memcpy(dst, src, fr.size);
-        progress_tick(&s->b.prog, "reorder", o->n, 0);
-        if ((rc = order_step(s, o->n)))
-            break;
+        mcursor_moved(&s->m, &c, o->T - (int64_t)fr.size);
+        progress_tick(&s->b.prog, "reorder", ++o->n, 0);
     }
     mcursor_free(&c);
     return rc == UDB_NOTFOUND ? 0 : rc;
 }
 
-/* Each index's order of its records, as ranks by their new place: equal
-   keys keep their order when the indexes are rebuilt. */
-static int rank_all(udb_store *s, ordering *o)
+/* Index i's entries (key, data position) in its order, written past the
+   heap's end at *at; it must hold n, as index ix does. */
+static int list_entries(udb_store *s, unsigned i, unsigned ix, uint64_t n, int64_t *at)
 {
-    if (o->n) /* an empty store has no array to sort (qsort wants one) */
-        qsort(o->old, o->n, sizeof *o->old, cmp_ord);
-    int rc = 0;
-    for (unsigned i = 0; i < s->nidx && !rc; i++) {
-        mcursor c;
-        uint32_t k = 0;
-        if (!(o->rank[i] = malloc((o->n ? o->n : 1) * sizeof *o->rank[i])))
-            return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory (%zu records)", o->n);
-        if ((rc = mcursor_init(&s->m, i, &c)))
-            return rc;
-        for (rc = mcursor_first(&s->m, &c); rc == 0; rc = mcursor_next(&s->m, &c), k++) {
-            ord_at key = {c.dp, 0}, *at = o->n ? bsearch(&key, o->old, o->n, sizeof key, cmp_ord) : NULL;
-            if (!at || k >= o->n) {
-                rc = udb_err_set(&s->b.err, UDB_CORRUPT, "index %u names a record at %lld that "
-                                 "index 1 does not (dbe check)", i + 1, (long long)c.dp);
-                break;
-            }
-            o->rank[i][at->j] = k;
+    mcursor c;
+    size_t ks = s->m.ix[i].T.ks, es = ks + 8;
+    uint64_t k = 0, to;
+    *at = (int64_t)pager_size(s->dat_pf);
+    int rc = mcursor_init(&s->m, i, &c);
+    for (rc = rc ? rc : mcursor_first(&s->m, &c); rc == 0 && k < n; rc = mcursor_next(&s->m, &c), k++) {
+        uint8_t *p = NULL;
+        if ((rc = pager_extend(s->dat_pf, pager_size(s->dat_pf) + es, &to)) ||
+            !(p = pager_put(s->dat_pf, to, es))) {
+            rc = rc ? rc : s->b.err.code;
+            break;
         }
-        mcursor_free(&c);
-        if (rc == UDB_NOTFOUND)
-            rc = k == o->n ? 0 : udb_err_set(&s->b.err, UDB_CORRUPT, "index %u holds %u records, "
-                                              "the store %zu (dbe check)", i + 1, k, o->n);
+        memcpy(p, c.key, ks);
+        st64(p + ks, (uint64_t)c.dp);
+        if ((rc = order_step(s, k)))
+            break;
     }
-    return rc;
-}
-
-/* The bytes from `from` to the end moved down to `to`; the heap ends there,
-   without holes. */
-static int slide_down(udb_store *s, uint64_t from, uint64_t to)
-{
-    uint64_t n = pager_size(s->dat_pf) - from;
-    for (uint64_t done = 0, k = 0; done < n; k++) {
-        size_t len = n - done < 65536 ? (size_t)(n - done) : 65536;
-        uint8_t *dst = pager_put(s->dat_pf, to + done, len);
-        const uint8_t *src = dst ? pager_get(s->dat_pf, from + done, len) : NULL;
-        if (!src)
-            return s->b.err.code;
-        memmove(dst, src, len);
-        done += len;
-        int rc = order_step(s, k);
-        if (rc)
-            return rc;
-    }
-    return end_heap_at(s, to + n);
+    mcursor_free(&c);
+    if (rc == UDB_NOTFOUND && k == n)
+        return 0;
+    if (rc && rc != UDB_NOTFOUND)
+        return rc;
+    return udb_err_set(&s->b.err, UDB_CORRUPT, "index %u holds %s records than index %u (%llu); "
+                       "nothing was reordered (dbe check)", i + 1, k == n ? "more" : "fewer", ix + 1,
+                       (unsigned long long)n);
 }
 
 /* Records in key order of index ix (0-based) from the descriptor on, then
@@ -246,20 +317,22 @@ static int slide_down(udb_store *s, uint64_t from, uint64_t to)
 static int order_locked(udb_store *s, unsigned ix)
 {
     record d;
-    ordering o;
-    memset(&o, 0, sizeof o);
+    int64_t list[STORE_MAX_INDEXES] = {0};
     int rc = heap_view(&s->h);
     if (!rc && !s->keyed && s->nidx < 2)
-        return store_reindex(s, NULL, 0); /* refuses: the frames hold no key */
-    uint64_t from = pager_size(s->dat_pf);
-    if (!rc && !(rc = store_read(s, (int64_t)s->h.L->heap_hdr_size, &d)) && !(rc = append_in_order(s, ix, &o)))
+        return store_reindex(s, 0, 0, 0, NULL, 0); /* refuses: the frames hold no key */
+    if (rc || (rc = store_read(s, (int64_t)s->h.L->heap_hdr_size, &d)))
+        return rc;
+    reorder o = {.s = s, .ix = ix, .end = (int64_t)pager_size(s->dat_pf)};
+    o.T = o.S = d.pos + (int64_t)d.size;
+    if (!(rc = place_all(&o)))
         progress_say(&s->b.prog, "reorder", o.n, o.n);
-    if (!rc && !(rc = rank_all(s, &o)) && !(rc = slide_down(s, from, (uint64_t)(d.pos + (int64_t)d.size))))
-        rc = store_reindex(s, o.rank, o.n);
-    free(o.old);
-    for (unsigned i = 0; i < STORE_MAX_INDEXES; i++)
-        free(o.rank[i]);
-    return rc;
+    for (unsigned i = 0; i < s->nidx && !rc; i++)
+        if (i != ix)
+            rc = list_entries(s, i, ix, o.n, &list[i]);
+    if (!rc)
+        rc = store_reindex(s, ix, d.pos + (int64_t)d.size, o.T, list, o.n);
+    return rc ? rc : end_heap_at(s, (uint64_t)o.T);
 }
 
 int udb_store_compact_order(udb_store *s, unsigned index)

@@ -35,8 +35,6 @@ typedef struct rebuild {
     size_t n, cap;
     int64_t *leaf;              /* n * nidx: each record's leaf per index */
     int64_t *skip;              /* pairs (position, bytes) of unreadable stretches */
-    uint32_t *const *rank;      /* reindex: per index, each record's place among
-                                   its equal keys (NULL: highest position first) */
     size_t nskip, capskip;
     uint64_t budget;            /* bytes a resynchronisation may still check */
     uint64_t steps;
@@ -295,40 +293,18 @@ static int stretch(rebuild *c, int64_t at, int64_t limit)
     return rc;
 }
 
-/* The first table that ends after at (index into by_pos), ntab when none. */
-static int64_t table_from(const heap *h, unsigned *t, int64_t at)
-{
-    while (*t < h->ntab && h->by_pos[*t] + (int64_t)h->tsize <= at)
-        ++*t;
-    return *t < h->ntab ? h->by_pos[*t] : INT64_MAX;
-}
-
 /* Every stretch of the heap between the descriptor, holes and tables. */
 static int walk(rebuild *c, int64_t at)
 {
     udb_store *s = c->s;
     heap *h = &s->h;
-    int64_t end = (int64_t)pager_size(s->dat_pf);
+    int64_t end = (int64_t)pager_size(s->dat_pf), limit;
     unsigned t = 0;
     int64_t report = 1 << 20;   /* the next progress report: every MiB */
     int rc = 0;
     c->budget = 4 * (uint64_t)end + (1u << 20);
     progress_say(&s->b.prog, "rebuild scan", 0, (uint64_t)end);
-    while (at < end && !rc) {
-        space_hole *ho = space_before(&h->sp, at), *nx = space_after(&h->sp, at);
-        int64_t tb = table_from(h, &t, at), limit = end;
-        if (ho && ho->pos + ho->size > at) {
-            at = ho->pos + ho->size;
-            continue;
-        }
-        if (tb <= at) {
-            at = tb + (int64_t)h->tsize;
-            continue;
-        }
-        if (tb < limit)
-            limit = tb;
-        if (nx && nx->pos < limit)
-            limit = nx->pos;
+    while (!rc && (at = heap_used_from(h, at, end, &t, &limit)) < end) {
         rc = stretch(c, at, limit);
         at = limit;
         if (at >= report && at < end) {
@@ -379,8 +355,8 @@ static int load_index(rebuild *c, unsigned ix, rb_entry *e)
     mbulk b;
     for (size_t k = 0; k < c->n; k++)
         e[k] = (rb_entry){c->keys + k * s->keys_len + s->key_off[ix], c->pos[k], &x->T, k,
-                          c->rank ? c->rank[ix][k] : UINT64_MAX - (uint64_t)c->pos[k]};
-    /* equal keys: as rank says, else the highest position first */
+                          UINT64_MAX - (uint64_t)c->pos[k]};
+    /* equal keys: the highest position first */
     qsort(e, c->n, sizeof *e, cmp_entry);
     int rc = mindex_bulk_begin(&s->m, ix, &b);
     b.keep_duplicates = 1;
@@ -484,35 +460,101 @@ static int rebuild_locked(rebuild *c, const udb_store_def *given)
     return 0;
 }
 
-/* The indexes of a loaded, sound store rebuilt from its frames inside the
-   caller's write transaction (udb_store_compact_order): the same
-   definitions, every index's leaves and nodes laid out afresh in its key
-   order, equal keys in the order rank[index][k] gives the k-th frame of the
-   heap. The heap must hold exactly `records` frames and no hole: anything
-   else is an error here, not a loss. */
-int store_reindex(udb_store *s, uint32_t *const *rank, size_t records)
+/* ---- reindex after a reordering compaction --------------------------------------------- */
+/* One entry into a bulk load; the frame at dp gets its hint. */
+static int reindex_add(rebuild *c, mbulk *b, unsigned ix, const uint8_t *key, int64_t dp)
+{
+    int64_t leaf;
+    int rc = mindex_bulk_add(b, key, dp, &leaf);
+    if (!rc)
+        rc = store_patch_hint(c->s, dp, ix, leaf);
+    progress_tick(&c->s->b.prog, "rebuild index", b->count, 0);
+    return rc ? rc : step(c);
+}
+
+/* Index ix from the frames in [from, to), which lie in its key order. */
+static int reindex_heap(rebuild *c, mbulk *b, unsigned ix, int64_t from, int64_t to)
+{
+    udb_store *s = c->s;
+    uint8_t *key = malloc(s->m.ix[ix].T.ks);
+    int rc = key ? 0 : udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
+    for (int64_t at = from; at < to && !rc;) {
+        record r;
+        if (!(rc = store_read(s, at, &r))) {
+            memcpy(key, store_record_key(s, &r, ix), s->m.ix[ix].T.ks);
+            rc = reindex_add(c, b, ix, key, at);
+            at += (int64_t)r.size;
+        }
+    }
+    free(key);
+    return rc;
+}
+
+/* Index ix from n entries (key, then the data position in 8 bytes) at
+   src of NAME.dat, in key order; each names a frame in [from, to) that
+   holds its key. */
+static int reindex_list(rebuild *c, mbulk *b, unsigned ix, int64_t src, uint64_t n, int64_t from,
+                        int64_t to)
+{
+    udb_store *s = c->s;
+    size_t ks = s->m.ix[ix].T.ks, es = ks + 8;
+    uint8_t *e = malloc(es);
+    int rc = e ? 0 : udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
+    for (uint64_t k = 0; k < n && !rc; k++) {
+        const uint8_t *p = pager_get(s->dat_pf, (uint64_t)src + k * es, es);
+        record r;
+        if (!p) {
+            rc = s->b.err.code;
+            break;
+        }
+        memcpy(e, p, es);
+        int64_t dp = (int64_t)ld64(e + ks);
+        if (dp < from || dp >= to || (rc = store_read(s, dp, &r)) ||
+            memcmp(store_record_key(s, &r, ix), e, ks))
+            rc = rc ? rc : udb_err_set(&s->b.err, UDB_CORRUPT, "index %u names a record at %lld that "
+                                       "does not hold its key; nothing was reordered (dbe check)",
+                                       ix + 1, (long long)dp);
+        else
+            rc = reindex_add(c, b, ix, e, dp);
+    }
+    free(e);
+    return rc;
+}
+
+/* The indexes of a sound store rebuilt inside the caller's write
+   transaction (udb_store_compact_order) once its n records lie back to
+   back in [from, to) in key order of index ix: a new NAME.ndx, index ix
+   loaded from those frames, every other index i from list[i] (its n
+   entries in its old order, see reindex_list), each index's leaves and
+   nodes in its key order, every frame's hints naming its new leaves.
+   Memory: a key and the loaders' paths, whatever n. */
+int store_reindex(udb_store *s, unsigned ix, int64_t from, int64_t to, const int64_t *list, uint64_t n)
 {
     udb_store_repair_report rep;
     memset(&rep, 0, sizeof rep);
-    rebuild c = {.s = s, .rep = &rep, .rank = rank};
-    record d;
-    int rc = !s->keyed && s->nidx < 2 ? refuse_unkeyed(s) : 0;
+    rebuild c = {.s = s, .rep = &rep};
+    if (!s->keyed && s->nidx < 2)
+        return refuse_unkeyed(s);
     for (unsigned i = 0; i < s->nidx; i++)
         c.defs[i] = def_of_info(&s->m.ix[i].info);
-    if (!rc && !(rc = store_read(s, (int64_t)s->h.L->heap_hdr_size, &d)) && !(rc = heap_view(&s->h))) {
-        mindex_free(&s->m);
-        if (!(rc = format_ndx(&c)) && !(rc = walk(&c, d.pos + (int64_t)d.size)))
-            rc = rep.bad_frames || c.n != records
-                     ? udb_err_set(&s->b.err, UDB_CORRUPT, "%s: %zu records read back of %zu (%llu "
-                                   "bytes skipped); nothing was reordered (dbe check)",
-                                   s->dat_pf->path, c.n, records, (unsigned long long)rep.bytes_skipped)
-                     : load_all(&c);
+    mindex_free(&s->m);
+    int rc = format_ndx(&c);
+    for (unsigned i = 0; i < s->nidx && !rc; i++) {
+        mbulk b;
+        if (!(rc = mindex_bulk_begin(&s->m, i, &b))) {
+            b.keep_duplicates = 1;
+            b.shared = 1;
+            rc = i == ix ? reindex_heap(&c, &b, i, from, to) : reindex_list(&c, &b, i, list[i], n, from, to);
+            if (!rc && b.count != n)
+                rc = udb_err_set(&s->b.err, UDB_CORRUPT, "index %u: %llu records read back of "
+                                 "%llu; nothing was reordered (dbe check)", i + 1,
+                                 (unsigned long long)b.count, (unsigned long long)n);
+            if (!rc)
+                rc = mindex_bulk_end(&b);
+        }
+        mindex_bulk_free(&b);
     }
-    free(c.pos);
-    free(c.keys);
-    free(c.leaf);
-    free(c.skip);
-    udb_val_free(&c.tmp);
+    progress_say(&s->b.prog, "rebuild index", n, n);
     return rc;
 }
 
