@@ -15,17 +15,24 @@ static size_t rounded(size_t len)
     return (len + ps - 1) / ps * ps;
 }
 
-void *mem_big(size_t len)
+/* len bytes of anonymous memory, committed only where touched. */
+static void *anon(size_t len)
 {
-    if (!len || len > SIZE_MAX - 2 * HUGE)
-        return NULL;
     int fl = MAP_PRIVATE | MAP_ANONYMOUS;
 #ifdef MAP_NORESERVE
     fl |= MAP_NORESERVE; /* reserved at the largest size, used as far as needed */
 #endif
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, fl, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+void *mem_big(size_t len)
+{
+    if (!len || len > SIZE_MAX - 2 * HUGE)
+        return NULL;
     size_t full = rounded(len) + HUGE, keep = rounded(len); /* room to start on a huge page */
-    uint8_t *m = mmap(NULL, full, PROT_READ | PROT_WRITE, fl, -1, 0);
-    if (m == MAP_FAILED)
+    uint8_t *m = anon(full);
+    if (!m)
         return NULL;
     uint8_t *p = (uint8_t *)(((uintptr_t)m + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
     if (p > m)
@@ -42,15 +49,10 @@ void *mem_zeroed(size_t len)
 {
     if (!len || len > SIZE_MAX - HUGE)
         return NULL;
-    int fl = MAP_PRIVATE | MAP_ANONYMOUS;
-#ifdef MAP_NORESERVE
-    fl |= MAP_NORESERVE;
-#endif
-    void *m = mmap(NULL, rounded(len), PROT_READ | PROT_WRITE, fl, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
+    void *m = anon(rounded(len));
 #ifdef MADV_NOHUGEPAGE
-    madvise(m, rounded(len), MADV_NOHUGEPAGE); /* a word written costs a page, not 2 MiB */
+    if (m)
+        madvise(m, rounded(len), MADV_NOHUGEPAGE); /* a word written costs a page, not 2 MiB */
 #endif
     return m;
 }

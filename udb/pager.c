@@ -68,12 +68,21 @@ static void bits_free(uint64_t *m, size_t words)
         free(m);
 }
 
+/* The words of a bitmap of `have` words that hold the bits of pages
+   [lo, hi): [*a, *b); 0 when there are none. */
+static int bit_range(uint64_t lo, uint64_t hi, size_t have, size_t *a, size_t *b)
+{
+    *a = (size_t)(lo / 64);
+    *b = (size_t)((hi + 63) / 64);
+    if (*b > have)
+        *b = have;
+    return hi > lo && *b > *a;
+}
+
 void pager_clear_bits(const pager_file *f, uint64_t *m, uint64_t lo, uint64_t hi)
 {
-    size_t a = (size_t)(lo / 64), b = (size_t)((hi + 63) / 64);
-    if (b > f->bit_words)
-        b = f->bit_words;
-    if (hi > lo && b > a)
+    size_t a, b;
+    if (bit_range(lo, hi, f->bit_words, &a, &b))
         memset(m + a, 0, (b - a) * 8);
 }
 
@@ -88,10 +97,8 @@ void pager_clear_dirty(pager_file *f)
    only ones that can hold set bits. */
 static void bits_move(uint64_t **m, uint64_t *d, size_t have, uint64_t lo, uint64_t hi)
 {
-    size_t a = (size_t)(lo / 64), b = (size_t)((hi + 63) / 64);
-    if (b > have)
-        b = have;
-    if (*m && hi > lo && a < b)
+    size_t a, b;
+    if (*m && bit_range(lo, hi, have, &a, &b))
         memcpy(d + a, *m + a, (b - a) * 8);
     bits_free(*m, have);
     *m = d;
