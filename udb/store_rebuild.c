@@ -490,43 +490,65 @@ static int reindex_heap(rebuild *c, mbulk *b, unsigned ix, int64_t from, int64_t
     return rc;
 }
 
-/* Index ix from n entries (key, then the data position in 8 bytes) at
-   src of NAME.dat, in key order; each names a frame in [from, to) that
-   holds its key. */
-static int reindex_list(rebuild *c, mbulk *b, unsigned ix, int64_t src, uint64_t n, int64_t from,
-                        int64_t to)
+/* Index i from n entries (key, then the data position in 8 bytes) at src
+   of NAME.dat, in key order; each must name a frame that index ix (built
+   already) holds, with i's key. */
+static int reindex_list(rebuild *c, mbulk *b, unsigned i, unsigned ix, int64_t src, uint64_t n)
 {
     udb_store *s = c->s;
-    size_t ks = s->m.ix[ix].T.ks, es = ks + 8;
+    size_t ks = s->m.ix[i].T.ks, es = ks + 8;
     uint8_t *e = malloc(es);
     int rc = e ? 0 : udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
     for (uint64_t k = 0; k < n && !rc; k++) {
         const uint8_t *p = pager_get(s->dat_pf, (uint64_t)src + k * es, es);
         record r;
+        int64_t leaf;
         if (!p) {
             rc = s->b.err.code;
             break;
         }
         memcpy(e, p, es);
         int64_t dp = (int64_t)ld64(e + ks);
-        if (dp < from || dp >= to || (rc = store_read(s, dp, &r)) ||
-            memcmp(store_record_key(s, &r, ix), e, ks))
-            rc = rc ? rc : udb_err_set(&s->b.err, UDB_CORRUPT, "index %u names a record at %lld that "
-                                       "does not hold its key; nothing was reordered (dbe check)",
-                                       ix + 1, (long long)dp);
-        else
-            rc = reindex_add(c, b, ix, e, dp);
+        if (!(rc = store_read(s, dp, &r)) && !memcmp(store_record_key(s, &r, i), e, ks) &&
+            !(rc = store_seek(s, ix, store_record_key(s, &r, ix), dp, store_record_hint(s, &r, ix), &leaf)))
+            rc = reindex_add(c, b, i, e, dp);
+        else if (!rc || rc == UDB_NOTFOUND)
+            rc = udb_err_set(&s->b.err, UDB_CORRUPT, "index %u names a record at %lld that does not "
+                             "hold its key; nothing was reordered (dbe check)", i + 1, (long long)dp);
     }
     free(e);
+    return rc;
+}
+
+/* Every frame in [from, to) is in index i under its key (the n entries
+   that loaded it named n different frames). */
+static int reindex_verify(rebuild *c, unsigned i, int64_t from, int64_t to)
+{
+    udb_store *s = c->s;
+    int rc = 0;
+    for (int64_t at = from; at < to && !rc;) {
+        record r;
+        int64_t leaf;
+        if (!(rc = store_read(s, at, &r)) &&
+            (rc = store_seek(s, i, store_record_key(s, &r, i), at, store_record_hint(s, &r, i), &leaf)) ==
+                UDB_NOTFOUND)
+            rc = udb_err_set(&s->b.err, UDB_CORRUPT, "index %u lacks the record at %lld and names "
+                             "another twice; nothing was reordered (dbe check)", i + 1, (long long)at);
+        if (rc)
+            break;
+        at += (int64_t)r.size;
+        rc = step(c);
+    }
     return rc;
 }
 
 /* The indexes of a sound store rebuilt inside the caller's write
    transaction (udb_store_compact_order) once its n records lie back to
    back in [from, to) in key order of index ix: a new NAME.ndx, index ix
-   loaded from those frames, every other index i from list[i] (its n
-   entries in its old order, see reindex_list), each index's leaves and
-   nodes in its key order, every frame's hints naming its new leaves.
+   loaded from those frames, then every other index i from list[i] (its n
+   entries in its old order, see reindex_list) and checked to hold every
+   frame, each index's leaves and nodes in its key order, every frame's
+   hints naming its new leaves.
    Memory: a key and the loaders' paths, whatever n. */
 int store_reindex(udb_store *s, unsigned ix, int64_t from, int64_t to, const int64_t *list, uint64_t n)
 {
@@ -539,12 +561,13 @@ int store_reindex(udb_store *s, unsigned ix, int64_t from, int64_t to, const int
         c.defs[i] = def_of_info(&s->m.ix[i].info);
     mindex_free(&s->m);
     int rc = format_ndx(&c);
-    for (unsigned i = 0; i < s->nidx && !rc; i++) {
+    for (unsigned k = 0; k < s->nidx && !rc; k++) {
+        unsigned i = k ? k - (k <= ix) : ix; /* ix first: the others are checked against it */
         mbulk b;
         if (!(rc = mindex_bulk_begin(&s->m, i, &b))) {
             b.keep_duplicates = 1;
             b.shared = 1;
-            rc = i == ix ? reindex_heap(&c, &b, i, from, to) : reindex_list(&c, &b, i, list[i], n, from, to);
+            rc = i == ix ? reindex_heap(&c, &b, i, from, to) : reindex_list(&c, &b, i, ix, list[i], n);
             if (!rc && b.count != n)
                 rc = udb_err_set(&s->b.err, UDB_CORRUPT, "index %u: %llu records read back of "
                                  "%llu; nothing was reordered (dbe check)", i + 1,
@@ -553,6 +576,8 @@ int store_reindex(udb_store *s, unsigned ix, int64_t from, int64_t to, const int
                 rc = mindex_bulk_end(&b);
         }
         mindex_bulk_free(&b);
+        if (!rc && i != ix)
+            rc = reindex_verify(&c, i, from, to);
     }
     progress_say(&s->b.prog, "rebuild index", n, n);
     return rc;
