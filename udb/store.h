@@ -84,6 +84,9 @@ int store_patch_hint(udb_store *s, int64_t pos, unsigned ix, int64_t leaf);
    transaction (store_rebuild.c: from the frames in [from, to) for index
    ix, from the entry lists at list[i] of NAME.dat for the others). */
 int store_reindex(udb_store *s, unsigned ix, int64_t from, int64_t to, const int64_t *list, uint64_t n);
+/* UDB_CORRUPT unless every frame back to back in [from, to) is in index i
+   under its key (store_rebuild.c). */
+int store_holds_all(udb_store *s, unsigned i, int64_t from, int64_t to);
 /* Remove the record at pos from every index but skip (and from skip too
    when skip_leaf >= 0), then free its space. */
 int store_unlink(udb_store *s, const record *r, unsigned skip, int64_t skip_leaf);

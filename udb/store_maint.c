@@ -66,6 +66,7 @@ typedef struct reorder {       /* a pass of compaction */
     unsigned ix;                /* the order's index (0-based) */
     int64_t T, S, end;          /* records placed before T; nothing live in [T, S);
                                    end: the heap's end before */
+    int64_t from;               /* where the records begin (after the descriptor) */
     unsigned t;                 /* heap_used_from's table cursor */
     uint64_t n, k;              /* records placed; moves (for order_step) */
 } reorder;
@@ -166,7 +167,11 @@ static int slide_all(reorder *o)
         }
         o->S = limit;
     }
-    return rc ? rc : count_each(s, o->n);
+    if (!rc) /* n entries in each index, naming n different records */
+        rc = count_each(s, o->n);
+    for (unsigned i = 0; i < s->nidx && !rc; i++)
+        rc = store_holds_all(s, i, o->from, o->T);
+    return rc;
 }
 
 /* A one-index store of udb 0.1 (its frames hold no key): the records
@@ -201,7 +206,7 @@ static int compact_locked(udb_store *s)
     int64_t at = d.pos + (int64_t)d.size;
     if (!s->keyed && s->nidx < 2)
         return compact_unkeyed(s, at);
-    reorder o = {.s = s, .end = (int64_t)pager_size(s->dat_pf), .T = at, .S = at};
+    reorder o = {.s = s, .end = (int64_t)pager_size(s->dat_pf), .T = at, .S = at, .from = at};
     if ((rc = slide_all(&o)))
         return rc;
     progress_say(&s->b.prog, "compact", o.n, o.n);

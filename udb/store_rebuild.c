@@ -520,24 +520,24 @@ static int reindex_list(rebuild *c, mbulk *b, unsigned i, unsigned ix, int64_t s
     return rc;
 }
 
-/* Every frame in [from, to) is in index i under its key (the n entries
-   that loaded it named n different frames). */
-static int reindex_verify(rebuild *c, unsigned i, int64_t from, int64_t to)
+/* Every frame of the n back to back in [from, to) is in index i under its
+   key: with n entries in the index, it names each once. */
+int store_holds_all(udb_store *s, unsigned i, int64_t from, int64_t to)
 {
-    udb_store *s = c->s;
     int rc = 0;
-    for (int64_t at = from; at < to && !rc;) {
+    for (int64_t at = from, k = 0; at < to && !rc; k++) {
         record r;
         int64_t leaf;
         if (!(rc = store_read(s, at, &r)) &&
             (rc = store_seek(s, i, store_record_key(s, &r, i), at, store_record_hint(s, &r, i), &leaf)) ==
                 UDB_NOTFOUND)
             rc = udb_err_set(&s->b.err, UDB_CORRUPT, "index %u lacks the record at %lld and names "
-                             "another twice; nothing was reordered (dbe check)", i + 1, (long long)at);
+                             "another twice (dbe check)", i + 1, (long long)at);
         if (rc)
             break;
         at += (int64_t)r.size;
-        rc = step(c);
+        if (k % RB_STEP == RB_STEP - 1 && !(rc = pager_op_end(s->b.g)))
+            rc = pager_prepare(s->b.g, PAGER_OP_HEADROOM);
     }
     return rc;
 }
@@ -577,7 +577,7 @@ int store_reindex(udb_store *s, unsigned ix, int64_t from, int64_t to, const int
         }
         mindex_bulk_free(&b);
         if (!rc && i != ix)
-            rc = reindex_verify(&c, i, from, to);
+            rc = store_holds_all(s, i, from, to);
     }
     progress_say(&s->b.prog, "rebuild index", n, n);
     return rc;
