@@ -570,6 +570,108 @@ static void test_default_maxitems(void **state)
     assert_int_equal(ab.index[0].maxitems, 169);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* udb_ndx_order holds nothing per leaf: an index file of two indexes
+   (200,000 LONG_INT keys appended in random order, a third deleted; the
+   same number of STRING keys with duplicates) is ordered with a dirty
+   limit of 1 MiB, and at every progress report the bytes malloc hands out
+   exceed those of the open handle (every node searched once) by at most
+   2 MiB: the journal's buffer (1 MiB, as in any transaction this large)
+   and a batch of the places it looks for (dirty_limit / 32 bytes). The
+   copies of every leaf it made before took 57 bytes per leaf, 19 MB
+   here. Then both
+   indexes hold the same records, their leaves ascend in key order over
+   the places they held, the check is clean. */
+static void test_ndx_order_bounded(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "order.ndx");
+    const int32_t N = getenv("VALGRIND") ? 20000 : 200000; /* the bound is not checked there */
+    udb_options o;
+    udb_options_init(&o);
+    o.sync = UDB_SYNC_OFF;
+    udb_ndx *d;
+    assert_int_equal(udb_ndx_create(path, &o, 2, &d), 0);
+    udb_index_def d1 = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 0, 0, 0}, d2 = {UDB_KEY_STRING, 12, 0, 0, 0, 0};
+    assert_int_equal(udb_ndx_define(d, 1, &d1), 0);
+    assert_int_equal(udb_ndx_define(d, 2, &d2), 0);
+    assert_int_equal(udb_ndx_begin(d), 0);
+    char sk[16];
+    for (int32_t j = 0; j < N; j++) {
+        int32_t i = (int32_t)(((int64_t)j * 7919) % N);
+        snprintf(sk, sizeof sk, "s%07d", (int)(((int64_t)i * 31) % (N / 3)));
+        assert_int_equal(udb_ndx_append(d, 1, &i, 4, i), 0);
+        assert_int_equal(udb_ndx_append(d, 2, sk, strlen(sk), i), 0);
+    }
+    for (int32_t i = 0; i < N; i += 3)
+        assert_int_equal(udb_ndx_delete(d, 1, &i, 4, NULL), 0);
+    assert_int_equal(udb_ndx_commit(d), 0);
+    assert_int_equal(udb_ndx_close(d), 0);
+    heap_peak hp = {0, 0, 0};
+    o.dirty_limit = 1 << 20;
+    o.progress = note_heap;
+    o.progress_arg = &hp;
+    assert_int_equal(udb_ndx_open(path, &o, &d), 0);
+    uint64_t sum[2] = {0, 0};
+    size_t n[2] = {0, 0};
+    int64_t *places[2];
+    for (unsigned ix = 0; ix < 2; ix++) { /* the records, and the places their leaves hold */
+        udb_cursor *c;
+        udb_item it;
+        assert_non_null(places[ix] = malloc((size_t)N * sizeof *places[ix]));
+        assert_int_equal(udb_cursor_open(d, ix + 1, &c), 0);
+        for (int rc = udb_cursor_first(c, &it); rc == 0; rc = udb_cursor_next(c, &it)) {
+            sum[ix] = sum[ix] * 1000003 + (uint64_t)it.datapos;
+            places[ix][n[ix]++] = it.leaf;
+        }
+        udb_cursor_close(c);
+        qsort(places[ix], n[ix], sizeof *places[ix], cmp_i64);
+    }
+    assert_int_equal(n[0], N - (N + 2) / 3);
+    assert_int_equal(n[1], N);
+    for (int32_t i = 0; i < N; i++) { /* every node searched: the handle's set of verified nodes */
+        int64_t dp;
+        snprintf(sk, sizeof sk, "s%07d", (int)(i % (N / 3)));
+        assert_int_equal(udb_ndx_find(d, 1, &i, 4, &dp), i % 3 ? 0 : UDB_NOTFOUND);
+        assert_int_equal(udb_ndx_find(d, 2, sk, strlen(sk), &dp), 0);
+    }
+    hp.most = hp.base = heap_in_use();
+    assert_int_equal(udb_ndx_order(d, 0), 0);
+    if (!getenv("VALGRIND") && hp.base) {
+        print_message("heap before %zu KiB, at most %zu KiB in %u reports\n", hp.base >> 10,
+                      hp.most >> 10, hp.reports);
+        assert_true(hp.reports > 50);
+        assert_true(hp.most - hp.base < 2 << 20);
+    }
+    for (unsigned ix = 0; ix < 2; ix++) {
+        udb_cursor *c;
+        udb_item it;
+        uint64_t again = 0;
+        size_t j = 0;
+        assert_int_equal(udb_cursor_open(d, ix + 1, &c), 0);
+        for (int rc = udb_cursor_first(c, &it); rc == 0; rc = udb_cursor_next(c, &it), j++) {
+            again = again * 1000003 + (uint64_t)it.datapos;
+            if (j >= n[ix] || it.leaf != places[ix][j])
+                fail_msg("index %u: leaf %zu in key order at %lld, not at its place", ix + 1, j,
+                         (long long)it.leaf);
+        }
+        udb_cursor_close(c);
+        assert_int_equal(j, n[ix]);
+        assert_true(again == sum[ix]);
+        free(places[ix]);
+    }
+    udb_check_report rep;
+    assert_int_equal(udb_ndx_check(d, NULL, NULL, &rep), 0);
+    assert_int_equal(rep.problems, 0);
+    udb_check_report_free(&rep);
+    assert_int_equal(udb_ndx_close(d), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_file_larger_than_memory),
         cmocka_unit_test(test_default_maxitems),
         cmocka_unit_test(test_cursor_redefined_index),
+        cmocka_unit_test(test_ndx_order_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

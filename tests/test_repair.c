@@ -728,6 +728,54 @@ static void prop_file(long f, const char *path, char *what, size_t whatlen)
         model_free(&x[i].m);
 }
 
+/* udb_ndx_order moves nothing when the bottom level and the leaf chain
+   disagree (an item naming the leaf of another item; a back link in the
+   middle of the chain naming another leaf): UDB_CORRUPT, the file byte for
+   byte as it was. Both pass the shape check writes make. */
+static void test_order_refuses_disagreement(void **state)
+{
+    (void)state;
+    const char *path = path_in(dir, "order.ndx");
+    for (int kind = 0; kind < 2; kind++) {
+        udb_options o;
+        udb_options_init(&o);
+        o.sync = UDB_SYNC_OFF;
+        udb_ndx *d;
+        unlink(path);
+        assert_int_equal(udb_ndx_create(path, &o, 1, &d), 0);
+        udb_index_def def = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 8, 0, 0};
+        assert_int_equal(udb_ndx_define(d, 1, &def), 0);
+        for (int32_t j = 0; j < 300; j++) {
+            int32_t i = (j * 7) % 300;
+            assert_int_equal(udb_ndx_append(d, 1, &i, 4, i), 0);
+        }
+        assert_int_equal(udb_ndx_close(d), 0);
+        img m = {NULL, 0, lay_get(UDB_LAYOUT_WIDE), 1};
+        m.d = read_file(path, &m.n);
+        lay_info inf;
+        lay_tree T;
+        info_of(&m, 1, &inf, &T);
+        assert_true(inf.levels >= 2);
+        int64_t bottom = inf.root;
+        for (unsigned lvl = inf.levels; lvl > 1; lvl--)
+            bottom = lay_node_child(&T, m.d + bottom, 0);
+        if (kind == 0)
+            lay_node_set_child(&T, m.d + bottom, 2, lay_node_child(&T, m.d + bottom, 3));
+        else
+            lay_leaf_set_prev(&T, m.d + nth_leaf(&m, 1, 20), nth_leaf(&m, 1, 5));
+        assert_int_equal(write_file(path, m.d, m.n), 0);
+        assert_int_equal(udb_ndx_open(path, &o, &d), 0);
+        assert_int_equal(udb_ndx_order(d, 1), UDB_CORRUPT);
+        assert_non_null(strstr(udb_ndx_errmsg(d), "disagree"));
+        assert_int_equal(udb_ndx_close(d), 0);
+        size_t n;
+        uint8_t *after = read_file(path, &n);
+        assert_true(n == m.n && !memcmp(after, m.d, n));
+        free(after);
+        free(m.d);
+    }
+}
+
 static void test_healthy_property(void **state)
 {
     (void)state;
@@ -1163,6 +1211,7 @@ int main(void)
         cmocka_unit_test(test_convert_round_trips),
         cmocka_unit_test(test_existing_output),
         cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_order_refuses_disagreement),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

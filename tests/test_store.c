@@ -528,31 +528,6 @@ static void test_store_cursor_after_compact(void **state)
    records lie in its order, check is clean. The bound is skipped without
    glibc's mallinfo2 and under valgrind and AddressSanitizer (their own
    allocators). */
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) && !defined(__SANITIZE_ADDRESS__)
-#include <malloc.h>
-static size_t heap_in_use(void)
-{
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
-}
-#else
-static size_t heap_in_use(void) { return 0; }
-#endif
-
-typedef struct heap_peak {
-    size_t base, most;
-    unsigned reports;
-} heap_peak;
-
-static void note_heap(void *arg, const char *phase, uint64_t done, uint64_t total)
-{
-    (void)phase, (void)done, (void)total;
-    heap_peak *h = arg;
-    size_t now = heap_in_use();
-    h->most = now > h->most ? now : h->most;
-    h->reports++;
-}
-
 static void test_store_compact_bounded(void **state)
 {
     (void)state;

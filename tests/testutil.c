@@ -211,3 +211,23 @@ const char *checker_path(int layout)
         fail_msg("independent checker %s missing (run the tests from the repository root)", p);
     return p;
 }
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33) && !defined(__SANITIZE_ADDRESS__)
+#include <malloc.h>
+size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+#else
+size_t heap_in_use(void) { return 0; }
+#endif
+
+void note_heap(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+    (void)phase, (void)done, (void)total;
+    heap_peak *h = arg;
+    size_t now = heap_in_use();
+    h->most = now > h->most ? now : h->most;
+    h->reports++;
+}

@@ -63,6 +63,16 @@ uint64_t fnv1a64(const uint8_t *p, size_t n);
 /* Run a shell command; returns its exit status. */
 int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Bytes malloc has handed out now (glibc's mallinfo2), 0 where that is
+   not known: other C libraries, AddressSanitizer's own allocator. */
+size_t heap_in_use(void);
+/* A udb_options.progress callback that samples heap_in_use at every report. */
+typedef struct heap_peak {
+    size_t base, most;
+    unsigned reports;
+} heap_peak;
+void note_heap(void *arg, const char *phase, uint64_t done, uint64_t total);
+
 /* The independent checker of a layout (tests/tools, copied from the
    project's shared/tools): its path, relative to the repository root. */
 const char *checker_path(int layout);

@@ -352,20 +352,11 @@ int udb_ndx_load_sorted(udb_ndx *d, unsigned index, udb_ndx_load_fn next, void *
     return ndx_load(d, index, next, arg, 0, loaded);
 }
 
-/* ---- leaves in key order (mindex_place.c) ---------------------------------------------- */
+/* ---- leaves in key order (mindex_order.c) ---------------------------------------------- */
 static int order_locked(udb_ndx *d, unsigned ix)
 {
-    mplace p = {0};
     int rc = mindex_prepare_write(&d->m, ix);
-    if (!rc && (rc = mplace_begin(&d->m, ix, (int64_t)d->m.body, &p)) == 1)
-        rc = udb_err_set(&d->b.err, UDB_CORRUPT,
-                         "index %u: the leaf chain and the tree's bottom level disagree; nothing "
-                         "was changed (repair fixes it)",
-                         ix + 1);
-    if (!rc)
-        rc = mplace_finish(&d->m, &p);
-    mplace_free(&p);
-    return rc;
+    return rc ? rc : mindex_order(&d->m, ix, &d->b.prog);
 }
 
 int udb_ndx_order(udb_ndx *d, unsigned index)

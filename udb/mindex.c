@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "mem.h"
 #include "mindex.h"
 
 /* ---- position sets ------------------------------------------------------------ */
@@ -72,6 +73,49 @@ void posset_free(posset *s)
     free(s->slot);
     s->slot = NULL;
     s->cap = s->used = 0;
+}
+
+/* ---- positions in order ---------------------------------------------------------- */
+/* Sort the k non-negative positions of a (LSD radix, 16 bits a pass,
+   as many passes as the largest needs; qsort for a few). -1: out of
+   memory. */
+static int cmp_pos(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int mindex_sort_pos(int64_t *a, size_t k)
+{
+    if (k < 65536) { /* the radix sort's counts alone are 512 KiB */
+        qsort(a, k, sizeof *a, cmp_pos);
+        return 0;
+    }
+    int64_t most = 0, *tmp = mem_big(k * sizeof *tmp);
+    size_t *cnt = malloc(65536 * sizeof *cnt);
+    if (!tmp || !cnt) {
+        mem_big_free(tmp, k * sizeof *tmp);
+        free(cnt);
+        return -1;
+    }
+    for (size_t i = 0; i < k; i++)
+        most = a[i] > most ? a[i] : most;
+    for (unsigned sh = 0; sh < 64 && (most >> sh) > 0; sh += 16) {
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        for (size_t i = 0; i < k; i++)
+            cnt[(uint64_t)a[i] >> sh & 0xffff]++;
+        for (size_t d = 0, sum = 0; d < 65536; d++) {
+            size_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < k; i++)
+            tmp[cnt[(uint64_t)a[i] >> sh & 0xffff]++] = a[i];
+        memcpy(a, tmp, k * sizeof *a);
+    }
+    mem_big_free(tmp, k * sizeof *tmp);
+    free(cnt);
+    return 0;
 }
 
 /* ---- infos ---------------------------------------------------------------------- */
@@ -330,6 +374,38 @@ const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos)
     return node_at(m, x, pos, 0, NULL);
 }
 
+void mbottom_start(mindex *m, mindex_index *x, mbottom *b)
+{
+    int64_t pos = x->info.root;
+    for (unsigned lvl = x->info.levels; lvl > 1 && pos > 0; lvl--) {
+        const uint8_t *n = mindex_node(m, x, pos);
+        pos = n && lay_node_count(n) ? lay_node_child(&x->T, n, 0) : -1;
+    }
+    b->at = -1;
+    b->next = pos;
+    b->nodes = 0;
+    b->most = m->pf->size / x->T.node_size + 1;
+}
+
+const uint8_t *mbottom_next(mindex *m, mindex_index *x, mbottom *b, int *rc)
+{
+    *rc = 0;
+    if (b->next <= 0)
+        return NULL;
+    if (++b->nodes > b->most) {
+        *rc = 1;
+        return NULL;
+    }
+    const uint8_t *n = mindex_node(m, x, b->next);
+    if (!n) {
+        *rc = m->err->code;
+        return NULL;
+    }
+    b->at = b->next;
+    b->next = lay_node_next(&x->T, n);
+    return n;
+}
+
 const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos)
 {
     unsigned ix = (unsigned)(x - m->ix);
@@ -411,27 +487,57 @@ static void take_fences(const lay_tree *T, const uint8_t *n, unsigned hi, posslo
     s->fence_hi = hi;
 }
 
+/* The items [*a, *b) of a node searched up to hi that the fences leave for
+   key, and start fetching their lines (and those of the two items around
+   them); 0 when the fences contradict each other. */
+static int fence_range(const lay_tree *T, const uint8_t *n, unsigned hi, const uint8_t *key,
+                       const posslot *s, unsigned *a, unsigned *b)
+{
+    uint32_t kp = lay_block_prefix(key, T->ks);
+    unsigned per_line = 64 / T->item + 1;
+    *a = 0, *b = hi;
+    for (unsigned k = 0; k < MINDEX_FENCES; k++) {
+        unsigned at = hi * (k + 1) / 8;
+        if (s->fence[k] < kp) {
+            *a = at + 1;
+        } else if (s->fence[k] > kp) {
+            *b = at;
+            break;
+        }
+    }
+    if (*a > *b)
+        return 0;
+    for (unsigned i = *a ? *a - 1 : 0; i < *b; i += per_line)
+        __builtin_prefetch(lay_node_key(T, n, i));
+    if (*b < hi)
+        __builtin_prefetch(lay_node_key(T, n, *b));
+    return 1;
+}
+
+/* A descent about to enter the node at pos: when it was searched before,
+   fetch the lines its fences will leave for key together with its header,
+   so that its search waits for memory once, with the parent's. */
+static void prefetch_child(const mindex *m, const mindex_index *x, int64_t pos, const uint8_t *key)
+{
+    const uint8_t *n = pos > 0 ? pager_peek(m->pf, (uint64_t)pos, x->T.node_size) : NULL;
+    if (!n)
+        return;
+    __builtin_prefetch(n);
+    const posslot *s = x->T.keytype == UDB_KEY_BLOCK ? posset_find(&x->verified, pos) : NULL;
+    unsigned a, b;
+    if (s && s->fence_hi && s->fence_hi <= x->T.maxitems)
+        fence_range(&x->T, n, s->fence_hi, key, s, &a, &b);
+    else
+        __builtin_prefetch(n + 64);
+}
+
 /* lower_bound through the fences; UINT_MAX when they do not hold */
 static unsigned fenced_lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi,
                                    const uint8_t *key, const posslot *s)
 {
-    uint32_t kp = lay_block_prefix(key, T->ks);
-    unsigned a = 0, b = hi, per_line = 64 / T->item + 1;
-    for (unsigned k = 0; k < MINDEX_FENCES; k++) {
-        unsigned at = hi * (k + 1) / 8;
-        if (s->fence[k] < kp) {
-            a = at + 1;
-        } else if (s->fence[k] > kp) {
-            b = at;
-            break;
-        }
-    }
-    if (a > b)
+    unsigned a, b;
+    if (!fence_range(T, n, hi, key, s, &a, &b))
         return UINT_MAX;
-    for (unsigned i = a ? a - 1 : 0; i < b; i += per_line)
-        __builtin_prefetch(lay_node_key(T, n, i));
-    if (b < hi)
-        __builtin_prefetch(lay_node_key(T, n, b));
     if ((a > 0 && lay_block_cmp(lay_node_key(T, n, a - 1), key, T->ks) >= 0) ||
         (b < hi && lay_block_cmp(lay_node_key(T, n, b), key, T->ks) < 0))
         return UINT_MAX;
@@ -481,7 +587,10 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
         if (lvl == 1)
             p->bkey = rightmost && j == cnt - 1 ? NULL : lay_node_key(&x->T, n, j);
         pos = lay_node_child(&x->T, n, j);
-        mindex_prefetch(m, pos, lvl > 1 ? x->T.node_size : x->T.leaf_size);
+        if (lvl > 1)
+            prefetch_child(m, x, pos, key);
+        else
+            mindex_prefetch(m, pos, x->T.leaf_size);
     }
     p->pos[0] = pos;
     p->j[0] = 0;

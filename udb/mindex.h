@@ -138,6 +138,15 @@ unsigned mindex_maxitems(const lay *L, const udb_index_def *def);
 int mindex_readable(mindex *m, unsigned ix);
 const uint8_t *mindex_node(mindex *m, mindex_index *x, int64_t pos);
 const uint8_t *mindex_leaf(mindex *m, mindex_index *x, int64_t pos);
+/* The bottom level, node by node from the left: mbottom_start, then
+   mbottom_next until NULL (*rc 0 at the end; 1 when the level is longer
+   than the file could hold; an error). at: the node just given. */
+typedef struct mbottom {
+    int64_t at, next;
+    uint64_t nodes, most;
+} mbottom;
+void mbottom_start(mindex *m, mindex_index *x, mbottom *b);
+const uint8_t *mbottom_next(mindex *m, mindex_index *x, mbottom *b, int *rc);
 /* A hint: start loading the first lines of the block at pos (a node's
    header, or a whole leaf) while other work goes on. */
 static inline void mindex_prefetch(const mindex *m, int64_t pos, size_t len)
@@ -241,6 +250,12 @@ void mplace_set_dp(const mindex *m, mplace *p, size_t j, int64_t dp);
 int mplace_finish(mindex *m, mplace *p);
 void mplace_free(mplace *p);
 
+/* ---- every leaf of an index in key order, in bounded memory (mindex_order.c) ----------- */
+/* The leaves of index ix take the places they hold in key order (equal
+   keys keep theirs); links, bottom items and the infos follow. UDB_CORRUPT,
+   changing nothing, when the chain and the bottom level disagree. */
+int mindex_order(mindex *m, unsigned ix, const progress *prog);
+
 /* ---- bulk load: keys in order, tree built bottom-up ------------------------------------ */
 typedef struct mbulk {
     mindex *m;
@@ -275,5 +290,8 @@ int posset_add(posset *s, int64_t pos, uint32_t hint, uint32_t vgen);
 posslot *posset_find(const posset *s, int64_t pos);
 void posset_clear(posset *s);
 void posset_free(posset *s);
+/* Sort k non-negative positions (radix, with a buffer of k more while it
+   runs, for 65536 and more). -1: out of memory. */
+int mindex_sort_pos(int64_t *a, size_t k);
 
 #endif

@@ -25,19 +25,6 @@ void mplace_free(mplace *p)
     p->copy = NULL;
 }
 
-/* The first bottom-level node: down the left edge. */
-static int64_t first_bottom(mindex *m, mindex_index *x)
-{
-    int64_t pos = x->info.root;
-    for (unsigned lvl = x->info.levels; lvl > 1; lvl--) {
-        const uint8_t *n = mindex_node(m, x, pos);
-        if (!n || !lay_node_count(n))
-            return -1;
-        pos = lay_node_child(&x->T, n, 0);
-    }
-    return pos;
-}
-
 static void append(mplace *p, int64_t pos, const uint8_t *l)
 {
     p->pos[p->n] = pos;
@@ -78,26 +65,24 @@ static int collect(mindex *m, mplace *p)
 {
     enum { AHEAD = 32 };
     mindex_index *x = &m->ix[p->ix];
-    uint64_t nodes = 0, most = m->pf->size / x->T.node_size + 1;
-    for (int64_t pos = first_bottom(m, x); pos > 0; nodes++) {
-        const uint8_t *n = nodes <= most ? mindex_node(m, x, pos) : NULL;
-        if (!n)
-            return nodes > most ? 1 : m->err->code;
+    mbottom b;
+    int rc;
+    mbottom_start(m, x, &b);
+    for (const uint8_t *n; (n = mbottom_next(m, x, &b, &rc));) {
         for (unsigned i = 0, cnt = lay_node_count(n); i < cnt; i++) {
             if (i + AHEAD < cnt) /* and the next node's first ones when near the end */
                 mindex_prefetch(m, lay_node_child(&x->T, n, i + AHEAD), x->T.leaf_size);
             else if (i + AHEAD == cnt)
                 mindex_prefetch(m, lay_node_next(&x->T, n), x->T.node_size);
             int64_t t = lay_node_child(&x->T, n, i);
-            int rc = up_to(m, p, t);
+            rc = up_to(m, p, t);
             if (!rc && t == x->info.last_leaf)
                 return lay_node_next(&x->T, n) > 0 || i + 1 < cnt;
             if (rc || (rc = take(m, p, t)))
                 return rc;
         }
-        pos = lay_node_next(&x->T, n);
     }
-    return up_to(m, p, x->info.last_leaf); /* the last item need not be the EOF leaf's */
+    return rc ? rc : up_to(m, p, x->info.last_leaf); /* the last item need not be the EOF leaf's */
 }
 
 /* Walk the bottom level in order beside the chain (collect checked that
@@ -107,11 +92,10 @@ static int bottom(mindex *m, mplace *p)
 {
     mindex_index *x = &m->ix[p->ix];
     size_t j = 0;
-    uint64_t nodes = 0, most = m->pf->size / x->T.node_size + 1;
-    for (int64_t pos = first_bottom(m, x); pos > 0; nodes++) {
-        const uint8_t *n = nodes <= most ? mindex_node(m, x, pos) : NULL;
-        if (!n)
-            return nodes > most ? 1 : m->err->code;
+    mbottom b;
+    int rc;
+    mbottom_start(m, x, &b);
+    for (const uint8_t *n; (n = mbottom_next(m, x, &b, &rc));) {
         for (unsigned i = 0, cnt = lay_node_count(n); i < cnt; i++) {
             int64_t t = lay_node_child(&x->T, n, i);
             if (t == x->info.last_leaf)
@@ -121,16 +105,15 @@ static int bottom(mindex *m, mplace *p)
             if (j == p->n)
                 return 1;
             if (p->neu[j] != t) {
-                uint8_t *w = pager_put(m->pf, (uint64_t)pos, x->T.node_size);
+                uint8_t *w = pager_put(m->pf, (uint64_t)b.at, x->T.node_size);
                 if (!w)
                     return m->err->code;
                 lay_node_set_child(&x->T, w, i, p->neu[j]);
                 n = w;
             }
         }
-        pos = lay_node_next(&x->T, n);
     }
-    return 0;
+    return rc;
 }
 
 int mplace_begin(mindex *m, unsigned ix, int64_t from, mplace *p)
@@ -157,39 +140,6 @@ void mplace_set_dp(const mindex *m, mplace *p, size_t j, int64_t dp)
     lay_leaf_set_datapos(&m->ix[p->ix].T, p->copy + j * m->ix[p->ix].T.leaf_size, dp);
 }
 
-/* Sort the k non-negative positions of a (LSD radix, 16 bits a pass,
-   as many passes as the largest needs). -1: out of memory. */
-static int sort_pos(int64_t *a, size_t k)
-{
-    if (k < 2)
-        return 0;
-    int64_t most = 0, *tmp = mem_big(k * sizeof *tmp);
-    size_t *cnt = malloc(65536 * sizeof *cnt);
-    if (!tmp || !cnt) {
-        mem_big_free(tmp, k * sizeof *tmp);
-        free(cnt);
-        return -1;
-    }
-    for (size_t i = 0; i < k; i++)
-        most = a[i] > most ? a[i] : most;
-    for (unsigned sh = 0; sh < 64 && (most >> sh) > 0; sh += 16) {
-        memset(cnt, 0, 65536 * sizeof *cnt);
-        for (size_t i = 0; i < k; i++)
-            cnt[(uint64_t)a[i] >> sh & 0xffff]++;
-        for (size_t d = 0, sum = 0; d < 65536; d++) {
-            size_t c = cnt[d];
-            cnt[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < k; i++)
-            tmp[cnt[(uint64_t)a[i] >> sh & 0xffff]++] = a[i];
-        memcpy(a, tmp, k * sizeof *a);
-    }
-    mem_big_free(tmp, k * sizeof *tmp);
-    free(cnt);
-    return 0;
-}
-
 /* neu[j]: the places of the leaves at or past from, sorted, handed out in
    chain order; the others stay. */
 static int new_places(mindex *m, mplace *p)
@@ -200,7 +150,7 @@ static int new_places(mindex *m, mplace *p)
     for (size_t j = 0; j < p->n; j++)
         if (p->pos[j] >= p->from)
             p->neu[k++] = p->pos[j];
-    if (sort_pos(p->neu, k))
+    if (mindex_sort_pos(p->neu, k))
         return udb_err_set(m->err, UDB_NOMEM, "out of memory");
     for (size_t j = p->n; j-- > 0;)
         p->neu[j] = p->pos[j] >= p->from ? p->neu[--k] : p->pos[j];

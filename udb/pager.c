@@ -26,6 +26,8 @@ int pager_oserr(pager_group *g, int rc, const char *what, const char *path)
 
 static uint64_t page_size(const pager_file *f) { return (uint64_t)1 << f->pshift; }
 
+size_t pager_dirty_limit(const pager_file *f) { return f->g->dirty_limit; }
+
 uint64_t pager_round(const pager_file *f, uint64_t n)
 {
     uint64_t p = page_size(f);

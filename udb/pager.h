@@ -158,6 +158,8 @@ static inline uint8_t *pager_put(pager_file *f, uint64_t pos, size_t len)
 }
 
 static inline uint64_t pager_size(const pager_file *f) { return f->size; }
+/* The bytes of changed pages a transaction keeps before it spills. */
+size_t pager_dirty_limit(const pager_file *f);
 /* The first range [*start, *end) at or after off, within the file, that may
    hold bytes other than zeros: the holes of a sparse file are skipped while
    the handle shows the file as it is on disk (else, or when the system
