@@ -1,7 +1,7 @@
 /*
  * fuzz_writes.c — libFuzzer target: sequences of writes decoded from the
- * input (append / delete / define / bulk load / cursor moves and changes on
- * an index file; put / update / delete / cursor delete / compact / bulk load
+ * input (append / delete / define / bulk load / order / cursor moves and
+ * changes on an index file; put / update / delete / cursor delete / compact / bulk load
  * on a store; begin / commit / rollback, close and reopen, injected I/O
  * faults) applied to a fuzzed index file or store, then a check.
  *
@@ -498,7 +498,7 @@ static void ndx_op(wst *w, unsigned op)
     pre p;
     unsigned ix;
     int rc;
-    switch (op % 10) {
+    switch (op % 11) {
     case 0: { /* append */
         ix = pick_ix(w);
         pick_key(w, k, &kl, keysize(w, ix));
@@ -545,6 +545,16 @@ static void ndx_op(wst *w, unsigned op)
         load *l = load_of(fz_u8(&w->in) * 4);
         before(w, &p);
         after(w, &p, udb_ndx_load_sorted(w->d, ix, ndx_next, l, NULL), 1, "bulk load");
+        break;
+    }
+    case 9: { /* leaves in key order (every index, index 1 or 2): the same records */
+        uint64_t h0 = 0, h1;
+        int known = strict(w) && !w->poisoned && w->digests && !digest(w, &h0, 1);
+        before(w, &p);
+        rc = udb_ndx_order(w->d, fz_u8(&w->in) % 3);
+        after(w, &p, rc, 0, "order");
+        if (!rc && known && strict(w) && !digest(w, &h1, 0) && h1 != h0)
+            fz_fail("digest", "order changed the records");
         break;
     }
     default: op_reopen(w); break;
