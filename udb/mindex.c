@@ -514,29 +514,40 @@ static int fence_range(const lay_tree *T, const uint8_t *n, unsigned hi, const u
     return 1;
 }
 
+/* The items a descent's fences left for key in the node at pos (searched
+   up to hi), found when its lines were fetched; pos -1: none. */
+typedef struct fenced {
+    int64_t pos;
+    unsigned hi, a, b;
+} fenced;
+
 /* A descent about to enter the node at pos: when it was searched before,
    fetch the lines its fences will leave for key together with its header,
    so that its search waits for memory once, with the parent's. */
-static void prefetch_child(const mindex *m, const mindex_index *x, int64_t pos, const uint8_t *key)
+static void prefetch_child(const mindex *m, const mindex_index *x, int64_t pos, const uint8_t *key,
+                           fenced *f)
 {
     const uint8_t *n = pos > 0 ? pager_peek(m->pf, (uint64_t)pos, x->T.node_size) : NULL;
+    f->pos = -1;
     if (!n)
         return;
     __builtin_prefetch(n);
     const posslot *s = x->T.keytype == UDB_KEY_BLOCK ? posset_find(&x->verified, pos) : NULL;
-    unsigned a, b;
-    if (s && s->fence_hi && s->fence_hi <= x->T.maxitems)
-        fence_range(&x->T, n, s->fence_hi, key, s, &a, &b);
-    else
+    if (s && s->fence_hi && s->fence_hi <= x->T.maxitems) {
+        if (fence_range(&x->T, n, s->fence_hi, key, s, &f->a, &f->b))
+            f->pos = pos, f->hi = s->fence_hi;
+    } else {
         __builtin_prefetch(n + 64);
+    }
 }
 
-/* lower_bound through the fences; UINT_MAX when they do not hold */
+/* lower_bound through the fences (their range found already: f);
+   UINT_MAX when they do not hold */
 static unsigned fenced_lower_bound(const lay_tree *T, const uint8_t *n, unsigned hi,
-                                   const uint8_t *key, const posslot *s)
+                                   const uint8_t *key, const posslot *s, const fenced *f)
 {
-    unsigned a, b;
-    if (!fence_range(T, n, hi, key, s, &a, &b))
+    unsigned a = f->a, b = f->b;
+    if (f->hi != hi && !fence_range(T, n, hi, key, s, &a, &b))
         return UINT_MAX;
     if ((a > 0 && lay_block_cmp(lay_node_key(T, n, a - 1), key, T->ks) >= 0) ||
         (b < hi && lay_block_cmp(lay_node_key(T, n, b), key, T->ks) < 0))
@@ -546,12 +557,12 @@ static unsigned fenced_lower_bound(const lay_tree *T, const uint8_t *n, unsigned
 }
 
 static unsigned search_node(const lay_tree *T, const uint8_t *n, unsigned hi, const uint8_t *key,
-                            posslot *s)
+                            posslot *s, const fenced *f)
 {
     if (!s || T->keytype != UDB_KEY_BLOCK || hi < 32)
         return lower_bound(T, n, hi, key);
     if (s->fence_hi == hi) {
-        unsigned j = fenced_lower_bound(T, n, hi, key, s);
+        unsigned j = fenced_lower_bound(T, n, hi, key, s, f);
         if (j != UINT_MAX)
             return j;
     }
@@ -571,6 +582,7 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
                            "index %u has no tree (%u levels): a failed call left it half built; "
                            "roll back",
                            (unsigned)(x - m->ix) + 1, levels);
+    fenced f = {-1, 0, 0, 0};
     for (unsigned lvl = levels; lvl >= 1; lvl--) {
         posslot *s;
         const uint8_t *n = node_at(m, x, pos, 1, &s);
@@ -579,7 +591,9 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
         unsigned cnt = lay_node_count(n);
         int rightmost = lay_node_next(&x->T, n) == -1;
         unsigned hi = rightmost ? cnt - 1 : cnt;
-        unsigned j = search_node(&x->T, n, hi, key, s);
+        if (f.pos != pos)
+            f.hi = 0; /* not this node's */
+        unsigned j = search_node(&x->T, n, hi, key, s, &f);
         if (j == hi)
             j = cnt - 1; /* +infinity item, or a damaged bound: go right */
         p->pos[lvl] = pos;
@@ -588,7 +602,7 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
             p->bkey = rightmost && j == cnt - 1 ? NULL : lay_node_key(&x->T, n, j);
         pos = lay_node_child(&x->T, n, j);
         if (lvl > 1)
-            prefetch_child(m, x, pos, key);
+            prefetch_child(m, x, pos, key, &f);
         else
             mindex_prefetch(m, pos, x->T.leaf_size);
     }
