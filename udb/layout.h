@@ -127,6 +127,12 @@ void lay_tree_init(lay_tree *T, const lay *L, int keytype, unsigned ks, unsigned
 static inline uint32_t lay_block_prefix(const uint8_t *k, unsigned ks)
 {
     uint32_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (ks >= 4) {
+        memcpy(&v, k, 4);
+        return __builtin_bswap32(v);
+    }
+#endif
     for (unsigned i = 0; i < 4; i++)
         v = v << 8 | (i < ks ? k[i] : 0);
     return v;

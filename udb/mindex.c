@@ -575,7 +575,7 @@ int mindex_descend(mindex *m, mindex_index *x, const uint8_t *key, mpath *p)
 {
     unsigned levels = x->info.levels;
     int64_t pos = x->info.root;
-    p->bkey = NULL;
+    p->bkey = p->leaf = NULL;
     if (levels < 1 || levels > MINDEX_MAX_LEVELS) /* a file's are checked at open: a bulk
                                                      load that failed took the tree apart */
         return udb_err_set(m->err, UDB_CORRUPT,
@@ -662,7 +662,10 @@ int mindex_find_path(mindex *m, unsigned ix, const uint8_t *key, int64_t *leaf, 
     const uint8_t *l = mindex_leaf(m, x, p->pos[0]);
     if (!l)
         return m->err->code;
-    return lay_cmp(&x->T, lay_leaf_key(&x->T, l), key) == 0 ? 0 : UDB_NOTFOUND;
+    if (lay_cmp(&x->T, lay_leaf_key(&x->T, l), key) != 0)
+        return UDB_NOTFOUND;
+    p->leaf = l;
+    return 0;
 }
 
 /* ---- cursors -------------------------------------------------------------------------------- */

@@ -76,6 +76,8 @@ typedef struct mpath {          /* root-to-bottom path of a search */
     unsigned j[MINDEX_MAX_LEVELS + 1];
     const uint8_t *bkey;        /* mindex_descend: the key of the bottom item
                                    taken (its leaf's), NULL for the EOF item */
+    const uint8_t *leaf;        /* mindex_find_path: the leaf found, verified
+                                   (NULL: not read) */
 } mpath;
 
 typedef struct mcursor {

@@ -773,7 +773,7 @@ static int find_record_path(udb_store *s, unsigned ix, const void *key, size_t k
     if (rc)
         return rc;
     mindex_index *x = &s->m.ix[ix];
-    const uint8_t *l = mindex_leaf(&s->m, x, *leaf);
+    const uint8_t *l = p->leaf ? p->leaf : mindex_leaf(&s->m, x, *leaf);
     if (!l)
         return s->b.err.code;
     int64_t dp = lay_leaf_datapos(&x->T, l);
