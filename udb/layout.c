@@ -26,7 +26,10 @@ static void put_pos(const lay *L, uint8_t *base, uint8_t *dst, int64_t v)
 {
     uint8_t tmp[8];
     lay_stpos(L, tmp, v);
-    lay_ck_put(base, dst, tmp, L->psz);
+    if (L->psz == 8) /* the two sizes as constants: lay_ck_put inlines to a few words */
+        lay_ck_put(base, dst, tmp, 8);
+    else
+        lay_ck_put(base, dst, tmp, 4);
 }
 
 /* ---- header and infos -------------------------------------------------------- */
