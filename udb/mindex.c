@@ -710,6 +710,17 @@ static uint64_t max_steps(mindex *m, mindex_index *x)
     return pager_size(m->pf) / x->T.leaf_size + 2;
 }
 
+/* The cursor on the leaf at leaf, verified (l): its key, data position
+   and links, trusted while the index's epoch stays. */
+static void cursor_on(const mindex_index *x, mcursor *c, int64_t leaf, const uint8_t *l)
+{
+    c->leaf = leaf;
+    memcpy(c->key, lay_leaf_key(&x->T, l), x->T.ks);
+    c->dp = lay_leaf_datapos(&x->T, l);
+    c->next = lay_leaf_next(&x->T, l);
+    c->prev = lay_leaf_prev(&x->T, l);
+}
+
 int mcursor_set(mindex *m, mcursor *c, int64_t leaf)
 {
     mindex_index *x = &m->ix[c->ix];
@@ -726,21 +737,20 @@ int mcursor_set(mindex *m, mcursor *c, int64_t leaf)
         c->leaf = -1;
         return m->err->code;
     }
-    memcpy(c->key, lay_leaf_key(&x->T, l), x->T.ks);
-    c->dp = lay_leaf_datapos(&x->T, l);
+    cursor_on(x, c, leaf, l);
     return 0;
 }
 
-/* A step along the chain: same as set, but keeps the cycle guard. */
-static int step_to(mindex *m, mcursor *c, int64_t leaf)
+/* A step along the chain to leaf (verified: l), keeping the cycle guard. */
+static int step_to(mindex *m, mcursor *c, int64_t leaf, const uint8_t *l)
 {
     uint64_t steps = c->steps + 1;
     if (steps > max_steps(m, &m->ix[c->ix]))
         return udb_err_set(m->err, UDB_CORRUPT, "index %u: the leaf chain loops (at offset %lld)",
                            c->ix + 1, (long long)leaf);
-    int rc = mcursor_set(m, c, leaf);
+    cursor_on(&m->ix[c->ix], c, leaf, l);
     c->steps = steps;
-    return rc;
+    return 0;
 }
 
 /* After a change elsewhere: find the cursor's record again by key. */
@@ -770,6 +780,8 @@ int mcursor_valid(mindex *m, mcursor *c)
             break;
         if (at == c->leaf && lay_leaf_datapos(&x->T, l) == c->dp) {
             c->epoch = x->epoch;
+            c->next = lay_leaf_next(&x->T, l); /* the neighbours may have changed */
+            c->prev = lay_leaf_prev(&x->T, l);
             return 0;
         }
         at = lay_leaf_next(&x->T, l);
@@ -781,6 +793,7 @@ int mcursor_valid(mindex *m, mcursor *c)
                        c->ix + 1);
 }
 
+/* The record under c moved to dp: its leaf and the chain stay. */
 void mcursor_moved(mindex *m, mcursor *c, int64_t dp)
 {
     c->dp = dp;
@@ -822,10 +835,7 @@ int mcursor_next(mindex *m, mcursor *c)
         return rc;
     if (c->leaf == -1 || c->leaf == x->info.last_leaf)
         return UDB_NOTFOUND;
-    const uint8_t *l = mindex_leaf(m, x, c->leaf);
-    if (!l)
-        return m->err->code;
-    int64_t n = lay_leaf_next(&x->T, l);
+    int64_t n = c->next;
     if (n == x->info.last_leaf)
         return UDB_NOTFOUND;
     const uint8_t *nl = mindex_leaf(m, x, n);
@@ -837,7 +847,7 @@ int mcursor_next(mindex *m, mcursor *c)
                            "%lld, which points back to %lld",
                            c->ix + 1, (long long)c->leaf, (long long)n,
                            (long long)lay_leaf_prev(&x->T, nl));
-    return step_to(m, c, n);
+    return step_to(m, c, n, nl);
 }
 
 int mcursor_prev(mindex *m, mcursor *c)
@@ -848,10 +858,13 @@ int mcursor_prev(mindex *m, mcursor *c)
         return rc;
     if (c->leaf == -1 || c->leaf == x->info.first_leaf)
         return UDB_NOTFOUND;
-    const uint8_t *l = mindex_leaf(m, x, c->leaf);
-    if (!l)
-        return m->err->code;
-    int64_t p = lay_leaf_prev(&x->T, l);
+    int64_t p = c->prev;
+    if (c->leaf == x->info.last_leaf) { /* at the end: the EOF leaf was not read */
+        const uint8_t *l = mindex_leaf(m, x, c->leaf);
+        if (!l)
+            return m->err->code;
+        p = lay_leaf_prev(&x->T, l);
+    }
     if (p == -1)
         return UDB_NOTFOUND;
     const uint8_t *pl = mindex_leaf(m, x, p);
@@ -863,7 +876,7 @@ int mcursor_prev(mindex *m, mcursor *c)
                            "which points forward to %lld",
                            c->ix + 1, (long long)c->leaf, (long long)p,
                            (long long)lay_leaf_next(&x->T, pl));
-    return step_to(m, c, p);
+    return step_to(m, c, p, pl);
 }
 
 /* From the leaf a descent for key reached, on to the first record whose key

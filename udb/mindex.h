@@ -84,6 +84,7 @@ typedef struct mcursor {
     unsigned ix;
     int64_t leaf;               /* -1: not on a record */
     int64_t dp;
+    int64_t next, prev;         /* the leaf's links when it was read (on a record) */
     uint64_t epoch;
     uint64_t steps;             /* moves since positioning (cycle guard) */
     uint8_t *key;               /* keysize bytes */
