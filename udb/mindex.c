@@ -76,15 +76,15 @@ void posset_free(posset *s)
 }
 
 /* ---- positions in order ---------------------------------------------------------- */
-/* Sort the k non-negative positions of a (LSD radix, 16 bits a pass,
-   as many passes as the largest needs; qsort for a few). -1: out of
-   memory. */
 static int cmp_pos(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
+/* Sort the k non-negative positions of a (LSD radix, 16 bits a pass,
+   as many passes as the largest needs; qsort for a few). -1: out of
+   memory. */
 int mindex_sort_pos(int64_t *a, size_t k)
 {
     if (k < 65536) { /* the radix sort's counts alone are 512 KiB */
