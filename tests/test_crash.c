@@ -9,7 +9,8 @@
  * prefix). Reopening must give byte for byte the old files or the new ones
  * (the new ones whenever commit said it succeeded), and a clean check. A
  * handle whose rollback failed rolls the hot journal back before it writes
- * again. A reordering compaction that fails inside an explicit
+ * again. The same for laying an index file's leaves out in key order
+ * (udb_ndx_order). A reordering compaction that fails inside an explicit
  * transaction leaves it refusing reads until the rollback, which restores
  * a state that a second compaction then rewrites.
  */
@@ -58,6 +59,22 @@ static int ndx_txn(const char *name, const udb_options *o)
         udb_cursor_close(c);
     }
     if (!rc)
+        rc = udb_ndx_commit(d);
+    udb_ndx_close(d);
+    return rc;
+}
+
+/* The leaves of each index in key order (udb_ndx_order; the base file's
+   leaves lie in arrival order, its keys came in a scrambled order), one
+   index after the other in one transaction: past a small dirty limit the
+   first call's pages spill to the file before the second begins. */
+static int ndx_order_txn(const char *name, const udb_options *o)
+{
+    udb_ndx *d;
+    char path[600];
+    snprintf(path, sizeof path, "%s.ndx", name);
+    int rc = udb_ndx_open(path, o, &d);
+    if (!rc && !(rc = udb_ndx_begin(d)) && !(rc = udb_ndx_order(d, 1)) && !(rc = udb_ndx_order(d, 2)))
         rc = udb_ndx_commit(d);
     udb_ndx_close(d);
     return rc;
@@ -379,9 +396,11 @@ static void recover_and_check(const char *name, int kind)
 static void run_faults(const char *label, int kind, int layout, size_t dirty_limit)
 {
     static const scenario_fn txns[] = {ndx_txn,         heap_txn,        store_txn,
-                                       store_order_txn, store_place_txn, store_order_explicit_txn};
-    static int (*const bases[])(const char *, int) = {ndx_base,   heap_base,  store_base,
-                                                      store_base, store_base, store_base};
+                                       store_order_txn, store_place_txn, store_order_explicit_txn,
+                                       ndx_order_txn};
+    static int (*const bases[])(const char *, int) = {ndx_base,   heap_base,  store_base, store_base,
+                                                      store_base, store_base, ndx_base};
+    static const int files[] = {0, 1, 2, 2, 2, 2, 0}; /* what recover_and_check opens */
     char name[400];
     snprintf(name, sizeof name, "%s/%s", dir, label);
     assert_int_equal(bases[kind](name, layout), 0);
@@ -406,7 +425,7 @@ static void run_faults(const char *label, int kind, int layout, size_t dirty_lim
             restore(name, &old);
             fault_os_init(&f, modes[m], k);
             int rc = txns[kind](name, &o);
-            recover_and_check(name, kind);
+            recover_and_check(name, files[kind]);
             snap(name, &got);
             int is_new = same(&got, &fresh);
             if (!is_new && !same(&got, &old)) {
@@ -440,6 +459,8 @@ static void test_ndx_faults(void **state)
     run_faults("ndx_classic", 0, UDB_LAYOUT_CLASSIC, 0);
     run_faults("ndx_wide", 0, UDB_LAYOUT_WIDE, 0);
     run_faults("ndx_wide_spill", 0, UDB_LAYOUT_WIDE, 24576);
+    run_faults("ndx_order", 6, UDB_LAYOUT_CLASSIC, 0);
+    run_faults("ndx_order_spill", 6, UDB_LAYOUT_WIDE, 4096);
 }
 
 static void test_heap_faults(void **state)

@@ -259,8 +259,9 @@ UDB_API int udb_ndx_load_sorted(udb_ndx *ndx, unsigned index, udb_ndx_load_fn ne
    order over the places they hold, in one transaction: chain, node items
    and infos follow; data positions and nodes stay. A key-order walk then
    reads the leaves front to back. UDB_CORRUPT (nothing changed) when the
-   chain and the tree disagree (udb_ndx_repair). Memory: a copy of the
-   index's leaves. */
+   chain and the tree disagree (udb_ndx_repair). Memory: a batch of
+   places at a time, at most dirty_limit / 32 bytes and as much again to
+   sort them, whatever the index's size. */
 UDB_API int udb_ndx_order(udb_ndx *ndx, unsigned index);
 
 /* ---- transactions -------------------------------------------------------- */
