@@ -459,8 +459,7 @@ static void test_ndx_faults(void **state)
     run_faults("ndx_classic", 0, UDB_LAYOUT_CLASSIC, 0);
     run_faults("ndx_wide", 0, UDB_LAYOUT_WIDE, 0);
     run_faults("ndx_wide_spill", 0, UDB_LAYOUT_WIDE, 24576);
-    run_faults("ndx_order", 6, UDB_LAYOUT_CLASSIC, 0);
-    run_faults("ndx_order_spill", 6, UDB_LAYOUT_WIDE, 4096);
+    run_faults("ndx_order_spill", 6, UDB_LAYOUT_CLASSIC, 4096);
 }
 
 static void test_heap_faults(void **state)
