@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "journal.h"
+#include "lockwait.h"
 #include "mem.h"
 #include "pager_int.h"
 
@@ -473,6 +474,7 @@ void pager_group_close(pager_group *g)
     for (int i = 0; i < g->nfiles; i++)
         file_free(g->files[i]);
     journal_close(g);
+    lockwait_put(g->lw);
     pw_free_txn(g);
     free(g->wal_path);
     free(g->shm_path);
@@ -518,6 +520,10 @@ int pager_file_open(pager_group *g, const char *path, int mode, pager_file **out
     }
     f->idx = g->nfiles;
     g->files[g->nfiles++] = f;
+    uint64_t dev, ino;
+    if (f->idx == 0 && !g->lw && g->os == udb_os_posix() &&
+        g->os->file_id(g->os->ctx, f->fd, &dev, &ino) == 0)
+        g->lw = lockwait_get(dev, ino); /* NULL (out of memory): waits poll */
     if ((rc = file_stat(f, &f->disk_size, &f->mtime)) || (rc = map_fresh(f)) ||
         (rc = bits_reserve(f, pager_round(f, f->disk_size) >> f->pshift))) {
         g->files[--g->nfiles] = NULL;

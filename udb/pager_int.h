@@ -35,6 +35,7 @@ struct pager_group {
     udb_err *err;
     int readonly, exclusive, sync;
     unsigned lock_timeout_ms;
+    struct lockwait *lw;    /* in-process lock wake-ups (system table only) */
     size_t dirty_limit, dirty_bytes;
     pager_file *files[PAGER_MAX_FILES];
     int nfiles;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "crc32.h"
 #include "journal.h"
+#include "lockwait.h"
 #include "pager_int.h"
 
 /* ---- locks ----------------------------------------------------------------- */
@@ -29,27 +30,40 @@ static const char *lock_name(uint64_t byte)
                                                                           : "a committing writer";
 }
 
-/* Take a byte-range lock, polling every 1, 2, 4, 4 ... ms (short steps: a
-   waiter notices a released lock soon; every step_max ms at most) for up
-   to lock_timeout_ms. */
+/* Take a byte-range lock within lock_timeout_ms. Between tries, steps of
+   1, 2, 4 ... step_max ms (the poll that notices holders in other
+   processes): with the system's own udb_os table the wait ends early when
+   another handle of this process releases a lock on the file (lockwait.c);
+   with any other table it is os->sleep_ms (the table's notion of time). */
 static int lock_wait_len(pager_group *g, pager_file *f, int type, uint64_t byte, uint64_t len,
                          unsigned step_max)
 {
-    unsigned waited = 0, step = 1;
+    lockwait *w = lockwait_live(g->lw);
+    uint64_t limit = (uint64_t)g->lock_timeout_ms * 1000, waited = 0, t0 = 0;
+    unsigned step = 1000, most = step_max * 1000; /* microseconds */
     for (;;) {
+        uint32_t seen = w ? lockwait_gen(w) : 0;
         int rc = g->os->lock(g->os->ctx, f->fd, type, byte, len);
         if (rc == 0)
             return 0;
         if (rc != -EAGAIN)
             return pager_oserr(g, rc, "cannot lock", f->path);
-        if (waited >= g->lock_timeout_ms)
+        if (w) {
+            uint64_t now = lockwait_now_us();
+            t0 = t0 ? t0 : now;
+            waited = now - t0;
+        }
+        if (waited >= limit)
             return udb_err_set(g->err, UDB_LOCKED, "%s is locked by %s (waited %u ms)", f->path,
-                               lock_name(byte), waited);
-        unsigned s = step < g->lock_timeout_ms - waited ? step : g->lock_timeout_ms - waited;
-        g->os->sleep_ms(g->os->ctx, s);
-        waited += s;
-        if (step < step_max)
-            step *= 2;
+                               lock_name(byte), (unsigned)(waited / 1000));
+        unsigned s = step < limit - waited ? step : (unsigned)(limit - waited);
+        if (w) {
+            lockwait_wait(w, seen, s);
+        } else {
+            g->os->sleep_ms(g->os->ctx, (s + 999) / 1000);
+            waited += (s + 999) / 1000 * 1000;
+        }
+        step = step * 2 < most ? step * 2 : most;
     }
 }
 
@@ -58,9 +72,21 @@ int pager_lock_wait(pager_group *g, pager_file *f, int type, uint64_t byte)
     return lock_wait_len(g, f, type, byte, 1, 4);
 }
 
+/* A lock of this group was released: wake this process's waiters. */
+static void released(pager_group *g)
+{
+    lockwait *w = lockwait_live(g->lw);
+    if (w)
+        lockwait_notify(w);
+}
+
 static void unlock(pager_group *g, pager_file *f, uint64_t byte)
 {
     g->os->lock(g->os->ctx, f->fd, 0, byte, 1);
+    lockwait *w = lockwait_live(g->lw);
+    if (w && byte == LOCK_RESERVED && f->idx == 0)
+        lockwait_unhold(w, g);
+    released(g);
 }
 
 /* Shared PENDING+SHARED in one call (a committing writer holds PENDING
@@ -71,7 +97,7 @@ static int lock_read(pager_group *g)
         pager_file *f = g->files[i];
         int rc = lock_wait_len(g, f, 1, LOCK_PENDING, 2, 4);
         if (!rc)
-            g->os->lock(g->os->ctx, f->fd, 0, LOCK_PENDING, 1);
+            unlock(g, f, LOCK_PENDING);
         if (rc) {
             while (i-- > 0) {
                 unlock(g, g->files[i], LOCK_SHARED);
@@ -88,9 +114,47 @@ static int lock_read(pager_group *g)
 static int queued(pager_group *g, pager_file *f)
 {
     int rc = g->os->lock(g->os->ctx, f->fd, 2, LOCK_WAITQ, 1);
-    if (rc == 0)
-        unlock(g, f, LOCK_WAITQ);
+    if (rc == 0) /* nobody waits for WAITQ: no wake-up */
+        g->os->lock(g->os->ctx, f->fd, 0, LOCK_WAITQ, 1);
     return rc == -EAGAIN;
+}
+
+/* reserve() with lockwait: this process's writers wait in a line and
+   only the first tries the lock, at each release in the process, and a
+   millisecond apart when no handle of the process holds it (the holder is
+   in another process; 16 ms when one does, in case it is gone unseen);
+   the line keeps the order among threads, WAITQ and the wait when behind
+   the order with other processes. */
+static int reserve_in_line(pager_group *g, pager_file *f, lockwait *w, int behind)
+{
+    lockwait_turn t;
+    uint64_t limit = (uint64_t)g->lock_timeout_ms * 1000, t0 = lockwait_now_us();
+    g->os->lock(g->os->ctx, f->fd, 1, LOCK_WAITQ, 1);
+    int rc, alone = lockwait_join(w, &t);
+    if (behind && alone && g->lock_timeout_ms > 1) /* the waiters are in other processes */
+        lockwait_wait(w, lockwait_gen(w), 1000);
+    for (;;) {
+        uint32_t seen = lockwait_gen(w);
+        int first = lockwait_first(w, &t);
+        rc = first ? g->os->lock(g->os->ctx, f->fd, 2, LOCK_RESERVED, 1) : -EAGAIN;
+        if (rc != -EAGAIN) {
+            rc = rc < 0 ? pager_oserr(g, rc, "cannot lock", f->path) : 0;
+            if (!rc)
+                lockwait_hold(w, g);
+            break;
+        }
+        uint64_t waited = lockwait_now_us() - t0;
+        if (waited >= limit) {
+            rc = udb_err_set(g->err, UDB_LOCKED, "%s is locked by %s (waited %u ms)", f->path,
+                             lock_name(LOCK_RESERVED), (unsigned)(waited / 1000));
+            break;
+        }
+        uint64_t step = first && !lockwait_held_here(w) ? 1000 : 16000;
+        lockwait_wait_turn(w, &t, seen, (unsigned)(limit - waited < step ? limit - waited : step));
+    }
+    lockwait_leave(w, &t);
+    g->os->lock(g->os->ctx, f->fd, 0, LOCK_WAITQ, 1);
+    return rc;
 }
 
 /* RESERVED on f. A writer that has to wait queues (WAITQ shared while it
@@ -98,20 +162,26 @@ static int queued(pager_group *g, pager_file *f)
    coming back while others are queued queues behind them, sleeping one
    step before its first try, instead of taking the lock the moment it is
    free: the lock goes round the waiting writers instead of to whoever
-   just released it. */
+   just released it. With lockwait, writers of one process take their
+   turns in arrival order (reserve_in_line). */
 static int reserve(pager_group *g, pager_file *f)
 {
     int behind = queued(g, f);
-    if (!behind) {
+    lockwait *w = f->idx == 0 ? lockwait_live(g->lw) : NULL;
+    if (!behind && (!w || lockwait_idle(w))) {
         int r = g->os->lock(g->os->ctx, f->fd, 2, LOCK_RESERVED, 1);
+        if (r == 0 && w)
+            lockwait_hold(w, g);
         if (r != -EAGAIN)
             return r < 0 ? pager_oserr(g, r, "cannot lock", f->path) : 0;
     }
+    if (w)
+        return reserve_in_line(g, f, w, behind);
     g->os->lock(g->os->ctx, f->fd, 1, LOCK_WAITQ, 1);
     if (behind && g->lock_timeout_ms > 1)
         g->os->sleep_ms(g->os->ctx, 1);
     int rc = lock_wait_len(g, f, 2, LOCK_RESERVED, 1, 1);
-    unlock(g, f, LOCK_WAITQ);
+    g->os->lock(g->os->ctx, f->fd, 0, LOCK_WAITQ, 1);
     return rc;
 }
 
@@ -184,6 +254,10 @@ void pager_unlock_all(pager_group *g)
         f->locks = 0;
     }
     g->long_locks = 0;
+    lockwait *w = lockwait_live(g->lw);
+    if (w)
+        lockwait_unhold(w, g);
+    released(g);
 }
 
 /* UDB_EXCLUSIVE: take the locks once for the life of the handle. */
