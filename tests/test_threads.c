@@ -1060,6 +1060,83 @@ static void test_handover(void **state)
     assert_true(gap[HO_ROUNDS / 2] < 0.25);
 }
 
+/* ---- rollback journal: the line of waiting writers across fork ----------------------------- */
+/* Thread T of this process waits in line for the writer lock (handle A
+   holds it) when the process forks. In the child T does not exist: a new
+   handle there must not queue behind T's place (it would never be first
+   and time out), but take the lock once A's commit releases it. */
+typedef struct fork_arg {
+    const char *name;
+    atomic_int waiting;
+    int rc;
+    udb_store *s; /* reachable from the child too (valgrind: no leak there) */
+} fork_arg;
+
+static void *fork_waiter(void *arg)
+{
+    fork_arg *a = arg;
+    udb_store *s = a->s = ho_open(a->name);
+    if (!s)
+        return "open";
+    atomic_store(&a->waiting, 1);
+    a->rc = udb_store_begin(s); /* in line until A commits */
+    if (!a->rc)
+        udb_store_rollback(s);
+    return udb_store_close(s) ? "close" : NULL;
+}
+
+static void test_line_across_fork(void **state)
+{
+    (void)state;
+    char name[600];
+    snprintf(name, sizeof name, "%s/forkline", dir);
+    udb_options o;
+    udb_options_init(&o);
+    udb_index_def d = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 16, 0, 0};
+    udb_store_def sd = {1, &d, 0, 0};
+    udb_store *a;
+    assert_int_equal(udb_store_create(name, &o, &sd, &a), 0);
+    assert_int_equal(udb_store_close(a), 0);
+    assert_non_null(a = ho_open(name));
+    assert_int_equal(udb_store_begin(a), 0);
+    fork_arg fa = {name, 0, -1, NULL};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fork_waiter, &fa), 0);
+    while (!atomic_load(&fa.waiting))
+        usleep(1000);
+    usleep(20000); /* T is in line now */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* leaves the inherited handles alone: unlocking them would
+                       unlock the parent's (open-file-description locks) */
+        alarm(20);
+        udb_store *b = ho_open(name);
+        double t0 = ms_now();
+        int rc = b ? udb_store_begin(b) : -100; /* A's commit comes at about 100 ms */
+        double waited = ms_now() - t0;
+        if (rc == 0)
+            rc = udb_store_rollback(b);
+        if (b)
+            udb_store_close(b);
+        _exit(rc == 0 && waited < 2000 ? 0 : 1);
+    }
+    usleep(100000);
+    int32_t k = 1;
+    udb_key kk = {&k, 4};
+    assert_int_equal(udb_store_put(a, &kk, &k, 4), 0);
+    assert_int_equal(udb_store_commit(a), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    void *err;
+    pthread_join(t, &err);
+    if (err)
+        fail_msg("waiter: %s", (const char *)err);
+    assert_int_equal(fa.rc, 0);
+    assert_int_equal(udb_store_close(a), 0);
+}
+
 /* ---- rollback journal: a rollback decodes the files again only under a lock ---------------- */
 /* Handle C rolls back while handle W's commit is half way through writing
    page 0 of NAME.ndx: C must not decode that page now (it used to, outside
@@ -1207,6 +1284,7 @@ int main(void)
         cmocka_unit_test(test_read_during_journal_sync),
         cmocka_unit_test(test_fair_writers),
         cmocka_unit_test(test_handover),
+        cmocka_unit_test(test_line_across_fork),
         cmocka_unit_test(test_rollback_beside_commit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -31,14 +31,22 @@ struct lockwait {
 
 static pthread_mutex_t table_mu = PTHREAD_MUTEX_INITIALIZER;
 static lockwait *table;
-static unsigned epoch; /* forks seen: a child drops the parent's table */
+static lockwait *inherited; /* a fork child's entries of its parents: kept, not used */
+static unsigned epoch; /* forks seen: a child sets the parent's table aside */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void) { pthread_mutex_lock(&table_mu); }
 static void fork_parent(void) { pthread_mutex_unlock(&table_mu); }
 static void fork_child(void)
 {
-    table = NULL; /* its entries' mutexes may be held by threads that are gone */
+    if (table) { /* its entries' mutexes may be held by threads that are gone */
+        lockwait *last = table;
+        while (last->next)
+            last = last->next;
+        last->next = inherited;
+        inherited = table;
+        table = NULL;
+    }
     epoch++;
     pthread_mutex_unlock(&table_mu);
 }
