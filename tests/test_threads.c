@@ -922,11 +922,10 @@ static void *fair_writer(void *arg)
     return udb_store_close(s) ? "close" : NULL;
 }
 
-static void test_fair_writers(void **state)
+/* A new store NAME in the scratch directory (one LONG_INT index), closed. */
+static void new_store(char *name, size_t len, const char *base)
 {
-    (void)state;
-    char name[600];
-    snprintf(name, sizeof name, "%s/fair", dir);
+    snprintf(name, len, "%s/%s", dir, base);
     udb_options o;
     udb_options_init(&o);
     o.journal = UDB_JOURNAL_ROLLBACK;
@@ -935,6 +934,13 @@ static void test_fair_writers(void **state)
     udb_store *s;
     assert_int_equal(udb_store_create(name, &o, &sd, &s), 0);
     assert_int_equal(udb_store_close(s), 0);
+}
+
+static void test_fair_writers(void **state)
+{
+    (void)state;
+    char name[600];
+    new_store(name, sizeof name, "fair");
     fair_arg a[FW_THREADS];
     pthread_t t[FW_THREADS];
     for (int i = 0; i < FW_THREADS; i++) {
@@ -1019,14 +1025,8 @@ static void test_handover(void **state)
     (void)state;
     handover h = {0};
     char name[600];
-    snprintf(name, sizeof name, "%s/handover", dir);
-    udb_options o;
-    udb_options_init(&o);
-    udb_index_def d = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 16, 0, 0};
-    udb_store_def sd = {1, &d, 0, 0};
+    new_store(name, sizeof name, "handover");
     udb_store *s;
-    assert_int_equal(udb_store_create(name, &o, &sd, &s), 0);
-    assert_int_equal(udb_store_close(s), 0);
     h.name = name;
     assert_non_null(s = ho_open(name));
     pthread_t t;
@@ -1089,14 +1089,8 @@ static void test_line_across_fork(void **state)
 {
     (void)state;
     char name[600];
-    snprintf(name, sizeof name, "%s/forkline", dir);
-    udb_options o;
-    udb_options_init(&o);
-    udb_index_def d = {UDB_KEY_LONG_INT, 4, UDB_UNIQUE, 16, 0, 0};
-    udb_store_def sd = {1, &d, 0, 0};
+    new_store(name, sizeof name, "forkline");
     udb_store *a;
-    assert_int_equal(udb_store_create(name, &o, &sd, &a), 0);
-    assert_int_equal(udb_store_close(a), 0);
     assert_non_null(a = ho_open(name));
     assert_int_equal(udb_store_begin(a), 0);
     fork_arg fa = {name, 0, -1, NULL};
