@@ -530,12 +530,21 @@ int store_patch_hints(udb_store *s, int64_t pos)
 }
 
 /* Deflate val into s->zbuf when that saves space; *tag says which. */
-static int pack(udb_store *s, const void *val, size_t len, const uint8_t **out, size_t *olen,
-                unsigned *tag)
+/* A value as its frame holds it: deflated into s->zbuf when that pays
+   (valid until the next pack), else the caller's bytes. */
+typedef struct packed {
+    const uint8_t *data;
+    size_t dlen, len;
+    unsigned tag;
+} packed;
+
+static int pack(udb_store *s, const void *val, size_t len, packed *pk)
 {
-    *tag = LAY_FRAME_PLAIN;
-    *out = val;
-    *olen = len;
+    pk->tag = LAY_FRAME_PLAIN;
+    pk->data = val;
+    pk->dlen = pk->len = len;
+    if (len > UINT32_MAX)
+        return udb_err_set(&s->b.err, UDB_INVAL, "a record holds at most 4 GiB");
     if (!s->compress || len < 64 || len > UINT32_MAX / 2)
         return 0;
     uLong bound = compressBound(len);
@@ -561,11 +570,17 @@ static int pack(udb_store *s, const void *val, size_t len, const uint8_t **out, 
     z->next_out = s->zbuf;
     z->avail_out = (uInt)bound;
     if (deflate(z, Z_FINISH) == Z_STREAM_END && z->total_out + 4 < len) {
-        *tag = LAY_FRAME_DEFLATE;
-        *out = s->zbuf;
-        *olen = z->total_out;
+        pk->tag = LAY_FRAME_DEFLATE;
+        pk->data = s->zbuf;
+        pk->dlen = z->total_out;
     }
     return 0;
+}
+
+/* The size of the frame of a packed value. */
+static size_t packed_size(const udb_store *s, const packed *pk)
+{
+    return lay_frame_hdr_size(pk->tag) + s->keys_len + s->hints_len + pk->dlen;
 }
 
 #define RUN_BYTES ((uint64_t)1 << 20)
@@ -594,20 +609,15 @@ int store_run_end(udb_store *s, store_run *r)
 }
 
 /* Write a frame (keys from s->keys) at at_or_neg, or at a fresh position. */
-int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, store_run *run,
-                       int64_t *pos, size_t *size)
+/* Write a packed value's frame at at_or_neg, or where run or the heap
+   gives room (*pos); *size: the frame's bytes. */
+static int write_packed(udb_store *s, const packed *pk, int64_t at_or_neg, store_run *run,
+                        int64_t *pos, size_t *size)
 {
-    const uint8_t *data;
-    size_t dlen;
-    unsigned tag;
-    if (len > UINT32_MAX)
-        return udb_err_set(&s->b.err, UDB_INVAL, "a record holds at most 4 GiB");
-    int rc = pack(s, val, len, &data, &dlen, &tag);
-    if (rc)
-        return rc;
-    lay_frame f = {tag, (uint32_t)dlen, (uint32_t)len, udb_crc32(0, data, (uInt)dlen),
-                   lay_frame_hdr_size(tag)};
-    *size = f.hdr + s->keys_len + s->hints_len + dlen;
+    lay_frame f = {pk->tag, (uint32_t)pk->dlen, (uint32_t)pk->len,
+                   udb_crc32(0, pk->data, (uInt)pk->dlen), lay_frame_hdr_size(pk->tag)};
+    int rc;
+    *size = packed_size(s, pk);
     if (at_or_neg >= 0)
         *pos = at_or_neg;
     else if ((rc = run ? run_take(s, run, *size, pos) : heap_alloc(&s->h, *size, pos)))
@@ -618,19 +628,16 @@ int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_
     lay_frame_encode(p, &f);
     memcpy(p + f.hdr, s->keys, s->keys_len);
     encode_hints(s, p + f.hdr + s->keys_len);
-    memcpy(p + f.hdr + s->keys_len + s->hints_len, data, dlen);
+    memcpy(p + f.hdr + s->keys_len + s->hints_len, pk->data, pk->dlen);
     return 0;
 }
 
-/* The size a value's frame would take (compressing as put would). */
-static int frame_size(udb_store *s, const void *val, size_t len, size_t *size)
+int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, store_run *run,
+                       int64_t *pos, size_t *size)
 {
-    const uint8_t *data;
-    size_t dlen;
-    unsigned tag;
-    int rc = pack(s, val, len, &data, &dlen, &tag);
-    *size = lay_frame_hdr_size(tag) + s->keys_len + s->hints_len + dlen;
-    return rc;
+    packed pk;
+    int rc = pack(s, val, len, &pk);
+    return rc ? rc : write_packed(s, &pk, at_or_neg, run, pos, size);
 }
 
 /* ---- records --------------------------------------------------------------------------- */
@@ -823,10 +830,11 @@ static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
         memcpy(s->keys, r.keys, s->keys_len); /* the record keeps its keys */
     for (unsigned i = 0; i < s->nidx; i++)
         s->hints[i] = store_record_hint(s, &r, i);
-    if ((rc = frame_size(s, val, len, &size)))
+    packed pk; /* deflated once: the locates below do not pack */
+    if ((rc = pack(s, val, len, &pk)))
         return rc;
-    if (size <= r.size) { /* in place; the tail becomes free */
-        if ((rc = store_write_record(s, val, len, r.pos, NULL, &pos, &size)))
+    if (packed_size(s, &pk) <= r.size) { /* in place; the tail becomes free */
+        if ((rc = write_packed(s, &pk, r.pos, NULL, &pos, &size)))
             return rc;
         return size < r.size ? heap_release(&s->h, r.pos + (int64_t)size, r.size - size) : 0;
     }
@@ -835,7 +843,7 @@ static int update_locked(udb_store *s, unsigned ix, const void *key, size_t keyl
             s->hints[i] = leaf;
         else if ((rc = store_locate(s, i, s->keys + s->key_off[i], r.pos, s->hints[i], &s->hints[i])))
             return rc;
-    if ((rc = store_write_record(s, val, len, -1, NULL, &pos, &size)))
+    if ((rc = write_packed(s, &pk, -1, NULL, &pos, &size)))
         return rc;
     for (unsigned i = 0; i < s->nidx; i++)
         if ((rc = mindex_set_datapos(&s->m, i, s->hints[i], pos)))
