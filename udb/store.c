@@ -331,6 +331,9 @@ int udb_store_close(udb_store *s)
     if (s->zs)
         deflateEnd(s->zs);
     free(s->zs);
+    if (s->zi)
+        inflateEnd(s->zi);
+    free(s->zi);
     udb_val_free(&s->tmp);
     free(s);
     return rc;
@@ -469,12 +472,26 @@ int store_value(udb_store *s, const record *r, udb_val *out)
         out->len = r->f.stored;
         return 0;
     }
-    uLongf n = r->f.raw;
-    if (uncompress(out->data, &n, r->payload, r->f.stored) != Z_OK || n != r->f.raw)
+    z_stream *z = s->zi;
+    if (!z) { /* one stream for every read: no state and window allocated per value */
+        if (!(z = calloc(1, sizeof *z)) || inflateInit(z) != Z_OK) {
+            free(z);
+            return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory (inflate)");
+        }
+        s->zi = z;
+    } else if (inflateReset(z) != Z_OK) {
+        return udb_err_set(&s->b.err, UDB_NOMEM, "inflate cannot start over");
+    }
+    uint8_t none; /* room for a byte a stream of no bytes must not produce */
+    z->next_in = (Bytef *)(uintptr_t)r->payload;
+    z->avail_in = r->f.stored;
+    z->next_out = r->f.raw ? out->data : &none;
+    z->avail_out = r->f.raw ? r->f.raw : 1;
+    if (inflate(z, Z_FINISH) != Z_STREAM_END || z->total_out != r->f.raw)
         return udb_err_set(&s->b.err, UDB_CORRUPT,
                            "%s: the record at offset %lld does not inflate to the %lu bytes it declares",
                            s->dat_pf->path, (long long)r->pos, (unsigned long)r->f.raw);
-    out->len = n;
+    out->len = r->f.raw;
     return 0;
 }
 
@@ -529,7 +546,6 @@ int store_patch_hints(udb_store *s, int64_t pos)
     return 0;
 }
 
-/* Deflate val into s->zbuf when that saves space; *tag says which. */
 /* A value as its frame holds it: deflated into s->zbuf when that pays
    (valid until the next pack), else the caller's bytes. */
 typedef struct packed {

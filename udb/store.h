@@ -38,6 +38,7 @@ struct udb_store {
                                          being written (-1: unknown) */
     uint8_t *zbuf;              /* compression scratch */
     size_t zcap;
+    void *zi;                   /* an inflate stream kept for every read */
     void *zs;                   /* a deflate stream kept for every put
                                    (z_stream; NULL until the first) */
     udb_val tmp;                /* scratch value (scan) */
