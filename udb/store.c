@@ -328,9 +328,12 @@ int udb_store_close(udb_store *s)
     }
     free(s->keys);
     free(s->zbuf);
-    if (s->zs)
-        deflateEnd(s->zs);
-    free(s->zs);
+    for (int i = 0; i < 2; i++) {
+        void *z = i ? s->zsmall : s->zs;
+        if (z)
+            deflateEnd(z);
+        free(z);
+    }
     if (s->zi)
         inflateEnd(s->zi);
     free(s->zi);
@@ -571,13 +574,21 @@ static int pack(udb_store *s, const void *val, size_t len, packed *pk)
         s->zbuf = z;
         s->zcap = bound;
     }
-    z_stream *z = s->zs;
-    if (!z) { /* one stream for every put: its 256 KiB of state set up once */
-        if (!(z = calloc(1, sizeof *z)) || deflateInit(z, 6) != Z_OK) {
+    /* one stream for every put, set up once; values of at most 1 KiB get
+       one with a 1 KiB window and a 2,048-entry hash, whose reset clears
+       4 KiB instead of 64 (the same level 6 and zlib format; a window the
+       size of the value finds the same matches) */
+    int small = len <= 1024;
+    void **slot = small ? &s->zsmall : &s->zs;
+    z_stream *z = *slot;
+    if (!z) {
+        if (!(z = calloc(1, sizeof *z)) ||
+            deflateInit2(z, 6, Z_DEFLATED, small ? 10 : 15, small ? 4 : 8, Z_DEFAULT_STRATEGY) !=
+                Z_OK) {
             free(z);
             return udb_err_set(&s->b.err, UDB_NOMEM, "out of memory (deflate)");
         }
-        s->zs = z;
+        *slot = z;
     } else if (deflateReset(z) != Z_OK) {
         return udb_err_set(&s->b.err, UDB_NOMEM, "deflate cannot start over");
     }

@@ -41,6 +41,7 @@ struct udb_store {
     void *zi;                   /* an inflate stream kept for every read */
     void *zs;                   /* a deflate stream kept for every put
                                    (z_stream; NULL until the first) */
+    void *zsmall;               /* the same for values of at most 1 KiB */
     udb_val tmp;                /* scratch value (scan) */
 };
 
