@@ -1653,6 +1653,39 @@ static void test_store_rebuild_old(void **state)
     udb_val_free(&v);
 }
 
+/* Compacting a one-index store of udb 0.1 whose record frame is damaged:
+   UDB_CORRUPT and nothing changed (fuzz_store: the compaction freed a
+   list the failed walk never made, an uninitialised pointer). */
+static void test_store_compact_old_damaged(void **state)
+{
+    (void)state;
+    const char *one = path_in(dir, "old1d");
+    char p[600], dat[600];
+    for (int e = 0; e < 2; e++) {
+        snprintf(p, sizeof p, "%s%s", FIXTURES "/udb01/one_wide", e ? ".dat" : ".ndx");
+        snprintf(dat, sizeof dat, "%s%s", one, e ? ".dat" : ".ndx");
+        assert_int_equal(copy_file(p, dat), 0);
+    }
+    size_t len;
+    uint8_t *d = read_file(dat, &len);
+    size_t at = 0;
+    while (at + 13 <= len && memcmp(d + at, "second banana", 13))
+        at++;
+    assert_true(at + 13 <= len);
+    d[at] ^= 0x20; /* the frame's crc32 no longer holds */
+    assert_int_equal(write_file(dat, d, len), 0);
+    udb_store *s;
+    assert_int_equal(udb_store_open(one, NULL, &s), 0);
+    assert_int_equal(udb_store_compact(s), UDB_CORRUPT);
+    udb_store_close(s);
+    size_t len2;
+    uint8_t *d2 = read_file(dat, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(d2, d, len);
+    free(d);
+    free(d2);
+}
+
 /* The descriptor is hostile input too: one that names more indexes than a
    store can have (its length matching) is refused, not decoded past the
    end of the definitions. */
@@ -2013,6 +2046,7 @@ int main(void)
         cmocka_unit_test(test_store_rebuild_old),
         cmocka_unit_test(test_store_rebuild_crash),
         cmocka_unit_test(test_store_bad_descriptor),
+        cmocka_unit_test(test_store_compact_old_damaged),
         cmocka_unit_test(test_store_definition_changed),
         cmocka_unit_test(test_store_many_deletes),
         cmocka_unit_test(test_store_release_over_hole),

@@ -24,13 +24,15 @@ static int cmp_rec(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-/* Every record, from index 1 (each record is in it once). */
+/* Every record, from index 1 (each record is in it once), sorted by
+   position; *out NULL when the walk fails. */
 static int collect(udb_store *s, rec_at **out, size_t *n)
 {
     mcursor c;
     size_t cap = 1024;
     rec_at *r = malloc(cap * sizeof *r);
     *n = 0;
+    *out = NULL; /* nothing to free when the walk fails */
     int rc = r ? mcursor_init(&s->m, 0, &c) : udb_err_set(&s->b.err, UDB_NOMEM, "out of memory");
     if (rc) {
         free(r);
