@@ -635,9 +635,8 @@ int store_run_end(udb_store *s, store_run *r)
     return rc;
 }
 
-/* Write a frame (keys from s->keys) at at_or_neg, or at a fresh position. */
-/* Write a packed value's frame at at_or_neg, or where run or the heap
-   gives room (*pos); *size: the frame's bytes. */
+/* Write a packed value's frame (keys from s->keys) at at_or_neg, or where
+   run or the heap gives room (*pos); *size: the frame's bytes. */
 static int write_packed(udb_store *s, const packed *pk, int64_t at_or_neg, store_run *run,
                         int64_t *pos, size_t *size)
 {
@@ -659,6 +658,7 @@ static int write_packed(udb_store *s, const packed *pk, int64_t at_or_neg, store
     return 0;
 }
 
+/* The same for a value as the caller has it (deflated here when that pays). */
 int store_write_record(udb_store *s, const void *val, size_t len, int64_t at_or_neg, store_run *run,
                        int64_t *pos, size_t *size)
 {
