@@ -129,18 +129,7 @@ uint64_t lockwait_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void lockwait_wait(lockwait *w, uint32_t seen, unsigned us)
-{
-    uint64_t end = lockwait_now_us() + us;
-    struct timespec ts = {(time_t)(end / 1000000u), (long)(end % 1000000u) * 1000L};
-    atomic_fetch_add(&w->waiters, 1);
-    pthread_mutex_lock(&w->mu);
-    while (atomic_load(&w->gen) == seen)
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
-            break;
-    pthread_mutex_unlock(&w->mu);
-    atomic_fetch_sub(&w->waiters, 1);
-}
+void lockwait_wait(lockwait *w, uint32_t seen, unsigned us) { lockwait_wait_turn(w, NULL, seen, us); }
 
 int lockwait_join(lockwait *w, lockwait_turn *t)
 {
@@ -184,14 +173,15 @@ void lockwait_leave(lockwait *w, lockwait_turn *t)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* t NULL: until the generation moves (lockwait_wait). */
 void lockwait_wait_turn(lockwait *w, lockwait_turn *t, uint32_t seen, unsigned us)
 {
     uint64_t end = lockwait_now_us() + us;
     struct timespec ts = {(time_t)(end / 1000000u), (long)(end % 1000000u) * 1000L};
     atomic_fetch_add(&w->waiters, 1);
     pthread_mutex_lock(&w->mu);
-    int was_first = w->head == t;
-    while (w->head != t || (was_first && atomic_load(&w->gen) == seen))
+    int was_first = !t || w->head == t;
+    while ((t && w->head != t) || (was_first && atomic_load(&w->gen) == seen))
         if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&w->mu);

@@ -30,6 +30,12 @@ static const char *lock_name(uint64_t byte)
                                                                           : "a committing writer";
 }
 
+static int timed_out(pager_group *g, const pager_file *f, uint64_t byte, uint64_t waited_us)
+{
+    return udb_err_set(g->err, UDB_LOCKED, "%s is locked by %s (waited %u ms)", f->path,
+                       lock_name(byte), (unsigned)(waited_us / 1000));
+}
+
 /* Take a byte-range lock within lock_timeout_ms. Between tries, steps of
    1, 2, 4 ... step_max ms (the poll that notices holders in other
    processes): with the system's own udb_os table the wait ends early when
@@ -54,8 +60,7 @@ static int lock_wait_len(pager_group *g, pager_file *f, int type, uint64_t byte,
             waited = now - t0;
         }
         if (waited >= limit)
-            return udb_err_set(g->err, UDB_LOCKED, "%s is locked by %s (waited %u ms)", f->path,
-                               lock_name(byte), (unsigned)(waited / 1000));
+            return timed_out(g, f, byte, waited);
         unsigned s = step < limit - waited ? step : (unsigned)(limit - waited);
         if (w) {
             lockwait_wait(w, seen, s);
@@ -145,8 +150,7 @@ static int reserve_in_line(pager_group *g, pager_file *f, lockwait *w, int behin
         }
         uint64_t waited = lockwait_now_us() - t0;
         if (waited >= limit) {
-            rc = udb_err_set(g->err, UDB_LOCKED, "%s is locked by %s (waited %u ms)", f->path,
-                             lock_name(LOCK_RESERVED), (unsigned)(waited / 1000));
+            rc = timed_out(g, f, LOCK_RESERVED, waited);
             break;
         }
         uint64_t step = first && !lockwait_held_here(w) ? 1000 : 16000;
