@@ -2,7 +2,8 @@
  * test_layout.c — unit tests of the layout module: encoding against the
  * layout documents' example bytes, node and leaf mutators keeping the XOR
  * checksum valid against a model, key comparison per type, sentinel keys,
- * holes-table slot arithmetic, and layout detection.
+ * holes-table slot arithmetic, and layout detection. Also the sort of
+ * positions the storage modules share (mem.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <zlib.h>
 #include "crc32.h"
 #include "layout.h"
+#include "mem.h"
 #include "testutil.h"
 
 static void test_integers(void **state)
@@ -401,6 +403,41 @@ static void test_crc32(void **state)
     assert_int_equal(udb_crc32(0, "123456789", 9), 0xcbf43926u); /* the standard check value */
 }
 
+/* mem_sort_pos: elements of 8 and 16 bytes, few and many, positions of
+   every width; every element keeps its second word, nothing is lost. */
+static void test_sort_pos(void **state)
+{
+    (void)state;
+    const size_t ns[] = {0, 1, 2, 255, 256, 1000, 70000};
+    const unsigned bits[] = {8, 31, 40, 62};
+    uint64_t r = 0x9e3779b97f4a7c15ULL;
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof bits / sizeof *bits; b++)
+            for (size_t size = 8; size <= 16; size += 8) {
+                size_t n = ns[a], w = size / 8;
+                int64_t *v = malloc((n ? n : 1) * size);
+                assert_non_null(v);
+                uint64_t sum = 0;
+                for (size_t i = 0; i < n; i++) {
+                    r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                    v[i * w] = (int64_t)(r >> (64 - bits[b]));
+                    if (w == 2)
+                        v[i * w + 1] = v[i * w] ^ 0x5555;
+                    sum += (uint64_t)v[i * w];
+                }
+                assert_int_equal(mem_sort_pos(v, n, size), 0);
+                for (size_t i = 0; i < n; i++) {
+                    if (i)
+                        assert_true(v[(i - 1) * w] <= v[i * w]);
+                    if (w == 2)
+                        assert_true(v[i * w + 1] == (v[i * w] ^ 0x5555));
+                    sum -= (uint64_t)v[i * w];
+                }
+                assert_true(sum == 0);
+                free(v);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_sentinels),    cmocka_unit_test(test_key_make),
         cmocka_unit_test(test_holes_tables), cmocka_unit_test(test_detect),
         cmocka_unit_test(test_crc32),        cmocka_unit_test(test_key_text),
+        cmocka_unit_test(test_sort_pos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "heap.h"
+#include "mem.h"
 
 int heap_load(heap *h, pager_file *pf, int layout, udb_err *err)
 {
@@ -508,43 +509,18 @@ int heap_release_later(heap *h, int64_t pos, uint64_t n)
     return h->npend < PEND_MAX ? 0 : heap_flush(h);
 }
 
+/* The n releases in position order (non-negative, checked when they were
+   taken); qsort when there is no room for the sort's copy. */
 static int cmp_rel(const void *a, const void *b)
 {
     const heap_rel *x = a, *y = b;
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-/* The n releases in position order (non-negative, checked when they were
-   taken): a radix sort a byte at a time, as many bytes as the largest
-   position has; qsort for a few, or when there is no room for the copy. */
 static void sort_rel(heap_rel *a, size_t n)
 {
-    heap_rel *tmp = n >= 256 ? malloc(n * sizeof *tmp) : NULL;
-    if (!tmp) {
+    if (mem_sort_pos(a, n, sizeof *a))
         qsort(a, n, sizeof *a, cmp_rel);
-        return;
-    }
-    uint64_t most = 0;
-    for (size_t i = 0; i < n; i++)
-        most |= (uint64_t)a[i].pos;
-    heap_rel *src = a, *dst = tmp;
-    for (unsigned sh = 0; sh < 64 && most >> sh; sh += 8) {
-        size_t at[256] = {0};
-        for (size_t i = 0; i < n; i++)
-            at[(uint64_t)src[i].pos >> sh & 255]++;
-        for (size_t d = 0, sum = 0; d < 256; d++) {
-            size_t c = at[d];
-            at[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[at[(uint64_t)src[i].pos >> sh & 255]++] = src[i];
-        heap_rel *t = src;
-        src = dst, dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof *a);
-    free(tmp);
 }
 
 int heap_flush(heap *h)

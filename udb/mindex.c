@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "mem.h"
 #include "mindex.h"
 
 /* ---- position sets ------------------------------------------------------------ */
@@ -73,49 +72,6 @@ void posset_free(posset *s)
     free(s->slot);
     s->slot = NULL;
     s->cap = s->used = 0;
-}
-
-/* ---- positions in order ---------------------------------------------------------- */
-static int cmp_pos(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sort the k non-negative positions of a (LSD radix, 16 bits a pass,
-   as many passes as the largest needs; qsort for a few). -1: out of
-   memory. */
-int mindex_sort_pos(int64_t *a, size_t k)
-{
-    if (k < 65536) { /* the radix sort's counts alone are 512 KiB */
-        qsort(a, k, sizeof *a, cmp_pos);
-        return 0;
-    }
-    int64_t most = 0, *tmp = mem_big(k * sizeof *tmp);
-    size_t *cnt = malloc(65536 * sizeof *cnt);
-    if (!tmp || !cnt) {
-        mem_big_free(tmp, k * sizeof *tmp);
-        free(cnt);
-        return -1;
-    }
-    for (size_t i = 0; i < k; i++)
-        most = a[i] > most ? a[i] : most;
-    for (unsigned sh = 0; sh < 64 && (most >> sh) > 0; sh += 16) {
-        memset(cnt, 0, 65536 * sizeof *cnt);
-        for (size_t i = 0; i < k; i++)
-            cnt[(uint64_t)a[i] >> sh & 0xffff]++;
-        for (size_t d = 0, sum = 0; d < 65536; d++) {
-            size_t c = cnt[d];
-            cnt[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < k; i++)
-            tmp[cnt[(uint64_t)a[i] >> sh & 0xffff]++] = a[i];
-        memcpy(a, tmp, k * sizeof *a);
-    }
-    mem_big_free(tmp, k * sizeof *tmp);
-    free(cnt);
-    return 0;
 }
 
 /* ---- infos ---------------------------------------------------------------------- */

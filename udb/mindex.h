@@ -293,8 +293,5 @@ int posset_add(posset *s, int64_t pos, uint32_t hint, uint32_t vgen);
 posslot *posset_find(const posset *s, int64_t pos);
 void posset_clear(posset *s);
 void posset_free(posset *s);
-/* Sort k non-negative positions (radix, with a buffer of k more while it
-   runs, for 65536 and more). -1: out of memory. */
-int mindex_sort_pos(int64_t *a, size_t k);
 
 #endif

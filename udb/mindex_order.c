@@ -14,6 +14,7 @@
  * first trade); must not move the EOF leaf.
  */
 #include <stdlib.h>
+#include "mem.h"
 #include "mindex.h"
 
 enum { AHEAD = 16 };            /* leaves fetched ahead of a walk */
@@ -65,7 +66,7 @@ static void offer(order *o, int64_t pos)
 
 static int sort_batch(order *o)
 {
-    if (mindex_sort_pos(o->place, o->k))
+    if (mem_sort_pos(o->place, o->k, sizeof *o->place))
         return udb_err_set(o->m->err, UDB_NOMEM, "out of memory");
     return 0;
 }

@@ -150,7 +150,7 @@ static int new_places(mindex *m, mplace *p)
     for (size_t j = 0; j < p->n; j++)
         if (p->pos[j] >= p->from)
             p->neu[k++] = p->pos[j];
-    if (mindex_sort_pos(p->neu, k))
+    if (mem_sort_pos(p->neu, k, sizeof *p->neu))
         return udb_err_set(m->err, UDB_NOMEM, "out of memory");
     for (size_t j = p->n; j-- > 0;)
         p->neu[j] = p->pos[j] >= p->from ? p->neu[--k] : p->pos[j];
