@@ -46,8 +46,9 @@ typedef struct pager_file {
     uint64_t jr_lo, jr_hi;  /* page range that may hold journaled bits */
     size_t bit_words;       /* words allocated in each bitmap */
     uint64_t dirty_lo, dirty_hi; /* page range that may hold dirty bits */
-    /* spilled pages whose private copies stay (pager_txn.c): written to the
-       file in this transaction, equal to it, changed again at no cost */
+    /* pages whose private copies stay (pager_txn.c): written to the file
+       by a spill of this transaction or by the last small commit, equal to
+       it, changed again at no cost */
     uint64_t *kept;
     uint64_t kept_pages, kept_lo, kept_hi;
     /* write-behind (pager_txn.c): pages [file_mapped-at-start, wb_end) were

@@ -281,9 +281,14 @@ static int take_long_locks(pager_group *g)
 }
 
 /* ---- recovery and change detection ---------------------------------------------- */
+static int drop_kept(pager_group *g);
+
 static int recover_now(pager_group *g, int hot, int xhot)
 {
     pager_note_all(g);
+    int rc = drop_kept(g);
+    if (rc)
+        return rc;
     if (g->readonly)
         return udb_err_set(g->err, UDB_RECOVER,
                            "%s has a hot journal (an interrupted transaction): open it writable "
@@ -297,7 +302,7 @@ static int recover_now(pager_group *g, int hot, int xhot)
     if (had_read && !had_res)
         for (int i = 0; i < g->nfiles; i++)
             unlock(g, g->files[i], LOCK_SHARED);
-    int rc = had_res ? 0 : lock_reserved(g);
+    rc = had_res ? 0 : lock_reserved(g);
     if (!rc)
         rc = lock_excl(g);
     if (!rc && hot)
@@ -324,6 +329,8 @@ static int check_files(pager_group *g, int *changed)
     int rc = journal_peek(g, &hot, &jc, &xhot, &xjc);
     if (rc)
         return rc;
+    if ((hot || xhot || jc != g->jcounter || xjc != g->xjcounter) && (rc = drop_kept(g)))
+        return rc;
     if ((hot || xhot) && g->created)
         return udb_err_set(g->err, UDB_EXISTS,
                            "%s: the hot journal %s beside the new file was left by an earlier "
@@ -346,6 +353,8 @@ static int check_files(pager_group *g, int *changed)
         int64_t mtime;
         if ((rc = g->os->fstat(g->os->ctx, f->fd, &size, &mtime)) < 0)
             return pager_oserr(g, rc, "cannot stat", f->path);
+        if ((size != f->disk_size || mtime != f->mtime) && (rc = drop_kept(g)))
+            return rc;
         if (size != f->disk_size || mtime != f->mtime)
             *changed = 1;
         f->mtime = mtime;
@@ -371,6 +380,8 @@ int pager_read_begin(pager_group *g, int *changed)
     if (g->state != PAGER_NONE)
         return 0;
     int rc = wal_attach(g);
+    if (!rc && g->wal)
+        rc = drop_kept(g); /* WAL mode joined: checkpoints change the files */
     if (rc || g->wal)
         return rc ? rc : wal_read_begin(g, changed);
     if ((rc = take_long_locks(g)))
@@ -414,7 +425,7 @@ int pager_write_begin(pager_group *g, int *changed)
     if (g->state != PAGER_NONE)
         return udb_err_set(g->err, UDB_INVAL, "a transaction is already open");
     int rc = wal_attach(g);
-    if (!rc && g->wal)
+    if (!rc && g->wal && !(rc = drop_kept(g)))
         rc = wal_write_begin(g, changed);
     else if (!rc && !(rc = take_long_locks(g)) && !g->long_locks)
         rc = lock_reserved(g);
@@ -610,6 +621,20 @@ static int keep_written(pager_file *f)
     return follow_written(f, hi);
 }
 
+/* The files may have changed under the copies kept since the last commit
+   (another handle's commit, a journal played back, WAL mode joined): map
+   the files over them. */
+static int drop_kept(pager_group *g)
+{
+    int rc = 0;
+    for (int i = 0; i < g->nfiles && !rc; i++) {
+        pager_file *f = g->files[i];
+        if (f->kept_pages && !(rc = map_runs(f, f->kept_lo, f->kept_hi, is_kept)))
+            unkeep(f, 0, UINT64_MAX);
+    }
+    return rc;
+}
+
 /* Return the mapping of f to the file as it is on disk (after rollback). */
 static int remap_reset(pager_file *f)
 {
@@ -660,12 +685,33 @@ static int write_all(pager_group *g)
     return rc;
 }
 
-/* Commit: push journal and dirty pages to the files, drop every copy. */
+/* A commit of at most KEEP_PAGES pages keeps their private copies for the
+   transactions after it (rollback journal): a page changed again (the
+   index infos, the last page of a growing file, a busy node) then costs no
+   copy-on-write fault, and the commit no remapping. The copies kept by the
+   commit before and not changed since go (one commit's second chance); a
+   change by another handle drops them all (check_files). */
+#define KEEP_PAGES 64
+
+static size_t dirty_pages(const pager_group *g, size_t max);
+
+static int rekeep(pager_file *f)
+{
+    int rc = map_runs(f, f->kept_lo, f->kept_hi, is_kept);
+    if (rc)
+        return rc;
+    unkeep(f, 0, UINT64_MAX);
+    return keep_written(f);
+}
+
+/* Commit: push journal and dirty pages to the files; drop every copy, or
+   keep those of a small commit. */
 static int write_out(pager_group *g)
 {
+    int keep = !g->spilled && dirty_pages(g, KEEP_PAGES) <= KEEP_PAGES;
     int rc = write_all(g);
     for (int i = 0; i < g->nfiles && !rc; i++)
-        rc = remap_written(g->files[i]);
+        rc = keep ? rekeep(g->files[i]) : remap_written(g->files[i]);
     return rc;
 }
 
