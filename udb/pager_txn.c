@@ -118,10 +118,7 @@ static int lock_read(pager_group *g)
 /* Is another writer queued for RESERVED on f (WAITQ held)? */
 static int queued(pager_group *g, pager_file *f)
 {
-    int rc = g->os->lock(g->os->ctx, f->fd, 2, LOCK_WAITQ, 1);
-    if (rc == 0) /* nobody waits for WAITQ: no wake-up */
-        g->os->lock(g->os->ctx, f->fd, 0, LOCK_WAITQ, 1);
-    return rc == -EAGAIN;
+    return g->os->lock(g->os->ctx, f->fd, 3, LOCK_WAITQ, 1) == -EAGAIN; /* a test: one call */
 }
 
 /* reserve() with lockwait: this process's writers wait in a line and
