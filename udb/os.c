@@ -257,7 +257,8 @@ static uint64_t posix_entropy(void *ctx)
     (void)ctx;
     uint64_t v = 0;
 #ifdef __linux__
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) /* one call per transaction */
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v) /* one call per transaction */
+        return v;
 #endif
     {
         int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
