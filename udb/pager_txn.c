@@ -621,14 +621,19 @@ static int keep_written(pager_file *f)
 /* The files may have changed under the copies kept since the last commit
    (another handle's commit, a journal played back, WAL mode joined): map
    the files over them. */
+static int drop_kept_file(pager_file *f)
+{
+    int rc = f->kept_pages ? map_runs(f, f->kept_lo, f->kept_hi, is_kept) : 0;
+    if (!rc)
+        unkeep(f, 0, UINT64_MAX);
+    return rc;
+}
+
 static int drop_kept(pager_group *g)
 {
     int rc = 0;
-    for (int i = 0; i < g->nfiles && !rc; i++) {
-        pager_file *f = g->files[i];
-        if (f->kept_pages && !(rc = map_runs(f, f->kept_lo, f->kept_hi, is_kept)))
-            unkeep(f, 0, UINT64_MAX);
-    }
+    for (int i = 0; i < g->nfiles && !rc; i++)
+        rc = drop_kept_file(g->files[i]);
     return rc;
 }
 
@@ -694,11 +699,8 @@ static size_t dirty_pages(const pager_group *g, size_t max);
 
 static int rekeep(pager_file *f)
 {
-    int rc = map_runs(f, f->kept_lo, f->kept_hi, is_kept);
-    if (rc)
-        return rc;
-    unkeep(f, 0, UINT64_MAX);
-    return keep_written(f);
+    int rc = drop_kept_file(f);
+    return rc ? rc : keep_written(f);
 }
 
 /* Commit: push journal and dirty pages to the files; drop every copy, or
