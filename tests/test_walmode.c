@@ -241,14 +241,20 @@ static const udb_os *count_os_init(void)
     return &cnt.os;
 }
 
+/* Options in the given mode over the counting table, its counts at zero. */
+static void counted_opts(udb_options *o, int journal)
+{
+    count_os_init();
+    opts(o, journal);
+    o->os = &cnt.os;
+}
+
 static void test_warm_read(void **state)
 {
     (void)state;
-    count_os_init();
     const char *name = path_in(dir, "warm");
     udb_options o;
-    opts(&o, UDB_JOURNAL_WAL);
-    o.os = &cnt.os;
+    counted_opts(&o, UDB_JOURNAL_WAL);
     udb_store *w = make_store(name, &o), *r;
     for (int32_t k = 0; k < 50; k++)
         put(w, k, 7);
@@ -281,15 +287,14 @@ static void test_warm_read(void **state)
    the pages they wrote, so that the next commit changing one again (the
    index infos, the last pages of the growing files) neither faults it in
    again nor maps the files over it: a lone writer's single-record commits
-   mapped the data files about five times each. */
+   mapped the data files about twice each here (five times in W2's
+   commit1). */
 static void test_rollback_keeps_copies(void **state)
 {
     (void)state;
-    count_os_init();
     const char *name = path_in(dir, "keep");
     udb_options o;
-    opts(&o, UDB_JOURNAL_ROLLBACK);
-    o.os = &cnt.os;
+    counted_opts(&o, UDB_JOURNAL_ROLLBACK);
     udb_store *w = make_store(name, &o);
     for (int32_t k = 0; k < 20; k++)
         put(w, k * 7919 % 1000, 1);
@@ -347,11 +352,9 @@ static void test_rollback_kept_dropped(void **state)
 static void test_checkpoint_in_commit(void **state)
 {
     (void)state;
-    count_os_init();
     const char *name = path_in(dir, "ckcommit");
     udb_options o;
-    opts(&o, UDB_JOURNAL_WAL);
-    o.os = &cnt.os;
+    counted_opts(&o, UDB_JOURNAL_WAL);
     o.wal_autocheckpoint = 16 * 4096;
     udb_store *w = make_store(name, &o);
     long in_commits = 0;
@@ -384,11 +387,9 @@ static void test_checkpoint_in_commit(void **state)
 static void test_close_after_checkpoint(void **state)
 {
     (void)state;
-    count_os_init();
     const char *name = path_in(dir, "ckclose");
     udb_options o;
-    opts(&o, UDB_JOURNAL_WAL);
-    o.os = &cnt.os;
+    counted_opts(&o, UDB_JOURNAL_WAL);
     udb_store *w = make_store(name, &o);
     for (int32_t k = 0; k < 300; k++)
         put(w, k, 9);
@@ -1261,11 +1262,9 @@ static void test_log_bounded(void **state)
 static void test_restart_keeps_mapping(void **state)
 {
     (void)state;
-    count_os_init();
     const char *name = path_in(dir, "keepmap");
     udb_options o;
-    opts(&o, UDB_JOURNAL_WAL);
-    o.os = &cnt.os;
+    counted_opts(&o, UDB_JOURNAL_WAL);
     o.wal_autocheckpoint = 16384; /* a checkpoint in every few commits, then a new log */
     udb_store *w = make_store(name, &o), *r, *late, *b;
     for (int32_t k = 0; k < 50; k++)
